@@ -1,0 +1,587 @@
+//! The estimator: a validated card and a request in, a priced range with a line per
+//! charge out. Pure, deterministic, integer-only: the browser and the server run this
+//! same function, so the estimate shown is the amount charged.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::amount::{Millicredits, MILLI_PER_CREDIT};
+use crate::card::{Action, Card, CardRef, Cost, Model};
+use crate::limits::{MAX_DEPTH, MAX_ITEMS, MAX_TOKENS};
+use crate::parse::CHAT_PARAMS;
+use crate::request::{Item, ParamValue, Request};
+
+/// Why a request could not be priced. Never a panic, never a silent zero.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[error("{}", if .path.is_empty() { .message.clone() } else { format!("{}: {}", .path, .message) })]
+pub struct EstimateError {
+    pub kind: EstimateErrorKind,
+    /// Where in the request, e.g. `items[2].params.resolution`.
+    pub path: String,
+    pub message: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum EstimateErrorKind {
+    /// The request itself is malformed (bad JSON, wrong types, zero quantity).
+    InvalidRequest,
+    UnknownAction,
+    UnknownParam,
+    MissingParam,
+    /// A parameter is present but not acceptable (unknown choice, out of bounds).
+    InvalidParam,
+    /// The total does not fit in 64 bits of milli-credits.
+    Overflow,
+}
+
+impl EstimateErrorKind {
+    /// Stable machine-readable code for APIs.
+    pub fn code(self) -> &'static str {
+        match self {
+            EstimateErrorKind::InvalidRequest => "invalid_request",
+            EstimateErrorKind::UnknownAction => "unknown_action",
+            EstimateErrorKind::UnknownParam => "unknown_param",
+            EstimateErrorKind::MissingParam => "missing_param",
+            EstimateErrorKind::InvalidParam => "invalid_param",
+            EstimateErrorKind::Overflow => "overflow",
+        }
+    }
+}
+
+impl EstimateError {
+    pub(crate) fn new(kind: EstimateErrorKind, path: &str, message: impl Into<String>) -> EstimateError {
+        EstimateError { kind, path: path.to_string(), message: message.into() }
+    }
+}
+
+/// What a line charges for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LineKind {
+    Action,
+    Free,
+    /// Per-message runtime infrastructure cost of a model.
+    Infra,
+    InputTokens,
+    OutputTokens,
+    /// The agent creator's per-message fee; accrues to the creator.
+    PublisherAddon,
+    /// Messages inside an agent's free allowance.
+    FreeMessage,
+}
+
+/// One charge of an estimate. Lines add up to [`Estimate::subtotal`] exactly.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Line {
+    /// Index of the request item this line prices.
+    pub item: usize,
+    pub action: String,
+    pub kind: LineKind,
+    pub label: String,
+    /// How many units this line counts (items × per-unit counts).
+    pub quantity: u64,
+    pub min_millicredits: u64,
+    pub max_millicredits: u64,
+    pub expected_millicredits: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent: Option<String>,
+}
+
+/// A priced range: `min <= expected <= max`, in milli-credits.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Span {
+    pub min_millicredits: u64,
+    pub max_millicredits: u64,
+    pub expected_millicredits: u64,
+}
+
+impl Span {
+    pub const fn exact(m: u64) -> Span {
+        Span { min_millicredits: m, max_millicredits: m, expected_millicredits: m }
+    }
+
+    fn range(min: u64, max: u64, expected: u64) -> Span {
+        debug_assert!(min <= expected && expected <= max);
+        Span { min_millicredits: min, max_millicredits: max, expected_millicredits: expected }
+    }
+
+    fn checked_mul(self, n: u64) -> Option<Span> {
+        Some(Span {
+            min_millicredits: self.min_millicredits.checked_mul(n)?,
+            max_millicredits: self.max_millicredits.checked_mul(n)?,
+            expected_millicredits: self.expected_millicredits.checked_mul(n)?,
+        })
+    }
+
+    fn checked_add(self, o: Span) -> Option<Span> {
+        Some(Span {
+            min_millicredits: self.min_millicredits.checked_add(o.min_millicredits)?,
+            max_millicredits: self.max_millicredits.checked_add(o.max_millicredits)?,
+            expected_millicredits: self.expected_millicredits.checked_add(o.expected_millicredits)?,
+        })
+    }
+}
+
+/// The price of a request: a range, the expected value, and where it comes from.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Estimate {
+    /// Totals after the card's rounding rule.
+    pub min_millicredits: u64,
+    pub max_millicredits: u64,
+    pub expected_millicredits: u64,
+    /// `min == max`: nothing left to chance, the charge will be exactly this.
+    pub exact: bool,
+    /// Sum of the lines before rounding.
+    pub subtotal: Span,
+    pub lines: Vec<Line>,
+    pub card: CardRef,
+}
+
+impl Estimate {
+    pub fn min(&self) -> Millicredits {
+        Millicredits(self.min_millicredits)
+    }
+    pub fn max(&self) -> Millicredits {
+        Millicredits(self.max_millicredits)
+    }
+    pub fn expected(&self) -> Millicredits {
+        Millicredits(self.expected_millicredits)
+    }
+
+    /// "30 credits", "2–3 credits": how a user is shown this estimate.
+    pub fn display(&self) -> String {
+        let unit = |m: Millicredits| if m.0 == MILLI_PER_CREDIT { "credit" } else { "credits" };
+        if self.exact {
+            format!("{} {}", self.min(), unit(self.min()))
+        } else {
+            format!("{}–{} {}", self.min(), self.max(), unit(self.max()))
+        }
+    }
+}
+
+/// Prices `request` with `card`.
+pub fn estimate(card: &Card, request: &Request) -> Result<Estimate, EstimateError> {
+    if request.items.is_empty() {
+        return Err(EstimateError::new(EstimateErrorKind::InvalidRequest, "items", "needs at least one item"));
+    }
+    if request.items.len() > MAX_ITEMS {
+        return Err(EstimateError::new(
+            EstimateErrorKind::InvalidRequest,
+            "items",
+            format!("has {} items; the limit is {MAX_ITEMS}", request.items.len()),
+        ));
+    }
+    let mut lines = Vec::new();
+    for (i, item) in request.items.iter().enumerate() {
+        let path = if request.items.len() == 1 { String::new() } else { format!("items[{i}]") };
+        let mut ctx = Ctx { card, item_index: i, lines: &mut lines };
+        ctx.price(&path, item, 1, 0, None)?;
+    }
+    let overflow = || EstimateError::new(EstimateErrorKind::Overflow, "", "the total is too large to price");
+    let mut subtotal = Span::default();
+    for l in &lines {
+        subtotal = subtotal
+            .checked_add(Span::range(l.min_millicredits, l.max_millicredits, l.expected_millicredits))
+            .ok_or_else(overflow)?;
+    }
+    let round = |m: u64| card.rounding.apply(Millicredits(m)).map(|r| r.0).ok_or_else(overflow);
+    let (min, max, expected) =
+        (round(subtotal.min_millicredits)?, round(subtotal.max_millicredits)?, round(subtotal.expected_millicredits)?);
+    debug_assert!(min <= expected && expected <= max);
+    Ok(Estimate {
+        min_millicredits: min,
+        max_millicredits: max,
+        expected_millicredits: expected,
+        exact: min == max,
+        subtotal,
+        lines,
+        card: card.card_ref(),
+    })
+}
+
+struct Ctx<'a> {
+    card: &'a Card,
+    item_index: usize,
+    lines: &'a mut Vec<Line>,
+}
+
+fn err(kind: EstimateErrorKind, path: &str, message: impl Into<String>) -> EstimateError {
+    EstimateError::new(kind, path, message)
+}
+
+fn at(path: &str, key: &str) -> String {
+    crate::walk::join(path, key)
+}
+
+fn known_list(names: impl Iterator<Item = impl AsRef<str>>) -> String {
+    let v: Vec<String> = names.map(|s| s.as_ref().to_string()).take(20).collect();
+    if v.is_empty() {
+        "none".to_string()
+    } else {
+        v.join(", ")
+    }
+}
+
+impl Ctx<'_> {
+    /// Prices one item (or one component of a composite) `outer` times.
+    fn price(&mut self, path: &str, item: &Item, outer: u64, depth: usize, via: Option<&str>) -> Result<(), EstimateError> {
+        let card = self.card;
+        let Some(action) = card.action(&item.action) else {
+            return Err(err(
+                EstimateErrorKind::UnknownAction,
+                &at(path, "action"),
+                format!("unknown action `{}` (card `{}` has: {})", item.action, card.id, known_list(card.actions.iter().map(|a| &a.id))),
+            ));
+        };
+        if depth > MAX_DEPTH {
+            return Err(err(EstimateErrorKind::InvalidRequest, path, "composite actions nest too deep"));
+        }
+        if item.quantity == 0 {
+            return Err(err(EstimateErrorKind::InvalidRequest, &at(path, "quantity"), "quantity must be at least 1"));
+        }
+        check_param_names(path, action, &item.params)?;
+        let counts = resolve_counts(path, action, &item.params)?;
+        let overflow = || err(EstimateErrorKind::Overflow, path, "the total is too large to price");
+        let mut units = outer.checked_mul(item.quantity).ok_or_else(overflow)?;
+        let mut per_label = String::new();
+        for name in &action.per {
+            let n = counts[name];
+            units = units.checked_mul(n).ok_or_else(overflow)?;
+            per_label.push_str(&format!(" × {n} {}", action.counts[name].label));
+        }
+        let label = match via {
+            Some(parent) => format!("{} ({parent}){per_label}", action.name),
+            None => format!("{}{per_label}", action.name),
+        };
+        let params_path = at(path, "params");
+        match &action.cost {
+            Cost::Free => self.push(action, LineKind::Free, label, units, Span::exact(0), path),
+            Cost::Fixed { amount } => self.push(action, LineKind::Action, label, units, Span::exact(amount.0), path),
+            Cost::Options { param, choices, default } => {
+                let choice = match (item.params.get(param), default) {
+                    (Some(ParamValue::Text(c)), _) => c.clone(),
+                    (Some(other), _) => {
+                        return Err(err(
+                            EstimateErrorKind::InvalidParam,
+                            &at(&params_path, param),
+                            format!("expected one of {}, found {other}", known_list(choices.keys())),
+                        ))
+                    }
+                    (None, Some(d)) => d.clone(),
+                    (None, None) => {
+                        return Err(err(
+                            EstimateErrorKind::MissingParam,
+                            &at(&params_path, param),
+                            format!("missing parameter `{param}` for `{}` (one of: {})", action.id, known_list(choices.keys())),
+                        ))
+                    }
+                };
+                let Some(amount) = choices.get(&choice) else {
+                    return Err(err(
+                        EstimateErrorKind::InvalidParam,
+                        &at(&params_path, param),
+                        format!("unknown {param} `{choice}` (one of: {})", known_list(choices.keys())),
+                    ));
+                };
+                self.push(action, LineKind::Action, format!("{label} — {choice}"), units, Span::exact(amount.0), path)
+            }
+            Cost::Range { min, max, expected, param, levels } => {
+                let level = param.as_ref().and_then(|p| item.params.get(p).map(|v| (p, v)));
+                let (span, label) = match level {
+                    None => (Span::range(min.0, max.0, expected.0), label),
+                    Some((p, ParamValue::Text(name))) => match levels.get(name) {
+                        Some(a) => (Span::exact(a.0), format!("{label} — {name}")),
+                        None => {
+                            return Err(err(
+                                EstimateErrorKind::InvalidParam,
+                                &at(&params_path, p),
+                                format!("unknown {p} `{name}` (one of: {})", known_list(levels.keys())),
+                            ))
+                        }
+                    },
+                    Some((p, other)) => {
+                        return Err(err(
+                            EstimateErrorKind::InvalidParam,
+                            &at(&params_path, p),
+                            format!("expected one of {}, found {other}", known_list(levels.keys())),
+                        ))
+                    }
+                };
+                self.push(action, LineKind::Action, label, units, span, path)
+            }
+            Cost::Chat => self.price_chat(path, action, item, units),
+            Cost::Composite { components } => {
+                for (ci, c) in components.iter().enumerate() {
+                    let mut n = c.factor;
+                    for name in &c.quantity_from {
+                        n = n.checked_mul(counts[name]).ok_or_else(overflow)?;
+                    }
+                    if n == 0 {
+                        continue; // e.g. zero rewrites: nothing to price
+                    }
+                    // The component's fixed params, plus the parent's counts that the
+                    // child also takes (a campaign via chat passes its platforms down).
+                    let mut params = c.params.clone();
+                    if let Some(child_action) = card.action(&c.action) {
+                        for (name, value) in &counts {
+                            if child_action.counts.contains_key(name) {
+                                params.entry(name.clone()).or_insert(ParamValue::Count(*value));
+                            }
+                        }
+                    }
+                    let child = Item { action: c.action.clone(), quantity: n, params };
+                    let cpath = format!("{}components[{ci}]", if path.is_empty() { String::new() } else { format!("{path}.") });
+                    self.price(&cpath, &child, units, depth + 1, Some(&action.name))?;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    fn price_chat(&mut self, path: &str, action: &Action, item: &Item, units: u64) -> Result<(), EstimateError> {
+        let card = self.card;
+        let params_path = at(path, "params");
+        let text = |name: &str| -> Result<Option<&String>, EstimateError> {
+            match item.params.get(name) {
+                None => Ok(None),
+                Some(ParamValue::Text(s)) => Ok(Some(s)),
+                Some(other) => Err(err(EstimateErrorKind::InvalidParam, &at(&params_path, name), format!("expected an id, found {other}"))),
+            }
+        };
+        let count = |name: &str| -> Result<Option<u64>, EstimateError> {
+            match item.params.get(name) {
+                None => Ok(None),
+                Some(ParamValue::Count(n)) => Ok(Some(*n)),
+                Some(other) => Err(err(EstimateErrorKind::InvalidParam, &at(&params_path, name), format!("expected a whole number, found {other}"))),
+            }
+        };
+        let agent = match text("agent")? {
+            None => None,
+            Some(id) => Some(card.agent(id).ok_or_else(|| {
+                err(EstimateErrorKind::InvalidParam, &at(&params_path, "agent"), format!("unknown agent `{id}` (card has: {})", known_list(card.agents.iter().map(|a| &a.id))))
+            })?),
+        };
+        let model_id = match (text("model")?, agent) {
+            (Some(m), Some(a)) if *m != a.model => {
+                return Err(err(
+                    EstimateErrorKind::InvalidParam,
+                    &at(&params_path, "model"),
+                    format!("agent `{}` runs on model `{}`, not `{m}`", a.id, a.model),
+                ))
+            }
+            (Some(m), _) => m.clone(),
+            (None, Some(a)) => a.model.clone(),
+            (None, None) => {
+                return Err(err(
+                    EstimateErrorKind::MissingParam,
+                    &at(&params_path, "model"),
+                    format!("missing parameter `model` (one of: {})", known_list(card.models.iter().map(|m| &m.id))),
+                ))
+            }
+        };
+        let model = card.model(&model_id).ok_or_else(|| {
+            err(EstimateErrorKind::InvalidParam, &at(&params_path, "model"), format!("unknown model `{model_id}` (card has: {})", known_list(card.models.iter().map(|m| &m.id))))
+        })?;
+
+        // Free allowance: the first `free_messages` messages with this agent cost nothing.
+        let (free, paid) = match agent {
+            Some(a) if a.free_messages > 0 => {
+                let used = count("messages_used")?.ok_or_else(|| {
+                    err(
+                        EstimateErrorKind::MissingParam,
+                        &at(&params_path, "messages_used"),
+                        format!("missing parameter `messages_used`: agent `{}` gives {} free messages", a.id, a.free_messages),
+                    )
+                })?;
+                let left = a.free_messages.saturating_sub(used);
+                let free = left.min(units);
+                (free, units - free)
+            }
+            _ => (0, units),
+        };
+        let model_tag = Some(model.id.clone());
+        if free > 0 {
+            let a = agent.map(|a| a.id.clone());
+            let used = count("messages_used")?.unwrap_or(0);
+            let total = agent.map_or(0, |a| a.free_messages);
+            let label = if free == 1 {
+                format!("Free message {} of {total}", used + 1)
+            } else {
+                format!("Free messages {}–{} of {total}", used + 1, used + free)
+            };
+            self.lines.push(self.line(action, LineKind::FreeMessage, label, free, Span::exact(0), model_tag.clone(), a));
+        }
+        if paid == 0 {
+            return Ok(());
+        }
+        let input_tokens = count("input_tokens")?;
+        let output_tokens = count("output_tokens")?;
+        let check_tokens = |name: &str, n: Option<u64>, max: Option<u64>| -> Result<(), EstimateError> {
+            match (n, max) {
+                (Some(n), Some(max)) if n > max => Err(err(
+                    EstimateErrorKind::InvalidParam,
+                    &at(&params_path, name),
+                    format!("{n} tokens is above model `{}`'s limit of {max}", model.id),
+                )),
+                (Some(n), None) if n > MAX_TOKENS => Err(err(
+                    EstimateErrorKind::InvalidParam,
+                    &at(&params_path, name),
+                    format!("{n} tokens is above the limit of {MAX_TOKENS}"),
+                )),
+                _ => Ok(()),
+            }
+        };
+        check_tokens("input_tokens", input_tokens, model.max_input_tokens)?;
+        check_tokens("output_tokens", output_tokens, model.max_output_tokens)?;
+
+        let overflow = || err(EstimateErrorKind::Overflow, path, "the total is too large to price");
+        if model.per_message.0 > 0 || (model.input_per_1k_tokens.is_none() && model.output_per_1k_tokens.is_none()) {
+            let span = Span::exact(model.per_message.0);
+            self.push_tagged(action, LineKind::Infra, format!("Runtime infra — {}", model.name), paid, span, path, model_tag.clone(), None)?;
+        }
+        if let Some(price) = model.input_per_1k_tokens {
+            let tokens = input_tokens.ok_or_else(|| {
+                err(
+                    EstimateErrorKind::MissingParam,
+                    &at(&params_path, "input_tokens"),
+                    format!("missing parameter `input_tokens`: model `{}` is priced per token", model.id),
+                )
+            })?;
+            let per_message = token_cost(tokens, price).ok_or_else(overflow)?;
+            let label = format!("Input — {tokens} tokens");
+            self.push_tagged(action, LineKind::InputTokens, label, paid, Span::exact(per_message), path, model_tag.clone(), None)?;
+        }
+        if let Some(price) = model.output_per_1k_tokens {
+            let span = output_span(model, output_tokens, price).ok_or_else(overflow)?;
+            let label = match output_tokens {
+                Some(n) => format!("Output — {n} tokens"),
+                None => format!("Output — up to {} tokens", model.max_output_tokens.unwrap_or(0)),
+            };
+            self.push_tagged(action, LineKind::OutputTokens, label, paid, span, path, model_tag.clone(), None)?;
+        }
+        if let Some(a) = agent {
+            if a.publisher_addon.0 > 0 {
+                let label = format!("Publisher add-on — {}", a.name);
+                let span = Span::exact(a.publisher_addon.0);
+                self.push_tagged(action, LineKind::PublisherAddon, label, paid, span, path, model_tag, Some(a.id.clone()))?;
+            }
+        }
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn line(&self, action: &Action, kind: LineKind, label: String, quantity: u64, total: Span, model: Option<String>, agent: Option<String>) -> Line {
+        Line {
+            item: self.item_index,
+            action: action.id.clone(),
+            kind,
+            label,
+            quantity,
+            min_millicredits: total.min_millicredits,
+            max_millicredits: total.max_millicredits,
+            expected_millicredits: total.expected_millicredits,
+            model,
+            agent,
+        }
+    }
+
+    fn push(&mut self, action: &Action, kind: LineKind, label: String, units: u64, unit: Span, path: &str) -> Result<(), EstimateError> {
+        self.push_tagged(action, kind, label, units, unit, path, None, None)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn push_tagged(
+        &mut self,
+        action: &Action,
+        kind: LineKind,
+        label: String,
+        units: u64,
+        unit: Span,
+        path: &str,
+        model: Option<String>,
+        agent: Option<String>,
+    ) -> Result<(), EstimateError> {
+        let total = unit
+            .checked_mul(units)
+            .ok_or_else(|| err(EstimateErrorKind::Overflow, path, "the total is too large to price"))?;
+        let line = self.line(action, kind, label, units, total, model, agent);
+        self.lines.push(line);
+        Ok(())
+    }
+}
+
+/// Cost of `tokens` at `price` per 1000 tokens, rounded up to the milli-credit.
+fn token_cost(tokens: u64, price_per_1k: Millicredits) -> Option<u64> {
+    Some(tokens.checked_mul(price_per_1k.0)?.div_ceil(1000))
+}
+
+fn output_span(model: &Model, output_tokens: Option<u64>, price: Millicredits) -> Option<Span> {
+    match output_tokens {
+        Some(n) => Some(Span::exact(token_cost(n, price)?)),
+        None => {
+            let max_tokens = model.max_output_tokens.unwrap_or(0);
+            let expected_tokens = model.expected_output_tokens.unwrap_or(max_tokens / 2).min(max_tokens);
+            Some(Span::range(0, token_cost(max_tokens, price)?, token_cost(expected_tokens, price)?))
+        }
+    }
+}
+
+fn param_names(action: &Action) -> Vec<&str> {
+    let mut names: Vec<&str> = action.counts.keys().map(String::as_str).collect();
+    match &action.cost {
+        Cost::Options { param, .. } => names.push(param),
+        Cost::Range { param: Some(param), .. } => names.push(param),
+        Cost::Chat => names.extend(CHAT_PARAMS),
+        _ => {}
+    }
+    names
+}
+
+fn check_param_names(path: &str, action: &Action, params: &BTreeMap<String, ParamValue>) -> Result<(), EstimateError> {
+    let names = param_names(action);
+    for key in params.keys() {
+        if !names.contains(&key.as_str()) {
+            return Err(err(
+                EstimateErrorKind::UnknownParam,
+                &at(&at(path, "params"), key),
+                format!("unknown parameter `{key}` for `{}` (it takes: {})", action.id, known_list(names.iter())),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn resolve_counts(path: &str, action: &Action, params: &BTreeMap<String, ParamValue>) -> Result<BTreeMap<String, u64>, EstimateError> {
+    let mut out = BTreeMap::new();
+    for (name, spec) in &action.counts {
+        let ppath = at(&at(path, "params"), name);
+        let n = match (params.get(name), spec.default) {
+            (Some(ParamValue::Count(n)), _) => *n,
+            (Some(other), _) => {
+                return Err(err(EstimateErrorKind::InvalidParam, &ppath, format!("expected a whole number of {}, found {other}", spec.label)))
+            }
+            (None, Some(d)) => d,
+            (None, None) => {
+                return Err(err(
+                    EstimateErrorKind::MissingParam,
+                    &ppath,
+                    format!("missing parameter `{name}` for `{}` ({} to {} {})", action.id, spec.min, spec.max, spec.label),
+                ))
+            }
+        };
+        if n < spec.min || n > spec.max {
+            return Err(err(
+                EstimateErrorKind::InvalidParam,
+                &ppath,
+                format!("{n} {} is outside {}..={}", spec.label, spec.min, spec.max),
+            ));
+        }
+        out.insert(name.clone(), n);
+    }
+    Ok(out)
+}

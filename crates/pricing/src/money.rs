@@ -1,0 +1,151 @@
+//! Credits ↔ money, pack and plan offers, and what covers a shortfall.
+
+use serde::{Deserialize, Serialize};
+
+use crate::amount::{format_fixed, Millicredits, MILLI_PER_CREDIT};
+use crate::card::{Card, Pack, Plan, Renewal};
+
+/// Money in minor units of a currency, with its display form.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Money {
+    pub currency: String,
+    pub amount_minor: u64,
+    /// `10.00 USD`-style text with the currency's decimals.
+    pub display: String,
+}
+
+impl Money {
+    fn new(card: &Card, amount_minor: u64) -> Option<Money> {
+        let c = card.currency.as_ref()?;
+        Some(Money { currency: c.code.clone(), amount_minor, display: format_fixed(amount_minor, c.exponent) })
+    }
+}
+
+/// Rounds `num / den` half up; `None` if `den == 0`.
+fn div_round_half_up(num: u128, den: u128) -> Option<u128> {
+    if den == 0 {
+        return None;
+    }
+    Some((num + den / 2) / den)
+}
+
+/// Money value of an amount of credits (Kopai: 1 credit = $0.10), rounded half up
+/// to the minor unit. `None` when the card gives credits no money value.
+pub fn credits_to_money(card: &Card, amount: Millicredits) -> Option<Money> {
+    let c = card.currency.as_ref()?;
+    let micros = u128::from(amount.0) * u128::from(c.credit_value_micros?) / u128::from(MILLI_PER_CREDIT);
+    let minor = div_round_half_up(micros, 10u128.pow(6 - c.exponent))?;
+    Money::new(card, u64::try_from(minor).ok()?)
+}
+
+/// A pack as offered, with its price per credit.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PackOffer {
+    pub id: String,
+    pub name: String,
+    pub credits: u64,
+    pub price: Option<Money>,
+    /// Price of one credit in millionths of the major unit, rounded half up.
+    pub per_credit_micros: Option<u64>,
+    /// Price of one credit to three decimals, as price lists show it (`0.091`).
+    pub per_credit_display: Option<String>,
+    /// Months the credits stay valid; `None` = never expire.
+    pub validity_months: Option<u32>,
+}
+
+pub fn pack_offer(card: &Card, pack: &Pack) -> PackOffer {
+    let exponent = card.currency.as_ref().map_or(2, |c| c.exponent);
+    let per_credit_micros = pack.price_minor.and_then(|p| {
+        let micros = u128::from(p) * 10u128.pow(6 - exponent);
+        div_round_half_up(micros, u128::from(pack.credits)).and_then(|v| u64::try_from(v).ok())
+    });
+    let per_credit_display = per_credit_micros.and_then(|m| {
+        let mills = div_round_half_up(u128::from(m), 1000)?;
+        Some(format_fixed(u64::try_from(mills).ok()?, 3))
+    });
+    PackOffer {
+        id: pack.id.clone(),
+        name: pack.name.clone(),
+        credits: pack.credits,
+        price: pack.price_minor.and_then(|p| Money::new(card, p)),
+        per_credit_micros,
+        per_credit_display,
+        validity_months: pack.validity_months,
+    }
+}
+
+pub fn pack_offers(card: &Card) -> Vec<PackOffer> {
+    card.packs.iter().map(|p| pack_offer(card, p)).collect()
+}
+
+/// The packs that cover a shortfall: the smallest single pack that does, or, when
+/// none is big enough, enough of the largest.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PackCover {
+    pub pack: PackOffer,
+    pub quantity: u64,
+    pub credits: u64,
+    pub price: Option<Money>,
+}
+
+/// The smallest plan whose allowance covers a required amount.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanCover {
+    pub id: String,
+    pub name: String,
+    pub credits: u64,
+    pub renewal: Renewal,
+    pub price: Option<Money>,
+}
+
+pub fn smallest_pack_covering(card: &Card, shortfall: Millicredits) -> Option<PackCover> {
+    let needed_credits = shortfall.credits_ceil().max(1);
+    let by_size = |a: &&Pack, b: &&Pack| a.credits.cmp(&b.credits).then(a.price_minor.cmp(&b.price_minor));
+    let (pack, quantity) = match card.packs.iter().filter(|p| p.credits >= needed_credits).min_by(by_size) {
+        Some(p) => (p, 1),
+        None => {
+            let largest = card.packs.iter().max_by(by_size)?;
+            (largest, needed_credits.div_ceil(largest.credits))
+        }
+    };
+    let price = pack.price_minor.and_then(|p| p.checked_mul(quantity)).and_then(|p| Money::new(card, p));
+    Some(PackCover { pack: pack_offer(card, pack), quantity, credits: pack.credits.saturating_mul(quantity), price })
+}
+
+pub fn smallest_plan_covering(card: &Card, required: Millicredits) -> Option<PlanCover> {
+    let needed = required.credits_ceil();
+    card.plans
+        .iter()
+        .filter(|p| p.renewal == Renewal::Monthly && p.credits >= needed)
+        .min_by(|a, b| a.credits.cmp(&b.credits).then(a.price_minor.cmp(&b.price_minor)))
+        .map(|p: &Plan| PlanCover {
+            id: p.id.clone(),
+            name: p.name.clone(),
+            credits: p.credits,
+            renewal: p.renewal,
+            price: p.price_minor.and_then(|m| Money::new(card, m)),
+        })
+}
+
+/// Everything a user needs when an action costs more than they have: what they
+/// have, what it needs, the gap, and the smallest purchase that closes it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shortfall {
+    pub balance_millicredits: u64,
+    pub required_millicredits: u64,
+    pub shortfall_millicredits: u64,
+    pub pack: Option<PackCover>,
+    pub plan: Option<PlanCover>,
+}
+
+/// `None` when `balance` already covers `required`.
+pub fn shortfall(card: &Card, balance: Millicredits, required: Millicredits) -> Option<Shortfall> {
+    let gap = required.0.checked_sub(balance.0).filter(|g| *g > 0)?;
+    Some(Shortfall {
+        balance_millicredits: balance.0,
+        required_millicredits: required.0,
+        shortfall_millicredits: gap,
+        pack: smallest_pack_covering(card, Millicredits(gap)),
+        plan: smallest_plan_covering(card, required),
+    })
+}

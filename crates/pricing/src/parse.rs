@@ -1,0 +1,715 @@
+//! Rate card parsing and validation: JSON text → [`Card`] or every problem found.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::amount::{parse_json_scaled, Millicredits, Rounding, RoundingMode};
+use crate::card::{Action, Agent, Card, Component, Cost, CountParam, Currency, Model, Pack, Plan, Renewal};
+use crate::limits::*;
+use crate::request::ParamValue;
+use crate::walk::{as_str, as_u64, check_id, index, join, type_name, Obj, Problem, Problems};
+
+/// A card that cannot be used, with every problem found and where.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("invalid rate card: {}", .problems.iter().map(|p| p.to_string()).collect::<Vec<_>>().join("; "))]
+pub struct CardError {
+    pub problems: Vec<Problem>,
+}
+
+/// Parses and validates a rate card. Refuses it with every problem listed (never
+/// just the first), each with its JSON path.
+pub fn parse_card(json: &str) -> Result<Card, CardError> {
+    if json.len() > MAX_CARD_BYTES {
+        return Err(one("", format!("card is {} bytes; the limit is {MAX_CARD_BYTES}", json.len())));
+    }
+    let value: Value = serde_json::from_str(json)
+        .map_err(|e| one("", format!("not valid JSON: {e}")))?;
+    card_from_value(&value)
+}
+
+/// Validates an already-parsed JSON value as a card.
+pub fn card_from_value(value: &Value) -> Result<Card, CardError> {
+    let mut p = Problems::default();
+    let card = read_card(&mut p, value);
+    match card {
+        Some(card) if p.0.is_empty() => Ok(card),
+        _ => {
+            if p.0.is_empty() {
+                p.push("", "card is invalid");
+            }
+            Err(CardError { problems: p.0 })
+        }
+    }
+}
+
+fn one(path: &str, message: String) -> CardError {
+    CardError { problems: vec![Problem { path: path.to_string(), message }] }
+}
+
+fn read_card(p: &mut Problems, v: &Value) -> Option<Card> {
+    let mut o = Obj::new(p, "", v)?;
+    o.get("$schema");
+    o.get("description");
+    let id = o.id_req(p, "id");
+    let name = o.str_req(p, "name");
+    let version = o.str_req(p, "version");
+    let currency = o.get("currency").and_then(|c| read_currency(p, &o.at("currency"), c));
+    let rounding = o.get("rounding").map_or(Some(Rounding::default()), |r| read_rounding(p, &o.at("rounding"), r));
+    let notes = o
+        .array(p, "notes", MAX_NOTES)
+        .into_iter()
+        .filter_map(|(path, v)| as_str(p, &path, v))
+        .collect();
+
+    let mut tiers = BTreeMap::new();
+    for (path, key, v) in o.map(p, "tiers", MAX_TIERS) {
+        if check_id(p, &path, &key) {
+            if let Some(a) = crate::walk::amount(p, &path, v, &BTreeMap::new()) {
+                tiers.insert(key, a);
+            }
+        }
+    }
+
+    let models = read_list(p, &mut o, "models", MAX_MODELS, |p, path, v| read_model(p, path, v, &tiers));
+    let model_ids: BTreeSet<String> = models.iter().map(|m| m.id.clone()).collect();
+    let agents = read_list(p, &mut o, "agents", MAX_AGENTS, |p, path, v| read_agent(p, path, v, &tiers, &model_ids));
+    let packs = read_list(p, &mut o, "packs", MAX_PACKS, |p, path, v| read_pack(p, path, v, currency.as_ref()));
+    let plans = read_list(p, &mut o, "plans", MAX_PLANS, |p, path, v| read_plan(p, path, v, currency.as_ref()));
+
+    // Actions may reference each other in any order: collect ids first.
+    let action_values = o.array(p, "actions", MAX_ACTIONS);
+    let action_ids: BTreeSet<String> = action_values
+        .iter()
+        .filter_map(|(_, v)| v.get("id").and_then(Value::as_str).map(str::to_string))
+        .collect();
+    let mut actions = Vec::new();
+    for (path, v) in &action_values {
+        if let Some(a) = read_action(p, path, v, &tiers, &action_ids, !models.is_empty()) {
+            actions.push(a);
+        }
+    }
+    // On the raw ids, so a duplicate is reported even when the action has other faults.
+    check_duplicates(
+        p,
+        action_values.iter().filter_map(|(path, v)| Some((path.as_str(), v.get("id").and_then(Value::as_str)?))),
+    );
+    check_composites(p, &actions, &action_values);
+    o.finish(p);
+
+    let mut card = Card {
+        id: id?,
+        name: name?,
+        version: version?,
+        currency,
+        rounding: rounding?,
+        tiers,
+        actions,
+        models,
+        agents,
+        packs,
+        plans,
+        notes,
+        hash: String::new(),
+    };
+    card.hash = hash_card(&card);
+    Some(card)
+}
+
+/// `sha256:` over the canonical JSON of the validated card (integers only, fixed
+/// field order), so `1`, `"1"` and `1.0` hash alike.
+fn hash_card(card: &Card) -> String {
+    let canonical = serde_json::to_vec(card).unwrap_or_default();
+    let digest = Sha256::digest(&canonical);
+    let mut out = String::with_capacity(7 + 64);
+    out.push_str("sha256:");
+    for b in digest {
+        out.push_str(&format!("{b:02x}"));
+    }
+    out
+}
+
+trait HasId {
+    fn id(&self) -> &str;
+}
+macro_rules! has_id {
+    ($($t:ty),*) => { $(impl HasId for $t { fn id(&self) -> &str { &self.id } })* };
+}
+has_id!(Model, Agent, Pack, Plan);
+
+fn read_list<T: HasId>(
+    p: &mut Problems,
+    o: &mut Obj<'_>,
+    key: &'static str,
+    max: usize,
+    mut read: impl FnMut(&mut Problems, &str, &Value) -> Option<T>,
+) -> Vec<T> {
+    let mut out: Vec<(String, T)> = Vec::new();
+    for (path, v) in o.array(p, key, max) {
+        if let Some(t) = read(p, &path, v) {
+            out.push((path, t));
+        }
+    }
+    check_duplicates(p, out.iter().map(|(path, t)| (path.as_str(), t.id())));
+    out.into_iter().map(|(_, t)| t).collect()
+}
+
+fn check_duplicates<'a>(p: &mut Problems, items: impl Iterator<Item = (&'a str, &'a str)>) {
+    let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
+    for (path, id) in items {
+        if let Some(first) = seen.get(id) {
+            p.push(&join(path, "id"), format!("duplicate id `{id}` (first used at {first})"));
+        } else {
+            seen.insert(id, path);
+        }
+    }
+}
+
+fn read_currency(p: &mut Problems, path: &str, v: &Value) -> Option<Currency> {
+    let mut o = Obj::new(p, path, v)?;
+    let code = o.str_req(p, "code");
+    if let Some(c) = &code {
+        if c.len() != 3 || !c.bytes().all(|b| b.is_ascii_uppercase()) {
+            p.push(&o.at("code"), format!("`{c}` is not a three-letter ISO 4217 code"));
+        }
+    }
+    let exponent = o.u64_opt(p, "exponent", 6).unwrap_or(2) as u32;
+    let credit_value_micros = match o.get("credit_value") {
+        None => None,
+        Some(v) => match parse_json_scaled(v, 6) {
+            Ok(m) if m > 0 && m <= MAX_MONEY_MICROS => Some(m),
+            Ok(_) => {
+                p.push(&o.at("credit_value"), "must be above 0 and at most 1000000");
+                None
+            }
+            Err(e) => {
+                p.push(&o.at("credit_value"), e.to_string());
+                None
+            }
+        },
+    };
+    o.finish(p);
+    Some(Currency { code: code?, exponent, credit_value_micros })
+}
+
+fn read_rounding(p: &mut Problems, path: &str, v: &Value) -> Option<Rounding> {
+    let mut o = Obj::new(p, path, v)?;
+    let step = match o.get("step") {
+        None => Some(1),
+        Some(s) => match crate::walk::amount(p, &o.at("step"), s, &BTreeMap::new()) {
+            Some(Millicredits(0)) => {
+                p.push(&o.at("step"), "step must be at least 0.001");
+                None
+            }
+            other => other.map(|m| m.0),
+        },
+    };
+    let mode = match o.str_opt(p, "mode").as_deref() {
+        None | Some("up") => Some(RoundingMode::Up),
+        Some("down") => Some(RoundingMode::Down),
+        Some("nearest") => Some(RoundingMode::Nearest),
+        Some(other) => {
+            p.push(&o.at("mode"), format!("unknown rounding mode `{other}` (expected up, down or nearest)"));
+            None
+        }
+    };
+    o.finish(p);
+    Some(Rounding { step_millicredits: step?, mode: mode? })
+}
+
+fn money(p: &mut Problems, path: &str, v: &Value, currency: Option<&Currency>) -> Option<u64> {
+    let Some(c) = currency else {
+        p.push(path, "a price needs the card's `currency`");
+        return None;
+    };
+    match parse_json_scaled(v, c.exponent) {
+        Ok(m) if m <= MAX_MONEY_MINOR => Some(m),
+        Ok(_) => {
+            p.push(path, format!("price {v} is above the limit"));
+            None
+        }
+        Err(e) => {
+            p.push(path, format!("price: {e}"));
+            None
+        }
+    }
+}
+
+fn read_model(p: &mut Problems, path: &str, v: &Value, tiers: &BTreeMap<String, Millicredits>) -> Option<Model> {
+    let mut o = Obj::new(p, path, v)?;
+    let id = o.id_req(p, "id");
+    let name = o.str_opt(p, "name");
+    let class = o.str_opt(p, "class");
+    let per_message = match o.get("per_message") {
+        Some(v) => crate::walk::amount(p, &o.at("per_message"), v, tiers),
+        None => Some(Millicredits::ZERO),
+    };
+    let input = o.get("input_per_1k_tokens").map(|v| crate::walk::amount(p, &o.at("input_per_1k_tokens"), v, tiers));
+    let output = o.get("output_per_1k_tokens").map(|v| crate::walk::amount(p, &o.at("output_per_1k_tokens"), v, tiers));
+    let max_input_tokens = o.u64_opt(p, "max_input_tokens", MAX_TOKENS);
+    let max_output_tokens = o.u64_opt(p, "max_output_tokens", MAX_TOKENS);
+    let expected_output_tokens = o.u64_opt(p, "expected_output_tokens", MAX_TOKENS);
+    if output.is_some() && max_output_tokens.is_none() {
+        p.push(path, "`output_per_1k_tokens` needs `max_output_tokens` to bound the estimate's maximum");
+    }
+    if let (Some(e), Some(m)) = (expected_output_tokens, max_output_tokens) {
+        if e > m {
+            p.push(&o.at("expected_output_tokens"), format!("expected_output_tokens {e} > max_output_tokens {m}"));
+        }
+    }
+    o.finish(p);
+    let id = id?;
+    Some(Model {
+        name: name.unwrap_or_else(|| id.clone()),
+        id,
+        class,
+        per_message: per_message?,
+        input_per_1k_tokens: input.transpose_flat()?,
+        output_per_1k_tokens: output.transpose_flat()?,
+        max_input_tokens,
+        max_output_tokens,
+        expected_output_tokens,
+    })
+}
+
+/// `Option<Option<T>>` from an optional field whose read may fail: outer `None` =
+/// failed (problem recorded), inner `None` = absent.
+trait TransposeFlat<T> {
+    fn transpose_flat(self) -> Option<Option<T>>;
+}
+impl<T> TransposeFlat<T> for Option<Option<T>> {
+    fn transpose_flat(self) -> Option<Option<T>> {
+        match self {
+            None => Some(None),
+            Some(None) => None,
+            Some(Some(t)) => Some(Some(t)),
+        }
+    }
+}
+
+fn read_agent(
+    p: &mut Problems,
+    path: &str,
+    v: &Value,
+    tiers: &BTreeMap<String, Millicredits>,
+    models: &BTreeSet<String>,
+) -> Option<Agent> {
+    let mut o = Obj::new(p, path, v)?;
+    let id = o.id_req(p, "id");
+    let name = o.str_opt(p, "name");
+    let model = o.str_req(p, "model");
+    if let Some(m) = &model {
+        if !models.contains(m) {
+            p.push(&o.at("model"), format!("unknown model `{m}`"));
+        }
+    }
+    let addon = match o.get("publisher_addon") {
+        Some(v) => crate::walk::amount(p, &o.at("publisher_addon"), v, tiers),
+        None => Some(Millicredits::ZERO),
+    };
+    let free_messages = o.u64_opt(p, "free_messages", MAX_FREE_MESSAGES).unwrap_or(0);
+    o.finish(p);
+    let id = id?;
+    Some(Agent { name: name.unwrap_or_else(|| id.clone()), id, model: model?, publisher_addon: addon?, free_messages })
+}
+
+fn read_pack(p: &mut Problems, path: &str, v: &Value, currency: Option<&Currency>) -> Option<Pack> {
+    let mut o = Obj::new(p, path, v)?;
+    let id = o.id_req(p, "id");
+    let name = o.str_opt(p, "name");
+    let credits = o.u64_req(p, "credits", MAX_PACK_CREDITS);
+    if credits == Some(0) {
+        p.push(&o.at("credits"), "a pack must hold at least 1 credit");
+    }
+    let price = o.get("price").map(|v| money(p, &o.at("price"), v, currency));
+    let validity_months = o.u64_opt(p, "validity_months", 1200).map(|m| m as u32);
+    o.finish(p);
+    let id = id?;
+    Some(Pack {
+        name: name.unwrap_or_else(|| id.clone()),
+        id,
+        credits: credits.filter(|c| *c > 0)?,
+        price_minor: price.transpose_flat()?,
+        validity_months,
+    })
+}
+
+fn read_plan(p: &mut Problems, path: &str, v: &Value, currency: Option<&Currency>) -> Option<Plan> {
+    let mut o = Obj::new(p, path, v)?;
+    let id = o.id_req(p, "id");
+    let name = o.str_opt(p, "name");
+    let credits = o.u64_req(p, "credits", MAX_PACK_CREDITS);
+    let renewal = match o.str_opt(p, "renewal").as_deref() {
+        None | Some("monthly") => Some(Renewal::Monthly),
+        Some("once") => Some(Renewal::Once),
+        Some(other) => {
+            p.push(&o.at("renewal"), format!("unknown renewal `{other}` (expected monthly or once)"));
+            None
+        }
+    };
+    let price = o.get("price").map(|v| money(p, &o.at("price"), v, currency));
+    o.finish(p);
+    let id = id?;
+    Some(Plan {
+        name: name.unwrap_or_else(|| id.clone()),
+        id,
+        credits: credits?,
+        renewal: renewal?,
+        price_minor: price.transpose_flat()?,
+    })
+}
+
+fn read_action(
+    p: &mut Problems,
+    path: &str,
+    v: &Value,
+    tiers: &BTreeMap<String, Millicredits>,
+    action_ids: &BTreeSet<String>,
+    has_models: bool,
+) -> Option<Action> {
+    let mut o = Obj::new(p, path, v)?;
+    o.get("description");
+    let id = o.id_req(p, "id");
+    let name = o.str_opt(p, "name");
+    let category = o.str_opt(p, "category");
+    let mut counts = BTreeMap::new();
+    for (cpath, key, cv) in o.map(p, "counts", MAX_COUNTS_PER_ACTION) {
+        if check_id(p, &cpath, &key) {
+            if let Some(c) = read_count(p, &cpath, cv, &key) {
+                counts.insert(key, c);
+            }
+        }
+    }
+    let mut per = Vec::new();
+    for (ppath, pv) in o.array(p, "per", MAX_COUNTS_PER_ACTION) {
+        if let Some(name) = as_str(p, &ppath, pv) {
+            if !counts.contains_key(&name) {
+                p.push(&ppath, format!("`{name}` is not one of this action's `counts`"));
+            }
+            per.push(name);
+        }
+    }
+    let cost_path = o.at("cost");
+    let cost = o.req(p, "cost").and_then(|c| read_cost(p, &cost_path, c, tiers, action_ids, &counts, has_models));
+    if let Some(Cost::Chat) = &cost {
+        for reserved in CHAT_PARAMS {
+            if counts.contains_key(*reserved) {
+                p.push(&join(&o.at("counts"), reserved), format!("`{reserved}` is reserved for chat pricing"));
+            }
+        }
+    }
+    o.finish(p);
+    let id = id?;
+    Some(Action { name: name.unwrap_or_else(|| id.clone()), id, category, cost: cost?, counts, per })
+}
+
+/// Parameters a chat action takes from the request.
+pub(crate) const CHAT_PARAMS: &[&str] = &["model", "agent", "input_tokens", "output_tokens", "messages_used"];
+
+fn read_count(p: &mut Problems, path: &str, v: &Value, key: &str) -> Option<CountParam> {
+    let mut o = Obj::new(p, path, v)?;
+    let label = o.str_opt(p, "label").unwrap_or_else(|| key.replace('_', " "));
+    let min = o.u64_opt(p, "min", MAX_COUNT_VALUE).unwrap_or(1);
+    let max = o.u64_req(p, "max", MAX_COUNT_VALUE);
+    let default = o.u64_opt(p, "default", MAX_COUNT_VALUE);
+    o.finish(p);
+    let max = max?;
+    if min > max {
+        p.push(path, format!("min {min} > max {max}"));
+        return None;
+    }
+    if let Some(d) = default {
+        if d < min || d > max {
+            p.push(&join(path, "default"), format!("default {d} is outside {min}..={max}"));
+            return None;
+        }
+    }
+    Some(CountParam { label, min, max, default })
+}
+
+fn read_cost(
+    p: &mut Problems,
+    path: &str,
+    v: &Value,
+    tiers: &BTreeMap<String, Millicredits>,
+    action_ids: &BTreeSet<String>,
+    counts: &BTreeMap<String, CountParam>,
+    has_models: bool,
+) -> Option<Cost> {
+    match v {
+        Value::String(s) if s == "free" => return Some(Cost::Free),
+        Value::String(s) if s == "chat" => {
+            if !has_models {
+                p.push(path, "chat pricing needs at least one entry in `models`");
+                return None;
+            }
+            return Some(Cost::Chat);
+        }
+        Value::Object(m) if m.len() == 1 && !m.contains_key("tier") => {}
+        _ => {
+            return match crate::walk::amount(p, path, v, tiers) {
+                Some(Millicredits(0)) => Some(Cost::Free),
+                Some(amount) => Some(Cost::Fixed { amount }),
+                None => None,
+            }
+        }
+    }
+    let Value::Object(m) = v else { return None };
+    let (kind, body) = m.iter().next()?;
+    let kpath = join(path, kind);
+    match kind.as_str() {
+        "options" => read_options(p, &kpath, body, tiers),
+        "range" => read_range(p, &kpath, body, tiers),
+        "composite" => read_composite(p, &kpath, body, action_ids, counts),
+        other => {
+            p.push(
+                path,
+                format!("unknown cost kind `{other}` (expected a number, \"free\", \"chat\", {{\"tier\"}}, {{\"options\"}}, {{\"range\"}} or {{\"composite\"}})"),
+            );
+            None
+        }
+    }
+}
+
+fn read_options(p: &mut Problems, path: &str, v: &Value, tiers: &BTreeMap<String, Millicredits>) -> Option<Cost> {
+    let mut o = Obj::new(p, path, v)?;
+    let param = o.id_req(p, "param");
+    let mut choices = BTreeMap::new();
+    for (cpath, key, cv) in o.map(p, "choices", MAX_CHOICES) {
+        if let Some(a) = crate::walk::amount(p, &cpath, cv, tiers) {
+            choices.insert(key, a);
+        }
+    }
+    if choices.is_empty() && o.get("choices").is_some_and(|c| c.as_object().is_some_and(|m| m.is_empty())) {
+        p.push(&o.at("choices"), "needs at least one choice");
+    }
+    if o.get("choices").is_none() {
+        p.push(path, "missing field `choices`");
+    }
+    let default = o.str_opt(p, "default");
+    if let Some(d) = &default {
+        if !choices.is_empty() && !choices.contains_key(d) {
+            p.push(&o.at("default"), format!("default `{d}` is not one of the choices"));
+        }
+    }
+    o.finish(p);
+    if choices.is_empty() {
+        return None;
+    }
+    Some(Cost::Options { param: param?, choices, default })
+}
+
+fn read_range(p: &mut Problems, path: &str, v: &Value, tiers: &BTreeMap<String, Millicredits>) -> Option<Cost> {
+    let mut o = Obj::new(p, path, v)?;
+    let min = o.req(p, "min").and_then(|v| crate::walk::amount(p, &join(path, "min"), v, tiers));
+    let max = o.req(p, "max").and_then(|v| crate::walk::amount(p, &join(path, "max"), v, tiers));
+    let expected = o.get("expected").map(|v| crate::walk::amount(p, &join(path, "expected"), v, tiers));
+    let param = o.get("param").and_then(|v| {
+        let s = as_str(p, &join(path, "param"), v)?;
+        check_id(p, &join(path, "param"), &s).then_some(s)
+    });
+    let mut levels = BTreeMap::new();
+    for (lpath, key, lv) in o.map(p, "levels", MAX_CHOICES) {
+        if let Some(a) = crate::walk::amount(p, &lpath, lv, tiers) {
+            levels.insert(key, (lpath, a));
+        }
+    }
+    if !levels.is_empty() && param.is_none() && o.get("param").is_none() {
+        p.push(path, "`levels` needs `param` (the request parameter that names the level)");
+    }
+    if param.is_some() && levels.is_empty() {
+        p.push(path, "`param` needs `levels` to pick from");
+    }
+    o.finish(p);
+    let (min, max) = (min?, max?);
+    if min > max {
+        p.push(path, format!("min {min} > max {max}"));
+        return None;
+    }
+    let expected = match expected {
+        None => Millicredits(min.0 + (max.0 - min.0) / 2),
+        Some(Some(e)) if e < min || e > max => {
+            p.push(&join(path, "expected"), format!("expected {e} is outside {min}..={max}"));
+            return None;
+        }
+        Some(Some(e)) => e,
+        Some(None) => return None,
+    };
+    let mut bad_level = false;
+    for (lpath, a) in levels.values() {
+        if *a < min || *a > max {
+            p.push(lpath, format!("level {a} is outside the range {min}..={max}"));
+            bad_level = true;
+        }
+    }
+    if bad_level {
+        return None;
+    }
+    let levels = levels.into_iter().map(|(k, (_, a))| (k, a)).collect();
+    Some(Cost::Range { min, max, expected, param, levels })
+}
+
+fn read_composite(
+    p: &mut Problems,
+    path: &str,
+    v: &Value,
+    action_ids: &BTreeSet<String>,
+    counts: &BTreeMap<String, CountParam>,
+) -> Option<Cost> {
+    let Value::Array(items) = v else {
+        p.push(path, format!("expected an array of components, found {}", type_name(v)));
+        return None;
+    };
+    if items.is_empty() || items.len() > MAX_COMPONENTS {
+        p.push(path, format!("needs 1 to {MAX_COMPONENTS} components, found {}", items.len()));
+        return None;
+    }
+    let mut components = Vec::new();
+    let mut ok = true;
+    for (i, item) in items.iter().enumerate() {
+        let cpath = index(path, i);
+        let Some(mut o) = Obj::new(p, &cpath, item) else {
+            ok = false;
+            continue;
+        };
+        let action = o.str_req(p, "action");
+        if let Some(a) = &action {
+            if !action_ids.contains(a) {
+                p.push(&o.at("action"), format!("unknown action `{a}` referenced"));
+                ok = false;
+            }
+        }
+        let mut quantity_from = Vec::new();
+        for (qpath, qv) in o.array(p, "quantity_from", MAX_COUNTS_PER_ACTION) {
+            if let Some(name) = as_str(p, &qpath, qv) {
+                if !counts.contains_key(&name) {
+                    p.push(&qpath, format!("`{name}` is not one of this action's `counts`"));
+                    ok = false;
+                }
+                quantity_from.push(name);
+            }
+        }
+        let factor = o.u64_opt(p, "factor", MAX_QUANTITY).unwrap_or(1);
+        if factor == 0 {
+            p.push(&o.at("factor"), "factor must be at least 1");
+            ok = false;
+        }
+        let mut params = BTreeMap::new();
+        for (ppath, key, pv) in o.map(p, "params", MAX_COUNTS_PER_ACTION + 4) {
+            match pv {
+                Value::String(s) => {
+                    params.insert(key, ParamValue::Text(s.clone()));
+                }
+                other => {
+                    if let Some(n) = as_u64(p, &ppath, other, MAX_COUNT_VALUE) {
+                        params.insert(key, ParamValue::Count(n));
+                    } else {
+                        ok = false;
+                    }
+                }
+            }
+        }
+        o.finish(p);
+        if let Some(action) = action {
+            components.push(Component { action, quantity_from, factor, params });
+        }
+    }
+    ok.then_some(Cost::Composite { components })
+}
+
+/// Composite actions must not form cycles and must nest at most [`MAX_DEPTH`] deep.
+fn check_composites(p: &mut Problems, actions: &[Action], values: &[(String, &Value)]) {
+    let by_id: BTreeMap<&str, &Action> = actions.iter().map(|a| (a.id.as_str(), a)).collect();
+    fn depth(id: &str, by_id: &BTreeMap<&str, &Action>, stack: &mut Vec<String>) -> Result<usize, Vec<String>> {
+        if stack.iter().any(|s| s == id) {
+            let mut cycle = stack.clone();
+            cycle.push(id.to_string());
+            return Err(cycle);
+        }
+        let Some(Cost::Composite { components }) = by_id.get(id).map(|a| &a.cost) else { return Ok(0) };
+        stack.push(id.to_string());
+        let mut d = 0;
+        for c in components {
+            d = d.max(depth(&c.action, by_id, stack)? + 1);
+        }
+        stack.pop();
+        Ok(d)
+    }
+    for (i, a) in actions.iter().enumerate() {
+        if !matches!(a.cost, Cost::Composite { .. }) {
+            continue;
+        }
+        let path = values
+            .iter()
+            .find(|(_, v)| v.get("id").and_then(Value::as_str) == Some(a.id.as_str()))
+            .map_or_else(|| format!("actions[{i}]"), |(p, _)| p.clone());
+        if let Cost::Composite { components } = &a.cost {
+            for (ci, c) in components.iter().enumerate() {
+                let Some(child) = by_id.get(c.action.as_str()) else { continue };
+                let cpath = format!("{path}.cost.composite[{ci}]");
+                check_component(p, &cpath, a, c, child);
+            }
+        }
+        match depth(&a.id, &by_id, &mut Vec::new()) {
+            Err(cycle) => p.push(&join(&path, "cost.composite"), format!("cycle: {}", cycle.join(" → "))),
+            Ok(d) if d > MAX_DEPTH => p.push(&join(&path, "cost.composite"), format!("nests {d} deep; the limit is {MAX_DEPTH}")),
+            Ok(_) => {}
+        }
+    }
+}
+
+/// A component must be priceable for every request its parent accepts: its fixed
+/// params are known to the child and in bounds, and a count the parent passes down
+/// fits the child's bounds.
+fn check_component(p: &mut Problems, path: &str, parent: &Action, c: &Component, child: &Action) {
+    let mut names: Vec<&str> = child.counts.keys().map(String::as_str).collect();
+    match &child.cost {
+        Cost::Options { param, .. } => names.push(param),
+        Cost::Range { param: Some(param), .. } => names.push(param),
+        Cost::Chat => names.extend(CHAT_PARAMS),
+        _ => {}
+    }
+    for (key, value) in &c.params {
+        if !names.contains(&key.as_str()) {
+            p.push(&join(&join(path, "params"), key), format!("`{}` takes no parameter `{key}`", child.id));
+            continue;
+        }
+        match (child.counts.get(key), value, &child.cost) {
+            (Some(spec), ParamValue::Count(n), _) if *n < spec.min || *n > spec.max => {
+                p.push(&join(&join(path, "params"), key), format!("{n} is outside {}..={} for `{}`", spec.min, spec.max, child.id));
+            }
+            (None, ParamValue::Text(choice), Cost::Options { param, choices, .. }) if param == key && !choices.contains_key(choice) => {
+                p.push(&join(&join(path, "params"), key), format!("`{choice}` is not a choice of `{}`", child.id));
+            }
+            _ => {}
+        }
+    }
+    match &child.cost {
+        Cost::Chat => p.push(&join(path, "action"), format!("`{}` is a chat action; chat messages are priced on their own, not inside a composite", child.id)),
+        Cost::Options { param, default: None, .. } if !c.params.contains_key(param) => {
+            p.push(path, format!("`{}` needs `params.{param}` (it has no default)", child.id));
+        }
+        _ => {}
+    }
+    for (name, spec) in &child.counts {
+        if spec.default.is_none() && !c.params.contains_key(name) && !parent.counts.contains_key(name) {
+            p.push(path, format!("`{}` needs `params.{name}` (it has no default and the parent does not pass it)", child.id));
+        }
+    }
+    for (name, spec) in &parent.counts {
+        let Some(child_spec) = child.counts.get(name) else { continue };
+        if c.params.contains_key(name) {
+            continue;
+        }
+        if spec.min < child_spec.min || spec.max > child_spec.max {
+            p.push(
+                path,
+                format!(
+                    "passes `{name}` ({}..={}) to `{}`, which takes {}..={}",
+                    spec.min, spec.max, child.id, child_spec.min, child_spec.max
+                ),
+            );
+        }
+    }
+}

@@ -1,0 +1,178 @@
+//! Estimate requests: one action, or several priced as one total (a landing page =
+//! 10 sections + 15 rewrites + 3 images).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::limits::{MAX_ITEMS, MAX_QUANTITY, MAX_TEXT_BYTES};
+use crate::walk::{as_str, as_u64, Obj, Problems};
+use crate::{EstimateError, EstimateErrorKind};
+
+/// A parameter value: a name (`"2k"`, `"gpt-4o"`) or a count (`3`).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ParamValue {
+    Count(u64),
+    Text(String),
+}
+
+impl std::fmt::Display for ParamValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ParamValue::Count(n) => write!(f, "{n}"),
+            ParamValue::Text(s) => write!(f, "{s:?}"),
+        }
+    }
+}
+
+/// One priced line of work: an action, how many times, and its parameters.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Item {
+    pub action: String,
+    pub quantity: u64,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub params: BTreeMap<String, ParamValue>,
+}
+
+impl Item {
+    pub fn new(action: impl Into<String>) -> Item {
+        Item { action: action.into(), quantity: 1, params: BTreeMap::new() }
+    }
+
+    pub fn quantity(mut self, quantity: u64) -> Item {
+        self.quantity = quantity;
+        self
+    }
+
+    pub fn param(mut self, name: impl Into<String>, value: impl Into<ParamValue>) -> Item {
+        self.params.insert(name.into(), value.into());
+        self
+    }
+}
+
+impl From<u64> for ParamValue {
+    fn from(n: u64) -> Self {
+        ParamValue::Count(n)
+    }
+}
+impl From<&str> for ParamValue {
+    fn from(s: &str) -> Self {
+        ParamValue::Text(s.to_string())
+    }
+}
+impl From<String> for ParamValue {
+    fn from(s: String) -> Self {
+        ParamValue::Text(s)
+    }
+}
+
+/// What to price: one or more items, estimated as one total with a line per item.
+///
+/// JSON: `{"items": [{"action": "image", "quantity": 3, "params": {"resolution": "1k"}}]}`,
+/// or a single item without the `items` wrapper.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Request {
+    pub items: Vec<Item>,
+}
+
+impl Request {
+    pub fn single(item: Item) -> Request {
+        Request { items: vec![item] }
+    }
+
+    /// Parses a request, reporting the first problem with its path.
+    pub fn from_json(json: &str) -> Result<Request, EstimateError> {
+        let value: Value = serde_json::from_str(json).map_err(|e| {
+            EstimateError::new(EstimateErrorKind::InvalidRequest, "", format!("not valid JSON: {e}"))
+        })?;
+        Request::from_value(&value)
+    }
+
+    pub fn from_value(value: &Value) -> Result<Request, EstimateError> {
+        let mut p = Problems::default();
+        let request = read_request(&mut p, value);
+        match (request, p.0.into_iter().next()) {
+            (Some(r), None) => Ok(r),
+            (_, Some(problem)) => Err(EstimateError::new(EstimateErrorKind::InvalidRequest, &problem.path, problem.message)),
+            (None, None) => Err(EstimateError::new(EstimateErrorKind::InvalidRequest, "", "invalid request")),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Request {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let value = Value::deserialize(d)?;
+        Request::from_value(&value).map_err(serde::de::Error::custom)
+    }
+}
+
+impl<'de> Deserialize<'de> for Item {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let value = Value::deserialize(d)?;
+        let mut p = Problems::default();
+        match (read_item(&mut p, "", &value), p.0.into_iter().next()) {
+            (Some(item), None) => Ok(item),
+            (_, Some(problem)) => Err(serde::de::Error::custom(problem)),
+            (None, None) => Err(serde::de::Error::custom("invalid item")),
+        }
+    }
+}
+
+fn read_request(p: &mut Problems, v: &Value) -> Option<Request> {
+    if v.get("items").is_none() {
+        return read_item(p, "", v).map(Request::single);
+    }
+    let mut o = Obj::new(p, "", v)?;
+    let items_value = o.get("items")?;
+    o.finish(p);
+    let Value::Array(values) = items_value else {
+        p.push("items", "expected an array of items");
+        return None;
+    };
+    if values.is_empty() {
+        p.push("items", "needs at least one item");
+        return None;
+    }
+    if values.len() > MAX_ITEMS {
+        p.push("items", format!("has {} items; the limit is {MAX_ITEMS}", values.len()));
+        return None;
+    }
+    let mut items = Vec::with_capacity(values.len());
+    for (i, v) in values.iter().enumerate() {
+        items.push(read_item(p, &format!("items[{i}]"), v)?);
+    }
+    Some(Request { items })
+}
+
+fn read_item(p: &mut Problems, path: &str, v: &Value) -> Option<Item> {
+    let mut o = Obj::new(p, path, v)?;
+    let action = o.str_req(p, "action");
+    let quantity = match o.get("quantity") {
+        None => Some(1),
+        Some(q) => match as_u64(p, &o.at("quantity"), q, MAX_QUANTITY) {
+            Some(0) => {
+                p.push(&o.at("quantity"), "quantity must be at least 1");
+                None
+            }
+            other => other,
+        },
+    };
+    let mut params = BTreeMap::new();
+    for (ppath, key, pv) in o.map(p, "params", 16) {
+        let value = match pv {
+            Value::String(_) => as_str(p, &ppath, pv).map(ParamValue::Text),
+            _ => as_u64(p, &ppath, pv, u64::MAX).map(ParamValue::Count),
+        };
+        if let Some(value) = value {
+            params.insert(key, value);
+        }
+    }
+    o.finish(p);
+    let action = action?;
+    if action.len() > MAX_TEXT_BYTES {
+        return None;
+    }
+    Some(Item { action, quantity: quantity?, params })
+}
