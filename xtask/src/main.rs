@@ -1,0 +1,122 @@
+//! Project automation; needs only cargo. `cargo xtask help` lists the commands.
+//!
+//! Every command installs what it needs when it is missing and skips what already
+//! answers with the right version, so the README's two commands work on a new machine.
+
+mod tools;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+
+const HELP: &str = "cargo xtask <command>
+
+  demo     run the demo (today: the CLI pricing the example cards)
+  test     run every test: native, then the wasm build in headless Chrome
+  bench    run the benchmarks (criterion) and print estimates/second
+  fuzz     fuzz the card parser for a while: fuzz [SECONDS]
+  tools    install the tools the tests need, and nothing else";
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let root = project_root();
+    std::env::set_current_dir(&root)?;
+    match args.first().map(String::as_str) {
+        Some("test") => test(&root),
+        Some("demo") => demo(&root),
+        Some("bench") => run(Command::new("cargo").args(["bench", "-p", "creditkit-pricing", "--bench", "estimate"])),
+        Some("fuzz") => fuzz(args.get(1).map_or("60", String::as_str)),
+        Some("tools") => tools::ensure_test_tools(&root).map(|_| ()),
+        Some("help" | "--help" | "-h") | None => {
+            println!("{HELP}");
+            Ok(())
+        }
+        Some(other) => bail!("unknown command `{other}`\n\n{HELP}"),
+    }
+}
+
+fn project_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the project root").to_path_buf()
+}
+
+/// Runs a command with inherited output; fails with the command line if it fails.
+pub(crate) fn run(cmd: &mut Command) -> Result<()> {
+    let line = format!("{cmd:?}");
+    eprintln!("xtask: {line}");
+    let status = cmd.status().with_context(|| format!("starting {line}"))?;
+    if !status.success() {
+        bail!("failed ({status}): {line}");
+    }
+    Ok(())
+}
+
+fn test(root: &Path) -> Result<()> {
+    let tools = tools::ensure_test_tools(root)?;
+    step("native tests (cargo test --workspace)");
+    run(Command::new("cargo").args(["test", "--workspace", "--locked"]).env("CREDITKIT_TEST_POSTGRES", &tools.postgres))?;
+
+    // Never the whole workspace for wasm32: servers' dependencies do not build there.
+    for package in WASM_PACKAGES {
+        step(&format!("browser tests: {package} in headless Chrome"));
+        run(Command::new("cargo")
+            .args(["test", "--locked", "--target", "wasm32-unknown-unknown", "-p", package])
+            .env("CHROMEDRIVER", &tools.chromedriver)
+            .env("PATH", &tools.path))?;
+    }
+    step("all tests passed");
+    Ok(())
+}
+
+/// Crates that run their tests in the browser as well as natively.
+const WASM_PACKAGES: &[&str] = &["creditkit-pricing"];
+
+fn demo(_root: &Path) -> Result<()> {
+    step("building the CLI");
+    run(Command::new("cargo").args(["build", "--locked", "-p", "creditkit-cli"]))?;
+    let exe = Path::new("target/debug/creditkit");
+    for card in ["kappax", "campaigns", "landing", "kumari", "kopai"] {
+        run(Command::new(exe).args(["card", "check", &format!("examples/ratecards/{card}.json")]))?;
+    }
+    step("seed 002: a 10-section landing page (10 sections + 15 rewrites + 3 images at 1K)");
+    run(Command::new(exe).args([
+        "estimate",
+        "--card",
+        "examples/ratecards/landing.json",
+        "--request",
+        "@examples/requests/landing-page.json",
+    ]))?;
+    step("seed 004: three messages to an agent with one free message left");
+    run(Command::new(exe).args([
+        "estimate",
+        "--card",
+        "examples/ratecards/kopai.json",
+        "--request",
+        "@examples/requests/kopai-messages.json",
+    ]))?;
+    Ok(())
+}
+
+fn fuzz(seconds: &str) -> Result<()> {
+    let seconds: u64 = seconds.parse().context("fuzz SECONDS must be a whole number")?;
+    if !tools::answers("cargo", &["fuzz", "--version"], "cargo-fuzz") {
+        run(Command::new("cargo").args(["install", "cargo-fuzz", "--locked"]))?;
+    }
+    // Start from valid cards so the fuzzer explores the estimator, not only JSON errors.
+    let corpus = Path::new("fuzz/corpus/card_parser");
+    std::fs::create_dir_all(corpus)?;
+    for entry in std::fs::read_dir("examples/ratecards")? {
+        let path = entry?.path();
+        if let Some(name) = path.file_name() {
+            std::fs::copy(&path, corpus.join(name))?;
+        }
+    }
+    // cargo-fuzz needs nightly flags; RUSTC_BOOTSTRAP lets this machine's stable rustc take them.
+    run(Command::new("cargo")
+        .args(["fuzz", "run", "card_parser", "--", &format!("-max_total_time={seconds}"), "-max_len=4096"])
+        .env("RUSTC_BOOTSTRAP", "1"))
+}
+
+pub(crate) fn step(what: &str) {
+    eprintln!("\n==> {what}");
+}

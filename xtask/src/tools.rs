@@ -1,0 +1,144 @@
+//! Installs the tools tests need when they are missing, at pinned versions.
+//!
+//! Skips a tool that already answers with the right version, so a warm machine pays
+//! nothing; a new machine pays once (~3 min for these, ~9 with trunk).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, Context, Result};
+
+use crate::{run, step};
+
+/// Paths the test steps need.
+pub(crate) struct Tools {
+    pub(crate) chromedriver: PathBuf,
+    /// Admin URL of the PostgreSQL the conformance tests create databases on.
+    pub(crate) postgres: String,
+    /// PATH with cargo's bin directory first, so `wasm-bindgen-test-runner` is found.
+    pub(crate) path: String,
+}
+
+/// True when `program args…` runs and its output contains `needle`.
+pub(crate) fn answers(program: &str, args: &[&str], needle: &str) -> bool {
+    Command::new(program)
+        .args(args)
+        .output()
+        .map(|o| o.status.success() && String::from_utf8_lossy(&o.stdout).contains(needle))
+        .unwrap_or(false)
+}
+
+fn cargo_bin() -> PathBuf {
+    let home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+        .unwrap_or_else(|| PathBuf::from(".cargo"));
+    home.join("bin")
+}
+
+/// The exact `wasm-bindgen` version in Cargo.lock: the CLI must equal it.
+pub(crate) fn locked_version(root: &Path, package: &str) -> Result<String> {
+    let lock = std::fs::read_to_string(root.join("Cargo.lock")).context("reading Cargo.lock")?;
+    let mut lines = lock.lines();
+    while let Some(line) = lines.next() {
+        if line == format!("name = \"{package}\"") {
+            if let Some(v) = lines.next().and_then(|l| l.strip_prefix("version = \"")) {
+                return Ok(v.trim_end_matches('"').to_string());
+            }
+        }
+    }
+    bail!("{package} is not in Cargo.lock")
+}
+
+pub(crate) fn ensure_test_tools(root: &Path) -> Result<Tools> {
+    step("checking tools (installing what is missing)");
+    let bin = cargo_bin();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+
+    let installed = Command::new("rustup").args(["target", "list", "--installed"]).output().context("running rustup")?;
+    if !String::from_utf8_lossy(&installed.stdout).contains("wasm32-unknown-unknown") {
+        run(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))?;
+    }
+
+    let version = locked_version(root, "wasm-bindgen")?;
+    let runner = bin.join("wasm-bindgen-test-runner");
+    let wasm_bindgen = bin.join("wasm-bindgen");
+    let wanted = format!("wasm-bindgen {version}");
+    if !(answers(&wasm_bindgen.to_string_lossy(), &["--version"], &wanted) && runner.exists()) {
+        // Not --locked: its lockfile wants a crate version this registry lacks.
+        run(Command::new("cargo").args(["install", "wasm-bindgen-cli", "--version", &format!("={version}")]))?;
+    }
+
+    let chromedriver = ensure_chrome()?;
+    let postgres = ensure_postgres()?;
+    Ok(Tools { chromedriver, postgres, path })
+}
+
+/// Debian's Chromium and ChromeDriver (a downloaded browser cannot run here).
+fn ensure_chrome() -> Result<PathBuf> {
+    let driver = PathBuf::from("/usr/bin/chromedriver");
+    if driver.exists() && Path::new("/usr/bin/chromium").exists() {
+        return Ok(driver);
+    }
+    apt(&["update", "-q"])?;
+    apt(&["install", "-y", "-q", "chromium", "chromium-driver"])?;
+    if !driver.exists() {
+        bail!("chromium-driver installed but {} is missing", driver.display());
+    }
+    Ok(driver)
+}
+
+/// A PostgreSQL server on 127.0.0.1:5432 the tests can use with trust auth as
+/// `postgres`: already running, started from an installed cluster, or installed from
+/// Debian's packages. Returns the admin URL (`CREDITKIT_TEST_POSTGRES` wins).
+pub(crate) fn ensure_postgres() -> Result<String> {
+    if let Ok(url) = std::env::var("CREDITKIT_TEST_POSTGRES") {
+        return Ok(url);
+    }
+    let url = "postgres://postgres@127.0.0.1:5432/postgres".to_string();
+    if postgres_answers() {
+        return Ok(url);
+    }
+    if !Path::new("/usr/bin/pg_ctlcluster").exists() {
+        step("installing PostgreSQL (Debian packages)");
+        apt(&["update", "-q"])?;
+        apt(&["install", "-y", "-q", "postgresql"])?;
+    }
+    let versions: Vec<String> = std::fs::read_dir("/etc/postgresql")
+        .context("no PostgreSQL cluster under /etc/postgresql")?
+        .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+        .collect();
+    let version = versions.iter().max().context("no PostgreSQL cluster under /etc/postgresql")?;
+    // Tests connect over loopback without a password.
+    let hba = format!("/etc/postgresql/{version}/main/pg_hba.conf");
+    let text = std::fs::read_to_string(&hba).unwrap_or_default();
+    if !text.contains("127.0.0.1/32            trust") && !text.lines().any(|l| l.starts_with("host") && l.contains("127.0.0.1/32") && l.ends_with("trust")) {
+        let patched = format!("host    all             all             127.0.0.1/32            trust\n{text}");
+        std::fs::write(&hba, patched).with_context(|| format!("writing {hba}"))?;
+    }
+    step(&format!("starting PostgreSQL {version}"));
+    let _ = run(Command::new("pg_ctlcluster").args(["--skip-systemctl-redirect", version, "main", "start"]));
+    let _ = run(Command::new("pg_ctlcluster").args(["--skip-systemctl-redirect", version, "main", "reload"]));
+    for _ in 0..60 {
+        if postgres_answers() {
+            return Ok(url);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    bail!("PostgreSQL did not come up on 127.0.0.1:5432")
+}
+
+fn postgres_answers() -> bool {
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], 5432));
+    std::net::TcpStream::connect_timeout(&addr, std::time::Duration::from_secs(2)).is_ok()
+}
+
+fn apt(args: &[&str]) -> Result<()> {
+    let sudo = !answers("id", &["-u"], "0") && answers("sudo", &["-n", "true"], "");
+    let mut c = if sudo { Command::new("sudo") } else { Command::new("apt-get") };
+    if sudo {
+        c.arg("apt-get");
+    }
+    c.args(args).env("DEBIAN_FRONTEND", "noninteractive");
+    run(&mut c)
+}
