@@ -1,0 +1,454 @@
+//! `creditkit-api`: the JSON shapes of the `/v1` HTTP API.
+//!
+//! The server serialises these and the widget deserialises them, from this one crate,
+//! so the two cannot drift apart. Amounts are integer milli-credits (`*_millicredits`);
+//! signed where they are changes (`delta`), unsigned where they are levels. Times are
+//! Unix milliseconds (`*_at_ms`).
+
+use serde::{Deserialize, Serialize};
+
+pub use creditkit_pricing::{CardRef, Estimate, Line, LineKind, PackCover, PackOffer, PlanCover, Request, Shortfall};
+
+/// Every error body: a stable machine code, a sentence for people, and details where
+/// they help the caller fix things.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiError {
+    pub code: String,
+    pub message: String,
+    /// Where in the request body the problem is (`request.items[1].action`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// For `insufficient_credits`: what is missing and what covers it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shortfall: Option<Shortfall>,
+}
+
+/// Stable error codes.
+pub mod codes {
+    pub const INVALID_REQUEST: &str = "invalid_request";
+    pub const UNAUTHORIZED: &str = "unauthorized";
+    pub const FORBIDDEN: &str = "forbidden";
+    pub const NOT_FOUND: &str = "not_found";
+    pub const INSUFFICIENT_CREDITS: &str = "insufficient_credits";
+    pub const QUOTE_EXPIRED: &str = "quote_expired";
+    pub const HOLD_NOT_ACTIVE: &str = "hold_not_active";
+    pub const CAPTURE_EXCEEDS_HOLD: &str = "capture_exceeds_hold";
+    pub const IDEMPOTENCY_CONFLICT: &str = "idempotency_conflict";
+    pub const CARD_CHANGED: &str = "card_changed";
+    pub const INVALID_CARD: &str = "invalid_card";
+    pub const PAYLOAD_TOO_LARGE: &str = "payload_too_large";
+    pub const INTERNAL: &str = "internal";
+}
+
+/// Who may do what in a workspace.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Sees balances and usage; cannot spend.
+    Viewer,
+    /// Spends from the workspace wallet.
+    Member,
+    /// Also tops up, changes the plan, manages members.
+    Admin,
+    Owner,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Member => "member",
+            Role::Admin => "admin",
+            Role::Owner => "owner",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        Some(match s {
+            "viewer" => Role::Viewer,
+            "member" => Role::Member,
+            "admin" => Role::Admin,
+            "owner" => Role::Owner,
+            _ => return None,
+        })
+    }
+
+    pub fn can_spend(self) -> bool {
+        self >= Role::Member
+    }
+
+    pub fn can_administer(self) -> bool {
+        self >= Role::Admin
+    }
+}
+
+/// Whose credits a wallet holds (Kopai keeps personal and organization wallets apart).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WalletKind {
+    /// Shared by every member of the workspace.
+    Workspace,
+    Personal,
+    /// An organization's wallet; receives creator earnings.
+    Organization,
+}
+
+impl WalletKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WalletKind::Workspace => "workspace",
+            WalletKind::Personal => "personal",
+            WalletKind::Organization => "organization",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<WalletKind> {
+        Some(match s {
+            "workspace" => WalletKind::Workspace,
+            "personal" => WalletKind::Personal,
+            "organization" => WalletKind::Organization,
+            _ => return None,
+        })
+    }
+}
+
+/// Low-balance state shown to users.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BalanceState {
+    Ok,
+    /// Below the low threshold (default 100 credits).
+    Low,
+    /// At or below the critical threshold (default 10 credits).
+    Critical,
+}
+
+impl BalanceState {
+    pub fn of(available: u64, low: u64, critical: u64) -> BalanceState {
+        if available <= critical {
+            BalanceState::Critical
+        } else if available < low {
+            BalanceState::Low
+        } else {
+            BalanceState::Ok
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Balance {
+    pub wallet_id: String,
+    pub kind: WalletKind,
+    /// Credits in the wallet, including those held for confirmed actions.
+    pub balance_millicredits: u64,
+    /// Reserved by active holds; not spendable until captured or released.
+    pub held_millicredits: u64,
+    /// `balance - held`: what a new action may use.
+    pub available_millicredits: u64,
+    pub state: BalanceState,
+    pub low_threshold_millicredits: u64,
+    pub critical_threshold_millicredits: u64,
+    pub lifetime_used_millicredits: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_transaction: Option<Transaction>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan_id: Option<String>,
+}
+
+/// Price a request before the user confirms it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QuoteRequest {
+    /// Defaults to the caller's workspace wallet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wallet_id: Option<String>,
+    pub request: Request,
+    /// Free-form project name for usage reports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Quote {
+    pub id: String,
+    pub wallet_id: String,
+    pub estimate: Estimate,
+    pub expires_at_ms: i64,
+    /// What a hold for this quote reserves: the estimate's maximum.
+    pub hold_millicredits: u64,
+    pub available_millicredits: u64,
+    /// True when the maximum is more than is available: a hold would be refused.
+    pub would_exceed: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shortfall: Option<Shortfall>,
+}
+
+/// Confirm a quote: reserve its maximum.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HoldRequest {
+    pub quote_id: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HoldStatus {
+    Active,
+    Captured,
+    Released,
+    /// Timed out and released itself.
+    Expired,
+    /// Captured, then refunded to the grants it was drawn from.
+    Refunded,
+}
+
+impl HoldStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HoldStatus::Active => "active",
+            HoldStatus::Captured => "captured",
+            HoldStatus::Released => "released",
+            HoldStatus::Expired => "expired",
+            HoldStatus::Refunded => "refunded",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<HoldStatus> {
+        Some(match s {
+            "active" => HoldStatus::Active,
+            "captured" => HoldStatus::Captured,
+            "released" => HoldStatus::Released,
+            "expired" => HoldStatus::Expired,
+            "refunded" => HoldStatus::Refunded,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hold {
+    pub id: String,
+    pub quote_id: String,
+    pub wallet_id: String,
+    /// Reserved: the confirmed quote's maximum. A capture can never exceed it.
+    pub amount_millicredits: u64,
+    pub status: HoldStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub captured_millicredits: Option<u64>,
+    pub expires_at_ms: i64,
+    pub created_at_ms: i64,
+}
+
+/// Charge for a completed operation: the actual amount, directly or as the actual
+/// request priced by the same card that priced the quote.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaptureRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount_millicredits: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actual: Option<Request>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TopUpRequest {
+    pub pack_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quantity: Option<u64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanRequest {
+    pub plan_id: String,
+}
+
+/// What a ledger entry records.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TransactionKind {
+    /// Credits added: plan allowance, pack top-up, free grant.
+    Grant,
+    /// Credits taken for a completed operation.
+    Charge,
+    /// Credits returned to the grants a charge drew from.
+    Refund,
+    /// Credits that reached their expiry (plan cycle end, 12-month pack).
+    Expiry,
+    /// Credits reserved for a confirmed quote.
+    Hold,
+    /// A reservation returned (failed operation, timeout, rest after capture).
+    Release,
+    Payout,
+    Earning,
+}
+
+impl TransactionKind {
+    pub const ALL: [TransactionKind; 8] = [
+        TransactionKind::Grant,
+        TransactionKind::Charge,
+        TransactionKind::Refund,
+        TransactionKind::Expiry,
+        TransactionKind::Hold,
+        TransactionKind::Release,
+        TransactionKind::Payout,
+        TransactionKind::Earning,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TransactionKind::Grant => "grant",
+            TransactionKind::Charge => "charge",
+            TransactionKind::Refund => "refund",
+            TransactionKind::Expiry => "expiry",
+            TransactionKind::Hold => "hold",
+            TransactionKind::Release => "release",
+            TransactionKind::Payout => "payout",
+            TransactionKind::Earning => "earning",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<TransactionKind> {
+        TransactionKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// One ledger entry.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Transaction {
+    pub seq: i64,
+    pub kind: TransactionKind,
+    /// Change of the wallet's balance (negative for charges and expiries).
+    pub delta_millicredits: i64,
+    /// Change of the held amount (holds +, releases and captures −).
+    pub held_delta_millicredits: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grant_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hold_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    pub created_at_ms: i64,
+}
+
+/// A page of a list; pass `next_cursor` back as `cursor` for the next page.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UsageGroup {
+    Action,
+    Project,
+    Member,
+    Month,
+}
+
+impl UsageGroup {
+    pub fn parse(s: &str) -> Option<UsageGroup> {
+        Some(match s {
+            "action" => UsageGroup::Action,
+            "project" => UsageGroup::Project,
+            "member" => UsageGroup::Member,
+            "month" => UsageGroup::Month,
+            _ => return None,
+        })
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsageRow {
+    /// The action id, project, member id or `YYYY-MM`; `""` when unknown.
+    pub key: String,
+    pub used_millicredits: u64,
+    pub charges: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Usage {
+    pub wallet_id: String,
+    pub group_by: UsageGroup,
+    pub rows: Vec<UsageRow>,
+    pub total_millicredits: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Member {
+    pub id: String,
+    pub name: String,
+    pub role: Role,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewMember {
+    pub name: String,
+    pub role: Role,
+}
+
+/// A member just created, with the session token the browser uses (shown once).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberCreated {
+    pub member: Member,
+    pub token: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Workspace {
+    pub id: String,
+    pub name: String,
+    pub wallet_id: String,
+    pub card: CardRef,
+    pub low_threshold_millicredits: u64,
+    pub critical_threshold_millicredits: u64,
+}
+
+/// Pushed on the balance event stream after any change to a wallet.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BalanceEvent {
+    pub wallet_id: String,
+    pub balance: Balance,
+}
+
+/// A creator's earnings from publisher add-ons (seed 004), in an organization wallet.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Earnings {
+    pub wallet_id: String,
+    /// Settled and not yet paid out.
+    pub available_millicredits: u64,
+    /// Accrued in the last 24 h; becomes available when it settles.
+    pub pending_millicredits: u64,
+    pub paid_out_millicredits: u64,
+    /// The platform's share of the add-ons (display only).
+    pub platform_share_millicredits: u64,
+    /// Smallest payout that can be requested.
+    pub minimum_payout_millicredits: u64,
+    pub payout_available: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PayoutRequest {
+    pub amount_millicredits: u64,
+}
+
+/// Which organization wallet receives an agent's publisher add-ons.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PayeeRequest {
+    pub wallet_id: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewWallet {
+    pub kind: WalletKind,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WalletCreated {
+    pub wallet_id: String,
+    pub kind: WalletKind,
+}
