@@ -1,0 +1,238 @@
+//! Connecting to SQLite or PostgreSQL through `sqlx::Any`, and the schema both share.
+//!
+//! One SQL text serves both: `$N` placeholders (SQLite accepts them), BIGINT amounts,
+//! sums cast back to BIGINT (PostgreSQL sums BIGINT into NUMERIC). The few real
+//! differences live in [`Dialect`].
+
+use sqlx::any::AnyPoolOptions;
+use sqlx::AnyPool;
+use sqlx::Executor;
+
+use crate::LedgerError;
+
+/// Which database is behind the pool.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+impl Dialect {
+    /// Locks the selected wallet row until commit. SQLite has no row locks: its pool
+    /// has one connection, so every transaction is already serialised.
+    pub(crate) fn for_update(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "",
+            // NO KEY UPDATE: an entry inserted for another wallet (a creator's earning)
+            // takes only KEY SHARE on that wallet, so two wallets paying each other
+            // cannot deadlock.
+            Dialect::Postgres => " FOR NO KEY UPDATE",
+        }
+    }
+
+    fn serial_pk(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "INTEGER PRIMARY KEY AUTOINCREMENT",
+            Dialect::Postgres => "BIGSERIAL PRIMARY KEY",
+        }
+    }
+}
+
+/// Schema version this code expects; migrations run up to it.
+const MIGRATIONS: &[&str] = &[
+    // 1: the ledger.
+    r#"
+CREATE TABLE cards (
+    hash TEXT PRIMARY KEY,
+    json TEXT NOT NULL,
+    created_at_ms BIGINT NOT NULL
+);
+CREATE TABLE workspaces (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    card_hash TEXT NOT NULL REFERENCES cards(hash),
+    low_threshold_mc BIGINT NOT NULL,
+    critical_threshold_mc BIGINT NOT NULL,
+    created_at_ms BIGINT NOT NULL
+);
+CREATE TABLE members (
+    id TEXT PRIMARY KEY,
+    workspace_id TEXT NOT NULL REFERENCES workspaces(id),
+    name TEXT NOT NULL,
+    role TEXT NOT NULL,
+    token_hash TEXT NOT NULL UNIQUE,
+    created_at_ms BIGINT NOT NULL
+);
+CREATE TABLE api_keys (
+    id TEXT PRIMARY KEY,
+    workspace_id TEXT NOT NULL REFERENCES workspaces(id),
+    key_hash TEXT NOT NULL UNIQUE,
+    created_at_ms BIGINT NOT NULL
+);
+CREATE TABLE wallets (
+    id TEXT PRIMARY KEY,
+    workspace_id TEXT NOT NULL REFERENCES workspaces(id),
+    kind TEXT NOT NULL,
+    owner_member_id TEXT,
+    plan_id TEXT,
+    plan_credits_mc BIGINT,
+    cycle_anchor_ms BIGINT,
+    cycle_index BIGINT,
+    balance_mc BIGINT NOT NULL DEFAULT 0 CHECK (balance_mc >= 0),
+    held_mc BIGINT NOT NULL DEFAULT 0 CHECK (held_mc >= 0),
+    CHECK (held_mc <= balance_mc)
+);
+CREATE TABLE grants (
+    id TEXT PRIMARY KEY,
+    wallet_id TEXT NOT NULL REFERENCES wallets(id),
+    seq BIGINT NOT NULL,
+    source TEXT NOT NULL,
+    ref TEXT,
+    amount_mc BIGINT NOT NULL CHECK (amount_mc >= 0),
+    remaining_mc BIGINT NOT NULL CHECK (remaining_mc >= 0),
+    held_mc BIGINT NOT NULL DEFAULT 0 CHECK (held_mc >= 0),
+    expires_at_ms BIGINT,
+    created_at_ms BIGINT NOT NULL,
+    CHECK (held_mc <= remaining_mc)
+);
+CREATE UNIQUE INDEX grants_wallet ON grants (wallet_id, seq);
+CREATE TABLE quotes (
+    id TEXT PRIMARY KEY,
+    workspace_id TEXT NOT NULL REFERENCES workspaces(id),
+    wallet_id TEXT NOT NULL REFERENCES wallets(id),
+    card_hash TEXT NOT NULL,
+    request_json TEXT NOT NULL,
+    estimate_json TEXT NOT NULL,
+    max_mc BIGINT NOT NULL,
+    member_id TEXT,
+    action TEXT,
+    project TEXT,
+    expires_at_ms BIGINT NOT NULL,
+    created_at_ms BIGINT NOT NULL
+);
+CREATE TABLE holds (
+    id TEXT PRIMARY KEY,
+    quote_id TEXT NOT NULL UNIQUE REFERENCES quotes(id),
+    wallet_id TEXT NOT NULL REFERENCES wallets(id),
+    amount_mc BIGINT NOT NULL CHECK (amount_mc >= 0),
+    status TEXT NOT NULL,
+    captured_mc BIGINT,
+    member_id TEXT,
+    action TEXT,
+    project TEXT,
+    expires_at_ms BIGINT NOT NULL,
+    created_at_ms BIGINT NOT NULL,
+    CHECK (captured_mc IS NULL OR captured_mc <= amount_mc)
+);
+CREATE INDEX holds_due ON holds (status, expires_at_ms);
+CREATE INDEX holds_wallet ON holds (wallet_id, status);
+CREATE TABLE hold_allocations (
+    hold_id TEXT NOT NULL REFERENCES holds(id),
+    grant_id TEXT NOT NULL REFERENCES grants(id),
+    position BIGINT NOT NULL,
+    amount_mc BIGINT NOT NULL CHECK (amount_mc > 0),
+    PRIMARY KEY (hold_id, grant_id)
+);
+CREATE TABLE entries (
+    seq {serial},
+    wallet_id TEXT NOT NULL REFERENCES wallets(id),
+    kind TEXT NOT NULL,
+    balance_delta_mc BIGINT NOT NULL,
+    held_delta_mc BIGINT NOT NULL,
+    earnings_delta_mc BIGINT NOT NULL DEFAULT 0,
+    platform_share_mc BIGINT NOT NULL DEFAULT 0,
+    available_at_ms BIGINT,
+    grant_id TEXT,
+    hold_id TEXT,
+    member_id TEXT,
+    action TEXT,
+    project TEXT,
+    note TEXT,
+    month TEXT NOT NULL,
+    created_at_ms BIGINT NOT NULL
+);
+CREATE INDEX entries_wallet ON entries (wallet_id, seq);
+CREATE INDEX entries_hold ON entries (hold_id);
+CREATE TABLE agent_payees (
+    agent_id TEXT PRIMARY KEY,
+    workspace_id TEXT NOT NULL REFERENCES workspaces(id),
+    wallet_id TEXT NOT NULL REFERENCES wallets(id)
+);
+CREATE TABLE idempotency (
+    workspace_id TEXT NOT NULL,
+    key TEXT NOT NULL,
+    payload_hash TEXT NOT NULL,
+    response TEXT NOT NULL,
+    created_at_ms BIGINT NOT NULL,
+    PRIMARY KEY (workspace_id, key)
+);
+"#,
+];
+
+pub(crate) async fn connect(url: &str) -> Result<(AnyPool, Dialect), LedgerError> {
+    sqlx::any::install_default_drivers();
+    let dialect = if url.starts_with("sqlite:") {
+        Dialect::Sqlite
+    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        Dialect::Postgres
+    } else {
+        return Err(LedgerError::Config(format!("database URL must start with sqlite: or postgres:, got `{url}`")));
+    };
+    let pool = match dialect {
+        Dialect::Sqlite => {
+            AnyPoolOptions::new()
+                .max_connections(1)
+                .acquire_timeout(std::time::Duration::from_secs(60))
+                .after_connect(|conn, _| {
+                    Box::pin(async move {
+                        conn.execute("PRAGMA journal_mode = WAL").await?;
+                        conn.execute("PRAGMA synchronous = NORMAL").await?;
+                        conn.execute("PRAGMA busy_timeout = 10000").await?;
+                        conn.execute("PRAGMA foreign_keys = ON").await?;
+                        Ok(())
+                    })
+                })
+                .connect(url)
+                .await?
+        }
+        Dialect::Postgres => {
+            AnyPoolOptions::new()
+                .max_connections(16)
+                .acquire_timeout(std::time::Duration::from_secs(60))
+                .connect(url)
+                .await?
+        }
+    };
+    migrate(&pool, dialect).await?;
+    Ok((pool, dialect))
+}
+
+async fn migrate(pool: &AnyPool, dialect: Dialect) -> Result<(), LedgerError> {
+    let mut tx = pool.begin().await?;
+    if dialect == Dialect::Postgres {
+        // Several servers may start at once against one database.
+        sqlx::query("SELECT pg_advisory_xact_lock(7242001)").execute(&mut *tx).await?;
+    }
+    tx.execute("CREATE TABLE IF NOT EXISTS creditkit_schema (version BIGINT NOT NULL)").await?;
+    let row: Option<(i64,)> = sqlx::query_as("SELECT version FROM creditkit_schema").fetch_optional(&mut *tx).await?;
+    let current = match row {
+        Some((v,)) => v,
+        None => {
+            sqlx::query("INSERT INTO creditkit_schema (version) VALUES (0)").execute(&mut *tx).await?;
+            0
+        }
+    };
+    let target = MIGRATIONS.len() as i64;
+    if current > target {
+        return Err(LedgerError::Config(format!("database schema {current} is newer than this build's {target}")));
+    }
+    for (i, migration) in MIGRATIONS.iter().enumerate().skip(current as usize) {
+        let sql = migration.replace("{serial}", dialect.serial_pk());
+        for statement in sql.split(';').map(str::trim).filter(|s| !s.is_empty()) {
+            tx.execute(statement).await?;
+        }
+        sqlx::query("UPDATE creditkit_schema SET version = $1").bind(i as i64 + 1).execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
