@@ -14,7 +14,7 @@ const HELP: &str = "cargo xtask <command>
 
   demo     run the demo (today: the CLI pricing the example cards)
   test     run every test: native, then the wasm build in headless Chrome
-  bench    run the benchmarks (criterion) and print estimates/second
+  bench    run the benchmarks: estimates/second, charges/second per store
   fuzz     fuzz the card parser for a while: fuzz [SECONDS]
   tools    install the tools the tests need, and nothing else";
 
@@ -25,7 +25,7 @@ fn main() -> Result<()> {
     match args.first().map(String::as_str) {
         Some("test") => test(&root),
         Some("demo") => demo(&root),
-        Some("bench") => run(Command::new("cargo").args(["bench", "-p", "creditkit-pricing", "--bench", "estimate"])),
+        Some("bench") => bench(),
         Some("fuzz") => fuzz(args.get(1).map_or("60", String::as_str)),
         Some("tools") => tools::ensure_test_tools(&root).map(|_| ()),
         Some("help" | "--help" | "-h") | None => {
@@ -95,6 +95,16 @@ fn demo(_root: &Path) -> Result<()> {
         "@examples/requests/kopai-messages.json",
     ]))?;
     Ok(())
+}
+
+fn bench() -> Result<()> {
+    step("pricing: estimates per second");
+    run(Command::new("cargo").args(["bench", "--locked", "-p", "creditkit-pricing", "--bench", "estimate"]))?;
+    step("ledger: charges per second on SQLite and PostgreSQL");
+    let postgres = tools::ensure_postgres()?;
+    run(Command::new("cargo")
+        .args(["bench", "--locked", "-p", "creditkit-ledger", "--bench", "charges"])
+        .env("CREDITKIT_TEST_POSTGRES", postgres))
 }
 
 fn fuzz(seconds: &str) -> Result<()> {
