@@ -5,7 +5,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
-use creditkit_api::Role;
 use creditkit_ledger::time::SystemClock;
 use creditkit_ledger::{Config, Ledger};
 use creditkit_server::{router, spawn_sweeper, AppState, Options};
@@ -82,32 +81,9 @@ fn redact(url: &str) -> String {
     }
 }
 
-/// A demo workspace on the KappaX card, written to `path` as JSON with its ids and
-/// tokens; reused when the file already names a workspace this database knows.
 async fn seed_demo(ledger: &Ledger, path: &std::path::Path) -> Result<()> {
-    if let Ok(text) = std::fs::read_to_string(path) {
-        if let Ok(v) = serde_json::from_str::<serde_json::Value>(&text) {
-            if let Some(ws) = v["workspace_id"].as_str() {
-                if ledger.workspace(ws).await.is_ok() {
-                    eprintln!("creditkit: demo workspace {ws} (from {})", path.display());
-                    return Ok(());
-                }
-            }
-        }
-    }
-    let card = include_str!("../../../examples/ratecards/kappax.json");
-    let ws = ledger.create_workspace("Demo workspace", card, None).await?;
-    let api_key = ledger.create_api_key(&ws.id).await?;
-    let owner = ledger.authenticate(&api_key).await?;
-    // Enough for a few actions, so low-balance and insufficient paths are a few clicks away.
-    ledger.grant(&owner, None, 130_000, None, "demo-seed").await?;
-    let alice = ledger.insert_member(&ws.id, "Alice (admin)", Role::Admin).await?;
-    let bob = ledger.insert_member(&ws.id, "Bob (member)", Role::Member).await?;
-    let out = serde_json::json!({
-        "workspace_id": ws.id, "wallet_id": ws.wallet_id, "api_key": api_key,
-        "admin_token": alice.token, "member_token": bob.token,
-    });
-    std::fs::write(path, serde_json::to_string_pretty(&out)?).with_context(|| format!("writing {}", path.display()))?;
-    eprintln!("creditkit: seeded demo workspace {} (tokens in {})", ws.id, path.display());
+    let demo = creditkit_server::demo::seed(ledger, path).await?;
+    let products = demo["products"].as_array().map_or(0, Vec::len);
+    eprintln!("creditkit: {products} demo workspaces ready (ids and tokens in {})", path.display());
     Ok(())
 }

@@ -4,6 +4,7 @@
 //! and maps its result. Errors are JSON `{code, message, path?, shortfall?}` with a
 //! stable code; internal causes go to the log, never to the client.
 
+pub mod demo;
 mod openapi;
 
 use std::collections::BTreeMap;
