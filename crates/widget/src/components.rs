@@ -1,0 +1,482 @@
+//! The embeddable components. Each reads [`Credits`] from context.
+
+use creditkit_api::{BalanceState, TransactionKind};
+use creditkit_pricing::{estimate, Estimate, Request};
+use leptos::html;
+use leptos::prelude::*;
+use wasm_bindgen::JsCast;
+
+use crate::format::{credits_number, credits_text, estimate_text, money_text, when};
+use crate::state::{Credits, Flow, Outcome};
+
+/// Available credits in a badge (held credits beside them); click for details.
+/// Live: follows the server's events, so any member's charge shows at once.
+#[component]
+pub fn BalanceBadge(
+    /// `header` (default) or `inline` (next to a chat input, inside a modal).
+    #[prop(optional, into)]
+    variant: Option<String>,
+) -> impl IntoView {
+    let credits = Credits::get();
+    let open = RwSignal::new(false);
+    let variant = variant.unwrap_or_else(|| "header".into());
+    let state = move || {
+        credits.balance.with(|b| match b.as_ref().map(|b| b.state) {
+            Some(BalanceState::Ok) => "ok",
+            Some(BalanceState::Low) => "low",
+            Some(BalanceState::Critical) => "critical",
+            None => "loading",
+        })
+    };
+    let available = move || credits.balance.with(|b| b.as_ref().map(|b| credits_text(b.available_millicredits)).unwrap_or_else(|| "…".into()));
+    let held = move || {
+        credits.balance.with(|b| match b {
+            Some(b) if b.held_millicredits > 0 => format!("{} held", credits_number(b.held_millicredits)),
+            _ => String::new(),
+        })
+    };
+    view! {
+        <div class="ck-balance" data-variant=variant data-state=state>
+            <button
+                type="button"
+                class="ck-balance-button"
+                aria-expanded=move || open.get().to_string()
+                aria-label=move || format!("Credit balance: {} available. Show details", available())
+                on:click=move |_| open.update(|o| *o = !*o)
+            >
+                <span class="ck-balance-amount" aria-live="polite">{available}</span>
+                <span class="ck-balance-held">{held}</span>
+            </button>
+            <Show when=move || open.get()>
+                <div class="ck-balance-details" role="region" aria-label="Balance details">
+                    {move || credits.balance.with(|b| b.as_ref().map(|b| view! {
+                        <dl>
+                            <dt>"Balance"</dt><dd>{credits_text(b.balance_millicredits)}</dd>
+                            <dt>"Held for running actions"</dt><dd>{credits_text(b.held_millicredits)}</dd>
+                            <dt>"Used, all time"</dt><dd>{credits_text(b.lifetime_used_millicredits)}</dd>
+                            <dt>"Last transaction"</dt>
+                            <dd>{b.last_transaction.as_ref().map(|t| format!("{} {} — {}", kind_label(t.kind), signed(t.delta_millicredits), when(t.created_at_ms))).unwrap_or_else(|| "none yet".into())}</dd>
+                        </dl>
+                    }))}
+                </div>
+            </Show>
+        </div>
+    }
+}
+
+fn signed(delta: i64) -> String {
+    let sign = if delta < 0 { "−" } else { "+" };
+    format!("{sign}{}", credits_text(delta.unsigned_abs()))
+}
+
+fn kind_label(kind: TransactionKind) -> &'static str {
+    match kind {
+        TransactionKind::Grant => "Credits added",
+        TransactionKind::Charge => "Charge",
+        TransactionKind::Refund => "Refund",
+        TransactionKind::Expiry => "Expired",
+        TransactionKind::Hold => "Held",
+        TransactionKind::Release => "Released",
+        TransactionKind::Payout => "Payout",
+        TransactionKind::Earning => "Earning",
+    }
+}
+
+/// Below the low threshold a warning, at the critical one an alert (thresholds come
+/// from the server). Renders nothing while the balance is fine.
+#[component]
+pub fn LowBalanceBanner(
+    /// Called by the banner's "Add credits" button.
+    #[prop(optional, into)]
+    on_add_credits: Option<Callback<()>>,
+) -> impl IntoView {
+    let credits = Credits::get();
+    let state = move || credits.balance.with(|b| b.as_ref().map(|b| (b.state, b.available_millicredits)));
+    move || match state() {
+        Some((BalanceState::Low, left)) => Some(view! {
+            <div class="ck-banner" data-level="low" role="status">
+                <span>{format!("Low balance: {} left.", credits_text(left))}</span>
+                {on_add_credits.map(|cb| view! { <button type="button" class="ck-link" on:click=move |_| cb.run(())>"Add credits"</button> })}
+            </div>
+        }
+        .into_any()),
+        Some((BalanceState::Critical, left)) => Some(view! {
+            <div class="ck-banner" data-level="critical" role="alert">
+                <span>{if left == 0 { "You are out of credits. New actions are paused; your past work stays available.".to_string() } else { format!("Almost out of credits: {} left.", credits_text(left)) }}</span>
+                {on_add_credits.map(|cb| view! { <button type="button" class="ck-link" on:click=move |_| cb.run(())>"Add credits"</button> })}
+            </div>
+        }
+        .into_any()),
+        _ => None,
+    }
+}
+
+/// The cost of `request`, recomputed locally by the pricing engine whenever it changes —
+/// no network round-trip per keystroke. "30 credits" or "2–3 credits".
+#[component]
+pub fn LiveEstimate(
+    /// The request to price; `None` shows nothing.
+    #[prop(into)]
+    request: Signal<Option<Request>>,
+    /// Shown before the amount.
+    #[prop(optional, into)]
+    label: Option<String>,
+) -> impl IntoView {
+    let credits = Credits::get();
+    let result = Memo::new(move |_| {
+        let request = request.get()?;
+        credits.card.with(|card| card.as_ref().map(|card| estimate(card, &request).map_err(|e| e.message.clone())))
+    });
+    let label = label.unwrap_or_else(|| "Estimated cost".into());
+    Effect::new(move |_| {
+        if result.with(|r| matches!(r, Some(Ok(_)))) {
+            mark_first_estimate();
+        }
+    });
+    view! {
+        <div
+            class="ck-estimate"
+            aria-live="polite"
+            data-min=move || result.with(|r| r.as_ref().and_then(|r| r.as_ref().ok()).map(|e| e.min_millicredits.to_string()))
+            data-max=move || result.with(|r| r.as_ref().and_then(|r| r.as_ref().ok()).map(|e| e.max_millicredits.to_string()))
+        >
+            {move || result.with(|r| match r {
+                None => view! { <span class="ck-estimate-loading">"…"</span> }.into_any(),
+                Some(Ok(e)) => view! {
+                    <span class="ck-estimate-label">{label.clone()}": "</span>
+                    <strong class="ck-estimate-amount">{estimate_text(e)}</strong>
+                    <Exceeds estimate=e.clone()/>
+                }.into_any(),
+                Some(Err(message)) => view! { <span class="ck-estimate-error">{message.clone()}</span> }.into_any(),
+            })}
+        </div>
+    }
+}
+
+/// Records when the page first showed an estimate (`window.__creditkitFirstEstimateMs`,
+/// milliseconds since navigation start) so tests and benchmarks can read it.
+fn mark_first_estimate() {
+    let Some(w) = web_sys::window() else { return };
+    let key = wasm_bindgen::JsValue::from_str("__creditkitFirstEstimateMs");
+    if js_sys::Reflect::has(&w, &key).unwrap_or(true) {
+        return;
+    }
+    if let Some(p) = w.performance() {
+        let _ = js_sys::Reflect::set(&w, &key, &p.now().into());
+    }
+}
+
+#[component]
+fn Exceeds(estimate: Estimate) -> impl IntoView {
+    let credits = Credits::get();
+    move || {
+        let available = credits.available_millicredits()?;
+        (estimate.max_millicredits > available).then(|| view! { <span class="ck-estimate-warning">" · more than your balance"</span> })
+    }
+}
+
+/// The confirm dialog for the open quote: the exact cost (or the range and its
+/// maximum, which is all that can be charged), the balance after, Confirm / Cancel.
+/// Modal: focus moves in, Tab stays in, Escape cancels, focus returns on close.
+#[component]
+pub fn ConfirmDialog() -> impl IntoView {
+    let credits = Credits::get();
+    let dialog = NodeRef::<html::Div>::new();
+    let restore = StoredValue::new_local(None::<web_sys::HtmlElement>);
+    let open = Memo::new(move |_| credits.flow.with(|f| matches!(f, Flow::Confirming { .. } | Flow::Working { .. } | Flow::Done { .. } | Flow::Failed { .. })));
+
+    Effect::new(move |_| {
+        if open.get() {
+            if restore.with_value(Option::is_none) {
+                let active = document().active_element().and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok());
+                restore.set_value(active);
+            }
+            if let Some(d) = dialog.get() {
+                focus_first(&d);
+            }
+        } else if let Some(el) = restore.get_value() {
+            let _ = el.focus();
+            restore.set_value(None);
+        }
+    });
+
+    let on_keydown = move |ev: web_sys::KeyboardEvent| match ev.key().as_str() {
+        "Escape" => {
+            ev.prevent_default();
+            close(credits);
+        }
+        "Tab" => {
+            if let Some(d) = dialog.get() {
+                trap_tab(&d, &ev);
+            }
+        }
+        _ => {}
+    };
+
+    move || {
+        let flow = credits.flow.get();
+        let body = match flow {
+            Flow::Confirming { label, quote } => {
+                let e = &quote.estimate;
+                let cost = if e.exact { credits_text(e.max_millicredits) } else { format!("{} (at most {})", estimate_text(e), credits_text(e.max_millicredits)) };
+                let after = quote.available_millicredits.saturating_sub(quote.hold_millicredits);
+                let low = credits.balance.with(|b| b.as_ref().map(|b| after < b.low_threshold_millicredits)).unwrap_or(false);
+                view! {
+                    <h2 id="ck-confirm-title">{format!("Confirm: {label}")}</h2>
+                    <p class="ck-confirm-cost">"Cost: " <strong>{cost}</strong></p>
+                    <ul class="ck-lines">
+                        {e.lines.iter().filter(|l| l.max_millicredits > 0 || l.kind == creditkit_pricing::LineKind::FreeMessage).map(|l| view! {
+                            <li>{l.label.clone()}" — "{if l.min_millicredits == l.max_millicredits { credits_text(l.max_millicredits) } else { format!("{}–{}", credits_number(l.min_millicredits), credits_text(l.max_millicredits)) }}</li>
+                        }).collect_view()}
+                    </ul>
+                    <p class="ck-confirm-after">"Balance after: " <strong>{credits_text(after)}</strong></p>
+                    {(!e.exact).then(|| view! { <p class="ck-note">"You are charged what the action actually uses, never more than the maximum above."</p> })}
+                    {low.then(|| view! { <p class="ck-warning" role="note">"This leaves you below your low-balance level."</p> })}
+                    <div class="ck-actions">
+                        <button type="button" class="ck-secondary" on:click=move |_| credits.cancel()>"Cancel"</button>
+                        <button type="button" class="ck-primary" on:click=move |_| credits.confirm()>{format!("Confirm — {}", credits_text(quote.hold_millicredits))}</button>
+                    </div>
+                }
+                .into_any()
+            }
+            Flow::Working { label, hold } => view! {
+                <h2 id="ck-confirm-title">{label}</h2>
+                <p role="status">{format!("Working… {} held.", credits_text(hold.amount_millicredits))}</p>
+            }
+            .into_any(),
+            Flow::Done { label, outcome } => {
+                let text = match outcome {
+                    Outcome::Charged { charged_millicredits, confirmed_millicredits } => {
+                        format!("Done. Charged {} (you confirmed up to {}).", credits_text(charged_millicredits), credits_text(confirmed_millicredits))
+                    }
+                    Outcome::Held { amount_millicredits, .. } => format!("Confirmed: {} held.", credits_text(amount_millicredits)),
+                };
+                view! {
+                    <h2 id="ck-confirm-title">{label}</h2>
+                    <p role="status" class="ck-done">{text}</p>
+                    <div class="ck-actions"><button type="button" class="ck-primary" on:click=move |_| close(credits)>"Close"</button></div>
+                }
+                .into_any()
+            }
+            Flow::Failed { label, message } => view! {
+                <h2 id="ck-confirm-title">{label}</h2>
+                <p role="alert" class="ck-failed">{message}</p>
+                <div class="ck-actions"><button type="button" class="ck-primary" on:click=move |_| close(credits)>"Close"</button></div>
+            }
+            .into_any(),
+            _ => return None,
+        };
+        Some(view! {
+            <div class="ck-backdrop">
+                <div class="ck-dialog" role="dialog" aria-modal="true" aria-labelledby="ck-confirm-title" node_ref=dialog on:keydown=on_keydown>
+                    {body}
+                </div>
+            </div>
+        })
+    }
+}
+
+fn close(credits: Credits) {
+    match credits.flow.get_untracked() {
+        Flow::Working { .. } => {} // the operation finishes on its own; it cannot be abandoned half-charged
+        Flow::Confirming { .. } | Flow::Insufficient { .. } => credits.cancel(),
+        _ => credits.flow.set(Flow::Idle),
+    }
+}
+
+fn focusable(root: &web_sys::Element) -> Vec<web_sys::HtmlElement> {
+    let Ok(list) = root.query_selector_all("button:not([disabled]), [href], input:not([disabled]), select, textarea, [tabindex]:not([tabindex='-1'])") else {
+        return Vec::new();
+    };
+    (0..list.length()).filter_map(|i| list.item(i)?.dyn_into::<web_sys::HtmlElement>().ok()).collect()
+}
+
+fn focus_first(root: &web_sys::Element) {
+    // The primary action last in the row; focus it so Enter confirms and Escape cancels.
+    let items = focusable(root);
+    if let Some(el) = items.iter().find(|e| e.class_list().contains("ck-primary")).or(items.first()) {
+        let _ = el.focus();
+    }
+}
+
+fn trap_tab(root: &web_sys::Element, ev: &web_sys::KeyboardEvent) {
+    let items = focusable(root);
+    let (Some(first), Some(last)) = (items.first(), items.last()) else { return };
+    let active = document().active_element();
+    let is = |e: &web_sys::HtmlElement| active.as_ref().is_some_and(|a| a == e.unchecked_ref::<web_sys::Element>());
+    let inside = items.iter().any(|e| is(e));
+    if ev.shift_key() && (is(first) || !inside) {
+        ev.prevent_default();
+        let _ = last.focus();
+    } else if !ev.shift_key() && (is(last) || !inside) {
+        ev.prevent_default();
+        let _ = first.focus();
+    }
+}
+
+/// Blocks an action the balance cannot cover: balance, required, shortfall, and the
+/// smallest pack or plan that covers it. The action waits and continues after a top-up.
+#[component]
+pub fn InsufficientPrompt() -> impl IntoView {
+    let credits = Credits::get();
+    let dialog = NodeRef::<html::Div>::new();
+    Effect::new(move |_| {
+        if credits.flow.with(|f| matches!(f, Flow::Insufficient { .. })) {
+            if let Some(d) = dialog.get() {
+                focus_first(&d);
+            }
+        }
+    });
+    let on_keydown = move |ev: web_sys::KeyboardEvent| match ev.key().as_str() {
+        "Escape" => {
+            ev.prevent_default();
+            credits.cancel();
+        }
+        "Tab" => {
+            if let Some(d) = dialog.get() {
+                trap_tab(&d, &ev);
+            }
+        }
+        _ => {}
+    };
+    move || {
+        let Flow::Insufficient { label, shortfall } = credits.flow.get() else { return None };
+        let pack = shortfall.pack.clone().map(|p| {
+            let (id, qty) = (p.pack.id.clone(), p.quantity);
+            let price = p.price.as_ref().map(|m| format!(" for {}", money_text(m))).unwrap_or_default();
+            let text = if qty > 1 { format!("Buy {qty} × {} ({}){price}", p.pack.name, credits_text(p.credits * 1000)) } else { format!("Buy {} ({}){price}", p.pack.name, credits_text(p.credits * 1000)) };
+            view! { <button type="button" class="ck-primary" on:click=move |_| credits.top_up(Some(id.clone()), None, qty)>{text}</button> }
+        });
+        let plan = shortfall.plan.clone().map(|p| {
+            let id = p.id.clone();
+            let price = p.price.as_ref().map(|m| format!(" — {}", money_text(m))).unwrap_or_default();
+            let text = format!("Upgrade to {} ({}){price}", p.name, credits_text(p.credits * 1000));
+            view! { <button type="button" class="ck-primary" on:click=move |_| credits.top_up(None, Some(id.clone()), 1)>{text}</button> }
+        });
+        let notice = credits.notice.get();
+        Some(view! {
+            <div class="ck-backdrop">
+                <div class="ck-dialog ck-insufficient" role="alertdialog" aria-modal="true" aria-labelledby="ck-insufficient-title" aria-describedby="ck-insufficient-body" node_ref=dialog on:keydown=on_keydown>
+                    <h2 id="ck-insufficient-title">"Not enough credits"</h2>
+                    <div id="ck-insufficient-body">
+                        <p>{format!("{label} needs {}.", credits_text(shortfall.required_millicredits))}</p>
+                        <dl class="ck-shortfall">
+                            <dt>"Your balance"</dt><dd data-field="balance">{credits_text(shortfall.balance_millicredits)}</dd>
+                            <dt>"Required"</dt><dd data-field="required">{credits_text(shortfall.required_millicredits)}</dd>
+                            <dt>"Missing"</dt><dd data-field="shortfall">{credits_text(shortfall.shortfall_millicredits)}</dd>
+                        </dl>
+                        <p class="ck-note">"Nothing was started. Add credits and this action continues where you left it."</p>
+                        {notice.map(|n| view! { <p role="alert" class="ck-failed">{n}</p> })}
+                    </div>
+                    <div class="ck-actions">
+                        <button type="button" class="ck-secondary" on:click=move |_| credits.cancel()>"Not now"</button>
+                        {plan}
+                        {pack}
+                    </div>
+                </div>
+            </div>
+        })
+    }
+}
+
+/// Usage as an SVG bar chart, grouped by action, project, member or month.
+#[component]
+pub fn UsageChart() -> impl IntoView {
+    let credits = Credits::get();
+    let group = RwSignal::new("action".to_string());
+    let usage = LocalResource::new(move || {
+        let (g, _) = (group.get(), credits.revision.get());
+        let client = credits.client();
+        async move { client.usage(&g).await }
+    });
+    view! {
+        <section class="ck-usage" aria-label="Usage">
+            <label>"Usage by "
+                <select on:change=move |ev| group.set(event_target_value(&ev))>
+                    <option value="action">"action type"</option>
+                    <option value="project">"project"</option>
+                    <option value="member">"member"</option>
+                    <option value="month">"month"</option>
+                </select>
+            </label>
+            {move || usage.get().map(|r| match r {
+                Err(e) => view! { <p class="ck-failed">{e.words()}</p> }.into_any(),
+                Ok(u) if u.rows.is_empty() => view! { <p class="ck-note">"Nothing used yet."</p> }.into_any(),
+                Ok(u) => {
+                    let top = u.rows.iter().map(|r| r.used_millicredits).max().unwrap_or(1).max(1);
+                    let rows = u.rows.len();
+                    let height = rows * 28 + 8;
+                    view! {
+                        <svg class="ck-chart" role="img" viewBox=format!("0 0 400 {height}") width="100%" aria-label=format!("Usage by {}: {} in total", format!("{:?}", u.group_by).to_lowercase(), credits_text(u.total_millicredits))>
+                            {u.rows.iter().enumerate().map(|(i, r)| {
+                                let w = (r.used_millicredits.saturating_mul(220) / top).max(1);
+                                let y = i * 28 + 4;
+                                view! {
+                                    <g>
+                                        <text x="0" y=y + 16 class="ck-chart-label">{truncate(&r.key, 20)}</text>
+                                        <rect x="150" y=y width=w height="20" rx="3" class="ck-chart-bar"></rect>
+                                        <text x=150 + w + 6 y=y + 15 class="ck-chart-value">{credits_number(r.used_millicredits)}</text>
+                                    </g>
+                                }
+                            }).collect_view()}
+                        </svg>
+                        <p class="ck-note">{format!("Total: {}", credits_text(u.total_millicredits))}</p>
+                    }
+                    .into_any()
+                }
+            })}
+        </section>
+    }
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    if s.chars().count() <= n { s.to_string() } else { s.chars().take(n - 1).chain(['…']).collect() }
+}
+
+/// The latest transactions, filterable by type.
+#[component]
+pub fn TransactionList() -> impl IntoView {
+    let credits = Credits::get();
+    let kind = RwSignal::new(String::new());
+    let page = LocalResource::new(move || {
+        let (k, _) = (kind.get(), credits.revision.get());
+        let client = credits.client();
+        async move { client.transactions((!k.is_empty()).then_some(k.as_str())).await }
+    });
+    view! {
+        <section class="ck-transactions" aria-label="Transactions">
+            <label>"Show "
+                <select on:change=move |ev| kind.set(event_target_value(&ev))>
+                    <option value="">"all"</option>
+                    <option value="charge">"charges"</option>
+                    <option value="grant">"credits added"</option>
+                    <option value="hold">"holds"</option>
+                    <option value="release">"releases"</option>
+                    <option value="refund">"refunds"</option>
+                    <option value="expiry">"expiries"</option>
+                </select>
+            </label>
+            {move || page.get().map(|r| match r {
+                Err(e) => view! { <p class="ck-failed">{e.words()}</p> }.into_any(),
+                Ok(p) => view! {
+                    <table>
+                        <thead><tr><th scope="col">"When"</th><th scope="col">"What"</th><th scope="col">"Credits"</th></tr></thead>
+                        <tbody>
+                            {p.items.iter().map(|t| view! {
+                                <tr data-kind=t.kind.as_str()>
+                                    <td>{when(t.created_at_ms)}</td>
+                                    <td>{format!("{}{}", kind_label(t.kind), t.action.as_ref().map(|a| format!(" · {a}")).unwrap_or_default())}</td>
+                                    <td>{match t.kind {
+                                        TransactionKind::Hold => format!("{} reserved", credits_text(t.held_delta_millicredits.unsigned_abs())),
+                                        TransactionKind::Release => format!("{} returned", credits_text(t.held_delta_millicredits.unsigned_abs())),
+                                        _ => signed(t.delta_millicredits),
+                                    }}</td>
+                                </tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }.into_any(),
+            })}
+        </section>
+    }
+}

@@ -1,0 +1,430 @@
+//! The demo page: an editor with the product's actions, a chat panel with per-turn
+//! live estimates, usage and history, and a switch between the five seed products.
+//! Its workspaces and tokens come from `/demo.json`, written by `creditkit serve --seed-demo`.
+
+use std::rc::Rc;
+
+use creditkit_api::Hold;
+use creditkit_pricing::{estimate, Action, Card, Cost, Item, Request};
+use leptos::prelude::*;
+use serde::Deserialize;
+
+use crate::client::Client;
+use crate::components::{BalanceBadge, ConfirmDialog, InsufficientPrompt, LiveEstimate, LowBalanceBanner, TransactionList, UsageChart};
+use crate::format::{credits_text, money_text};
+use crate::state::{Credits, Flow, Operation};
+use crate::tokens;
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+struct DemoConfig {
+    products: Vec<Product>,
+}
+
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+struct Product {
+    id: String,
+    name: String,
+    api_key: String,
+    member_token: String,
+}
+
+#[cfg(feature = "start")]
+pub(crate) fn mount_if_present() {
+    use wasm_bindgen::JsCast;
+    let Some(el) = document().get_element_by_id("creditkit-demo") else { return };
+    let Ok(el) = el.dyn_into::<web_sys::HtmlElement>() else { return };
+    leptos::mount::mount_to(el, Demo).forget();
+}
+
+/// The whole demo page.
+#[component]
+pub fn Demo() -> impl IntoView {
+    let config = LocalResource::new(|| async {
+        let resp = gloo_net::http::Request::get("/demo.json").send().await.map_err(|e| e.to_string())?;
+        resp.json::<DemoConfig>().await.map_err(|e| e.to_string())
+    });
+    move || {
+        config.get().map(|r| match r {
+            Ok(cfg) if !cfg.products.is_empty() => view! { <Products cfg=cfg/> }.into_any(),
+            Ok(_) => view! { <p class="ck-failed">"The demo has no products."</p> }.into_any(),
+            Err(e) => view! { <p class="ck-failed">{format!("Could not load the demo workspaces ({e}). Start it with `cargo xtask demo`.")}</p> }.into_any(),
+        })
+    }
+}
+
+#[component]
+fn Products(cfg: DemoConfig) -> impl IntoView {
+    let start = location_hash().and_then(|h| cfg.products.iter().position(|p| p.id == h)).unwrap_or(0);
+    let index = RwSignal::new(start);
+    let as_member = RwSignal::new(false);
+    let products = cfg.products.clone();
+    let options = cfg.products.iter().enumerate().map(|(i, p)| view! { <option value=i.to_string() selected=i == start>{p.name.clone()}</option> }).collect_view();
+    view! {
+        <header class="demo-header">
+            <h1>"creditkit demo"</h1>
+            <label>"Product "
+                <select id="demo-product" on:change=move |ev| {
+                    if let Ok(i) = event_target_value(&ev).parse::<usize>() {
+                        index.set(i);
+                    }
+                }>{options}</select>
+            </label>
+            <label class="demo-member"><input type="checkbox" on:change=move |ev| as_member.set(event_target_checked(&ev))/>" act as Bob (member)"</label>
+        </header>
+        {move || {
+            let p = products[index.get().min(products.len() - 1)].clone();
+            set_location_hash(&p.id);
+            let token = if as_member.get() { p.member_token.clone() } else { p.api_key.clone() };
+            view! { <Workspace client=Client::new(origin(), token)/> }
+        }}
+    }
+}
+
+#[component]
+fn Workspace(client: Client) -> impl IntoView {
+    let credits = Credits::provide(client);
+    let fail_next = RwSignal::new(false);
+    let topup_open = RwSignal::new(false);
+    let results = RwSignal::new(Vec::<String>::new());
+    view! {
+        <div class="demo-bar">
+            <BalanceBadge/>
+            <button type="button" id="demo-topup" class="ck-secondary" aria-expanded=move || topup_open.get().to_string() on:click=move |_| topup_open.update(|o| *o = !*o)>"Add credits"</button>
+            <label class="demo-fail"><input type="checkbox" id="demo-fail" on:change=move |ev| fail_next.set(event_target_checked(&ev))/>" make the next generation fail"</label>
+        </div>
+        <LowBalanceBanner on_add_credits=Callback::new(move |_| topup_open.set(true))/>
+        <Show when=move || topup_open.get()><TopUp/></Show>
+        {move || credits.notice.get().map(|n| view! { <p class="ck-failed" role="alert">{n}</p> })}
+        <main class="demo-grid">
+            <section class="demo-editor" aria-label="Editor">
+                <h2>"Actions"</h2>
+                {move || credits.card.get().map(|card| {
+                    let card_for_list = card.clone();
+                    card_for_list.actions.iter().filter(|a| !matches!(a.cost, Cost::Chat)).cloned().map(|a| {
+                        view! { <ActionRow card=card.clone() action=a fail_next=fail_next results=results/> }
+                    }).collect_view()
+                })}
+                <ul class="demo-results" aria-label="Results">
+                    {move || results.get().into_iter().rev().map(|r| view! { <li>{r}</li> }).collect_view()}
+                </ul>
+            </section>
+            <section class="demo-chat" aria-label="Chat">
+                {move || credits.card.get().and_then(|card| {
+                    let action = card.actions.iter().find(|a| matches!(a.cost, Cost::Chat))?.clone();
+                    Some(view! { <Chat card=card.clone() action=action fail_next=fail_next/> })
+                })}
+            </section>
+            <section class="demo-usage" aria-label="Usage and history">
+                <h2>"Usage"</h2>
+                <UsageChart/>
+                <h2>"History"</h2>
+                <TransactionList/>
+            </section>
+        </main>
+        <ConfirmDialog/>
+        <InsufficientPrompt/>
+    }
+}
+
+/// Packs and plans of the card, bought at once (the demo skips the payment step).
+#[component]
+fn TopUp() -> impl IntoView {
+    let credits = Credits::get();
+    let packs = LocalResource::new(move || {
+        let client = credits.client();
+        async move { client.packs().await }
+    });
+    view! {
+        <section class="demo-topup" aria-label="Add credits">
+            {move || packs.get().map(|r| match r {
+                Err(e) => view! { <p class="ck-failed">{e.words()}</p> }.into_any(),
+                Ok(list) => view! {
+                    <ul>
+                        {list.into_iter().map(|p| {
+                            let id = p.id.clone();
+                            let price = p.price.as_ref().map(|m| format!(" — {}", money_text(m))).unwrap_or_default();
+                            let per = p.per_credit_display.clone().map(|d| format!(" ({d} per credit)")).unwrap_or_default();
+                            view! { <li><button type="button" class="ck-secondary" data-pack=id.clone() on:click=move |_| credits.top_up(Some(id.clone()), None, 1)>{format!("{} · {}{price}{per}", p.name, credits_text(p.credits * 1000))}</button></li> }
+                        }).collect_view()}
+                    </ul>
+                }.into_any(),
+            })}
+            {move || credits.card.get().map(|card| card.plans.iter().map(|plan| {
+                let id = plan.id.clone();
+                view! { <button type="button" class="ck-secondary" data-plan=id.clone() on:click=move |_| credits.top_up(None, Some(id.clone()), 1)>{format!("Switch to plan {}", plan.name)}</button> }
+            }).collect_view())}
+        </section>
+    }
+}
+
+/// One action with its options, its live estimate and a Run button.
+#[component]
+fn ActionRow(card: std::sync::Arc<Card>, action: Action, fail_next: RwSignal<bool>, results: RwSignal<Vec<String>>) -> impl IntoView {
+    let credits = Credits::get();
+    let item = RwSignal::new(default_item(&action));
+    let request = Signal::derive(move || Some(Request::single(item.get())));
+    let controls = controls(&action, item);
+    let free = matches!(action.cost, Cost::Free);
+    let name = action.name.clone();
+    let id = action.id.clone();
+    let run = move |_| {
+        let request = Request::single(item.get_untracked());
+        if free {
+            results.update(|r| r.push(format!("{name} — free")));
+            return;
+        }
+        let op = simulated(card.clone(), request.clone(), fail_next, results, name.clone());
+        credits.request(request, name.clone(), Some("demo".into()), Some(op));
+    };
+    let busy = move || credits.flow.with(|f| !matches!(f, Flow::Idle | Flow::Done { .. } | Flow::Failed { .. }));
+    view! {
+        <div class="demo-action" data-action=id.clone()>
+            <div class="demo-action-name">{action.name.clone()}</div>
+            <div class="demo-controls">{controls}</div>
+            <LiveEstimate request=request label="Cost"/>
+            <button type="button" class="ck-primary demo-run" disabled=busy on:click=run>{if free { "Run (free)" } else { "Run" }}</button>
+        </div>
+    }
+}
+
+fn default_item(action: &Action) -> Item {
+    let mut item = Item::new(action.id.clone());
+    for (name, c) in &action.counts {
+        item = item.param(name.clone(), c.default.unwrap_or(c.min));
+    }
+    if let Cost::Options { param, choices, default } = &action.cost {
+        if let Some(choice) = default.clone().or_else(|| choices.keys().next().cloned()) {
+            item = item.param(param.clone(), choice);
+        }
+    }
+    item
+}
+
+fn controls(action: &Action, item: RwSignal<Item>) -> impl IntoView {
+    let mut out = Vec::new();
+    for (name, c) in &action.counts {
+        let n = name.clone();
+        let (min, max) = (c.min, c.max);
+        let value = c.default.unwrap_or(c.min).to_string();
+        out.push(
+            view! {
+                <label>{c.label.clone()}" "
+                    <input type="number" min=min.to_string() max=max.to_string() value=value data-param=n.clone()
+                        on:input=move |ev| {
+                            let v = event_target_value(&ev).parse::<u64>().unwrap_or(min).clamp(min, max);
+                            item.update(|i| { i.params.insert(n.clone(), v.into()); });
+                        }/>
+                </label>
+            }
+            .into_any(),
+        );
+    }
+    match &action.cost {
+        Cost::Options { param, choices, default } => {
+            let p = param.clone();
+            let options = choices
+                .iter()
+                .map(|(k, v)| view! { <option value=k.clone() selected=default.as_deref() == Some(k.as_str())>{format!("{k} — {}", credits_text(v.0))}</option> })
+                .collect_view();
+            out.push(view! { <label>{param.clone()}" "<select data-param=p.clone() on:change=move |ev| { let v = event_target_value(&ev); item.update(|i| { i.params.insert(p.clone(), v.into()); }); }>{options}</select></label> }.into_any());
+        }
+        Cost::Range { param: Some(param), levels, .. } if !levels.is_empty() => {
+            let p = param.clone();
+            let options = levels.iter().map(|(k, v)| view! { <option value=k.clone()>{format!("{k} — {}", credits_text(v.0))}</option> }).collect_view();
+            out.push(
+                view! {
+                    <label>{param.clone()}" "
+                        <select data-param=p.clone() on:change=move |ev| {
+                            let v = event_target_value(&ev);
+                            item.update(|i| { if v.is_empty() { i.params.remove(&p); } else { i.params.insert(p.clone(), v.into()); } });
+                        }>
+                            <option value="">"not known yet (range)"</option>
+                            {options}
+                        </select>
+                    </label>
+                }
+                .into_any(),
+            );
+        }
+        _ => {}
+    }
+    out
+}
+
+/// A pretend generation: takes a moment, fails when asked to, and reports what it
+/// actually used (the estimate's expected value, never above the hold).
+fn simulated(card: std::sync::Arc<Card>, request: Request, fail_next: RwSignal<bool>, results: RwSignal<Vec<String>>, name: String) -> Operation {
+    Rc::new(move |hold: Hold| {
+        let (card, request, name) = (card.clone(), request.clone(), name.clone());
+        Box::pin(async move {
+            sleep_ms(400).await;
+            if fail_next.get_untracked() {
+                fail_next.set(false);
+                if let Some(el) = document().get_element_by_id("demo-fail") {
+                    use wasm_bindgen::JsCast;
+                    if let Ok(input) = el.dyn_into::<web_sys::HtmlInputElement>() {
+                        input.set_checked(false);
+                    }
+                }
+                return Err(format!("{name} failed (simulated)."));
+            }
+            let used = estimate(&card, &request).map(|e| e.expected_millicredits).unwrap_or(hold.amount_millicredits);
+            let used = used.min(hold.amount_millicredits);
+            results.update(|r| r.push(format!("{name} — charged {}", credits_text(used))));
+            Ok(used)
+        })
+    })
+}
+
+async fn sleep_ms(ms: i32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(w) = web_sys::window() {
+            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}
+
+#[derive(Clone, Debug, PartialEq)]
+struct Turn {
+    text: String,
+    reply: String,
+}
+
+/// The chat panel: the turn's cost recomputed on every keystroke, the session total at
+/// the top, and new messages paused (history kept) at zero balance.
+#[component]
+fn Chat(card: std::sync::Arc<Card>, action: Action, fail_next: RwSignal<bool>) -> impl IntoView {
+    let credits = Credits::get();
+    let text = RwSignal::new(String::new());
+    let model = RwSignal::new(card.models.first().map(|m| m.id.clone()).unwrap_or_default());
+    let agent = RwSignal::new(card.agents.first().map(|a| a.id.clone()));
+    let used = RwSignal::new(std::collections::BTreeMap::<String, u64>::new());
+    let turns = RwSignal::new(Vec::<Turn>::new());
+    let action_id = action.id.clone();
+
+    let request_for = {
+        let action_id = action_id.clone();
+        move |tokens: u64| {
+            let mut item = Item::new(action_id.clone()).param("input_tokens", tokens);
+            match agent.get() {
+                Some(a) => {
+                    let n = used.with(|u| u.get(&a).copied().unwrap_or(0));
+                    item = item.param("agent", a).param("messages_used", n);
+                }
+                None => item = item.param("model", model.get()),
+            }
+            Request::single(item)
+        }
+    };
+    let count = Memo::new(move |_| text.with(|t| tokens::approximate(t)));
+    let turn_estimate = {
+        let card = card.clone();
+        let request_for = request_for.clone();
+        Memo::new(move |_| {
+            let c = count.get();
+            let low = estimate(&card, &request_for(c.min)).map_err(|e| e.message)?;
+            let high = estimate(&card, &request_for(c.max)).map_err(|e| e.message)?;
+            Ok::<_, String>((low.min_millicredits, high.max_millicredits, low.exact && high.exact && c.exact()))
+        })
+    };
+    let paused = move || credits.available_millicredits() == Some(0);
+    let send = {
+        let card = card.clone();
+        let request_for = request_for.clone();
+        move || {
+            let message = text.get_untracked();
+            if message.trim().is_empty() || paused() {
+                return;
+            }
+            // Hold for the upper bound of the input; charge what the turn used.
+            let request = request_for(tokens::approximate(&message).max);
+            let likely = request_for(tokens::approximate(&message).likely);
+            let agent_now = agent.get_untracked();
+            let card = card.clone();
+            let op: Operation = Rc::new(move |hold: Hold| {
+                let (card, likely, message, agent_now) = (card.clone(), likely.clone(), message.clone(), agent_now.clone());
+                Box::pin(async move {
+                    sleep_ms(400).await;
+                    if fail_next.get_untracked() {
+                        fail_next.set(false);
+                        return Err("The model did not answer (simulated).".to_string());
+                    }
+                    let cost = estimate(&card, &likely).map(|e| e.expected_millicredits).unwrap_or(hold.amount_millicredits).min(hold.amount_millicredits);
+                    if let Some(a) = agent_now {
+                        used.update(|u| *u.entry(a).or_insert(0) += 1);
+                    }
+                    turns.update(|t| t.push(Turn { text: message.clone(), reply: format!("(simulated reply — this turn cost {})", credits_text(cost)) }));
+                    text.set(String::new());
+                    if let Some(el) = document().get_element_by_id("demo-chat-input") {
+                        use wasm_bindgen::JsCast;
+                        if let Ok(t) = el.dyn_into::<web_sys::HtmlTextAreaElement>() {
+                            t.set_value("");
+                        }
+                    }
+                    Ok(cost)
+                })
+            });
+            credits.request(request, "Send message".to_string(), Some("chat".into()), Some(op));
+        }
+    };
+    let send_click = send.clone();
+    let models = card.models.iter().map(|m| view! { <option value=m.id.clone()>{m.name.clone()}</option> }).collect_view();
+    let agents = card.agents.iter().map(|a| view! { <option value=a.id.clone()>{format!("{} ({} free messages)", a.name, a.free_messages)}</option> }).collect_view();
+    let has_agents = !card.agents.is_empty();
+    view! {
+        <h2>"Chat"</h2>
+        <p class="demo-session" aria-live="polite">
+            {move || format!("This session: {}", credits_text(credits.session_spent_millicredits.get()))}
+        </p>
+        <ol class="demo-turns">
+            {move || turns.get().into_iter().map(|t| view! { <li><p class="demo-you">{t.text}</p><p class="demo-reply">{t.reply}</p></li> }).collect_view()}
+        </ol>
+        {if has_agents {
+            view! { <label>"Agent " <select id="demo-agent" on:change=move |ev| agent.set(Some(event_target_value(&ev)))>{agents}</select></label> }.into_any()
+        } else {
+            view! { <label>"Model " <select id="demo-model" on:change=move |ev| model.set(event_target_value(&ev))>{models}</select></label> }.into_any()
+        }}
+        <textarea
+            id="demo-chat-input"
+            rows="3"
+            aria-label="Message"
+            placeholder=move || if paused() { "Out of credits: add credits to send new messages." } else { "Type a message; its cost updates as you type." }
+            disabled=paused
+            on:input=move |ev| text.set(event_target_value(&ev))
+            on:keydown=move |ev: web_sys::KeyboardEvent| if ev.key() == "Enter" && !ev.shift_key() { ev.prevent_default(); send(); }
+        ></textarea>
+        <div class="demo-turn-cost" id="demo-turn-cost" aria-live="polite"
+            data-tokens=move || count.get().likely.to_string()
+            data-min=move || turn_estimate.get().ok().map(|t| t.0.to_string())
+            data-max=move || turn_estimate.get().ok().map(|t| t.1.to_string())>
+            {move || {
+                let c = count.get();
+                match turn_estimate.get() {
+                    Ok((lo, hi, exact)) => {
+                        let cost = if exact || lo == hi { credits_text(hi) } else { format!("{}–{}", crate::format::credits_number(lo), credits_text(hi)) };
+                        format!("This turn: ≈{} tokens ({}–{}) · {cost}", c.likely, c.min, c.max)
+                    }
+                    Err(e) => e,
+                }
+            }}
+        </div>
+        <button type="button" class="ck-primary" id="demo-send" disabled=paused on:click=move |_| send_click()>"Send"</button>
+        {move || paused().then(|| view! { <p class="ck-note">"New messages are paused at zero balance; your conversation stays here."</p> })}
+    }
+}
+
+fn origin() -> String {
+    web_sys::window().and_then(|w| w.location().origin().ok()).unwrap_or_default()
+}
+
+fn location_hash() -> Option<String> {
+    let h = web_sys::window()?.location().hash().ok()?;
+    Some(h.trim_start_matches('#').to_string()).filter(|h| !h.is_empty())
+}
+
+fn set_location_hash(id: &str) {
+    if let Some(w) = web_sys::window() {
+        let _ = w.location().set_hash(id);
+    }
+}

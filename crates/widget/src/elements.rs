@@ -1,0 +1,187 @@
+//! Custom elements for any web page, configured by attributes:
+//!
+//! - `<creditkit-balance api token [wallet] [variant] [banner]>`: the live balance badge
+//!   (and the low-balance banner with `banner`).
+//! - `<creditkit-estimate request [card] [api token] [label]>`: the live estimate of the
+//!   JSON `request`, priced locally (from the `card` JSON, or the workspace's card).
+//! - `<creditkit-confirm request label api token [wallet]>`: a button that quotes,
+//!   confirms and holds; emits `creditkit:confirmed` (detail: `hold_id`, `quote_id`,
+//!   `amount_millicredits`) for the page's backend to capture, or `creditkit:insufficient`.
+
+use std::any::Any;
+
+use creditkit_pricing::Request;
+use leptos::mount::mount_to;
+use leptos::prelude::*;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+use crate::client::Client;
+use crate::components::{BalanceBadge, ConfirmDialog, InsufficientPrompt, LiveEstimate, LowBalanceBanner};
+use crate::state::{Credits, Flow};
+
+#[wasm_bindgen(inline_js = r#"
+export function defineElement(tag, attributes, mount) {
+  if (customElements.get(tag)) return;
+  customElements.define(tag, class extends HTMLElement {
+    static get observedAttributes() { return attributes; }
+    connectedCallback() { if (!this._ck) this._ck = mount(this); }
+    disconnectedCallback() { if (this._ck) { this._ck.free(); this._ck = null; this.replaceChildren(); } }
+    attributeChangedCallback(name, before, after) {
+      if (!this._ck || before === after) return;
+      // Who is calling changed: start over with the new client.
+      if (name === "api" || name === "token" || name === "wallet") {
+        this._ck.free(); this.replaceChildren(); this._ck = mount(this);
+      } else {
+        this._ck.update();
+      }
+    }
+  });
+}
+"#)]
+extern "C" {
+    #[wasm_bindgen(js_name = defineElement)]
+    fn define_element(tag: &str, attributes: js_sys::Array, mount: &Closure<dyn FnMut(web_sys::HtmlElement) -> Mounted>);
+}
+
+/// A mounted element: re-reads its attributes on `update`, tears down on `unmount`.
+#[wasm_bindgen]
+pub struct Mounted {
+    handle: Option<Box<dyn Any>>,
+    update: Box<dyn Fn()>,
+}
+
+#[wasm_bindgen]
+impl Mounted {
+    pub fn update(&self) {
+        (self.update)();
+    }
+
+    /// Removes what was mounted (also done by `free()`).
+    pub fn unmount(&mut self) {
+        self.handle.take();
+    }
+}
+
+const COMMON: &[&str] = &["api", "token", "wallet"];
+
+pub(crate) fn register() {
+    define("creditkit-balance", &["variant", "banner"], mount_balance);
+    define("creditkit-estimate", &["request", "card", "label"], mount_estimate);
+    define("creditkit-confirm", &["request", "label"], mount_confirm);
+}
+
+fn define(tag: &str, extra: &[&str], mount: fn(web_sys::HtmlElement) -> Mounted) {
+    let attributes: js_sys::Array = COMMON.iter().chain(extra).map(|a| JsValue::from_str(a)).collect();
+    let closure = Closure::<dyn FnMut(web_sys::HtmlElement) -> Mounted>::new(mount);
+    define_element(tag, attributes, &closure);
+    closure.forget(); // registered for the page's lifetime
+}
+
+fn attr(el: &web_sys::Element, name: &str) -> Option<String> {
+    el.get_attribute(name).filter(|v| !v.trim().is_empty())
+}
+
+fn client_of(el: &web_sys::Element) -> Client {
+    let origin = web_sys::window().and_then(|w| w.location().origin().ok()).unwrap_or_default();
+    Client::new(attr(el, "api").unwrap_or(origin), attr(el, "token").unwrap_or_default()).with_wallet(attr(el, "wallet"))
+}
+
+fn request_of(el: &web_sys::Element) -> Result<Option<Request>, String> {
+    match attr(el, "request") {
+        None => Ok(None),
+        Some(json) => Request::from_json(&json).map(Some).map_err(|e| format!("request: {}", e.message)),
+    }
+}
+
+fn mount_balance(el: web_sys::HtmlElement) -> Mounted {
+    let host: web_sys::Element = el.clone().unchecked_into();
+    let variant = attr(&host, "variant");
+    let banner = host.has_attribute("banner");
+    let handle = mount_to(el, move || {
+        let credits = Credits::provide(client_of(&host));
+        credits.set_events_target(host.clone().into());
+        view! {
+            <BalanceBadge variant=variant.clone().unwrap_or_else(|| "header".into())/>
+            {banner.then(|| view! { <LowBalanceBanner/> })}
+        }
+    });
+    Mounted { handle: Some(Box::new(handle)), update: Box::new(|| {}) }
+}
+
+fn mount_estimate(el: web_sys::HtmlElement) -> Mounted {
+    let host: web_sys::Element = el.clone().unchecked_into();
+    let request = RwSignal::new(None::<Request>);
+    let problem = RwSignal::new(None::<String>);
+    let read = {
+        let host = host.clone();
+        move || match request_of(&host) {
+            Ok(r) => {
+                request.set(r);
+                problem.set(None);
+            }
+            Err(e) => problem.set(Some(e)),
+        }
+    };
+    read();
+    let label = attr(&host, "label");
+    let h = host.clone();
+    let handle = mount_to(el, move || {
+        let credits = Credits::new(client_of(&h));
+        provide_context(credits);
+        match attr(&h, "card") {
+            Some(json) => {
+                if let Err(e) = credits.set_card_json(&json) {
+                    problem.set(Some(e));
+                }
+            }
+            None => credits.load(),
+        }
+        view! {
+            <LiveEstimate request=request label=label.clone().unwrap_or_else(|| "Estimated cost".into())/>
+            {move || problem.get().or_else(|| credits.notice.get()).map(|p| view! { <span class="ck-estimate-error" role="alert">{p}</span> })}
+        }
+    });
+    Mounted { handle: Some(Box::new(handle)), update: Box::new(read) }
+}
+
+fn mount_confirm(el: web_sys::HtmlElement) -> Mounted {
+    let host: web_sys::Element = el.clone().unchecked_into();
+    let request = RwSignal::new(None::<Request>);
+    let label = RwSignal::new(String::new());
+    let read = {
+        let host = host.clone();
+        move || {
+            request.set(request_of(&host).ok().flatten());
+            label.set(attr(&host, "label").unwrap_or_else(|| "Run".into()));
+        }
+    };
+    read();
+    let h = host.clone();
+    let handle = mount_to(el, move || {
+        let credits = Credits::new(client_of(&h));
+        provide_context(credits);
+        credits.set_events_target(h.clone().into());
+        credits.load();
+        let busy = move || credits.flow.with(|f| !matches!(f, Flow::Idle | Flow::Done { .. } | Flow::Failed { .. }));
+        view! {
+            <button
+                type="button"
+                class="ck-primary ck-confirm-open"
+                disabled=move || busy() || request.with(Option::is_none)
+                on:click=move |_| {
+                    if let Some(r) = request.get_untracked() {
+                        credits.request(r, label.get_untracked(), None, None);
+                    }
+                }
+            >
+                {move || label.get()}
+            </button>
+            <LiveEstimate request=request label="Cost"/>
+            {move || credits.notice.get().map(|p| view! { <span class="ck-estimate-error" role="alert">{p}</span> })}
+            <ConfirmDialog/>
+            <InsufficientPrompt/>
+        }
+    });
+    Mounted { handle: Some(Box::new(handle)), update: Box::new(read) }
+}

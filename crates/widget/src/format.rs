@@ -1,0 +1,64 @@
+//! Numbers and money for people, per the browser's locale. Amounts stay integers;
+//! only the final display divides.
+
+use creditkit_pricing::Estimate;
+
+/// `1,234.5` in the user's locale (at most three decimals, none when whole).
+pub fn credits_number(millicredits: u64) -> String {
+    #[cfg(target_arch = "wasm32")]
+    {
+        let options = js_sys::Object::new();
+        let _ = js_sys::Reflect::set(&options, &"maximumFractionDigits".into(), &3.into());
+        let f = js_sys::Intl::NumberFormat::new(&js_sys::Array::new(), &options);
+        #[allow(clippy::float_arithmetic)]
+        let value = millicredits as f64 / 1000.0;
+        if let Some(s) = f.format().call1(&f, &value.into()).ok().and_then(|v| v.as_string()) {
+            return s;
+        }
+    }
+    creditkit_pricing::Millicredits(millicredits).to_string()
+}
+
+/// "1 credit", "2.5 credits".
+pub fn credits_text(millicredits: u64) -> String {
+    let unit = if millicredits == 1000 { "credit" } else { "credits" };
+    format!("{} {unit}", credits_number(millicredits))
+}
+
+/// "30 credits" when exact, "2–3 credits" when the level is not pinned.
+pub fn estimate_text(e: &Estimate) -> String {
+    if e.exact {
+        credits_text(e.max_millicredits)
+    } else {
+        format!("{}–{}", credits_number(e.min_millicredits), credits_text(e.max_millicredits))
+    }
+}
+
+/// A moment as local date and time.
+pub(crate) fn when(ms: i64) -> String {
+    #[cfg(target_arch = "wasm32")]
+    {
+        #[allow(clippy::float_arithmetic)]
+        let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64));
+        return String::from(d.to_locale_string("default", &wasm_bindgen::JsValue::UNDEFINED));
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    format!("{ms}")
+}
+
+/// "$19.99" in the user's locale; the card's own text when the browser cannot format it.
+pub fn money_text(m: &creditkit_pricing::Money) -> String {
+    #[cfg(target_arch = "wasm32")]
+    {
+        let options = js_sys::Object::new();
+        let _ = js_sys::Reflect::set(&options, &"style".into(), &"currency".into());
+        let _ = js_sys::Reflect::set(&options, &"currency".into(), &m.currency.as_str().into());
+        let f = js_sys::Intl::NumberFormat::new(&js_sys::Array::new(), &options);
+        if let Ok(value) = m.display.parse::<f64>() {
+            if let Some(s) = f.format().call1(&f, &value.into()).ok().and_then(|v| v.as_string()) {
+                return s;
+            }
+        }
+    }
+    format!("{} {}", m.display, m.currency)
+}

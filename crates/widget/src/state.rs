@@ -1,0 +1,322 @@
+//! The shared state every component reads: balance, card, and the paid-action flow
+//! (quote → confirm → hold → run → capture or release).
+
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::sync::Arc;
+
+use creditkit_api::{Balance, BalanceEvent, Hold, Quote};
+use creditkit_pricing::{parse_card, Card, Request, Shortfall};
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+use crate::client::{new_key, Client, ClientError};
+
+/// The work a confirmed action does once its credits are held. Resolves to the actual
+/// cost in milli-credits (captured, never above the hold) or to an error message (the
+/// hold is released: a failed operation costs nothing).
+pub type Operation = Rc<dyn Fn(Hold) -> Pin<Box<dyn Future<Output = Result<u64, String>>>>>;
+
+/// Where a paid action is.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Flow {
+    Idle,
+    /// Asking the server for a quote.
+    Quoting { label: String },
+    /// The confirm dialog is open on this quote.
+    Confirming { label: String, quote: Quote },
+    /// Credits are held; the operation runs.
+    Working { label: String, hold: Hold },
+    /// Blocked: not enough credits. The action waits in `pending` until a top-up.
+    Insufficient { label: String, shortfall: Shortfall },
+    Done { label: String, outcome: Outcome },
+    /// The operation or a call failed; nothing was charged.
+    Failed { label: String, message: String },
+}
+
+/// How a confirmed action ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// Charged `charged_millicredits`, at most the `confirmed_millicredits` the user agreed to.
+    Charged { charged_millicredits: u64, confirmed_millicredits: u64 },
+    /// Held for the embedder's backend to capture (custom element without an operation).
+    Held { hold_id: String, amount_millicredits: u64 },
+}
+
+#[derive(Clone)]
+struct Pending {
+    request: Request,
+    label: String,
+    project: Option<String>,
+    operation: Option<Operation>,
+}
+
+/// Context for every component: `Credits::provide(client)` once, `Credits::get()` below.
+#[derive(Clone, Copy)]
+pub struct Credits {
+    client: StoredValue<Client>,
+    pub balance: RwSignal<Option<Balance>>,
+    pub card: RwSignal<Option<Arc<Card>>>,
+    pub flow: RwSignal<Flow>,
+    /// A problem to show in words (a failed load, a failed top-up).
+    pub notice: RwSignal<Option<String>>,
+    /// Credits charged by confirmed actions since the page loaded.
+    pub session_spent_millicredits: RwSignal<u64>,
+    /// Bumped after every charge, release or top-up (usage and history reload on it).
+    pub revision: RwSignal<u64>,
+    pending: StoredValue<Option<Pending>, LocalStorage>,
+    events_target: StoredValue<Option<web_sys::EventTarget>, LocalStorage>,
+    stream: StoredValue<Option<(web_sys::EventSource, Closure<dyn FnMut(web_sys::MessageEvent)>)>, LocalStorage>,
+}
+
+impl Credits {
+    /// Creates the state, provides it as context, loads the card and balance and
+    /// follows the server's balance events.
+    pub fn provide(client: Client) -> Credits {
+        let credits = Credits::new(client);
+        provide_context(credits);
+        credits.load();
+        credits.follow_events();
+        credits
+    }
+
+    /// The state without any network activity (for tests and for callers that load
+    /// the card themselves).
+    pub fn new(client: Client) -> Credits {
+        Credits {
+            client: StoredValue::new(client),
+            balance: RwSignal::new(None),
+            card: RwSignal::new(None),
+            flow: RwSignal::new(Flow::Idle),
+            notice: RwSignal::new(None),
+            session_spent_millicredits: RwSignal::new(0),
+            revision: RwSignal::new(0),
+            pending: StoredValue::new_local(None),
+            events_target: StoredValue::new_local(None),
+            stream: StoredValue::new_local(None),
+        }
+    }
+
+    /// The state provided above this component. Panics when none was provided: that is
+    /// a programming error in the embedding app, not an input.
+    pub fn get() -> Credits {
+        use_context::<Credits>().expect("creditkit: call Credits::provide(client) above this component")
+    }
+
+    pub fn client(&self) -> Client {
+        self.client.get_value()
+    }
+
+    /// DOM events (`creditkit:confirmed`, `creditkit:insufficient`, …) go to this target.
+    pub fn set_events_target(&self, target: web_sys::EventTarget) {
+        self.events_target.set_value(Some(target));
+    }
+
+    pub fn set_card_json(&self, json: &str) -> Result<(), String> {
+        let card = parse_card(json).map_err(|e| format!("The rate card is not valid: {e}"))?;
+        self.card.set(Some(Arc::new(card)));
+        Ok(())
+    }
+
+    /// Loads the card and the balance.
+    pub fn load(&self) {
+        let this = *self;
+        spawn_local(async move {
+            let client = this.client();
+            match client.card_json().await {
+                Ok(json) => {
+                    if let Err(e) = this.set_card_json(&json) {
+                        this.notice.set(Some(e));
+                    }
+                }
+                Err(e) => this.notice.set(Some(e.words())),
+            }
+            this.refresh_balance().await;
+        });
+    }
+
+    pub async fn refresh_balance(&self) {
+        match self.client().balance().await {
+            Ok(b) => self.balance.set(Some(b)),
+            Err(e) => self.notice.set(Some(e.words())),
+        }
+    }
+
+    /// Follows `/v1/events`: every change by any member shows at once.
+    pub fn follow_events(&self) {
+        let Ok(source) = web_sys::EventSource::new(&self.client().events_url()) else { return };
+        let balance = self.balance;
+        let on_balance = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |ev: web_sys::MessageEvent| {
+            if let Some(text) = ev.data().as_string() {
+                if let Ok(e) = serde_json::from_str::<BalanceEvent>(&text) {
+                    balance.set(Some(e.balance));
+                }
+            }
+        });
+        let _ = source.add_event_listener_with_callback("balance", on_balance.as_ref().unchecked_ref());
+        self.stream.with_value(|s| {
+            if let Some((old, _)) = s {
+                old.close();
+            }
+        });
+        self.stream.set_value(Some((source, on_balance)));
+        let stream = self.stream;
+        on_cleanup(move || {
+            stream.try_with_value(|s| {
+                if let Some((s, _)) = s {
+                    s.close();
+                }
+            });
+        });
+    }
+
+    /// Available credits (balance minus holds), once loaded.
+    pub fn available_millicredits(&self) -> Option<u64> {
+        self.balance.with(|b| b.as_ref().map(|b| b.available_millicredits))
+    }
+
+    /// Starts a paid action: quote it, then open the confirm dialog — or the
+    /// insufficient-credit prompt, keeping the action until credits are added.
+    pub fn request(&self, request: Request, label: impl Into<String>, project: Option<String>, operation: Option<Operation>) {
+        let pending = Pending { request, label: label.into(), project, operation };
+        self.pending.set_value(Some(pending.clone()));
+        self.quote_pending();
+    }
+
+    fn quote_pending(&self) {
+        let Some(p) = self.pending.get_value() else { return };
+        let this = *self;
+        self.flow.set(Flow::Quoting { label: p.label.clone() });
+        spawn_local(async move {
+            match this.client().quote(&p.request, p.project.as_deref()).await {
+                Ok(quote) => match &quote.shortfall {
+                    Some(s) => this.insufficient(&p.label, s.clone()),
+                    None => this.flow.set(Flow::Confirming { label: p.label.clone(), quote }),
+                },
+                Err(e) => this.fail(&p.label, &e),
+            }
+        });
+    }
+
+    fn insufficient(&self, label: &str, shortfall: Shortfall) {
+        self.emit("creditkit:insufficient", &serde_json::to_value(&shortfall).unwrap_or_default());
+        self.flow.set(Flow::Insufficient { label: label.to_string(), shortfall });
+    }
+
+    fn fail(&self, label: &str, e: &ClientError) {
+        match e {
+            ClientError::Api { error, .. } if error.shortfall.is_some() => {
+                self.insufficient(label, error.shortfall.clone().unwrap_or_else(|| unreachable!()));
+            }
+            _ => self.flow.set(Flow::Failed { label: label.to_string(), message: e.words() }),
+        }
+    }
+
+    /// The user confirmed the open quote: hold its credits, then run the operation.
+    pub fn confirm(&self) {
+        let Flow::Confirming { label, quote } = self.flow.get_untracked() else { return };
+        let operation = self.pending.with_value(|p| p.as_ref().and_then(|p| p.operation.clone()));
+        let this = *self;
+        let key = new_key("hold");
+        spawn_local(async move {
+            let client = this.client();
+            let hold = match client.hold(&quote.id, &key).await {
+                Ok(h) => h,
+                Err(e) => return this.fail(&label, &e),
+            };
+            this.pending.set_value(None);
+            let detail = serde_json::json!({
+                "quote_id": quote.id, "hold_id": hold.id, "amount_millicredits": hold.amount_millicredits,
+                "estimate": quote.estimate,
+            });
+            this.emit("creditkit:confirmed", &detail);
+            let Some(operation) = operation else {
+                let outcome = Outcome::Held { hold_id: hold.id.clone(), amount_millicredits: hold.amount_millicredits };
+                this.flow.set(Flow::Done { label, outcome });
+                return;
+            };
+            this.flow.set(Flow::Working { label: label.clone(), hold: hold.clone() });
+            match operation(hold.clone()).await {
+                Ok(actual) => {
+                    let amount = actual.min(hold.amount_millicredits);
+                    match client.capture(&hold.id, amount, &new_key("capture")).await {
+                        Ok(h) => {
+                            let charged = h.captured_millicredits.unwrap_or(amount);
+                            this.session_spent_millicredits.update(|s| *s = s.saturating_add(charged));
+                            this.emit("creditkit:charged", &serde_json::json!({ "hold_id": h.id, "charged_millicredits": charged }));
+                            let outcome = Outcome::Charged { charged_millicredits: charged, confirmed_millicredits: hold.amount_millicredits };
+                            this.flow.set(Flow::Done { label, outcome });
+                        }
+                        Err(e) => this.fail(&label, &e),
+                    }
+                }
+                Err(message) => {
+                    let released = client.release(&hold.id, &new_key("release")).await;
+                    this.emit("creditkit:released", &serde_json::json!({ "hold_id": hold.id }));
+                    let message = match released {
+                        Ok(_) => format!("{message} Nothing was charged."),
+                        Err(e) => format!("{message} {}", e.words()),
+                    };
+                    this.flow.set(Flow::Failed { label, message });
+                }
+            }
+            this.refresh_balance().await;
+            this.revision.update(|r| *r += 1);
+        });
+    }
+
+    /// Closes the dialog or prompt; a blocked action is dropped.
+    pub fn cancel(&self) {
+        self.pending.set_value(None);
+        self.flow.set(Flow::Idle);
+    }
+
+    /// Whether an action waits for credits.
+    pub fn has_pending(&self) -> bool {
+        self.pending.with_value(Option::is_some)
+    }
+
+    /// Buys `quantity` of a pack (or, with `plan`, switches plan); a waiting action
+    /// then continues to its confirm dialog.
+    pub fn top_up(&self, pack_id: Option<String>, plan_id: Option<String>, quantity: u64) {
+        let this = *self;
+        spawn_local(async move {
+            let client = this.client();
+            let key = new_key("topup");
+            let result = match (&pack_id, &plan_id) {
+                (Some(pack), _) => client.top_up(pack, quantity.max(1), &key).await,
+                (None, Some(plan)) => client.change_plan(plan, &key).await,
+                (None, None) => return,
+            };
+            match result {
+                Ok(b) => {
+                    this.balance.set(Some(b));
+                    this.notice.set(None);
+                    this.revision.update(|r| *r += 1);
+                    if this.has_pending() {
+                        this.quote_pending();
+                    } else if matches!(this.flow.get_untracked(), Flow::Insufficient { .. }) {
+                        this.flow.set(Flow::Idle);
+                    }
+                }
+                Err(e) => this.notice.set(Some(e.words())),
+            }
+        });
+    }
+
+    fn emit(&self, name: &str, detail: &serde_json::Value) {
+        let target = self.events_target.get_value().or_else(|| web_sys::window().and_then(|w| w.document()).map(Into::into));
+        let Some(target) = target else { return };
+        let init = web_sys::CustomEventInit::new();
+        init.set_bubbles(true);
+        init.set_composed(true);
+        let detail = js_sys::JSON::parse(&detail.to_string()).unwrap_or(JsValue::NULL);
+        init.set_detail(&detail);
+        if let Ok(ev) = web_sys::CustomEvent::new_with_event_init_dict(name, &init) {
+            let _ = target.dispatch_event(&ev);
+        }
+    }
+}

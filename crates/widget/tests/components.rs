@@ -1,0 +1,277 @@
+//! Every component in headless Chrome: rendering, live estimates on input events,
+//! dialog keyboard behaviour, the insufficient prompt, the custom elements and the JS
+//! estimator. No server: state is set directly; the end-to-end test drives the real one.
+#![cfg(target_arch = "wasm32")]
+
+use creditkit_api::{Balance, BalanceState, Quote, WalletKind};
+use creditkit_pricing::{estimate, parse_card, shortfall, Item, Millicredits, Request};
+use creditkit_widget::{BalanceBadge, Client, ConfirmDialog, Credits, Estimator, Flow, InsufficientPrompt, LiveEstimate, LowBalanceBanner};
+use leptos::mount::mount_to;
+use leptos::prelude::*;
+use leptos::task::tick;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+const LANDING: &str = include_str!("../../../examples/ratecards/landing.json");
+const CAMPAIGNS: &str = include_str!("../../../examples/ratecards/campaigns.json");
+
+fn host() -> web_sys::HtmlElement {
+    let doc = document();
+    let el = doc.create_element("div").unwrap();
+    doc.body().unwrap().append_child(&el).unwrap();
+    el.unchecked_into()
+}
+
+fn q(root: &web_sys::Element, selector: &str) -> Option<web_sys::Element> {
+    root.query_selector(selector).unwrap()
+}
+
+fn text(root: &web_sys::Element, selector: &str) -> String {
+    q(root, selector).and_then(|e| e.text_content()).unwrap_or_default()
+}
+
+fn credits_with(card: &str) -> Credits {
+    let c = Credits::new(Client::new("http://127.0.0.1:9", "ck_test"));
+    c.set_card_json(card).unwrap();
+    c
+}
+
+fn balance(available: u64, state: BalanceState) -> Balance {
+    Balance {
+        wallet_id: "wal_1".into(),
+        kind: WalletKind::Workspace,
+        balance_millicredits: available + 2_000,
+        held_millicredits: 2_000,
+        available_millicredits: available,
+        state,
+        low_threshold_millicredits: 100_000,
+        critical_threshold_millicredits: 10_000,
+        lifetime_used_millicredits: 7_000,
+        last_transaction: None,
+        plan_id: None,
+    }
+}
+
+fn key(target: &web_sys::EventTarget, key: &str, shift: bool) {
+    let init = web_sys::KeyboardEventInit::new();
+    init.set_key(key);
+    init.set_shift_key(shift);
+    init.set_bubbles(true);
+    init.set_cancelable(true);
+    let ev = web_sys::KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &init).unwrap();
+    target.dispatch_event(&ev).unwrap();
+}
+
+fn active_text() -> String {
+    document().active_element().and_then(|e| e.text_content()).unwrap_or_default()
+}
+
+#[wasm_bindgen_test]
+async fn live_estimate_follows_every_input_event_without_the_network() {
+    let el = host();
+    let credits = credits_with(LANDING);
+    let sections = RwSignal::new(1u64);
+    let _h = mount_to(el.clone(), move || {
+        provide_context(credits);
+        let request = Signal::derive(move || Some(Request::single(Item::new("section").quantity(sections.get()))));
+        view! {
+            <input id="n" on:input=move |ev| sections.set(event_target_value(&ev).parse().unwrap_or(0))/>
+            <LiveEstimate request=request/>
+        }
+    });
+    tick().await;
+    assert!(text(&el, ".ck-estimate").contains("10 credits"), "{}", text(&el, ".ck-estimate"));
+    let input: web_sys::HtmlInputElement = q(&el, "#n").unwrap().unchecked_into();
+    for (typed, expect) in [("2", "20 credits"), ("25", "250 credits"), ("3", "30 credits")] {
+        input.set_value(typed);
+        input.dispatch_event(&web_sys::Event::new("input").unwrap()).unwrap();
+        tick().await;
+        assert!(text(&el, ".ck-estimate").contains(expect), "after {typed}: {}", text(&el, ".ck-estimate"));
+    }
+    let max = q(&el, ".ck-estimate").unwrap().get_attribute("data-max");
+    assert_eq!(max.as_deref(), Some("30000"));
+}
+
+#[wasm_bindgen_test]
+async fn live_estimate_shows_ranges_and_request_errors_in_words() {
+    let el = host();
+    let credits = credits_with(CAMPAIGNS);
+    let request = RwSignal::new(Some(Request::single(Item::new("content_generation"))));
+    let _h = mount_to(el.clone(), move || {
+        provide_context(credits);
+        view! { <LiveEstimate request=request/> }
+    });
+    tick().await;
+    assert!(text(&el, ".ck-estimate-amount").contains("1–3 credits"), "{}", text(&el, ".ck-estimate"));
+    request.set(Some(Request::single(Item::new("no_such_action"))));
+    tick().await;
+    let error = text(&el, ".ck-estimate-error");
+    assert!(error.contains("no_such_action") && !error.contains('{'), "{error}");
+}
+
+fn quote_for(card: &str, request: &Request, available: u64) -> Quote {
+    let card = parse_card(card).unwrap();
+    let e = estimate(&card, request).unwrap();
+    Quote {
+        id: "quo_1".into(),
+        wallet_id: "wal_1".into(),
+        hold_millicredits: e.max_millicredits,
+        available_millicredits: available,
+        would_exceed: e.max_millicredits > available,
+        shortfall: None,
+        expires_at_ms: 0,
+        estimate: e,
+    }
+}
+
+#[wasm_bindgen_test]
+async fn confirm_dialog_is_a_modal_that_traps_focus_and_escape_cancels() {
+    let el = host();
+    let credits = credits_with(CAMPAIGNS);
+    credits.balance.set(Some(balance(150_000, BalanceState::Ok)));
+    let _h = mount_to(el.clone(), move || {
+        provide_context(credits);
+        view! { <button id="opener">"Generate"</button> <ConfirmDialog/> }
+    });
+    tick().await;
+    let opener: web_sys::HtmlElement = q(&el, "#opener").unwrap().unchecked_into();
+    opener.focus().unwrap();
+    let quote = quote_for(CAMPAIGNS, &Request::single(Item::new("content_generation")), 150_000);
+    credits.flow.set(Flow::Confirming { label: "Content generation".into(), quote });
+    tick().await;
+
+    let dialog = q(&el, "[role=dialog]").expect("dialog open");
+    assert_eq!(dialog.get_attribute("aria-modal").as_deref(), Some("true"));
+    let title_id = dialog.get_attribute("aria-labelledby").unwrap();
+    assert!(text(&el, &format!("#{title_id}")).contains("Content generation"));
+    let body = dialog.text_content().unwrap();
+    assert!(body.contains("1–3 credits (at most 3 credits)"), "{body}");
+    assert!(body.contains("Balance after: 147 credits"), "{body}");
+    assert!(body.contains("Confirm — 3 credits"), "{body}");
+    // Focus moved in, on the primary action; Tab wraps inside in both directions.
+    assert!(active_text().starts_with("Confirm"), "focus on {}", active_text());
+    key(&dialog, "Tab", false);
+    assert_eq!(active_text(), "Cancel");
+    key(&dialog, "Tab", true);
+    assert!(active_text().starts_with("Confirm"), "shift-tab wrapped to {}", active_text());
+    // Escape cancels, closes, and returns focus to what opened it.
+    key(&dialog, "Escape", false);
+    tick().await;
+    assert!(q(&el, "[role=dialog]").is_none());
+    assert_eq!(credits.flow.get_untracked(), Flow::Idle);
+    assert_eq!(active_text(), "Generate");
+}
+
+#[wasm_bindgen_test]
+async fn confirm_dialog_warns_when_the_action_leaves_a_low_balance() {
+    let el = host();
+    let credits = credits_with(LANDING);
+    credits.balance.set(Some(balance(105_000, BalanceState::Ok)));
+    let _h = mount_to(el.clone(), move || {
+        provide_context(credits);
+        view! { <ConfirmDialog/> }
+    });
+    let quote = quote_for(LANDING, &Request::single(Item::new("section")), 105_000);
+    credits.flow.set(Flow::Confirming { label: "Section".into(), quote });
+    tick().await;
+    let body = text(&el, "[role=dialog]");
+    assert!(body.contains("Cost: 10 credits") && body.contains("Balance after: 95 credits"), "{body}");
+    assert!(body.contains("below your low-balance level"), "{body}");
+}
+
+#[wasm_bindgen_test]
+async fn insufficient_prompt_shows_the_gap_and_what_covers_it() {
+    let el = host();
+    let credits = credits_with(CAMPAIGNS);
+    let _h = mount_to(el.clone(), move || {
+        provide_context(credits);
+        view! { <InsufficientPrompt/> }
+    });
+    let card = parse_card(CAMPAIGNS).unwrap();
+    let s = shortfall(&card, Millicredits(40_000), Millicredits(300_000)).unwrap();
+    credits.flow.set(Flow::Insufficient { label: "Campaign creation".into(), shortfall: s });
+    tick().await;
+    let dialog = q(&el, "[role=alertdialog]").expect("prompt open");
+    assert_eq!(dialog.get_attribute("aria-modal").as_deref(), Some("true"));
+    assert_eq!(text(&el, "[data-field=balance]"), "40 credits");
+    assert_eq!(text(&el, "[data-field=required]"), "300 credits");
+    assert_eq!(text(&el, "[data-field=shortfall]"), "260 credits");
+    let offer = text(&el, ".ck-actions .ck-primary");
+    assert!(offer.starts_with("Buy ") && offer.contains("credits"), "{offer}");
+    assert!(active_text().starts_with("Buy "), "focus on the offer: {}", active_text());
+    key(&dialog, "Escape", false);
+    tick().await;
+    assert!(q(&el, "[role=alertdialog]").is_none());
+    assert!(!credits.has_pending());
+}
+
+#[wasm_bindgen_test]
+async fn balance_badge_and_banner_follow_the_balance_state() {
+    let el = host();
+    let credits = credits_with(LANDING);
+    let _h = mount_to(el.clone(), move || {
+        provide_context(credits);
+        view! { <BalanceBadge/> <LowBalanceBanner/> }
+    });
+    credits.balance.set(Some(balance(150_000, BalanceState::Ok)));
+    tick().await;
+    let badge = q(&el, ".ck-balance").unwrap();
+    assert_eq!(badge.get_attribute("data-state").as_deref(), Some("ok"));
+    assert!(text(&el, ".ck-balance-amount").contains("150 credits"));
+    assert!(text(&el, ".ck-balance-held").contains("2 held"));
+    assert!(q(&el, ".ck-banner").is_none());
+
+    credits.balance.set(Some(balance(60_500, BalanceState::Low)));
+    tick().await;
+    assert_eq!(badge.get_attribute("data-state").as_deref(), Some("low"));
+    assert_eq!(q(&el, ".ck-banner").unwrap().get_attribute("role").as_deref(), Some("status"));
+    assert!(text(&el, ".ck-banner").contains("60.5 credits left"), "{}", text(&el, ".ck-banner"));
+
+    credits.balance.set(Some(balance(0, BalanceState::Critical)));
+    tick().await;
+    assert_eq!(q(&el, ".ck-banner").unwrap().get_attribute("role").as_deref(), Some("alert"));
+    assert!(text(&el, ".ck-banner").contains("New actions are paused"));
+
+    // Details on click: lifetime used.
+    let button: web_sys::HtmlElement = q(&el, ".ck-balance-button").unwrap().unchecked_into();
+    button.click();
+    tick().await;
+    assert_eq!(button.get_attribute("aria-expanded").as_deref(), Some("true"));
+    assert!(text(&el, ".ck-balance-details").contains("7 credits"));
+}
+
+#[wasm_bindgen_test]
+async fn custom_estimate_element_prices_its_request_attribute() {
+    creditkit_widget::register_elements();
+    let el = document().create_element("creditkit-estimate").unwrap();
+    el.set_attribute("card", LANDING).unwrap();
+    el.set_attribute("request", r#"{"action": "image", "params": {"resolution": "2k"}, "quantity": 2}"#).unwrap();
+    document().body().unwrap().append_child(&el).unwrap();
+    tick().await;
+    assert!(el.text_content().unwrap().contains("120 credits"), "{:?}", el.text_content());
+    el.set_attribute("request", r#"{"action": "image", "params": {"resolution": "1k"}}"#).unwrap();
+    tick().await;
+    assert!(el.text_content().unwrap().contains("30 credits"), "{:?}", el.text_content());
+    el.set_attribute("request", r#"{"action": "#).unwrap();
+    tick().await;
+    assert!(el.text_content().unwrap().contains("request:"), "{:?}", el.text_content());
+    el.remove();
+}
+
+#[wasm_bindgen_test]
+fn js_estimator_prices_requests_and_reports_errors_as_objects() {
+    let est = Estimator::new(LANDING).unwrap();
+    assert!(est.hash().starts_with("sha256:"));
+    let req = js_sys::JSON::parse(r#"{"items": [{"action": "section", "quantity": 10}, {"action": "rewrite", "quantity": 15}, {"action": "image", "quantity": 3, "params": {"resolution": "1k"}}]}"#).unwrap();
+    let e = est.estimate(req).unwrap();
+    let max = js_sys::Reflect::get(&e, &"max_millicredits".into()).unwrap().as_f64();
+    assert_eq!(max, Some(205_000.0)); // seed 002: 205 credits
+    assert_eq!(est.display("{\"action\": \"rewrite\"}".into()).unwrap(), "1 credit");
+    let err = est.estimate("{\"action\": \"image\"}".into()).unwrap_err();
+    assert_eq!(js_sys::Reflect::get(&err, &"code".into()).unwrap().as_string().as_deref(), Some("missing_param"));
+    assert!(Estimator::new("{\"actions\": 5}").is_err());
+    assert!(est.shortfall(-1.0, 5.0).is_err());
+    assert!(est.shortfall(300_000.0, 205_000.0).unwrap().is_undefined());
+}
