@@ -12,7 +12,7 @@ use anyhow::{bail, Context, Result};
 
 const HELP: &str = "cargo xtask <command>
 
-  demo     run the demo (today: the CLI pricing the example cards)
+  demo     run the demo: the server on SQLite with seeded workspaces + the widget page
   test     run every test: native, then the wasm build in headless Chrome
   bench    run the benchmarks: estimates/second, charges/second per store
   fuzz     fuzz the card parser for a while: fuzz [SECONDS]
@@ -54,7 +54,10 @@ pub(crate) fn run(cmd: &mut Command) -> Result<()> {
 fn test(root: &Path) -> Result<()> {
     let tools = tools::ensure_test_tools(root)?;
     step("native tests (cargo test --workspace)");
-    run(Command::new("cargo").args(["test", "--workspace", "--locked"]).env("CREDITKIT_TEST_POSTGRES", &tools.postgres))?;
+    // The widget is tested where it runs, in the browser; the end-to-end test needs the page.
+    run(Command::new("cargo")
+        .args(["test", "--workspace", "--locked", "--exclude", "creditkit-widget", "--exclude", "creditkit-e2e"])
+        .env("CREDITKIT_TEST_POSTGRES", &tools.postgres))?;
 
     // Never the whole workspace for wasm32: servers' dependencies do not build there.
     for package in WASM_PACKAGES {
@@ -64,37 +67,50 @@ fn test(root: &Path) -> Result<()> {
             .env("CHROMEDRIVER", &tools.chromedriver)
             .env("PATH", &tools.path))?;
     }
+    let page_path = build_page(root)?;
+    step("end to end: the server + the page in headless Chromium (screenshots in target/e2e-artifacts)");
+    run(Command::new("cargo")
+        .args(["test", "--locked", "-p", "creditkit-e2e", "--", "--nocapture", "--test-threads=1"])
+        .env("CREDITKIT_E2E_DIST", root.join("dist"))
+        .env("CHROMEDRIVER", &tools.chromedriver)
+        .env("PATH", &page_path))?;
     step("all tests passed");
     Ok(())
 }
 
 /// Crates that run their tests in the browser as well as natively.
-const WASM_PACKAGES: &[&str] = &["creditkit-pricing"];
+const WASM_PACKAGES: &[&str] = &["creditkit-pricing", "creditkit-widget"];
 
-fn demo(_root: &Path) -> Result<()> {
-    step("building the CLI");
-    run(Command::new("cargo").args(["build", "--locked", "-p", "creditkit-cli"]))?;
-    let exe = Path::new("target/debug/creditkit");
-    for card in ["kappax", "campaigns", "landing", "kumari", "kopai"] {
-        run(Command::new(exe).args(["card", "check", &format!("examples/ratecards/{card}.json")]))?;
+/// Builds the demo page (index.html) with Trunk into `dist/`; returns the PATH used.
+fn build_page(root: &Path) -> Result<String> {
+    let path = tools::ensure_page_tools(root)?;
+    step("building the page (trunk build --release)");
+    run(Command::new("cargo").args(["fetch", "--locked"]))?;
+    run(Command::new("trunk").args(["build", "--release", "--offline"]).env("PATH", &path).env("TRUNK_OFFLINE", "true"))?;
+    for entry in std::fs::read_dir(root.join("dist"))? {
+        let p = entry?.path();
+        if matches!(p.extension().and_then(|e| e.to_str()), Some("wasm" | "js")) {
+            let bytes = std::fs::read(&p)?;
+            eprintln!("xtask: {}: {} KB", p.file_name().unwrap_or_default().to_string_lossy(), bytes.len() / 1024);
+        }
     }
-    step("seed 002: a 10-section landing page (10 sections + 15 rewrites + 3 images at 1K)");
-    run(Command::new(exe).args([
-        "estimate",
-        "--card",
-        "examples/ratecards/landing.json",
-        "--request",
-        "@examples/requests/landing-page.json",
-    ]))?;
-    step("seed 004: three messages to an agent with one free message left");
-    run(Command::new(exe).args([
-        "estimate",
-        "--card",
-        "examples/ratecards/kopai.json",
-        "--request",
-        "@examples/requests/kopai-messages.json",
-    ]))?;
-    Ok(())
+    Ok(path)
+}
+
+fn demo(root: &Path) -> Result<()> {
+    let path = build_page(root)?;
+    step("building the server");
+    run(Command::new("cargo").args(["build", "--locked", "-p", "creditkit-cli"]))?;
+    // A fresh demo database each run, so the story starts from the seeded balances.
+    let data = root.join("target/demo");
+    let _ = std::fs::remove_dir_all(&data);
+    std::fs::create_dir_all(&data)?;
+    let listen = std::env::var("CREDITKIT_DEMO_LISTEN").unwrap_or_else(|_| "127.0.0.1:8080".into());
+    step(&format!("creditkit demo on http://{listen}/ (Ctrl-C stops it)"));
+    run(Command::new(root.join("target/debug/creditkit"))
+        .args(["serve", "--listen", &listen, "--static", "dist", "--seed-demo", "dist/demo.json", "--db"])
+        .arg(format!("sqlite://{}?mode=rwc", data.join("creditkit.db").display()))
+        .env("PATH", path))
 }
 
 fn bench() -> Result<()> {

@@ -74,6 +74,46 @@ pub(crate) fn ensure_test_tools(root: &Path) -> Result<Tools> {
     Ok(Tools { chromedriver, postgres, path })
 }
 
+/// Trunk and wasm-opt at the versions `Trunk.toml` pins (Trunk cannot download here).
+/// Returns the PATH to build with.
+pub(crate) fn ensure_page_tools(root: &Path) -> Result<String> {
+    let bin = cargo_bin();
+    let version = locked_version(root, "wasm-bindgen")?;
+    if !answers(&bin.join("wasm-bindgen").to_string_lossy(), &["--version"], &format!("wasm-bindgen {version}")) {
+        run(Command::new("cargo").args(["install", "wasm-bindgen-cli", "--version", &format!("={version}")]))?;
+    }
+    if !answers(&bin.join("trunk").to_string_lossy(), &["--version"], &format!("trunk {TRUNK_VERSION}")) {
+        step(&format!("installing trunk {TRUNK_VERSION} (a few minutes, once)"));
+        run(Command::new("cargo").args(["install", "--locked", "trunk", "--version", TRUNK_VERSION]))?;
+    }
+    let binaryen = cache_dir().join("binaryen");
+    let wasm_opt = binaryen.join("node_modules/.bin/wasm-opt");
+    if !answers(&wasm_opt.to_string_lossy(), &["--version"], &format!("version {BINARYEN_VERSION}")) {
+        if !answers("npm", &["--version"], ".") {
+            apt(&["update", "-q"])?;
+            apt(&["install", "-y", "-q", "nodejs", "npm"])?;
+        }
+        std::fs::create_dir_all(&binaryen)?;
+        run(Command::new("npm")
+            .args(["install", "--prefix"])
+            .arg(&binaryen)
+            .args(["--no-audit", "--no-fund", &format!("binaryen@{BINARYEN_VERSION}.0.0")]))?;
+    }
+    Ok(format!("{}:{}:{}", bin.display(), binaryen.join("node_modules/.bin").display(), std::env::var("PATH").unwrap_or_default()))
+}
+
+const TRUNK_VERSION: &str = "0.21.14";
+/// Debian's binaryen (108) breaks the page; npm's 132 is what Trunk.toml pins.
+const BINARYEN_VERSION: &str = "132";
+
+fn cache_dir() -> PathBuf {
+    std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
+        .unwrap_or_else(|| PathBuf::from(".cache"))
+        .join("creditkit")
+}
+
 /// Debian's Chromium and ChromeDriver (a downloaded browser cannot run here).
 fn ensure_chrome() -> Result<PathBuf> {
     let driver = PathBuf::from("/usr/bin/chromedriver");
