@@ -285,6 +285,25 @@ async fn scenario(c: &Client, env: &Env) -> Result<()> {
     click(c, "#confirm [role=dialog] .ck-primary").await?;
     wait_text(c, "#events", "the confirmed event", |t| t.starts_with("creditkit:confirmed") && t.contains("hold_id")).await?;
     shot(c, env, "10-plain-html-elements").await?;
+
+    // Kopai: an agent's first messages are free; the turn is sent through the same flow.
+    c.goto(&format!("{}/#kopai", env.base)).await.map_err(|e| e.to_string())?;
+    wait_text(c, ".ck-balance-amount", "Kopai's seeded balance", balance_is("20 credits")).await?;
+    let input = c.wait().at_most(Duration::from_secs(15)).for_element(Locator::Css("#demo-chat-input")).await.map_err(|e| e.to_string())?;
+    input.send_keys("Draft a meta description").await.map_err(|e| e.to_string())?;
+    wait_text(c, "#demo-turn-cost", "a free turn", |t| t.ends_with("· 0 credits")).await?;
+    click(c, "#demo-send").await?;
+    wait_text(c, "[role=dialog] h2", "the confirm dialog", |t| t.contains("Send message")).await?;
+    let dialog = text(c, "[role=dialog]").await?;
+    if !dialog.contains("Free message 1 of 5") {
+        return Err(format!("free turn dialog reads {dialog:?}"));
+    }
+    click(c, "[role=dialog] .ck-primary").await?;
+    wait_text(c, "[role=dialog] .ck-done", "the free turn", |t| t.contains("Charged 0 credits")).await?;
+    click(c, "[role=dialog] .ck-primary").await?;
+    wait_text(c, ".demo-turns", "the sent turn", |t| t.contains("Draft a meta description")).await?;
+    wait_text(c, ".ck-balance-amount", "an unchanged balance", balance_is("20 credits")).await?;
+    shot(c, env, "11-kopai-free-message").await?;
     Ok(())
 }
 

@@ -99,10 +99,11 @@ fn Workspace(client: Client) -> impl IntoView {
             <section class="demo-editor" aria-label="Editor">
                 <h2>"Actions"</h2>
                 {move || credits.card.get().map(|card| {
-                    let card_for_list = card.clone();
-                    card_for_list.actions.iter().filter(|a| !matches!(a.cost, Cost::Chat)).cloned().map(|a| {
-                        view! { <ActionRow card=card.clone() action=a fail_next=fail_next results=results/> }
-                    }).collect_view()
+                    let actions: Vec<Action> = card.actions.iter().filter(|a| !matches!(a.cost, Cost::Chat)).cloned().collect();
+                    if actions.is_empty() {
+                        return view! { <p class="ck-note">"Everything this product sells is priced per chat message: see the chat."</p> }.into_any();
+                    }
+                    actions.into_iter().map(|a| view! { <ActionRow card=card.clone() action=a fail_next=fail_next results=results/> }).collect_view().into_any()
                 })}
                 <ul class="demo-results" aria-label="Results">
                     {move || results.get().into_iter().rev().map(|r| view! { <li>{r}</li> }).collect_view()}
