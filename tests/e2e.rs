@@ -53,7 +53,9 @@ fn gzip_len(bytes: &[u8]) -> usize {
 
 #[test]
 fn wasm_stays_within_its_size_budget() {
-    let Some(dist) = dist() else { return eprintln!("skipped: run `cargo xtask test` (builds the page)") };
+    let Some(dist) = dist() else {
+        return eprintln!("skipped: run `cargo xtask test` (builds the page)");
+    };
     let mut report = Vec::new();
     for entry in std::fs::read_dir(&dist).unwrap() {
         let path = entry.unwrap().path();
@@ -61,13 +63,25 @@ fn wasm_stays_within_its_size_budget() {
         if ext == "wasm" || ext == "js" {
             let bytes = std::fs::read(&path).unwrap();
             let gz = gzip_len(&bytes);
-            report.push((path.file_name().unwrap().to_string_lossy().to_string(), bytes.len(), gz));
+            report.push((
+                path.file_name().unwrap().to_string_lossy().to_string(),
+                bytes.len(),
+                gz,
+            ));
             if ext == "wasm" {
-                assert!(gz <= WASM_GZIP_BUDGET_BYTES, "{}: {gz} bytes gzip, budget {WASM_GZIP_BUDGET_BYTES}", path.display());
+                assert!(
+                    gz <= WASM_GZIP_BUDGET_BYTES,
+                    "{}: {gz} bytes gzip, budget {WASM_GZIP_BUDGET_BYTES}",
+                    path.display()
+                );
             }
         }
     }
-    assert!(report.iter().any(|r| r.0.ends_with(".wasm")), "no wasm in {}", dist.display());
+    assert!(
+        report.iter().any(|r| r.0.ends_with(".wasm")),
+        "no wasm in {}",
+        dist.display()
+    );
     for (name, raw, gz) in report {
         println!("size: {name}: {raw} bytes raw, {gz} bytes gzip");
     }
@@ -75,7 +89,9 @@ fn wasm_stays_within_its_size_budget() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_page_prices_charges_and_blocks_like_it_says() {
-    let Some(dist) = dist() else { return eprintln!("skipped: run `cargo xtask test` (builds the page)") };
+    let Some(dist) = dist() else {
+        return eprintln!("skipped: run `cargo xtask test` (builds the page)");
+    };
     let root = std::env::temp_dir().join(format!("creditkit-e2e-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&root);
     let site = root.join("site");
@@ -83,17 +99,34 @@ async fn the_demo_page_prices_charges_and_blocks_like_it_says() {
 
     // The real server on embedded SQLite, seeded like `cargo xtask demo`.
     let db = format!("sqlite://{}?mode=rwc", root.join("e2e.db").display());
-    let ledger = Arc::new(Ledger::open(&db, Arc::new(SystemClock), Config::default()).await.unwrap());
+    let ledger = Arc::new(
+        Ledger::open(&db, Arc::new(SystemClock), Config::default())
+            .await
+            .unwrap(),
+    );
     let _listener = ledger.spawn_listener(&db).await.unwrap();
-    let demo = creditkit_server::demo::seed(&ledger, &site.join("demo.json")).await.unwrap();
-    let app = router(AppState::new(ledger.clone()), &Options { cors_origins: Vec::new(), static_dir: Some(site.clone()) });
+    let demo = creditkit_server::demo::seed(&ledger, &site.join("demo.json"))
+        .await
+        .unwrap();
+    let app = router(
+        AppState::new(ledger.clone()),
+        &Options {
+            cors_origins: Vec::new(),
+            static_dir: Some(site.clone()),
+        },
+    );
     let socket = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", socket.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(socket, app).await.unwrap() });
 
     let artifacts = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/e2e-artifacts");
     std::fs::create_dir_all(&artifacts).unwrap();
-    let env = Env { base, demo, artifacts, http: reqwest::Client::new() };
+    let env = Env {
+        base,
+        demo,
+        artifacts,
+        http: reqwest::Client::new(),
+    };
 
     let (mut driver, port) = start_chromedriver(&root);
     let browser = connect(port, &root).await;
@@ -114,7 +147,11 @@ async fn the_demo_page_prices_charges_and_blocks_like_it_says() {
 }
 
 fn start_chromedriver(root: &Path) -> (Child, u16) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let bin = std::env::var("CHROMEDRIVER").unwrap_or_else(|_| "/usr/bin/chromedriver".into());
     let tmp = root.join("chrome-tmp");
     std::fs::create_dir_all(&tmp).unwrap();
@@ -144,7 +181,11 @@ async fn connect(port: u16, root: &Path) -> Result<Client> {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let connector = hyper_util::client::legacy::connect::HttpConnector::new();
-        match ClientBuilder::new(connector).capabilities(caps.clone()).connect(&url).await {
+        match ClientBuilder::new(connector)
+            .capabilities(caps.clone())
+            .connect(&url)
+            .await
+        {
             Ok(c) => return Ok(c),
             Err(e) if Instant::now() > deadline => return Err(format!("WebDriver session: {e}")),
             Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
@@ -153,16 +194,24 @@ async fn connect(port: u16, root: &Path) -> Result<Client> {
 }
 
 async fn js(c: &Client, script: &str) -> Result<Value> {
-    c.execute(script, Vec::new()).await.map_err(|e| format!("script `{script}`: {e}"))
+    c.execute(script, Vec::new())
+        .await
+        .map_err(|e| format!("script `{script}`: {e}"))
 }
 
 async fn text(c: &Client, selector: &str) -> Result<String> {
-    let script = format!("const e = document.querySelector({selector:?}); return e ? e.textContent : null;");
+    let script =
+        format!("const e = document.querySelector({selector:?}); return e ? e.textContent : null;");
     Ok(js(c, &script).await?.as_str().unwrap_or("").to_string())
 }
 
 /// Polls `selector`'s text until `ok` holds.
-async fn wait_text(c: &Client, selector: &str, what: &str, ok: impl Fn(&str) -> bool) -> Result<String> {
+async fn wait_text(
+    c: &Client,
+    selector: &str,
+    what: &str,
+    ok: impl Fn(&str) -> bool,
+) -> Result<String> {
     let deadline = Instant::now() + Duration::from_secs(15);
     loop {
         let t = text(c, selector).await?;
@@ -170,15 +219,24 @@ async fn wait_text(c: &Client, selector: &str, what: &str, ok: impl Fn(&str) -> 
             return Ok(t);
         }
         if Instant::now() > deadline {
-            return Err(format!("waited for {what} at `{selector}`; last text: {t:?}"));
+            return Err(format!(
+                "waited for {what} at `{selector}`; last text: {t:?}"
+            ));
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
 async fn click(c: &Client, selector: &str) -> Result<()> {
-    let el = c.wait().at_most(Duration::from_secs(15)).for_element(Locator::Css(selector)).await.map_err(|e| format!("finding {selector}: {e}"))?;
-    el.click().await.map_err(|e| format!("clicking {selector}: {e}"))
+    let el = c
+        .wait()
+        .at_most(Duration::from_secs(15))
+        .for_element(Locator::Css(selector))
+        .await
+        .map_err(|e| format!("finding {selector}: {e}"))?;
+    el.click()
+        .await
+        .map_err(|e| format!("clicking {selector}: {e}"))
 }
 
 async fn shot(c: &Client, env: &Env, name: &str) -> Result<()> {
@@ -192,24 +250,50 @@ fn balance_is(expected: &'static str) -> impl Fn(&str) -> bool {
 
 async fn run_action(c: &Client, action: &str) -> Result<()> {
     click(c, &format!("[data-action={action}] .demo-run")).await?;
-    wait_text(c, "[role=dialog] h2", "the confirm dialog", |t| t.starts_with("Confirm")).await?;
+    wait_text(c, "[role=dialog] h2", "the confirm dialog", |t| {
+        t.starts_with("Confirm")
+    })
+    .await?;
     Ok(())
 }
 
 async fn scenario(c: &Client, env: &Env) -> Result<()> {
-    c.goto(&format!("{}/#kappax", env.base)).await.map_err(|e| e.to_string())?;
-    wait_text(c, ".ck-balance-amount", "the seeded balance", balance_is("130 credits")).await?;
-    wait_text(c, "[data-action=static_creative] .ck-estimate-amount", "an estimate", |t| t == "2 credits").await?;
+    c.goto(&format!("{}/#kappax", env.base))
+        .await
+        .map_err(|e| e.to_string())?;
+    wait_text(
+        c,
+        ".ck-balance-amount",
+        "the seeded balance",
+        balance_is("130 credits"),
+    )
+    .await?;
+    wait_text(
+        c,
+        "[data-action=static_creative] .ck-estimate-amount",
+        "an estimate",
+        |t| t == "2 credits",
+    )
+    .await?;
     let first_ms = js(c, "return window.__creditkitFirstEstimateMs ?? null;").await?;
     println!("time to first estimate after navigation start: {first_ms} ms");
     shot(c, env, "01-loaded").await?;
 
     // Live estimate: the turn's count changes on every keystroke, no request per key.
-    let input = c.find(Locator::Css("#demo-chat-input")).await.map_err(|e| e.to_string())?;
+    let input = c
+        .find(Locator::Css("#demo-chat-input"))
+        .await
+        .map_err(|e| e.to_string())?;
     let mut seen = vec![text(c, "#demo-turn-cost").await?];
     for ch in "Write a headline for our spring sale".chars() {
-        input.send_keys(&ch.to_string()).await.map_err(|e| e.to_string())?;
-        let t = wait_text(c, "#demo-turn-cost", "the turn estimate to change", |t| Some(&t.to_string()) != seen.last()).await?;
+        input
+            .send_keys(&ch.to_string())
+            .await
+            .map_err(|e| e.to_string())?;
+        let t = wait_text(c, "#demo-turn-cost", "the turn estimate to change", |t| {
+            Some(&t.to_string()) != seen.last()
+        })
+        .await?;
         seen.push(t);
     }
     let last = seen.last().cloned().unwrap_or_default();
@@ -226,99 +310,249 @@ async fn scenario(c: &Client, env: &Env) -> Result<()> {
     }
     shot(c, env, "03-confirm").await?;
     click(c, "[role=dialog] .ck-primary").await?;
-    wait_text(c, "[role=dialog] .ck-done", "the charge", |t| t.contains("Charged 2 credits")).await?;
-    wait_text(c, ".ck-balance-amount", "the balance after the charge", balance_is("128 credits")).await?;
+    wait_text(c, "[role=dialog] .ck-done", "the charge", |t| {
+        t.contains("Charged 2 credits")
+    })
+    .await?;
+    wait_text(
+        c,
+        ".ck-balance-amount",
+        "the balance after the charge",
+        balance_is("128 credits"),
+    )
+    .await?;
     shot(c, env, "04-charged").await?;
     click(c, "[role=dialog] .ck-primary").await?; // Close
 
     // Another member spends over HTTP: the badge follows without a reload.
     let member = env.demo["member_token"].as_str().unwrap_or_default();
     charge_over_http(env, member, "headline_variant", 1000).await?;
-    wait_text(c, ".ck-balance-amount", "the balance after Bob's charge", balance_is("127 credits")).await?;
+    wait_text(
+        c,
+        ".ck-balance-amount",
+        "the balance after Bob's charge",
+        balance_is("127 credits"),
+    )
+    .await?;
 
     // A failing generation is not charged.
     click(c, "#demo-fail").await?;
     run_action(c, "static_creative").await?;
     click(c, "[role=dialog] .ck-primary").await?;
-    wait_text(c, "[role=dialog] .ck-failed", "the failure", |t| t.contains("Nothing was charged")).await?;
+    wait_text(c, "[role=dialog] .ck-failed", "the failure", |t| {
+        t.contains("Nothing was charged")
+    })
+    .await?;
     shot(c, env, "05-failed-not-charged").await?;
     click(c, "[role=dialog] .ck-primary").await?;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    wait_text(c, ".ck-balance-amount", "an unchanged balance", balance_is("127 credits")).await?;
+    wait_text(
+        c,
+        ".ck-balance-amount",
+        "an unchanged balance",
+        balance_is("127 credits"),
+    )
+    .await?;
 
     // Spend down: low banner, then the insufficient prompt.
-    for expected in ["107 credits", "87 credits", "67 credits", "47 credits", "27 credits", "7 credits"] {
+    for expected in [
+        "107 credits",
+        "87 credits",
+        "67 credits",
+        "47 credits",
+        "27 credits",
+        "7 credits",
+    ] {
         run_action(c, "multi_asset_campaign").await?;
         click(c, "[role=dialog] .ck-primary").await?;
-        wait_text(c, "[role=dialog] .ck-done", "the charge", |t| t.contains("Charged 20 credits")).await?;
-        wait_text(c, ".ck-balance-amount", "the balance", move |t| t.trim() == expected).await?;
+        wait_text(c, "[role=dialog] .ck-done", "the charge", |t| {
+            t.contains("Charged 20 credits")
+        })
+        .await?;
+        wait_text(c, ".ck-balance-amount", "the balance", move |t| {
+            t.trim() == expected
+        })
+        .await?;
         click(c, "[role=dialog] .ck-primary").await?;
         if expected == "87 credits" {
-            wait_text(c, ".ck-banner[data-level=low]", "the low-balance banner", |t| t.contains("Low balance")).await?;
+            wait_text(
+                c,
+                ".ck-banner[data-level=low]",
+                "the low-balance banner",
+                |t| t.contains("Low balance"),
+            )
+            .await?;
             shot(c, env, "06-low-balance").await?;
         }
     }
-    wait_text(c, ".ck-banner[data-level=critical]", "the critical banner", |t| t.contains("Almost out")).await?;
+    wait_text(
+        c,
+        ".ck-banner[data-level=critical]",
+        "the critical banner",
+        |t| t.contains("Almost out"),
+    )
+    .await?;
     click(c, "[data-action=multi_asset_campaign] .demo-run").await?;
-    wait_text(c, "[role=alertdialog] [data-field=shortfall]", "the insufficient prompt", |t| t == "13 credits").await?;
+    wait_text(
+        c,
+        "[role=alertdialog] [data-field=shortfall]",
+        "the insufficient prompt",
+        |t| t == "13 credits",
+    )
+    .await?;
     shot(c, env, "07-insufficient").await?;
 
     // Top up from the prompt; the pending action continues to its confirm dialog.
     click(c, "[role=alertdialog] .ck-primary").await?;
-    let dialog = wait_text(c, "[role=dialog] h2", "the pending action's confirm dialog", |t| t.contains("Multi-asset")).await?;
+    let dialog = wait_text(
+        c,
+        "[role=dialog] h2",
+        "the pending action's confirm dialog",
+        |t| t.contains("Multi-asset"),
+    )
+    .await?;
     shot(c, env, "08-topped-up-continues").await?;
     click(c, "[role=dialog] .ck-primary").await?;
-    wait_text(c, "[role=dialog] .ck-done", "the charge", |t| t.contains("Charged 20 credits")).await?;
+    wait_text(c, "[role=dialog] .ck-done", "the charge", |t| {
+        t.contains("Charged 20 credits")
+    })
+    .await?;
     // 7 left + the smallest KappaX pack covering 13 (1,000 credits) − 20 charged.
-    let after = wait_text(c, ".ck-balance-amount", "the balance after top-up and charge", balance_is("987 credits")).await?;
+    let after = wait_text(
+        c,
+        ".ck-balance-amount",
+        "the balance after top-up and charge",
+        balance_is("987 credits"),
+    )
+    .await?;
     shot(c, env, "09-continued").await?;
     println!("pending action `{dialog}` continued after the top-up; balance now {after}");
     click(c, "[role=dialog] .ck-primary").await?;
 
     // The plain-HTML page: custom elements and the JS estimator, no build step.
-    c.goto(&format!("{}/www/index.html", env.base)).await.map_err(|e| e.to_string())?;
-    wait_text(c, "#estimate .ck-estimate-amount", "the element's estimate", |t| t == "2 credits").await?;
-    wait_text(c, "#js-estimate", "the JS estimator", |t| t.contains("→ 25 credits")).await?;
-    wait_text(c, "#balance .ck-balance-amount", "the element's balance", |t| t.contains("credits")).await?;
+    c.goto(&format!("{}/www/index.html", env.base))
+        .await
+        .map_err(|e| e.to_string())?;
+    wait_text(
+        c,
+        "#estimate .ck-estimate-amount",
+        "the element's estimate",
+        |t| t == "2 credits",
+    )
+    .await?;
+    wait_text(c, "#js-estimate", "the JS estimator", |t| {
+        t.contains("→ 25 credits")
+    })
+    .await?;
+    wait_text(
+        c,
+        "#balance .ck-balance-amount",
+        "the element's balance",
+        |t| t.contains("credits"),
+    )
+    .await?;
     click(c, "#confirm .ck-confirm-open").await?;
-    wait_text(c, "#confirm [role=dialog] h2", "the element's dialog", |t| t.contains("Generate")).await?;
+    wait_text(
+        c,
+        "#confirm [role=dialog] h2",
+        "the element's dialog",
+        |t| t.contains("Generate"),
+    )
+    .await?;
     click(c, "#confirm [role=dialog] .ck-primary").await?;
-    wait_text(c, "#events", "the confirmed event", |t| t.starts_with("creditkit:confirmed") && t.contains("hold_id")).await?;
+    wait_text(c, "#events", "the confirmed event", |t| {
+        t.starts_with("creditkit:confirmed") && t.contains("hold_id")
+    })
+    .await?;
     shot(c, env, "10-plain-html-elements").await?;
 
     // Kopai: an agent's first messages are free; the turn is sent through the same flow.
-    c.goto(&format!("{}/#kopai", env.base)).await.map_err(|e| e.to_string())?;
-    wait_text(c, ".ck-balance-amount", "Kopai's seeded balance", balance_is("20 credits")).await?;
-    let input = c.wait().at_most(Duration::from_secs(15)).for_element(Locator::Css("#demo-chat-input")).await.map_err(|e| e.to_string())?;
-    input.send_keys("Draft a meta description").await.map_err(|e| e.to_string())?;
-    wait_text(c, "#demo-turn-cost", "a free turn", |t| t.ends_with("· 0 credits")).await?;
+    c.goto(&format!("{}/#kopai", env.base))
+        .await
+        .map_err(|e| e.to_string())?;
+    wait_text(
+        c,
+        ".ck-balance-amount",
+        "Kopai's seeded balance",
+        balance_is("20 credits"),
+    )
+    .await?;
+    let input = c
+        .wait()
+        .at_most(Duration::from_secs(15))
+        .for_element(Locator::Css("#demo-chat-input"))
+        .await
+        .map_err(|e| e.to_string())?;
+    input
+        .send_keys("Draft a meta description")
+        .await
+        .map_err(|e| e.to_string())?;
+    wait_text(c, "#demo-turn-cost", "a free turn", |t| {
+        t.ends_with("· 0 credits")
+    })
+    .await?;
     click(c, "#demo-send").await?;
-    wait_text(c, "[role=dialog] h2", "the confirm dialog", |t| t.contains("Send message")).await?;
+    wait_text(c, "[role=dialog] h2", "the confirm dialog", |t| {
+        t.contains("Send message")
+    })
+    .await?;
     let dialog = text(c, "[role=dialog]").await?;
     if !dialog.contains("Free message 1 of 5") {
         return Err(format!("free turn dialog reads {dialog:?}"));
     }
     click(c, "[role=dialog] .ck-primary").await?;
-    wait_text(c, "[role=dialog] .ck-done", "the free turn", |t| t.contains("Charged 0 credits")).await?;
+    wait_text(c, "[role=dialog] .ck-done", "the free turn", |t| {
+        t.contains("Charged 0 credits")
+    })
+    .await?;
     click(c, "[role=dialog] .ck-primary").await?;
-    wait_text(c, ".demo-turns", "the sent turn", |t| t.contains("Draft a meta description")).await?;
-    wait_text(c, ".ck-balance-amount", "an unchanged balance", balance_is("20 credits")).await?;
+    wait_text(c, ".demo-turns", "the sent turn", |t| {
+        t.contains("Draft a meta description")
+    })
+    .await?;
+    wait_text(
+        c,
+        ".ck-balance-amount",
+        "an unchanged balance",
+        balance_is("20 credits"),
+    )
+    .await?;
     shot(c, env, "11-kopai-free-message").await?;
     Ok(())
 }
 
 async fn charge_over_http(env: &Env, token: &str, action: &str, amount: u64) -> Result<()> {
     let post = |path: &str, key: Option<&str>, body: Value| {
-        let mut r = env.http.post(format!("{}/v1{path}", env.base)).bearer_auth(token).json(&body);
+        let mut r = env
+            .http
+            .post(format!("{}/v1{path}", env.base))
+            .bearer_auth(token)
+            .json(&body);
         if let Some(k) = key {
             r = r.header("Idempotency-Key", k);
         }
         r.send()
     };
-    let q: Value = post("/quotes", None, json!({ "request": { "action": action } })).await.map_err(|e| e.to_string())?.json().await.map_err(|e| e.to_string())?;
-    let h: Value = post("/holds", Some("e2e-hold"), json!({ "quote_id": q["id"] })).await.map_err(|e| e.to_string())?.json().await.map_err(|e| e.to_string())?;
+    let q: Value = post("/quotes", None, json!({ "request": { "action": action } }))
+        .await
+        .map_err(|e| e.to_string())?
+        .json()
+        .await
+        .map_err(|e| e.to_string())?;
+    let h: Value = post("/holds", Some("e2e-hold"), json!({ "quote_id": q["id"] }))
+        .await
+        .map_err(|e| e.to_string())?
+        .json()
+        .await
+        .map_err(|e| e.to_string())?;
     let id = h["id"].as_str().ok_or(format!("hold failed: {h}"))?;
-    let c = post(&format!("/holds/{id}/capture"), Some("e2e-capture"), json!({ "amount_millicredits": amount })).await.map_err(|e| e.to_string())?;
+    let c = post(
+        &format!("/holds/{id}/capture"),
+        Some("e2e-capture"),
+        json!({ "amount_millicredits": amount }),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
     if !c.status().is_success() {
         return Err(format!("capture: {}", c.status()));
     }

@@ -37,7 +37,10 @@ fn main() -> Result<()> {
 }
 
 fn project_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask lives in the project root").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the project root")
+        .to_path_buf()
 }
 
 /// Runs a command with inherited output; fails with the command line if it fails.
@@ -56,21 +59,44 @@ fn test(root: &Path) -> Result<()> {
     step("native tests (cargo test --workspace)");
     // The widget is tested where it runs, in the browser; the end-to-end test needs the page.
     run(Command::new("cargo")
-        .args(["test", "--workspace", "--locked", "--exclude", "creditkit-widget", "--exclude", "creditkit-e2e"])
+        .args([
+            "test",
+            "--workspace",
+            "--locked",
+            "--exclude",
+            "creditkit-widget",
+            "--exclude",
+            "creditkit-e2e",
+        ])
         .env("CREDITKIT_TEST_POSTGRES", &tools.postgres))?;
 
     // Never the whole workspace for wasm32: servers' dependencies do not build there.
     for package in WASM_PACKAGES {
         step(&format!("browser tests: {package} in headless Chrome"));
         run(Command::new("cargo")
-            .args(["test", "--locked", "--target", "wasm32-unknown-unknown", "-p", package])
+            .args([
+                "test",
+                "--locked",
+                "--target",
+                "wasm32-unknown-unknown",
+                "-p",
+                package,
+            ])
             .env("CHROMEDRIVER", &tools.chromedriver)
             .env("PATH", &tools.path))?;
     }
     let page_path = build_page(root)?;
     step("end to end: the server + the page in headless Chromium (screenshots in target/e2e-artifacts)");
     run(Command::new("cargo")
-        .args(["test", "--locked", "-p", "creditkit-e2e", "--", "--nocapture", "--test-threads=1"])
+        .args([
+            "test",
+            "--locked",
+            "-p",
+            "creditkit-e2e",
+            "--",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env("CREDITKIT_E2E_DIST", root.join("dist"))
         .env("CHROMEDRIVER", &tools.chromedriver)
         .env("PATH", &page_path))?;
@@ -86,12 +112,19 @@ fn build_page(root: &Path) -> Result<String> {
     let path = tools::ensure_page_tools(root)?;
     step("building the page (trunk build --release)");
     run(Command::new("cargo").args(["fetch", "--locked"]))?;
-    run(Command::new("trunk").args(["build", "--release", "--offline"]).env("PATH", &path).env("TRUNK_OFFLINE", "true"))?;
+    run(Command::new("trunk")
+        .args(["build", "--release", "--offline"])
+        .env("PATH", &path)
+        .env("TRUNK_OFFLINE", "true"))?;
     for entry in std::fs::read_dir(root.join("dist"))? {
         let p = entry?.path();
         if matches!(p.extension().and_then(|e| e.to_str()), Some("wasm" | "js")) {
             let bytes = std::fs::read(&p)?;
-            eprintln!("xtask: {}: {} KB", p.file_name().unwrap_or_default().to_string_lossy(), bytes.len() / 1024);
+            eprintln!(
+                "xtask: {}: {} KB",
+                p.file_name().unwrap_or_default().to_string_lossy(),
+                bytes.len() / 1024
+            );
         }
     }
     Ok(path)
@@ -106,25 +139,55 @@ fn demo(root: &Path) -> Result<()> {
     let _ = std::fs::remove_dir_all(&data);
     std::fs::create_dir_all(&data)?;
     let listen = std::env::var("CREDITKIT_DEMO_LISTEN").unwrap_or_else(|_| "127.0.0.1:8080".into());
-    step(&format!("creditkit demo on http://{listen}/ (Ctrl-C stops it)"));
+    step(&format!(
+        "creditkit demo on http://{listen}/ (Ctrl-C stops it)"
+    ));
     run(Command::new(root.join("target/debug/creditkit"))
-        .args(["serve", "--listen", &listen, "--static", "dist", "--seed-demo", "dist/demo.json", "--db"])
-        .arg(format!("sqlite://{}?mode=rwc", data.join("creditkit.db").display()))
+        .args([
+            "serve",
+            "--listen",
+            &listen,
+            "--static",
+            "dist",
+            "--seed-demo",
+            "dist/demo.json",
+            "--db",
+        ])
+        .arg(format!(
+            "sqlite://{}?mode=rwc",
+            data.join("creditkit.db").display()
+        ))
         .env("PATH", path))
 }
 
 fn bench() -> Result<()> {
     step("pricing: estimates per second");
-    run(Command::new("cargo").args(["bench", "--locked", "-p", "creditkit-pricing", "--bench", "estimate"]))?;
+    run(Command::new("cargo").args([
+        "bench",
+        "--locked",
+        "-p",
+        "creditkit-pricing",
+        "--bench",
+        "estimate",
+    ]))?;
     step("ledger: charges per second on SQLite and PostgreSQL");
     let postgres = tools::ensure_postgres()?;
     run(Command::new("cargo")
-        .args(["bench", "--locked", "-p", "creditkit-ledger", "--bench", "charges"])
+        .args([
+            "bench",
+            "--locked",
+            "-p",
+            "creditkit-ledger",
+            "--bench",
+            "charges",
+        ])
         .env("CREDITKIT_TEST_POSTGRES", postgres))
 }
 
 fn fuzz(seconds: &str) -> Result<()> {
-    let seconds: u64 = seconds.parse().context("fuzz SECONDS must be a whole number")?;
+    let seconds: u64 = seconds
+        .parse()
+        .context("fuzz SECONDS must be a whole number")?;
     if !tools::answers("cargo", &["fuzz", "--version"], "cargo-fuzz") {
         run(Command::new("cargo").args(["install", "cargo-fuzz", "--locked"]))?;
     }
@@ -139,7 +202,14 @@ fn fuzz(seconds: &str) -> Result<()> {
     }
     // cargo-fuzz needs nightly flags; RUSTC_BOOTSTRAP lets this machine's stable rustc take them.
     run(Command::new("cargo")
-        .args(["fuzz", "run", "card_parser", "--", &format!("-max_total_time={seconds}"), "-max_len=4096"])
+        .args([
+            "fuzz",
+            "run",
+            "card_parser",
+            "--",
+            &format!("-max_total_time={seconds}"),
+            "-max_len=4096",
+        ])
         .env("RUSTC_BOOTSTRAP", "1"))
 }
 

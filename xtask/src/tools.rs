@@ -53,9 +53,16 @@ pub(crate) fn locked_version(root: &Path, package: &str) -> Result<String> {
 pub(crate) fn ensure_test_tools(root: &Path) -> Result<Tools> {
     step("checking tools (installing what is missing)");
     let bin = cargo_bin();
-    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
 
-    let installed = Command::new("rustup").args(["target", "list", "--installed"]).output().context("running rustup")?;
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .context("running rustup")?;
     if !String::from_utf8_lossy(&installed.stdout).contains("wasm32-unknown-unknown") {
         run(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))?;
     }
@@ -66,12 +73,21 @@ pub(crate) fn ensure_test_tools(root: &Path) -> Result<Tools> {
     let wanted = format!("wasm-bindgen {version}");
     if !(answers(&wasm_bindgen.to_string_lossy(), &["--version"], &wanted) && runner.exists()) {
         // Not --locked: its lockfile wants a crate version this registry lacks.
-        run(Command::new("cargo").args(["install", "wasm-bindgen-cli", "--version", &format!("={version}")]))?;
+        run(Command::new("cargo").args([
+            "install",
+            "wasm-bindgen-cli",
+            "--version",
+            &format!("={version}"),
+        ]))?;
     }
 
     let chromedriver = ensure_chrome()?;
     let postgres = ensure_postgres()?;
-    Ok(Tools { chromedriver, postgres, path })
+    Ok(Tools {
+        chromedriver,
+        postgres,
+        path,
+    })
 }
 
 /// Trunk and wasm-opt at the versions `Trunk.toml` pins (Trunk cannot download here).
@@ -79,16 +95,41 @@ pub(crate) fn ensure_test_tools(root: &Path) -> Result<Tools> {
 pub(crate) fn ensure_page_tools(root: &Path) -> Result<String> {
     let bin = cargo_bin();
     let version = locked_version(root, "wasm-bindgen")?;
-    if !answers(&bin.join("wasm-bindgen").to_string_lossy(), &["--version"], &format!("wasm-bindgen {version}")) {
-        run(Command::new("cargo").args(["install", "wasm-bindgen-cli", "--version", &format!("={version}")]))?;
+    if !answers(
+        &bin.join("wasm-bindgen").to_string_lossy(),
+        &["--version"],
+        &format!("wasm-bindgen {version}"),
+    ) {
+        run(Command::new("cargo").args([
+            "install",
+            "wasm-bindgen-cli",
+            "--version",
+            &format!("={version}"),
+        ]))?;
     }
-    if !answers(&bin.join("trunk").to_string_lossy(), &["--version"], &format!("trunk {TRUNK_VERSION}")) {
-        step(&format!("installing trunk {TRUNK_VERSION} (a few minutes, once)"));
-        run(Command::new("cargo").args(["install", "--locked", "trunk", "--version", TRUNK_VERSION]))?;
+    if !answers(
+        &bin.join("trunk").to_string_lossy(),
+        &["--version"],
+        &format!("trunk {TRUNK_VERSION}"),
+    ) {
+        step(&format!(
+            "installing trunk {TRUNK_VERSION} (a few minutes, once)"
+        ));
+        run(Command::new("cargo").args([
+            "install",
+            "--locked",
+            "trunk",
+            "--version",
+            TRUNK_VERSION,
+        ]))?;
     }
     let binaryen = cache_dir().join("binaryen");
     let wasm_opt = binaryen.join("node_modules/.bin/wasm-opt");
-    if !answers(&wasm_opt.to_string_lossy(), &["--version"], &format!("version {BINARYEN_VERSION}")) {
+    if !answers(
+        &wasm_opt.to_string_lossy(),
+        &["--version"],
+        &format!("version {BINARYEN_VERSION}"),
+    ) {
         if !answers("npm", &["--version"], ".") {
             apt(&["update", "-q"])?;
             apt(&["install", "-y", "-q", "nodejs", "npm"])?;
@@ -97,9 +138,18 @@ pub(crate) fn ensure_page_tools(root: &Path) -> Result<String> {
         run(Command::new("npm")
             .args(["install", "--prefix"])
             .arg(&binaryen)
-            .args(["--no-audit", "--no-fund", &format!("binaryen@{BINARYEN_VERSION}.0.0")]))?;
+            .args([
+                "--no-audit",
+                "--no-fund",
+                &format!("binaryen@{BINARYEN_VERSION}.0.0"),
+            ]))?;
     }
-    Ok(format!("{}:{}:{}", bin.display(), binaryen.join("node_modules/.bin").display(), std::env::var("PATH").unwrap_or_default()))
+    Ok(format!(
+        "{}:{}:{}",
+        bin.display(),
+        binaryen.join("node_modules/.bin").display(),
+        std::env::var("PATH").unwrap_or_default()
+    ))
 }
 
 const TRUNK_VERSION: &str = "0.21.14";
@@ -123,7 +173,10 @@ fn ensure_chrome() -> Result<PathBuf> {
     apt(&["update", "-q"])?;
     apt(&["install", "-y", "-q", "chromium", "chromium-driver"])?;
     if !driver.exists() {
-        bail!("chromium-driver installed but {} is missing", driver.display());
+        bail!(
+            "chromium-driver installed but {} is missing",
+            driver.display()
+        );
     }
     Ok(driver)
 }
@@ -148,17 +201,36 @@ pub(crate) fn ensure_postgres() -> Result<String> {
         .context("no PostgreSQL cluster under /etc/postgresql")?
         .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
         .collect();
-    let version = versions.iter().max().context("no PostgreSQL cluster under /etc/postgresql")?;
+    let version = versions
+        .iter()
+        .max()
+        .context("no PostgreSQL cluster under /etc/postgresql")?;
     // Tests connect over loopback without a password.
     let hba = format!("/etc/postgresql/{version}/main/pg_hba.conf");
     let text = std::fs::read_to_string(&hba).unwrap_or_default();
-    if !text.contains("127.0.0.1/32            trust") && !text.lines().any(|l| l.starts_with("host") && l.contains("127.0.0.1/32") && l.ends_with("trust")) {
-        let patched = format!("host    all             all             127.0.0.1/32            trust\n{text}");
+    if !text.contains("127.0.0.1/32            trust")
+        && !text
+            .lines()
+            .any(|l| l.starts_with("host") && l.contains("127.0.0.1/32") && l.ends_with("trust"))
+    {
+        let patched = format!(
+            "host    all             all             127.0.0.1/32            trust\n{text}"
+        );
         std::fs::write(&hba, patched).with_context(|| format!("writing {hba}"))?;
     }
     step(&format!("starting PostgreSQL {version}"));
-    let _ = run(Command::new("pg_ctlcluster").args(["--skip-systemctl-redirect", version, "main", "start"]));
-    let _ = run(Command::new("pg_ctlcluster").args(["--skip-systemctl-redirect", version, "main", "reload"]));
+    let _ = run(Command::new("pg_ctlcluster").args([
+        "--skip-systemctl-redirect",
+        version,
+        "main",
+        "start",
+    ]));
+    let _ = run(Command::new("pg_ctlcluster").args([
+        "--skip-systemctl-redirect",
+        version,
+        "main",
+        "reload",
+    ]));
     for _ in 0..60 {
         if postgres_answers() {
             return Ok(url);
@@ -175,7 +247,11 @@ fn postgres_answers() -> bool {
 
 fn apt(args: &[&str]) -> Result<()> {
     let sudo = !answers("id", &["-u"], "0") && answers("sudo", &["-n", "true"], "");
-    let mut c = if sudo { Command::new("sudo") } else { Command::new("apt-get") };
+    let mut c = if sudo {
+        Command::new("sudo")
+    } else {
+        Command::new("apt-get")
+    };
     if sudo {
         c.arg("apt-get");
     }

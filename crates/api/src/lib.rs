@@ -7,7 +7,9 @@
 
 use serde::{Deserialize, Serialize};
 
-pub use creditkit_pricing::{CardRef, Estimate, Line, LineKind, PackCover, PackOffer, PlanCover, Request, Shortfall};
+pub use creditkit_pricing::{
+    CardRef, Estimate, Line, LineKind, PackCover, PackOffer, PlanCover, Request, Shortfall,
+};
 
 /// Every error body: a stable machine code, a sentence for people, and details where
 /// they help the caller fix things.

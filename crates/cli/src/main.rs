@@ -13,7 +13,9 @@ mod serve;
 use std::process::ExitCode;
 
 use anyhow::{bail, Context, Result};
-use creditkit_pricing::{estimate, pack_offers, parse_card, parse_scaled, shortfall, Card, Millicredits, Request};
+use creditkit_pricing::{
+    estimate, pack_offers, parse_card, parse_scaled, shortfall, Card, Millicredits, Request,
+};
 use serde_json::json;
 
 const USAGE: &str = "usage:
@@ -38,8 +40,16 @@ fn main() -> ExitCode {
         Ok(out) => {
             use std::io::Write;
             // A closed pipe (`| head`) is not an error worth a panic.
-            let _ = writeln!(std::io::stdout(), "{}", serde_json::to_string_pretty(&out.json).unwrap_or_default());
-            if out.ok { ExitCode::SUCCESS } else { ExitCode::from(1) }
+            let _ = writeln!(
+                std::io::stdout(),
+                "{}",
+                serde_json::to_string_pretty(&out.json).unwrap_or_default()
+            );
+            if out.ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
         }
         Err(e) => {
             eprintln!("creditkit: {e:#}\n{USAGE}");
@@ -54,7 +64,12 @@ struct Output {
 }
 
 fn run(args: &[String]) -> Result<Output> {
-    match args.iter().map(String::as_str).collect::<Vec<_>>().as_slice() {
+    match args
+        .iter()
+        .map(String::as_str)
+        .collect::<Vec<_>>()
+        .as_slice()
+    {
         ["card", "check", file] => Ok(check(file)),
         ["estimate", rest @ ..] => {
             let card_file = flag(rest, "--card")?;
@@ -64,12 +79,17 @@ fn run(args: &[String]) -> Result<Output> {
                 Err(out) => return Ok(out),
             };
             let text = match request.strip_prefix('@') {
-                Some(path) => std::fs::read_to_string(path).with_context(|| format!("reading {path}"))?,
+                Some(path) => {
+                    std::fs::read_to_string(path).with_context(|| format!("reading {path}"))?
+                }
                 None => request.to_string(),
             };
             let result = Request::from_json(&text).and_then(|r| estimate(&card, &r));
             Ok(match result {
-                Ok(e) => Output { ok: true, json: json!({ "display": e.display(), "estimate": e }) },
+                Ok(e) => Output {
+                    ok: true,
+                    json: json!({ "display": e.display(), "estimate": e }),
+                },
                 Err(e) => Output {
                     ok: false,
                     json: json!({ "error": { "code": e.kind.code(), "path": e.path, "message": e.to_string() } }),
@@ -82,31 +102,48 @@ fn run(args: &[String]) -> Result<Output> {
                 Err(out) => return Ok(out),
             };
             let mut out = json!({ "packs": pack_offers(&card) });
-            if let (Ok(balance), Ok(required)) = (flag(rest, "--balance"), flag(rest, "--required")) {
+            if let (Ok(balance), Ok(required)) = (flag(rest, "--balance"), flag(rest, "--required"))
+            {
                 let b = Millicredits(parse_scaled(balance, 3).context("--balance")?);
                 let r = Millicredits(parse_scaled(required, 3).context("--required")?);
                 out["shortfall"] = json!(shortfall(&card, b, r));
             }
-            Ok(Output { ok: true, json: out })
+            Ok(Output {
+                ok: true,
+                json: out,
+            })
         }
         _ => bail!("unknown command"),
     }
 }
 
 fn flag<'a>(args: &'a [&str], name: &str) -> Result<&'a str> {
-    let i = args.iter().position(|a| *a == name).with_context(|| format!("missing {name}"))?;
-    args.get(i + 1).copied().with_context(|| format!("{name} needs a value"))
+    let i = args
+        .iter()
+        .position(|a| *a == name)
+        .with_context(|| format!("missing {name}"))?;
+    args.get(i + 1)
+        .copied()
+        .with_context(|| format!("{name} needs a value"))
 }
 
 fn load_card(file: &str) -> Result<Result<Card, Output>> {
     let text = std::fs::read_to_string(file).with_context(|| format!("reading {file}"))?;
-    Ok(parse_card(&text).map_err(|e| Output { ok: false, json: json!({ "ok": false, "problems": e.problems }) }))
+    Ok(parse_card(&text).map_err(|e| Output {
+        ok: false,
+        json: json!({ "ok": false, "problems": e.problems }),
+    }))
 }
 
 fn check(file: &str) -> Output {
     let text = match std::fs::read_to_string(file) {
         Ok(t) => t,
-        Err(e) => return Output { ok: false, json: json!({ "ok": false, "problems": [{ "path": "", "message": format!("reading {file}: {e}") }] }) },
+        Err(e) => {
+            return Output {
+                ok: false,
+                json: json!({ "ok": false, "problems": [{ "path": "", "message": format!("reading {file}: {e}") }] }),
+            }
+        }
     };
     match parse_card(&text) {
         Ok(card) => Output {
@@ -117,6 +154,9 @@ fn check(file: &str) -> Output {
                 "packs": card.packs.len(), "plans": card.plans.len(),
             }),
         },
-        Err(e) => Output { ok: false, json: json!({ "ok": false, "problems": e.problems }) },
+        Err(e) => Output {
+            ok: false,
+            json: json!({ "ok": false, "problems": e.problems }),
+        },
     }
 }

@@ -20,7 +20,8 @@ struct Flags {
 
 fn parse(args: &[String]) -> Result<Flags> {
     let mut f = Flags {
-        db: std::env::var("DATABASE_URL").unwrap_or_else(|_| "sqlite://creditkit.db?mode=rwc".into()),
+        db: std::env::var("DATABASE_URL")
+            .unwrap_or_else(|_| "sqlite://creditkit.db?mode=rwc".into()),
         listen: "127.0.0.1:8080".into(),
         options: Options::default(),
         seed_demo: None,
@@ -37,8 +38,12 @@ fn parse(args: &[String]) -> Result<Flags> {
             "--static" => f.options.static_dir = Some(PathBuf::from(value()?)),
             "--seed-demo" => f.seed_demo = Some(PathBuf::from(value()?)),
             "--hold-ttl-ms" => f.config.hold_ttl_ms = value()?.parse().context("--hold-ttl-ms")?,
-            "--quote-ttl-ms" => f.config.quote_ttl_ms = value()?.parse().context("--quote-ttl-ms")?,
-            "--sweep-ms" => f.sweep = Duration::from_millis(value()?.parse().context("--sweep-ms")?),
+            "--quote-ttl-ms" => {
+                f.config.quote_ttl_ms = value()?.parse().context("--quote-ttl-ms")?
+            }
+            "--sweep-ms" => {
+                f.sweep = Duration::from_millis(value()?.parse().context("--sweep-ms")?)
+            }
             other => bail!("unknown flag `{other}`"),
         }
     }
@@ -50,20 +55,32 @@ fn parse(args: &[String]) -> Result<Flags> {
 
 pub(crate) fn run(args: &[String]) -> Result<()> {
     let flags = parse(args)?;
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     rt.block_on(serve(flags))
 }
 
 async fn serve(f: Flags) -> Result<()> {
-    let ledger = Arc::new(Ledger::open(&f.db, Arc::new(SystemClock), f.config).await.with_context(|| format!("opening {}", redact(&f.db)))?);
+    let ledger = Arc::new(
+        Ledger::open(&f.db, Arc::new(SystemClock), f.config)
+            .await
+            .with_context(|| format!("opening {}", redact(&f.db)))?,
+    );
     let _listener = ledger.spawn_listener(&f.db).await?;
     let _sweeper = spawn_sweeper(ledger.clone(), f.sweep);
     if let Some(path) = &f.seed_demo {
         seed_demo(&ledger, path).await?;
     }
     let app = router(AppState::new(ledger.clone()), &f.options);
-    let socket = tokio::net::TcpListener::bind(&f.listen).await.with_context(|| format!("listening on {}", f.listen))?;
-    eprintln!("creditkit: serving http://{} on {}", socket.local_addr()?, redact(&f.db));
+    let socket = tokio::net::TcpListener::bind(&f.listen)
+        .await
+        .with_context(|| format!("listening on {}", f.listen))?;
+    eprintln!(
+        "creditkit: serving http://{} on {}",
+        socket.local_addr()?,
+        redact(&f.db)
+    );
     axum::serve(socket, app)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;
@@ -84,6 +101,9 @@ fn redact(url: &str) -> String {
 async fn seed_demo(ledger: &Ledger, path: &std::path::Path) -> Result<()> {
     let demo = creditkit_server::demo::seed(ledger, path).await?;
     let products = demo["products"].as_array().map_or(0, Vec::len);
-    eprintln!("creditkit: {products} demo workspaces ready (ids and tokens in {})", path.display());
+    eprintln!(
+        "creditkit: {products} demo workspaces ready (ids and tokens in {})",
+        path.display()
+    );
     Ok(())
 }

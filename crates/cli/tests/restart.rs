@@ -27,7 +27,14 @@ impl Drop for Server {
 
 fn start(db: &str, demo: &std::path::Path) -> Server {
     let mut child = Command::new(env!("CARGO_BIN_EXE_creditkit"))
-        .args(["serve", "--db", db, "--listen", "127.0.0.1:0", "--seed-demo"])
+        .args([
+            "serve",
+            "--db",
+            db,
+            "--listen",
+            "127.0.0.1:0",
+            "--seed-demo",
+        ])
         .arg(demo)
         .args(["--hold-ttl-ms", "1500", "--sweep-ms", "200"])
         .stderr(Stdio::piped())
@@ -44,7 +51,13 @@ fn start(db: &str, demo: &std::path::Path) -> Server {
     Server { child, base }
 }
 
-async fn post(http: &reqwest::Client, url: String, token: &str, key: Option<String>, body: Value) -> Option<(u16, Value)> {
+async fn post(
+    http: &reqwest::Client,
+    url: String,
+    token: &str,
+    key: Option<String>,
+    body: Value,
+) -> Option<(u16, Value)> {
     let mut req = http.post(url).bearer_auth(token).json(&body);
     if let Some(k) = key {
         req = req.header("Idempotency-Key", k);
@@ -65,7 +78,15 @@ async fn kill_mid_load_and_restart(store: Store) {
     let key = tokens["api_key"].as_str().unwrap().to_string();
     let wallet = tokens["wallet_id"].as_str().unwrap().to_string();
     let http = reqwest::Client::new();
-    let (s, _) = post(&http, format!("{}/v1/topups", server.base), &key, Some("topup".into()), json!({ "pack_id": "small" })).await.unwrap();
+    let (s, _) = post(
+        &http,
+        format!("{}/v1/topups", server.base),
+        &key,
+        Some("topup".into()),
+        json!({ "pack_id": "small" }),
+    )
+    .await
+    .unwrap();
     assert_eq!(s, 200);
 
     // Load: quote, hold, and capture about half of the holds; the rest stay open.
@@ -73,16 +94,49 @@ async fn kill_mid_load_and_restart(store: Store) {
     let done = Arc::new(AtomicU64::new(0));
     let mut workers = Vec::new();
     for w in 0..8u64 {
-        let (http, base, key, stop, done) = (http.clone(), server.base.clone(), key.clone(), stop.clone(), done.clone());
+        let (http, base, key, stop, done) = (
+            http.clone(),
+            server.base.clone(),
+            key.clone(),
+            stop.clone(),
+            done.clone(),
+        );
         workers.push(tokio::spawn(async move {
             let mut i = 0u64;
             while !stop.load(Ordering::Relaxed) {
                 i += 1;
-                let Some((200, q)) = post(&http, format!("{base}/v1/quotes"), &key, None, json!({ "request": { "action": "static_creative" } })).await else { continue };
-                let Some((200, h)) = post(&http, format!("{base}/v1/holds"), &key, Some(format!("h{w}-{i}")), json!({ "quote_id": q["id"] })).await else { continue };
+                let Some((200, q)) = post(
+                    &http,
+                    format!("{base}/v1/quotes"),
+                    &key,
+                    None,
+                    json!({ "request": { "action": "static_creative" } }),
+                )
+                .await
+                else {
+                    continue;
+                };
+                let Some((200, h)) = post(
+                    &http,
+                    format!("{base}/v1/holds"),
+                    &key,
+                    Some(format!("h{w}-{i}")),
+                    json!({ "quote_id": q["id"] }),
+                )
+                .await
+                else {
+                    continue;
+                };
                 if i % 2 == 0 {
                     let url = format!("{base}/v1/holds/{}/capture", h["id"].as_str().unwrap());
-                    post(&http, url, &key, Some(format!("c{w}-{i}")), json!({ "amount_millicredits": 2000 })).await;
+                    post(
+                        &http,
+                        url,
+                        &key,
+                        Some(format!("c{w}-{i}")),
+                        json!({ "amount_millicredits": 2000 }),
+                    )
+                    .await;
                 }
                 done.fetch_add(1, Ordering::Relaxed);
             }
@@ -99,14 +153,30 @@ async fn kill_mid_load_and_restart(store: Store) {
 
     // Restart on the same database: consistent, and the crash's open holds expire.
     let server = start(&db, &demo);
-    let ledger = Ledger::open(&db, Arc::new(SystemClock), Config::default()).await.unwrap();
+    let ledger = Ledger::open(&db, Arc::new(SystemClock), Config::default())
+        .await
+        .unwrap();
     ledger.audit(&wallet).await.unwrap();
     tokio::time::sleep(Duration::from_millis(2500)).await; // > hold TTL + sweep interval
-    let b: Value = http.get(format!("{}/v1/balance", server.base)).bearer_auth(&key).send().await.unwrap().json().await.unwrap();
+    let b: Value = http
+        .get(format!("{}/v1/balance", server.base))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(b["held_millicredits"], 0, "stale holds released: {b}");
     let used = b["lifetime_used_millicredits"].as_u64().unwrap();
-    assert!(used > 0 && used % 2000 == 0, "only whole captures were charged: {b}");
-    assert_eq!(b["balance_millicredits"].as_u64().unwrap(), 1_130_000 - used);
+    assert!(
+        used > 0 && used % 2000 == 0,
+        "only whole captures were charged: {b}"
+    );
+    assert_eq!(
+        b["balance_millicredits"].as_u64().unwrap(),
+        1_130_000 - used
+    );
     ledger.audit(&wallet).await.unwrap();
     ledger.close().await;
 }

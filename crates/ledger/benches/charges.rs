@@ -19,25 +19,61 @@ const WORKERS: usize = 16;
 
 async fn charge(ledger: &Ledger, p: &Principal, wallet: &str, n: usize) -> Duration {
     let start = Instant::now();
-    let req = QuoteRequest { wallet_id: Some(wallet.to_string()), request: Request::single(Item::new("rewrite")), project: None };
+    let req = QuoteRequest {
+        wallet_id: Some(wallet.to_string()),
+        request: Request::single(Item::new("rewrite")),
+        project: None,
+    };
     let q = ledger.quote(p, &req).await.expect("quote");
-    let h = ledger.hold(p, &HoldRequest { quote_id: q.id }, &format!("h{n}")).await.expect("hold");
-    ledger.capture(p, &h.id, &CaptureRequest { amount_millicredits: Some(1000), actual: None }, &format!("c{n}")).await.expect("capture");
+    let h = ledger
+        .hold(p, &HoldRequest { quote_id: q.id }, &format!("h{n}"))
+        .await
+        .expect("hold");
+    ledger
+        .capture(
+            p,
+            &h.id,
+            &CaptureRequest {
+                amount_millicredits: Some(1000),
+                actual: None,
+            },
+            &format!("c{n}"),
+        )
+        .await
+        .expect("capture");
     start.elapsed()
 }
 
 async fn scenario(store: Store, wallets: usize, charges: usize) -> (f64, Duration, Duration) {
     let url = fresh_url(store).await;
-    let ledger = Arc::new(Ledger::open(&url, Arc::new(SystemClock), Config::default()).await.unwrap());
+    let ledger = Arc::new(
+        Ledger::open(&url, Arc::new(SystemClock), Config::default())
+            .await
+            .unwrap(),
+    );
     let ws = ledger.create_workspace("bench", CARD, None).await.unwrap();
     let key = ledger.create_api_key(&ws.id).await.unwrap();
     let p = ledger.authenticate(&key).await.unwrap();
     let mut ids = vec![ws.wallet_id.clone()];
     while ids.len() < wallets {
-        ids.push(ledger.create_wallet(&p, creditkit_api::WalletKind::Organization).await.unwrap());
+        ids.push(
+            ledger
+                .create_wallet(&p, creditkit_api::WalletKind::Organization)
+                .await
+                .unwrap(),
+        );
     }
     for (i, w) in ids.iter().enumerate() {
-        ledger.grant(&p, Some(w), (charges as u64 + 10) * 1000, None, &format!("seed{i}")).await.unwrap();
+        ledger
+            .grant(
+                &p,
+                Some(w),
+                (charges as u64 + 10) * 1000,
+                None,
+                &format!("seed{i}"),
+            )
+            .await
+            .unwrap();
     }
     let ids = Arc::new(ids);
     let start = Instant::now();
@@ -60,7 +96,10 @@ async fn scenario(store: Store, wallets: usize, charges: usize) -> (f64, Duratio
     }
     let elapsed = start.elapsed();
     for w in ids.iter() {
-        ledger.audit(w).await.expect("ledger consistent after the bench");
+        ledger
+            .audit(w)
+            .await
+            .expect("ledger consistent after the bench");
     }
     ledger.close().await;
     lat.sort();
@@ -69,19 +108,40 @@ async fn scenario(store: Store, wallets: usize, charges: usize) -> (f64, Duratio
 }
 
 fn main() {
-    let charges: usize = std::env::var("CREDITKIT_BENCH_CHARGES").ok().and_then(|v| v.parse().ok()).unwrap_or(2000);
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let charges: usize = std::env::var("CREDITKIT_BENCH_CHARGES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2000);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     println!("creditkit ledger bench: {charges} charges (quote + hold + capture), {WORKERS} concurrent workers");
-    println!("{:<10} {:<16} {:>12} {:>10} {:>10}", "store", "wallets", "charges/s", "p50 ms", "p99 ms");
+    println!(
+        "{:<10} {:<16} {:>12} {:>10} {:>10}",
+        "store", "wallets", "charges/s", "p50 ms", "p99 ms"
+    );
     let mut rows = Vec::new();
     for store in [Store::Sqlite, Store::Postgres] {
         for (label, wallets) in [("1 (hot)", 1), ("64", 64)] {
             let (rate, p50, p99) = rt.block_on(scenario(store, wallets, charges));
-            println!("{:<10} {:<16} {:>12.0} {:>10.2} {:>10.2}", format!("{store:?}"), label, rate, p50.as_secs_f64() * 1e3, p99.as_secs_f64() * 1e3);
+            println!(
+                "{:<10} {:<16} {:>12.0} {:>10.2} {:>10.2}",
+                format!("{store:?}"),
+                label,
+                rate,
+                p50.as_secs_f64() * 1e3,
+                p99.as_secs_f64() * 1e3
+            );
             rows.push(((store, wallets), rate));
         }
     }
-    let get = |s, w| rows.iter().find(|(k, _)| *k == (s, w)).map(|(_, r)| *r).unwrap_or(f64::NAN);
+    let get = |s, w| {
+        rows.iter()
+            .find(|(k, _)| *k == (s, w))
+            .map(|(_, r)| *r)
+            .unwrap_or(f64::NAN)
+    };
     println!(
         "ratios: PostgreSQL/SQLite hot {:.2}×, many {:.2}×; many/hot SQLite {:.2}×, PostgreSQL {:.2}×",
         get(Store::Postgres, 1) / get(Store::Sqlite, 1),

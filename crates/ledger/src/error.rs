@@ -16,7 +16,10 @@ pub enum LedgerError {
     #[error("{0} not found")]
     NotFound(String),
     #[error("{message}")]
-    Invalid { path: Option<String>, message: String },
+    Invalid {
+        path: Option<String>,
+        message: String,
+    },
     #[error("{0}")]
     Estimate(EstimateError),
     #[error("{0}")]
@@ -47,12 +50,17 @@ pub(crate) fn fmt_mc(m: u64) -> String {
 
 impl LedgerError {
     pub(crate) fn invalid(message: impl Into<String>) -> LedgerError {
-        LedgerError::Invalid { path: None, message: message.into() }
+        LedgerError::Invalid {
+            path: None,
+            message: message.into(),
+        }
     }
 
     pub fn code(&self) -> &'static str {
         match self {
-            LedgerError::Config(_) | LedgerError::Storage(_) | LedgerError::Corrupt(_) => codes::INTERNAL,
+            LedgerError::Config(_) | LedgerError::Storage(_) | LedgerError::Corrupt(_) => {
+                codes::INTERNAL
+            }
             LedgerError::Unauthorized => codes::UNAUTHORIZED,
             LedgerError::Forbidden(_) => codes::FORBIDDEN,
             LedgerError::NotFound(_) => codes::NOT_FOUND,
@@ -72,16 +80,25 @@ impl LedgerError {
 
     /// The body a client sees. Internal causes are not leaked: the server logs them.
     pub fn to_api(&self) -> ApiError {
-        let internal = matches!(self, LedgerError::Config(_) | LedgerError::Storage(_) | LedgerError::Corrupt(_));
+        let internal = matches!(
+            self,
+            LedgerError::Config(_) | LedgerError::Storage(_) | LedgerError::Corrupt(_)
+        );
         if let LedgerError::Replayed(e) = self {
             return e.clone();
         }
         ApiError {
             code: self.code().to_string(),
-            message: if internal { "internal error; it has been logged".to_string() } else { self.to_string() },
+            message: if internal {
+                "internal error; it has been logged".to_string()
+            } else {
+                self.to_string()
+            },
             path: match self {
                 LedgerError::Invalid { path, .. } => path.clone(),
-                LedgerError::Estimate(e) if !e.path.is_empty() => Some(format!("request.{}", e.path)),
+                LedgerError::Estimate(e) if !e.path.is_empty() => {
+                    Some(format!("request.{}", e.path))
+                }
                 _ => None,
             },
             shortfall: match self {

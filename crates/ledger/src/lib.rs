@@ -21,10 +21,13 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use creditkit_api::{
-    Balance, BalanceState, CaptureRequest, Hold, HoldRequest, HoldStatus, Member, MemberCreated, Page, Quote, QuoteRequest,
-    Role, TopUpRequest, Transaction, TransactionKind, Usage, UsageGroup, UsageRow, WalletKind, Workspace,
+    Balance, BalanceState, CaptureRequest, Hold, HoldRequest, HoldStatus, Member, MemberCreated,
+    Page, Quote, QuoteRequest, Role, TopUpRequest, Transaction, TransactionKind, Usage, UsageGroup,
+    UsageRow, WalletKind, Workspace,
 };
-use creditkit_pricing::{estimate, parse_card, shortfall, Card, CardRef, Millicredits, Renewal, MILLI_PER_CREDIT};
+use creditkit_pricing::{
+    estimate, parse_card, shortfall, Card, CardRef, Millicredits, Renewal, MILLI_PER_CREDIT,
+};
 use serde::{de::DeserializeOwned, Serialize};
 use sha2::{Digest, Sha256};
 use sqlx::any::AnyRow;
@@ -146,7 +149,10 @@ fn new_secret(prefix: &str) -> String {
 }
 
 fn sha256_hex(data: &[u8]) -> String {
-    Sha256::digest(data).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(data)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn to_i64(amount: u64) -> Result<i64> {
@@ -170,7 +176,14 @@ impl Ledger {
     pub async fn open(url: &str, clock: Arc<dyn Clock>, config: Config) -> Result<Ledger> {
         let (pool, dialect) = store::connect(url).await?;
         let (events, _) = broadcast::channel(1024);
-        Ok(Ledger { pool, dialect, clock, config, events, cards: Mutex::new(HashMap::new()) })
+        Ok(Ledger {
+            pool,
+            dialect,
+            clock,
+            config,
+            events,
+            cards: Mutex::new(HashMap::new()),
+        })
     }
 
     pub fn dialect(&self) -> Dialect {
@@ -202,7 +215,10 @@ impl Ledger {
         match self.dialect {
             Dialect::Sqlite => self.notify(wallet_id),
             Dialect::Postgres => {
-                let sent = sqlx::query("SELECT pg_notify('creditkit_wallets', $1)").bind(wallet_id).execute(&self.pool).await;
+                let sent = sqlx::query("SELECT pg_notify('creditkit_wallets', $1)")
+                    .bind(wallet_id)
+                    .execute(&self.pool)
+                    .await;
                 if sent.is_err() {
                     self.notify(wallet_id); // at least this instance hears it
                 }
@@ -212,7 +228,10 @@ impl Ledger {
 
     /// On PostgreSQL, listens for other instances' changes and forwards them to this
     /// process's subscribers until the returned task is dropped or the pool closes.
-    pub async fn spawn_listener(self: &Arc<Self>, url: &str) -> Result<Option<tokio::task::JoinHandle<()>>> {
+    pub async fn spawn_listener(
+        self: &Arc<Self>,
+        url: &str,
+    ) -> Result<Option<tokio::task::JoinHandle<()>>> {
         if self.dialect != Dialect::Postgres {
             return Ok(None);
         }
@@ -241,10 +260,17 @@ impl Ledger {
 
     /// Creates a workspace with its shared wallet, priced by `card_json`, optionally on
     /// a plan of that card.
-    pub async fn create_workspace(&self, name: &str, card_json: &str, plan_id: Option<&str>) -> Result<Workspace> {
+    pub async fn create_workspace(
+        &self,
+        name: &str,
+        card_json: &str,
+        plan_id: Option<&str>,
+    ) -> Result<Workspace> {
         let card = parse_card(card_json).map_err(LedgerError::Card)?;
         if name.trim().is_empty() || name.len() > 200 {
-            return Err(LedgerError::invalid("workspace name must be 1 to 200 characters"));
+            return Err(LedgerError::invalid(
+                "workspace name must be 1 to 200 characters",
+            ));
         }
         let now = self.now_ms();
         let ws_id = new_id("ws");
@@ -288,7 +314,11 @@ impl Ledger {
         Ok(Workspace {
             id: row.try_get(0)?,
             name: row.try_get(1)?,
-            card: CardRef { id: card.id.clone(), version: card.version.clone(), hash: card.hash().to_string() },
+            card: CardRef {
+                id: card.id.clone(),
+                version: card.version.clone(),
+                hash: card.hash().to_string(),
+            },
             low_threshold_millicredits: to_u64(row.try_get(3)?),
             critical_threshold_millicredits: to_u64(row.try_get(4)?),
             wallet_id: row.try_get(5)?,
@@ -300,33 +330,46 @@ impl Ledger {
         require_admin(p)?;
         let card = parse_card(card_json).map_err(LedgerError::Card)?;
         let mut tx = self.pool.begin().await?;
-        self.store_card(&mut tx, &card, card_json, self.now_ms()).await?;
+        self.store_card(&mut tx, &card, card_json, self.now_ms())
+            .await?;
         sqlx::query("UPDATE workspaces SET card_hash = $1 WHERE id = $2")
             .bind(card.hash())
             .bind(&p.workspace_id)
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        Ok(CardRef { id: card.id.clone(), version: card.version.clone(), hash: card.hash().to_string() })
+        Ok(CardRef {
+            id: card.id.clone(),
+            version: card.version.clone(),
+            hash: card.hash().to_string(),
+        })
     }
 
     pub async fn set_thresholds(&self, p: &Principal, low: u64, critical: u64) -> Result<()> {
         require_admin(p)?;
         if critical > low {
-            return Err(LedgerError::invalid(format!("critical threshold {} is above the low threshold {}", error::fmt_mc(critical), error::fmt_mc(low))));
+            return Err(LedgerError::invalid(format!(
+                "critical threshold {} is above the low threshold {}",
+                error::fmt_mc(critical),
+                error::fmt_mc(low)
+            )));
         }
-        sqlx::query("UPDATE workspaces SET low_threshold_mc = $1, critical_threshold_mc = $2 WHERE id = $3")
-            .bind(to_i64(low)?)
-            .bind(to_i64(critical)?)
-            .bind(&p.workspace_id)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "UPDATE workspaces SET low_threshold_mc = $1, critical_threshold_mc = $2 WHERE id = $3",
+        )
+        .bind(to_i64(low)?)
+        .bind(to_i64(critical)?)
+        .bind(&p.workspace_id)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
     async fn store_card(&self, tx: &mut Tx<'_>, card: &Card, json: &str, now: i64) -> Result<()> {
-        let exists: Option<(String,)> =
-            sqlx::query_as("SELECT hash FROM cards WHERE hash = $1").bind(card.hash()).fetch_optional(&mut **tx).await?;
+        let exists: Option<(String,)> = sqlx::query_as("SELECT hash FROM cards WHERE hash = $1")
+            .bind(card.hash())
+            .fetch_optional(&mut **tx)
+            .await?;
         if exists.is_none() {
             sqlx::query("INSERT INTO cards (hash, json, created_at_ms) VALUES ($1, $2, $3)")
                 .bind(card.hash())
@@ -346,9 +389,17 @@ impl Ledger {
             .bind(hash)
             .fetch_optional(&self.pool)
             .await?
-            .ok_or_else(|| LedgerError::Corrupt(format!("card {hash} is referenced but not stored")))?;
-        let card = Arc::new(parse_card(&json).map_err(|e| LedgerError::Corrupt(format!("stored card {hash}: {e}")))?);
-        self.cards.lock().expect("card cache").insert(hash.to_string(), card.clone());
+            .ok_or_else(|| {
+                LedgerError::Corrupt(format!("card {hash} is referenced but not stored"))
+            })?;
+        let card = Arc::new(
+            parse_card(&json)
+                .map_err(|e| LedgerError::Corrupt(format!("stored card {hash}: {e}")))?,
+        );
+        self.cards
+            .lock()
+            .expect("card cache")
+            .insert(hash.to_string(), card.clone());
         Ok(card)
     }
 
@@ -364,11 +415,13 @@ impl Ledger {
 
     /// The card JSON as stored, for the browser to price with.
     pub async fn card_json(&self, ws_id: &str) -> Result<String> {
-        let (json,): (String,) = sqlx::query_as("SELECT c.json FROM cards c JOIN workspaces w ON w.card_hash = c.hash WHERE w.id = $1")
-            .bind(ws_id)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or_else(|| LedgerError::NotFound(format!("workspace `{ws_id}`")))?;
+        let (json,): (String,) = sqlx::query_as(
+            "SELECT c.json FROM cards c JOIN workspaces w ON w.card_hash = c.hash WHERE w.id = $1",
+        )
+        .bind(ws_id)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or_else(|| LedgerError::NotFound(format!("workspace `{ws_id}`")))?;
         Ok(json)
     }
 
@@ -391,15 +444,24 @@ impl Ledger {
     pub async fn add_member(&self, p: &Principal, name: &str, role: Role) -> Result<MemberCreated> {
         require_admin(p)?;
         if role == Role::Owner && p.member_id.is_some() && p.role != Role::Owner {
-            return Err(LedgerError::Forbidden("only an owner can add an owner".into()));
+            return Err(LedgerError::Forbidden(
+                "only an owner can add an owner".into(),
+            ));
         }
         self.insert_member(&p.workspace_id, name, role).await
     }
 
     /// Bootstrap (no principal yet): the first owner of a new workspace.
-    pub async fn insert_member(&self, ws_id: &str, name: &str, role: Role) -> Result<MemberCreated> {
+    pub async fn insert_member(
+        &self,
+        ws_id: &str,
+        name: &str,
+        role: Role,
+    ) -> Result<MemberCreated> {
         if name.trim().is_empty() || name.len() > 200 {
-            return Err(LedgerError::invalid("member name must be 1 to 200 characters"));
+            return Err(LedgerError::invalid(
+                "member name must be 1 to 200 characters",
+            ));
         }
         let id = new_id("mem");
         let token = new_secret("ck_session");
@@ -420,21 +482,31 @@ impl Ledger {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        Ok(MemberCreated { member: Member { id, name: name.to_string(), role }, token })
+        Ok(MemberCreated {
+            member: Member {
+                id,
+                name: name.to_string(),
+                role,
+            },
+            token,
+        })
     }
 
     pub async fn members(&self, p: &Principal) -> Result<Vec<Member>> {
-        let rows = sqlx::query("SELECT id, name, role FROM members WHERE workspace_id = $1 ORDER BY created_at_ms, id")
-            .bind(&p.workspace_id)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(
+            "SELECT id, name, role FROM members WHERE workspace_id = $1 ORDER BY created_at_ms, id",
+        )
+        .bind(&p.workspace_id)
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter()
             .map(|r| {
                 let role: String = r.try_get(2)?;
                 Ok(Member {
                     id: r.try_get(0)?,
                     name: r.try_get(1)?,
-                    role: Role::parse(&role).ok_or_else(|| LedgerError::Corrupt(format!("role `{role}`")))?,
+                    role: Role::parse(&role)
+                        .ok_or_else(|| LedgerError::Corrupt(format!("role `{role}`")))?,
                 })
             })
             .collect()
@@ -444,13 +516,19 @@ impl Ledger {
     pub async fn create_wallet(&self, p: &Principal, kind: WalletKind) -> Result<String> {
         require_admin(p)?;
         let id = new_id("wal");
-        sqlx::query("INSERT INTO wallets (id, workspace_id, kind, owner_member_id) VALUES ($1, $2, $3, $4)")
-            .bind(&id)
-            .bind(&p.workspace_id)
-            .bind(kind.as_str())
-            .bind(if kind == WalletKind::Personal { p.member_id.clone() } else { None })
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "INSERT INTO wallets (id, workspace_id, kind, owner_member_id) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(&id)
+        .bind(&p.workspace_id)
+        .bind(kind.as_str())
+        .bind(if kind == WalletKind::Personal {
+            p.member_id.clone()
+        } else {
+            None
+        })
+        .execute(&self.pool)
+        .await?;
         Ok(id)
     }
 
@@ -460,18 +538,31 @@ impl Ledger {
             return Err(LedgerError::Unauthorized);
         }
         let hash = sha256_hex(secret.as_bytes());
-        if let Some((ws,)) = sqlx::query_as::<_, (String,)>("SELECT workspace_id FROM api_keys WHERE key_hash = $1")
-            .bind(&hash)
-            .fetch_optional(&self.pool)
-            .await?
+        if let Some((ws,)) =
+            sqlx::query_as::<_, (String,)>("SELECT workspace_id FROM api_keys WHERE key_hash = $1")
+                .bind(&hash)
+                .fetch_optional(&self.pool)
+                .await?
         {
-            return Ok(Principal { workspace_id: ws, member_id: None, role: Role::Owner });
+            return Ok(Principal {
+                workspace_id: ws,
+                member_id: None,
+                role: Role::Owner,
+            });
         }
         let row: Option<(String, String, String)> =
-            sqlx::query_as("SELECT workspace_id, id, role FROM members WHERE token_hash = $1").bind(&hash).fetch_optional(&self.pool).await?;
+            sqlx::query_as("SELECT workspace_id, id, role FROM members WHERE token_hash = $1")
+                .bind(&hash)
+                .fetch_optional(&self.pool)
+                .await?;
         let (ws, id, role) = row.ok_or(LedgerError::Unauthorized)?;
-        let role = Role::parse(&role).ok_or_else(|| LedgerError::Corrupt(format!("role `{role}`")))?;
-        Ok(Principal { workspace_id: ws, member_id: Some(id), role })
+        let role =
+            Role::parse(&role).ok_or_else(|| LedgerError::Corrupt(format!("role `{role}`")))?;
+        Ok(Principal {
+            workspace_id: ws,
+            member_id: Some(id),
+            role,
+        })
     }
 
     // ---------------------------------------------------------------- wallets
@@ -492,7 +583,10 @@ impl Ledger {
 
     async fn save_wallet(&self, tx: &mut Tx<'_>, w: &WalletRow) -> Result<()> {
         if w.balance_mc < 0 || w.held_mc < 0 || w.held_mc > w.balance_mc {
-            return Err(LedgerError::Corrupt(format!("wallet {} would hold balance {} held {}", w.id, w.balance_mc, w.held_mc)));
+            return Err(LedgerError::Corrupt(format!(
+                "wallet {} would hold balance {} held {}",
+                w.id, w.balance_mc, w.held_mc
+            )));
         }
         sqlx::query(
             "UPDATE wallets SET balance_mc = $1, held_mc = $2, plan_id = $3, plan_credits_mc = $4, cycle_anchor_ms = $5, cycle_index = $6 WHERE id = $7",
@@ -514,11 +608,12 @@ impl Ledger {
     async fn resolve_wallet(&self, p: &Principal, wallet_id: Option<&str>) -> Result<String> {
         match wallet_id {
             Some(id) => {
-                let row: Option<(String, String, Option<String>)> =
-                    sqlx::query_as("SELECT workspace_id, kind, owner_member_id FROM wallets WHERE id = $1")
-                        .bind(id)
-                        .fetch_optional(&self.pool)
-                        .await?;
+                let row: Option<(String, String, Option<String>)> = sqlx::query_as(
+                    "SELECT workspace_id, kind, owner_member_id FROM wallets WHERE id = $1",
+                )
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
                 match row {
                     Some((ws, kind, owner)) if ws == p.workspace_id => {
                         let personal = kind == WalletKind::Personal.as_str();
@@ -572,10 +667,12 @@ impl Ledger {
     ) -> Result<String> {
         let id = new_id("grt");
         // Per-wallet insertion order, so "oldest first" is exact even within one millisecond.
-        let (seq,): (i64,) = sqlx::query_as("SELECT CAST(COALESCE(MAX(seq), 0) + 1 AS BIGINT) FROM grants WHERE wallet_id = $1")
-            .bind(&w.id)
-            .fetch_one(&mut **tx)
-            .await?;
+        let (seq,): (i64,) = sqlx::query_as(
+            "SELECT CAST(COALESCE(MAX(seq), 0) + 1 AS BIGINT) FROM grants WHERE wallet_id = $1",
+        )
+        .bind(&w.id)
+        .fetch_one(&mut **tx)
+        .await?;
         sqlx::query("INSERT INTO grants (id, wallet_id, seq, source, ref, amount_mc, remaining_mc, held_mc, expires_at_ms, created_at_ms) VALUES ($1, $2, $8, $3, $4, $5, $5, 0, $6, $7)")
             .bind(&id)
             .bind(&w.id)
@@ -587,10 +684,27 @@ impl Ledger {
             .bind(seq)
             .execute(&mut **tx)
             .await?;
-        let note = format!("{source}{}", reference.map(|r| format!(" {r}")).unwrap_or_default());
-        self.entry(tx, &w.id.clone(), now, Entry { kind: "grant", balance_delta_mc: amount_mc, grant_id: Some(&id), note: Some(&note), ..Entry::default() })
-            .await?;
-        w.balance_mc = w.balance_mc.checked_add(amount_mc).ok_or_else(|| LedgerError::invalid("balance would overflow"))?;
+        let note = format!(
+            "{source}{}",
+            reference.map(|r| format!(" {r}")).unwrap_or_default()
+        );
+        self.entry(
+            tx,
+            &w.id.clone(),
+            now,
+            Entry {
+                kind: "grant",
+                balance_delta_mc: amount_mc,
+                grant_id: Some(&id),
+                note: Some(&note),
+                ..Entry::default()
+            },
+        )
+        .await?;
+        w.balance_mc = w
+            .balance_mc
+            .checked_add(amount_mc)
+            .ok_or_else(|| LedgerError::invalid("balance would overflow"))?;
         Ok(id)
     }
 
@@ -606,16 +720,23 @@ impl Ledger {
                 .fetch_all(&mut **tx)
                 .await?;
         for (hold_id,) in due {
-            self.release_hold(tx, w, &hold_id, HoldStatus::Expired, now).await?;
+            self.release_hold(tx, w, &hold_id, HoldStatus::Expired, now)
+                .await?;
             changed = true;
         }
-        if let (Some(plan_id), Some(anchor), Some(idx), Some(credits)) = (w.plan_id.clone(), w.cycle_anchor_ms, w.cycle_index, w.plan_credits_mc) {
+        if let (Some(plan_id), Some(anchor), Some(idx), Some(credits)) = (
+            w.plan_id.clone(),
+            w.cycle_anchor_ms,
+            w.cycle_index,
+            w.plan_credits_mc,
+        ) {
             let current = cycle_index(anchor, now);
             if current > idx {
                 // Expire first so the new allowance does not mix with the old one.
                 self.expire_grants(tx, w, now).await?;
                 let expires = add_months(anchor, current + 1);
-                self.insert_grant(tx, w, "plan", Some(&plan_id), credits, Some(expires), now).await?;
+                self.insert_grant(tx, w, "plan", Some(&plan_id), credits, Some(expires), now)
+                    .await?;
                 w.cycle_index = Some(current);
                 changed = true;
             }
@@ -640,18 +761,46 @@ impl Ledger {
         let changed = !due.is_empty();
         for (grant_id, remaining, held) in due {
             let amount = remaining - held;
-            sqlx::query("UPDATE grants SET remaining_mc = remaining_mc - $1 WHERE id = $2").bind(amount).bind(&grant_id).execute(&mut **tx).await?;
-            self.entry(tx, &w.id.clone(), now, Entry { kind: "expiry", balance_delta_mc: -amount, grant_id: Some(&grant_id), ..Entry::default() })
+            sqlx::query("UPDATE grants SET remaining_mc = remaining_mc - $1 WHERE id = $2")
+                .bind(amount)
+                .bind(&grant_id)
+                .execute(&mut **tx)
                 .await?;
+            self.entry(
+                tx,
+                &w.id.clone(),
+                now,
+                Entry {
+                    kind: "expiry",
+                    balance_delta_mc: -amount,
+                    grant_id: Some(&grant_id),
+                    ..Entry::default()
+                },
+            )
+            .await?;
             w.balance_mc -= amount;
         }
         Ok(changed)
     }
 
-    async fn apply_plan(&self, tx: &mut Tx<'_>, card: &Card, w: &mut WalletRow, plan_id: &str, now: i64) -> Result<()> {
+    async fn apply_plan(
+        &self,
+        tx: &mut Tx<'_>,
+        card: &Card,
+        w: &mut WalletRow,
+        plan_id: &str,
+        now: i64,
+    ) -> Result<()> {
         let plan = card.plan(plan_id).ok_or_else(|| {
             let known: Vec<_> = card.plans.iter().map(|p| p.id.as_str()).collect();
-            LedgerError::Invalid { path: Some("plan_id".into()), message: format!("unknown plan `{plan_id}` (card `{}` has: {})", card.id, known.join(", ")) }
+            LedgerError::Invalid {
+                path: Some("plan_id".into()),
+                message: format!(
+                    "unknown plan `{plan_id}` (card `{}` has: {})",
+                    card.id,
+                    known.join(", ")
+                ),
+            }
         })?;
         let credits = to_i64(plan.credits.saturating_mul(MILLI_PER_CREDIT))?;
         match plan.renewal {
@@ -667,18 +816,33 @@ impl Ledger {
                 w.plan_credits_mc = Some(credits);
                 w.cycle_anchor_ms = Some(now);
                 w.cycle_index = Some(0);
-                self.insert_grant(tx, w, "plan", Some(&plan.id), credits, Some(add_months(now, 1)), now).await?;
+                self.insert_grant(
+                    tx,
+                    w,
+                    "plan",
+                    Some(&plan.id),
+                    credits,
+                    Some(add_months(now, 1)),
+                    now,
+                )
+                .await?;
             }
             Renewal::Once => {
-                let given: Option<(String,)> = sqlx::query_as("SELECT id FROM grants WHERE wallet_id = $1 AND source = 'free' AND ref = $2")
-                    .bind(&w.id)
-                    .bind(&plan.id)
-                    .fetch_optional(&mut **tx)
-                    .await?;
+                let given: Option<(String,)> = sqlx::query_as(
+                    "SELECT id FROM grants WHERE wallet_id = $1 AND source = 'free' AND ref = $2",
+                )
+                .bind(&w.id)
+                .bind(&plan.id)
+                .fetch_optional(&mut **tx)
+                .await?;
                 if given.is_some() {
-                    return Err(LedgerError::invalid(format!("the one-time `{}` grant was already given to this wallet", plan.id)));
+                    return Err(LedgerError::invalid(format!(
+                        "the one-time `{}` grant was already given to this wallet",
+                        plan.id
+                    )));
                 }
-                self.insert_grant(tx, w, "free", Some(&plan.id), credits, None, now).await?;
+                self.insert_grant(tx, w, "free", Some(&plan.id), credits, None, now)
+                    .await?;
             }
         }
         Ok(())
@@ -688,26 +852,46 @@ impl Ledger {
 
     /// The stored result for `key`, if this exact call ran before; a conflict if the
     /// key was used for a different call.
-    async fn replay<T: DeserializeOwned>(&self, tx: &mut Tx<'_>, ws: &str, key: &str, payload_hash: &str) -> Result<Option<Result<T>>> {
-        let row: Option<(String, String)> = sqlx::query_as("SELECT payload_hash, response FROM idempotency WHERE workspace_id = $1 AND key = $2")
-            .bind(ws)
-            .bind(key)
-            .fetch_optional(&mut **tx)
-            .await?;
-        let Some((hash, response)) = row else { return Ok(None) };
+    async fn replay<T: DeserializeOwned>(
+        &self,
+        tx: &mut Tx<'_>,
+        ws: &str,
+        key: &str,
+        payload_hash: &str,
+    ) -> Result<Option<Result<T>>> {
+        let row: Option<(String, String)> = sqlx::query_as(
+            "SELECT payload_hash, response FROM idempotency WHERE workspace_id = $1 AND key = $2",
+        )
+        .bind(ws)
+        .bind(key)
+        .fetch_optional(&mut **tx)
+        .await?;
+        let Some((hash, response)) = row else {
+            return Ok(None);
+        };
         if hash != payload_hash {
             return Err(LedgerError::IdempotencyConflict(key.to_string()));
         }
-        let stored: serde_json::Value = serde_json::from_str(&response).map_err(|e| LedgerError::Corrupt(format!("idempotency record: {e}")))?;
+        let stored: serde_json::Value = serde_json::from_str(&response)
+            .map_err(|e| LedgerError::Corrupt(format!("idempotency record: {e}")))?;
         if let Some(ok) = stored.get("ok") {
-            let v = serde_json::from_value(ok.clone()).map_err(|e| LedgerError::Corrupt(format!("idempotency record: {e}")))?;
+            let v = serde_json::from_value(ok.clone())
+                .map_err(|e| LedgerError::Corrupt(format!("idempotency record: {e}")))?;
             return Ok(Some(Ok(v)));
         }
-        let err = serde_json::from_value(stored["err"].clone()).map_err(|e| LedgerError::Corrupt(format!("idempotency record: {e}")))?;
+        let err = serde_json::from_value(stored["err"].clone())
+            .map_err(|e| LedgerError::Corrupt(format!("idempotency record: {e}")))?;
         Ok(Some(Err(LedgerError::Replayed(err))))
     }
 
-    async fn remember<T: Serialize>(&self, tx: &mut Tx<'_>, ws: &str, key: &str, payload_hash: &str, result: &Result<T>) -> Result<()> {
+    async fn remember<T: Serialize>(
+        &self,
+        tx: &mut Tx<'_>,
+        ws: &str,
+        key: &str,
+        payload_hash: &str,
+        result: &Result<T>,
+    ) -> Result<()> {
         let body = match result {
             Ok(v) => serde_json::json!({ "ok": v }),
             Err(e) => serde_json::json!({ "err": e.to_api() }),
@@ -726,12 +910,21 @@ impl Ledger {
     // ---------------------------------------------------------------- money in
 
     /// Adds a pack's credits (after the operator's checkout succeeded). Admins only.
-    pub async fn top_up(&self, p: &Principal, wallet_id: Option<&str>, req: &TopUpRequest, key: &str) -> Result<Balance> {
+    pub async fn top_up(
+        &self,
+        p: &Principal,
+        wallet_id: Option<&str>,
+        req: &TopUpRequest,
+        key: &str,
+    ) -> Result<Balance> {
         require_admin(p)?;
         check_key(key)?;
         let quantity = req.quantity.unwrap_or(1);
         if quantity == 0 || quantity > 100 {
-            return Err(LedgerError::Invalid { path: Some("quantity".into()), message: "quantity must be 1 to 100".into() });
+            return Err(LedgerError::Invalid {
+                path: Some("quantity".into()),
+                message: "quantity must be 1 to 100".into(),
+            });
         }
         let wallet_id = self.resolve_wallet(p, wallet_id).await?;
         let card = self.card(&p.workspace_id).await?;
@@ -739,24 +932,50 @@ impl Ledger {
             let known: Vec<_> = card.packs.iter().map(|p| p.id.as_str()).collect();
             LedgerError::Invalid {
                 path: Some("pack_id".into()),
-                message: format!("unknown pack `{}` (card `{}` has: {})", req.pack_id, card.id, if known.is_empty() { "none".into() } else { known.join(", ") }),
+                message: format!(
+                    "unknown pack `{}` (card `{}` has: {})",
+                    req.pack_id,
+                    card.id,
+                    if known.is_empty() {
+                        "none".into()
+                    } else {
+                        known.join(", ")
+                    }
+                ),
             }
         })?;
         let hash = payload_hash("top_up", &(&wallet_id, req));
         let now = self.now_ms();
         let mut tx = self.pool.begin().await?;
         let mut w = self.lock_wallet(&mut tx, &wallet_id).await?;
-        if let Some(done) = self.replay::<Balance>(&mut tx, &p.workspace_id, key, &hash).await? {
+        if let Some(done) = self
+            .replay::<Balance>(&mut tx, &p.workspace_id, key, &hash)
+            .await?
+        {
             return done;
         }
         self.settle(&mut tx, &mut w, now).await?;
-        let amount = to_i64(pack.credits.saturating_mul(MILLI_PER_CREDIT).saturating_mul(quantity))?;
+        let amount = to_i64(
+            pack.credits
+                .saturating_mul(MILLI_PER_CREDIT)
+                .saturating_mul(quantity),
+        )?;
         let expires = pack.validity_months.map(|m| add_months(now, i64::from(m)));
-        self.insert_grant(&mut tx, &mut w, "pack", Some(&pack.id), amount, expires, now).await?;
+        self.insert_grant(
+            &mut tx,
+            &mut w,
+            "pack",
+            Some(&pack.id),
+            amount,
+            expires,
+            now,
+        )
+        .await?;
         self.save_wallet(&mut tx, &w).await?;
         let balance = self.balance_in(&mut tx, &w).await?;
         let result = Ok(balance);
-        self.remember(&mut tx, &p.workspace_id, key, &hash, &result).await?;
+        self.remember(&mut tx, &p.workspace_id, key, &hash, &result)
+            .await?;
         tx.commit().await?;
         self.changed(&wallet_id).await;
         result
@@ -764,7 +983,13 @@ impl Ledger {
 
     /// Moves a wallet to a plan of the card: the allowance starts now and renews each
     /// month without rollover; a one-time plan grants once. Admins only.
-    pub async fn change_plan(&self, p: &Principal, wallet_id: Option<&str>, plan_id: &str, key: &str) -> Result<Balance> {
+    pub async fn change_plan(
+        &self,
+        p: &Principal,
+        wallet_id: Option<&str>,
+        plan_id: &str,
+        key: &str,
+    ) -> Result<Balance> {
         require_admin(p)?;
         check_key(key)?;
         let wallet_id = self.resolve_wallet(p, wallet_id).await?;
@@ -773,25 +998,40 @@ impl Ledger {
         let now = self.now_ms();
         let mut tx = self.pool.begin().await?;
         let mut w = self.lock_wallet(&mut tx, &wallet_id).await?;
-        if let Some(done) = self.replay::<Balance>(&mut tx, &p.workspace_id, key, &hash).await? {
+        if let Some(done) = self
+            .replay::<Balance>(&mut tx, &p.workspace_id, key, &hash)
+            .await?
+        {
             return done;
         }
         self.settle(&mut tx, &mut w, now).await?;
-        self.apply_plan(&mut tx, &card, &mut w, plan_id, now).await?;
+        self.apply_plan(&mut tx, &card, &mut w, plan_id, now)
+            .await?;
         self.save_wallet(&mut tx, &w).await?;
         let result = Ok(self.balance_in(&mut tx, &w).await?);
-        self.remember(&mut tx, &p.workspace_id, key, &hash, &result).await?;
+        self.remember(&mut tx, &p.workspace_id, key, &hash, &result)
+            .await?;
         tx.commit().await?;
         self.changed(&wallet_id).await;
         result
     }
 
     /// A one-off grant (support credit, promotion). Admins only.
-    pub async fn grant(&self, p: &Principal, wallet_id: Option<&str>, amount: u64, expires_at_ms: Option<i64>, key: &str) -> Result<Balance> {
+    pub async fn grant(
+        &self,
+        p: &Principal,
+        wallet_id: Option<&str>,
+        amount: u64,
+        expires_at_ms: Option<i64>,
+        key: &str,
+    ) -> Result<Balance> {
         require_admin(p)?;
         check_key(key)?;
         if amount == 0 {
-            return Err(LedgerError::Invalid { path: Some("amount_millicredits".into()), message: "amount must be above zero".into() });
+            return Err(LedgerError::Invalid {
+                path: Some("amount_millicredits".into()),
+                message: "amount must be above zero".into(),
+            });
         }
         let amount = to_i64(amount)?;
         let wallet_id = self.resolve_wallet(p, wallet_id).await?;
@@ -799,15 +1039,20 @@ impl Ledger {
         let now = self.now_ms();
         let mut tx = self.pool.begin().await?;
         let mut w = self.lock_wallet(&mut tx, &wallet_id).await?;
-        if let Some(done) = self.replay::<Balance>(&mut tx, &p.workspace_id, key, &hash).await? {
+        if let Some(done) = self
+            .replay::<Balance>(&mut tx, &p.workspace_id, key, &hash)
+            .await?
+        {
             return done;
         }
         self.settle(&mut tx, &mut w, now).await?;
-        self.insert_grant(&mut tx, &mut w, "grant", None, amount, expires_at_ms, now).await?;
+        self.insert_grant(&mut tx, &mut w, "grant", None, amount, expires_at_ms, now)
+            .await?;
         self.settle(&mut tx, &mut w, now).await?; // an already-past expiry expires at once
         self.save_wallet(&mut tx, &w).await?;
         let result = Ok(self.balance_in(&mut tx, &w).await?);
-        self.remember(&mut tx, &p.workspace_id, key, &hash, &result).await?;
+        self.remember(&mut tx, &p.workspace_id, key, &hash, &result)
+            .await?;
         tx.commit().await?;
         self.changed(&wallet_id).await;
         result
@@ -820,7 +1065,10 @@ impl Ledger {
     pub async fn quote(&self, p: &Principal, req: &QuoteRequest) -> Result<Quote> {
         let wallet_id = self.resolve_wallet(p, req.wallet_id.as_deref()).await?;
         if req.project.as_ref().is_some_and(|s| s.len() > 200) {
-            return Err(LedgerError::Invalid { path: Some("project".into()), message: "project is limited to 200 characters".into() });
+            return Err(LedgerError::Invalid {
+                path: Some("project".into()),
+                message: "project is limited to 200 characters".into(),
+            });
         }
         let card = self.card(&p.workspace_id).await?;
         let est = estimate(&card, &req.request).map_err(LedgerError::Estimate)?;
@@ -852,7 +1100,11 @@ impl Ledger {
         .await?;
         tx.commit().await?;
         let available = to_u64(w.balance_mc - w.held_mc);
-        let short = shortfall(&card, Millicredits(available), Millicredits(est.max_millicredits));
+        let short = shortfall(
+            &card,
+            Millicredits(available),
+            Millicredits(est.max_millicredits),
+        );
         Ok(Quote {
             id,
             wallet_id,
@@ -891,28 +1143,53 @@ impl Ledger {
         let now = self.now_ms();
         let mut tx = self.pool.begin().await?;
         let mut w = self.lock_wallet(&mut tx, &wallet_id).await?;
-        if let Some(done) = self.replay::<Hold>(&mut tx, &p.workspace_id, key, &hash).await? {
+        if let Some(done) = self
+            .replay::<Hold>(&mut tx, &p.workspace_id, key, &hash)
+            .await?
+        {
             return done;
         }
         self.settle(&mut tx, &mut w, now).await?;
         if quote_expires <= now {
             return Err(LedgerError::QuoteExpired(req.quote_id.clone()));
         }
-        let existing: Option<(String,)> = sqlx::query_as("SELECT id FROM holds WHERE quote_id = $1").bind(&req.quote_id).fetch_optional(&mut *tx).await?;
+        let existing: Option<(String,)> =
+            sqlx::query_as("SELECT id FROM holds WHERE quote_id = $1")
+                .bind(&req.quote_id)
+                .fetch_optional(&mut *tx)
+                .await?;
         if let Some((h,)) = existing {
-            return Err(LedgerError::Invalid { path: Some("quote_id".into()), message: format!("quote `{}` was already confirmed by hold `{h}`", req.quote_id) });
+            return Err(LedgerError::Invalid {
+                path: Some("quote_id".into()),
+                message: format!(
+                    "quote `{}` was already confirmed by hold `{h}`",
+                    req.quote_id
+                ),
+            });
         }
-        let (active,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM holds WHERE wallet_id = $1 AND status = 'active'").bind(&wallet_id).fetch_one(&mut *tx).await?;
+        let (active,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM holds WHERE wallet_id = $1 AND status = 'active'")
+                .bind(&wallet_id)
+                .fetch_one(&mut *tx)
+                .await?;
         if active >= self.config.max_active_holds {
-            return Err(LedgerError::invalid(format!("wallet has {active} active holds; the limit is {}", self.config.max_active_holds)));
+            return Err(LedgerError::invalid(format!(
+                "wallet has {active} active holds; the limit is {}",
+                self.config.max_active_holds
+            )));
         }
         let available = w.balance_mc - w.held_mc;
         if max > available {
-            let short = shortfall(&card, Millicredits(to_u64(available)), Millicredits(to_u64(max)))
-                .ok_or_else(|| LedgerError::Corrupt("shortfall without a gap".into()))?;
+            let short = shortfall(
+                &card,
+                Millicredits(to_u64(available)),
+                Millicredits(to_u64(max)),
+            )
+            .ok_or_else(|| LedgerError::Corrupt("shortfall without a gap".into()))?;
             let result: Result<Hold> = Err(LedgerError::Insufficient(Box::new(short)));
             self.save_wallet(&mut tx, &w).await?;
-            self.remember(&mut tx, &p.workspace_id, key, &hash, &result).await?;
+            self.remember(&mut tx, &p.workspace_id, key, &hash, &result)
+                .await?;
             tx.commit().await?;
             return result;
         }
@@ -949,10 +1226,17 @@ impl Ledger {
                 break;
             }
             if position >= self.config.max_grants_per_hold {
-                return Err(LedgerError::invalid(format!("a hold may draw on at most {} grants", self.config.max_grants_per_hold)));
+                return Err(LedgerError::invalid(format!(
+                    "a hold may draw on at most {} grants",
+                    self.config.max_grants_per_hold
+                )));
             }
             let take = need.min(*free);
-            sqlx::query("UPDATE grants SET held_mc = held_mc + $1 WHERE id = $2").bind(take).bind(grant_id).execute(&mut *tx).await?;
+            sqlx::query("UPDATE grants SET held_mc = held_mc + $1 WHERE id = $2")
+                .bind(take)
+                .bind(grant_id)
+                .execute(&mut *tx)
+                .await?;
             sqlx::query("INSERT INTO hold_allocations (hold_id, grant_id, position, amount_mc) VALUES ($1, $2, $3, $4)")
                 .bind(&hold_id)
                 .bind(grant_id)
@@ -963,20 +1247,32 @@ impl Ledger {
             need -= take;
         }
         if need > 0 {
-            return Err(LedgerError::Corrupt(format!("wallet {wallet_id} balance {} is not backed by its grants", w.balance_mc)));
+            return Err(LedgerError::Corrupt(format!(
+                "wallet {wallet_id} balance {} is not backed by its grants",
+                w.balance_mc
+            )));
         }
         self.entry(
             &mut tx,
             &wallet_id,
             now,
-            Entry { kind: "hold", held_delta_mc: max, hold_id: Some(&hold_id), member_id: member.as_deref(), action: action.as_deref(), project: project.as_deref(), ..Entry::default() },
+            Entry {
+                kind: "hold",
+                held_delta_mc: max,
+                hold_id: Some(&hold_id),
+                member_id: member.as_deref(),
+                action: action.as_deref(),
+                project: project.as_deref(),
+                ..Entry::default()
+            },
         )
         .await?;
         w.held_mc += max;
         self.save_wallet(&mut tx, &w).await?;
         let hold = self.hold_in(&mut tx, &hold_id).await?;
         let result = Ok(hold);
-        self.remember(&mut tx, &p.workspace_id, key, &hash, &result).await?;
+        self.remember(&mut tx, &p.workspace_id, key, &hash, &result)
+            .await?;
         tx.commit().await?;
         self.changed(&wallet_id).await;
         result
@@ -985,7 +1281,13 @@ impl Ledger {
     /// Charges a completed operation: the actual amount (given, or priced from the
     /// actual request with the quote's own card), which must not exceed the hold. The
     /// rest of the hold returns to the wallet.
-    pub async fn capture(&self, p: &Principal, hold_id: &str, req: &CaptureRequest, key: &str) -> Result<Hold> {
+    pub async fn capture(
+        &self,
+        p: &Principal,
+        hold_id: &str,
+        req: &CaptureRequest,
+        key: &str,
+    ) -> Result<Hold> {
         require_spender(p)?;
         check_key(key)?;
         let hash = payload_hash("capture", &(hold_id, req));
@@ -994,13 +1296,20 @@ impl Ledger {
         let amount = match (req.amount_millicredits, &req.actual) {
             (Some(a), None) => to_i64(a)?,
             (None, Some(actual)) => {
-                let (card_hash,): (String,) = sqlx::query_as("SELECT card_hash FROM quotes WHERE id = $1").bind(&quote_id).fetch_one(&self.pool).await?;
+                let (card_hash,): (String,) =
+                    sqlx::query_as("SELECT card_hash FROM quotes WHERE id = $1")
+                        .bind(&quote_id)
+                        .fetch_one(&self.pool)
+                        .await?;
                 let card = self.card_by_hash(&card_hash).await?;
                 let est = estimate(&card, actual).map_err(LedgerError::Estimate)?;
                 if !est.exact {
                     return Err(LedgerError::Invalid {
                         path: Some("actual".into()),
-                        message: format!("the actual request must price exactly, but it prices at {}", est.display()),
+                        message: format!(
+                            "the actual request must price exactly, but it prices at {}",
+                            est.display()
+                        ),
                     });
                 }
                 let amount = to_i64(est.max_millicredits)?;
@@ -1008,13 +1317,19 @@ impl Ledger {
                 amount
             }
             _ => {
-                return Err(LedgerError::Invalid { path: None, message: "give exactly one of `amount_millicredits` or `actual`".into() });
+                return Err(LedgerError::Invalid {
+                    path: None,
+                    message: "give exactly one of `amount_millicredits` or `actual`".into(),
+                });
             }
         };
         let now = self.now_ms();
         let mut tx = self.pool.begin().await?;
         let mut w = self.lock_wallet(&mut tx, &wallet_id).await?;
-        if let Some(done) = self.replay::<Hold>(&mut tx, &p.workspace_id, key, &hash).await? {
+        if let Some(done) = self
+            .replay::<Hold>(&mut tx, &p.workspace_id, key, &hash)
+            .await?
+        {
             return done;
         }
         self.settle(&mut tx, &mut w, now).await?;
@@ -1023,18 +1338,42 @@ impl Ledger {
             let status = hold.status.as_str().to_string();
             self.save_wallet(&mut tx, &w).await?;
             tx.commit().await?; // keep what settle did (a timed-out hold)
-            return Err(LedgerError::HoldNotActive { id: hold_id.to_string(), status });
+            return Err(LedgerError::HoldNotActive {
+                id: hold_id.to_string(),
+                status,
+            });
         }
         let held = to_i64(hold.amount_millicredits)?;
         if amount > held {
-            return Err(LedgerError::CaptureExceedsHold { amount: to_u64(amount), held: to_u64(held) });
+            return Err(LedgerError::CaptureExceedsHold {
+                amount: to_u64(amount),
+                held: to_u64(held),
+            });
         }
         let meta: (Option<String>, Option<String>, Option<String>) =
-            sqlx::query_as("SELECT member_id, action, project FROM holds WHERE id = $1").bind(hold_id).fetch_one(&mut *tx).await?;
-        let allocations: Vec<(String, i64)> =
-            sqlx::query_as("SELECT grant_id, amount_mc FROM hold_allocations WHERE hold_id = $1 ORDER BY position").bind(hold_id).fetch_all(&mut *tx).await?;
-        self.entry(&mut tx, &wallet_id, now, Entry { kind: "release", held_delta_mc: -held, hold_id: Some(hold_id), note: Some("captured"), ..Entry::default() })
-            .await?;
+            sqlx::query_as("SELECT member_id, action, project FROM holds WHERE id = $1")
+                .bind(hold_id)
+                .fetch_one(&mut *tx)
+                .await?;
+        let allocations: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT grant_id, amount_mc FROM hold_allocations WHERE hold_id = $1 ORDER BY position",
+        )
+        .bind(hold_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        self.entry(
+            &mut tx,
+            &wallet_id,
+            now,
+            Entry {
+                kind: "release",
+                held_delta_mc: -held,
+                hold_id: Some(hold_id),
+                note: Some("captured"),
+                ..Entry::default()
+            },
+        )
+        .await?;
         let mut left = amount;
         for (grant_id, allocated) in &allocations {
             let take = left.min(*allocated);
@@ -1065,14 +1404,21 @@ impl Ledger {
             left -= take;
         }
         debug_assert_eq!(left, 0, "allocations cover the hold");
-        sqlx::query("UPDATE holds SET status = 'captured', captured_mc = $1 WHERE id = $2").bind(amount).bind(hold_id).execute(&mut *tx).await?;
-        let payees = self.accrue_earnings(&mut tx, &quote_id, priced.as_ref(), hold_id, amount, now).await?;
+        sqlx::query("UPDATE holds SET status = 'captured', captured_mc = $1 WHERE id = $2")
+            .bind(amount)
+            .bind(hold_id)
+            .execute(&mut *tx)
+            .await?;
+        let payees = self
+            .accrue_earnings(&mut tx, &quote_id, priced.as_ref(), hold_id, amount, now)
+            .await?;
         w.held_mc -= held;
         w.balance_mc -= amount;
         self.expire_grants(&mut tx, &mut w, now).await?; // a released part of an expired grant
         self.save_wallet(&mut tx, &w).await?;
         let result = Ok(self.hold_in(&mut tx, hold_id).await?);
-        self.remember(&mut tx, &p.workspace_id, key, &hash, &result).await?;
+        self.remember(&mut tx, &p.workspace_id, key, &hash, &result)
+            .await?;
         tx.commit().await?;
         self.changed(&wallet_id).await;
         for payee in payees {
@@ -1096,13 +1442,22 @@ impl Ledger {
         let est = match priced {
             Some(e) => e,
             None => {
-                let (json,): (String,) = sqlx::query_as("SELECT estimate_json FROM quotes WHERE id = $1").bind(quote_id).fetch_one(&mut **tx).await?;
-                stored = serde_json::from_str::<creditkit_pricing::Estimate>(&json).map_err(|e| LedgerError::Corrupt(format!("quote estimate: {e}")))?;
+                let (json,): (String,) =
+                    sqlx::query_as("SELECT estimate_json FROM quotes WHERE id = $1")
+                        .bind(quote_id)
+                        .fetch_one(&mut **tx)
+                        .await?;
+                stored = serde_json::from_str::<creditkit_pricing::Estimate>(&json)
+                    .map_err(|e| LedgerError::Corrupt(format!("quote estimate: {e}")))?;
                 &stored
             }
         };
         let mut by_agent: std::collections::BTreeMap<&str, i64> = std::collections::BTreeMap::new();
-        for line in est.lines.iter().filter(|l| l.kind == creditkit_pricing::LineKind::PublisherAddon) {
+        for line in est
+            .lines
+            .iter()
+            .filter(|l| l.kind == creditkit_pricing::LineKind::PublisherAddon)
+        {
             if let Some(agent) = &line.agent {
                 *by_agent.entry(agent).or_default() += line.max_millicredits as i64;
             }
@@ -1115,7 +1470,11 @@ impl Ledger {
             if gross <= 0 {
                 continue;
             }
-            let payee: Option<(String,)> = sqlx::query_as("SELECT wallet_id FROM agent_payees WHERE agent_id = $1").bind(agent).fetch_optional(&mut **tx).await?;
+            let payee: Option<(String,)> =
+                sqlx::query_as("SELECT wallet_id FROM agent_payees WHERE agent_id = $1")
+                    .bind(agent)
+                    .fetch_optional(&mut **tx)
+                    .await?;
             let Some((wallet,)) = payee else { continue }; // no creator registered: the platform keeps it
             let share = (gross * self.config.platform_share_percent as i64 + 50) / 100;
             let note = format!("publisher add-on for {agent}");
@@ -1145,19 +1504,40 @@ impl Ledger {
     pub async fn set_payee(&self, p: &Principal, agent_id: &str, wallet_id: &str) -> Result<()> {
         require_admin(p)?;
         if agent_id.is_empty() || agent_id.len() > 64 {
-            return Err(LedgerError::Invalid { path: Some("agent_id".into()), message: "agent id must be 1 to 64 characters".into() });
+            return Err(LedgerError::Invalid {
+                path: Some("agent_id".into()),
+                message: "agent id must be 1 to 64 characters".into(),
+            });
         }
         let wallet_id = self.resolve_wallet(p, Some(wallet_id)).await?;
-        let (kind,): (String,) = sqlx::query_as("SELECT kind FROM wallets WHERE id = $1").bind(&wallet_id).fetch_one(&self.pool).await?;
+        let (kind,): (String,) = sqlx::query_as("SELECT kind FROM wallets WHERE id = $1")
+            .bind(&wallet_id)
+            .fetch_one(&self.pool)
+            .await?;
         if kind != WalletKind::Organization.as_str() {
-            return Err(LedgerError::Invalid { path: Some("wallet_id".into()), message: "earnings go to an organization wallet".into() });
+            return Err(LedgerError::Invalid {
+                path: Some("wallet_id".into()),
+                message: "earnings go to an organization wallet".into(),
+            });
         }
         let mut tx = self.pool.begin().await?;
-        let existing: Option<(String,)> = sqlx::query_as("SELECT workspace_id FROM agent_payees WHERE agent_id = $1").bind(agent_id).fetch_optional(&mut *tx).await?;
+        let existing: Option<(String,)> =
+            sqlx::query_as("SELECT workspace_id FROM agent_payees WHERE agent_id = $1")
+                .bind(agent_id)
+                .fetch_optional(&mut *tx)
+                .await?;
         match existing {
-            Some((ws,)) if ws != p.workspace_id => return Err(LedgerError::Forbidden(format!("agent `{agent_id}` is paid to another workspace"))),
+            Some((ws,)) if ws != p.workspace_id => {
+                return Err(LedgerError::Forbidden(format!(
+                    "agent `{agent_id}` is paid to another workspace"
+                )))
+            }
             Some(_) => {
-                sqlx::query("UPDATE agent_payees SET wallet_id = $1 WHERE agent_id = $2").bind(&wallet_id).bind(agent_id).execute(&mut *tx).await?;
+                sqlx::query("UPDATE agent_payees SET wallet_id = $1 WHERE agent_id = $2")
+                    .bind(&wallet_id)
+                    .bind(agent_id)
+                    .execute(&mut *tx)
+                    .await?;
             }
             None => {
                 sqlx::query("INSERT INTO agent_payees (agent_id, workspace_id, wallet_id) VALUES ($1, $2, $3)")
@@ -1173,13 +1553,22 @@ impl Ledger {
     }
 
     /// A creator's earnings: available, pending (< 24 h), paid out, platform share.
-    pub async fn earnings(&self, p: &Principal, wallet_id: Option<&str>) -> Result<creditkit_api::Earnings> {
+    pub async fn earnings(
+        &self,
+        p: &Principal,
+        wallet_id: Option<&str>,
+    ) -> Result<creditkit_api::Earnings> {
         let wallet_id = self.resolve_wallet(p, wallet_id).await?;
         let mut conn = self.pool.acquire().await?;
         self.earnings_on(&mut conn, &wallet_id, self.now_ms()).await
     }
 
-    async fn earnings_on(&self, conn: &mut sqlx::AnyConnection, wallet_id: &str, now: i64) -> Result<creditkit_api::Earnings> {
+    async fn earnings_on(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        wallet_id: &str,
+        now: i64,
+    ) -> Result<creditkit_api::Earnings> {
         let (available, pending, paid, share): (i64, i64, i64, i64) = sqlx::query_as(
             "SELECT \
              CAST(COALESCE(SUM(CASE WHEN kind = 'payout' OR available_at_ms <= $2 THEN earnings_delta_mc ELSE 0 END), 0) AS BIGINT), \
@@ -1205,7 +1594,13 @@ impl Ledger {
     }
 
     /// Requests a payout of settled earnings (at least the minimum). Admins only.
-    pub async fn payout(&self, p: &Principal, wallet_id: Option<&str>, amount: u64, key: &str) -> Result<creditkit_api::Earnings> {
+    pub async fn payout(
+        &self,
+        p: &Principal,
+        wallet_id: Option<&str>,
+        amount: u64,
+        key: &str,
+    ) -> Result<creditkit_api::Earnings> {
         require_admin(p)?;
         check_key(key)?;
         let amount_i = to_i64(amount)?;
@@ -1221,19 +1616,37 @@ impl Ledger {
         if amount < self.config.minimum_payout_millicredits {
             return Err(LedgerError::Invalid {
                 path: Some("amount_millicredits".into()),
-                message: format!("the minimum payout is {} credits", error::fmt_mc(self.config.minimum_payout_millicredits)),
+                message: format!(
+                    "the minimum payout is {} credits",
+                    error::fmt_mc(self.config.minimum_payout_millicredits)
+                ),
             });
         }
         if amount > before.available_millicredits {
             return Err(LedgerError::Invalid {
                 path: Some("amount_millicredits".into()),
-                message: format!("{} credits are available for payout, not {}", error::fmt_mc(before.available_millicredits), error::fmt_mc(amount)),
+                message: format!(
+                    "{} credits are available for payout, not {}",
+                    error::fmt_mc(before.available_millicredits),
+                    error::fmt_mc(amount)
+                ),
             });
         }
-        self.entry(&mut tx, &wallet_id, now, Entry { kind: "payout", earnings_delta_mc: -amount_i, note: Some("payout requested"), ..Entry::default() })
-            .await?;
+        self.entry(
+            &mut tx,
+            &wallet_id,
+            now,
+            Entry {
+                kind: "payout",
+                earnings_delta_mc: -amount_i,
+                note: Some("payout requested"),
+                ..Entry::default()
+            },
+        )
+        .await?;
         let result = Ok(self.earnings_on(&mut tx, &wallet_id, now).await?);
-        self.remember(&mut tx, &p.workspace_id, key, &hash, &result).await?;
+        self.remember(&mut tx, &p.workspace_id, key, &hash, &result)
+            .await?;
         tx.commit().await?;
         self.changed(&wallet_id).await;
         result
@@ -1250,13 +1663,19 @@ impl Ledger {
         let now = self.now_ms();
         let mut tx = self.pool.begin().await?;
         let mut w = self.lock_wallet(&mut tx, &wallet_id).await?;
-        if let Some(done) = self.replay::<Hold>(&mut tx, &p.workspace_id, key, &hash).await? {
+        if let Some(done) = self
+            .replay::<Hold>(&mut tx, &p.workspace_id, key, &hash)
+            .await?
+        {
             return done;
         }
         self.settle(&mut tx, &mut w, now).await?;
         let hold = self.hold_in(&mut tx, hold_id).await?;
         if hold.status != HoldStatus::Captured {
-            return Err(LedgerError::HoldNotActive { id: hold_id.to_string(), status: format!("{}, not captured", hold.status.as_str()) });
+            return Err(LedgerError::HoldNotActive {
+                id: hold_id.to_string(),
+                status: format!("{}, not captured", hold.status.as_str()),
+            });
         }
         let charges: Vec<(Option<String>, i64, Option<String>, Option<String>, Option<String>)> = sqlx::query_as(
             "SELECT grant_id, balance_delta_mc, member_id, action, project FROM entries WHERE hold_id = $1 AND kind = 'charge' ORDER BY seq",
@@ -1267,7 +1686,11 @@ impl Ledger {
         for (grant_id, delta, member, action, project) in &charges {
             let Some(grant_id) = grant_id else { continue };
             let amount = -delta;
-            sqlx::query("UPDATE grants SET remaining_mc = remaining_mc + $1 WHERE id = $2").bind(amount).bind(grant_id).execute(&mut *tx).await?;
+            sqlx::query("UPDATE grants SET remaining_mc = remaining_mc + $1 WHERE id = $2")
+                .bind(amount)
+                .bind(grant_id)
+                .execute(&mut *tx)
+                .await?;
             self.entry(
                 &mut tx,
                 &wallet_id,
@@ -1286,11 +1709,15 @@ impl Ledger {
             .await?;
             w.balance_mc += amount;
         }
-        sqlx::query("UPDATE holds SET status = 'refunded' WHERE id = $1").bind(hold_id).execute(&mut *tx).await?;
+        sqlx::query("UPDATE holds SET status = 'refunded' WHERE id = $1")
+            .bind(hold_id)
+            .execute(&mut *tx)
+            .await?;
         self.expire_grants(&mut tx, &mut w, now).await?;
         self.save_wallet(&mut tx, &w).await?;
         let result = Ok(self.hold_in(&mut tx, hold_id).await?);
-        self.remember(&mut tx, &p.workspace_id, key, &hash, &result).await?;
+        self.remember(&mut tx, &p.workspace_id, key, &hash, &result)
+            .await?;
         tx.commit().await?;
         self.changed(&wallet_id).await;
         result
@@ -1305,7 +1732,10 @@ impl Ledger {
         let now = self.now_ms();
         let mut tx = self.pool.begin().await?;
         let mut w = self.lock_wallet(&mut tx, &wallet_id).await?;
-        if let Some(done) = self.replay::<Hold>(&mut tx, &p.workspace_id, key, &hash).await? {
+        if let Some(done) = self
+            .replay::<Hold>(&mut tx, &p.workspace_id, key, &hash)
+            .await?
+        {
             return done;
         }
         self.settle(&mut tx, &mut w, now).await?;
@@ -1314,29 +1744,70 @@ impl Ledger {
             let status = hold.status.as_str().to_string();
             self.save_wallet(&mut tx, &w).await?;
             tx.commit().await?;
-            return Err(LedgerError::HoldNotActive { id: hold_id.to_string(), status });
+            return Err(LedgerError::HoldNotActive {
+                id: hold_id.to_string(),
+                status,
+            });
         }
-        self.release_hold(&mut tx, &mut w, hold_id, HoldStatus::Released, now).await?;
+        self.release_hold(&mut tx, &mut w, hold_id, HoldStatus::Released, now)
+            .await?;
         self.expire_grants(&mut tx, &mut w, now).await?;
         self.save_wallet(&mut tx, &w).await?;
         let result = Ok(self.hold_in(&mut tx, hold_id).await?);
-        self.remember(&mut tx, &p.workspace_id, key, &hash, &result).await?;
+        self.remember(&mut tx, &p.workspace_id, key, &hash, &result)
+            .await?;
         tx.commit().await?;
         self.changed(&wallet_id).await;
         result
     }
 
-    async fn release_hold(&self, tx: &mut Tx<'_>, w: &mut WalletRow, hold_id: &str, status: HoldStatus, now: i64) -> Result<()> {
-        let (amount,): (i64,) = sqlx::query_as("SELECT amount_mc FROM holds WHERE id = $1").bind(hold_id).fetch_one(&mut **tx).await?;
-        let allocations: Vec<(String, i64)> =
-            sqlx::query_as("SELECT grant_id, amount_mc FROM hold_allocations WHERE hold_id = $1").bind(hold_id).fetch_all(&mut **tx).await?;
-        for (grant_id, allocated) in &allocations {
-            sqlx::query("UPDATE grants SET held_mc = held_mc - $1 WHERE id = $2").bind(allocated).bind(grant_id).execute(&mut **tx).await?;
-        }
-        sqlx::query("UPDATE holds SET status = $1 WHERE id = $2").bind(status.as_str()).bind(hold_id).execute(&mut **tx).await?;
-        let note = if status == HoldStatus::Expired { "timed out" } else { "released" };
-        self.entry(tx, &w.id.clone(), now, Entry { kind: "release", held_delta_mc: -amount, hold_id: Some(hold_id), note: Some(note), ..Entry::default() })
+    async fn release_hold(
+        &self,
+        tx: &mut Tx<'_>,
+        w: &mut WalletRow,
+        hold_id: &str,
+        status: HoldStatus,
+        now: i64,
+    ) -> Result<()> {
+        let (amount,): (i64,) = sqlx::query_as("SELECT amount_mc FROM holds WHERE id = $1")
+            .bind(hold_id)
+            .fetch_one(&mut **tx)
             .await?;
+        let allocations: Vec<(String, i64)> =
+            sqlx::query_as("SELECT grant_id, amount_mc FROM hold_allocations WHERE hold_id = $1")
+                .bind(hold_id)
+                .fetch_all(&mut **tx)
+                .await?;
+        for (grant_id, allocated) in &allocations {
+            sqlx::query("UPDATE grants SET held_mc = held_mc - $1 WHERE id = $2")
+                .bind(allocated)
+                .bind(grant_id)
+                .execute(&mut **tx)
+                .await?;
+        }
+        sqlx::query("UPDATE holds SET status = $1 WHERE id = $2")
+            .bind(status.as_str())
+            .bind(hold_id)
+            .execute(&mut **tx)
+            .await?;
+        let note = if status == HoldStatus::Expired {
+            "timed out"
+        } else {
+            "released"
+        };
+        self.entry(
+            tx,
+            &w.id.clone(),
+            now,
+            Entry {
+                kind: "release",
+                held_delta_mc: -amount,
+                hold_id: Some(hold_id),
+                note: Some(note),
+                ..Entry::default()
+            },
+        )
+        .await?;
         w.held_mc -= amount;
         Ok(())
     }
@@ -1350,8 +1821,11 @@ impl Ledger {
         .bind(&p.workspace_id)
         .fetch_optional(&self.pool)
         .await?;
-        let (wallet, quote) = row.ok_or_else(|| LedgerError::NotFound(format!("hold `{hold_id}`")))?;
-        self.resolve_wallet(p, Some(&wallet)).await.map_err(|_| LedgerError::NotFound(format!("hold `{hold_id}`")))?;
+        let (wallet, quote) =
+            row.ok_or_else(|| LedgerError::NotFound(format!("hold `{hold_id}`")))?;
+        self.resolve_wallet(p, Some(&wallet))
+            .await
+            .map_err(|_| LedgerError::NotFound(format!("hold `{hold_id}`")))?;
         Ok((wallet, quote))
     }
 
@@ -1394,10 +1868,12 @@ impl Ledger {
     }
 
     async fn balance_in(&self, tx: &mut Tx<'_>, w: &WalletRow) -> Result<Balance> {
-        let (low, critical): (i64, i64) = sqlx::query_as("SELECT low_threshold_mc, critical_threshold_mc FROM workspaces WHERE id = $1")
-            .bind(&w.workspace_id)
-            .fetch_one(&mut **tx)
-            .await?;
+        let (low, critical): (i64, i64) = sqlx::query_as(
+            "SELECT low_threshold_mc, critical_threshold_mc FROM workspaces WHERE id = $1",
+        )
+        .bind(&w.workspace_id)
+        .fetch_one(&mut **tx)
+        .await?;
         let (used,): (i64,) = sqlx::query_as(
             "SELECT CAST(COALESCE(SUM(balance_delta_mc), 0) AS BIGINT) FROM entries WHERE wallet_id = $1 AND kind IN ('charge', 'refund')",
         )
@@ -1438,7 +1914,10 @@ impl Ledger {
         let wallet_id = self.resolve_wallet(p, wallet_id).await?;
         let limit = limit.unwrap_or(50);
         if limit == 0 || limit > MAX_PAGE_LIMIT {
-            return Err(LedgerError::Invalid { path: Some("limit".into()), message: format!("limit must be 1 to {MAX_PAGE_LIMIT}") });
+            return Err(LedgerError::Invalid {
+                path: Some("limit".into()),
+                message: format!("limit must be 1 to {MAX_PAGE_LIMIT}"),
+            });
         }
         let before = match cursor {
             None => i64::MAX,
@@ -1446,7 +1925,10 @@ impl Ledger {
                 .strip_prefix('s')
                 .and_then(|n| n.parse::<i64>().ok())
                 .filter(|n| *n > 0)
-                .ok_or_else(|| LedgerError::Invalid { path: Some("cursor".into()), message: format!("`{c}` is not a cursor from this API") })?,
+                .ok_or_else(|| LedgerError::Invalid {
+                    path: Some("cursor".into()),
+                    message: format!("`{c}` is not a cursor from this API"),
+                })?,
         };
         let sql = format!(
             "{ENTRY_SELECT} WHERE wallet_id = $1 AND seq < $2 AND ($3 = '' OR kind = $3) ORDER BY seq DESC LIMIT $4"
@@ -1458,7 +1940,10 @@ impl Ledger {
             .bind(i64::from(limit) + 1)
             .fetch_all(&self.pool)
             .await?;
-        let mut items = rows.iter().map(transaction_from_row).collect::<Result<Vec<_>>>()?;
+        let mut items = rows
+            .iter()
+            .map(transaction_from_row)
+            .collect::<Result<Vec<_>>>()?;
         let next_cursor = if items.len() > limit as usize {
             items.truncate(limit as usize);
             items.last().map(|t| format!("s{}", t.seq))
@@ -1469,7 +1954,12 @@ impl Ledger {
     }
 
     /// Credits used, grouped by action, project, member or month (`YYYY-MM`).
-    pub async fn usage(&self, p: &Principal, wallet_id: Option<&str>, group_by: UsageGroup) -> Result<Usage> {
+    pub async fn usage(
+        &self,
+        p: &Principal,
+        wallet_id: Option<&str>,
+        group_by: UsageGroup,
+    ) -> Result<Usage> {
         let wallet_id = self.resolve_wallet(p, wallet_id).await?;
         let column = match group_by {
             UsageGroup::Action => "action",
@@ -1481,10 +1971,25 @@ impl Ledger {
             "SELECT COALESCE({column}, ''), CAST(COALESCE(SUM(-balance_delta_mc), 0) AS BIGINT), COUNT(DISTINCT hold_id) \
              FROM entries WHERE wallet_id = $1 AND kind IN ('charge', 'refund') GROUP BY COALESCE({column}, '') ORDER BY 2 DESC, 1"
         );
-        let rows: Vec<(String, i64, i64)> = sqlx::query_as(&sql).bind(&wallet_id).fetch_all(&self.pool).await?;
-        let rows: Vec<UsageRow> = rows.into_iter().map(|(key, used, n)| UsageRow { key, used_millicredits: to_u64(used), charges: to_u64(n) }).collect();
+        let rows: Vec<(String, i64, i64)> = sqlx::query_as(&sql)
+            .bind(&wallet_id)
+            .fetch_all(&self.pool)
+            .await?;
+        let rows: Vec<UsageRow> = rows
+            .into_iter()
+            .map(|(key, used, n)| UsageRow {
+                key,
+                used_millicredits: to_u64(used),
+                charges: to_u64(n),
+            })
+            .collect();
         let total = rows.iter().map(|r| r.used_millicredits).sum();
-        Ok(Usage { wallet_id, group_by, rows, total_millicredits: total })
+        Ok(Usage {
+            wallet_id,
+            group_by,
+            rows,
+            total_millicredits: total,
+        })
     }
 
     /// Settles every wallet with a hold or grant past due (a background task calls
@@ -1516,7 +2021,10 @@ impl Ledger {
     pub async fn audit(&self, wallet_id: &str) -> Result<()> {
         let mut conn = self.pool.acquire().await?;
         let (balance, held): (i64, i64) =
-            sqlx::query_as("SELECT balance_mc, held_mc FROM wallets WHERE id = $1").bind(wallet_id).fetch_one(&mut *conn).await?;
+            sqlx::query_as("SELECT balance_mc, held_mc FROM wallets WHERE id = $1")
+                .bind(wallet_id)
+                .fetch_one(&mut *conn)
+                .await?;
         let (e_balance, e_held): (i64, i64) = sqlx::query_as(
             "SELECT CAST(COALESCE(SUM(balance_delta_mc), 0) AS BIGINT), CAST(COALESCE(SUM(held_delta_mc), 0) AS BIGINT) FROM entries WHERE wallet_id = $1",
         )
@@ -1567,7 +2075,10 @@ impl Ledger {
             (held == a_active, "held == sum of active allocations"),
             (g_bad == 0, "0 <= grant held <= remaining <= amount"),
             (over == 0, "captured <= hold <= quote max"),
-            (earn_total >= 0 && earn_available >= 0, "earnings and settled earnings >= 0"),
+            (
+                earn_total >= 0 && earn_available >= 0,
+                "earnings and settled earnings >= 0",
+            ),
         ];
         for (ok, what) in checks {
             if !ok {
@@ -1587,7 +2098,8 @@ fn transaction_from_row(r: &AnyRow) -> Result<Transaction> {
     let kind: String = r.try_get(1)?;
     Ok(Transaction {
         seq: r.try_get(0)?,
-        kind: TransactionKind::parse(&kind).ok_or_else(|| LedgerError::Corrupt(format!("entry kind `{kind}`")))?,
+        kind: TransactionKind::parse(&kind)
+            .ok_or_else(|| LedgerError::Corrupt(format!("entry kind `{kind}`")))?,
         delta_millicredits: r.try_get(2)?,
         held_delta_millicredits: r.try_get(3)?,
         grant_id: r.try_get(4)?,
@@ -1608,7 +2120,8 @@ fn hold_from_row(r: &AnyRow) -> Result<Hold> {
         quote_id: r.try_get(1)?,
         wallet_id: r.try_get(2)?,
         amount_millicredits: to_u64(r.try_get(3)?),
-        status: HoldStatus::parse(&status).ok_or_else(|| LedgerError::Corrupt(format!("hold status `{status}`")))?,
+        status: HoldStatus::parse(&status)
+            .ok_or_else(|| LedgerError::Corrupt(format!("hold status `{status}`")))?,
         captured_millicredits: captured.map(to_u64),
         expires_at_ms: r.try_get(6)?,
         created_at_ms: r.try_get(7)?,
@@ -1620,7 +2133,8 @@ fn wallet_from_row(r: &AnyRow) -> Result<WalletRow> {
     Ok(WalletRow {
         id: r.try_get(0)?,
         workspace_id: r.try_get(1)?,
-        kind: WalletKind::parse(&kind).ok_or_else(|| LedgerError::Corrupt(format!("wallet kind `{kind}`")))?,
+        kind: WalletKind::parse(&kind)
+            .ok_or_else(|| LedgerError::Corrupt(format!("wallet kind `{kind}`")))?,
         plan_id: r.try_get(4)?,
         plan_credits_mc: r.try_get(5)?,
         cycle_anchor_ms: r.try_get(6)?,
@@ -1640,7 +2154,10 @@ fn payload_hash<T: Serialize>(op: &str, payload: &T) -> String {
 }
 
 fn check_key(key: &str) -> Result<()> {
-    if key.is_empty() || key.len() > MAX_IDEMPOTENCY_KEY_BYTES || !key.bytes().all(|b| b.is_ascii_graphic()) {
+    if key.is_empty()
+        || key.len() > MAX_IDEMPOTENCY_KEY_BYTES
+        || !key.bytes().all(|b| b.is_ascii_graphic())
+    {
         return Err(LedgerError::Invalid {
             path: Some("Idempotency-Key".into()),
             message: format!("an idempotency key of 1 to {MAX_IDEMPOTENCY_KEY_BYTES} printable ASCII characters is required"),
@@ -1653,7 +2170,9 @@ fn require_spender(p: &Principal) -> Result<()> {
     if p.role.can_spend() {
         Ok(())
     } else {
-        Err(LedgerError::Forbidden("viewers cannot spend credits".into()))
+        Err(LedgerError::Forbidden(
+            "viewers cannot spend credits".into(),
+        ))
     }
 }
 
@@ -1661,6 +2180,8 @@ fn require_admin(p: &Principal) -> Result<()> {
     if p.role.can_administer() {
         Ok(())
     } else {
-        Err(LedgerError::Forbidden("only admins and owners can do this".into()))
+        Err(LedgerError::Forbidden(
+            "only admins and owners can do this".into(),
+        ))
     }
 }

@@ -176,7 +176,9 @@ pub(crate) async fn connect(url: &str) -> Result<(AnyPool, Dialect), LedgerError
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
         Dialect::Postgres
     } else {
-        return Err(LedgerError::Config(format!("database URL must start with sqlite: or postgres:, got `{url}`")));
+        return Err(LedgerError::Config(format!(
+            "database URL must start with sqlite: or postgres:, got `{url}`"
+        )));
     };
     let pool = match dialect {
         Dialect::Sqlite => {
@@ -211,27 +213,39 @@ async fn migrate(pool: &AnyPool, dialect: Dialect) -> Result<(), LedgerError> {
     let mut tx = pool.begin().await?;
     if dialect == Dialect::Postgres {
         // Several servers may start at once against one database.
-        sqlx::query("SELECT pg_advisory_xact_lock(7242001)").execute(&mut *tx).await?;
+        sqlx::query("SELECT pg_advisory_xact_lock(7242001)")
+            .execute(&mut *tx)
+            .await?;
     }
-    tx.execute("CREATE TABLE IF NOT EXISTS creditkit_schema (version BIGINT NOT NULL)").await?;
-    let row: Option<(i64,)> = sqlx::query_as("SELECT version FROM creditkit_schema").fetch_optional(&mut *tx).await?;
+    tx.execute("CREATE TABLE IF NOT EXISTS creditkit_schema (version BIGINT NOT NULL)")
+        .await?;
+    let row: Option<(i64,)> = sqlx::query_as("SELECT version FROM creditkit_schema")
+        .fetch_optional(&mut *tx)
+        .await?;
     let current = match row {
         Some((v,)) => v,
         None => {
-            sqlx::query("INSERT INTO creditkit_schema (version) VALUES (0)").execute(&mut *tx).await?;
+            sqlx::query("INSERT INTO creditkit_schema (version) VALUES (0)")
+                .execute(&mut *tx)
+                .await?;
             0
         }
     };
     let target = MIGRATIONS.len() as i64;
     if current > target {
-        return Err(LedgerError::Config(format!("database schema {current} is newer than this build's {target}")));
+        return Err(LedgerError::Config(format!(
+            "database schema {current} is newer than this build's {target}"
+        )));
     }
     for (i, migration) in MIGRATIONS.iter().enumerate().skip(current as usize) {
         let sql = migration.replace("{serial}", dialect.serial_pk());
         for statement in sql.split(';').map(str::trim).filter(|s| !s.is_empty()) {
             tx.execute(statement).await?;
         }
-        sqlx::query("UPDATE creditkit_schema SET version = $1").bind(i as i64 + 1).execute(&mut *tx).await?;
+        sqlx::query("UPDATE creditkit_schema SET version = $1")
+            .bind(i as i64 + 1)
+            .execute(&mut *tx)
+            .await?;
     }
     tx.commit().await?;
     Ok(())

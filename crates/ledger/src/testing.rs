@@ -11,7 +11,8 @@ pub enum Store {
 }
 
 pub fn postgres_admin_url() -> String {
-    std::env::var("CREDITKIT_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string())
+    std::env::var("CREDITKIT_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_string())
 }
 
 fn random_suffix() -> String {
@@ -32,9 +33,17 @@ pub async fn fresh_url(store: Store) -> String {
             let name = format!("ck_test_{}", random_suffix());
             let mut conn = sqlx::PgConnection::connect(&admin)
                 .await
-                .unwrap_or_else(|e| panic!("PostgreSQL at {admin} (cargo xtask test starts it): {e}"));
-            sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await.expect("CREATE DATABASE");
-            let base = admin.rsplit_once('/').map(|(b, _)| b.to_string()).expect("URL has a database");
+                .unwrap_or_else(|e| {
+                    panic!("PostgreSQL at {admin} (cargo xtask test starts it): {e}")
+                });
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(&mut conn)
+                .await
+                .expect("CREATE DATABASE");
+            let base = admin
+                .rsplit_once('/')
+                .map(|(b, _)| b.to_string())
+                .expect("URL has a database");
             format!("{base}/{name}")
         }
     }

@@ -147,7 +147,10 @@ mod tests {
         assert_eq!(cycle_index(JAN_31_2026, JAN_31_2026 + 27 * MS_PER_DAY), 0);
         assert_eq!(cycle_index(JAN_31_2026, add_months(JAN_31_2026, 1)), 1);
         assert_eq!(cycle_index(JAN_31_2026, add_months(JAN_31_2026, 1) - 1), 0);
-        assert_eq!(cycle_index(JAN_31_2026, add_months(JAN_31_2026, 14) + 5), 14);
+        assert_eq!(
+            cycle_index(JAN_31_2026, add_months(JAN_31_2026, 14) + 5),
+            14
+        );
         assert_eq!(cycle_index(JAN_31_2026, JAN_31_2026 - 5), 0);
     }
 }

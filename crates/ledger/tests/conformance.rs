@@ -3,12 +3,19 @@
 mod common;
 
 use common::*;
-use creditkit_api::{WalletKind, BalanceState, CaptureRequest, HoldRequest, HoldStatus, QuoteRequest, Role, TopUpRequest, TransactionKind, UsageGroup};
+use creditkit_api::{
+    BalanceState, CaptureRequest, HoldRequest, HoldStatus, QuoteRequest, Role, TopUpRequest,
+    TransactionKind, UsageGroup, WalletKind,
+};
 use creditkit_ledger::{Config, LedgerError};
 use creditkit_pricing::{Item, Request};
 
 fn quote_req(item: Item) -> QuoteRequest {
-    QuoteRequest { wallet_id: None, request: Request::single(item), project: Some("launch".into()) }
+    QuoteRequest {
+        wallet_id: None,
+        request: Request::single(item),
+        project: Some("launch".into()),
+    }
 }
 
 fn image(res: &str) -> Item {

@@ -33,13 +33,28 @@ const CARD: &str = r#"{
 
 #[derive(Clone, Debug)]
 enum Op {
-    Grant { credits: u64, expires_in_days: Option<i64> },
-    TopUp { forever: bool },
+    Grant {
+        credits: u64,
+        expires_in_days: Option<i64>,
+    },
+    TopUp {
+        forever: bool,
+    },
     Plan(usize),
-    Hold { item: usize, quantity: u64 },
-    Capture { hold: usize, percent: u64 },
-    Release { hold: usize },
-    Advance { minutes: i64 },
+    Hold {
+        item: usize,
+        quantity: u64,
+    },
+    Capture {
+        hold: usize,
+        percent: u64,
+    },
+    Release {
+        hold: usize,
+    },
+    Advance {
+        minutes: i64,
+    },
     Sweep,
 }
 
@@ -68,7 +83,11 @@ fn item(i: usize, quantity: u64) -> Item {
 }
 
 fn run(store: Store, cases: u32) {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     let env = rt.block_on(env(store));
     let key = std::sync::atomic::AtomicU64::new(0);
     proptest!(ProptestConfig { cases, max_shrink_iters: 200, ..ProptestConfig::default() }, |(ops in proptest::collection::vec(op(), 1..40))| {

@@ -7,16 +7,31 @@ mod native {
     use criterion::{black_box, Criterion, Throughput};
 
     const CASES: &[(&str, &str, &str)] = &[
-        ("kappax", include_str!("../../../examples/ratecards/kappax.json"),
-            r#"{"action":"chat_turn","params":{"model":"kappax-agent","input_tokens":200}}"#),
-        ("campaigns", include_str!("../../../examples/ratecards/campaigns.json"),
-            r#"{"action":"campaign_creation","params":{"platforms":3,"weeks":4,"posts_per_week":5}}"#),
-        ("landing", include_str!("../../../examples/ratecards/landing.json"),
-            r#"{"action":"landing_page","params":{"sections":10,"rewrites":15,"images_1k":3}}"#),
-        ("kumari", include_str!("../../../examples/ratecards/kumari.json"),
-            r#"{"action":"compare_mode","params":{"models":4}}"#),
-        ("kopai", include_str!("../../../examples/ratecards/kopai.json"),
-            r#"{"action":"message","quantity":3,"params":{"agent":"seo-writer","messages_used":4}}"#),
+        (
+            "kappax",
+            include_str!("../../../examples/ratecards/kappax.json"),
+            r#"{"action":"chat_turn","params":{"model":"kappax-agent","input_tokens":200}}"#,
+        ),
+        (
+            "campaigns",
+            include_str!("../../../examples/ratecards/campaigns.json"),
+            r#"{"action":"campaign_creation","params":{"platforms":3,"weeks":4,"posts_per_week":5}}"#,
+        ),
+        (
+            "landing",
+            include_str!("../../../examples/ratecards/landing.json"),
+            r#"{"action":"landing_page","params":{"sections":10,"rewrites":15,"images_1k":3}}"#,
+        ),
+        (
+            "kumari",
+            include_str!("../../../examples/ratecards/kumari.json"),
+            r#"{"action":"compare_mode","params":{"models":4}}"#,
+        ),
+        (
+            "kopai",
+            include_str!("../../../examples/ratecards/kopai.json"),
+            r#"{"action":"message","quantity":3,"params":{"agent":"seo-writer","messages_used":4}}"#,
+        ),
     ];
 
     pub fn benches(c: &mut Criterion) {
@@ -25,7 +40,9 @@ mod native {
         for (name, card, request) in CASES {
             let card = parse_card(card).unwrap();
             let request = Request::from_json(request).unwrap();
-            g.bench_function(*name, |b| b.iter(|| estimate(black_box(&card), black_box(&request)).unwrap()));
+            g.bench_function(*name, |b| {
+                b.iter(|| estimate(black_box(&card), black_box(&request)).unwrap())
+            });
         }
         g.finish();
         let mut g = c.benchmark_group("parse_card");

@@ -16,7 +16,9 @@ pub const MILLI_PER_CREDIT: u64 = 1000;
 pub const MAX_PRICE_MILLICREDITS: u64 = 1_000_000_000 * MILLI_PER_CREDIT;
 
 /// An amount of credits in milli-credits (1 credit = 1000).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct Millicredits(pub u64);
 
@@ -73,7 +75,12 @@ pub fn format_fixed(value: u64, scale: u32) -> String {
         return value.to_string();
     }
     let divisor = 10u64.pow(scale);
-    format!("{}.{:0width$}", value / divisor, value % divisor, width = scale as usize)
+    format!(
+        "{}.{:0width$}",
+        value / divisor,
+        value % divisor,
+        width = scale as usize
+    )
 }
 
 /// Why a decimal could not be read exactly.
@@ -109,16 +116,25 @@ pub fn parse_scaled(text: &str, scale: u32) -> Result<u64, DecimalError> {
     }
     let frac_trimmed = frac.trim_end_matches('0');
     if frac_trimmed.len() > scale as usize {
-        return Err(DecimalError::TooPrecise { text: text.to_string(), scale });
+        return Err(DecimalError::TooPrecise {
+            text: text.to_string(),
+            scale,
+        });
     }
     let overflow = || DecimalError::Overflow(text.to_string());
     let mut value: u64 = 0;
     for b in whole.bytes() {
-        value = value.checked_mul(10).and_then(|v| v.checked_add(u64::from(b - b'0'))).ok_or_else(overflow)?;
+        value = value
+            .checked_mul(10)
+            .and_then(|v| v.checked_add(u64::from(b - b'0')))
+            .ok_or_else(overflow)?;
     }
     let mut frac_value: u64 = 0;
     for i in 0..scale as usize {
-        let digit = frac_trimmed.as_bytes().get(i).map_or(0, |b| u64::from(b - b'0'));
+        let digit = frac_trimmed
+            .as_bytes()
+            .get(i)
+            .map_or(0, |b| u64::from(b - b'0'));
         frac_value = frac_value * 10 + digit;
     }
     value
@@ -135,7 +151,8 @@ pub fn parse_json_scaled(value: &serde_json::Value, scale: u32) -> Result<u64, D
     match value {
         serde_json::Value::Number(n) => {
             if let Some(u) = n.as_u64() {
-                u.checked_mul(10u64.pow(scale)).ok_or_else(|| DecimalError::Overflow(u.to_string()))
+                u.checked_mul(10u64.pow(scale))
+                    .ok_or_else(|| DecimalError::Overflow(u.to_string()))
             } else if let Some(i) = n.as_i64() {
                 Err(DecimalError::Negative(i.to_string()))
             } else {
@@ -169,7 +186,10 @@ pub struct Rounding {
 
 impl Default for Rounding {
     fn default() -> Self {
-        Rounding { step_millicredits: 1, mode: RoundingMode::Up }
+        Rounding {
+            step_millicredits: 1,
+            mode: RoundingMode::Up,
+        }
     }
 }
 
@@ -223,9 +243,18 @@ mod tests {
 
     #[test]
     fn json_floats_mean_their_literal() {
-        let v: serde_json::Value = serde_json::from_str("[0.1, 0.3, 2.675, 1e-3, -0.5, 7]").unwrap();
-        let got: Vec<_> = v.as_array().unwrap().iter().map(|x| parse_json_scaled(x, 3).ok()).collect();
-        assert_eq!(got, vec![Some(100), Some(300), Some(2675), Some(1), None, Some(7000)]);
+        let v: serde_json::Value =
+            serde_json::from_str("[0.1, 0.3, 2.675, 1e-3, -0.5, 7]").unwrap();
+        let got: Vec<_> = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| parse_json_scaled(x, 3).ok())
+            .collect();
+        assert_eq!(
+            got,
+            vec![Some(100), Some(300), Some(2675), Some(1), None, Some(7000)]
+        );
     }
 
     #[test]
@@ -239,12 +268,25 @@ mod tests {
 
     #[test]
     fn rounding_modes() {
-        let r = |mode, step, v| Rounding { step_millicredits: step, mode }.apply(Millicredits(v)).unwrap().0;
+        let r = |mode, step, v| {
+            Rounding {
+                step_millicredits: step,
+                mode,
+            }
+            .apply(Millicredits(v))
+            .unwrap()
+            .0
+        };
         assert_eq!(r(RoundingMode::Up, 1000, 1001), 2000);
         assert_eq!(r(RoundingMode::Up, 1000, 2000), 2000);
         assert_eq!(r(RoundingMode::Down, 1000, 1999), 1000);
         assert_eq!(r(RoundingMode::Nearest, 1000, 1500), 2000);
         assert_eq!(r(RoundingMode::Nearest, 1000, 1499), 1000);
-        assert!(Rounding { step_millicredits: 1000, mode: RoundingMode::Up }.apply(Millicredits(u64::MAX)).is_none());
+        assert!(Rounding {
+            step_millicredits: 1000,
+            mode: RoundingMode::Up
+        }
+        .apply(Millicredits(u64::MAX))
+        .is_none());
     }
 }

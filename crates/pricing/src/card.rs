@@ -57,7 +57,11 @@ impl Card {
     }
 
     pub(crate) fn card_ref(&self) -> CardRef {
-        CardRef { id: self.id.clone(), version: self.version.clone(), hash: self.hash.clone() }
+        CardRef {
+            id: self.id.clone(),
+            version: self.version.clone(),
+            hash: self.hash.clone(),
+        }
     }
 }
 
@@ -107,9 +111,15 @@ pub struct CountParam {
 pub enum Cost {
     /// Costs nothing (viewing, scheduling, avatar selection).
     Free,
-    Fixed { amount: Millicredits },
+    Fixed {
+        amount: Millicredits,
+    },
     /// Price chosen by a named option, e.g. `resolution` = `1k` | `2k`.
-    Options { param: String, choices: BTreeMap<String, Millicredits>, default: Option<String> },
+    Options {
+        param: String,
+        choices: BTreeMap<String, Millicredits>,
+        default: Option<String>,
+    },
     /// A range that depends on complexity; exact when the request names a level.
     Range {
         min: Millicredits,
@@ -123,7 +133,9 @@ pub enum Cost {
     /// optionally by marketplace agent (publisher add-on, free messages).
     Chat,
     /// A bundle of other actions, e.g. a campaign = posts × platforms × weeks.
-    Composite { components: Vec<Component> },
+    Composite {
+        components: Vec<Component>,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

@@ -52,8 +52,16 @@ impl EstimateErrorKind {
 }
 
 impl EstimateError {
-    pub(crate) fn new(kind: EstimateErrorKind, path: &str, message: impl Into<String>) -> EstimateError {
-        EstimateError { kind, path: path.to_string(), message: message.into() }
+    pub(crate) fn new(
+        kind: EstimateErrorKind,
+        path: &str,
+        message: impl Into<String>,
+    ) -> EstimateError {
+        EstimateError {
+            kind,
+            path: path.to_string(),
+            message: message.into(),
+        }
     }
 }
 
@@ -102,12 +110,20 @@ pub struct Span {
 
 impl Span {
     pub const fn exact(m: u64) -> Span {
-        Span { min_millicredits: m, max_millicredits: m, expected_millicredits: m }
+        Span {
+            min_millicredits: m,
+            max_millicredits: m,
+            expected_millicredits: m,
+        }
     }
 
     fn range(min: u64, max: u64, expected: u64) -> Span {
         debug_assert!(min <= expected && expected <= max);
-        Span { min_millicredits: min, max_millicredits: max, expected_millicredits: expected }
+        Span {
+            min_millicredits: min,
+            max_millicredits: max,
+            expected_millicredits: expected,
+        }
     }
 
     fn checked_mul(self, n: u64) -> Option<Span> {
@@ -122,7 +138,9 @@ impl Span {
         Some(Span {
             min_millicredits: self.min_millicredits.checked_add(o.min_millicredits)?,
             max_millicredits: self.max_millicredits.checked_add(o.max_millicredits)?,
-            expected_millicredits: self.expected_millicredits.checked_add(o.expected_millicredits)?,
+            expected_millicredits: self
+                .expected_millicredits
+                .checked_add(o.expected_millicredits)?,
         })
     }
 }
@@ -155,7 +173,13 @@ impl Estimate {
 
     /// "30 credits", "2–3 credits": how a user is shown this estimate.
     pub fn display(&self) -> String {
-        let unit = |m: Millicredits| if m.0 == MILLI_PER_CREDIT { "credit" } else { "credits" };
+        let unit = |m: Millicredits| {
+            if m.0 == MILLI_PER_CREDIT {
+                "credit"
+            } else {
+                "credits"
+            }
+        };
         if self.exact {
             format!("{} {}", self.min(), unit(self.min()))
         } else {
@@ -167,31 +191,64 @@ impl Estimate {
 /// Prices `request` with `card`.
 pub fn estimate(card: &Card, request: &Request) -> Result<Estimate, EstimateError> {
     if request.items.is_empty() {
-        return Err(EstimateError::new(EstimateErrorKind::InvalidRequest, "items", "needs at least one item"));
+        return Err(EstimateError::new(
+            EstimateErrorKind::InvalidRequest,
+            "items",
+            "needs at least one item",
+        ));
     }
     if request.items.len() > MAX_ITEMS {
         return Err(EstimateError::new(
             EstimateErrorKind::InvalidRequest,
             "items",
-            format!("has {} items; the limit is {MAX_ITEMS}", request.items.len()),
+            format!(
+                "has {} items; the limit is {MAX_ITEMS}",
+                request.items.len()
+            ),
         ));
     }
     let mut lines = Vec::new();
     for (i, item) in request.items.iter().enumerate() {
-        let path = if request.items.len() == 1 { String::new() } else { format!("items[{i}]") };
-        let mut ctx = Ctx { card, item_index: i, lines: &mut lines };
+        let path = if request.items.len() == 1 {
+            String::new()
+        } else {
+            format!("items[{i}]")
+        };
+        let mut ctx = Ctx {
+            card,
+            item_index: i,
+            lines: &mut lines,
+        };
         ctx.price(&path, item, 1, 0, None)?;
     }
-    let overflow = || EstimateError::new(EstimateErrorKind::Overflow, "", "the total is too large to price");
+    let overflow = || {
+        EstimateError::new(
+            EstimateErrorKind::Overflow,
+            "",
+            "the total is too large to price",
+        )
+    };
     let mut subtotal = Span::default();
     for l in &lines {
         subtotal = subtotal
-            .checked_add(Span::range(l.min_millicredits, l.max_millicredits, l.expected_millicredits))
+            .checked_add(Span::range(
+                l.min_millicredits,
+                l.max_millicredits,
+                l.expected_millicredits,
+            ))
             .ok_or_else(overflow)?;
     }
-    let round = |m: u64| card.rounding.apply(Millicredits(m)).map(|r| r.0).ok_or_else(overflow);
-    let (min, max, expected) =
-        (round(subtotal.min_millicredits)?, round(subtotal.max_millicredits)?, round(subtotal.expected_millicredits)?);
+    let round = |m: u64| {
+        card.rounding
+            .apply(Millicredits(m))
+            .map(|r| r.0)
+            .ok_or_else(overflow)
+    };
+    let (min, max, expected) = (
+        round(subtotal.min_millicredits)?,
+        round(subtotal.max_millicredits)?,
+        round(subtotal.expected_millicredits)?,
+    );
     debug_assert!(min <= expected && expected <= max);
     Ok(Estimate {
         min_millicredits: min,
@@ -229,24 +286,50 @@ fn known_list(names: impl Iterator<Item = impl AsRef<str>>) -> String {
 
 impl Ctx<'_> {
     /// Prices one item (or one component of a composite) `outer` times.
-    fn price(&mut self, path: &str, item: &Item, outer: u64, depth: usize, via: Option<&str>) -> Result<(), EstimateError> {
+    fn price(
+        &mut self,
+        path: &str,
+        item: &Item,
+        outer: u64,
+        depth: usize,
+        via: Option<&str>,
+    ) -> Result<(), EstimateError> {
         let card = self.card;
         let Some(action) = card.action(&item.action) else {
             return Err(err(
                 EstimateErrorKind::UnknownAction,
                 &at(path, "action"),
-                format!("unknown action `{}` (card `{}` has: {})", item.action, card.id, known_list(card.actions.iter().map(|a| &a.id))),
+                format!(
+                    "unknown action `{}` (card `{}` has: {})",
+                    item.action,
+                    card.id,
+                    known_list(card.actions.iter().map(|a| &a.id))
+                ),
             ));
         };
         if depth > MAX_DEPTH {
-            return Err(err(EstimateErrorKind::InvalidRequest, path, "composite actions nest too deep"));
+            return Err(err(
+                EstimateErrorKind::InvalidRequest,
+                path,
+                "composite actions nest too deep",
+            ));
         }
         if item.quantity == 0 {
-            return Err(err(EstimateErrorKind::InvalidRequest, &at(path, "quantity"), "quantity must be at least 1"));
+            return Err(err(
+                EstimateErrorKind::InvalidRequest,
+                &at(path, "quantity"),
+                "quantity must be at least 1",
+            ));
         }
         check_param_names(path, action, &item.params)?;
         let counts = resolve_counts(path, action, &item.params)?;
-        let overflow = || err(EstimateErrorKind::Overflow, path, "the total is too large to price");
+        let overflow = || {
+            err(
+                EstimateErrorKind::Overflow,
+                path,
+                "the total is too large to price",
+            )
+        };
         let mut units = outer.checked_mul(item.quantity).ok_or_else(overflow)?;
         let mut per_label = String::new();
         for name in &action.per {
@@ -261,15 +344,29 @@ impl Ctx<'_> {
         let params_path = at(path, "params");
         match &action.cost {
             Cost::Free => self.push(action, LineKind::Free, label, units, Span::exact(0), path),
-            Cost::Fixed { amount } => self.push(action, LineKind::Action, label, units, Span::exact(amount.0), path),
-            Cost::Options { param, choices, default } => {
+            Cost::Fixed { amount } => self.push(
+                action,
+                LineKind::Action,
+                label,
+                units,
+                Span::exact(amount.0),
+                path,
+            ),
+            Cost::Options {
+                param,
+                choices,
+                default,
+            } => {
                 let choice = match (item.params.get(param), default) {
                     (Some(ParamValue::Text(c)), _) => c.clone(),
                     (Some(other), _) => {
                         return Err(err(
                             EstimateErrorKind::InvalidParam,
                             &at(&params_path, param),
-                            format!("expected one of {}, found {other}", known_list(choices.keys())),
+                            format!(
+                                "expected one of {}, found {other}",
+                                known_list(choices.keys())
+                            ),
                         ))
                     }
                     (None, Some(d)) => d.clone(),
@@ -277,7 +374,11 @@ impl Ctx<'_> {
                         return Err(err(
                             EstimateErrorKind::MissingParam,
                             &at(&params_path, param),
-                            format!("missing parameter `{param}` for `{}` (one of: {})", action.id, known_list(choices.keys())),
+                            format!(
+                                "missing parameter `{param}` for `{}` (one of: {})",
+                                action.id,
+                                known_list(choices.keys())
+                            ),
                         ))
                     }
                 };
@@ -285,13 +386,31 @@ impl Ctx<'_> {
                     return Err(err(
                         EstimateErrorKind::InvalidParam,
                         &at(&params_path, param),
-                        format!("unknown {param} `{choice}` (one of: {})", known_list(choices.keys())),
+                        format!(
+                            "unknown {param} `{choice}` (one of: {})",
+                            known_list(choices.keys())
+                        ),
                     ));
                 };
-                self.push(action, LineKind::Action, format!("{label} — {choice}"), units, Span::exact(amount.0), path)
+                self.push(
+                    action,
+                    LineKind::Action,
+                    format!("{label} — {choice}"),
+                    units,
+                    Span::exact(amount.0),
+                    path,
+                )
             }
-            Cost::Range { min, max, expected, param, levels } => {
-                let level = param.as_ref().and_then(|p| item.params.get(p).map(|v| (p, v)));
+            Cost::Range {
+                min,
+                max,
+                expected,
+                param,
+                levels,
+            } => {
+                let level = param
+                    .as_ref()
+                    .and_then(|p| item.params.get(p).map(|v| (p, v)));
                 let (span, label) = match level {
                     None => (Span::range(min.0, max.0, expected.0), label),
                     Some((p, ParamValue::Text(name))) => match levels.get(name) {
@@ -300,7 +419,10 @@ impl Ctx<'_> {
                             return Err(err(
                                 EstimateErrorKind::InvalidParam,
                                 &at(&params_path, p),
-                                format!("unknown {p} `{name}` (one of: {})", known_list(levels.keys())),
+                                format!(
+                                    "unknown {p} `{name}` (one of: {})",
+                                    known_list(levels.keys())
+                                ),
                             ))
                         }
                     },
@@ -308,7 +430,10 @@ impl Ctx<'_> {
                         return Err(err(
                             EstimateErrorKind::InvalidParam,
                             &at(&params_path, p),
-                            format!("expected one of {}, found {other}", known_list(levels.keys())),
+                            format!(
+                                "expected one of {}, found {other}",
+                                known_list(levels.keys())
+                            ),
                         ))
                     }
                 };
@@ -330,12 +455,25 @@ impl Ctx<'_> {
                     if let Some(child_action) = card.action(&c.action) {
                         for (name, value) in &counts {
                             if child_action.counts.contains_key(name) {
-                                params.entry(name.clone()).or_insert(ParamValue::Count(*value));
+                                params
+                                    .entry(name.clone())
+                                    .or_insert(ParamValue::Count(*value));
                             }
                         }
                     }
-                    let child = Item { action: c.action.clone(), quantity: n, params };
-                    let cpath = format!("{}components[{ci}]", if path.is_empty() { String::new() } else { format!("{path}.") });
+                    let child = Item {
+                        action: c.action.clone(),
+                        quantity: n,
+                        params,
+                    };
+                    let cpath = format!(
+                        "{}components[{ci}]",
+                        if path.is_empty() {
+                            String::new()
+                        } else {
+                            format!("{path}.")
+                        }
+                    );
                     self.price(&cpath, &child, units, depth + 1, Some(&action.name))?;
                 }
                 Ok(())
@@ -343,27 +481,48 @@ impl Ctx<'_> {
         }
     }
 
-    fn price_chat(&mut self, path: &str, action: &Action, item: &Item, units: u64) -> Result<(), EstimateError> {
+    fn price_chat(
+        &mut self,
+        path: &str,
+        action: &Action,
+        item: &Item,
+        units: u64,
+    ) -> Result<(), EstimateError> {
         let card = self.card;
         let params_path = at(path, "params");
         let text = |name: &str| -> Result<Option<&String>, EstimateError> {
             match item.params.get(name) {
                 None => Ok(None),
                 Some(ParamValue::Text(s)) => Ok(Some(s)),
-                Some(other) => Err(err(EstimateErrorKind::InvalidParam, &at(&params_path, name), format!("expected an id, found {other}"))),
+                Some(other) => Err(err(
+                    EstimateErrorKind::InvalidParam,
+                    &at(&params_path, name),
+                    format!("expected an id, found {other}"),
+                )),
             }
         };
         let count = |name: &str| -> Result<Option<u64>, EstimateError> {
             match item.params.get(name) {
                 None => Ok(None),
                 Some(ParamValue::Count(n)) => Ok(Some(*n)),
-                Some(other) => Err(err(EstimateErrorKind::InvalidParam, &at(&params_path, name), format!("expected a whole number, found {other}"))),
+                Some(other) => Err(err(
+                    EstimateErrorKind::InvalidParam,
+                    &at(&params_path, name),
+                    format!("expected a whole number, found {other}"),
+                )),
             }
         };
         let agent = match text("agent")? {
             None => None,
             Some(id) => Some(card.agent(id).ok_or_else(|| {
-                err(EstimateErrorKind::InvalidParam, &at(&params_path, "agent"), format!("unknown agent `{id}` (card has: {})", known_list(card.agents.iter().map(|a| &a.id))))
+                err(
+                    EstimateErrorKind::InvalidParam,
+                    &at(&params_path, "agent"),
+                    format!(
+                        "unknown agent `{id}` (card has: {})",
+                        known_list(card.agents.iter().map(|a| &a.id))
+                    ),
+                )
             })?),
         };
         let model_id = match (text("model")?, agent) {
@@ -380,12 +539,22 @@ impl Ctx<'_> {
                 return Err(err(
                     EstimateErrorKind::MissingParam,
                     &at(&params_path, "model"),
-                    format!("missing parameter `model` (one of: {})", known_list(card.models.iter().map(|m| &m.id))),
+                    format!(
+                        "missing parameter `model` (one of: {})",
+                        known_list(card.models.iter().map(|m| &m.id))
+                    ),
                 ))
             }
         };
         let model = card.model(&model_id).ok_or_else(|| {
-            err(EstimateErrorKind::InvalidParam, &at(&params_path, "model"), format!("unknown model `{model_id}` (card has: {})", known_list(card.models.iter().map(|m| &m.id))))
+            err(
+                EstimateErrorKind::InvalidParam,
+                &at(&params_path, "model"),
+                format!(
+                    "unknown model `{model_id}` (card has: {})",
+                    known_list(card.models.iter().map(|m| &m.id))
+                ),
+            )
         })?;
 
         // Free allowance: the first `free_messages` messages with this agent cost nothing.
@@ -395,7 +564,10 @@ impl Ctx<'_> {
                     err(
                         EstimateErrorKind::MissingParam,
                         &at(&params_path, "messages_used"),
-                        format!("missing parameter `messages_used`: agent `{}` gives {} free messages", a.id, a.free_messages),
+                        format!(
+                            "missing parameter `messages_used`: agent `{}` gives {} free messages",
+                            a.id, a.free_messages
+                        ),
                     )
                 })?;
                 let left = a.free_messages.saturating_sub(used);
@@ -414,68 +586,136 @@ impl Ctx<'_> {
             } else {
                 format!("Free messages {}–{} of {total}", used + 1, used + free)
             };
-            self.lines.push(self.line(action, LineKind::FreeMessage, label, free, Span::exact(0), model_tag.clone(), a));
+            self.lines.push(self.line(
+                action,
+                LineKind::FreeMessage,
+                label,
+                free,
+                Span::exact(0),
+                model_tag.clone(),
+                a,
+            ));
         }
         if paid == 0 {
             return Ok(());
         }
         let input_tokens = count("input_tokens")?;
         let output_tokens = count("output_tokens")?;
-        let check_tokens = |name: &str, n: Option<u64>, max: Option<u64>| -> Result<(), EstimateError> {
-            match (n, max) {
-                (Some(n), Some(max)) if n > max => Err(err(
-                    EstimateErrorKind::InvalidParam,
-                    &at(&params_path, name),
-                    format!("{n} tokens is above model `{}`'s limit of {max}", model.id),
-                )),
-                (Some(n), None) if n > MAX_TOKENS => Err(err(
-                    EstimateErrorKind::InvalidParam,
-                    &at(&params_path, name),
-                    format!("{n} tokens is above the limit of {MAX_TOKENS}"),
-                )),
-                _ => Ok(()),
-            }
-        };
+        let check_tokens =
+            |name: &str, n: Option<u64>, max: Option<u64>| -> Result<(), EstimateError> {
+                match (n, max) {
+                    (Some(n), Some(max)) if n > max => Err(err(
+                        EstimateErrorKind::InvalidParam,
+                        &at(&params_path, name),
+                        format!("{n} tokens is above model `{}`'s limit of {max}", model.id),
+                    )),
+                    (Some(n), None) if n > MAX_TOKENS => Err(err(
+                        EstimateErrorKind::InvalidParam,
+                        &at(&params_path, name),
+                        format!("{n} tokens is above the limit of {MAX_TOKENS}"),
+                    )),
+                    _ => Ok(()),
+                }
+            };
         check_tokens("input_tokens", input_tokens, model.max_input_tokens)?;
         check_tokens("output_tokens", output_tokens, model.max_output_tokens)?;
 
-        let overflow = || err(EstimateErrorKind::Overflow, path, "the total is too large to price");
-        if model.per_message.0 > 0 || (model.input_per_1k_tokens.is_none() && model.output_per_1k_tokens.is_none()) {
+        let overflow = || {
+            err(
+                EstimateErrorKind::Overflow,
+                path,
+                "the total is too large to price",
+            )
+        };
+        if model.per_message.0 > 0
+            || (model.input_per_1k_tokens.is_none() && model.output_per_1k_tokens.is_none())
+        {
             let span = Span::exact(model.per_message.0);
-            self.push_tagged(action, LineKind::Infra, format!("Runtime infra — {}", model.name), paid, span, path, model_tag.clone(), None)?;
+            self.push_tagged(
+                action,
+                LineKind::Infra,
+                format!("Runtime infra — {}", model.name),
+                paid,
+                span,
+                path,
+                model_tag.clone(),
+                None,
+            )?;
         }
         if let Some(price) = model.input_per_1k_tokens {
             let tokens = input_tokens.ok_or_else(|| {
                 err(
                     EstimateErrorKind::MissingParam,
                     &at(&params_path, "input_tokens"),
-                    format!("missing parameter `input_tokens`: model `{}` is priced per token", model.id),
+                    format!(
+                        "missing parameter `input_tokens`: model `{}` is priced per token",
+                        model.id
+                    ),
                 )
             })?;
             let per_message = token_cost(tokens, price).ok_or_else(overflow)?;
             let label = format!("Input — {tokens} tokens");
-            self.push_tagged(action, LineKind::InputTokens, label, paid, Span::exact(per_message), path, model_tag.clone(), None)?;
+            self.push_tagged(
+                action,
+                LineKind::InputTokens,
+                label,
+                paid,
+                Span::exact(per_message),
+                path,
+                model_tag.clone(),
+                None,
+            )?;
         }
         if let Some(price) = model.output_per_1k_tokens {
             let span = output_span(model, output_tokens, price).ok_or_else(overflow)?;
             let label = match output_tokens {
                 Some(n) => format!("Output — {n} tokens"),
-                None => format!("Output — up to {} tokens", model.max_output_tokens.unwrap_or(0)),
+                None => format!(
+                    "Output — up to {} tokens",
+                    model.max_output_tokens.unwrap_or(0)
+                ),
             };
-            self.push_tagged(action, LineKind::OutputTokens, label, paid, span, path, model_tag.clone(), None)?;
+            self.push_tagged(
+                action,
+                LineKind::OutputTokens,
+                label,
+                paid,
+                span,
+                path,
+                model_tag.clone(),
+                None,
+            )?;
         }
         if let Some(a) = agent {
             if a.publisher_addon.0 > 0 {
                 let label = format!("Publisher add-on — {}", a.name);
                 let span = Span::exact(a.publisher_addon.0);
-                self.push_tagged(action, LineKind::PublisherAddon, label, paid, span, path, model_tag, Some(a.id.clone()))?;
+                self.push_tagged(
+                    action,
+                    LineKind::PublisherAddon,
+                    label,
+                    paid,
+                    span,
+                    path,
+                    model_tag,
+                    Some(a.id.clone()),
+                )?;
             }
         }
         Ok(())
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn line(&self, action: &Action, kind: LineKind, label: String, quantity: u64, total: Span, model: Option<String>, agent: Option<String>) -> Line {
+    fn line(
+        &self,
+        action: &Action,
+        kind: LineKind,
+        label: String,
+        quantity: u64,
+        total: Span,
+        model: Option<String>,
+        agent: Option<String>,
+    ) -> Line {
         Line {
             item: self.item_index,
             action: action.id.clone(),
@@ -490,7 +730,15 @@ impl Ctx<'_> {
         }
     }
 
-    fn push(&mut self, action: &Action, kind: LineKind, label: String, units: u64, unit: Span, path: &str) -> Result<(), EstimateError> {
+    fn push(
+        &mut self,
+        action: &Action,
+        kind: LineKind,
+        label: String,
+        units: u64,
+        unit: Span,
+        path: &str,
+    ) -> Result<(), EstimateError> {
         self.push_tagged(action, kind, label, units, unit, path, None, None)
     }
 
@@ -506,9 +754,13 @@ impl Ctx<'_> {
         model: Option<String>,
         agent: Option<String>,
     ) -> Result<(), EstimateError> {
-        let total = unit
-            .checked_mul(units)
-            .ok_or_else(|| err(EstimateErrorKind::Overflow, path, "the total is too large to price"))?;
+        let total = unit.checked_mul(units).ok_or_else(|| {
+            err(
+                EstimateErrorKind::Overflow,
+                path,
+                "the total is too large to price",
+            )
+        })?;
         let line = self.line(action, kind, label, units, total, model, agent);
         self.lines.push(line);
         Ok(())
@@ -525,8 +777,15 @@ fn output_span(model: &Model, output_tokens: Option<u64>, price: Millicredits) -
         Some(n) => Some(Span::exact(token_cost(n, price)?)),
         None => {
             let max_tokens = model.max_output_tokens.unwrap_or(0);
-            let expected_tokens = model.expected_output_tokens.unwrap_or(max_tokens / 2).min(max_tokens);
-            Some(Span::range(0, token_cost(max_tokens, price)?, token_cost(expected_tokens, price)?))
+            let expected_tokens = model
+                .expected_output_tokens
+                .unwrap_or(max_tokens / 2)
+                .min(max_tokens);
+            Some(Span::range(
+                0,
+                token_cost(max_tokens, price)?,
+                token_cost(expected_tokens, price)?,
+            ))
         }
     }
 }
@@ -535,42 +794,63 @@ fn param_names(action: &Action) -> Vec<&str> {
     let mut names: Vec<&str> = action.counts.keys().map(String::as_str).collect();
     match &action.cost {
         Cost::Options { param, .. } => names.push(param),
-        Cost::Range { param: Some(param), .. } => names.push(param),
+        Cost::Range {
+            param: Some(param), ..
+        } => names.push(param),
         Cost::Chat => names.extend(CHAT_PARAMS),
         _ => {}
     }
     names
 }
 
-fn check_param_names(path: &str, action: &Action, params: &BTreeMap<String, ParamValue>) -> Result<(), EstimateError> {
+fn check_param_names(
+    path: &str,
+    action: &Action,
+    params: &BTreeMap<String, ParamValue>,
+) -> Result<(), EstimateError> {
     let names = param_names(action);
     for key in params.keys() {
         if !names.contains(&key.as_str()) {
             return Err(err(
                 EstimateErrorKind::UnknownParam,
                 &at(&at(path, "params"), key),
-                format!("unknown parameter `{key}` for `{}` (it takes: {})", action.id, known_list(names.iter())),
+                format!(
+                    "unknown parameter `{key}` for `{}` (it takes: {})",
+                    action.id,
+                    known_list(names.iter())
+                ),
             ));
         }
     }
     Ok(())
 }
 
-fn resolve_counts(path: &str, action: &Action, params: &BTreeMap<String, ParamValue>) -> Result<BTreeMap<String, u64>, EstimateError> {
+fn resolve_counts(
+    path: &str,
+    action: &Action,
+    params: &BTreeMap<String, ParamValue>,
+) -> Result<BTreeMap<String, u64>, EstimateError> {
     let mut out = BTreeMap::new();
     for (name, spec) in &action.counts {
         let ppath = at(&at(path, "params"), name);
         let n = match (params.get(name), spec.default) {
             (Some(ParamValue::Count(n)), _) => *n,
             (Some(other), _) => {
-                return Err(err(EstimateErrorKind::InvalidParam, &ppath, format!("expected a whole number of {}, found {other}", spec.label)))
+                return Err(err(
+                    EstimateErrorKind::InvalidParam,
+                    &ppath,
+                    format!("expected a whole number of {}, found {other}", spec.label),
+                ))
             }
             (None, Some(d)) => d,
             (None, None) => {
                 return Err(err(
                     EstimateErrorKind::MissingParam,
                     &ppath,
-                    format!("missing parameter `{name}` for `{}` ({} to {} {})", action.id, spec.min, spec.max, spec.label),
+                    format!(
+                        "missing parameter `{name}` for `{}` ({} to {} {})",
+                        action.id, spec.min, spec.max, spec.label
+                    ),
                 ))
             }
         };

@@ -29,14 +29,16 @@ mod request;
 mod walk;
 
 pub use amount::{
-    format_fixed, format_scaled, parse_json_scaled, parse_scaled, DecimalError, Millicredits, Rounding, RoundingMode,
-    MAX_PRICE_MILLICREDITS, MILLI_PER_CREDIT,
+    format_fixed, format_scaled, parse_json_scaled, parse_scaled, DecimalError, Millicredits,
+    Rounding, RoundingMode, MAX_PRICE_MILLICREDITS, MILLI_PER_CREDIT,
 };
-pub use card::{Action, Agent, Card, CardRef, Component, Cost, CountParam, Currency, Model, Pack, Plan, Renewal};
+pub use card::{
+    Action, Agent, Card, CardRef, Component, Cost, CountParam, Currency, Model, Pack, Plan, Renewal,
+};
 pub use estimate::{estimate, Estimate, EstimateError, EstimateErrorKind, Line, LineKind, Span};
 pub use money::{
-    credits_to_money, pack_offer, pack_offers, shortfall, smallest_pack_covering, smallest_plan_covering, Money, PackCover,
-    PackOffer, PlanCover, Shortfall,
+    credits_to_money, pack_offer, pack_offers, shortfall, smallest_pack_covering,
+    smallest_plan_covering, Money, PackCover, PackOffer, PlanCover, Shortfall,
 };
 pub use parse::{card_from_value, parse_card, CardError};
 pub use request::{Item, ParamValue, Request};

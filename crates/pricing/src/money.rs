@@ -17,7 +17,11 @@ pub struct Money {
 impl Money {
     fn new(card: &Card, amount_minor: u64) -> Option<Money> {
         let c = card.currency.as_ref()?;
-        Some(Money { currency: c.code.clone(), amount_minor, display: format_fixed(amount_minor, c.exponent) })
+        Some(Money {
+            currency: c.code.clone(),
+            amount_minor,
+            display: format_fixed(amount_minor, c.exponent),
+        })
     }
 }
 
@@ -33,7 +37,8 @@ fn div_round_half_up(num: u128, den: u128) -> Option<u128> {
 /// to the minor unit. `None` when the card gives credits no money value.
 pub fn credits_to_money(card: &Card, amount: Millicredits) -> Option<Money> {
     let c = card.currency.as_ref()?;
-    let micros = u128::from(amount.0) * u128::from(c.credit_value_micros?) / u128::from(MILLI_PER_CREDIT);
+    let micros =
+        u128::from(amount.0) * u128::from(c.credit_value_micros?) / u128::from(MILLI_PER_CREDIT);
     let minor = div_round_half_up(micros, 10u128.pow(6 - c.exponent))?;
     Money::new(card, u64::try_from(minor).ok()?)
 }
@@ -100,16 +105,33 @@ pub struct PlanCover {
 
 pub fn smallest_pack_covering(card: &Card, shortfall: Millicredits) -> Option<PackCover> {
     let needed_credits = shortfall.credits_ceil().max(1);
-    let by_size = |a: &&Pack, b: &&Pack| a.credits.cmp(&b.credits).then(a.price_minor.cmp(&b.price_minor));
-    let (pack, quantity) = match card.packs.iter().filter(|p| p.credits >= needed_credits).min_by(by_size) {
+    let by_size = |a: &&Pack, b: &&Pack| {
+        a.credits
+            .cmp(&b.credits)
+            .then(a.price_minor.cmp(&b.price_minor))
+    };
+    let (pack, quantity) = match card
+        .packs
+        .iter()
+        .filter(|p| p.credits >= needed_credits)
+        .min_by(by_size)
+    {
         Some(p) => (p, 1),
         None => {
             let largest = card.packs.iter().max_by(by_size)?;
             (largest, needed_credits.div_ceil(largest.credits))
         }
     };
-    let price = pack.price_minor.and_then(|p| p.checked_mul(quantity)).and_then(|p| Money::new(card, p));
-    Some(PackCover { pack: pack_offer(card, pack), quantity, credits: pack.credits.saturating_mul(quantity), price })
+    let price = pack
+        .price_minor
+        .and_then(|p| p.checked_mul(quantity))
+        .and_then(|p| Money::new(card, p));
+    Some(PackCover {
+        pack: pack_offer(card, pack),
+        quantity,
+        credits: pack.credits.saturating_mul(quantity),
+        price,
+    })
 }
 
 pub fn smallest_plan_covering(card: &Card, required: Millicredits) -> Option<PlanCover> {
@@ -117,7 +139,11 @@ pub fn smallest_plan_covering(card: &Card, required: Millicredits) -> Option<Pla
     card.plans
         .iter()
         .filter(|p| p.renewal == Renewal::Monthly && p.credits >= needed)
-        .min_by(|a, b| a.credits.cmp(&b.credits).then(a.price_minor.cmp(&b.price_minor)))
+        .min_by(|a, b| {
+            a.credits
+                .cmp(&b.credits)
+                .then(a.price_minor.cmp(&b.price_minor))
+        })
         .map(|p: &Plan| PlanCover {
             id: p.id.clone(),
             name: p.name.clone(),

@@ -6,7 +6,9 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::amount::{parse_json_scaled, Millicredits, Rounding, RoundingMode};
-use crate::card::{Action, Agent, Card, Component, Cost, CountParam, Currency, Model, Pack, Plan, Renewal};
+use crate::card::{
+    Action, Agent, Card, Component, Cost, CountParam, Currency, Model, Pack, Plan, Renewal,
+};
 use crate::limits::*;
 use crate::request::ParamValue;
 use crate::walk::{as_str, as_u64, check_id, index, join, type_name, Obj, Problem, Problems};
@@ -22,10 +24,16 @@ pub struct CardError {
 /// just the first), each with its JSON path.
 pub fn parse_card(json: &str) -> Result<Card, CardError> {
     if json.len() > MAX_CARD_BYTES {
-        return Err(one("", format!("card is {} bytes; the limit is {MAX_CARD_BYTES}", json.len())));
+        return Err(one(
+            "",
+            format!(
+                "card is {} bytes; the limit is {MAX_CARD_BYTES}",
+                json.len()
+            ),
+        ));
     }
-    let value: Value = serde_json::from_str(json)
-        .map_err(|e| one("", format!("not valid JSON: {e}")))?;
+    let value: Value =
+        serde_json::from_str(json).map_err(|e| one("", format!("not valid JSON: {e}")))?;
     card_from_value(&value)
 }
 
@@ -45,7 +53,12 @@ pub fn card_from_value(value: &Value) -> Result<Card, CardError> {
 }
 
 fn one(path: &str, message: String) -> CardError {
-    CardError { problems: vec![Problem { path: path.to_string(), message }] }
+    CardError {
+        problems: vec![Problem {
+            path: path.to_string(),
+            message,
+        }],
+    }
 }
 
 fn read_card(p: &mut Problems, v: &Value) -> Option<Card> {
@@ -55,8 +68,12 @@ fn read_card(p: &mut Problems, v: &Value) -> Option<Card> {
     let id = o.id_req(p, "id");
     let name = o.str_req(p, "name");
     let version = o.str_req(p, "version");
-    let currency = o.get("currency").and_then(|c| read_currency(p, &o.at("currency"), c));
-    let rounding = o.get("rounding").map_or(Some(Rounding::default()), |r| read_rounding(p, &o.at("rounding"), r));
+    let currency = o
+        .get("currency")
+        .and_then(|c| read_currency(p, &o.at("currency"), c));
+    let rounding = o.get("rounding").map_or(Some(Rounding::default()), |r| {
+        read_rounding(p, &o.at("rounding"), r)
+    });
     let notes = o
         .array(p, "notes", MAX_NOTES)
         .into_iter()
@@ -72,11 +89,19 @@ fn read_card(p: &mut Problems, v: &Value) -> Option<Card> {
         }
     }
 
-    let models = read_list(p, &mut o, "models", MAX_MODELS, |p, path, v| read_model(p, path, v, &tiers));
+    let models = read_list(p, &mut o, "models", MAX_MODELS, |p, path, v| {
+        read_model(p, path, v, &tiers)
+    });
     let model_ids: BTreeSet<String> = models.iter().map(|m| m.id.clone()).collect();
-    let agents = read_list(p, &mut o, "agents", MAX_AGENTS, |p, path, v| read_agent(p, path, v, &tiers, &model_ids));
-    let packs = read_list(p, &mut o, "packs", MAX_PACKS, |p, path, v| read_pack(p, path, v, currency.as_ref()));
-    let plans = read_list(p, &mut o, "plans", MAX_PLANS, |p, path, v| read_plan(p, path, v, currency.as_ref()));
+    let agents = read_list(p, &mut o, "agents", MAX_AGENTS, |p, path, v| {
+        read_agent(p, path, v, &tiers, &model_ids)
+    });
+    let packs = read_list(p, &mut o, "packs", MAX_PACKS, |p, path, v| {
+        read_pack(p, path, v, currency.as_ref())
+    });
+    let plans = read_list(p, &mut o, "plans", MAX_PLANS, |p, path, v| {
+        read_plan(p, path, v, currency.as_ref())
+    });
 
     // Actions may reference each other in any order: collect ids first.
     let action_values = o.array(p, "actions", MAX_ACTIONS);
@@ -93,7 +118,9 @@ fn read_card(p: &mut Problems, v: &Value) -> Option<Card> {
     // On the raw ids, so a duplicate is reported even when the action has other faults.
     check_duplicates(
         p,
-        action_values.iter().filter_map(|(path, v)| Some((path.as_str(), v.get("id").and_then(Value::as_str)?))),
+        action_values
+            .iter()
+            .filter_map(|(path, v)| Some((path.as_str(), v.get("id").and_then(Value::as_str)?))),
     );
     check_composites(p, &actions, &action_values);
     o.finish(p);
@@ -159,7 +186,10 @@ fn check_duplicates<'a>(p: &mut Problems, items: impl Iterator<Item = (&'a str, 
     let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
     for (path, id) in items {
         if let Some(first) = seen.get(id) {
-            p.push(&join(path, "id"), format!("duplicate id `{id}` (first used at {first})"));
+            p.push(
+                &join(path, "id"),
+                format!("duplicate id `{id}` (first used at {first})"),
+            );
         } else {
             seen.insert(id, path);
         }
@@ -171,7 +201,10 @@ fn read_currency(p: &mut Problems, path: &str, v: &Value) -> Option<Currency> {
     let code = o.str_req(p, "code");
     if let Some(c) = &code {
         if c.len() != 3 || !c.bytes().all(|b| b.is_ascii_uppercase()) {
-            p.push(&o.at("code"), format!("`{c}` is not a three-letter ISO 4217 code"));
+            p.push(
+                &o.at("code"),
+                format!("`{c}` is not a three-letter ISO 4217 code"),
+            );
         }
     }
     let exponent = o.u64_opt(p, "exponent", 6).unwrap_or(2) as u32;
@@ -190,7 +223,11 @@ fn read_currency(p: &mut Problems, path: &str, v: &Value) -> Option<Currency> {
         },
     };
     o.finish(p);
-    Some(Currency { code: code?, exponent, credit_value_micros })
+    Some(Currency {
+        code: code?,
+        exponent,
+        credit_value_micros,
+    })
 }
 
 fn read_rounding(p: &mut Problems, path: &str, v: &Value) -> Option<Rounding> {
@@ -210,12 +247,18 @@ fn read_rounding(p: &mut Problems, path: &str, v: &Value) -> Option<Rounding> {
         Some("down") => Some(RoundingMode::Down),
         Some("nearest") => Some(RoundingMode::Nearest),
         Some(other) => {
-            p.push(&o.at("mode"), format!("unknown rounding mode `{other}` (expected up, down or nearest)"));
+            p.push(
+                &o.at("mode"),
+                format!("unknown rounding mode `{other}` (expected up, down or nearest)"),
+            );
             None
         }
     };
     o.finish(p);
-    Some(Rounding { step_millicredits: step?, mode: mode? })
+    Some(Rounding {
+        step_millicredits: step?,
+        mode: mode?,
+    })
 }
 
 fn money(p: &mut Problems, path: &str, v: &Value, currency: Option<&Currency>) -> Option<u64> {
@@ -236,7 +279,12 @@ fn money(p: &mut Problems, path: &str, v: &Value, currency: Option<&Currency>) -
     }
 }
 
-fn read_model(p: &mut Problems, path: &str, v: &Value, tiers: &BTreeMap<String, Millicredits>) -> Option<Model> {
+fn read_model(
+    p: &mut Problems,
+    path: &str,
+    v: &Value,
+    tiers: &BTreeMap<String, Millicredits>,
+) -> Option<Model> {
     let mut o = Obj::new(p, path, v)?;
     let id = o.id_req(p, "id");
     let name = o.str_opt(p, "name");
@@ -245,17 +293,27 @@ fn read_model(p: &mut Problems, path: &str, v: &Value, tiers: &BTreeMap<String, 
         Some(v) => crate::walk::amount(p, &o.at("per_message"), v, tiers),
         None => Some(Millicredits::ZERO),
     };
-    let input = o.get("input_per_1k_tokens").map(|v| crate::walk::amount(p, &o.at("input_per_1k_tokens"), v, tiers));
-    let output = o.get("output_per_1k_tokens").map(|v| crate::walk::amount(p, &o.at("output_per_1k_tokens"), v, tiers));
+    let input = o
+        .get("input_per_1k_tokens")
+        .map(|v| crate::walk::amount(p, &o.at("input_per_1k_tokens"), v, tiers));
+    let output = o
+        .get("output_per_1k_tokens")
+        .map(|v| crate::walk::amount(p, &o.at("output_per_1k_tokens"), v, tiers));
     let max_input_tokens = o.u64_opt(p, "max_input_tokens", MAX_TOKENS);
     let max_output_tokens = o.u64_opt(p, "max_output_tokens", MAX_TOKENS);
     let expected_output_tokens = o.u64_opt(p, "expected_output_tokens", MAX_TOKENS);
     if output.is_some() && max_output_tokens.is_none() {
-        p.push(path, "`output_per_1k_tokens` needs `max_output_tokens` to bound the estimate's maximum");
+        p.push(
+            path,
+            "`output_per_1k_tokens` needs `max_output_tokens` to bound the estimate's maximum",
+        );
     }
     if let (Some(e), Some(m)) = (expected_output_tokens, max_output_tokens) {
         if e > m {
-            p.push(&o.at("expected_output_tokens"), format!("expected_output_tokens {e} > max_output_tokens {m}"));
+            p.push(
+                &o.at("expected_output_tokens"),
+                format!("expected_output_tokens {e} > max_output_tokens {m}"),
+            );
         }
     }
     o.finish(p);
@@ -308,10 +366,18 @@ fn read_agent(
         Some(v) => crate::walk::amount(p, &o.at("publisher_addon"), v, tiers),
         None => Some(Millicredits::ZERO),
     };
-    let free_messages = o.u64_opt(p, "free_messages", MAX_FREE_MESSAGES).unwrap_or(0);
+    let free_messages = o
+        .u64_opt(p, "free_messages", MAX_FREE_MESSAGES)
+        .unwrap_or(0);
     o.finish(p);
     let id = id?;
-    Some(Agent { name: name.unwrap_or_else(|| id.clone()), id, model: model?, publisher_addon: addon?, free_messages })
+    Some(Agent {
+        name: name.unwrap_or_else(|| id.clone()),
+        id,
+        model: model?,
+        publisher_addon: addon?,
+        free_messages,
+    })
 }
 
 fn read_pack(p: &mut Problems, path: &str, v: &Value, currency: Option<&Currency>) -> Option<Pack> {
@@ -322,7 +388,9 @@ fn read_pack(p: &mut Problems, path: &str, v: &Value, currency: Option<&Currency
     if credits == Some(0) {
         p.push(&o.at("credits"), "a pack must hold at least 1 credit");
     }
-    let price = o.get("price").map(|v| money(p, &o.at("price"), v, currency));
+    let price = o
+        .get("price")
+        .map(|v| money(p, &o.at("price"), v, currency));
     let validity_months = o.u64_opt(p, "validity_months", 1200).map(|m| m as u32);
     o.finish(p);
     let id = id?;
@@ -344,11 +412,16 @@ fn read_plan(p: &mut Problems, path: &str, v: &Value, currency: Option<&Currency
         None | Some("monthly") => Some(Renewal::Monthly),
         Some("once") => Some(Renewal::Once),
         Some(other) => {
-            p.push(&o.at("renewal"), format!("unknown renewal `{other}` (expected monthly or once)"));
+            p.push(
+                &o.at("renewal"),
+                format!("unknown renewal `{other}` (expected monthly or once)"),
+            );
             None
         }
     };
-    let price = o.get("price").map(|v| money(p, &o.at("price"), v, currency));
+    let price = o
+        .get("price")
+        .map(|v| money(p, &o.at("price"), v, currency));
     o.finish(p);
     let id = id?;
     Some(Plan {
@@ -385,31 +458,54 @@ fn read_action(
     for (ppath, pv) in o.array(p, "per", MAX_COUNTS_PER_ACTION) {
         if let Some(name) = as_str(p, &ppath, pv) {
             if !counts.contains_key(&name) {
-                p.push(&ppath, format!("`{name}` is not one of this action's `counts`"));
+                p.push(
+                    &ppath,
+                    format!("`{name}` is not one of this action's `counts`"),
+                );
             }
             per.push(name);
         }
     }
     let cost_path = o.at("cost");
-    let cost = o.req(p, "cost").and_then(|c| read_cost(p, &cost_path, c, tiers, action_ids, &counts, has_models));
+    let cost = o
+        .req(p, "cost")
+        .and_then(|c| read_cost(p, &cost_path, c, tiers, action_ids, &counts, has_models));
     if let Some(Cost::Chat) = &cost {
         for reserved in CHAT_PARAMS {
             if counts.contains_key(*reserved) {
-                p.push(&join(&o.at("counts"), reserved), format!("`{reserved}` is reserved for chat pricing"));
+                p.push(
+                    &join(&o.at("counts"), reserved),
+                    format!("`{reserved}` is reserved for chat pricing"),
+                );
             }
         }
     }
     o.finish(p);
     let id = id?;
-    Some(Action { name: name.unwrap_or_else(|| id.clone()), id, category, cost: cost?, counts, per })
+    Some(Action {
+        name: name.unwrap_or_else(|| id.clone()),
+        id,
+        category,
+        cost: cost?,
+        counts,
+        per,
+    })
 }
 
 /// Parameters a chat action takes from the request.
-pub(crate) const CHAT_PARAMS: &[&str] = &["model", "agent", "input_tokens", "output_tokens", "messages_used"];
+pub(crate) const CHAT_PARAMS: &[&str] = &[
+    "model",
+    "agent",
+    "input_tokens",
+    "output_tokens",
+    "messages_used",
+];
 
 fn read_count(p: &mut Problems, path: &str, v: &Value, key: &str) -> Option<CountParam> {
     let mut o = Obj::new(p, path, v)?;
-    let label = o.str_opt(p, "label").unwrap_or_else(|| key.replace('_', " "));
+    let label = o
+        .str_opt(p, "label")
+        .unwrap_or_else(|| key.replace('_', " "));
     let min = o.u64_opt(p, "min", MAX_COUNT_VALUE).unwrap_or(1);
     let max = o.u64_req(p, "max", MAX_COUNT_VALUE);
     let default = o.u64_opt(p, "default", MAX_COUNT_VALUE);
@@ -421,11 +517,19 @@ fn read_count(p: &mut Problems, path: &str, v: &Value, key: &str) -> Option<Coun
     }
     if let Some(d) = default {
         if d < min || d > max {
-            p.push(&join(path, "default"), format!("default {d} is outside {min}..={max}"));
+            p.push(
+                &join(path, "default"),
+                format!("default {d} is outside {min}..={max}"),
+            );
             return None;
         }
     }
-    Some(CountParam { label, min, max, default })
+    Some(CountParam {
+        label,
+        min,
+        max,
+        default,
+    })
 }
 
 fn read_cost(
@@ -472,7 +576,12 @@ fn read_cost(
     }
 }
 
-fn read_options(p: &mut Problems, path: &str, v: &Value, tiers: &BTreeMap<String, Millicredits>) -> Option<Cost> {
+fn read_options(
+    p: &mut Problems,
+    path: &str,
+    v: &Value,
+    tiers: &BTreeMap<String, Millicredits>,
+) -> Option<Cost> {
     let mut o = Obj::new(p, path, v)?;
     let param = o.id_req(p, "param");
     let mut choices = BTreeMap::new();
@@ -481,7 +590,10 @@ fn read_options(p: &mut Problems, path: &str, v: &Value, tiers: &BTreeMap<String
             choices.insert(key, a);
         }
     }
-    if choices.is_empty() && o.get("choices").is_some_and(|c| c.as_object().is_some_and(|m| m.is_empty())) {
+    if choices.is_empty()
+        && o.get("choices")
+            .is_some_and(|c| c.as_object().is_some_and(|m| m.is_empty()))
+    {
         p.push(&o.at("choices"), "needs at least one choice");
     }
     if o.get("choices").is_none() {
@@ -490,21 +602,39 @@ fn read_options(p: &mut Problems, path: &str, v: &Value, tiers: &BTreeMap<String
     let default = o.str_opt(p, "default");
     if let Some(d) = &default {
         if !choices.is_empty() && !choices.contains_key(d) {
-            p.push(&o.at("default"), format!("default `{d}` is not one of the choices"));
+            p.push(
+                &o.at("default"),
+                format!("default `{d}` is not one of the choices"),
+            );
         }
     }
     o.finish(p);
     if choices.is_empty() {
         return None;
     }
-    Some(Cost::Options { param: param?, choices, default })
+    Some(Cost::Options {
+        param: param?,
+        choices,
+        default,
+    })
 }
 
-fn read_range(p: &mut Problems, path: &str, v: &Value, tiers: &BTreeMap<String, Millicredits>) -> Option<Cost> {
+fn read_range(
+    p: &mut Problems,
+    path: &str,
+    v: &Value,
+    tiers: &BTreeMap<String, Millicredits>,
+) -> Option<Cost> {
     let mut o = Obj::new(p, path, v)?;
-    let min = o.req(p, "min").and_then(|v| crate::walk::amount(p, &join(path, "min"), v, tiers));
-    let max = o.req(p, "max").and_then(|v| crate::walk::amount(p, &join(path, "max"), v, tiers));
-    let expected = o.get("expected").map(|v| crate::walk::amount(p, &join(path, "expected"), v, tiers));
+    let min = o
+        .req(p, "min")
+        .and_then(|v| crate::walk::amount(p, &join(path, "min"), v, tiers));
+    let max = o
+        .req(p, "max")
+        .and_then(|v| crate::walk::amount(p, &join(path, "max"), v, tiers));
+    let expected = o
+        .get("expected")
+        .map(|v| crate::walk::amount(p, &join(path, "expected"), v, tiers));
     let param = o.get("param").and_then(|v| {
         let s = as_str(p, &join(path, "param"), v)?;
         check_id(p, &join(path, "param"), &s).then_some(s)
@@ -516,7 +646,10 @@ fn read_range(p: &mut Problems, path: &str, v: &Value, tiers: &BTreeMap<String, 
         }
     }
     if !levels.is_empty() && param.is_none() && o.get("param").is_none() {
-        p.push(path, "`levels` needs `param` (the request parameter that names the level)");
+        p.push(
+            path,
+            "`levels` needs `param` (the request parameter that names the level)",
+        );
     }
     if param.is_some() && levels.is_empty() {
         p.push(path, "`param` needs `levels` to pick from");
@@ -530,7 +663,10 @@ fn read_range(p: &mut Problems, path: &str, v: &Value, tiers: &BTreeMap<String, 
     let expected = match expected {
         None => Millicredits(min.0 + (max.0 - min.0) / 2),
         Some(Some(e)) if e < min || e > max => {
-            p.push(&join(path, "expected"), format!("expected {e} is outside {min}..={max}"));
+            p.push(
+                &join(path, "expected"),
+                format!("expected {e} is outside {min}..={max}"),
+            );
             return None;
         }
         Some(Some(e)) => e,
@@ -539,7 +675,10 @@ fn read_range(p: &mut Problems, path: &str, v: &Value, tiers: &BTreeMap<String, 
     let mut bad_level = false;
     for (lpath, a) in levels.values() {
         if *a < min || *a > max {
-            p.push(lpath, format!("level {a} is outside the range {min}..={max}"));
+            p.push(
+                lpath,
+                format!("level {a} is outside the range {min}..={max}"),
+            );
             bad_level = true;
         }
     }
@@ -547,7 +686,13 @@ fn read_range(p: &mut Problems, path: &str, v: &Value, tiers: &BTreeMap<String, 
         return None;
     }
     let levels = levels.into_iter().map(|(k, (_, a))| (k, a)).collect();
-    Some(Cost::Range { min, max, expected, param, levels })
+    Some(Cost::Range {
+        min,
+        max,
+        expected,
+        param,
+        levels,
+    })
 }
 
 fn read_composite(
@@ -558,11 +703,20 @@ fn read_composite(
     counts: &BTreeMap<String, CountParam>,
 ) -> Option<Cost> {
     let Value::Array(items) = v else {
-        p.push(path, format!("expected an array of components, found {}", type_name(v)));
+        p.push(
+            path,
+            format!("expected an array of components, found {}", type_name(v)),
+        );
         return None;
     };
     if items.is_empty() || items.len() > MAX_COMPONENTS {
-        p.push(path, format!("needs 1 to {MAX_COMPONENTS} components, found {}", items.len()));
+        p.push(
+            path,
+            format!(
+                "needs 1 to {MAX_COMPONENTS} components, found {}",
+                items.len()
+            ),
+        );
         return None;
     }
     let mut components = Vec::new();
@@ -584,7 +738,10 @@ fn read_composite(
         for (qpath, qv) in o.array(p, "quantity_from", MAX_COUNTS_PER_ACTION) {
             if let Some(name) = as_str(p, &qpath, qv) {
                 if !counts.contains_key(&name) {
-                    p.push(&qpath, format!("`{name}` is not one of this action's `counts`"));
+                    p.push(
+                        &qpath,
+                        format!("`{name}` is not one of this action's `counts`"),
+                    );
                     ok = false;
                 }
                 quantity_from.push(name);
@@ -612,7 +769,12 @@ fn read_composite(
         }
         o.finish(p);
         if let Some(action) = action {
-            components.push(Component { action, quantity_from, factor, params });
+            components.push(Component {
+                action,
+                quantity_from,
+                factor,
+                params,
+            });
         }
     }
     ok.then_some(Cost::Composite { components })
@@ -621,13 +783,19 @@ fn read_composite(
 /// Composite actions must not form cycles and must nest at most [`MAX_DEPTH`] deep.
 fn check_composites(p: &mut Problems, actions: &[Action], values: &[(String, &Value)]) {
     let by_id: BTreeMap<&str, &Action> = actions.iter().map(|a| (a.id.as_str(), a)).collect();
-    fn depth(id: &str, by_id: &BTreeMap<&str, &Action>, stack: &mut Vec<String>) -> Result<usize, Vec<String>> {
+    fn depth(
+        id: &str,
+        by_id: &BTreeMap<&str, &Action>,
+        stack: &mut Vec<String>,
+    ) -> Result<usize, Vec<String>> {
         if stack.iter().any(|s| s == id) {
             let mut cycle = stack.clone();
             cycle.push(id.to_string());
             return Err(cycle);
         }
-        let Some(Cost::Composite { components }) = by_id.get(id).map(|a| &a.cost) else { return Ok(0) };
+        let Some(Cost::Composite { components }) = by_id.get(id).map(|a| &a.cost) else {
+            return Ok(0);
+        };
         stack.push(id.to_string());
         let mut d = 0;
         for c in components {
@@ -646,14 +814,22 @@ fn check_composites(p: &mut Problems, actions: &[Action], values: &[(String, &Va
             .map_or_else(|| format!("actions[{i}]"), |(p, _)| p.clone());
         if let Cost::Composite { components } = &a.cost {
             for (ci, c) in components.iter().enumerate() {
-                let Some(child) = by_id.get(c.action.as_str()) else { continue };
+                let Some(child) = by_id.get(c.action.as_str()) else {
+                    continue;
+                };
                 let cpath = format!("{path}.cost.composite[{ci}]");
                 check_component(p, &cpath, a, c, child);
             }
         }
         match depth(&a.id, &by_id, &mut Vec::new()) {
-            Err(cycle) => p.push(&join(&path, "cost.composite"), format!("cycle: {}", cycle.join(" → "))),
-            Ok(d) if d > MAX_DEPTH => p.push(&join(&path, "cost.composite"), format!("nests {d} deep; the limit is {MAX_DEPTH}")),
+            Err(cycle) => p.push(
+                &join(&path, "cost.composite"),
+                format!("cycle: {}", cycle.join(" → ")),
+            ),
+            Ok(d) if d > MAX_DEPTH => p.push(
+                &join(&path, "cost.composite"),
+                format!("nests {d} deep; the limit is {MAX_DEPTH}"),
+            ),
             Ok(_) => {}
         }
     }
@@ -666,21 +842,37 @@ fn check_component(p: &mut Problems, path: &str, parent: &Action, c: &Component,
     let mut names: Vec<&str> = child.counts.keys().map(String::as_str).collect();
     match &child.cost {
         Cost::Options { param, .. } => names.push(param),
-        Cost::Range { param: Some(param), .. } => names.push(param),
+        Cost::Range {
+            param: Some(param), ..
+        } => names.push(param),
         Cost::Chat => names.extend(CHAT_PARAMS),
         _ => {}
     }
     for (key, value) in &c.params {
         if !names.contains(&key.as_str()) {
-            p.push(&join(&join(path, "params"), key), format!("`{}` takes no parameter `{key}`", child.id));
+            p.push(
+                &join(&join(path, "params"), key),
+                format!("`{}` takes no parameter `{key}`", child.id),
+            );
             continue;
         }
         match (child.counts.get(key), value, &child.cost) {
             (Some(spec), ParamValue::Count(n), _) if *n < spec.min || *n > spec.max => {
-                p.push(&join(&join(path, "params"), key), format!("{n} is outside {}..={} for `{}`", spec.min, spec.max, child.id));
+                p.push(
+                    &join(&join(path, "params"), key),
+                    format!(
+                        "{n} is outside {}..={} for `{}`",
+                        spec.min, spec.max, child.id
+                    ),
+                );
             }
-            (None, ParamValue::Text(choice), Cost::Options { param, choices, .. }) if param == key && !choices.contains_key(choice) => {
-                p.push(&join(&join(path, "params"), key), format!("`{choice}` is not a choice of `{}`", child.id));
+            (None, ParamValue::Text(choice), Cost::Options { param, choices, .. })
+                if param == key && !choices.contains_key(choice) =>
+            {
+                p.push(
+                    &join(&join(path, "params"), key),
+                    format!("`{choice}` is not a choice of `{}`", child.id),
+                );
             }
             _ => {}
         }
@@ -693,12 +885,17 @@ fn check_component(p: &mut Problems, path: &str, parent: &Action, c: &Component,
         _ => {}
     }
     for (name, spec) in &child.counts {
-        if spec.default.is_none() && !c.params.contains_key(name) && !parent.counts.contains_key(name) {
+        if spec.default.is_none()
+            && !c.params.contains_key(name)
+            && !parent.counts.contains_key(name)
+        {
             p.push(path, format!("`{}` needs `params.{name}` (it has no default and the parent does not pass it)", child.id));
         }
     }
     for (name, spec) in &parent.counts {
-        let Some(child_spec) = child.counts.get(name) else { continue };
+        let Some(child_spec) = child.counts.get(name) else {
+            continue;
+        };
         if c.params.contains_key(name) {
             continue;
         }

@@ -38,7 +38,11 @@ pub struct Item {
 
 impl Item {
     pub fn new(action: impl Into<String>) -> Item {
-        Item { action: action.into(), quantity: 1, params: BTreeMap::new() }
+        Item {
+            action: action.into(),
+            quantity: 1,
+            params: BTreeMap::new(),
+        }
     }
 
     pub fn quantity(mut self, quantity: u64) -> Item {
@@ -85,7 +89,11 @@ impl Request {
     /// Parses a request, reporting the first problem with its path.
     pub fn from_json(json: &str) -> Result<Request, EstimateError> {
         let value: Value = serde_json::from_str(json).map_err(|e| {
-            EstimateError::new(EstimateErrorKind::InvalidRequest, "", format!("not valid JSON: {e}"))
+            EstimateError::new(
+                EstimateErrorKind::InvalidRequest,
+                "",
+                format!("not valid JSON: {e}"),
+            )
         })?;
         Request::from_value(&value)
     }
@@ -95,8 +103,16 @@ impl Request {
         let request = read_request(&mut p, value);
         match (request, p.0.into_iter().next()) {
             (Some(r), None) => Ok(r),
-            (_, Some(problem)) => Err(EstimateError::new(EstimateErrorKind::InvalidRequest, &problem.path, problem.message)),
-            (None, None) => Err(EstimateError::new(EstimateErrorKind::InvalidRequest, "", "invalid request")),
+            (_, Some(problem)) => Err(EstimateError::new(
+                EstimateErrorKind::InvalidRequest,
+                &problem.path,
+                problem.message,
+            )),
+            (None, None) => Err(EstimateError::new(
+                EstimateErrorKind::InvalidRequest,
+                "",
+                "invalid request",
+            )),
         }
     }
 }
@@ -136,7 +152,10 @@ fn read_request(p: &mut Problems, v: &Value) -> Option<Request> {
         return None;
     }
     if values.len() > MAX_ITEMS {
-        p.push("items", format!("has {} items; the limit is {MAX_ITEMS}", values.len()));
+        p.push(
+            "items",
+            format!("has {} items; the limit is {MAX_ITEMS}", values.len()),
+        );
         return None;
     }
     let mut items = Vec::with_capacity(values.len());
@@ -174,5 +193,9 @@ fn read_item(p: &mut Problems, path: &str, v: &Value) -> Option<Item> {
     if action.len() > MAX_TEXT_BYTES {
         return None;
     }
-    Some(Item { action, quantity: quantity?, params })
+    Some(Item {
+        action,
+        quantity: quantity?,
+        params,
+    })
 }

@@ -30,7 +30,10 @@ pub(crate) struct Problems(pub(crate) Vec<Problem>);
 
 impl Problems {
     pub(crate) fn push(&mut self, path: &str, message: impl Into<String>) {
-        self.0.push(Problem { path: path.to_string(), message: message.into() });
+        self.0.push(Problem {
+            path: path.to_string(),
+            message: message.into(),
+        });
     }
 }
 
@@ -68,9 +71,16 @@ pub(crate) struct Obj<'v> {
 impl<'v> Obj<'v> {
     pub(crate) fn new(p: &mut Problems, path: &str, v: &'v Value) -> Option<Obj<'v>> {
         match v {
-            Value::Object(map) => Some(Obj { path: path.to_string(), map, known: BTreeSet::new() }),
+            Value::Object(map) => Some(Obj {
+                path: path.to_string(),
+                map,
+                known: BTreeSet::new(),
+            }),
             other => {
-                p.push(path, format!("expected an object, found {}", type_name(other)));
+                p.push(
+                    path,
+                    format!("expected an object, found {}", type_name(other)),
+                );
                 None
             }
         }
@@ -119,33 +129,66 @@ impl<'v> Obj<'v> {
         as_u64(p, &self.at(key), v, max)
     }
 
-    pub(crate) fn array(&mut self, p: &mut Problems, key: &'static str, max_len: usize) -> Vec<(String, &'v Value)> {
-        let Some(v) = self.get(key) else { return Vec::new() };
+    pub(crate) fn array(
+        &mut self,
+        p: &mut Problems,
+        key: &'static str,
+        max_len: usize,
+    ) -> Vec<(String, &'v Value)> {
+        let Some(v) = self.get(key) else {
+            return Vec::new();
+        };
         let path = self.at(key);
         match v {
             Value::Array(items) if items.len() > max_len => {
-                p.push(&path, format!("has {} entries; the limit is {max_len}", items.len()));
+                p.push(
+                    &path,
+                    format!("has {} entries; the limit is {max_len}", items.len()),
+                );
                 Vec::new()
             }
-            Value::Array(items) => items.iter().enumerate().map(|(i, v)| (index(&path, i), v)).collect(),
+            Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (index(&path, i), v))
+                .collect(),
             other => {
-                p.push(&path, format!("expected an array, found {}", type_name(other)));
+                p.push(
+                    &path,
+                    format!("expected an array, found {}", type_name(other)),
+                );
                 Vec::new()
             }
         }
     }
 
-    pub(crate) fn map(&mut self, p: &mut Problems, key: &'static str, max_len: usize) -> Vec<(String, String, &'v Value)> {
-        let Some(v) = self.get(key) else { return Vec::new() };
+    pub(crate) fn map(
+        &mut self,
+        p: &mut Problems,
+        key: &'static str,
+        max_len: usize,
+    ) -> Vec<(String, String, &'v Value)> {
+        let Some(v) = self.get(key) else {
+            return Vec::new();
+        };
         let path = self.at(key);
         match v {
             Value::Object(m) if m.len() > max_len => {
-                p.push(&path, format!("has {} entries; the limit is {max_len}", m.len()));
+                p.push(
+                    &path,
+                    format!("has {} entries; the limit is {max_len}", m.len()),
+                );
                 Vec::new()
             }
-            Value::Object(m) => m.iter().map(|(k, v)| (join(&path, k), k.clone(), v)).collect(),
+            Value::Object(m) => m
+                .iter()
+                .map(|(k, v)| (join(&path, k), k.clone(), v))
+                .collect(),
             other => {
-                p.push(&path, format!("expected an object, found {}", type_name(other)));
+                p.push(
+                    &path,
+                    format!("expected an object, found {}", type_name(other)),
+                );
                 Vec::new()
             }
         }
@@ -156,7 +199,13 @@ impl<'v> Obj<'v> {
         for key in self.map.keys() {
             if !self.known.contains(key.as_str()) {
                 let expected: Vec<_> = self.known.iter().copied().collect();
-                p.push(&join(&self.path, key), format!("unknown field `{key}` (expected one of: {})", expected.join(", ")));
+                p.push(
+                    &join(&self.path, key),
+                    format!(
+                        "unknown field `{key}` (expected one of: {})",
+                        expected.join(", ")
+                    ),
+                );
             }
         }
     }
@@ -165,12 +214,22 @@ impl<'v> Obj<'v> {
 pub(crate) fn as_str(p: &mut Problems, path: &str, v: &Value) -> Option<String> {
     match v {
         Value::String(s) if s.len() > crate::limits::MAX_TEXT_BYTES => {
-            p.push(path, format!("is {} bytes long; the limit is {}", s.len(), crate::limits::MAX_TEXT_BYTES));
+            p.push(
+                path,
+                format!(
+                    "is {} bytes long; the limit is {}",
+                    s.len(),
+                    crate::limits::MAX_TEXT_BYTES
+                ),
+            );
             None
         }
         Value::String(s) => Some(s.clone()),
         other => {
-            p.push(path, format!("expected a string, found {}", type_name(other)));
+            p.push(
+                path,
+                format!("expected a string, found {}", type_name(other)),
+            );
             None
         }
     }
@@ -185,7 +244,9 @@ pub(crate) fn as_u64(p: &mut Problems, path: &str, v: &Value, max: u64) -> Optio
         }
         None => {
             let msg = match v {
-                Value::Number(n) if n.as_i64().is_some() => format!("must not be negative (got {n})"),
+                Value::Number(n) if n.as_i64().is_some() => {
+                    format!("must not be negative (got {n})")
+                }
                 Value::Number(n) => format!("expected a whole number, found {n}"),
                 other => format!("expected a whole number, found {}", type_name(other)),
             };
@@ -199,11 +260,16 @@ pub(crate) fn as_u64(p: &mut Problems, path: &str, v: &Value, max: u64) -> Optio
 pub(crate) fn check_id(p: &mut Problems, path: &str, id: &str) -> bool {
     let ok = !id.is_empty()
         && id.len() <= crate::limits::MAX_ID_BYTES
-        && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
     if !ok {
         p.push(
             path,
-            format!("id `{id}` must be 1 to {} characters of a-z, A-Z, 0-9, `_`, `-`, `.`", crate::limits::MAX_ID_BYTES),
+            format!(
+                "id `{id}` must be 1 to {} characters of a-z, A-Z, 0-9, `_`, `-`, `.`",
+                crate::limits::MAX_ID_BYTES
+            ),
         );
     }
     ok
@@ -223,7 +289,10 @@ pub(crate) fn amount(
                 Some(a) => Some(*a),
                 None => {
                     let known: Vec<_> = tiers.keys().map(String::as_str).collect();
-                    p.push(&join(path, "tier"), format!("unknown tier `{name}` (tiers: {})", known.join(", ")));
+                    p.push(
+                        &join(path, "tier"),
+                        format!("unknown tier `{name}` (tiers: {})", known.join(", ")),
+                    );
                     None
                 }
             };
@@ -232,7 +301,13 @@ pub(crate) fn amount(
     match parse_json_scaled(v, 3) {
         Ok(mc) if mc <= MAX_PRICE_MILLICREDITS => Some(Millicredits(mc)),
         Ok(_) | Err(DecimalError::Overflow(_)) => {
-            p.push(path, format!("amount {v} overflows the limit of {} credits", MAX_PRICE_MILLICREDITS / 1000));
+            p.push(
+                path,
+                format!(
+                    "amount {v} overflows the limit of {} credits",
+                    MAX_PRICE_MILLICREDITS / 1000
+                ),
+            );
             None
         }
         Err(DecimalError::Negative(t)) => {
@@ -240,11 +315,17 @@ pub(crate) fn amount(
             None
         }
         Err(DecimalError::TooPrecise { text, .. }) => {
-            p.push(path, format!("{text} is finer than 0.001 credit (1 milli-credit)"));
+            p.push(
+                path,
+                format!("{text} is finer than 0.001 credit (1 milli-credit)"),
+            );
             None
         }
         Err(DecimalError::NotANumber(t)) if v.is_string() => {
-            p.push(path, format!("`{t}` is not a decimal number of credits (write e.g. \"2.5\")"));
+            p.push(
+                path,
+                format!("`{t}` is not a decimal number of credits (write e.g. \"2.5\")"),
+            );
             None
         }
         Err(DecimalError::NotANumber(_)) => {

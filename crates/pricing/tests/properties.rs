@@ -3,7 +3,10 @@
 //! monotone). Native only: proptest needs a clock and OS randomness.
 #![cfg(not(target_arch = "wasm32"))]
 
-use creditkit_pricing::{estimate, format_scaled, parse_card, parse_scaled, Millicredits, Request, Rounding, RoundingMode};
+use creditkit_pricing::{
+    estimate, format_scaled, parse_card, parse_scaled, Millicredits, Request, Rounding,
+    RoundingMode,
+};
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
@@ -38,16 +41,21 @@ fn cost() -> impl Strategy<Value = Value> {
 }
 
 fn action(i: usize) -> impl Strategy<Value = Value> {
-    (cost(), proptest::option::of((0u64..5, 0u64..8, proptest::option::of(0u64..8))), proptest::bool::ANY).prop_map(move |(cost, counts, per)| {
-        let mut a = json!({ "id": format!("a{i}"), "cost": cost });
-        if let Some((min, max, default)) = counts {
-            a["counts"] = json!({ "n": { "min": min, "max": max, "default": default } });
-            if per {
-                a["per"] = json!(["n"]);
+    (
+        cost(),
+        proptest::option::of((0u64..5, 0u64..8, proptest::option::of(0u64..8))),
+        proptest::bool::ANY,
+    )
+        .prop_map(move |(cost, counts, per)| {
+            let mut a = json!({ "id": format!("a{i}"), "cost": cost });
+            if let Some((min, max, default)) = counts {
+                a["counts"] = json!({ "n": { "min": min, "max": max, "default": default } });
+                if per {
+                    a["per"] = json!(["n"]);
+                }
             }
-        }
-        a
-    })
+            a
+        })
 }
 
 fn card() -> impl Strategy<Value = Value> {
@@ -72,7 +80,6 @@ fn card() -> impl Strategy<Value = Value> {
             })
         })
 }
-
 
 // Mostly valid cards, so the estimator itself is exercised, not only the validator.
 fn ok_amount() -> impl Strategy<Value = u64> {
@@ -159,10 +166,15 @@ fn ok_card() -> impl Strategy<Value = Value> {
         })
 }
 
-fn check_estimates(card: &creditkit_pricing::Card, requests: Vec<Value>) -> Result<usize, TestCaseError> {
+fn check_estimates(
+    card: &creditkit_pricing::Card,
+    requests: Vec<Value>,
+) -> Result<usize, TestCaseError> {
     let mut priced = 0;
     for r in requests {
-        let Ok(request) = Request::from_value(&r) else { continue };
+        let Ok(request) = Request::from_value(&r) else {
+            continue;
+        };
         if let Ok(e) = estimate(card, &request) {
             priced += 1;
             prop_assert!(e.min_millicredits <= e.expected_millicredits);
@@ -170,12 +182,22 @@ fn check_estimates(card: &creditkit_pricing::Card, requests: Vec<Value>) -> Resu
             prop_assert_eq!(e.exact, e.min_millicredits == e.max_millicredits);
             let (mut min, mut max, mut exp) = (0u64, 0u64, 0u64);
             for l in &e.lines {
-                prop_assert!(l.min_millicredits <= l.expected_millicredits && l.expected_millicredits <= l.max_millicredits);
+                prop_assert!(
+                    l.min_millicredits <= l.expected_millicredits
+                        && l.expected_millicredits <= l.max_millicredits
+                );
                 min += l.min_millicredits;
                 max += l.max_millicredits;
                 exp += l.expected_millicredits;
             }
-            prop_assert_eq!((min, max, exp), (e.subtotal.min_millicredits, e.subtotal.max_millicredits, e.subtotal.expected_millicredits));
+            prop_assert_eq!(
+                (min, max, exp),
+                (
+                    e.subtotal.min_millicredits,
+                    e.subtotal.max_millicredits,
+                    e.subtotal.expected_millicredits
+                )
+            );
             // Rounding up never charges less than the lines.
             if card.rounding.mode == RoundingMode::Up {
                 prop_assert!(e.max_millicredits >= e.subtotal.max_millicredits);
@@ -186,7 +208,6 @@ fn check_estimates(card: &creditkit_pricing::Card, requests: Vec<Value>) -> Resu
     }
     Ok(priced)
 }
-
 
 /// A request that is valid by construction for `card`, steered by random numbers.
 fn good_request(card: &creditkit_pricing::Card, rnd: &[u64]) -> Value {
@@ -205,7 +226,11 @@ fn good_request(card: &creditkit_pricing::Card, rnd: &[u64]) -> Value {
                     let keys: Vec<_> = choices.keys().collect();
                     params.insert(param.clone(), json!(keys[(next() as usize) % keys.len()]));
                 }
-                Cost::Range { param: Some(param), levels, .. } if next() % 2 == 0 => {
+                Cost::Range {
+                    param: Some(param),
+                    levels,
+                    ..
+                } if next() % 2 == 0 => {
                     let keys: Vec<_> = levels.keys().collect();
                     params.insert(param.clone(), json!(keys[(next() as usize) % keys.len()]));
                 }
@@ -238,7 +263,8 @@ fn good_request(card: &creditkit_pricing::Card, rnd: &[u64]) -> Value {
 fn param() -> impl Strategy<Value = (String, Value)> {
     prop_oneof![
         prop_oneof![Just("a"), Just("b"), Just("z")].prop_map(|v| ("opt".to_string(), json!(v))),
-        prop_oneof![Just("lo"), Just("hi"), Just("mid")].prop_map(|v| ("level".to_string(), json!(v))),
+        prop_oneof![Just("lo"), Just("hi"), Just("mid")]
+            .prop_map(|v| ("level".to_string(), json!(v))),
         (0u64..10).prop_map(|v| ("n".to_string(), json!(v))),
         (0usize..3).prop_map(|v| ("model".to_string(), json!(format!("m{v}")))),
         (0usize..3).prop_map(|v| ("agent".to_string(), json!(format!("g{v}")))),

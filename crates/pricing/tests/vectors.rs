@@ -4,7 +4,8 @@
 //! estimate it computed so the two runs can be compared line for line.
 
 use creditkit_pricing::{
-    card_from_value, credits_to_money, estimate, pack_offers, parse_card, parse_scaled, shortfall, Card, Millicredits, Request,
+    card_from_value, credits_to_money, estimate, pack_offers, parse_card, parse_scaled, shortfall,
+    Card, Millicredits, Request,
 };
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -37,7 +38,9 @@ fn mc(v: &Value) -> u64 {
 }
 
 fn s<'a>(v: &'a Value, key: &str) -> &'a str {
-    v[key].as_str().unwrap_or_else(|| panic!("{key} missing in {v}"))
+    v[key]
+        .as_str()
+        .unwrap_or_else(|| panic!("{key} missing in {v}"))
 }
 
 #[test]
@@ -46,18 +49,36 @@ fn estimates_match_vectors() {
     let cases = vectors()["estimates"].as_array().unwrap().clone();
     for case in &cases {
         let name = s(case, "name");
-        let request = Request::from_value(&case["request"]).unwrap_or_else(|e| panic!("{name}: request: {e}"));
-        let got = estimate(&card(s(case, "card")), &request).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let request = Request::from_value(&case["request"])
+            .unwrap_or_else(|e| panic!("{name}: request: {e}"));
+        let got =
+            estimate(&card(s(case, "card")), &request).unwrap_or_else(|e| panic!("{name}: {e}"));
         let want = &case["expect"];
         assert_eq!(got.min_millicredits, mc(&want["min"]), "{name}: min");
         assert_eq!(got.max_millicredits, mc(&want["max"]), "{name}: max");
-        assert_eq!(got.expected_millicredits, mc(&want["expected"]), "{name}: expected");
+        assert_eq!(
+            got.expected_millicredits,
+            mc(&want["expected"]),
+            "{name}: expected"
+        );
         assert_eq!(got.exact, want["exact"].as_bool().unwrap(), "{name}: exact");
-        assert!(got.min_millicredits <= got.expected_millicredits && got.expected_millicredits <= got.max_millicredits);
+        assert!(
+            got.min_millicredits <= got.expected_millicredits
+                && got.expected_millicredits <= got.max_millicredits
+        );
         if let Some(lines) = want["lines"].as_array() {
-            assert_eq!(got.lines.len(), lines.len(), "{name}: line count in {:#?}", got.lines);
+            assert_eq!(
+                got.lines.len(),
+                lines.len(),
+                "{name}: line count in {:#?}",
+                got.lines
+            );
             for (i, (l, w)) in got.lines.iter().zip(lines).enumerate() {
-                assert_eq!(serde_json::to_value(l.kind).unwrap(), w["kind"], "{name}: line {i} kind");
+                assert_eq!(
+                    serde_json::to_value(l.kind).unwrap(),
+                    w["kind"],
+                    "{name}: line {i} kind"
+                );
                 assert_eq!(l.max_millicredits, mc(&w["max"]), "{name}: line {i} max");
                 if !w["min"].is_null() {
                     assert_eq!(l.min_millicredits, mc(&w["min"]), "{name}: line {i} min");
@@ -65,10 +86,17 @@ fn estimates_match_vectors() {
             }
         }
         let sum: u64 = got.lines.iter().map(|l| l.max_millicredits).sum();
-        assert_eq!(sum, got.subtotal.max_millicredits, "{name}: lines add up to the subtotal");
+        assert_eq!(
+            sum, got.subtotal.max_millicredits,
+            "{name}: lines add up to the subtotal"
+        );
         digest.update(serde_json::to_vec(&got).unwrap());
     }
-    let hex: String = digest.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    let hex: String = digest
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
     println!("estimate digest over {} vectors: {hex}", cases.len());
 }
 
@@ -76,7 +104,8 @@ fn estimates_match_vectors() {
 fn errors_match_vectors() {
     for case in vectors()["errors"].as_array().unwrap() {
         let name = s(case, "name");
-        let result = Request::from_value(&case["request"]).and_then(|r| estimate(&card(s(case, "card")), &r));
+        let result = Request::from_value(&case["request"])
+            .and_then(|r| estimate(&card(s(case, "card")), &r));
         let e = match result {
             Ok(est) => panic!("{name}: expected an error, got {}", est.display()),
             Err(e) => e,
@@ -91,8 +120,16 @@ fn errors_match_vectors() {
 fn pack_prices_match_vectors() {
     for case in vectors()["packs"].as_array().unwrap() {
         let name = s(case, "name");
-        let got: Vec<String> = pack_offers(&card(s(case, "card"))).into_iter().map(|o| o.per_credit_display.unwrap()).collect();
-        let want: Vec<String> = case["per_credit"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect();
+        let got: Vec<String> = pack_offers(&card(s(case, "card")))
+            .into_iter()
+            .map(|o| o.per_credit_display.unwrap())
+            .collect();
+        let want: Vec<String> = case["per_credit"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_string())
+            .collect();
         assert_eq!(got, want, "{name}");
     }
 }
@@ -101,21 +138,43 @@ fn pack_prices_match_vectors() {
 fn covers_match_vectors() {
     for case in vectors()["covers"].as_array().unwrap() {
         let name = s(case, "name");
-        let got = shortfall(&card(s(case, "card")), Millicredits(mc(&case["balance"])), Millicredits(mc(&case["required"])));
+        let got = shortfall(
+            &card(s(case, "card")),
+            Millicredits(mc(&case["balance"])),
+            Millicredits(mc(&case["required"])),
+        );
         if case["covered"].as_bool() == Some(true) {
             assert!(got.is_none(), "{name}");
             continue;
         }
         let got = got.unwrap_or_else(|| panic!("{name}: expected a shortfall"));
-        assert_eq!(got.shortfall_millicredits, mc(&case["required"]) - mc(&case["balance"]), "{name}");
+        assert_eq!(
+            got.shortfall_millicredits,
+            mc(&case["required"]) - mc(&case["balance"]),
+            "{name}"
+        );
         if let Some(plan) = case["plan"].as_str() {
-            assert_eq!(got.plan.as_ref().map(|p| p.id.as_str()), Some(plan), "{name}");
+            assert_eq!(
+                got.plan.as_ref().map(|p| p.id.as_str()),
+                Some(plan),
+                "{name}"
+            );
         }
         if let Some(pack) = case["pack"].as_str() {
-            let cover = got.pack.as_ref().unwrap_or_else(|| panic!("{name}: no pack"));
+            let cover = got
+                .pack
+                .as_ref()
+                .unwrap_or_else(|| panic!("{name}: no pack"));
             assert_eq!(cover.pack.id, pack, "{name}");
-            assert_eq!(cover.quantity, case["pack_quantity"].as_u64().unwrap(), "{name}");
-            assert!(cover.credits * 1000 >= got.shortfall_millicredits, "{name}: covers");
+            assert_eq!(
+                cover.quantity,
+                case["pack_quantity"].as_u64().unwrap(),
+                "{name}"
+            );
+            assert!(
+                cover.credits * 1000 >= got.shortfall_millicredits,
+                "{name}: covers"
+            );
         }
     }
 }
@@ -124,7 +183,8 @@ fn covers_match_vectors() {
 fn money_matches_vectors() {
     for case in vectors()["money"].as_array().unwrap() {
         let name = s(case, "name");
-        let m = credits_to_money(&card(s(case, "card")), Millicredits(mc(&case["credits"]))).unwrap();
+        let m =
+            credits_to_money(&card(s(case, "card")), Millicredits(mc(&case["credits"]))).unwrap();
         assert_eq!(m.amount_minor, case["minor"].as_u64().unwrap(), "{name}");
         assert_eq!(m.display, s(case, "display"), "{name}");
         assert_eq!(m.currency, "USD");
@@ -136,10 +196,17 @@ fn bad_cards_list_every_problem() {
     for case in vectors()["bad_cards"].as_array().unwrap() {
         let name = s(case, "name");
         let err = card_from_value(&case["card"]).expect_err(name);
-        let got: Vec<String> = err.problems.iter().map(|p| format!("{}: {}", p.path, p.message)).collect();
+        let got: Vec<String> = err
+            .problems
+            .iter()
+            .map(|p| format!("{}: {}", p.path, p.message))
+            .collect();
         for want in case["problems"].as_array().unwrap() {
             let want = want.as_str().unwrap();
-            assert!(got.iter().any(|g| g.starts_with(want)), "{name}: no problem starting with {want:?} in {got:#?}");
+            assert!(
+                got.iter().any(|g| g.starts_with(want)),
+                "{name}: no problem starting with {want:?} in {got:#?}"
+            );
         }
     }
 }
@@ -150,12 +217,20 @@ fn example_cards_hash_stably() {
     for name in ["kappax", "campaigns", "landing", "kumari", "kopai"] {
         let a = card(name);
         let text = serde_json::to_string(&vectors()).unwrap(); // unrelated text: a different card must hash differently
-        assert!(a.hash().starts_with("sha256:") && a.hash().len() == 71, "{name}");
+        assert!(
+            a.hash().starts_with("sha256:") && a.hash().len() == 71,
+            "{name}"
+        );
         assert!(!text.contains(a.hash()));
     }
-    let one = parse_card(r#"{"id":"x","name":"n","version":"1","actions":[{"id":"a","cost":1}]}"#).unwrap();
-    let same = parse_card(r#"{"version":"1","actions":[{"cost":"1.000","id":"a"}],"name":"n","id":"x"}"#).unwrap();
-    let other = parse_card(r#"{"id":"x","name":"n","version":"1","actions":[{"id":"a","cost":2}]}"#).unwrap();
+    let one = parse_card(r#"{"id":"x","name":"n","version":"1","actions":[{"id":"a","cost":1}]}"#)
+        .unwrap();
+    let same =
+        parse_card(r#"{"version":"1","actions":[{"cost":"1.000","id":"a"}],"name":"n","id":"x"}"#)
+            .unwrap();
+    let other =
+        parse_card(r#"{"id":"x","name":"n","version":"1","actions":[{"id":"a","cost":2}]}"#)
+            .unwrap();
     assert_eq!(one.hash(), same.hash());
     assert_ne!(one.hash(), other.hash());
 }

@@ -17,11 +17,41 @@ struct Product {
 }
 
 const PRODUCTS: &[Product] = &[
-    Product { id: "kappax", name: "KappaX editor", card: include_str!("../../../examples/ratecards/kappax.json"), plan: None, grant_credits: 130 },
-    Product { id: "campaigns", name: "Campaign builder", card: include_str!("../../../examples/ratecards/campaigns.json"), plan: None, grant_credits: 120 },
-    Product { id: "landing", name: "Landing page builder", card: include_str!("../../../examples/ratecards/landing.json"), plan: Some("free"), grant_credits: 0 },
-    Product { id: "kumari", name: "Kumari chat", card: include_str!("../../../examples/ratecards/kumari.json"), plan: None, grant_credits: 110 },
-    Product { id: "kopai", name: "Kopai agents", card: include_str!("../../../examples/ratecards/kopai.json"), plan: None, grant_credits: 20 },
+    Product {
+        id: "kappax",
+        name: "KappaX editor",
+        card: include_str!("../../../examples/ratecards/kappax.json"),
+        plan: None,
+        grant_credits: 130,
+    },
+    Product {
+        id: "campaigns",
+        name: "Campaign builder",
+        card: include_str!("../../../examples/ratecards/campaigns.json"),
+        plan: None,
+        grant_credits: 120,
+    },
+    Product {
+        id: "landing",
+        name: "Landing page builder",
+        card: include_str!("../../../examples/ratecards/landing.json"),
+        plan: Some("free"),
+        grant_credits: 0,
+    },
+    Product {
+        id: "kumari",
+        name: "Kumari chat",
+        card: include_str!("../../../examples/ratecards/kumari.json"),
+        plan: None,
+        grant_credits: 110,
+    },
+    Product {
+        id: "kopai",
+        name: "Kopai agents",
+        card: include_str!("../../../examples/ratecards/kopai.json"),
+        plan: None,
+        grant_credits: 20,
+    },
 ];
 
 /// Seeds the demo workspaces unless `path` already names workspaces this database
@@ -32,14 +62,22 @@ pub async fn seed(ledger: &Ledger, path: &Path) -> Result<Value, SeedError> {
     }
     let mut products = Vec::new();
     for p in PRODUCTS {
-        let ws = ledger.create_workspace(&format!("{} (demo)", p.name), p.card, p.plan).await?;
+        let ws = ledger
+            .create_workspace(&format!("{} (demo)", p.name), p.card, p.plan)
+            .await?;
         let api_key = ledger.create_api_key(&ws.id).await?;
         let owner = ledger.authenticate(&api_key).await?;
         if p.grant_credits > 0 {
-            ledger.grant(&owner, None, p.grant_credits * 1000, None, "demo-seed").await?;
+            ledger
+                .grant(&owner, None, p.grant_credits * 1000, None, "demo-seed")
+                .await?;
         }
-        let alice = ledger.insert_member(&ws.id, "Alice (admin)", Role::Admin).await?;
-        let bob = ledger.insert_member(&ws.id, "Bob (member)", Role::Member).await?;
+        let alice = ledger
+            .insert_member(&ws.id, "Alice (admin)", Role::Admin)
+            .await?;
+        let bob = ledger
+            .insert_member(&ws.id, "Bob (member)", Role::Member)
+            .await?;
         products.push(json!({
             "id": p.id, "name": p.name, "workspace_id": ws.id, "wallet_id": ws.wallet_id,
             "api_key": api_key, "admin_token": alice.token, "member_token": bob.token,
@@ -51,7 +89,8 @@ pub async fn seed(ledger: &Ledger, path: &Path) -> Result<Value, SeedError> {
         "admin_token": first["admin_token"], "member_token": first["member_token"], "products": products,
     });
     let text = serde_json::to_string_pretty(&out).map_err(|e| SeedError::Io(e.to_string()))?;
-    std::fs::write(path, text).map_err(|e| SeedError::Io(format!("writing {}: {e}", path.display())))?;
+    std::fs::write(path, text)
+        .map_err(|e| SeedError::Io(format!("writing {}: {e}", path.display())))?;
     Ok(out)
 }
 

@@ -13,14 +13,19 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, MatchedPath, Path, Query, Request, State};
+use axum::extract::{
+    DefaultBodyLimit, FromRequest, FromRequestParts, MatchedPath, Path, Query, Request, State,
+};
 use axum::http::{header, request::Parts, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use creditkit_api::{codes, ApiError, CaptureRequest, HoldRequest, NewMember, PlanRequest, QuoteRequest, TopUpRequest, TransactionKind, UsageGroup};
+use creditkit_api::{
+    codes, ApiError, CaptureRequest, HoldRequest, NewMember, PlanRequest, QuoteRequest,
+    TopUpRequest, TransactionKind, UsageGroup,
+};
 use creditkit_ledger::{Ledger, LedgerError, Principal};
 use futures_util::stream::{self, Stream};
 use serde::Deserialize;
@@ -37,7 +42,10 @@ pub struct AppState {
 
 impl AppState {
     pub fn new(ledger: Arc<Ledger>) -> AppState {
-        AppState { ledger, metrics: Arc::new(Metrics::default()) }
+        AppState {
+            ledger,
+            metrics: Arc::new(Metrics::default()),
+        }
     }
 }
 
@@ -88,13 +96,22 @@ pub fn router(state: AppState, options: &Options) -> Router {
         let origins = if options.cors_origins.iter().any(|o| o == "*") {
             AllowOrigin::any()
         } else {
-            AllowOrigin::list(options.cors_origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()))
+            AllowOrigin::list(
+                options
+                    .cors_origins
+                    .iter()
+                    .filter_map(|o| HeaderValue::from_str(o).ok()),
+            )
         };
         app = app.layer(
             CorsLayer::new()
                 .allow_origin(origins)
                 .allow_methods([Method::GET, Method::POST, Method::PUT])
-                .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::HeaderName::from_static("idempotency-key")]),
+                .allow_headers([
+                    header::AUTHORIZATION,
+                    header::CONTENT_TYPE,
+                    header::HeaderName::from_static("idempotency-key"),
+                ]),
         );
     }
     app
@@ -128,7 +145,12 @@ impl From<LedgerError> for AppError {
 }
 
 fn error(code: &str, message: impl Into<String>) -> AppError {
-    AppError(ApiError { code: code.to_string(), message: message.into(), path: None, shortfall: None })
+    AppError(ApiError {
+        code: code.to_string(),
+        message: message.into(),
+        path: None,
+        shortfall: None,
+    })
 }
 
 pub fn status_of(code: &str) -> StatusCode {
@@ -169,11 +191,24 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for Body<T> 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         match Json::<T>::from_request(req, state).await {
             Ok(Json(v)) => Ok(Body(v)),
-            Err(JsonRejection::MissingJsonContentType(_)) => Err(error(codes::INVALID_REQUEST, "send the body as JSON with Content-Type: application/json")),
-            Err(JsonRejection::JsonSyntaxError(e)) => Err(error(codes::INVALID_REQUEST, format!("malformed JSON: {}", e.body_text()))),
-            Err(JsonRejection::JsonDataError(e)) => Err(error(codes::INVALID_REQUEST, e.body_text())),
-            Err(JsonRejection::BytesRejection(e)) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-                Err(error(codes::PAYLOAD_TOO_LARGE, format!("request body is larger than {MAX_BODY_BYTES} bytes")))
+            Err(JsonRejection::MissingJsonContentType(_)) => Err(error(
+                codes::INVALID_REQUEST,
+                "send the body as JSON with Content-Type: application/json",
+            )),
+            Err(JsonRejection::JsonSyntaxError(e)) => Err(error(
+                codes::INVALID_REQUEST,
+                format!("malformed JSON: {}", e.body_text()),
+            )),
+            Err(JsonRejection::JsonDataError(e)) => {
+                Err(error(codes::INVALID_REQUEST, e.body_text()))
+            }
+            Err(JsonRejection::BytesRejection(e))
+                if e.status() == StatusCode::PAYLOAD_TOO_LARGE =>
+            {
+                Err(error(
+                    codes::PAYLOAD_TOO_LARGE,
+                    format!("request body is larger than {MAX_BODY_BYTES} bytes"),
+                ))
             }
             Err(e) => Err(error(codes::INVALID_REQUEST, e.body_text())),
         }
@@ -187,7 +222,10 @@ pub struct Auth(pub Principal);
 impl FromRequestParts<AppState> for Auth {
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let header_token = parts
             .headers
             .get(header::AUTHORIZATION)
@@ -195,9 +233,15 @@ impl FromRequestParts<AppState> for Auth {
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(str::to_string);
         let query_token = parts.uri.query().and_then(|q| {
-            q.split('&').find_map(|kv| kv.strip_prefix("access_token=").map(str::to_string))
+            q.split('&')
+                .find_map(|kv| kv.strip_prefix("access_token=").map(str::to_string))
         });
-        let token = header_token.or(query_token).ok_or_else(|| error(codes::UNAUTHORIZED, "send `Authorization: Bearer <API key or session token>`"))?;
+        let token = header_token.or(query_token).ok_or_else(|| {
+            error(
+                codes::UNAUTHORIZED,
+                "send `Authorization: Bearer <API key or session token>`",
+            )
+        })?;
         Ok(Auth(state.ledger.authenticate(token.trim()).await?))
     }
 }
@@ -209,7 +253,11 @@ impl<S: Send + Sync> FromRequestParts<S> for Key {
     type Rejection = AppError;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let key = parts.headers.get("idempotency-key").and_then(|v| v.to_str().ok()).unwrap_or("");
+        let key = parts
+            .headers
+            .get("idempotency-key")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
         if key.is_empty() {
             return Err(AppError(ApiError {
                 code: codes::INVALID_REQUEST.into(),
@@ -245,24 +293,44 @@ async fn get_card(State(s): State<AppState>, Auth(p): Auth) -> Result<Response, 
     Ok(([(header::CONTENT_TYPE, "application/json")], json).into_response())
 }
 
-async fn put_card(State(s): State<AppState>, Auth(p): Auth, Body(card): Body<serde_json::Value>) -> ApiResult<creditkit_api::CardRef> {
+async fn put_card(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Body(card): Body<serde_json::Value>,
+) -> ApiResult<creditkit_api::CardRef> {
     Ok(Json(s.ledger.set_card(&p, &card.to_string()).await?))
 }
 
-async fn get_packs(State(s): State<AppState>, Auth(p): Auth) -> ApiResult<Vec<creditkit_api::PackOffer>> {
+async fn get_packs(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+) -> ApiResult<Vec<creditkit_api::PackOffer>> {
     let card = s.ledger.card(&p.workspace_id).await?;
     Ok(Json(creditkit_pricing::pack_offers(&card)))
 }
 
-async fn post_quote(State(s): State<AppState>, Auth(p): Auth, Body(req): Body<QuoteRequest>) -> ApiResult<creditkit_api::Quote> {
+async fn post_quote(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Body(req): Body<QuoteRequest>,
+) -> ApiResult<creditkit_api::Quote> {
     Ok(Json(s.ledger.quote(&p, &req).await?))
 }
 
-async fn post_hold(State(s): State<AppState>, Auth(p): Auth, Key(k): Key, Body(req): Body<HoldRequest>) -> ApiResult<creditkit_api::Hold> {
+async fn post_hold(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Key(k): Key,
+    Body(req): Body<HoldRequest>,
+) -> ApiResult<creditkit_api::Hold> {
     Ok(Json(s.ledger.hold(&p, &req, &k).await?))
 }
 
-async fn get_hold(State(s): State<AppState>, Auth(p): Auth, Path(id): Path<String>) -> ApiResult<creditkit_api::Hold> {
+async fn get_hold(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<creditkit_api::Hold> {
     Ok(Json(s.ledger.get_hold(&p, &id).await?))
 }
 
@@ -276,17 +344,34 @@ async fn post_capture(
     Ok(Json(s.ledger.capture(&p, &id, &req, &k).await?))
 }
 
-async fn post_release(State(s): State<AppState>, Auth(p): Auth, Key(k): Key, Path(id): Path<String>) -> ApiResult<creditkit_api::Hold> {
+async fn post_release(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Key(k): Key,
+    Path(id): Path<String>,
+) -> ApiResult<creditkit_api::Hold> {
     Ok(Json(s.ledger.release(&p, &id, &k).await?))
 }
 
-async fn post_refund(State(s): State<AppState>, Auth(p): Auth, Key(k): Key, Path(id): Path<String>) -> ApiResult<creditkit_api::Hold> {
+async fn post_refund(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Key(k): Key,
+    Path(id): Path<String>,
+) -> ApiResult<creditkit_api::Hold> {
     Ok(Json(s.ledger.refund(&p, &id, &k).await?))
 }
 
-async fn post_wallet(State(s): State<AppState>, Auth(p): Auth, Body(req): Body<creditkit_api::NewWallet>) -> ApiResult<creditkit_api::WalletCreated> {
+async fn post_wallet(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Body(req): Body<creditkit_api::NewWallet>,
+) -> ApiResult<creditkit_api::WalletCreated> {
     let wallet_id = s.ledger.create_wallet(&p, req.kind).await?;
-    Ok(Json(creditkit_api::WalletCreated { wallet_id, kind: req.kind }))
+    Ok(Json(creditkit_api::WalletCreated {
+        wallet_id,
+        kind: req.kind,
+    }))
 }
 
 async fn put_payee(
@@ -299,7 +384,11 @@ async fn put_payee(
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn get_earnings(State(s): State<AppState>, Auth(p): Auth, Query(q): Query<WalletQuery>) -> ApiResult<creditkit_api::Earnings> {
+async fn get_earnings(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Query(q): Query<WalletQuery>,
+) -> ApiResult<creditkit_api::Earnings> {
     Ok(Json(s.ledger.earnings(&p, q.wallet_id.as_deref()).await?))
 }
 
@@ -310,10 +399,18 @@ async fn post_payout(
     Query(q): Query<WalletQuery>,
     Body(req): Body<creditkit_api::PayoutRequest>,
 ) -> ApiResult<creditkit_api::Earnings> {
-    Ok(Json(s.ledger.payout(&p, q.wallet_id.as_deref(), req.amount_millicredits, &k).await?))
+    Ok(Json(
+        s.ledger
+            .payout(&p, q.wallet_id.as_deref(), req.amount_millicredits, &k)
+            .await?,
+    ))
 }
 
-async fn get_balance(State(s): State<AppState>, Auth(p): Auth, Query(q): Query<WalletQuery>) -> ApiResult<creditkit_api::Balance> {
+async fn get_balance(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Query(q): Query<WalletQuery>,
+) -> ApiResult<creditkit_api::Balance> {
     Ok(Json(s.ledger.balance(&p, q.wallet_id.as_deref()).await?))
 }
 
@@ -324,7 +421,11 @@ async fn post_topup(
     Query(q): Query<WalletQuery>,
     Body(req): Body<TopUpRequest>,
 ) -> ApiResult<creditkit_api::Balance> {
-    Ok(Json(s.ledger.top_up(&p, q.wallet_id.as_deref(), &req, &k).await?))
+    Ok(Json(
+        s.ledger
+            .top_up(&p, q.wallet_id.as_deref(), &req, &k)
+            .await?,
+    ))
 }
 
 async fn post_plan(
@@ -334,7 +435,11 @@ async fn post_plan(
     Query(q): Query<WalletQuery>,
     Body(req): Body<PlanRequest>,
 ) -> ApiResult<creditkit_api::Balance> {
-    Ok(Json(s.ledger.change_plan(&p, q.wallet_id.as_deref(), &req.plan_id, &k).await?))
+    Ok(Json(
+        s.ledger
+            .change_plan(&p, q.wallet_id.as_deref(), &req.plan_id, &k)
+            .await?,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -343,12 +448,23 @@ struct UsageQuery {
     group_by: Option<String>,
 }
 
-async fn get_usage(State(s): State<AppState>, Auth(p): Auth, Query(q): Query<UsageQuery>) -> ApiResult<creditkit_api::Usage> {
+async fn get_usage(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Query(q): Query<UsageQuery>,
+) -> ApiResult<creditkit_api::Usage> {
     let group = match q.group_by.as_deref() {
         None => UsageGroup::Action,
-        Some(g) => UsageGroup::parse(g).ok_or_else(|| error(codes::INVALID_REQUEST, format!("group_by `{g}` is not one of action, project, member, month")))?,
+        Some(g) => UsageGroup::parse(g).ok_or_else(|| {
+            error(
+                codes::INVALID_REQUEST,
+                format!("group_by `{g}` is not one of action, project, member, month"),
+            )
+        })?,
     };
-    Ok(Json(s.ledger.usage(&p, q.wallet_id.as_deref(), group).await?))
+    Ok(Json(
+        s.ledger.usage(&p, q.wallet_id.as_deref(), group).await?,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -369,21 +485,40 @@ async fn get_transactions(
         None | Some("") => None,
         Some(k) => Some(TransactionKind::parse(k).ok_or_else(|| {
             let all: Vec<_> = TransactionKind::ALL.iter().map(|k| k.as_str()).collect();
-            error(codes::INVALID_REQUEST, format!("type `{k}` is not one of {}", all.join(", ")))
+            error(
+                codes::INVALID_REQUEST,
+                format!("type `{k}` is not one of {}", all.join(", ")),
+            )
         })?),
     };
     let limit = match q.limit.as_deref() {
         None => None,
-        Some(l) => Some(l.parse::<u32>().map_err(|_| error(codes::INVALID_REQUEST, format!("limit `{l}` is not a whole number")))?),
+        Some(l) => Some(l.parse::<u32>().map_err(|_| {
+            error(
+                codes::INVALID_REQUEST,
+                format!("limit `{l}` is not a whole number"),
+            )
+        })?),
     };
-    Ok(Json(s.ledger.transactions(&p, q.wallet_id.as_deref(), kind, q.cursor.as_deref(), limit).await?))
+    Ok(Json(
+        s.ledger
+            .transactions(&p, q.wallet_id.as_deref(), kind, q.cursor.as_deref(), limit)
+            .await?,
+    ))
 }
 
-async fn get_members(State(s): State<AppState>, Auth(p): Auth) -> ApiResult<Vec<creditkit_api::Member>> {
+async fn get_members(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+) -> ApiResult<Vec<creditkit_api::Member>> {
     Ok(Json(s.ledger.members(&p).await?))
 }
 
-async fn post_member(State(s): State<AppState>, Auth(p): Auth, Body(req): Body<NewMember>) -> ApiResult<creditkit_api::MemberCreated> {
+async fn post_member(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Body(req): Body<NewMember>,
+) -> ApiResult<creditkit_api::MemberCreated> {
     Ok(Json(s.ledger.add_member(&p, &req.name, req.role).await?))
 }
 
@@ -399,33 +534,42 @@ async fn get_events(
     let rx = s.ledger.subscribe();
     let ledger = s.ledger.clone();
     let initial = stream::iter([Ok(balance_event(&first))]);
-    let updates = stream::unfold((rx, ledger, p, wallet_id), |(mut rx, ledger, p, wallet_id)| async move {
-        loop {
-            match rx.recv().await {
-                Ok(changed) if changed == wallet_id => {
-                    let event = match ledger.balance(&p, Some(&wallet_id)).await {
-                        Ok(b) => balance_event(&b),
-                        Err(e) => Event::default().event("error").data(e.to_api().message),
-                    };
-                    return Some((Ok(event), (rx, ledger, p, wallet_id)));
-                }
-                Ok(_) => continue,
-                // Fell behind: send the current balance rather than every missed one.
-                Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
-                    if let Ok(b) = ledger.balance(&p, Some(&wallet_id)).await {
-                        return Some((Ok(balance_event(&b)), (rx, ledger, p, wallet_id)));
+    let updates = stream::unfold(
+        (rx, ledger, p, wallet_id),
+        |(mut rx, ledger, p, wallet_id)| async move {
+            loop {
+                match rx.recv().await {
+                    Ok(changed) if changed == wallet_id => {
+                        let event = match ledger.balance(&p, Some(&wallet_id)).await {
+                            Ok(b) => balance_event(&b),
+                            Err(e) => Event::default().event("error").data(e.to_api().message),
+                        };
+                        return Some((Ok(event), (rx, ledger, p, wallet_id)));
                     }
+                    Ok(_) => continue,
+                    // Fell behind: send the current balance rather than every missed one.
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                        if let Ok(b) = ledger.balance(&p, Some(&wallet_id)).await {
+                            return Some((Ok(balance_event(&b)), (rx, ledger, p, wallet_id)));
+                        }
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
                 }
-                Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
             }
-        }
-    });
-    Ok(Sse::new(futures_util::StreamExt::chain(initial, updates)).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+        },
+    );
+    Ok(Sse::new(futures_util::StreamExt::chain(initial, updates))
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
 
 fn balance_event(b: &creditkit_api::Balance) -> Event {
-    let body = creditkit_api::BalanceEvent { wallet_id: b.wallet_id.clone(), balance: b.clone() };
-    Event::default().event("balance").data(serde_json::to_string(&body).unwrap_or_default())
+    let body = creditkit_api::BalanceEvent {
+        wallet_id: b.wallet_id.clone(),
+        balance: b.clone(),
+    };
+    Event::default()
+        .event("balance")
+        .data(serde_json::to_string(&body).unwrap_or_default())
 }
 
 // ------------------------------------------------------------------- metrics
@@ -437,13 +581,18 @@ struct Metrics {
 }
 
 async fn record(State(s): State<AppState>, req: Request, next: Next) -> Response {
-    let route = req.extensions().get::<MatchedPath>().map_or_else(|| "unmatched".to_string(), |m| m.as_str().to_string());
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |m| m.as_str().to_string());
     let method = req.method().to_string();
     let start = Instant::now();
     let response = next.run(req).await;
     let elapsed = start.elapsed().as_secs_f64();
     let mut m = s.metrics.requests.lock().expect("metrics lock");
-    let e = m.entry((method, route, response.status().as_u16())).or_insert((0, 0.0));
+    let e = m
+        .entry((method, route, response.status().as_u16()))
+        .or_insert((0, 0.0));
     e.0 += 1;
     e.1 += elapsed;
     response

@@ -2,16 +2,25 @@
 
 use serde_json::{json, Value};
 
-fn op(summary: &str, body: Option<&str>, response: &str, idempotent: bool, errors: &[(&str, &str)]) -> Value {
+fn op(
+    summary: &str,
+    body: Option<&str>,
+    response: &str,
+    idempotent: bool,
+    errors: &[(&str, &str)],
+) -> Value {
     let mut responses = json!({ "200": { "description": "OK", "content": { "application/json": { "schema": { "$ref": format!("#/components/schemas/{response}") } } } } });
     for (status, why) in errors {
         responses[*status] = json!({ "description": why, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } });
     }
-    let mut o = json!({ "summary": summary, "responses": responses, "security": [{ "bearer": [] }] });
+    let mut o =
+        json!({ "summary": summary, "responses": responses, "security": [{ "bearer": [] }] });
     if let Some(b) = body {
         o["requestBody"] = json!({ "required": true, "content": { "application/json": { "schema": { "$ref": format!("#/components/schemas/{b}") } } } });
     }
-    let mut params = vec![json!({ "name": "wallet_id", "in": "query", "required": false, "schema": { "type": "string" } })];
+    let mut params = vec![
+        json!({ "name": "wallet_id", "in": "query", "required": false, "schema": { "type": "string" } }),
+    ];
     if idempotent {
         params.push(json!({ "name": "Idempotency-Key", "in": "header", "required": true, "schema": { "type": "string", "maxLength": 200 },
             "description": "Retries with the same key and body return the first result; a different body is a 409." }));
@@ -31,22 +40,77 @@ pub(crate) fn document() -> Value {
         v.extend_from_slice(extra);
         v
     };
-    let mut capture = op("Charge the actual amount (never above the hold)", Some("CaptureRequest"), "Hold", true, &with(&[("409", "hold_not_active"), ("422", "capture_exceeds_hold")]));
-    capture["parameters"].as_array_mut().unwrap().push(id_param());
-    let mut release = op("Release a hold in full (failed operation: nothing charged)", None, "Hold", true, &with(&[("409", "hold_not_active")]));
-    release["parameters"].as_array_mut().unwrap().push(id_param());
-    let mut refund = op("Refund a captured charge to the grants it came from (admins)", None, "Hold", true, &with(&[("403", "forbidden"), ("409", "hold_not_active")]));
-    refund["parameters"].as_array_mut().unwrap().push(id_param());
-    let mut payee = op("Name the organization wallet receiving an agent's publisher add-ons (admins)", Some("PayeeRequest"), "Empty", false, &with(&[("403", "forbidden")]));
+    let mut capture = op(
+        "Charge the actual amount (never above the hold)",
+        Some("CaptureRequest"),
+        "Hold",
+        true,
+        &with(&[("409", "hold_not_active"), ("422", "capture_exceeds_hold")]),
+    );
+    capture["parameters"]
+        .as_array_mut()
+        .unwrap()
+        .push(id_param());
+    let mut release = op(
+        "Release a hold in full (failed operation: nothing charged)",
+        None,
+        "Hold",
+        true,
+        &with(&[("409", "hold_not_active")]),
+    );
+    release["parameters"]
+        .as_array_mut()
+        .unwrap()
+        .push(id_param());
+    let mut refund = op(
+        "Refund a captured charge to the grants it came from (admins)",
+        None,
+        "Hold",
+        true,
+        &with(&[("403", "forbidden"), ("409", "hold_not_active")]),
+    );
+    refund["parameters"]
+        .as_array_mut()
+        .unwrap()
+        .push(id_param());
+    let mut payee = op(
+        "Name the organization wallet receiving an agent's publisher add-ons (admins)",
+        Some("PayeeRequest"),
+        "Empty",
+        false,
+        &with(&[("403", "forbidden")]),
+    );
     payee["parameters"].as_array_mut().unwrap().push(id_param());
     payee["responses"] = json!({ "204": { "description": "set" } });
     let mut get_hold = op("A hold", None, "Hold", false, &common);
-    get_hold["parameters"].as_array_mut().unwrap().push(id_param());
-    let mut tx = op("Ledger entries, newest first", None, "TransactionPage", false, &with(&[("400", "invalid_request")]));
-    for (name, desc) in [("type", "grant, charge, refund, expiry, hold, release, payout, earning"), ("cursor", "next_cursor of the previous page"), ("limit", "1 to 200, default 50")] {
+    get_hold["parameters"]
+        .as_array_mut()
+        .unwrap()
+        .push(id_param());
+    let mut tx = op(
+        "Ledger entries, newest first",
+        None,
+        "TransactionPage",
+        false,
+        &with(&[("400", "invalid_request")]),
+    );
+    for (name, desc) in [
+        (
+            "type",
+            "grant, charge, refund, expiry, hold, release, payout, earning",
+        ),
+        ("cursor", "next_cursor of the previous page"),
+        ("limit", "1 to 200, default 50"),
+    ] {
         tx["parameters"].as_array_mut().unwrap().push(json!({ "name": name, "in": "query", "required": false, "schema": { "type": "string" }, "description": desc }));
     }
-    let mut usage = op("Credits used by action, project, member or month", None, "Usage", false, &common);
+    let mut usage = op(
+        "Credits used by action, project, member or month",
+        None,
+        "Usage",
+        false,
+        &common,
+    );
     usage["parameters"].as_array_mut().unwrap().push(json!({ "name": "group_by", "in": "query", "schema": { "type": "string", "enum": ["action", "project", "member", "month"] } }));
     let obj = |props: Value, required: &[&str]| json!({ "type": "object", "properties": props, "required": required });
     let mc = json!({ "type": "integer", "minimum": 0, "description": "milli-credits (1 credit = 1000)" });

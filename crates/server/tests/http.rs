@@ -30,25 +30,53 @@ async fn start(store: Store) -> Srv {
 
 async fn start_on(url: &str) -> Srv {
     let clock = ManualClock::new(T0);
-    let ledger = Arc::new(Ledger::open(url, Arc::new(clock.clone()), Config::default()).await.unwrap());
+    let ledger = Arc::new(
+        Ledger::open(url, Arc::new(clock.clone()), Config::default())
+            .await
+            .unwrap(),
+    );
     let _ = ledger.spawn_listener(url).await.unwrap();
     let app = router(AppState::new(ledger.clone()), &Options::default());
     let socket = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", socket.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(socket, app).await.unwrap() });
-    let http = reqwest::Client::builder().pool_max_idle_per_host(64).build().unwrap();
-    Srv { base, ledger, clock, key: String::new(), http, url: url.to_string() }
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(64)
+        .build()
+        .unwrap();
+    Srv {
+        base,
+        ledger,
+        clock,
+        key: String::new(),
+        http,
+        url: url.to_string(),
+    }
 }
 
 impl Srv {
     async fn workspace(&mut self, plan: Option<&str>) -> String {
-        let ws = self.ledger.create_workspace("Acme", LANDING, plan).await.unwrap();
+        let ws = self
+            .ledger
+            .create_workspace("Acme", LANDING, plan)
+            .await
+            .unwrap();
         self.key = self.ledger.create_api_key(&ws.id).await.unwrap();
         ws.wallet_id
     }
 
-    async fn call(&self, method: &str, path: &str, token: &str, key: Option<&str>, body: Option<Value>) -> (StatusCode, Value) {
-        let mut req = self.http.request(method.parse().unwrap(), format!("{}{path}", self.base)).bearer_auth(token);
+    async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: &str,
+        key: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = self
+            .http
+            .request(method.parse().unwrap(), format!("{}{path}", self.base))
+            .bearer_auth(token);
         if let Some(k) = key {
             req = req.header("Idempotency-Key", k);
         }
@@ -58,11 +86,22 @@ impl Srv {
         let resp = req.send().await.unwrap();
         let status = resp.status();
         let text = resp.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
     }
 
     async fn quote(&self, token: &str, request: Value) -> Quote {
-        let (s, v) = self.call("POST", "/v1/quotes", token, None, Some(json!({ "request": request }))).await;
+        let (s, v) = self
+            .call(
+                "POST",
+                "/v1/quotes",
+                token,
+                None,
+                Some(json!({ "request": request })),
+            )
+            .await;
         assert_eq!(s, StatusCode::OK, "{v}");
         serde_json::from_value(v).unwrap()
     }
@@ -222,12 +261,19 @@ both! {
 async fn next_balance(resp: &mut reqwest::Response) -> BalanceEvent {
     let mut buf = String::new();
     loop {
-        let chunk = tokio::time::timeout(Duration::from_secs(10), resp.chunk()).await.expect("an event within 10 s").unwrap().expect("stream open");
+        let chunk = tokio::time::timeout(Duration::from_secs(10), resp.chunk())
+            .await
+            .expect("an event within 10 s")
+            .unwrap()
+            .expect("stream open");
         buf.push_str(&String::from_utf8_lossy(&chunk));
         while let Some(end) = buf.find("\n\n") {
             let block: String = buf.drain(..end + 2).collect();
             if block.contains("event: balance") {
-                let data: String = block.lines().filter_map(|l| l.strip_prefix("data: ")).collect();
+                let data: String = block
+                    .lines()
+                    .filter_map(|l| l.strip_prefix("data: "))
+                    .collect();
                 return serde_json::from_str(&data).unwrap();
             }
         }
@@ -241,10 +287,35 @@ async fn postgres_instances_share_balance_events() {
     let mut a = start(Store::Postgres).await;
     a.workspace(Some("free")).await;
     let b = start_on(&a.url).await;
-    let mut events = b.http.get(format!("{}/v1/events?access_token={}", b.base, a.key)).send().await.unwrap();
-    assert_eq!(next_balance(&mut events).await.balance.available_millicredits, 250_000);
+    let mut events = b
+        .http
+        .get(format!("{}/v1/events?access_token={}", b.base, a.key))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        next_balance(&mut events)
+            .await
+            .balance
+            .available_millicredits,
+        250_000
+    );
     let q = a.quote(&a.key, json!({ "action": "section" })).await;
-    let (s, _) = a.call("POST", "/v1/holds", &a.key, Some("h"), Some(json!({ "quote_id": q.id }))).await;
+    let (s, _) = a
+        .call(
+            "POST",
+            "/v1/holds",
+            &a.key,
+            Some("h"),
+            Some(json!({ "quote_id": q.id })),
+        )
+        .await;
     assert_eq!(s, StatusCode::OK);
-    assert_eq!(next_balance(&mut events).await.balance.available_millicredits, 240_000);
+    assert_eq!(
+        next_balance(&mut events)
+            .await
+            .balance
+            .available_millicredits,
+        240_000
+    );
 }

@@ -1,6 +1,9 @@
 //! The HTTP client: the server's `/v1` API with the shared wire types.
 
-use creditkit_api::{ApiError, Balance, CaptureRequest, Hold, HoldRequest, Page, Quote, QuoteRequest, TopUpRequest, Transaction, Usage};
+use creditkit_api::{
+    ApiError, Balance, CaptureRequest, Hold, HoldRequest, Page, Quote, QuoteRequest, TopUpRequest,
+    Transaction, Usage,
+};
 use creditkit_pricing::{PackOffer, Request};
 use gloo_net::http::{Request as Http, RequestBuilder};
 use serde::de::DeserializeOwned;
@@ -40,12 +43,18 @@ impl ClientError {
                     None => "Not enough credits for this action.".into(),
                 },
                 "unauthorized" => "Your session is not valid any more; sign in again.".into(),
-                "quote_expired" => "The price shown has expired; please confirm the new one.".into(),
+                "quote_expired" => {
+                    "The price shown has expired; please confirm the new one.".into()
+                }
                 "forbidden" => "Your role in this workspace does not allow this.".into(),
                 _ => sentence(&error.message),
             },
-            ClientError::Network(_) => "Cannot reach the credits server; check your connection and try again.".into(),
-            ClientError::Decode(_) => "The credits server sent an answer this page does not understand.".into(),
+            ClientError::Network(_) => {
+                "Cannot reach the credits server; check your connection and try again.".into()
+            }
+            ClientError::Decode(_) => {
+                "The credits server sent an answer this page does not understand.".into()
+            }
         }
     }
 
@@ -70,7 +79,11 @@ fn sentence(s: &str) -> String {
 
 impl Client {
     pub fn new(base_url: impl Into<String>, token: impl Into<String>) -> Client {
-        Client { base_url: base_url.into().trim_end_matches('/').to_string(), token: token.into(), wallet_id: None }
+        Client {
+            base_url: base_url.into().trim_end_matches('/').to_string(),
+            token: token.into(),
+            wallet_id: None,
+        }
     }
 
     /// Acts on this wallet instead of the workspace's shared one.
@@ -102,18 +115,34 @@ impl Client {
     }
 
     async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
-        let resp = self.auth(Http::get(&self.url(path))).send().await.map_err(|e| ClientError::Network(e.to_string()))?;
+        let resp = self
+            .auth(Http::get(&self.url(path)))
+            .send()
+            .await
+            .map_err(|e| ClientError::Network(e.to_string()))?;
         decode(resp).await
     }
 
-    async fn post<T: DeserializeOwned>(&self, path: &str, body: &impl serde::Serialize, key: Option<&str>) -> Result<T, ClientError> {
-        let mut b = self.auth(Http::post(&self.url(path))).header("content-type", "application/json");
+    async fn post<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &impl serde::Serialize,
+        key: Option<&str>,
+    ) -> Result<T, ClientError> {
+        let mut b = self
+            .auth(Http::post(&self.url(path)))
+            .header("content-type", "application/json");
         if let Some(k) = key {
             b = b.header("idempotency-key", k);
         }
         let body = serde_json::to_string(body).map_err(|e| ClientError::Decode(e.to_string()))?;
-        let req = b.body(body).map_err(|e| ClientError::Network(e.to_string()))?;
-        let resp = req.send().await.map_err(|e| ClientError::Network(e.to_string()))?;
+        let req = b
+            .body(body)
+            .map_err(|e| ClientError::Network(e.to_string()))?;
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| ClientError::Network(e.to_string()))?;
         decode(resp).await
     }
 
@@ -123,11 +152,20 @@ impl Client {
 
     /// The workspace's rate card as JSON (parse it with `creditkit_pricing::parse_card`).
     pub async fn card_json(&self) -> Result<String, ClientError> {
-        let resp = self.auth(Http::get(&self.url("/card"))).send().await.map_err(|e| ClientError::Network(e.to_string()))?;
+        let resp = self
+            .auth(Http::get(&self.url("/card")))
+            .send()
+            .await
+            .map_err(|e| ClientError::Network(e.to_string()))?;
         if resp.ok() {
-            resp.text().await.map_err(|e| ClientError::Decode(e.to_string()))
+            resp.text()
+                .await
+                .map_err(|e| ClientError::Decode(e.to_string()))
         } else {
-            Err(decode::<()>(resp).await.err().unwrap_or(ClientError::Decode("error without a body".into())))
+            Err(decode::<()>(resp)
+                .await
+                .err()
+                .unwrap_or(ClientError::Decode("error without a body".into())))
         }
     }
 
@@ -135,40 +173,92 @@ impl Client {
         self.get("/packs").await
     }
 
-    pub async fn quote(&self, request: &Request, project: Option<&str>) -> Result<Quote, ClientError> {
-        let body = QuoteRequest { wallet_id: self.wallet_id.clone(), request: request.clone(), project: project.map(str::to_string) };
+    pub async fn quote(
+        &self,
+        request: &Request,
+        project: Option<&str>,
+    ) -> Result<Quote, ClientError> {
+        let body = QuoteRequest {
+            wallet_id: self.wallet_id.clone(),
+            request: request.clone(),
+            project: project.map(str::to_string),
+        };
         self.post("/quotes", &body, None).await
     }
 
     pub async fn hold(&self, quote_id: &str, key: &str) -> Result<Hold, ClientError> {
-        self.post("/holds", &HoldRequest { quote_id: quote_id.to_string() }, Some(key)).await
+        self.post(
+            "/holds",
+            &HoldRequest {
+                quote_id: quote_id.to_string(),
+            },
+            Some(key),
+        )
+        .await
     }
 
-    pub async fn capture(&self, hold_id: &str, amount_millicredits: u64, key: &str) -> Result<Hold, ClientError> {
-        let body = CaptureRequest { amount_millicredits: Some(amount_millicredits), actual: None };
-        self.post(&format!("/holds/{}/capture", encode(hold_id)), &body, Some(key)).await
+    pub async fn capture(
+        &self,
+        hold_id: &str,
+        amount_millicredits: u64,
+        key: &str,
+    ) -> Result<Hold, ClientError> {
+        let body = CaptureRequest {
+            amount_millicredits: Some(amount_millicredits),
+            actual: None,
+        };
+        self.post(
+            &format!("/holds/{}/capture", encode(hold_id)),
+            &body,
+            Some(key),
+        )
+        .await
     }
 
     pub async fn release(&self, hold_id: &str, key: &str) -> Result<Hold, ClientError> {
-        self.post(&format!("/holds/{}/release", encode(hold_id)), &serde_json::json!({}), Some(key)).await
+        self.post(
+            &format!("/holds/{}/release", encode(hold_id)),
+            &serde_json::json!({}),
+            Some(key),
+        )
+        .await
     }
 
-    pub async fn top_up(&self, pack_id: &str, quantity: u64, key: &str) -> Result<Balance, ClientError> {
-        let body = TopUpRequest { pack_id: pack_id.to_string(), quantity: Some(quantity) };
+    pub async fn top_up(
+        &self,
+        pack_id: &str,
+        quantity: u64,
+        key: &str,
+    ) -> Result<Balance, ClientError> {
+        let body = TopUpRequest {
+            pack_id: pack_id.to_string(),
+            quantity: Some(quantity),
+        };
         self.post("/topups", &body, Some(key)).await
     }
 
     pub async fn change_plan(&self, plan_id: &str, key: &str) -> Result<Balance, ClientError> {
-        self.post("/plan", &creditkit_api::PlanRequest { plan_id: plan_id.to_string() }, Some(key)).await
+        self.post(
+            "/plan",
+            &creditkit_api::PlanRequest {
+                plan_id: plan_id.to_string(),
+            },
+            Some(key),
+        )
+        .await
     }
 
     pub async fn usage(&self, group_by: &str) -> Result<Usage, ClientError> {
-        self.get(&format!("/usage?group_by={}", encode(group_by))).await
+        self.get(&format!("/usage?group_by={}", encode(group_by)))
+            .await
     }
 
     pub async fn transactions(&self, kind: Option<&str>) -> Result<Page<Transaction>, ClientError> {
         match kind {
-            Some(k) => self.get(&format!("/transactions?limit=50&type={}", encode(k))).await,
+            Some(k) => {
+                self.get(&format!("/transactions?limit=50&type={}", encode(k)))
+                    .await
+            }
             None => self.get("/transactions?limit=50").await,
         }
     }
@@ -176,13 +266,20 @@ impl Client {
     /// The server-sent balance events URL (EventSource cannot send headers).
     pub fn events_url(&self) -> String {
         let url = self.url("/events");
-        format!("{url}{}access_token={}", if url.contains('?') { '&' } else { '?' }, encode(&self.token))
+        format!(
+            "{url}{}access_token={}",
+            if url.contains('?') { '&' } else { '?' },
+            encode(&self.token)
+        )
     }
 }
 
 async fn decode<T: DeserializeOwned>(resp: gloo_net::http::Response) -> Result<T, ClientError> {
     let status = resp.status();
-    let text = resp.text().await.map_err(|e| ClientError::Network(e.to_string()))?;
+    let text = resp
+        .text()
+        .await
+        .map_err(|e| ClientError::Network(e.to_string()))?;
     if (200..300).contains(&status) {
         return serde_json::from_str(&text).map_err(|e| ClientError::Decode(e.to_string()));
     }
@@ -190,7 +287,12 @@ async fn decode<T: DeserializeOwned>(resp: gloo_net::http::Response) -> Result<T
         Ok(error) => Err(ClientError::Api { status, error }),
         Err(_) => Err(ClientError::Api {
             status,
-            error: ApiError { code: format!("http_{status}"), message: format!("the server answered {status}"), path: None, shortfall: None },
+            error: ApiError {
+                code: format!("http_{status}"),
+                message: format!("the server answered {status}"),
+                path: None,
+                shortfall: None,
+            },
         }),
     }
 }

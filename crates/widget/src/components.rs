@@ -28,10 +28,18 @@ pub fn BalanceBadge(
             None => "loading",
         })
     };
-    let available = move || credits.balance.with(|b| b.as_ref().map(|b| credits_text(b.available_millicredits)).unwrap_or_else(|| "…".into()));
+    let available = move || {
+        credits.balance.with(|b| {
+            b.as_ref()
+                .map(|b| credits_text(b.available_millicredits))
+                .unwrap_or_else(|| "…".into())
+        })
+    };
     let held = move || {
         credits.balance.with(|b| match b {
-            Some(b) if b.held_millicredits > 0 => format!("{} held", credits_number(b.held_millicredits)),
+            Some(b) if b.held_millicredits > 0 => {
+                format!("{} held", credits_number(b.held_millicredits))
+            }
             _ => String::new(),
         })
     };
@@ -91,8 +99,13 @@ pub fn LowBalanceBanner(
     on_add_credits: Option<Callback<()>>,
 ) -> impl IntoView {
     let credits = Credits::get();
-    let state = move || credits.balance.with(|b| b.as_ref().map(|b| (b.state, b.available_millicredits)));
-    move || match state() {
+    let state = move || {
+        credits
+            .balance
+            .with(|b| b.as_ref().map(|b| (b.state, b.available_millicredits)))
+    };
+    move || {
+        match state() {
         Some((BalanceState::Low, left)) => Some(view! {
             <div class="ck-banner" data-level="low" role="status">
                 <span>{format!("Low balance: {} left.", credits_text(left))}</span>
@@ -108,6 +121,7 @@ pub fn LowBalanceBanner(
         }
         .into_any()),
         _ => None,
+    }
     }
 }
 
@@ -125,7 +139,10 @@ pub fn LiveEstimate(
     let credits = Credits::get();
     let result = Memo::new(move |_| {
         let request = request.get()?;
-        credits.card.with(|card| card.as_ref().map(|card| estimate(card, &request).map_err(|e| e.message.clone())))
+        credits.card.with(|card| {
+            card.as_ref()
+                .map(|card| estimate(card, &request).map_err(|e| e.message.clone()))
+        })
     });
     let label = label.unwrap_or_else(|| "Estimated cost".into());
     Effect::new(move |_| {
@@ -171,7 +188,8 @@ fn Exceeds(estimate: Estimate) -> impl IntoView {
     let credits = Credits::get();
     move || {
         let available = credits.available_millicredits()?;
-        (estimate.max_millicredits > available).then(|| view! { <span class="ck-estimate-warning">" · more than your balance"</span> })
+        (estimate.max_millicredits > available)
+            .then(|| view! { <span class="ck-estimate-warning">" · more than your balance"</span> })
     }
 }
 
@@ -183,12 +201,24 @@ pub fn ConfirmDialog() -> impl IntoView {
     let credits = Credits::get();
     let dialog = NodeRef::<html::Div>::new();
     let restore = StoredValue::new_local(None::<web_sys::HtmlElement>);
-    let open = Memo::new(move |_| credits.flow.with(|f| matches!(f, Flow::Confirming { .. } | Flow::Working { .. } | Flow::Done { .. } | Flow::Failed { .. })));
+    let open = Memo::new(move |_| {
+        credits.flow.with(|f| {
+            matches!(
+                f,
+                Flow::Confirming { .. }
+                    | Flow::Working { .. }
+                    | Flow::Done { .. }
+                    | Flow::Failed { .. }
+            )
+        })
+    });
 
     Effect::new(move |_| {
         if open.get() {
             if restore.with_value(Option::is_none) {
-                let active = document().active_element().and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok());
+                let active = document()
+                    .active_element()
+                    .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok());
                 restore.set_value(active);
             }
             if let Some(d) = dialog.get() {
@@ -288,22 +318,34 @@ fn focusable(root: &web_sys::Element) -> Vec<web_sys::HtmlElement> {
     let Ok(list) = root.query_selector_all("button:not([disabled]), [href], input:not([disabled]), select, textarea, [tabindex]:not([tabindex='-1'])") else {
         return Vec::new();
     };
-    (0..list.length()).filter_map(|i| list.item(i)?.dyn_into::<web_sys::HtmlElement>().ok()).collect()
+    (0..list.length())
+        .filter_map(|i| list.item(i)?.dyn_into::<web_sys::HtmlElement>().ok())
+        .collect()
 }
 
 fn focus_first(root: &web_sys::Element) {
     // The primary action last in the row; focus it so Enter confirms and Escape cancels.
     let items = focusable(root);
-    if let Some(el) = items.iter().find(|e| e.class_list().contains("ck-primary")).or(items.first()) {
+    if let Some(el) = items
+        .iter()
+        .find(|e| e.class_list().contains("ck-primary"))
+        .or(items.first())
+    {
         let _ = el.focus();
     }
 }
 
 fn trap_tab(root: &web_sys::Element, ev: &web_sys::KeyboardEvent) {
     let items = focusable(root);
-    let (Some(first), Some(last)) = (items.first(), items.last()) else { return };
+    let (Some(first), Some(last)) = (items.first(), items.last()) else {
+        return;
+    };
     let active = document().active_element();
-    let is = |e: &web_sys::HtmlElement| active.as_ref().is_some_and(|a| a == e.unchecked_ref::<web_sys::Element>());
+    let is = |e: &web_sys::HtmlElement| {
+        active
+            .as_ref()
+            .is_some_and(|a| a == e.unchecked_ref::<web_sys::Element>())
+    };
     let inside = items.iter().any(|e| is(e));
     if ev.shift_key() && (is(first) || !inside) {
         ev.prevent_default();
@@ -321,7 +363,10 @@ pub fn InsufficientPrompt() -> impl IntoView {
     let credits = Credits::get();
     let dialog = NodeRef::<html::Div>::new();
     Effect::new(move |_| {
-        if credits.flow.with(|f| matches!(f, Flow::Insufficient { .. })) {
+        if credits
+            .flow
+            .with(|f| matches!(f, Flow::Insufficient { .. }))
+        {
             if let Some(d) = dialog.get() {
                 focus_first(&d);
             }
@@ -340,7 +385,9 @@ pub fn InsufficientPrompt() -> impl IntoView {
         _ => {}
     };
     move || {
-        let Flow::Insufficient { label, shortfall } = credits.flow.get() else { return None };
+        let Flow::Insufficient { label, shortfall } = credits.flow.get() else {
+            return None;
+        };
         let pack = shortfall.pack.clone().map(|p| {
             let (id, qty) = (p.pack.id.clone(), p.quantity);
             let price = p.price.as_ref().map(|m| format!(" for {}", money_text(m))).unwrap_or_default();
@@ -430,7 +477,11 @@ pub fn UsageChart() -> impl IntoView {
 }
 
 fn truncate(s: &str, n: usize) -> String {
-    if s.chars().count() <= n { s.to_string() } else { s.chars().take(n - 1).chain(['…']).collect() }
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        s.chars().take(n - 1).chain(['…']).collect()
+    }
 }
 
 /// The latest transactions, filterable by type.
@@ -441,7 +492,11 @@ pub fn TransactionList() -> impl IntoView {
     let page = LocalResource::new(move || {
         let (k, _) = (kind.get(), credits.revision.get());
         let client = credits.client();
-        async move { client.transactions((!k.is_empty()).then_some(k.as_str())).await }
+        async move {
+            client
+                .transactions((!k.is_empty()).then_some(k.as_str()))
+                .await
+        }
     });
     view! {
         <section class="ck-transactions" aria-label="Transactions">

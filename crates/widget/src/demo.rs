@@ -10,7 +10,10 @@ use leptos::prelude::*;
 use serde::Deserialize;
 
 use crate::client::Client;
-use crate::components::{BalanceBadge, ConfirmDialog, InsufficientPrompt, LiveEstimate, LowBalanceBanner, TransactionList, UsageChart};
+use crate::components::{
+    BalanceBadge, ConfirmDialog, InsufficientPrompt, LiveEstimate, LowBalanceBanner,
+    TransactionList, UsageChart,
+};
 use crate::format::{credits_text, money_text};
 use crate::state::{Credits, Flow, Operation};
 use crate::tokens;
@@ -31,8 +34,12 @@ struct Product {
 #[cfg(feature = "start")]
 pub(crate) fn mount_if_present() {
     use wasm_bindgen::JsCast;
-    let Some(el) = document().get_element_by_id("creditkit-demo") else { return };
-    let Ok(el) = el.dyn_into::<web_sys::HtmlElement>() else { return };
+    let Some(el) = document().get_element_by_id("creditkit-demo") else {
+        return;
+    };
+    let Ok(el) = el.dyn_into::<web_sys::HtmlElement>() else {
+        return;
+    };
     leptos::mount::mount_to(el, Demo).forget();
 }
 
@@ -40,7 +47,10 @@ pub(crate) fn mount_if_present() {
 #[component]
 pub fn Demo() -> impl IntoView {
     let config = LocalResource::new(|| async {
-        let resp = gloo_net::http::Request::get("/demo.json").send().await.map_err(|e| e.to_string())?;
+        let resp = gloo_net::http::Request::get("/demo.json")
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
         resp.json::<DemoConfig>().await.map_err(|e| e.to_string())
     });
     move || {
@@ -54,7 +64,9 @@ pub fn Demo() -> impl IntoView {
 
 #[component]
 fn Products(cfg: DemoConfig) -> impl IntoView {
-    let start = location_hash().and_then(|h| cfg.products.iter().position(|p| p.id == h)).unwrap_or(0);
+    let start = location_hash()
+        .and_then(|h| cfg.products.iter().position(|p| p.id == h))
+        .unwrap_or(0);
     let index = RwSignal::new(start);
     let as_member = RwSignal::new(false);
     let products = cfg.products.clone();
@@ -160,7 +172,12 @@ fn TopUp() -> impl IntoView {
 
 /// One action with its options, its live estimate and a Run button.
 #[component]
-fn ActionRow(card: std::sync::Arc<Card>, action: Action, fail_next: RwSignal<bool>, results: RwSignal<Vec<String>>) -> impl IntoView {
+fn ActionRow(
+    card: std::sync::Arc<Card>,
+    action: Action,
+    fail_next: RwSignal<bool>,
+    results: RwSignal<Vec<String>>,
+) -> impl IntoView {
     let credits = Credits::get();
     let item = RwSignal::new(default_item(&action));
     let request = Signal::derive(move || Some(Request::single(item.get())));
@@ -174,10 +191,20 @@ fn ActionRow(card: std::sync::Arc<Card>, action: Action, fail_next: RwSignal<boo
             results.update(|r| r.push(format!("{name} — free")));
             return;
         }
-        let op = simulated(card.clone(), request.clone(), fail_next, results, name.clone());
+        let op = simulated(
+            card.clone(),
+            request.clone(),
+            fail_next,
+            results,
+            name.clone(),
+        );
         credits.request(request, name.clone(), Some("demo".into()), Some(op));
     };
-    let busy = move || credits.flow.with(|f| !matches!(f, Flow::Idle | Flow::Done { .. } | Flow::Failed { .. }));
+    let busy = move || {
+        credits
+            .flow
+            .with(|f| !matches!(f, Flow::Idle | Flow::Done { .. } | Flow::Failed { .. }))
+    };
     view! {
         <div class="demo-action" data-action=id.clone()>
             <div class="demo-action-name">{action.name.clone()}</div>
@@ -193,7 +220,12 @@ fn default_item(action: &Action) -> Item {
     for (name, c) in &action.counts {
         item = item.param(name.clone(), c.default.unwrap_or(c.min));
     }
-    if let Cost::Options { param, choices, default } = &action.cost {
+    if let Cost::Options {
+        param,
+        choices,
+        default,
+    } = &action.cost
+    {
         if let Some(choice) = default.clone().or_else(|| choices.keys().next().cloned()) {
             item = item.param(param.clone(), choice);
         }
@@ -221,7 +253,11 @@ fn controls(action: &Action, item: RwSignal<Item>) -> impl IntoView {
         );
     }
     match &action.cost {
-        Cost::Options { param, choices, default } => {
+        Cost::Options {
+            param,
+            choices,
+            default,
+        } => {
             let p = param.clone();
             let options = choices
                 .iter()
@@ -229,7 +265,11 @@ fn controls(action: &Action, item: RwSignal<Item>) -> impl IntoView {
                 .collect_view();
             out.push(view! { <label>{param.clone()}" "<select data-param=p.clone() on:change=move |ev| { let v = event_target_value(&ev); item.update(|i| { i.params.insert(p.clone(), v.into()); }); }>{options}</select></label> }.into_any());
         }
-        Cost::Range { param: Some(param), levels, .. } if !levels.is_empty() => {
+        Cost::Range {
+            param: Some(param),
+            levels,
+            ..
+        } if !levels.is_empty() => {
             let p = param.clone();
             let options = levels.iter().map(|(k, v)| view! { <option value=k.clone()>{format!("{k} — {}", credits_text(v.0))}</option> }).collect_view();
             out.push(
@@ -254,7 +294,13 @@ fn controls(action: &Action, item: RwSignal<Item>) -> impl IntoView {
 
 /// A pretend generation: takes a moment, fails when asked to, and reports what it
 /// actually used (the estimate's expected value, never above the hold).
-fn simulated(card: std::sync::Arc<Card>, request: Request, fail_next: RwSignal<bool>, results: RwSignal<Vec<String>>, name: String) -> Operation {
+fn simulated(
+    card: std::sync::Arc<Card>,
+    request: Request,
+    fail_next: RwSignal<bool>,
+    results: RwSignal<Vec<String>>,
+    name: String,
+) -> Operation {
     Rc::new(move |hold: Hold| {
         let (card, request, name) = (card.clone(), request.clone(), name.clone());
         Box::pin(async move {
@@ -269,7 +315,9 @@ fn simulated(card: std::sync::Arc<Card>, request: Request, fail_next: RwSignal<b
                 }
                 return Err(format!("{name} failed (simulated)."));
             }
-            let used = estimate(&card, &request).map(|e| e.expected_millicredits).unwrap_or(hold.amount_millicredits);
+            let used = estimate(&card, &request)
+                .map(|e| e.expected_millicredits)
+                .unwrap_or(hold.amount_millicredits);
             let used = used.min(hold.amount_millicredits);
             results.update(|r| r.push(format!("{name} — charged {}", credits_text(used))));
             Ok(used)
@@ -298,7 +346,12 @@ struct Turn {
 fn Chat(card: std::sync::Arc<Card>, action: Action, fail_next: RwSignal<bool>) -> impl IntoView {
     let credits = Credits::get();
     let text = RwSignal::new(String::new());
-    let model = RwSignal::new(card.models.first().map(|m| m.id.clone()).unwrap_or_default());
+    let model = RwSignal::new(
+        card.models
+            .first()
+            .map(|m| m.id.clone())
+            .unwrap_or_default(),
+    );
     let agent = RwSignal::new(card.agents.first().map(|a| a.id.clone()));
     let used = RwSignal::new(std::collections::BTreeMap::<String, u64>::new());
     let turns = RwSignal::new(Vec::<Turn>::new());
@@ -326,7 +379,11 @@ fn Chat(card: std::sync::Arc<Card>, action: Action, fail_next: RwSignal<bool>) -
             let c = count.get();
             let low = estimate(&card, &request_for(c.min)).map_err(|e| e.message)?;
             let high = estimate(&card, &request_for(c.max)).map_err(|e| e.message)?;
-            Ok::<_, String>((low.min_millicredits, high.max_millicredits, low.exact && high.exact && c.exact()))
+            Ok::<_, String>((
+                low.min_millicredits,
+                high.max_millicredits,
+                low.exact && high.exact && c.exact(),
+            ))
         })
     };
     let paused = move || credits.available_millicredits() == Some(0);
@@ -344,18 +401,34 @@ fn Chat(card: std::sync::Arc<Card>, action: Action, fail_next: RwSignal<bool>) -
             let agent_now = agent.get_untracked();
             let card = card.clone();
             let op: Operation = Rc::new(move |hold: Hold| {
-                let (card, likely, message, agent_now) = (card.clone(), likely.clone(), message.clone(), agent_now.clone());
+                let (card, likely, message, agent_now) = (
+                    card.clone(),
+                    likely.clone(),
+                    message.clone(),
+                    agent_now.clone(),
+                );
                 Box::pin(async move {
                     sleep_ms(400).await;
                     if fail_next.get_untracked() {
                         fail_next.set(false);
                         return Err("The model did not answer (simulated).".to_string());
                     }
-                    let cost = estimate(&card, &likely).map(|e| e.expected_millicredits).unwrap_or(hold.amount_millicredits).min(hold.amount_millicredits);
+                    let cost = estimate(&card, &likely)
+                        .map(|e| e.expected_millicredits)
+                        .unwrap_or(hold.amount_millicredits)
+                        .min(hold.amount_millicredits);
                     if let Some(a) = agent_now {
                         used.update(|u| *u.entry(a).or_insert(0) += 1);
                     }
-                    turns.update(|t| t.push(Turn { text: message.clone(), reply: format!("(simulated reply — this turn cost {})", credits_text(cost)) }));
+                    turns.update(|t| {
+                        t.push(Turn {
+                            text: message.clone(),
+                            reply: format!(
+                                "(simulated reply — this turn cost {})",
+                                credits_text(cost)
+                            ),
+                        })
+                    });
                     text.set(String::new());
                     if let Some(el) = document().get_element_by_id("demo-chat-input") {
                         use wasm_bindgen::JsCast;
@@ -366,11 +439,20 @@ fn Chat(card: std::sync::Arc<Card>, action: Action, fail_next: RwSignal<bool>) -
                     Ok(cost)
                 })
             });
-            credits.request(request, "Send message".to_string(), Some("chat".into()), Some(op));
+            credits.request(
+                request,
+                "Send message".to_string(),
+                Some("chat".into()),
+                Some(op),
+            );
         }
     };
     let send_click = send.clone();
-    let models = card.models.iter().map(|m| view! { <option value=m.id.clone()>{m.name.clone()}</option> }).collect_view();
+    let models = card
+        .models
+        .iter()
+        .map(|m| view! { <option value=m.id.clone()>{m.name.clone()}</option> })
+        .collect_view();
     let agents = card.agents.iter().map(|a| view! { <option value=a.id.clone()>{format!("{} ({} free messages)", a.name, a.free_messages)}</option> }).collect_view();
     let has_agents = !card.agents.is_empty();
     view! {
@@ -416,7 +498,9 @@ fn Chat(card: std::sync::Arc<Card>, action: Action, fail_next: RwSignal<bool>) -
 }
 
 fn origin() -> String {
-    web_sys::window().and_then(|w| w.location().origin().ok()).unwrap_or_default()
+    web_sys::window()
+        .and_then(|w| w.location().origin().ok())
+        .unwrap_or_default()
 }
 
 fn location_hash() -> Option<String> {

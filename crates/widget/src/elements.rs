@@ -17,7 +17,9 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use crate::client::Client;
-use crate::components::{BalanceBadge, ConfirmDialog, InsufficientPrompt, LiveEstimate, LowBalanceBanner};
+use crate::components::{
+    BalanceBadge, ConfirmDialog, InsufficientPrompt, LiveEstimate, LowBalanceBanner,
+};
 use crate::state::{Credits, Flow};
 
 #[wasm_bindgen(inline_js = r#"
@@ -41,7 +43,11 @@ export function defineElement(tag, attributes, mount) {
 "#)]
 extern "C" {
     #[wasm_bindgen(js_name = defineElement)]
-    fn define_element(tag: &str, attributes: js_sys::Array, mount: &Closure<dyn FnMut(web_sys::HtmlElement) -> Mounted>);
+    fn define_element(
+        tag: &str,
+        attributes: js_sys::Array,
+        mount: &Closure<dyn FnMut(web_sys::HtmlElement) -> Mounted>,
+    );
 }
 
 /// A mounted element: re-reads its attributes on `update`, tears down on `unmount`.
@@ -67,12 +73,20 @@ const COMMON: &[&str] = &["api", "token", "wallet"];
 
 pub(crate) fn register() {
     define("creditkit-balance", &["variant", "banner"], mount_balance);
-    define("creditkit-estimate", &["request", "card", "label"], mount_estimate);
+    define(
+        "creditkit-estimate",
+        &["request", "card", "label"],
+        mount_estimate,
+    );
     define("creditkit-confirm", &["request", "label"], mount_confirm);
 }
 
 fn define(tag: &str, extra: &[&str], mount: fn(web_sys::HtmlElement) -> Mounted) {
-    let attributes: js_sys::Array = COMMON.iter().chain(extra).map(|a| JsValue::from_str(a)).collect();
+    let attributes: js_sys::Array = COMMON
+        .iter()
+        .chain(extra)
+        .map(|a| JsValue::from_str(a))
+        .collect();
     let closure = Closure::<dyn FnMut(web_sys::HtmlElement) -> Mounted>::new(mount);
     define_element(tag, attributes, &closure);
     closure.forget(); // registered for the page's lifetime
@@ -83,14 +97,22 @@ fn attr(el: &web_sys::Element, name: &str) -> Option<String> {
 }
 
 fn client_of(el: &web_sys::Element) -> Client {
-    let origin = web_sys::window().and_then(|w| w.location().origin().ok()).unwrap_or_default();
-    Client::new(attr(el, "api").unwrap_or(origin), attr(el, "token").unwrap_or_default()).with_wallet(attr(el, "wallet"))
+    let origin = web_sys::window()
+        .and_then(|w| w.location().origin().ok())
+        .unwrap_or_default();
+    Client::new(
+        attr(el, "api").unwrap_or(origin),
+        attr(el, "token").unwrap_or_default(),
+    )
+    .with_wallet(attr(el, "wallet"))
 }
 
 fn request_of(el: &web_sys::Element) -> Result<Option<Request>, String> {
     match attr(el, "request") {
         None => Ok(None),
-        Some(json) => Request::from_json(&json).map(Some).map_err(|e| format!("request: {}", e.message)),
+        Some(json) => Request::from_json(&json)
+            .map(Some)
+            .map_err(|e| format!("request: {}", e.message)),
     }
 }
 
@@ -106,7 +128,10 @@ fn mount_balance(el: web_sys::HtmlElement) -> Mounted {
             {banner.then(|| view! { <LowBalanceBanner/> })}
         }
     });
-    Mounted { handle: Some(Box::new(handle)), update: Box::new(|| {}) }
+    Mounted {
+        handle: Some(Box::new(handle)),
+        update: Box::new(|| {}),
+    }
 }
 
 fn mount_estimate(el: web_sys::HtmlElement) -> Mounted {
@@ -142,7 +167,10 @@ fn mount_estimate(el: web_sys::HtmlElement) -> Mounted {
             {move || problem.get().or_else(|| credits.notice.get()).map(|p| view! { <span class="ck-estimate-error" role="alert">{p}</span> })}
         }
     });
-    Mounted { handle: Some(Box::new(handle)), update: Box::new(read) }
+    Mounted {
+        handle: Some(Box::new(handle)),
+        update: Box::new(read),
+    }
 }
 
 fn mount_confirm(el: web_sys::HtmlElement) -> Mounted {
@@ -163,7 +191,11 @@ fn mount_confirm(el: web_sys::HtmlElement) -> Mounted {
         provide_context(credits);
         credits.set_events_target(h.clone().into());
         credits.load();
-        let busy = move || credits.flow.with(|f| !matches!(f, Flow::Idle | Flow::Done { .. } | Flow::Failed { .. }));
+        let busy = move || {
+            credits
+                .flow
+                .with(|f| !matches!(f, Flow::Idle | Flow::Done { .. } | Flow::Failed { .. }))
+        };
         view! {
             <button
                 type="button"
@@ -183,5 +215,8 @@ fn mount_confirm(el: web_sys::HtmlElement) -> Mounted {
             <InsufficientPrompt/>
         }
     });
-    Mounted { handle: Some(Box::new(handle)), update: Box::new(read) }
+    Mounted {
+        handle: Some(Box::new(handle)),
+        update: Box::new(read),
+    }
 }

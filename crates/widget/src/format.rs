@@ -12,7 +12,12 @@ pub fn credits_number(millicredits: u64) -> String {
         let f = js_sys::Intl::NumberFormat::new(&js_sys::Array::new(), &options);
         #[allow(clippy::float_arithmetic)]
         let value = millicredits as f64 / 1000.0;
-        if let Some(s) = f.format().call1(&f, &value.into()).ok().and_then(|v| v.as_string()) {
+        if let Some(s) = f
+            .format()
+            .call1(&f, &value.into())
+            .ok()
+            .and_then(|v| v.as_string())
+        {
             return s;
         }
     }
@@ -21,7 +26,11 @@ pub fn credits_number(millicredits: u64) -> String {
 
 /// "1 credit", "2.5 credits".
 pub fn credits_text(millicredits: u64) -> String {
-    let unit = if millicredits == 1000 { "credit" } else { "credits" };
+    let unit = if millicredits == 1000 {
+        "credit"
+    } else {
+        "credits"
+    };
     format!("{} {unit}", credits_number(millicredits))
 }
 
@@ -30,7 +39,11 @@ pub fn estimate_text(e: &Estimate) -> String {
     if e.exact {
         credits_text(e.max_millicredits)
     } else {
-        format!("{}–{}", credits_number(e.min_millicredits), credits_text(e.max_millicredits))
+        format!(
+            "{}–{}",
+            credits_number(e.min_millicredits),
+            credits_text(e.max_millicredits)
+        )
     }
 }
 
@@ -55,7 +68,12 @@ pub fn money_text(m: &creditkit_pricing::Money) -> String {
         let _ = js_sys::Reflect::set(&options, &"currency".into(), &m.currency.as_str().into());
         let f = js_sys::Intl::NumberFormat::new(&js_sys::Array::new(), &options);
         if let Ok(value) = m.display.parse::<f64>() {
-            if let Some(s) = f.format().call1(&f, &value.into()).ok().and_then(|v| v.as_string()) {
+            if let Some(s) = f
+                .format()
+                .call1(&f, &value.into())
+                .ok()
+                .and_then(|v| v.as_string())
+            {
                 return s;
             }
         }

@@ -44,7 +44,9 @@ impl Estimator {
     /// problem with its path.
     #[wasm_bindgen(constructor)]
     pub fn new(card_json: &str) -> Result<Estimator, JsError> {
-        parse_card(card_json).map(|card| Estimator { card }).map_err(|e| JsError::new(&e.to_string()))
+        parse_card(card_json)
+            .map(|card| Estimator { card })
+            .map_err(|e| JsError::new(&e.to_string()))
     }
 
     /// `sha256:…` of the card's meaning; every estimate carries it.
@@ -55,31 +57,58 @@ impl Estimator {
 
     /// Prices a request. Throws an `EstimateFailure` object on a bad request.
     #[wasm_bindgen(unchecked_return_type = "Estimate")]
-    pub fn estimate(&self, #[wasm_bindgen(unchecked_param_type = "EstimateRequest | string")] request: JsValue) -> Result<JsValue, JsValue> {
+    pub fn estimate(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "EstimateRequest | string")] request: JsValue,
+    ) -> Result<JsValue, JsValue> {
         let json = match request.as_string() {
             Some(s) => s,
-            None => js_sys::JSON::stringify(&request).map(String::from).map_err(|_| failure("invalid_request", "", "the request is not JSON"))?,
+            None => js_sys::JSON::stringify(&request)
+                .map(String::from)
+                .map_err(|_| failure("invalid_request", "", "the request is not JSON"))?,
         };
-        let request = Request::from_json(&json).map_err(|e| failure(e.kind.code(), &e.path, &e.message))?;
-        let e = estimate(&self.card, &request).map_err(|e| failure(e.kind.code(), &e.path, &e.message))?;
-        let text = serde_json::to_string(&e).map_err(|e| failure("internal", "", &e.to_string()))?;
+        let request =
+            Request::from_json(&json).map_err(|e| failure(e.kind.code(), &e.path, &e.message))?;
+        let e = estimate(&self.card, &request)
+            .map_err(|e| failure(e.kind.code(), &e.path, &e.message))?;
+        let text =
+            serde_json::to_string(&e).map_err(|e| failure("internal", "", &e.to_string()))?;
         js_sys::JSON::parse(&text)
     }
 
     /// "30 credits" or "2–3 credits", in the page's locale.
-    pub fn display(&self, #[wasm_bindgen(unchecked_param_type = "EstimateRequest | string")] request: JsValue) -> Result<String, JsValue> {
-        let json = request.as_string().map(Ok).unwrap_or_else(|| js_sys::JSON::stringify(&request).map(String::from))?;
-        let request = Request::from_json(&json).map_err(|e| failure(e.kind.code(), &e.path, &e.message))?;
-        let e = estimate(&self.card, &request).map_err(|e| failure(e.kind.code(), &e.path, &e.message))?;
+    pub fn display(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "EstimateRequest | string")] request: JsValue,
+    ) -> Result<String, JsValue> {
+        let json = request
+            .as_string()
+            .map(Ok)
+            .unwrap_or_else(|| js_sys::JSON::stringify(&request).map(String::from))?;
+        let request =
+            Request::from_json(&json).map_err(|e| failure(e.kind.code(), &e.path, &e.message))?;
+        let e = estimate(&self.card, &request)
+            .map_err(|e| failure(e.kind.code(), &e.path, &e.message))?;
         Ok(estimate_text(&e))
     }
 
     /// What is missing for `required` with `balance` (both milli-credits), and the
     /// smallest pack or plan that covers it; `undefined` when the balance suffices.
-    pub fn shortfall(&self, balance_millicredits: f64, required_millicredits: f64) -> Result<JsValue, JsValue> {
-        let whole = |v: f64| (v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v <= 9_007_199_254_740_991.0).then_some(v as u64);
+    pub fn shortfall(
+        &self,
+        balance_millicredits: f64,
+        required_millicredits: f64,
+    ) -> Result<JsValue, JsValue> {
+        let whole = |v: f64| {
+            (v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v <= 9_007_199_254_740_991.0)
+                .then_some(v as u64)
+        };
         let (Some(b), Some(r)) = (whole(balance_millicredits), whole(required_millicredits)) else {
-            return Err(failure("invalid_request", "", "amounts must be whole, non-negative milli-credits"));
+            return Err(failure(
+                "invalid_request",
+                "",
+                "amounts must be whole, non-negative milli-credits",
+            ));
         };
         match creditkit_pricing::shortfall(&self.card, Millicredits(b), Millicredits(r)) {
             None => Ok(JsValue::UNDEFINED),

@@ -19,7 +19,10 @@ mod state;
 pub mod tokens;
 
 pub use client::{Client, ClientError};
-pub use components::{BalanceBadge, ConfirmDialog, InsufficientPrompt, LiveEstimate, LowBalanceBanner, TransactionList, UsageChart};
+pub use components::{
+    BalanceBadge, ConfirmDialog, InsufficientPrompt, LiveEstimate, LowBalanceBanner,
+    TransactionList, UsageChart,
+};
 pub use demo::Demo;
 pub use format::{credits_text, estimate_text};
 pub use js_api::Estimator;

@@ -25,25 +25,48 @@ pub type Operation = Rc<dyn Fn(Hold) -> Pin<Box<dyn Future<Output = Result<u64, 
 pub enum Flow {
     Idle,
     /// Asking the server for a quote.
-    Quoting { label: String },
+    Quoting {
+        label: String,
+    },
     /// The confirm dialog is open on this quote.
-    Confirming { label: String, quote: Quote },
+    Confirming {
+        label: String,
+        quote: Quote,
+    },
     /// Credits are held; the operation runs.
-    Working { label: String, hold: Hold },
+    Working {
+        label: String,
+        hold: Hold,
+    },
     /// Blocked: not enough credits. The action waits in `pending` until a top-up.
-    Insufficient { label: String, shortfall: Shortfall },
-    Done { label: String, outcome: Outcome },
+    Insufficient {
+        label: String,
+        shortfall: Shortfall,
+    },
+    Done {
+        label: String,
+        outcome: Outcome,
+    },
     /// The operation or a call failed; nothing was charged.
-    Failed { label: String, message: String },
+    Failed {
+        label: String,
+        message: String,
+    },
 }
 
 /// How a confirmed action ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
     /// Charged `charged_millicredits`, at most the `confirmed_millicredits` the user agreed to.
-    Charged { charged_millicredits: u64, confirmed_millicredits: u64 },
+    Charged {
+        charged_millicredits: u64,
+        confirmed_millicredits: u64,
+    },
     /// Held for the embedder's backend to capture (custom element without an operation).
-    Held { hold_id: String, amount_millicredits: u64 },
+    Held {
+        hold_id: String,
+        amount_millicredits: u64,
+    },
 }
 
 #[derive(Clone)]
@@ -69,7 +92,13 @@ pub struct Credits {
     pub revision: RwSignal<u64>,
     pending: StoredValue<Option<Pending>, LocalStorage>,
     events_target: StoredValue<Option<web_sys::EventTarget>, LocalStorage>,
-    stream: StoredValue<Option<(web_sys::EventSource, Closure<dyn FnMut(web_sys::MessageEvent)>)>, LocalStorage>,
+    stream: StoredValue<
+        Option<(
+            web_sys::EventSource,
+            Closure<dyn FnMut(web_sys::MessageEvent)>,
+        )>,
+        LocalStorage,
+    >,
 }
 
 impl Credits {
@@ -103,7 +132,8 @@ impl Credits {
     /// The state provided above this component. Panics when none was provided: that is
     /// a programming error in the embedding app, not an input.
     pub fn get() -> Credits {
-        use_context::<Credits>().expect("creditkit: call Credits::provide(client) above this component")
+        use_context::<Credits>()
+            .expect("creditkit: call Credits::provide(client) above this component")
     }
 
     pub fn client(&self) -> Client {
@@ -147,16 +177,20 @@ impl Credits {
 
     /// Follows `/v1/events`: every change by any member shows at once.
     pub fn follow_events(&self) {
-        let Ok(source) = web_sys::EventSource::new(&self.client().events_url()) else { return };
+        let Ok(source) = web_sys::EventSource::new(&self.client().events_url()) else {
+            return;
+        };
         let balance = self.balance;
-        let on_balance = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |ev: web_sys::MessageEvent| {
-            if let Some(text) = ev.data().as_string() {
-                if let Ok(e) = serde_json::from_str::<BalanceEvent>(&text) {
-                    balance.set(Some(e.balance));
+        let on_balance =
+            Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |ev: web_sys::MessageEvent| {
+                if let Some(text) = ev.data().as_string() {
+                    if let Ok(e) = serde_json::from_str::<BalanceEvent>(&text) {
+                        balance.set(Some(e.balance));
+                    }
                 }
-            }
-        });
-        let _ = source.add_event_listener_with_callback("balance", on_balance.as_ref().unchecked_ref());
+            });
+        let _ =
+            source.add_event_listener_with_callback("balance", on_balance.as_ref().unchecked_ref());
         self.stream.with_value(|s| {
             if let Some((old, _)) = s {
                 old.close();
@@ -175,26 +209,45 @@ impl Credits {
 
     /// Available credits (balance minus holds), once loaded.
     pub fn available_millicredits(&self) -> Option<u64> {
-        self.balance.with(|b| b.as_ref().map(|b| b.available_millicredits))
+        self.balance
+            .with(|b| b.as_ref().map(|b| b.available_millicredits))
     }
 
     /// Starts a paid action: quote it, then open the confirm dialog — or the
     /// insufficient-credit prompt, keeping the action until credits are added.
-    pub fn request(&self, request: Request, label: impl Into<String>, project: Option<String>, operation: Option<Operation>) {
-        let pending = Pending { request, label: label.into(), project, operation };
+    pub fn request(
+        &self,
+        request: Request,
+        label: impl Into<String>,
+        project: Option<String>,
+        operation: Option<Operation>,
+    ) {
+        let pending = Pending {
+            request,
+            label: label.into(),
+            project,
+            operation,
+        };
         self.pending.set_value(Some(pending.clone()));
         self.quote_pending();
     }
 
     fn quote_pending(&self) {
-        let Some(p) = self.pending.get_value() else { return };
+        let Some(p) = self.pending.get_value() else {
+            return;
+        };
         let this = *self;
-        self.flow.set(Flow::Quoting { label: p.label.clone() });
+        self.flow.set(Flow::Quoting {
+            label: p.label.clone(),
+        });
         spawn_local(async move {
             match this.client().quote(&p.request, p.project.as_deref()).await {
                 Ok(quote) => match &quote.shortfall {
                     Some(s) => this.insufficient(&p.label, s.clone()),
-                    None => this.flow.set(Flow::Confirming { label: p.label.clone(), quote }),
+                    None => this.flow.set(Flow::Confirming {
+                        label: p.label.clone(),
+                        quote,
+                    }),
                 },
                 Err(e) => this.fail(&p.label, &e),
             }
@@ -202,23 +255,39 @@ impl Credits {
     }
 
     fn insufficient(&self, label: &str, shortfall: Shortfall) {
-        self.emit("creditkit:insufficient", &serde_json::to_value(&shortfall).unwrap_or_default());
-        self.flow.set(Flow::Insufficient { label: label.to_string(), shortfall });
+        self.emit(
+            "creditkit:insufficient",
+            &serde_json::to_value(&shortfall).unwrap_or_default(),
+        );
+        self.flow.set(Flow::Insufficient {
+            label: label.to_string(),
+            shortfall,
+        });
     }
 
     fn fail(&self, label: &str, e: &ClientError) {
         match e {
             ClientError::Api { error, .. } if error.shortfall.is_some() => {
-                self.insufficient(label, error.shortfall.clone().unwrap_or_else(|| unreachable!()));
+                self.insufficient(
+                    label,
+                    error.shortfall.clone().unwrap_or_else(|| unreachable!()),
+                );
             }
-            _ => self.flow.set(Flow::Failed { label: label.to_string(), message: e.words() }),
+            _ => self.flow.set(Flow::Failed {
+                label: label.to_string(),
+                message: e.words(),
+            }),
         }
     }
 
     /// The user confirmed the open quote: hold its credits, then run the operation.
     pub fn confirm(&self) {
-        let Flow::Confirming { label, quote } = self.flow.get_untracked() else { return };
-        let operation = self.pending.with_value(|p| p.as_ref().and_then(|p| p.operation.clone()));
+        let Flow::Confirming { label, quote } = self.flow.get_untracked() else {
+            return;
+        };
+        let operation = self
+            .pending
+            .with_value(|p| p.as_ref().and_then(|p| p.operation.clone()));
         let this = *self;
         let key = new_key("hold");
         spawn_local(async move {
@@ -234,20 +303,30 @@ impl Credits {
             });
             this.emit("creditkit:confirmed", &detail);
             let Some(operation) = operation else {
-                let outcome = Outcome::Held { hold_id: hold.id.clone(), amount_millicredits: hold.amount_millicredits };
+                let outcome = Outcome::Held {
+                    hold_id: hold.id.clone(),
+                    amount_millicredits: hold.amount_millicredits,
+                };
                 this.flow.set(Flow::Done { label, outcome });
                 return;
             };
-            this.flow.set(Flow::Working { label: label.clone(), hold: hold.clone() });
+            this.flow.set(Flow::Working {
+                label: label.clone(),
+                hold: hold.clone(),
+            });
             match operation(hold.clone()).await {
                 Ok(actual) => {
                     let amount = actual.min(hold.amount_millicredits);
                     match client.capture(&hold.id, amount, &new_key("capture")).await {
                         Ok(h) => {
                             let charged = h.captured_millicredits.unwrap_or(amount);
-                            this.session_spent_millicredits.update(|s| *s = s.saturating_add(charged));
+                            this.session_spent_millicredits
+                                .update(|s| *s = s.saturating_add(charged));
                             this.emit("creditkit:charged", &serde_json::json!({ "hold_id": h.id, "charged_millicredits": charged }));
-                            let outcome = Outcome::Charged { charged_millicredits: charged, confirmed_millicredits: hold.amount_millicredits };
+                            let outcome = Outcome::Charged {
+                                charged_millicredits: charged,
+                                confirmed_millicredits: hold.amount_millicredits,
+                            };
                             this.flow.set(Flow::Done { label, outcome });
                         }
                         Err(e) => this.fail(&label, &e),
@@ -255,7 +334,10 @@ impl Credits {
                 }
                 Err(message) => {
                     let released = client.release(&hold.id, &new_key("release")).await;
-                    this.emit("creditkit:released", &serde_json::json!({ "hold_id": hold.id }));
+                    this.emit(
+                        "creditkit:released",
+                        &serde_json::json!({ "hold_id": hold.id }),
+                    );
                     let message = match released {
                         Ok(_) => format!("{message} Nothing was charged."),
                         Err(e) => format!("{message} {}", e.words()),
@@ -308,7 +390,10 @@ impl Credits {
     }
 
     fn emit(&self, name: &str, detail: &serde_json::Value) {
-        let target = self.events_target.get_value().or_else(|| web_sys::window().and_then(|w| w.document()).map(Into::into));
+        let target = self
+            .events_target
+            .get_value()
+            .or_else(|| web_sys::window().and_then(|w| w.document()).map(Into::into));
         let Some(target) = target else { return };
         let init = web_sys::CustomEventInit::new();
         init.set_bubbles(true);

@@ -26,5 +26,9 @@ impl TokenCount {
 /// The approximate count for `text`.
 pub fn approximate(text: &str) -> TokenCount {
     let bytes = text.len() as u64;
-    TokenCount { min: bytes.div_ceil(MAX_BYTES_PER_TOKEN), likely: bytes.div_ceil(4), max: bytes }
+    TokenCount {
+        min: bytes.div_ceil(MAX_BYTES_PER_TOKEN),
+        likely: bytes.div_ceil(4),
+        max: bytes,
+    }
 }

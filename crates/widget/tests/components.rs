@@ -5,7 +5,10 @@
 
 use creditkit_api::{Balance, BalanceState, Quote, WalletKind};
 use creditkit_pricing::{estimate, parse_card, shortfall, Item, Millicredits, Request};
-use creditkit_widget::{BalanceBadge, Client, ConfirmDialog, Credits, Estimator, Flow, InsufficientPrompt, LiveEstimate, LowBalanceBanner};
+use creditkit_widget::{
+    BalanceBadge, Client, ConfirmDialog, Credits, Estimator, Flow, InsufficientPrompt,
+    LiveEstimate, LowBalanceBanner,
+};
 use leptos::mount::mount_to;
 use leptos::prelude::*;
 use leptos::task::tick;
@@ -29,7 +32,9 @@ fn q(root: &web_sys::Element, selector: &str) -> Option<web_sys::Element> {
 }
 
 fn text(root: &web_sys::Element, selector: &str) -> String {
-    q(root, selector).and_then(|e| e.text_content()).unwrap_or_default()
+    q(root, selector)
+        .and_then(|e| e.text_content())
+        .unwrap_or_default()
 }
 
 fn credits_with(card: &str) -> Credits {
@@ -65,7 +70,10 @@ fn key(target: &web_sys::EventTarget, key: &str, shift: bool) {
 }
 
 fn active_text() -> String {
-    document().active_element().and_then(|e| e.text_content()).unwrap_or_default()
+    document()
+        .active_element()
+        .and_then(|e| e.text_content())
+        .unwrap_or_default()
 }
 
 #[wasm_bindgen_test]
@@ -75,20 +83,38 @@ async fn live_estimate_follows_every_input_event_without_the_network() {
     let sections = RwSignal::new(1u64);
     let _h = mount_to(el.clone(), move || {
         provide_context(credits);
-        let request = Signal::derive(move || Some(Request::single(Item::new("section").quantity(sections.get()))));
+        let request = Signal::derive(move || {
+            Some(Request::single(
+                Item::new("section").quantity(sections.get()),
+            ))
+        });
         view! {
             <input id="n" on:input=move |ev| sections.set(event_target_value(&ev).parse().unwrap_or(0))/>
             <LiveEstimate request=request/>
         }
     });
     tick().await;
-    assert!(text(&el, ".ck-estimate").contains("10 credits"), "{}", text(&el, ".ck-estimate"));
+    assert!(
+        text(&el, ".ck-estimate").contains("10 credits"),
+        "{}",
+        text(&el, ".ck-estimate")
+    );
     let input: web_sys::HtmlInputElement = q(&el, "#n").unwrap().unchecked_into();
-    for (typed, expect) in [("2", "20 credits"), ("25", "250 credits"), ("3", "30 credits")] {
+    for (typed, expect) in [
+        ("2", "20 credits"),
+        ("25", "250 credits"),
+        ("3", "30 credits"),
+    ] {
         input.set_value(typed);
-        input.dispatch_event(&web_sys::Event::new("input").unwrap()).unwrap();
+        input
+            .dispatch_event(&web_sys::Event::new("input").unwrap())
+            .unwrap();
         tick().await;
-        assert!(text(&el, ".ck-estimate").contains(expect), "after {typed}: {}", text(&el, ".ck-estimate"));
+        assert!(
+            text(&el, ".ck-estimate").contains(expect),
+            "after {typed}: {}",
+            text(&el, ".ck-estimate")
+        );
     }
     let max = q(&el, ".ck-estimate").unwrap().get_attribute("data-max");
     assert_eq!(max.as_deref(), Some("30000"));
@@ -104,11 +130,18 @@ async fn live_estimate_shows_ranges_and_request_errors_in_words() {
         view! { <LiveEstimate request=request/> }
     });
     tick().await;
-    assert!(text(&el, ".ck-estimate-amount").contains("1–3 credits"), "{}", text(&el, ".ck-estimate"));
+    assert!(
+        text(&el, ".ck-estimate-amount").contains("1–3 credits"),
+        "{}",
+        text(&el, ".ck-estimate")
+    );
     request.set(Some(Request::single(Item::new("no_such_action"))));
     tick().await;
     let error = text(&el, ".ck-estimate-error");
-    assert!(error.contains("no_such_action") && !error.contains('{'), "{error}");
+    assert!(
+        error.contains("no_such_action") && !error.contains('{'),
+        "{error}"
+    );
 }
 
 fn quote_for(card: &str, request: &Request, available: u64) -> Quote {
@@ -130,7 +163,9 @@ fn quote_for(card: &str, request: &Request, available: u64) -> Quote {
 async fn confirm_dialog_is_a_modal_that_traps_focus_and_escape_cancels() {
     let el = host();
     let credits = credits_with(CAMPAIGNS);
-    credits.balance.set(Some(balance(150_000, BalanceState::Ok)));
+    credits
+        .balance
+        .set(Some(balance(150_000, BalanceState::Ok)));
     let _h = mount_to(el.clone(), move || {
         provide_context(credits);
         view! { <button id="opener">"Generate"</button> <ConfirmDialog/> }
@@ -138,8 +173,15 @@ async fn confirm_dialog_is_a_modal_that_traps_focus_and_escape_cancels() {
     tick().await;
     let opener: web_sys::HtmlElement = q(&el, "#opener").unwrap().unchecked_into();
     opener.focus().unwrap();
-    let quote = quote_for(CAMPAIGNS, &Request::single(Item::new("content_generation")), 150_000);
-    credits.flow.set(Flow::Confirming { label: "Content generation".into(), quote });
+    let quote = quote_for(
+        CAMPAIGNS,
+        &Request::single(Item::new("content_generation")),
+        150_000,
+    );
+    credits.flow.set(Flow::Confirming {
+        label: "Content generation".into(),
+        quote,
+    });
     tick().await;
 
     let dialog = q(&el, "[role=dialog]").expect("dialog open");
@@ -151,11 +193,19 @@ async fn confirm_dialog_is_a_modal_that_traps_focus_and_escape_cancels() {
     assert!(body.contains("Balance after: 147 credits"), "{body}");
     assert!(body.contains("Confirm — 3 credits"), "{body}");
     // Focus moved in, on the primary action; Tab wraps inside in both directions.
-    assert!(active_text().starts_with("Confirm"), "focus on {}", active_text());
+    assert!(
+        active_text().starts_with("Confirm"),
+        "focus on {}",
+        active_text()
+    );
     key(&dialog, "Tab", false);
     assert_eq!(active_text(), "Cancel");
     key(&dialog, "Tab", true);
-    assert!(active_text().starts_with("Confirm"), "shift-tab wrapped to {}", active_text());
+    assert!(
+        active_text().starts_with("Confirm"),
+        "shift-tab wrapped to {}",
+        active_text()
+    );
     // Escape cancels, closes, and returns focus to what opened it.
     key(&dialog, "Escape", false);
     tick().await;
@@ -168,16 +218,24 @@ async fn confirm_dialog_is_a_modal_that_traps_focus_and_escape_cancels() {
 async fn confirm_dialog_warns_when_the_action_leaves_a_low_balance() {
     let el = host();
     let credits = credits_with(LANDING);
-    credits.balance.set(Some(balance(105_000, BalanceState::Ok)));
+    credits
+        .balance
+        .set(Some(balance(105_000, BalanceState::Ok)));
     let _h = mount_to(el.clone(), move || {
         provide_context(credits);
         view! { <ConfirmDialog/> }
     });
     let quote = quote_for(LANDING, &Request::single(Item::new("section")), 105_000);
-    credits.flow.set(Flow::Confirming { label: "Section".into(), quote });
+    credits.flow.set(Flow::Confirming {
+        label: "Section".into(),
+        quote,
+    });
     tick().await;
     let body = text(&el, "[role=dialog]");
-    assert!(body.contains("Cost: 10 credits") && body.contains("Balance after: 95 credits"), "{body}");
+    assert!(
+        body.contains("Cost: 10 credits") && body.contains("Balance after: 95 credits"),
+        "{body}"
+    );
     assert!(body.contains("below your low-balance level"), "{body}");
 }
 
@@ -191,7 +249,10 @@ async fn insufficient_prompt_shows_the_gap_and_what_covers_it() {
     });
     let card = parse_card(CAMPAIGNS).unwrap();
     let s = shortfall(&card, Millicredits(40_000), Millicredits(300_000)).unwrap();
-    credits.flow.set(Flow::Insufficient { label: "Campaign creation".into(), shortfall: s });
+    credits.flow.set(Flow::Insufficient {
+        label: "Campaign creation".into(),
+        shortfall: s,
+    });
     tick().await;
     let dialog = q(&el, "[role=alertdialog]").expect("prompt open");
     assert_eq!(dialog.get_attribute("aria-modal").as_deref(), Some("true"));
@@ -199,8 +260,15 @@ async fn insufficient_prompt_shows_the_gap_and_what_covers_it() {
     assert_eq!(text(&el, "[data-field=required]"), "300 credits");
     assert_eq!(text(&el, "[data-field=shortfall]"), "260 credits");
     let offer = text(&el, ".ck-actions .ck-primary");
-    assert!(offer.starts_with("Buy ") && offer.contains("credits"), "{offer}");
-    assert!(active_text().starts_with("Buy "), "focus on the offer: {}", active_text());
+    assert!(
+        offer.starts_with("Buy ") && offer.contains("credits"),
+        "{offer}"
+    );
+    assert!(
+        active_text().starts_with("Buy "),
+        "focus on the offer: {}",
+        active_text()
+    );
     key(&dialog, "Escape", false);
     tick().await;
     assert!(q(&el, "[role=alertdialog]").is_none());
@@ -215,7 +283,9 @@ async fn balance_badge_and_banner_follow_the_balance_state() {
         provide_context(credits);
         view! { <BalanceBadge/> <LowBalanceBanner/> }
     });
-    credits.balance.set(Some(balance(150_000, BalanceState::Ok)));
+    credits
+        .balance
+        .set(Some(balance(150_000, BalanceState::Ok)));
     tick().await;
     let badge = q(&el, ".ck-balance").unwrap();
     assert_eq!(badge.get_attribute("data-state").as_deref(), Some("ok"));
@@ -223,22 +293,45 @@ async fn balance_badge_and_banner_follow_the_balance_state() {
     assert!(text(&el, ".ck-balance-held").contains("2 held"));
     assert!(q(&el, ".ck-banner").is_none());
 
-    credits.balance.set(Some(balance(60_500, BalanceState::Low)));
+    credits
+        .balance
+        .set(Some(balance(60_500, BalanceState::Low)));
     tick().await;
     assert_eq!(badge.get_attribute("data-state").as_deref(), Some("low"));
-    assert_eq!(q(&el, ".ck-banner").unwrap().get_attribute("role").as_deref(), Some("status"));
-    assert!(text(&el, ".ck-banner").contains("60.5 credits left"), "{}", text(&el, ".ck-banner"));
+    assert_eq!(
+        q(&el, ".ck-banner")
+            .unwrap()
+            .get_attribute("role")
+            .as_deref(),
+        Some("status")
+    );
+    assert!(
+        text(&el, ".ck-banner").contains("60.5 credits left"),
+        "{}",
+        text(&el, ".ck-banner")
+    );
 
-    credits.balance.set(Some(balance(0, BalanceState::Critical)));
+    credits
+        .balance
+        .set(Some(balance(0, BalanceState::Critical)));
     tick().await;
-    assert_eq!(q(&el, ".ck-banner").unwrap().get_attribute("role").as_deref(), Some("alert"));
+    assert_eq!(
+        q(&el, ".ck-banner")
+            .unwrap()
+            .get_attribute("role")
+            .as_deref(),
+        Some("alert")
+    );
     assert!(text(&el, ".ck-banner").contains("New actions are paused"));
 
     // Details on click: lifetime used.
     let button: web_sys::HtmlElement = q(&el, ".ck-balance-button").unwrap().unchecked_into();
     button.click();
     tick().await;
-    assert_eq!(button.get_attribute("aria-expanded").as_deref(), Some("true"));
+    assert_eq!(
+        button.get_attribute("aria-expanded").as_deref(),
+        Some("true")
+    );
     assert!(text(&el, ".ck-balance-details").contains("7 credits"));
 }
 
@@ -247,16 +340,36 @@ async fn custom_estimate_element_prices_its_request_attribute() {
     creditkit_widget::register_elements();
     let el = document().create_element("creditkit-estimate").unwrap();
     el.set_attribute("card", LANDING).unwrap();
-    el.set_attribute("request", r#"{"action": "image", "params": {"resolution": "2k"}, "quantity": 2}"#).unwrap();
+    el.set_attribute(
+        "request",
+        r#"{"action": "image", "params": {"resolution": "2k"}, "quantity": 2}"#,
+    )
+    .unwrap();
     document().body().unwrap().append_child(&el).unwrap();
     tick().await;
-    assert!(el.text_content().unwrap().contains("120 credits"), "{:?}", el.text_content());
-    el.set_attribute("request", r#"{"action": "image", "params": {"resolution": "1k"}}"#).unwrap();
+    assert!(
+        el.text_content().unwrap().contains("120 credits"),
+        "{:?}",
+        el.text_content()
+    );
+    el.set_attribute(
+        "request",
+        r#"{"action": "image", "params": {"resolution": "1k"}}"#,
+    )
+    .unwrap();
     tick().await;
-    assert!(el.text_content().unwrap().contains("30 credits"), "{:?}", el.text_content());
+    assert!(
+        el.text_content().unwrap().contains("30 credits"),
+        "{:?}",
+        el.text_content()
+    );
     el.set_attribute("request", r#"{"action": "#).unwrap();
     tick().await;
-    assert!(el.text_content().unwrap().contains("request:"), "{:?}", el.text_content());
+    assert!(
+        el.text_content().unwrap().contains("request:"),
+        "{:?}",
+        el.text_content()
+    );
     el.remove();
 }
 
@@ -266,11 +379,22 @@ fn js_estimator_prices_requests_and_reports_errors_as_objects() {
     assert!(est.hash().starts_with("sha256:"));
     let req = js_sys::JSON::parse(r#"{"items": [{"action": "section", "quantity": 10}, {"action": "rewrite", "quantity": 15}, {"action": "image", "quantity": 3, "params": {"resolution": "1k"}}]}"#).unwrap();
     let e = est.estimate(req).unwrap();
-    let max = js_sys::Reflect::get(&e, &"max_millicredits".into()).unwrap().as_f64();
+    let max = js_sys::Reflect::get(&e, &"max_millicredits".into())
+        .unwrap()
+        .as_f64();
     assert_eq!(max, Some(205_000.0)); // seed 002: 205 credits
-    assert_eq!(est.display("{\"action\": \"rewrite\"}".into()).unwrap(), "1 credit");
+    assert_eq!(
+        est.display("{\"action\": \"rewrite\"}".into()).unwrap(),
+        "1 credit"
+    );
     let err = est.estimate("{\"action\": \"image\"}".into()).unwrap_err();
-    assert_eq!(js_sys::Reflect::get(&err, &"code".into()).unwrap().as_string().as_deref(), Some("missing_param"));
+    assert_eq!(
+        js_sys::Reflect::get(&err, &"code".into())
+            .unwrap()
+            .as_string()
+            .as_deref(),
+        Some("missing_param")
+    );
     assert!(Estimator::new("{\"actions\": 5}").is_err());
     assert!(est.shortfall(-1.0, 5.0).is_err());
     assert!(est.shortfall(300_000.0, 205_000.0).unwrap().is_undefined());

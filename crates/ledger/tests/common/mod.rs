@@ -4,9 +4,9 @@
 
 use std::sync::Arc;
 
+use creditkit_api::Role;
 use creditkit_ledger::time::ManualClock;
 use creditkit_ledger::{Config, Ledger, Principal};
-use creditkit_api::Role;
 
 /// 2026-01-15T12:00:00Z
 pub const T0: i64 = 1_768_478_400_000;
@@ -32,14 +32,24 @@ pub async fn env(store: Store) -> Env {
 pub async fn env_with(store: Store, config: Config) -> Env {
     let url = fresh_url(store).await;
     let clock = ManualClock::new(T0);
-    let ledger = Ledger::open(&url, Arc::new(clock.clone()), config).await.expect("open ledger");
-    Env { ledger: Arc::new(ledger), clock, url }
+    let ledger = Ledger::open(&url, Arc::new(clock.clone()), config)
+        .await
+        .expect("open ledger");
+    Env {
+        ledger: Arc::new(ledger),
+        clock,
+        url,
+    }
 }
 
 impl Env {
     /// A workspace on `card` (optionally on a plan) and its owner's API-key principal.
     pub async fn workspace(&self, card: &str, plan: Option<&str>) -> (Principal, String) {
-        let ws = self.ledger.create_workspace("Acme", card, plan).await.unwrap();
+        let ws = self
+            .ledger
+            .create_workspace("Acme", card, plan)
+            .await
+            .unwrap();
         let key = self.ledger.create_api_key(&ws.id).await.unwrap();
         let p = self.ledger.authenticate(&key).await.unwrap();
         (p, ws.wallet_id)
