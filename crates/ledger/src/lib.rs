@@ -26,7 +26,8 @@ use creditkit_api::{
     UsageRow, WalletKind, Workspace,
 };
 use creditkit_pricing::{
-    estimate, parse_card, shortfall, Card, CardRef, Millicredits, Renewal, MILLI_PER_CREDIT,
+    estimate, parse_card, shortfall, Card, CardRef, Millicredits, Renewal, Request,
+    MILLI_PER_CREDIT,
 };
 use serde::{de::DeserializeOwned, Serialize};
 use sha2::{Digest, Sha256};
@@ -1071,12 +1072,13 @@ impl Ledger {
             });
         }
         let card = self.card(&p.workspace_id).await?;
-        let est = estimate(&card, &req.request).map_err(LedgerError::Estimate)?;
+        let request = count_text(&card, &req.request)?;
+        let est = estimate(&card, &request).map_err(LedgerError::Estimate)?;
         let max = to_i64(est.max_millicredits)?;
         let now = self.now_ms();
         let id = new_id("quo");
         let expires_at_ms = now + self.config.quote_ttl_ms;
-        let action = req.request.items.first().map(|i| i.action.clone());
+        let action = request.items.first().map(|i| i.action.clone());
         let mut tx = self.pool.begin().await?;
         let mut w = self.lock_wallet(&mut tx, &wallet_id).await?;
         self.settle(&mut tx, &mut w, now).await?;
@@ -1088,7 +1090,7 @@ impl Ledger {
         .bind(&p.workspace_id)
         .bind(&wallet_id)
         .bind(card.hash())
-        .bind(serde_json::to_string(&req.request).unwrap_or_default())
+        .bind(serde_json::to_string(&request).unwrap_or_default())
         .bind(serde_json::to_string(&est).unwrap_or_default())
         .bind(max)
         .bind(&p.member_id)
@@ -1302,7 +1304,8 @@ impl Ledger {
                         .fetch_one(&self.pool)
                         .await?;
                 let card = self.card_by_hash(&card_hash).await?;
-                let est = estimate(&card, actual).map_err(LedgerError::Estimate)?;
+                let actual = count_text(&card, actual)?;
+                let est = estimate(&card, &actual).map_err(LedgerError::Estimate)?;
                 if !est.exact {
                     return Err(LedgerError::Invalid {
                         path: Some("actual".into()),
@@ -2184,4 +2187,13 @@ fn require_admin(p: &Principal) -> Result<()> {
             "only admins and owners can do this".into(),
         ))
     }
+}
+
+/// Counts a request's chat `input_text` with the compiled-in ranks, exactly as the
+/// browser does with the ranks it fetched (the same function in `creditkit-pricing`).
+/// Only the count is kept: the text itself is not stored.
+fn count_text(card: &Card, request: &Request) -> Result<Request> {
+    creditkit_pricing::count_input_text(card, request, |e| Some(creditkit_tokens::Bpe::embedded(e)))
+        .map(|c| c.request)
+        .map_err(LedgerError::Estimate)
 }

@@ -163,6 +163,9 @@ pub struct Model {
     /// Bounds the output cost's maximum when the output length is not yet known.
     pub max_output_tokens: Option<u64>,
     pub expected_output_tokens: Option<u64>,
+    /// How input text is counted: an encoding name (`o200k_base`, `cl100k_base`) counts
+    /// exactly; absent or `approximate` uses the stated approximation, shown as a range.
+    pub tokenizer: Option<String>,
 }
 
 /// A marketplace agent: a model plus the creator's add-on and free allowance.

@@ -26,6 +26,7 @@ mod estimate;
 mod money;
 mod parse;
 mod request;
+mod text;
 mod walk;
 
 pub use amount::{
@@ -35,6 +36,7 @@ pub use amount::{
 pub use card::{
     Action, Agent, Card, CardRef, Component, Cost, CountParam, Currency, Model, Pack, Plan, Renewal,
 };
+pub use creditkit_tokens as tokens;
 pub use estimate::{estimate, Estimate, EstimateError, EstimateErrorKind, Line, LineKind, Span};
 pub use money::{
     credits_to_money, pack_offer, pack_offers, shortfall, smallest_pack_covering,
@@ -42,6 +44,7 @@ pub use money::{
 };
 pub use parse::{card_from_value, parse_card, CardError};
 pub use request::{Item, ParamValue, Request};
+pub use text::{chat_model, count_input_text, input_count, Counted, TokenizerKind, INPUT_TEXT};
 pub use walk::Problem;
 
 /// Limits on everything a card or request may hold. Each error that hits one names it.
@@ -61,6 +64,8 @@ pub mod limits {
     pub const MAX_DEPTH: usize = 4;
     pub const MAX_ID_BYTES: usize = 64;
     pub const MAX_TEXT_BYTES: usize = 4096;
+    /// A chat turn's `input_text` (counted into `input_tokens` by the model's tokenizer).
+    pub const MAX_INPUT_TEXT_BYTES: usize = 1 << 20;
     pub const MAX_COUNT_VALUE: u64 = 1_000_000;
     pub const MAX_QUANTITY: u64 = 100_000;
     pub const MAX_ITEMS: usize = 100;

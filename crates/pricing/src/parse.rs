@@ -302,6 +302,18 @@ fn read_model(
     let max_input_tokens = o.u64_opt(p, "max_input_tokens", MAX_TOKENS);
     let max_output_tokens = o.u64_opt(p, "max_output_tokens", MAX_TOKENS);
     let expected_output_tokens = o.u64_opt(p, "expected_output_tokens", MAX_TOKENS);
+    let tokenizer = o.str_opt(p, "tokenizer");
+    if let Some(t) = &tokenizer {
+        if t != "approximate" && creditkit_tokens::Encoding::from_name(t).is_none() {
+            p.push(
+                &o.at("tokenizer"),
+                format!(
+                    "unknown tokenizer `{t}` (known: {}, approximate)",
+                    creditkit_tokens::Encoding::ALL.map(|e| e.name()).join(", ")
+                ),
+            );
+        }
+    }
     if output.is_some() && max_output_tokens.is_none() {
         p.push(
             path,
@@ -328,6 +340,7 @@ fn read_model(
         max_input_tokens,
         max_output_tokens,
         expected_output_tokens,
+        tokenizer,
     })
 }
 

@@ -181,6 +181,21 @@ fn read_item(p: &mut Problems, path: &str, v: &Value) -> Option<Item> {
     let mut params = BTreeMap::new();
     for (ppath, key, pv) in o.map(p, "params", 16) {
         let value = match pv {
+            Value::String(t) if key == crate::INPUT_TEXT => {
+                if t.len() > crate::limits::MAX_INPUT_TEXT_BYTES {
+                    p.push(
+                        &ppath,
+                        format!(
+                            "is {} bytes long; the limit is {}",
+                            t.len(),
+                            crate::limits::MAX_INPUT_TEXT_BYTES
+                        ),
+                    );
+                    None
+                } else {
+                    Some(ParamValue::Text(t.clone()))
+                }
+            }
             Value::String(_) => as_str(p, &ppath, pv).map(ParamValue::Text),
             _ => as_u64(p, &ppath, pv, u64::MAX).map(ParamValue::Count),
         };

@@ -123,7 +123,7 @@ pub(crate) fn document() -> Value {
             "/v1/card": { "get": op("The workspace's rate card (JSON) for the browser estimator", None, "RateCard", false, &common),
                           "put": op("Replace the rate card (admins)", Some("RateCard"), "CardRef", false, &with(&[("403", "forbidden"), ("422", "invalid_card")])) },
             "/v1/packs": { "get": op("Credit packs with per-credit prices", None, "PackOffers", false, &common) },
-            "/v1/quotes": { "post": op("Price a request before the user confirms", Some("QuoteRequest"), "Quote", false, &with(&[("400", "invalid_request")])) },
+            "/v1/quotes": { "post": op("Price a request before the user confirms. A chat item may give `input_text` instead of `input_tokens`: the server counts it with the model's tokenizer, exactly as the widget does", Some("QuoteRequest"), "Quote", false, &with(&[("400", "invalid_request")])) },
             "/v1/holds": { "post": op("Confirm a quote: reserve its maximum", Some("HoldRequest"), "Hold", true, &with(&[("402", "insufficient_credits"), ("403", "forbidden"), ("409", "idempotency_conflict"), ("410", "quote_expired")])) },
             "/v1/holds/{id}": { "get": get_hold },
             "/v1/holds/{id}/capture": { "post": capture },
@@ -141,6 +141,8 @@ pub(crate) fn document() -> Value {
             "/v1/members": { "get": op("Members", None, "Members", false, &common), "post": op("Add a member (admins)", Some("NewMember"), "MemberCreated", false, &with(&[("403", "forbidden")])) },
             "/v1/events": { "get": { "summary": "Server-sent events: `balance` after every change to the wallet (token may be passed as ?access_token=)",
                 "responses": { "200": { "description": "text/event-stream of BalanceEvent" } } } },
+            "/v1/tokenizers/{name}": { "get": { "summary": "An encoding's token rank data (`o200k_base`, `cl100k_base`), public and immutable; the widget fetches it lazily and verifies its SHA-256 (the ETag)",
+                "responses": { "200": { "description": "application/octet-stream (gzip when accepted)" }, "304": { "description": "not modified" }, "404": { "description": "not_found" } } } },
             "/healthz": { "get": { "summary": "Liveness and database reachability", "responses": { "200": { "description": "ok" } } } },
             "/metrics": { "get": { "summary": "Prometheus metrics", "responses": { "200": { "description": "text exposition" } } } }
         },

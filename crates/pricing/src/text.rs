@@ -1,0 +1,135 @@
+//! Chat input given as text: counted into `input_tokens` by the model's tokenizer.
+//!
+//! The browser and the server call the same [`count_input_text`]: the browser with the
+//! ranks it has loaded (or none yet), the server with the ranks compiled in, so the input
+//! count a user sees is the count the server quotes.
+
+use creditkit_tokens::{Approximate, Bpe, Count, Encoding, Pending, Tokenizer};
+
+use crate::{Card, EstimateError, EstimateErrorKind, Item, Model, ParamValue, Request};
+
+/// The request parameter holding a chat turn's text.
+pub const INPUT_TEXT: &str = "input_text";
+
+/// How a model's input is counted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenizerKind {
+    Exact(Encoding),
+    Approximate,
+}
+
+impl Model {
+    pub fn tokenizer_kind(&self) -> TokenizerKind {
+        match self.tokenizer.as_deref().and_then(Encoding::from_name) {
+            Some(e) => TokenizerKind::Exact(e),
+            None => TokenizerKind::Approximate,
+        }
+    }
+}
+
+/// The chat model an item runs on (by its `model` or `agent` parameter), if any.
+/// Inconsistent parameters are left for [`crate::estimate`] to report.
+pub fn chat_model<'c>(card: &'c Card, item: &Item) -> Option<&'c Model> {
+    let text = |k: &str| match item.params.get(k) {
+        Some(ParamValue::Text(s)) => Some(s.as_str()),
+        _ => None,
+    };
+    let id = match text("model") {
+        Some(m) => m,
+        None => &card.agent(text("agent")?)?.model,
+    };
+    card.model(id)
+}
+
+/// The input count of `text` for `model`: exact when the model's encoding is known and
+/// `exact` holds its ranks; the true bounds while they load; else the approximation.
+pub fn input_count(model: &Model, text: &str, exact: Option<&Bpe>) -> Count {
+    match (model.tokenizer_kind(), exact) {
+        (TokenizerKind::Exact(e), Some(bpe)) if bpe.encoding() == e => {
+            Count::exact(bpe.count(text))
+        }
+        (TokenizerKind::Exact(e), _) => Pending(e).count(text),
+        (TokenizerKind::Approximate, _) => Approximate.count(text),
+    }
+}
+
+/// A request whose `input_text` parameters became `input_tokens`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Counted {
+    /// The request to price: each `input_tokens` is the exact count, or the count's
+    /// maximum when it is a range (a hold must cover the most it can be).
+    pub request: Request,
+    /// The count of each item that had text (`None` for the others).
+    pub counts: Vec<Option<Count>>,
+}
+
+impl Counted {
+    /// Whether every text was counted exactly.
+    pub fn exact(&self) -> bool {
+        self.counts.iter().flatten().all(Count::is_exact)
+    }
+
+    /// The same request with each counted `input_tokens` set to `pick(count)`
+    /// (e.g. the minimum, to price a range's low end).
+    pub fn with(&self, pick: impl Fn(&Count) -> u64) -> Request {
+        let mut request = self.request.clone();
+        for (item, count) in request.items.iter_mut().zip(&self.counts) {
+            if let Some(c) = count {
+                item.params
+                    .insert("input_tokens".to_string(), ParamValue::Count(pick(c)));
+            }
+        }
+        request
+    }
+}
+
+/// Counts every item's `input_text` with its model's tokenizer. `exact` gives the ranks
+/// available for an encoding (the server has all; a browser those it has loaded).
+pub fn count_input_text<'b>(
+    card: &Card,
+    request: &Request,
+    exact: impl Fn(Encoding) -> Option<&'b Bpe>,
+) -> Result<Counted, EstimateError> {
+    let mut out = request.clone();
+    let mut counts = Vec::with_capacity(out.items.len());
+    for (i, item) in out.items.iter_mut().enumerate() {
+        let Some(value) = item.params.remove(INPUT_TEXT) else {
+            counts.push(None);
+            continue;
+        };
+        let path = format!("items[{i}].params.{INPUT_TEXT}");
+        let ParamValue::Text(text) = value else {
+            return Err(EstimateError::new(
+                EstimateErrorKind::InvalidParam,
+                &path,
+                "expected the turn's text as a string",
+            ));
+        };
+        if item.params.contains_key("input_tokens") {
+            return Err(EstimateError::new(
+                EstimateErrorKind::InvalidParam,
+                &path,
+                "give `input_text` or `input_tokens`, not both",
+            ));
+        }
+        let model = chat_model(card, item).ok_or_else(|| {
+            EstimateError::new(
+                EstimateErrorKind::InvalidParam,
+                &path,
+                "`input_text` needs a chat action with a known `model` or `agent`",
+            )
+        })?;
+        let bpe = match model.tokenizer_kind() {
+            TokenizerKind::Exact(e) => exact(e),
+            TokenizerKind::Approximate => None,
+        };
+        let count = input_count(model, &text, bpe);
+        item.params
+            .insert("input_tokens".to_string(), ParamValue::Count(count.max));
+        counts.push(Some(count));
+    }
+    Ok(Counted {
+        request: out,
+        counts,
+    })
+}

@@ -1,0 +1,66 @@
+//! Chat turns given as text: counted by the model's tokenizer before pricing.
+#![cfg(not(target_arch = "wasm32"))]
+
+use creditkit_pricing::tokens::{Bpe, Encoding};
+use creditkit_pricing::{count_input_text, estimate, parse_card, Item, Request, INPUT_TEXT};
+
+const KAPPAX: &str = include_str!("../../../examples/ratecards/kappax.json");
+
+fn turn(text: &str) -> Request {
+    Request::single(
+        Item::new("chat_turn")
+            .param("model", "kappax-agent")
+            .param(INPUT_TEXT, text.to_string()),
+    )
+}
+
+#[test]
+fn exact_with_ranks_a_true_range_without_and_the_same_price_as_the_count() {
+    let card = parse_card(KAPPAX).unwrap();
+    let text = "Rewrite the hero headline so it speaks to founders, and keep it under ten words.";
+    let bpe = Bpe::embedded(Encoding::O200kBase);
+    let n = bpe.count(text);
+
+    let exact = count_input_text(&card, &turn(text), |_| Some(bpe)).unwrap();
+    assert!(exact.exact());
+    assert_eq!(exact.counts[0].unwrap().min, n);
+    let by_count = Request::single(
+        Item::new("chat_turn")
+            .param("model", "kappax-agent")
+            .param("input_tokens", n),
+    );
+    assert_eq!(
+        estimate(&card, &exact.request).unwrap(),
+        estimate(&card, &by_count).unwrap()
+    );
+
+    // Before the ranks arrive: true bounds around the exact count, priced at the top.
+    let pending = count_input_text(&card, &turn(text), |_| None).unwrap();
+    let c = pending.counts[0].unwrap();
+    assert!(!pending.exact());
+    assert!(
+        c.min <= n && n <= c.max && c.min <= c.likely && c.likely <= c.max,
+        "{c:?} vs {n}"
+    );
+    let low = estimate(&card, &pending.with(|c| c.min)).unwrap();
+    let high = estimate(&card, &pending.request).unwrap();
+    let real = estimate(&card, &exact.request).unwrap();
+    assert!(low.min_millicredits <= real.min_millicredits);
+    assert!(real.max_millicredits <= high.max_millicredits);
+}
+
+#[test]
+fn models_without_a_tokenizer_are_approximate_and_bad_names_are_refused() {
+    let card = KAPPAX.replace(r#""tokenizer": "o200k_base","#, "");
+    let card = parse_card(&card).unwrap();
+    let counted = count_input_text(&card, &turn("hello world"), |_| {
+        panic!("no exact tokenizer is asked for")
+    })
+    .unwrap();
+    assert!(!counted.exact());
+
+    let bad = KAPPAX.replace("o200k_base", "p50k_base");
+    let err = parse_card(&bad).unwrap_err().to_string();
+    assert!(err.contains("unknown tokenizer `p50k_base`"), "{err}");
+    assert!(err.contains("models[0].tokenizer"), "{err}");
+}
