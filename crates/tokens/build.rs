@@ -2,8 +2,6 @@
 //! `tiktoken-rs` crate's data (a registry package; nothing is fetched), and checks it
 //! against the hash committed in `src/assets.rs`, which the browser verifies too.
 
-use std::io::Write;
-
 fn main() {
     println!("cargo::rerun-if-changed=build.rs");
     println!("cargo::rerun-if-changed=src/assets.rs");
@@ -13,8 +11,8 @@ fn main() {
 
 #[cfg(feature = "embed")]
 mod embed {
-    use super::*;
     use sha2::{Digest, Sha256};
+    use std::io::Write;
 
     pub(super) fn run() {
         let out = std::path::PathBuf::from(std::env::var("OUT_DIR").unwrap());

@@ -14,7 +14,8 @@ const HELP: &str = "cargo xtask <command>
 
   demo     run the demo: the server on SQLite with seeded workspaces + the widget page
   test     run every test: native, then the wasm build in headless Chrome
-  bench    run the benchmarks: estimates/second, charges/second per store
+  bench    run the benchmarks: token counting (native, and in Chromium vs npm tokenizers),
+           estimates/second, charges/second per store; `bench tokens` for tokens only
   fuzz     fuzz the card parser for a while: fuzz [SECONDS]
   tools    install the tools the tests need, and nothing else";
 
@@ -25,7 +26,10 @@ fn main() -> Result<()> {
     match args.first().map(String::as_str) {
         Some("test") => test(&root),
         Some("demo") => demo(&root),
-        Some("bench") => bench(),
+        Some("bench") if args.get(1).map(String::as_str) == Some("tokens") => {
+            bench_tokens_in_browser(&root)
+        }
+        Some("bench") => bench(&root),
         Some("fuzz") => fuzz(args.get(1).map_or("60", String::as_str)),
         Some("tools") => tools::ensure_test_tools(&root).map(|_| ()),
         Some("help" | "--help" | "-h") | None => {
@@ -160,7 +164,17 @@ fn demo(root: &Path) -> Result<()> {
         .env("PATH", path))
 }
 
-fn bench() -> Result<()> {
+fn bench(root: &Path) -> Result<()> {
+    step("tokens: native counting speed (MiB/s) and one keystroke at 10k chars");
+    run(Command::new("cargo").args([
+        "bench",
+        "--locked",
+        "-p",
+        "creditkit-tokens",
+        "--bench",
+        "count",
+    ]))?;
+    bench_tokens_in_browser(root)?;
     step("pricing: estimates per second");
     run(Command::new("cargo").args([
         "bench",
@@ -182,6 +196,63 @@ fn bench() -> Result<()> {
             "charges",
         ])
         .env("CREDITKIT_TEST_POSTGRES", postgres))
+}
+
+/// Our counter vs `gpt-tokenizer` and `js-tiktoken` in headless Chromium, one run.
+fn bench_tokens_in_browser(root: &Path) -> Result<()> {
+    let path = build_page(root)?;
+    let npm = tools::ensure_bench_npm()?;
+    let chromedriver = tools::chromedriver()?;
+    step("tokens: bundling the npm tokenizers for the benchmark page");
+    let site = root.join("target/bench-tokens");
+    let _ = std::fs::remove_dir_all(&site);
+    copy_dir(&root.join("dist"), &site)?;
+    copy_dir(&root.join("www"), &site.join("www"))?;
+    std::fs::copy(
+        root.join("crates/tokens/tests/corpus/mixed_10k.txt"),
+        site.join("www/bench-text.txt"),
+    )?;
+    run(Command::new(npm.join("node_modules/.bin/esbuild"))
+        .arg(root.join("www/bench/libs.js"))
+        .args([
+            "--bundle",
+            "--format=esm",
+            "--minify",
+            "--log-level=warning",
+        ])
+        .arg(format!(
+            "--outfile={}",
+            site.join("www/bench-libs.js").display()
+        ))
+        .env("NODE_PATH", npm.join("node_modules"))
+        .current_dir(&npm))?;
+    step("tokens: in headless Chromium against gpt-tokenizer and js-tiktoken");
+    run(Command::new("cargo")
+        .args([
+            "bench",
+            "--locked",
+            "-p",
+            "creditkit-e2e",
+            "--bench",
+            "tokens",
+        ])
+        .env("CREDITKIT_BENCH_SITE", &site)
+        .env("CHROMEDRIVER", &chromedriver)
+        .env("PATH", &path))
+}
+
+fn copy_dir(from: &Path, to: &Path) -> Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_dir(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), &target)?;
+        }
+    }
+    Ok(())
 }
 
 fn fuzz(seconds: &str) -> Result<()> {

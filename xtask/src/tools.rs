@@ -152,6 +152,40 @@ pub(crate) fn ensure_page_tools(root: &Path) -> Result<String> {
     ))
 }
 
+/// The npm tokenizers the token benchmark compares against, and the bundler for them.
+const BENCH_NPM: &[&str] = &[
+    "gpt-tokenizer@4.0.0",
+    "js-tiktoken@1.0.21",
+    "esbuild@0.28.2",
+];
+
+/// Installs the benchmark's npm packages (pinned) once; returns their folder.
+pub(crate) fn ensure_bench_npm() -> Result<PathBuf> {
+    let dir = cache_dir().join("bench-npm");
+    let stamp = dir.join("installed.txt");
+    let want = BENCH_NPM.join(" ");
+    if std::fs::read_to_string(&stamp).ok().as_deref() != Some(want.as_str()) {
+        if !answers("npm", &["--version"], ".") {
+            apt(&["update", "-q"])?;
+            apt(&["install", "-y", "-q", "nodejs", "npm"])?;
+        }
+        std::fs::create_dir_all(&dir)?;
+        std::fs::write(dir.join("package.json"), "{\"private\": true}\n")?;
+        run(Command::new("npm")
+            .args(["install", "--prefix"])
+            .arg(&dir)
+            .args(["--no-audit", "--no-fund"])
+            .args(BENCH_NPM))?;
+        std::fs::write(&stamp, &want)?;
+    }
+    Ok(dir)
+}
+
+/// Chromium and ChromeDriver, installed when missing.
+pub(crate) fn chromedriver() -> Result<PathBuf> {
+    ensure_chrome()
+}
+
 const TRUNK_VERSION: &str = "0.21.14";
 /// Debian's binaryen (108) breaks the page; npm's 132 is what Trunk.toml pins.
 const BINARYEN_VERSION: &str = "132";

@@ -63,6 +63,10 @@ impl Incremental {
         }
     }
 
+    pub fn encoding(&self) -> crate::Encoding {
+        self.bpe.encoding()
+    }
+
     pub fn text(&self) -> &str {
         &self.text
     }

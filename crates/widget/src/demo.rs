@@ -371,18 +371,60 @@ fn Chat(card: std::sync::Arc<Card>, action: Action, fail_next: RwSignal<bool>) -
             Request::single(item)
         }
     };
-    let count = Memo::new(move |_| text.with(|t| tokens::approximate(t)));
+    // The selected model, and its exact ranks loaded the first time it is selected.
+    let current_model = {
+        let card = card.clone();
+        let request_for = request_for.clone();
+        move || {
+            let request = request_for(0);
+            creditkit_pricing::chat_model(&card, &request.items[0]).cloned()
+        }
+    };
+    let ranks_loaded = RwSignal::new(0u32);
+    let ranks_error = RwSignal::new(None::<String>);
+    {
+        let current_model = current_model.clone();
+        Effect::new(move |_| {
+            let Some(m) = current_model() else { return };
+            if let creditkit_pricing::TokenizerKind::Exact(e) = m.tokenizer_kind() {
+                if tokens::loaded(e).is_none() && !tokens::loading(e) {
+                    let base = credits.client().base_url().to_string();
+                    leptos::task::spawn_local(async move {
+                        match tokens::load(&base, e).await {
+                            Ok(_) => ranks_loaded.update(|n| *n += 1),
+                            Err(err) => ranks_error.set(Some(err)),
+                        }
+                    });
+                }
+            }
+        });
+    }
+    let live = std::sync::Arc::new(std::sync::Mutex::new(tokens::LiveCount::default()));
+    let count = {
+        let current_model = current_model.clone();
+        Memo::new(move |_| {
+            ranks_loaded.track();
+            let Some(m) = current_model() else {
+                return (
+                    creditkit_pricing::tokens::Count::default(),
+                    tokens::Basis::Approximate,
+                );
+            };
+            let mut live = live.lock().unwrap_or_else(|e| e.into_inner());
+            text.with(|t| live.count(&m, t))
+        })
+    };
     let turn_estimate = {
         let card = card.clone();
         let request_for = request_for.clone();
         Memo::new(move |_| {
-            let c = count.get();
+            let (c, _) = count.get();
             let low = estimate(&card, &request_for(c.min)).map_err(|e| e.message)?;
             let high = estimate(&card, &request_for(c.max)).map_err(|e| e.message)?;
             Ok::<_, String>((
                 low.min_millicredits,
                 high.max_millicredits,
-                low.exact && high.exact && c.exact(),
+                low.exact && high.exact && c.is_exact(),
             ))
         })
     };
@@ -395,9 +437,17 @@ fn Chat(card: std::sync::Arc<Card>, action: Action, fail_next: RwSignal<bool>) -
             if message.trim().is_empty() || paused() {
                 return;
             }
-            // Hold for the upper bound of the input; charge what the turn used.
-            let request = request_for(tokens::approximate(&message).max);
-            let likely = request_for(tokens::approximate(&message).likely);
+            // The server counts the text with the model's tokenizer (the same code and
+            // data as the count shown here); the hold covers the quote's maximum.
+            let mut request = request_for(0);
+            if let Some(item) = request.items.first_mut() {
+                item.params.remove("input_tokens");
+                item.params.insert(
+                    creditkit_pricing::INPUT_TEXT.to_string(),
+                    creditkit_pricing::ParamValue::Text(message.clone()),
+                );
+            }
+            let likely = request_for(count.get_untracked().0.likely);
             let agent_now = agent.get_untracked();
             let card = card.clone();
             let op: Operation = Rc::new(move |hold: Hold| {
@@ -478,15 +528,24 @@ fn Chat(card: std::sync::Arc<Card>, action: Action, fail_next: RwSignal<bool>) -
             on:keydown=move |ev: web_sys::KeyboardEvent| if ev.key() == "Enter" && !ev.shift_key() { ev.prevent_default(); send(); }
         ></textarea>
         <div class="demo-turn-cost" id="demo-turn-cost" aria-live="polite"
-            data-tokens=move || count.get().likely.to_string()
+            data-tokens=move || count.get().0.likely.to_string()
+            data-exact=move || matches!(count.get().1, tokens::Basis::Exact(_)).to_string()
             data-min=move || turn_estimate.get().ok().map(|t| t.0.to_string())
             data-max=move || turn_estimate.get().ok().map(|t| t.1.to_string())>
             {move || {
-                let c = count.get();
+                let (c, basis) = count.get();
                 match turn_estimate.get() {
                     Ok((lo, hi, exact)) => {
                         let cost = if exact || lo == hi { credits_text(hi) } else { format!("{}–{}", crate::format::credits_number(lo), credits_text(hi)) };
-                        format!("This turn: ≈{} tokens ({}–{}) · {cost}", c.likely, c.min, c.max)
+                        let tokens = match basis {
+                            tokens::Basis::Exact(e) => format!("{} tokens ({e})", c.min),
+                            tokens::Basis::Loading(_) => match ranks_error.get() {
+                                Some(err) => format!("{}–{} tokens ({err})", c.min, c.max),
+                                None => format!("{}–{} tokens (loading the exact count…)", c.min, c.max),
+                            },
+                            tokens::Basis::Approximate => format!("≈{} tokens ({}–{}, approximate)", c.likely, c.min, c.max),
+                        };
+                        format!("This turn: {tokens} · {cost}")
                     }
                     Err(e) => e,
                 }

@@ -124,3 +124,69 @@ fn failure(code: &str, path: &str, message: &str) -> JsValue {
     let _ = js_sys::Reflect::set(&o, &"message".into(), &message.into());
     o.into()
 }
+
+/// Exact token counts for `o200k_base` and `cl100k_base`, equal to tiktoken's; the rank
+/// data is fetched separately and verified by SHA-256 (see `loadTokenCounter`).
+#[wasm_bindgen]
+pub struct TokenCounter {
+    bpe: std::sync::Arc<creditkit_pricing::tokens::Bpe>,
+    live: creditkit_pricing::tokens::Incremental,
+}
+
+#[wasm_bindgen]
+impl TokenCounter {
+    /// A counter from rank data already in memory (refused unless its SHA-256 matches).
+    #[wasm_bindgen(js_name = fromBytes)]
+    pub fn from_bytes(encoding: &str, bytes: &[u8]) -> Result<TokenCounter, JsError> {
+        let e = encoding_named(encoding)?;
+        let bpe = creditkit_pricing::tokens::Bpe::from_asset(e, bytes)
+            .map_err(|err| JsError::new(&err.to_string()))?;
+        Ok(TokenCounter::with(std::sync::Arc::new(bpe)))
+    }
+
+    fn with(bpe: std::sync::Arc<creditkit_pricing::tokens::Bpe>) -> TokenCounter {
+        TokenCounter {
+            live: creditkit_pricing::tokens::Incremental::new(bpe.clone()),
+            bpe,
+        }
+    }
+
+    /// The encoding's name, e.g. `o200k_base`.
+    #[wasm_bindgen(getter)]
+    pub fn encoding(&self) -> String {
+        self.bpe.encoding().name().to_string()
+    }
+
+    /// The exact token count of `text` (lone surrogates count as U+FFFD, as sent).
+    pub fn count(&self, text: &str) -> f64 {
+        self.bpe.count(text) as f64
+    }
+
+    /// The count of `text`, re-tokenizing only what changed since the last call: call it
+    /// on every input event of a text box.
+    pub fn update(&mut self, text: &str) -> f64 {
+        match self.live.set(text) {
+            Ok(n) => n as f64,
+            Err(_) => self.bpe.count(text) as f64,
+        }
+    }
+}
+
+fn encoding_named(name: &str) -> Result<creditkit_pricing::tokens::Encoding, JsError> {
+    creditkit_pricing::tokens::Encoding::from_name(name).ok_or_else(|| {
+        JsError::new(&format!(
+            "unknown encoding `{name}` (known: o200k_base, cl100k_base)"
+        ))
+    })
+}
+
+/// Fetches an encoding's rank data from a creditkit API (`{api}/v1/tokenizers/{name}`),
+/// verifies it, and returns a counter. Loaded once per page.
+#[wasm_bindgen(js_name = loadTokenCounter)]
+pub async fn load_token_counter(api: String, encoding: String) -> Result<TokenCounter, JsError> {
+    let e = encoding_named(&encoding)?;
+    let bpe = crate::tokens::load(&api, e)
+        .await
+        .map_err(|err| JsError::new(&err))?;
+    Ok(TokenCounter::with(bpe))
+}

@@ -25,7 +25,7 @@ pub use components::{
 };
 pub use demo::Demo;
 pub use format::{credits_text, estimate_text};
-pub use js_api::Estimator;
+pub use js_api::{load_token_counter, Estimator, TokenCounter};
 pub use state::{Credits, Flow, Operation, Outcome};
 
 /// Registers the custom elements, and mounts the demo when the page has `#creditkit-demo`.

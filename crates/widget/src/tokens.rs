@@ -1,34 +1,108 @@
-//! Token counts for per-token model prices.
+//! Token counts in the browser, the way the server counts them.
 //!
-//! Until a model has an exact tokenizer, its input is counted by a stated
-//! approximation with bounds: a BPE token covers 1 to [`MAX_BYTES_PER_TOKEN`] bytes of
-//! UTF-8 in practice for prose and code, so a text of `b` bytes is between
-//! `ceil(b / MAX_BYTES_PER_TOKEN)` and `b` tokens; the likely count is `ceil(b / 4)`.
-//! The estimate prices both bounds, so it is shown as a range, never as exact.
+//! A model that names an encoding (`o200k_base`, `cl100k_base`) is counted exactly once
+//! that encoding's ranks have arrived: they are not in the wasm; [`load`] fetches them
+//! from the API (`/v1/tokenizers/{name}`) the first time such a model is selected and
+//! refuses them unless their SHA-256 is the one compiled in. Until then the count is
+//! shown as true bounds (every piece is a token at least, every byte one at most).
+//! Models without a known encoding use the stated approximation, always as a range.
 
-/// Bytes of UTF-8 per token at the top of what English prose and code reach.
-pub const MAX_BYTES_PER_TOKEN: u64 = 8;
+use std::cell::RefCell;
+use std::sync::Arc;
 
-/// An approximate token count with its bounds.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct TokenCount {
-    pub min: u64,
-    pub likely: u64,
-    pub max: u64,
+use creditkit_pricing::tokens::{
+    Approximate, Bpe, Count, Encoding, Incremental, Pending, Tokenizer,
+};
+use creditkit_pricing::{Model, TokenizerKind};
+
+thread_local! {
+    static LOADED: RefCell<Vec<Arc<Bpe>>> = const { RefCell::new(Vec::new()) };
+    static IN_FLIGHT: RefCell<Vec<Encoding>> = const { RefCell::new(Vec::new()) };
 }
 
-impl TokenCount {
-    pub fn exact(&self) -> bool {
-        self.min == self.max
+/// The ranks of `encoding`, if they have been loaded.
+pub fn loaded(encoding: Encoding) -> Option<Arc<Bpe>> {
+    LOADED.with(|l| {
+        l.borrow()
+            .iter()
+            .find(|b| b.encoding() == encoding)
+            .cloned()
+    })
+}
+
+/// Whether a load of `encoding` is under way.
+pub fn loading(encoding: Encoding) -> bool {
+    IN_FLIGHT.with(|f| f.borrow().contains(&encoding))
+}
+
+/// Fetches, verifies and keeps the ranks of `encoding` from the API at `base_url`.
+pub async fn load(base_url: &str, encoding: Encoding) -> Result<Arc<Bpe>, String> {
+    if let Some(b) = loaded(encoding) {
+        return Ok(b);
     }
+    IN_FLIGHT.with(|f| f.borrow_mut().push(encoding));
+    let result = fetch(base_url, encoding).await;
+    IN_FLIGHT.with(|f| f.borrow_mut().retain(|&e| e != encoding));
+    let bpe = Arc::new(result?);
+    LOADED.with(|l| l.borrow_mut().push(bpe.clone()));
+    Ok(bpe)
 }
 
-/// The approximate count for `text`.
-pub fn approximate(text: &str) -> TokenCount {
-    let bytes = text.len() as u64;
-    TokenCount {
-        min: bytes.div_ceil(MAX_BYTES_PER_TOKEN),
-        likely: bytes.div_ceil(4),
-        max: bytes,
+async fn fetch(base_url: &str, encoding: Encoding) -> Result<Bpe, String> {
+    let url = format!(
+        "{}/v1/tokenizers/{}",
+        base_url.trim_end_matches('/'),
+        encoding.name()
+    );
+    let resp = gloo_net::http::Request::get(&url)
+        .send()
+        .await
+        .map_err(|e| format!("could not fetch the {encoding} token data: {e}"))?;
+    if !resp.ok() {
+        return Err(format!(
+            "could not fetch the {encoding} token data: HTTP {}",
+            resp.status()
+        ));
+    }
+    let bytes = resp
+        .binary()
+        .await
+        .map_err(|e| format!("could not read the {encoding} token data: {e}"))?;
+    Bpe::from_asset(encoding, &bytes).map_err(|e| e.to_string())
+}
+
+/// How a live count was made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Basis {
+    Exact(Encoding),
+    /// The encoding is known but its ranks are not here yet.
+    Loading(Encoding),
+    Approximate,
+}
+
+/// The chat box's counter: incremental once the model's ranks are loaded.
+#[derive(Default)]
+pub struct LiveCount {
+    incremental: Option<Incremental>,
+}
+
+impl LiveCount {
+    pub fn count(&mut self, model: &Model, text: &str) -> (Count, Basis) {
+        match model.tokenizer_kind() {
+            TokenizerKind::Exact(e) => match loaded(e) {
+                Some(bpe) => {
+                    if self.incremental.as_ref().map(Incremental::encoding) != Some(e) {
+                        self.incremental = Some(Incremental::new(bpe.clone()));
+                    }
+                    let n = match self.incremental.as_mut().map(|i| i.set(text)) {
+                        Some(Ok(n)) => n,
+                        _ => bpe.count(text),
+                    };
+                    (Count::exact(n), Basis::Exact(e))
+                }
+                None => (Pending(e).count(text), Basis::Loading(e)),
+            },
+            TokenizerKind::Approximate => (Approximate.count(text), Basis::Approximate),
+        }
     }
 }
