@@ -254,6 +254,18 @@ async fn scenario(c: &Client, env: &Env) -> Result<()> {
     if !last.contains("credits") || !last.contains("tokens") {
         return Err(format!("turn estimate reads {last:?}"));
     }
+    // Once the o200k_base ranks have arrived (fetched lazily from /v1/tokenizers and
+    // verified), the count is exact: the count the server computes when it quotes.
+    let typed = "Write a headline for our spring sale";
+    let want = creditkit_tokens::Bpe::embedded(creditkit_tokens::Encoding::O200kBase).count(typed);
+    wait_text(c, "#demo-turn-cost", "the exact token count", |t| {
+        t.contains(&format!("{want} tokens (o200k_base)"))
+    })
+    .await?;
+    let exact = js(c, "const e = document.querySelector('#demo-turn-cost'); return [e.dataset.exact, e.dataset.tokens];").await?;
+    if exact != json!(["true", want.to_string()]) {
+        return Err(format!("turn cost data reads {exact}, want exact {want}"));
+    }
     shot(c, env, "02-typing").await?;
 
     // Confirm an action: the balance drops by exactly the confirmed amount.

@@ -109,7 +109,7 @@ fn test(root: &Path) -> Result<()> {
 }
 
 /// Crates that run their tests in the browser as well as natively.
-const WASM_PACKAGES: &[&str] = &["creditkit-pricing", "creditkit-widget"];
+const WASM_PACKAGES: &[&str] = &["creditkit-pricing", "creditkit-tokens", "creditkit-widget"];
 
 /// Builds the demo page (index.html) with Trunk into `dist/`; returns the PATH used.
 fn build_page(root: &Path) -> Result<String> {

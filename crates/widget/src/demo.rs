@@ -545,7 +545,8 @@ fn Chat(card: std::sync::Arc<Card>, action: Action, fail_next: RwSignal<bool>) -
                             },
                             tokens::Basis::Approximate => format!("≈{} tokens ({}–{}, approximate)", c.likely, c.min, c.max),
                         };
-                        format!("This turn: {tokens} · {cost}")
+                        let chars = text.with(|t| t.chars().count());
+                        format!("This turn: {chars} characters, {tokens} · {cost}")
                     }
                     Err(e) => e,
                 }
