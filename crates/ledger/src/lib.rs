@@ -908,6 +908,27 @@ impl Ledger {
         Ok(())
     }
 
+    /// Ends an idempotent write: stores `result` (success or refusal) under the key in
+    /// the same transaction as the change it answers, commits, then tells the balance
+    /// listeners of every wallet it changed.
+    async fn finish<T: Serialize>(
+        &self,
+        mut tx: Tx<'_>,
+        ws: &str,
+        key: &str,
+        payload_hash: &str,
+        result: Result<T>,
+        changed: &[&str],
+    ) -> Result<T> {
+        self.remember(&mut tx, ws, key, payload_hash, &result)
+            .await?;
+        tx.commit().await?;
+        for wallet_id in changed {
+            self.changed(wallet_id).await;
+        }
+        result
+    }
+
     // ---------------------------------------------------------------- money in
 
     /// Adds a pack's credits (after the operator's checkout succeeded). Admins only.
@@ -975,11 +996,8 @@ impl Ledger {
         self.save_wallet(&mut tx, &w).await?;
         let balance = self.balance_in(&mut tx, &w).await?;
         let result = Ok(balance);
-        self.remember(&mut tx, &p.workspace_id, key, &hash, &result)
-            .await?;
-        tx.commit().await?;
-        self.changed(&wallet_id).await;
-        result
+        self.finish(tx, &p.workspace_id, key, &hash, result, &[&wallet_id])
+            .await
     }
 
     /// Moves a wallet to a plan of the card: the allowance starts now and renews each
@@ -1010,11 +1028,8 @@ impl Ledger {
             .await?;
         self.save_wallet(&mut tx, &w).await?;
         let result = Ok(self.balance_in(&mut tx, &w).await?);
-        self.remember(&mut tx, &p.workspace_id, key, &hash, &result)
-            .await?;
-        tx.commit().await?;
-        self.changed(&wallet_id).await;
-        result
+        self.finish(tx, &p.workspace_id, key, &hash, result, &[&wallet_id])
+            .await
     }
 
     /// A one-off grant (support credit, promotion). Admins only.
@@ -1052,11 +1067,8 @@ impl Ledger {
         self.settle(&mut tx, &mut w, now).await?; // an already-past expiry expires at once
         self.save_wallet(&mut tx, &w).await?;
         let result = Ok(self.balance_in(&mut tx, &w).await?);
-        self.remember(&mut tx, &p.workspace_id, key, &hash, &result)
-            .await?;
-        tx.commit().await?;
-        self.changed(&wallet_id).await;
-        result
+        self.finish(tx, &p.workspace_id, key, &hash, result, &[&wallet_id])
+            .await
     }
 
     // ---------------------------------------------------------------- quote, hold, capture, release
@@ -1190,10 +1202,9 @@ impl Ledger {
             .ok_or_else(|| LedgerError::Corrupt("shortfall without a gap".into()))?;
             let result: Result<Hold> = Err(LedgerError::Insufficient(Box::new(short)));
             self.save_wallet(&mut tx, &w).await?;
-            self.remember(&mut tx, &p.workspace_id, key, &hash, &result)
-                .await?;
-            tx.commit().await?;
-            return result;
+            return self
+                .finish(tx, &p.workspace_id, key, &hash, result, &[])
+                .await;
         }
         let hold_id = new_id("hld");
         let expires_at_ms = now + self.config.hold_ttl_ms;
@@ -1273,11 +1284,8 @@ impl Ledger {
         self.save_wallet(&mut tx, &w).await?;
         let hold = self.hold_in(&mut tx, &hold_id).await?;
         let result = Ok(hold);
-        self.remember(&mut tx, &p.workspace_id, key, &hash, &result)
-            .await?;
-        tx.commit().await?;
-        self.changed(&wallet_id).await;
-        result
+        self.finish(tx, &p.workspace_id, key, &hash, result, &[&wallet_id])
+            .await
     }
 
     /// Charges a completed operation: the actual amount (given, or priced from the
@@ -1420,14 +1428,10 @@ impl Ledger {
         self.expire_grants(&mut tx, &mut w, now).await?; // a released part of an expired grant
         self.save_wallet(&mut tx, &w).await?;
         let result = Ok(self.hold_in(&mut tx, hold_id).await?);
-        self.remember(&mut tx, &p.workspace_id, key, &hash, &result)
-            .await?;
-        tx.commit().await?;
-        self.changed(&wallet_id).await;
-        for payee in payees {
-            self.changed(&payee).await;
-        }
-        result
+        let mut changed = vec![wallet_id.as_str()];
+        changed.extend(payees.iter().map(String::as_str));
+        self.finish(tx, &p.workspace_id, key, &hash, result, &changed)
+            .await
     }
 
     /// Credits each agent's payee with its publisher add-on from a capture, less the
@@ -1648,11 +1652,8 @@ impl Ledger {
         )
         .await?;
         let result = Ok(self.earnings_on(&mut tx, &wallet_id, now).await?);
-        self.remember(&mut tx, &p.workspace_id, key, &hash, &result)
-            .await?;
-        tx.commit().await?;
-        self.changed(&wallet_id).await;
-        result
+        self.finish(tx, &p.workspace_id, key, &hash, result, &[&wallet_id])
+            .await
     }
 
     /// Refunds a captured charge to the very grants it was drawn from (credits of a
@@ -1719,11 +1720,8 @@ impl Ledger {
         self.expire_grants(&mut tx, &mut w, now).await?;
         self.save_wallet(&mut tx, &w).await?;
         let result = Ok(self.hold_in(&mut tx, hold_id).await?);
-        self.remember(&mut tx, &p.workspace_id, key, &hash, &result)
-            .await?;
-        tx.commit().await?;
-        self.changed(&wallet_id).await;
-        result
+        self.finish(tx, &p.workspace_id, key, &hash, result, &[&wallet_id])
+            .await
     }
 
     /// Returns a hold in full: the operation failed or was cancelled; nothing is charged.
@@ -1757,11 +1755,8 @@ impl Ledger {
         self.expire_grants(&mut tx, &mut w, now).await?;
         self.save_wallet(&mut tx, &w).await?;
         let result = Ok(self.hold_in(&mut tx, hold_id).await?);
-        self.remember(&mut tx, &p.workspace_id, key, &hash, &result)
-            .await?;
-        tx.commit().await?;
-        self.changed(&wallet_id).await;
-        result
+        self.finish(tx, &p.workspace_id, key, &hash, result, &[&wallet_id])
+            .await
     }
 
     async fn release_hold(
