@@ -49,6 +49,7 @@ pub struct Incremental {
     total: u64,
     scratch: Vec<(usize, u32)>,
     fresh: Vec<Slot>,
+    resplit: usize,
 }
 
 impl Incremental {
@@ -60,6 +61,7 @@ impl Incremental {
             total: 0,
             scratch: Vec::new(),
             fresh: Vec::new(),
+            resplit: 0,
         }
     }
 
@@ -74,6 +76,11 @@ impl Incremental {
     /// The exact token count of [`Incremental::text`].
     pub fn count(&self) -> u64 {
         self.total
+    }
+
+    /// How many pieces the last edit re-split (and re-tokenized).
+    pub fn last_resplit(&self) -> usize {
+        self.resplit
     }
 
     /// Number of pieces the text splits into.
@@ -165,6 +172,7 @@ impl Incremental {
         if !synced {
             m = self.slots.len();
         }
+        self.resplit = self.fresh.len();
         let removed: u64 = self.slots[k..m].iter().map(|s| u64::from(s.tokens)).sum();
         let added: u64 = self.fresh.iter().map(|s| u64::from(s.tokens)).sum();
         self.total = self.total - removed + added;

@@ -111,6 +111,22 @@ fn typing_into_ten_thousand_chars_resplits_only_nearby() {
         for (i, c) in "hello world".chars().enumerate() {
             edited.insert(mid + i, c);
             assert_eq!(inc.set(&edited).unwrap(), full.count(&edited));
+            assert!(
+                inc.last_resplit() <= 3,
+                "{enc}: re-split {} of {} pieces",
+                inc.last_resplit(),
+                inc.pieces()
+            );
+        }
+        // Deleting in the middle, too.
+        for _ in 0..5 {
+            edited.remove(mid + 2);
+            assert_eq!(inc.set(&edited).unwrap(), full.count(&edited));
+            assert!(
+                inc.last_resplit() <= 3,
+                "{enc}: re-split {} pieces",
+                inc.last_resplit()
+            );
         }
         // A paste, a select-all delete, and the empty text.
         let pasted = format!("{edited}{}", text);
