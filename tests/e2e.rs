@@ -430,6 +430,22 @@ async fn scenario(c: &Client, env: &Env) -> Result<()> {
         t.starts_with("creditkit:confirmed") && t.contains("hold_id")
     })
     .await?;
+    // The JS token counter: exact as typed, and bad input counted as it is sent.
+    let field = c
+        .find(Locator::Css("#tokens-input"))
+        .await
+        .map_err(|e| e.to_string())?;
+    let typed = "Summarise this thread in 3 bullet points, por favor 🙏";
+    field.send_keys(typed).await.map_err(|e| e.to_string())?;
+    let want = creditkit_tokens::Bpe::embedded(creditkit_tokens::Encoding::O200kBase).count(typed);
+    wait_text(c, "#tokens-count", "the exact count", |t| {
+        t.starts_with(&format!("{want} tokens"))
+    })
+    .await?;
+    let checks = js(c, "return window.__tokenChecks ?? null;").await?;
+    if checks != json!({ "empty": 0, "loneSurrogates": true, "pasteExact": true }) {
+        return Err(format!("token checks on the plain page: {checks}"));
+    }
     shot(c, env, "10-plain-html-elements").await?;
 
     // Kopai: an agent's first messages are free; the turn is sent through the same flow.

@@ -209,11 +209,15 @@ fn bench_tokens_in_browser(root: &Path) -> Result<()> {
     copy_dir(&root.join("dist"), &site)?;
     copy_dir(&root.join("www"), &site.join("www"))?;
     std::fs::copy(
+        root.join("bench/tokens.html"),
+        site.join("www/bench-tokens.html"),
+    )?;
+    std::fs::copy(
         root.join("crates/tokens/tests/corpus/mixed_10k.txt"),
         site.join("www/bench-text.txt"),
     )?;
     run(Command::new(npm.join("node_modules/.bin/esbuild"))
-        .arg(root.join("www/bench/libs.js"))
+        .arg(root.join("bench/libs.js"))
         .args([
             "--bundle",
             "--format=esm",

@@ -1,5 +1,5 @@
-// Bundled by `cargo xtask bench` with esbuild into bench-libs.js: the npm tokenizers the
-// token benchmark compares against, at the versions pinned in xtask.
+// The npm tokenizers the token benchmark compares against, at the versions pinned in
+// xtask; `cargo xtask bench tokens` bundles this with esbuild next to tokens.html.
 import * as gptO200k from "gpt-tokenizer/encoding/o200k_base";
 import * as gptCl100k from "gpt-tokenizer/encoding/cl100k_base";
 import { Tiktoken } from "js-tiktoken/lite";
