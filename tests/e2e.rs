@@ -500,7 +500,162 @@ async fn scenario(c: &Client, env: &Env) -> Result<()> {
     )
     .await?;
     shot(c, env, "11-kopai-free-message").await?;
+
+    // The other seed products: set an action's options in the editor, see the engine's
+    // own estimate, confirm, and see the balance drop by exactly what was charged.
+    product_action(
+        c,
+        env,
+        "campaigns",
+        "campaign_creation",
+        &[("platforms", "3"), ("posts_per_week", "2")],
+        120,
+        "12-campaign",
+    )
+    .await?;
+    product_action(
+        c,
+        env,
+        "landing",
+        "image",
+        &[("resolution", "2k")],
+        250,
+        "13-landing-image",
+    )
+    .await?;
+    product_action(
+        c,
+        env,
+        "kumari",
+        "compare_mode",
+        &[("models", "3")],
+        110,
+        "14-kumari-compare",
+    )
+    .await?;
     Ok(())
+}
+
+/// Runs `action` of a seed product with `params` set through the editor's controls.
+async fn product_action(
+    c: &Client,
+    env: &Env,
+    product: &str,
+    action: &str,
+    params: &[(&str, &str)],
+    balance_credits: u64,
+    shot_name: &str,
+) -> Result<()> {
+    let card_json = std::fs::read_to_string(format!(
+        "{}/../examples/ratecards/{product}.json",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .map_err(|e| e.to_string())?;
+    let card = creditkit_pricing::parse_card(&card_json).map_err(|e| e.to_string())?;
+    let mut item = creditkit_pricing::Item::new(action);
+    let a = card.action(action).ok_or("no such action")?;
+    for (name, count) in &a.counts {
+        item = item.param(name.clone(), count.default.unwrap_or(count.min));
+    }
+    for (k, v) in params {
+        item = match v.parse::<u64>() {
+            Ok(n) => item.param(*k, n),
+            Err(_) => item.param(*k, v.to_string()),
+        };
+    }
+    let est = creditkit_pricing::estimate(&card, &creditkit_pricing::Request::single(item))
+        .map_err(|e| e.to_string())?;
+    let credits = |mc: u64| mc / 1000;
+    let want = if est.exact {
+        format!("{} credits", credits(est.max_millicredits))
+    } else {
+        format!(
+            "{}–{} credits",
+            credits(est.min_millicredits),
+            credits(est.max_millicredits)
+        )
+    };
+
+    c.goto("about:blank").await.map_err(|e| e.to_string())?;
+    c.goto(&format!("{}/#{product}", env.base))
+        .await
+        .map_err(|e| e.to_string())?;
+    let seeded = format!("{balance_credits} credits");
+    wait_text(c, ".ck-balance-amount", "the seeded balance", |t| {
+        t == seeded
+    })
+    .await?;
+    for (k, v) in params {
+        js(
+            c,
+            &format!(
+                "const el = document.querySelector('[data-action={action}] [data-param={k}]');
+                 el.value = '{v}';
+                 el.dispatchEvent(new Event(el.tagName === 'SELECT' ? 'change' : 'input', {{ bubbles: true }}));
+                 return true;"
+            ),
+        )
+        .await?;
+    }
+    let sel = format!("[data-action={action}] .ck-estimate-amount");
+    wait_text(c, &sel, "the engine's estimate", |t| t == want).await?;
+    run_action(c, action).await?;
+    let dialog = text(c, "[role=dialog]").await?;
+    let max = format!("{} credits", credits(est.max_millicredits));
+    if !dialog.contains(&max) {
+        return Err(format!(
+            "{product}: dialog {dialog:?} does not show the maximum {max}"
+        ));
+    }
+    click(c, "[role=dialog] .ck-primary").await?;
+    let done = wait_text(c, "[role=dialog] .ck-done", "the charge", |t| {
+        t.contains("Charged")
+    })
+    .await?;
+    let charged = done
+        .split("Charged ")
+        .nth(1)
+        .and_then(|r| r.split(' ').next())
+        .and_then(parse_millicredits)
+        .ok_or_else(|| format!("cannot read the charge in {done:?}"))?;
+    if charged > est.max_millicredits || charged < est.min_millicredits {
+        return Err(format!("{product}: charged {charged} mc outside {want}"));
+    }
+    let after = format!("{} credits", credits_text(balance_credits * 1000 - charged));
+    wait_text(
+        c,
+        ".ck-balance-amount",
+        "the balance after the charge",
+        |t| t == after,
+    )
+    .await?;
+    shot(c, env, shot_name).await?;
+    click(c, "[role=dialog] .ck-primary").await?;
+    println!(
+        "{product}/{action}: estimate {want}, charged {} credits, balance {after}",
+        credits_text(charged)
+    );
+    Ok(())
+}
+
+/// "15.5" → 15500 milli-credits (exact decimal, no floats).
+fn parse_millicredits(s: &str) -> Option<u64> {
+    let (whole, frac) = s.split_once('.').unwrap_or((s, ""));
+    if frac.len() > 3 {
+        return None;
+    }
+    let frac_mc: u64 = format!("{frac:0<3}").parse().ok()?;
+    Some(whole.replace(',', "").parse::<u64>().ok()? * 1000 + frac_mc)
+}
+
+/// 104500 → "104.5", as the widget shows it in an English locale.
+fn credits_text(mc: u64) -> String {
+    let (whole, frac) = (mc / 1000, mc % 1000);
+    if frac == 0 {
+        whole.to_string()
+    } else {
+        format!("{whole}.{}", format!("{frac:03}").trim_end_matches('0'))
+    }
 }
 
 async fn charge_over_http(env: &Env, token: &str, action: &str, amount: u64) -> Result<()> {
