@@ -2188,7 +2188,10 @@ fn require_admin(p: &Principal) -> Result<()> {
 /// browser does with the ranks it fetched (the same function in `creditkit-pricing`).
 /// Only the count is kept: the text itself is not stored.
 fn count_text(card: &Card, request: &Request) -> Result<Request> {
-    creditkit_pricing::count_input_text(card, request, |e| Some(creditkit_tokens::Bpe::embedded(e)))
-        .map(|c| c.request)
-        .map_err(LedgerError::Estimate)
+    creditkit_pricing::count_input_text(card, request, |name| {
+        creditkit_tokens::Encoding::from_name(name)
+            .map(|e| creditkit_tokens::Bpe::embedded(e) as &dyn creditkit_tokens::Tokenizer)
+    })
+    .map(|c| c.request)
+    .map_err(LedgerError::Estimate)
 }

@@ -203,7 +203,7 @@ impl Rounding {
         let down = v - v % step;
         let rounded = match self.mode {
             RoundingMode::Down => down,
-            RoundingMode::Up if v % step == 0 => v,
+            RoundingMode::Up if v.is_multiple_of(step) => v,
             RoundingMode::Up => down.checked_add(step)?,
             RoundingMode::Nearest if (v % step) * 2 >= step => down.checked_add(step)?,
             RoundingMode::Nearest => down,

@@ -303,12 +303,18 @@ fn read_model(
     let max_output_tokens = o.u64_opt(p, "max_output_tokens", MAX_TOKENS);
     let expected_output_tokens = o.u64_opt(p, "expected_output_tokens", MAX_TOKENS);
     let tokenizer = o.str_opt(p, "tokenizer");
+    // Exact here: o200k_base, cl100k_base; `approximate`; any other name is a tokenizer
+    // the host plugs in (counted by the approximation where it has none).
     if let Some(t) = &tokenizer {
-        if t != "approximate" && creditkit_tokens::Encoding::from_name(t).is_none() {
+        let ok = !t.is_empty()
+            && t.len() <= 64
+            && t.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+        if !ok {
             p.push(
                 &o.at("tokenizer"),
                 format!(
-                    "unknown tokenizer `{t}` (known: {}, approximate)",
+                    "`{t}` is not a tokenizer name (letters, digits, `_`, `-`, `.`; exact: {}, or approximate)",
                     creditkit_tokens::Encoding::ALL.map(|e| e.name()).join(", ")
                 ),
             );

@@ -13,16 +13,23 @@ pub const INPUT_TEXT: &str = "input_text";
 
 /// How a model's input is counted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TokenizerKind {
+pub enum TokenizerKind<'m> {
+    /// A byte-pair encoding this kit counts exactly (once its ranks are loaded).
     Exact(Encoding),
+    /// A tokenizer the host plugs in behind [`Tokenizer`] (another model family); a host
+    /// without it counts by the approximation.
+    Named(&'m str),
     Approximate,
 }
 
 impl Model {
-    pub fn tokenizer_kind(&self) -> TokenizerKind {
-        match self.tokenizer.as_deref().and_then(Encoding::from_name) {
-            Some(e) => TokenizerKind::Exact(e),
-            None => TokenizerKind::Approximate,
+    pub fn tokenizer_kind(&self) -> TokenizerKind<'_> {
+        match self.tokenizer.as_deref() {
+            None | Some("approximate") => TokenizerKind::Approximate,
+            Some(name) => match Encoding::from_name(name) {
+                Some(e) => TokenizerKind::Exact(e),
+                None => TokenizerKind::Named(name),
+            },
         }
     }
 }
@@ -49,7 +56,7 @@ pub fn input_count(model: &Model, text: &str, exact: Option<&Bpe>) -> Count {
             Count::exact(bpe.count(text))
         }
         (TokenizerKind::Exact(e), _) => Pending(e).count(text),
-        (TokenizerKind::Approximate, _) => Approximate.count(text),
+        (TokenizerKind::Named(_) | TokenizerKind::Approximate, _) => Approximate.count(text),
     }
 }
 
@@ -83,12 +90,13 @@ impl Counted {
     }
 }
 
-/// Counts every item's `input_text` with its model's tokenizer. `exact` gives the ranks
-/// available for an encoding (the server has all; a browser those it has loaded).
-pub fn count_input_text<'b>(
+/// Counts every item's `input_text` with its model's tokenizer. `tokenizers` gives the
+/// tokenizer the host has for a name (the server: every exact encoding, plus any it plugs
+/// in); a name it has none for is bounded (a known encoding) or approximated.
+pub fn count_input_text<'t>(
     card: &Card,
     request: &Request,
-    exact: impl Fn(Encoding) -> Option<&'b Bpe>,
+    tokenizers: impl Fn(&str) -> Option<&'t dyn Tokenizer>,
 ) -> Result<Counted, EstimateError> {
     let mut out = request.clone();
     let mut counts = Vec::with_capacity(out.items.len());
@@ -119,11 +127,10 @@ pub fn count_input_text<'b>(
                 "`input_text` needs a chat action with a known `model` or `agent`",
             )
         })?;
-        let bpe = match model.tokenizer_kind() {
-            TokenizerKind::Exact(e) => exact(e),
-            TokenizerKind::Approximate => None,
+        let count = match model.tokenizer.as_deref().and_then(&tokenizers) {
+            Some(t) => t.count(&text),
+            None => input_count(model, &text, None),
         };
-        let count = input_count(model, &text, bpe);
         item.params
             .insert("input_tokens".to_string(), ParamValue::Count(count.max));
         counts.push(Some(count));

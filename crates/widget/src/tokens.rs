@@ -102,7 +102,9 @@ impl LiveCount {
                 }
                 None => (Pending(e).count(text), Basis::Loading(e)),
             },
-            TokenizerKind::Approximate => (Approximate.count(text), Basis::Approximate),
+            TokenizerKind::Named(_) | TokenizerKind::Approximate => {
+                (Approximate.count(text), Basis::Approximate)
+            }
         }
     }
 }

@@ -1,7 +1,7 @@
 //! The exactness corpus, shared by the native and the browser tests.
 
 /// Named texts: languages, code, emoji, whitespace runs, adversarial repetitions.
-pub fn corpus() -> Vec<(String, String)> {
+pub(crate) fn corpus() -> Vec<(String, String)> {
     let mut texts: Vec<(String, String)> = vec![
         ("empty".into(), String::new()),
         (
