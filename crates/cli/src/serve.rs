@@ -69,6 +69,12 @@ async fn serve(f: Flags) -> Result<()> {
     );
     let _listener = ledger.spawn_listener(&f.db).await?;
     let _sweeper = spawn_sweeper(ledger.clone(), f.sweep);
+    // Load the token rank tables now, not on the first quote that counts a text.
+    std::thread::spawn(|| {
+        for e in creditkit_pricing::tokens::Encoding::ALL {
+            let _ = creditkit_ledger::count_tokens(e, "");
+        }
+    });
     if let Some(path) = &f.seed_demo {
         seed_demo(&ledger, path).await?;
     }

@@ -2184,6 +2184,11 @@ fn require_admin(p: &Principal) -> Result<()> {
     }
 }
 
+/// The exact token count of `text` with the compiled-in ranks (loaded on first use).
+pub fn count_tokens(encoding: creditkit_tokens::Encoding, text: &str) -> u64 {
+    creditkit_tokens::Bpe::embedded(encoding).count(text)
+}
+
 /// Counts a request's chat `input_text` with the compiled-in ranks, exactly as the
 /// browser does with the ranks it fetched (the same function in `creditkit-pricing`).
 /// Only the count is kept: the text itself is not stored.
