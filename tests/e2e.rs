@@ -442,6 +442,17 @@ async fn scenario(c: &Client, env: &Env) -> Result<()> {
         t.starts_with(&format!("{want} tokens"))
     })
     .await?;
+    wait_text(
+        c,
+        "#turn .ck-estimate-tokens",
+        "the element's exact count",
+        |t| t.contains(&format!("{want} tokens (o200k_base)")),
+    )
+    .await?;
+    let turn = text(c, "#turn .ck-estimate-amount").await?;
+    if turn != "2–3 credits" {
+        return Err(format!("the chat turn element prices {turn:?}"));
+    }
     let checks = js(c, "return window.__tokenChecks ?? null;").await?;
     if checks != json!({ "empty": 0, "loneSurrogates": true, "pasteExact": true }) {
         return Err(format!("token checks on the plain page: {checks}"));

@@ -127,6 +127,10 @@ pub fn LowBalanceBanner(
 
 /// The cost of `request`, recomputed locally by the pricing engine whenever it changes —
 /// no network round-trip per keystroke. "30 credits" or "2–3 credits".
+///
+/// With `text`, the request is a chat turn and `text` its message: it is counted with the
+/// model's tokenizer on every change (exactly, once the model's ranks have been fetched;
+/// bounds until then) and priced as the turn's `input_tokens`.
 #[component]
 pub fn LiveEstimate(
     /// The request to price; `None` shows nothing.
@@ -135,15 +139,62 @@ pub fn LiveEstimate(
     /// Shown before the amount.
     #[prop(optional, into)]
     label: Option<String>,
+    /// A chat turn's text, counted into the request's `input_tokens`.
+    #[prop(optional, into)]
+    text: Option<Signal<String>>,
 ) -> impl IntoView {
     let credits = Credits::get();
+    let counted = text.map(|text| {
+        let model = move || {
+            let r = request.get()?;
+            credits.card.with(|card| {
+                let item = r.items.first()?;
+                creditkit_pricing::chat_model(card.as_ref()?, item).cloned()
+            })
+        };
+        crate::tokens::live_count(model, text, credits.client().base_url().to_string())
+    });
     let result = Memo::new(move |_| {
         let request = request.get()?;
+        let count = counted.map(|(c, _)| c.get().0);
         credits.card.with(|card| {
-            card.as_ref()
-                .map(|card| estimate(card, &request).map_err(|e| e.message.clone()))
+            card.as_ref().map(|card| {
+                let priced = match count {
+                    None => estimate(card, &request),
+                    Some(c) => {
+                        let with = |n: u64| {
+                            let mut r = request.clone();
+                            if let Some(item) = r.items.first_mut() {
+                                item.params.insert(
+                                    "input_tokens".into(),
+                                    creditkit_pricing::ParamValue::Count(n),
+                                );
+                            }
+                            r
+                        };
+                        estimate(card, &with(c.max)).and_then(|mut high| {
+                            if !c.is_exact() {
+                                let low = estimate(card, &with(c.min))?;
+                                high.min_millicredits = low.min_millicredits;
+                                high.exact = false;
+                            }
+                            Ok(high)
+                        })
+                    }
+                };
+                priced.map_err(|e| e.message.clone())
+            })
         })
     });
+    let tokens_line = move || {
+        counted.map(|(c, error)| {
+            let (count, basis) = c.get();
+            format!(
+                " · {}",
+                crate::tokens::count_text(&count, basis, error.get().as_deref())
+            )
+        })
+    };
     let label = label.unwrap_or_else(|| "Estimated cost".into());
     Effect::new(move |_| {
         if result.with(|r| matches!(r, Some(Ok(_)))) {
@@ -162,6 +213,7 @@ pub fn LiveEstimate(
                 Some(Ok(e)) => view! {
                     <span class="ck-estimate-label">{label.clone()}": "</span>
                     <strong class="ck-estimate-amount">{estimate_text(e)}</strong>
+                    <span class="ck-estimate-tokens">{tokens_line}</span>
                     <Exceeds estimate=e.clone()/>
                 }.into_any(),
                 Some(Err(message)) => view! { <span class="ck-estimate-error">{message.clone()}</span> }.into_any(),

@@ -380,40 +380,11 @@ fn Chat(card: std::sync::Arc<Card>, action: Action, fail_next: RwSignal<bool>) -
             creditkit_pricing::chat_model(&card, &request.items[0]).cloned()
         }
     };
-    let ranks_loaded = RwSignal::new(0u32);
-    let ranks_error = RwSignal::new(None::<String>);
-    {
-        let current_model = current_model.clone();
-        Effect::new(move |_| {
-            let Some(m) = current_model() else { return };
-            if let creditkit_pricing::TokenizerKind::Exact(e) = m.tokenizer_kind() {
-                if tokens::loaded(e).is_none() && !tokens::loading(e) {
-                    let base = credits.client().base_url().to_string();
-                    leptos::task::spawn_local(async move {
-                        match tokens::load(&base, e).await {
-                            Ok(_) => ranks_loaded.update(|n| *n += 1),
-                            Err(err) => ranks_error.set(Some(err)),
-                        }
-                    });
-                }
-            }
-        });
-    }
-    let live = std::sync::Arc::new(std::sync::Mutex::new(tokens::LiveCount::default()));
-    let count = {
-        let current_model = current_model.clone();
-        Memo::new(move |_| {
-            ranks_loaded.track();
-            let Some(m) = current_model() else {
-                return (
-                    creditkit_pricing::tokens::Count::default(),
-                    tokens::Basis::Approximate,
-                );
-            };
-            let mut live = live.lock().unwrap_or_else(|e| e.into_inner());
-            text.with(|t| live.count(&m, t))
-        })
-    };
+    let (count, ranks_error) = tokens::live_count(
+        current_model.clone(),
+        text.into(),
+        credits.client().base_url().to_string(),
+    );
     let turn_estimate = {
         let card = card.clone();
         let request_for = request_for.clone();
@@ -537,14 +508,7 @@ fn Chat(card: std::sync::Arc<Card>, action: Action, fail_next: RwSignal<bool>) -
                 match turn_estimate.get() {
                     Ok((lo, hi, exact)) => {
                         let cost = if exact || lo == hi { credits_text(hi) } else { format!("{}–{}", crate::format::credits_number(lo), credits_text(hi)) };
-                        let tokens = match basis {
-                            tokens::Basis::Exact(e) => format!("{} tokens ({e})", c.min),
-                            tokens::Basis::Loading(_) => match ranks_error.get() {
-                                Some(err) => format!("{}–{} tokens ({err})", c.min, c.max),
-                                None => format!("{}–{} tokens (loading the exact count…)", c.min, c.max),
-                            },
-                            tokens::Basis::Approximate => format!("≈{} tokens ({}–{}, approximate)", c.likely, c.min, c.max),
-                        };
+                        let tokens = tokens::count_text(&c, basis, ranks_error.get().as_deref());
                         let chars = text.with(|t| t.chars().count());
                         format!("This turn: {chars} characters, {tokens} · {cost}")
                     }

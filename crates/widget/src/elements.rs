@@ -2,8 +2,10 @@
 //!
 //! - `<creditkit-balance api token [wallet] [variant] [banner]>`: the live balance badge
 //!   (and the low-balance banner with `banner`).
-//! - `<creditkit-estimate request [card] [api token] [label]>`: the live estimate of the
-//!   JSON `request`, priced locally (from the `card` JSON, or the workspace's card).
+//! - `<creditkit-estimate request [card] [api token] [label] [input]>`: the live estimate
+//!   of the JSON `request`, priced locally (from the `card` JSON, or the workspace's card).
+//!   With `input` (a CSS selector of a textarea or input), the request is a chat turn whose
+//!   text is that field's value: counted with the model's tokenizer on every keystroke.
 //! - `<creditkit-confirm request label api token [wallet]>`: a button that quotes,
 //!   confirms and holds; emits `creditkit:confirmed` (detail: `hold_id`, `quote_id`,
 //!   `amount_millicredits`) for the page's backend to capture, or `creditkit:insufficient`.
@@ -134,6 +136,30 @@ fn mount_balance(el: web_sys::HtmlElement) -> Mounted {
     }
 }
 
+/// The value of the field `selector` names, following its `input` events.
+fn follow_input(selector: &str, problem: RwSignal<Option<String>>) -> RwSignal<String> {
+    let text = RwSignal::new(String::new());
+    let field = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.query_selector(selector).ok().flatten());
+    let Some(field) = field else {
+        problem.set(Some(format!("input: no element matches `{selector}`")));
+        return text;
+    };
+    let value = |f: &web_sys::Element| {
+        f.dyn_ref::<web_sys::HtmlTextAreaElement>()
+            .map(|t| t.value())
+            .or_else(|| f.dyn_ref::<web_sys::HtmlInputElement>().map(|i| i.value()))
+            .unwrap_or_default()
+    };
+    text.set(value(&field));
+    let f = field.clone();
+    let on_input = Closure::<dyn Fn()>::new(move || text.set(value(&f)));
+    let _ = field.add_event_listener_with_callback("input", on_input.as_ref().unchecked_ref());
+    on_input.forget(); // lives as long as the page's field
+    text
+}
+
 fn mount_estimate(el: web_sys::HtmlElement) -> Mounted {
     let host: web_sys::Element = el.clone().unchecked_into();
     let request = RwSignal::new(None::<Request>);
@@ -150,6 +176,7 @@ fn mount_estimate(el: web_sys::HtmlElement) -> Mounted {
     };
     read();
     let label = attr(&host, "label");
+    let text = attr(&host, "input").map(|selector| follow_input(&selector, problem));
     let h = host.clone();
     let handle = mount_to(el, move || {
         let credits = Credits::new(client_of(&h));
@@ -163,7 +190,10 @@ fn mount_estimate(el: web_sys::HtmlElement) -> Mounted {
             None => credits.load(),
         }
         view! {
-            <LiveEstimate request=request label=label.clone().unwrap_or_else(|| "Estimated cost".into())/>
+            {match text {
+                Some(text) => view! { <LiveEstimate request=request text=text label=label.clone().unwrap_or_else(|| "Estimated cost".into())/> }.into_any(),
+                None => view! { <LiveEstimate request=request label=label.clone().unwrap_or_else(|| "Estimated cost".into())/> }.into_any(),
+            }}
             {move || problem.get().or_else(|| credits.notice.get()).map(|p| view! { <span class="ck-estimate-error" role="alert">{p}</span> })}
         }
     });

@@ -108,3 +108,64 @@ impl LiveCount {
         }
     }
 }
+
+/// The live count of `text` for the model `model()` names, recomputed on every change:
+/// exact once that model's ranks have arrived (fetched from `base_url` the first time the
+/// model is used), true bounds until then. Also returns the load error, if any.
+pub fn live_count(
+    model: impl Fn() -> Option<Model> + Clone + Send + Sync + 'static,
+    text: leptos::prelude::Signal<String>,
+    base_url: String,
+) -> (
+    leptos::prelude::Memo<(Count, Basis)>,
+    leptos::prelude::RwSignal<Option<String>>,
+) {
+    use leptos::prelude::*;
+    let arrived = RwSignal::new(0u32);
+    let error = RwSignal::new(None::<String>);
+    {
+        let model = model.clone();
+        Effect::new(move |_| {
+            let Some(m) = model() else { return };
+            if let TokenizerKind::Exact(e) = m.tokenizer_kind() {
+                if loaded(e).is_none() && !loading(e) {
+                    let base = base_url.clone();
+                    leptos::task::spawn_local(async move {
+                        match load(&base, e).await {
+                            Ok(_) => arrived.update(|n| *n += 1),
+                            Err(err) => error.set(Some(err)),
+                        }
+                    });
+                }
+            }
+        });
+    }
+    let live = Arc::new(std::sync::Mutex::new(LiveCount::default()));
+    let count = Memo::new(move |_| {
+        arrived.track();
+        let Some(m) = model() else {
+            return (Count::default(), Basis::Approximate);
+        };
+        let mut live = live.lock().unwrap_or_else(|e| e.into_inner());
+        text.with(|t| live.count(&m, t))
+    });
+    (count, error)
+}
+
+/// "7 tokens (o200k_base)", "5–36 tokens (loading the exact count…)", "≈9 tokens (…)".
+pub fn count_text(count: &Count, basis: Basis, error: Option<&str>) -> String {
+    match basis {
+        Basis::Exact(e) => format!("{} tokens ({e})", count.min),
+        Basis::Loading(_) => match error {
+            Some(err) => format!("{}–{} tokens ({err})", count.min, count.max),
+            None => format!(
+                "{}–{} tokens (loading the exact count…)",
+                count.min, count.max
+            ),
+        },
+        Basis::Approximate => format!(
+            "≈{} tokens ({}–{}, approximate)",
+            count.likely, count.min, count.max
+        ),
+    }
+}

@@ -19,6 +19,7 @@ wasm_bindgen_test_configure!(run_in_browser);
 
 const LANDING: &str = include_str!("../../../examples/ratecards/landing.json");
 const CAMPAIGNS: &str = include_str!("../../../examples/ratecards/campaigns.json");
+const KAPPAX: &str = include_str!("../../../examples/ratecards/kappax.json");
 
 fn host() -> web_sys::HtmlElement {
     let doc = document();
@@ -398,4 +399,41 @@ fn js_estimator_prices_requests_and_reports_errors_as_objects() {
     assert!(Estimator::new("{\"actions\": 5}").is_err());
     assert!(est.shortfall(-1.0, 5.0).is_err());
     assert!(est.shortfall(300_000.0, 205_000.0).unwrap().is_undefined());
+}
+
+#[wasm_bindgen_test]
+async fn live_estimate_counts_a_chat_turn_as_it_is_typed() {
+    // No server here: the o200k_base ranks cannot arrive, so the count stays true bounds
+    // (pieces to bytes) and is never shown as exact.
+    for (card, expect) in [
+        (KAPPAX.to_string(), ["2–11 tokens", "3–17 tokens"]),
+        (
+            KAPPAX.replace(r#""tokenizer": "o200k_base","#, ""),
+            [
+                "≈3 tokens (2–11, approximate)",
+                "≈5 tokens (3–17, approximate)",
+            ],
+        ),
+    ] {
+        let el = host();
+        let credits = credits_with(&card);
+        let text_signal = RwSignal::new("hello world".to_string());
+        let request = Signal::derive(|| {
+            Some(Request::single(
+                Item::new("chat_turn").param("model", "kappax-agent"),
+            ))
+        });
+        let _h = mount_to(el.clone(), move || {
+            provide_context(credits);
+            view! { <LiveEstimate request=request text=text_signal/> }
+        });
+        tick().await;
+        let line = text(&el, ".ck-estimate-tokens");
+        assert!(line.contains(expect[0]), "{line}");
+        assert!(text(&el, ".ck-estimate-amount").contains("credits"));
+        text_signal.set("hello world again".into());
+        tick().await;
+        let line = text(&el, ".ck-estimate-tokens");
+        assert!(line.contains(expect[1]), "{line}");
+    }
 }
