@@ -37,7 +37,7 @@ pub enum LedgerError {
     IdempotencyConflict(String),
     /// A stored refusal replayed for a retried idempotency key.
     #[error("{}", .0.message)]
-    Replayed(ApiError),
+    Replayed(Box<ApiError>),
     #[error("storage: {0}")]
     Storage(#[from] sqlx::Error),
     #[error("ledger invariant broken: {0}")]
@@ -85,7 +85,7 @@ impl LedgerError {
             LedgerError::Config(_) | LedgerError::Storage(_) | LedgerError::Corrupt(_)
         );
         if let LedgerError::Replayed(e) = self {
-            return e.clone();
+            return (**e).clone();
         }
         ApiError {
             code: self.code().to_string(),

@@ -43,6 +43,14 @@ use time::{add_months, cycle_index, month_key, Clock};
 type Result<T, E = LedgerError> = std::result::Result<T, E>;
 type Tx<'c> = SqlTx<'c, Any>;
 
+/// How an idempotent write on a wallet starts (see [`Ledger::begin_write`]).
+enum Write<T> {
+    /// The key ran before: its recorded answer, success or refusal.
+    Replayed(Result<T>),
+    /// A new call: its transaction, the wallet locked and settled.
+    Fresh(Tx<'static>, WalletRow),
+}
+
 /// Tunables, each with a limit.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -882,7 +890,7 @@ impl Ledger {
         }
         let err = serde_json::from_value(stored["err"].clone())
             .map_err(|e| LedgerError::Corrupt(format!("idempotency record: {e}")))?;
-        Ok(Some(Err(LedgerError::Replayed(err))))
+        Ok(Some(Err(LedgerError::Replayed(Box::new(err)))))
     }
 
     async fn remember<T: Serialize>(
@@ -906,6 +914,26 @@ impl Ledger {
             .execute(&mut **tx)
             .await?;
         Ok(())
+    }
+
+    /// Begins an idempotent write on a wallet: locks its row (writes to one wallet
+    /// serialise), answers a key seen before from its record, and settles the wallet
+    /// (expired grants, timed-out holds) as of `now`.
+    async fn begin_write<T: DeserializeOwned>(
+        &self,
+        ws: &str,
+        wallet_id: &str,
+        key: &str,
+        payload_hash: &str,
+        now: i64,
+    ) -> Result<Write<T>> {
+        let mut tx = self.pool.begin().await?;
+        let mut w = self.lock_wallet(&mut tx, wallet_id).await?;
+        if let Some(done) = self.replay::<T>(&mut tx, ws, key, payload_hash).await? {
+            return Ok(Write::Replayed(done));
+        }
+        self.settle(&mut tx, &mut w, now).await?;
+        Ok(Write::Fresh(tx, w))
     }
 
     /// Ends an idempotent write: stores `result` (success or refusal) under the key in
@@ -968,15 +996,13 @@ impl Ledger {
         })?;
         let hash = payload_hash("top_up", &(&wallet_id, req));
         let now = self.now_ms();
-        let mut tx = self.pool.begin().await?;
-        let mut w = self.lock_wallet(&mut tx, &wallet_id).await?;
-        if let Some(done) = self
-            .replay::<Balance>(&mut tx, &p.workspace_id, key, &hash)
+        let (mut tx, mut w) = match self
+            .begin_write::<Balance>(&p.workspace_id, &wallet_id, key, &hash, now)
             .await?
         {
-            return done;
-        }
-        self.settle(&mut tx, &mut w, now).await?;
+            Write::Replayed(done) => return done,
+            Write::Fresh(tx, w) => (tx, w),
+        };
         let amount = to_i64(
             pack.credits
                 .saturating_mul(MILLI_PER_CREDIT)
@@ -1015,15 +1041,13 @@ impl Ledger {
         let card = self.card(&p.workspace_id).await?;
         let hash = payload_hash("change_plan", &(&wallet_id, plan_id));
         let now = self.now_ms();
-        let mut tx = self.pool.begin().await?;
-        let mut w = self.lock_wallet(&mut tx, &wallet_id).await?;
-        if let Some(done) = self
-            .replay::<Balance>(&mut tx, &p.workspace_id, key, &hash)
+        let (mut tx, mut w) = match self
+            .begin_write::<Balance>(&p.workspace_id, &wallet_id, key, &hash, now)
             .await?
         {
-            return done;
-        }
-        self.settle(&mut tx, &mut w, now).await?;
+            Write::Replayed(done) => return done,
+            Write::Fresh(tx, w) => (tx, w),
+        };
         self.apply_plan(&mut tx, &card, &mut w, plan_id, now)
             .await?;
         self.save_wallet(&mut tx, &w).await?;
@@ -1053,15 +1077,13 @@ impl Ledger {
         let wallet_id = self.resolve_wallet(p, wallet_id).await?;
         let hash = payload_hash("grant", &(&wallet_id, amount, expires_at_ms));
         let now = self.now_ms();
-        let mut tx = self.pool.begin().await?;
-        let mut w = self.lock_wallet(&mut tx, &wallet_id).await?;
-        if let Some(done) = self
-            .replay::<Balance>(&mut tx, &p.workspace_id, key, &hash)
+        let (mut tx, mut w) = match self
+            .begin_write::<Balance>(&p.workspace_id, &wallet_id, key, &hash, now)
             .await?
         {
-            return done;
-        }
-        self.settle(&mut tx, &mut w, now).await?;
+            Write::Replayed(done) => return done,
+            Write::Fresh(tx, w) => (tx, w),
+        };
         self.insert_grant(&mut tx, &mut w, "grant", None, amount, expires_at_ms, now)
             .await?;
         self.settle(&mut tx, &mut w, now).await?; // an already-past expiry expires at once
@@ -1155,15 +1177,13 @@ impl Ledger {
         // the only connection.
         let card = self.card(&p.workspace_id).await?;
         let now = self.now_ms();
-        let mut tx = self.pool.begin().await?;
-        let mut w = self.lock_wallet(&mut tx, &wallet_id).await?;
-        if let Some(done) = self
-            .replay::<Hold>(&mut tx, &p.workspace_id, key, &hash)
+        let (mut tx, mut w) = match self
+            .begin_write::<Hold>(&p.workspace_id, &wallet_id, key, &hash, now)
             .await?
         {
-            return done;
-        }
-        self.settle(&mut tx, &mut w, now).await?;
+            Write::Replayed(done) => return done,
+            Write::Fresh(tx, w) => (tx, w),
+        };
         if quote_expires <= now {
             return Err(LedgerError::QuoteExpired(req.quote_id.clone()));
         }
@@ -1335,15 +1355,13 @@ impl Ledger {
             }
         };
         let now = self.now_ms();
-        let mut tx = self.pool.begin().await?;
-        let mut w = self.lock_wallet(&mut tx, &wallet_id).await?;
-        if let Some(done) = self
-            .replay::<Hold>(&mut tx, &p.workspace_id, key, &hash)
+        let (mut tx, mut w) = match self
+            .begin_write::<Hold>(&p.workspace_id, &wallet_id, key, &hash, now)
             .await?
         {
-            return done;
-        }
-        self.settle(&mut tx, &mut w, now).await?;
+            Write::Replayed(done) => return done,
+            Write::Fresh(tx, w) => (tx, w),
+        };
         let hold = self.hold_in(&mut tx, hold_id).await?;
         if hold.status != HoldStatus::Active {
             let status = hold.status.as_str().to_string();
@@ -1665,15 +1683,13 @@ impl Ledger {
         let hash = payload_hash("refund", &hold_id);
         let (wallet_id, _) = self.hold_wallet(p, hold_id).await?;
         let now = self.now_ms();
-        let mut tx = self.pool.begin().await?;
-        let mut w = self.lock_wallet(&mut tx, &wallet_id).await?;
-        if let Some(done) = self
-            .replay::<Hold>(&mut tx, &p.workspace_id, key, &hash)
+        let (mut tx, mut w) = match self
+            .begin_write::<Hold>(&p.workspace_id, &wallet_id, key, &hash, now)
             .await?
         {
-            return done;
-        }
-        self.settle(&mut tx, &mut w, now).await?;
+            Write::Replayed(done) => return done,
+            Write::Fresh(tx, w) => (tx, w),
+        };
         let hold = self.hold_in(&mut tx, hold_id).await?;
         if hold.status != HoldStatus::Captured {
             return Err(LedgerError::HoldNotActive {
@@ -1731,15 +1747,13 @@ impl Ledger {
         let hash = payload_hash("release", &hold_id);
         let (wallet_id, _) = self.hold_wallet(p, hold_id).await?;
         let now = self.now_ms();
-        let mut tx = self.pool.begin().await?;
-        let mut w = self.lock_wallet(&mut tx, &wallet_id).await?;
-        if let Some(done) = self
-            .replay::<Hold>(&mut tx, &p.workspace_id, key, &hash)
+        let (mut tx, mut w) = match self
+            .begin_write::<Hold>(&p.workspace_id, &wallet_id, key, &hash, now)
             .await?
         {
-            return done;
-        }
-        self.settle(&mut tx, &mut w, now).await?;
+            Write::Replayed(done) => return done,
+            Write::Fresh(tx, w) => (tx, w),
+        };
         let hold = self.hold_in(&mut tx, hold_id).await?;
         if hold.status != HoldStatus::Active {
             let status = hold.status.as_str().to_string();

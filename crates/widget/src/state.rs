@@ -22,6 +22,7 @@ pub type Operation = Rc<dyn Fn(Hold) -> Pin<Box<dyn Future<Output = Result<u64, 
 
 /// Where a paid action is.
 #[derive(Clone, Debug, PartialEq)]
+#[allow(clippy::large_enum_variant)] // one value at a time, moved rarely: boxing buys nothing
 pub enum Flow {
     Idle,
     /// Asking the server for a quote.
