@@ -392,6 +392,23 @@ async fn scenario(c: &Client, env: &Env) -> Result<()> {
     )
     .await?;
     shot(c, env, "09-continued").await?;
+    // History filtered by type, and usage grouped by month, from their selects.
+    js(
+        c,
+        "const s = document.querySelector('.ck-transactions select'); s.value = 'charge';
+         s.dispatchEvent(new Event('change', { bubbles: true }));
+         const u = document.querySelector('.ck-usage select'); u.value = 'month';
+         u.dispatchEvent(new Event('change', { bubbles: true })); return true;",
+    )
+    .await?;
+    wait_text(c, ".ck-transactions tbody", "only charges", |t| {
+        !t.is_empty() && !t.contains("Released") && !t.contains("Credits added")
+    })
+    .await?;
+    wait_text(c, ".ck-usage svg", "usage by month", |t| {
+        t.contains("2026-")
+    })
+    .await?;
     println!("pending action `{dialog}` continued after the top-up; balance now {after}");
     click(c, "[role=dialog] .ck-primary").await?;
 

@@ -478,26 +478,53 @@ pub fn InsufficientPrompt() -> impl IntoView {
     }
 }
 
+/// A labelled `<select>` of `(value, text)` options that writes the chosen value.
+#[component]
+fn FilterSelect(
+    label: &'static str,
+    value: RwSignal<String>,
+    options: &'static [(&'static str, &'static str)],
+) -> impl IntoView {
+    view! {
+        <label>{label}
+            <select on:change=move |ev| value.set(event_target_value(&ev))>
+                {options.iter().map(|&(v, text)| view! { <option value=v>{text}</option> }).collect_view()}
+            </select>
+        </label>
+    }
+}
+
+/// `fetch(client, filter)`, fetched again when the filter changes or the balance does.
+fn refetching<T, Fut>(
+    credits: Credits,
+    filter: RwSignal<String>,
+    fetch: impl Fn(crate::client::Client, String) -> Fut + 'static,
+) -> LocalResource<T>
+where
+    T: 'static,
+    Fut: std::future::Future<Output = T> + 'static,
+{
+    LocalResource::new(move || {
+        let (f, _) = (filter.get(), credits.revision.get());
+        fetch(credits.client(), f)
+    })
+}
+
 /// Usage as an SVG bar chart, grouped by action, project, member or month.
 #[component]
 pub fn UsageChart() -> impl IntoView {
     let credits = Credits::get();
     let group = RwSignal::new("action".to_string());
-    let usage = LocalResource::new(move || {
-        let (g, _) = (group.get(), credits.revision.get());
-        let client = credits.client();
-        async move { client.usage(&g).await }
-    });
+    let usage = refetching(
+        credits,
+        group,
+        |client, g| async move { client.usage(&g).await },
+    );
     view! {
         <section class="ck-usage" aria-label="Usage">
-            <label>"Usage by "
-                <select on:change=move |ev| group.set(event_target_value(&ev))>
-                    <option value="action">"action type"</option>
-                    <option value="project">"project"</option>
-                    <option value="member">"member"</option>
-                    <option value="month">"month"</option>
-                </select>
-            </label>
+            <FilterSelect label="Usage by " value=group options=&[
+                ("action", "action type"), ("project", "project"), ("member", "member"), ("month", "month"),
+            ]/>
             {move || usage.get().map(|r| match r {
                 Err(e) => view! { <p class="ck-failed">{e.words()}</p> }.into_any(),
                 Ok(u) if u.rows.is_empty() => view! { <p class="ck-note">"Nothing used yet."</p> }.into_any(),
@@ -541,28 +568,17 @@ fn truncate(s: &str, n: usize) -> String {
 pub fn TransactionList() -> impl IntoView {
     let credits = Credits::get();
     let kind = RwSignal::new(String::new());
-    let page = LocalResource::new(move || {
-        let (k, _) = (kind.get(), credits.revision.get());
-        let client = credits.client();
-        async move {
-            client
-                .transactions((!k.is_empty()).then_some(k.as_str()))
-                .await
-        }
+    let page = refetching(credits, kind, |client, k| async move {
+        client
+            .transactions((!k.is_empty()).then_some(k.as_str()))
+            .await
     });
     view! {
         <section class="ck-transactions" aria-label="Transactions">
-            <label>"Show "
-                <select on:change=move |ev| kind.set(event_target_value(&ev))>
-                    <option value="">"all"</option>
-                    <option value="charge">"charges"</option>
-                    <option value="grant">"credits added"</option>
-                    <option value="hold">"holds"</option>
-                    <option value="release">"releases"</option>
-                    <option value="refund">"refunds"</option>
-                    <option value="expiry">"expiries"</option>
-                </select>
-            </label>
+            <FilterSelect label="Show " value=kind options=&[
+                ("", "all"), ("charge", "charges"), ("grant", "credits added"), ("hold", "holds"),
+                ("release", "releases"), ("refund", "refunds"), ("expiry", "expiries"),
+            ]/>
             {move || page.get().map(|r| match r {
                 Err(e) => view! { <p class="ck-failed">{e.words()}</p> }.into_any(),
                 Ok(p) => view! {
