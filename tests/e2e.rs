@@ -131,13 +131,20 @@ async fn the_demo_page_prices_charges_and_blocks_like_it_says() {
 
     let (mut driver, port) = start_chromedriver(&root);
     let browser = connect(port, &root).await;
-    let outcome = match &browser {
+    let mut outcome = match &browser {
         Ok(c) => scenario(c, &env).await,
         Err(e) => Err(e.clone()),
     };
     if let Ok(c) = browser {
-        if outcome.is_err() {
+        if let Err(e) = &mut outcome {
             let _ = shot(&c, &env, "failure").await;
+            // What the page knew: a Rust panic in the wasm, the URL.
+            let state = js(
+                &c,
+                "return [window.__creditkitPanic ?? null, location.href];",
+            )
+            .await;
+            e.push_str(&format!("\npage state: {state:?}"));
         }
         let _ = c.close().await; // always, or Chrome is left running
     }

@@ -89,6 +89,7 @@ pub fn router(state: AppState, options: &Options) -> Router {
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn_with_state(state.clone(), record))
+        .layer(middleware::from_fn(run_to_completion))
         .with_state(state);
     if let Some(dir) = &options.static_dir {
         app = app.fallback_service(tower_http::services::ServeDir::new(dir));
@@ -176,6 +177,20 @@ impl IntoResponse for AppError {
 }
 
 type ApiResult<T> = Result<Json<T>, AppError>;
+
+/// Runs each request on its own task, so a client that goes away mid-request (a page
+/// navigated away, a timeout) cannot cancel a ledger write half way: sqlx connections are
+/// not cancel-safe, and SQLite has a single one. The write completes or rolls back, its
+/// connection returns to the pool, and an idempotent retry gets the recorded answer.
+async fn run_to_completion(req: Request, next: Next) -> Response {
+    match tokio::spawn(next.run(req)).await {
+        Ok(response) => response,
+        Err(e) => {
+            eprintln!("creditkit: request task failed: {e}");
+            error(codes::INTERNAL, "the request failed on the server").into_response()
+        }
+    }
+}
 
 /// An encoding's rank asset, for browsers to count tokens exactly as this server does.
 /// Public (the data is tiktoken's), immutable (named by content hash in the `ETag`;

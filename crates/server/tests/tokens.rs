@@ -156,3 +156,44 @@ async fn a_quote_counts_the_turn_text_exactly_with_the_model_tokenizer() {
     .await;
     assert_eq!(s, StatusCode::OK, "{v}");
 }
+
+/// Clients that give up mid-request (navigation, timeouts) must not wedge the database:
+/// SQLite has one connection, and a transaction cancelled half way used to hold it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn abandoned_requests_leave_the_database_usable() {
+    let (base, key, _) = start().await;
+    let body = json!({ "request": { "items": [ { "action": "chat_turn", "params": { "model": "kappax-agent", "input_text": TEXT } } ] } });
+    let mut tasks = Vec::new();
+    for i in 0..200u64 {
+        let (base, key, body) = (base.clone(), key.clone(), body.clone());
+        tasks.push(tokio::spawn(async move {
+            let client = reqwest::Client::builder()
+                .timeout(std::time::Duration::from_micros(200 + (i * 37) % 3000))
+                .build()
+                .unwrap();
+            let _ = client
+                .post(format!("{base}/v1/quotes"))
+                .bearer_auth(&key)
+                .json(&body)
+                .send()
+                .await;
+        }));
+    }
+    for t in tasks {
+        let _ = t.await;
+    }
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(10))
+        .build()
+        .unwrap();
+    for _ in 0..5 {
+        let resp = client
+            .post(format!("{base}/v1/quotes"))
+            .bearer_auth(&key)
+            .json(&body)
+            .send()
+            .await
+            .expect("the server still answers after abandoned requests");
+        assert_eq!(resp.status(), StatusCode::OK);
+    }
+}

@@ -32,6 +32,7 @@ pub use state::{Credits, Flow, Operation, Outcome};
 #[cfg(feature = "start")]
 #[wasm_bindgen::prelude::wasm_bindgen(start)]
 pub fn start() {
+    report_panics();
     elements::register();
     demo::mount_if_present();
 }
@@ -40,5 +41,18 @@ pub fn start() {
 /// (for pages that load the module without the `start` feature).
 #[wasm_bindgen::prelude::wasm_bindgen(js_name = registerElements)]
 pub fn register_elements() {
+    report_panics();
     elements::register();
+}
+
+/// A bug must not fail silently: the message goes to the console and to
+/// `window.__creditkitPanic` (read by the end-to-end test when it fails).
+fn report_panics() {
+    std::panic::set_hook(Box::new(|info| {
+        let message = format!("creditkit: {info}");
+        web_sys::console::error_1(&message.as_str().into());
+        if let Some(w) = web_sys::window() {
+            let _ = js_sys::Reflect::set(&w, &"__creditkitPanic".into(), &message.as_str().into());
+        }
+    }));
 }
