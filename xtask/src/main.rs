@@ -202,7 +202,7 @@ fn bench(root: &Path) -> Result<()> {
 fn bench_tokens_in_browser(root: &Path) -> Result<()> {
     let path = build_page(root)?;
     let npm = tools::ensure_bench_npm()?;
-    let chromedriver = tools::chromedriver()?;
+    let chromedriver = tools::ensure_chrome()?;
     step("tokens: bundling the npm tokenizers for the benchmark page");
     let site = root.join("target/bench-tokens");
     let _ = std::fs::remove_dir_all(&site);

@@ -67,19 +67,7 @@ pub(crate) fn ensure_test_tools(root: &Path) -> Result<Tools> {
         run(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))?;
     }
 
-    let version = locked_version(root, "wasm-bindgen")?;
-    let runner = bin.join("wasm-bindgen-test-runner");
-    let wasm_bindgen = bin.join("wasm-bindgen");
-    let wanted = format!("wasm-bindgen {version}");
-    if !(answers(&wasm_bindgen.to_string_lossy(), &["--version"], &wanted) && runner.exists()) {
-        // Not --locked: its lockfile wants a crate version this registry lacks.
-        run(Command::new("cargo").args([
-            "install",
-            "wasm-bindgen-cli",
-            "--version",
-            &format!("={version}"),
-        ]))?;
-    }
+    ensure_wasm_bindgen(root, &bin)?;
 
     let chromedriver = ensure_chrome()?;
     let postgres = ensure_postgres()?;
@@ -94,19 +82,7 @@ pub(crate) fn ensure_test_tools(root: &Path) -> Result<Tools> {
 /// Returns the PATH to build with.
 pub(crate) fn ensure_page_tools(root: &Path) -> Result<String> {
     let bin = cargo_bin();
-    let version = locked_version(root, "wasm-bindgen")?;
-    if !answers(
-        &bin.join("wasm-bindgen").to_string_lossy(),
-        &["--version"],
-        &format!("wasm-bindgen {version}"),
-    ) {
-        run(Command::new("cargo").args([
-            "install",
-            "wasm-bindgen-cli",
-            "--version",
-            &format!("={version}"),
-        ]))?;
-    }
+    ensure_wasm_bindgen(root, &bin)?;
     if !answers(
         &bin.join("trunk").to_string_lossy(),
         &["--version"],
@@ -130,19 +106,7 @@ pub(crate) fn ensure_page_tools(root: &Path) -> Result<String> {
         &["--version"],
         &format!("version {BINARYEN_VERSION}"),
     ) {
-        if !answers("npm", &["--version"], ".") {
-            apt(&["update", "-q"])?;
-            apt(&["install", "-y", "-q", "nodejs", "npm"])?;
-        }
-        std::fs::create_dir_all(&binaryen)?;
-        run(Command::new("npm")
-            .args(["install", "--prefix"])
-            .arg(&binaryen)
-            .args([
-                "--no-audit",
-                "--no-fund",
-                &format!("binaryen@{BINARYEN_VERSION}.0.0"),
-            ]))?;
+        npm_install(&binaryen, &[&format!("binaryen@{BINARYEN_VERSION}.0.0")])?;
     }
     Ok(format!(
         "{}:{}:{}",
@@ -165,25 +129,47 @@ pub(crate) fn ensure_bench_npm() -> Result<PathBuf> {
     let stamp = dir.join("installed.txt");
     let want = BENCH_NPM.join(" ");
     if std::fs::read_to_string(&stamp).ok().as_deref() != Some(want.as_str()) {
-        if !answers("npm", &["--version"], ".") {
-            apt(&["update", "-q"])?;
-            apt(&["install", "-y", "-q", "nodejs", "npm"])?;
-        }
         std::fs::create_dir_all(&dir)?;
         std::fs::write(dir.join("package.json"), "{\"private\": true}\n")?;
-        run(Command::new("npm")
-            .args(["install", "--prefix"])
-            .arg(&dir)
-            .args(["--no-audit", "--no-fund"])
-            .args(BENCH_NPM))?;
+        npm_install(&dir, BENCH_NPM)?;
         std::fs::write(&stamp, &want)?;
     }
     Ok(dir)
 }
 
-/// Chromium and ChromeDriver, installed when missing.
-pub(crate) fn chromedriver() -> Result<PathBuf> {
-    ensure_chrome()
+/// wasm-bindgen-cli (and its test runner) at exactly the version in Cargo.lock.
+fn ensure_wasm_bindgen(root: &Path, bin: &Path) -> Result<()> {
+    let version = locked_version(root, "wasm-bindgen")?;
+    let wanted = format!("wasm-bindgen {version}");
+    let installed = answers(
+        &bin.join("wasm-bindgen").to_string_lossy(),
+        &["--version"],
+        &wanted,
+    ) && bin.join("wasm-bindgen-test-runner").exists();
+    if !installed {
+        // Not --locked: its lockfile wants a crate version this registry lacks.
+        run(Command::new("cargo").args([
+            "install",
+            "wasm-bindgen-cli",
+            "--version",
+            &format!("={version}"),
+        ]))?;
+    }
+    Ok(())
+}
+
+/// `npm install` of `packages` into `dir` (Node.js and npm from Debian when missing).
+fn npm_install(dir: &Path, packages: &[&str]) -> Result<()> {
+    if !answers("npm", &["--version"], ".") {
+        apt(&["update", "-q"])?;
+        apt(&["install", "-y", "-q", "nodejs", "npm"])?;
+    }
+    std::fs::create_dir_all(dir)?;
+    run(Command::new("npm")
+        .args(["install", "--prefix"])
+        .arg(dir)
+        .args(["--no-audit", "--no-fund"])
+        .args(packages))
 }
 
 const TRUNK_VERSION: &str = "0.21.14";
@@ -199,7 +185,7 @@ fn cache_dir() -> PathBuf {
 }
 
 /// Debian's Chromium and ChromeDriver (a downloaded browser cannot run here).
-fn ensure_chrome() -> Result<PathBuf> {
+pub(crate) fn ensure_chrome() -> Result<PathBuf> {
     let driver = PathBuf::from("/usr/bin/chromedriver");
     if driver.exists() && Path::new("/usr/bin/chromium").exists() {
         return Ok(driver);

@@ -4,7 +4,7 @@
 //! ranks it has loaded (or none yet), the server with the ranks compiled in, so the input
 //! count a user sees is the count the server quotes.
 
-use creditkit_tokens::{Approximate, Bpe, Count, Encoding, Pending, Tokenizer};
+use creditkit_tokens::{Approximate, Count, Encoding, Pending, Tokenizer};
 
 use crate::{Card, EstimateError, EstimateErrorKind, Item, Model, ParamValue, Request};
 
@@ -48,15 +48,12 @@ pub fn chat_model<'c>(card: &'c Card, item: &Item) -> Option<&'c Model> {
     card.model(id)
 }
 
-/// The input count of `text` for `model`: exact when the model's encoding is known and
-/// `exact` holds its ranks; the true bounds while they load; else the approximation.
-pub fn input_count(model: &Model, text: &str, exact: Option<&Bpe>) -> Count {
-    match (model.tokenizer_kind(), exact) {
-        (TokenizerKind::Exact(e), Some(bpe)) if bpe.encoding() == e => {
-            Count::exact(bpe.count(text))
-        }
-        (TokenizerKind::Exact(e), _) => Pending(e).count(text),
-        (TokenizerKind::Named(_) | TokenizerKind::Approximate, _) => Approximate.count(text),
+/// The input count of `text` for `model` without its tokenizer at hand: the true bounds
+/// of a known encoding (pieces to bytes), else the stated approximation.
+pub fn input_count(model: &Model, text: &str) -> Count {
+    match model.tokenizer_kind() {
+        TokenizerKind::Exact(e) => Pending(e).count(text),
+        TokenizerKind::Named(_) | TokenizerKind::Approximate => Approximate.count(text),
     }
 }
 
@@ -129,7 +126,7 @@ pub fn count_input_text<'t>(
         })?;
         let count = match model.tokenizer.as_deref().and_then(&tokenizers) {
             Some(t) => t.count(&text),
-            None => input_count(model, &text, None),
+            None => input_count(model, &text),
         };
         item.params
             .insert("input_tokens".to_string(), ParamValue::Count(count.max));

@@ -161,26 +161,7 @@ pub fn LiveEstimate(
             card.as_ref().map(|card| {
                 let priced = match count {
                     None => estimate(card, &request),
-                    Some(c) => {
-                        let with = |n: u64| {
-                            let mut r = request.clone();
-                            if let Some(item) = r.items.first_mut() {
-                                item.params.insert(
-                                    "input_tokens".into(),
-                                    creditkit_pricing::ParamValue::Count(n),
-                                );
-                            }
-                            r
-                        };
-                        estimate(card, &with(c.max)).and_then(|mut high| {
-                            if !c.is_exact() {
-                                let low = estimate(card, &with(c.min))?;
-                                high.min_millicredits = low.min_millicredits;
-                                high.exact = false;
-                            }
-                            Ok(high)
-                        })
-                    }
+                    Some(c) => crate::tokens::estimate_turn(card, &request, &c),
                 };
                 priced.map_err(|e| e.message.clone())
             })

@@ -390,13 +390,8 @@ fn Chat(card: std::sync::Arc<Card>, action: Action, fail_next: RwSignal<bool>) -
         let request_for = request_for.clone();
         Memo::new(move |_| {
             let (c, _) = count.get();
-            let low = estimate(&card, &request_for(c.min)).map_err(|e| e.message)?;
-            let high = estimate(&card, &request_for(c.max)).map_err(|e| e.message)?;
-            Ok::<_, String>((
-                low.min_millicredits,
-                high.max_millicredits,
-                low.exact && high.exact && c.is_exact(),
-            ))
+            let e = tokens::estimate_turn(&card, &request_for(0), &c).map_err(|e| e.message)?;
+            Ok::<_, String>((e.min_millicredits, e.max_millicredits, e.exact))
         })
     };
     let paused = move || credits.available_millicredits() == Some(0);

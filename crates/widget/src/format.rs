@@ -7,17 +7,9 @@ use creditkit_pricing::Estimate;
 pub fn credits_number(millicredits: u64) -> String {
     #[cfg(target_arch = "wasm32")]
     {
-        let options = js_sys::Object::new();
-        let _ = js_sys::Reflect::set(&options, &"maximumFractionDigits".into(), &3.into());
-        let f = js_sys::Intl::NumberFormat::new(&js_sys::Array::new(), &options);
         #[allow(clippy::float_arithmetic)]
         let value = millicredits as f64 / 1000.0;
-        if let Some(s) = f
-            .format()
-            .call1(&f, &value.into())
-            .ok()
-            .and_then(|v| v.as_string())
-        {
+        if let Some(s) = intl_number(&[("maximumFractionDigits", 3.into())], value) {
             return s;
         }
     }
@@ -63,20 +55,29 @@ pub(crate) fn when(ms: i64) -> String {
 pub fn money_text(m: &creditkit_pricing::Money) -> String {
     #[cfg(target_arch = "wasm32")]
     {
-        let options = js_sys::Object::new();
-        let _ = js_sys::Reflect::set(&options, &"style".into(), &"currency".into());
-        let _ = js_sys::Reflect::set(&options, &"currency".into(), &m.currency.as_str().into());
-        let f = js_sys::Intl::NumberFormat::new(&js_sys::Array::new(), &options);
-        if let Ok(value) = m.display.parse::<f64>() {
-            if let Some(s) = f
-                .format()
-                .call1(&f, &value.into())
-                .ok()
-                .and_then(|v| v.as_string())
-            {
-                return s;
-            }
+        let options = [
+            ("style", "currency".into()),
+            ("currency", m.currency.as_str().into()),
+        ];
+        if let Some(s) = m
+            .display
+            .parse::<f64>()
+            .ok()
+            .and_then(|value| intl_number(&options, value))
+        {
+            return s;
         }
     }
     format!("{} {}", m.display, m.currency)
+}
+
+/// `value` formatted by the browser's `Intl.NumberFormat` with `options`.
+#[cfg(target_arch = "wasm32")]
+fn intl_number(options: &[(&str, wasm_bindgen::JsValue)], value: f64) -> Option<String> {
+    let o = js_sys::Object::new();
+    for (k, v) in options {
+        let _ = js_sys::Reflect::set(&o, &(*k).into(), v);
+    }
+    let f = js_sys::Intl::NumberFormat::new(&js_sys::Array::new(), &o);
+    f.format().call1(&f, &value.into()).ok()?.as_string()
 }

@@ -10,9 +10,7 @@
 use std::cell::RefCell;
 use std::sync::Arc;
 
-use creditkit_pricing::tokens::{
-    Approximate, Bpe, Count, Encoding, Incremental, Pending, Tokenizer,
-};
+use creditkit_pricing::tokens::{Bpe, Count, Encoding, Incremental};
 use creditkit_pricing::{Model, TokenizerKind};
 
 thread_local! {
@@ -88,24 +86,22 @@ pub struct LiveCount {
 
 impl LiveCount {
     pub fn count(&mut self, model: &Model, text: &str) -> (Count, Basis) {
-        match model.tokenizer_kind() {
-            TokenizerKind::Exact(e) => match loaded(e) {
-                Some(bpe) => {
-                    if self.incremental.as_ref().map(Incremental::encoding) != Some(e) {
-                        self.incremental = Some(Incremental::new(bpe.clone()));
-                    }
-                    let n = match self.incremental.as_mut().map(|i| i.set(text)) {
-                        Some(Ok(n)) => n,
-                        _ => bpe.count(text),
-                    };
-                    (Count::exact(n), Basis::Exact(e))
-                }
-                None => (Pending(e).count(text), Basis::Loading(e)),
-            },
-            TokenizerKind::Named(_) | TokenizerKind::Approximate => {
-                (Approximate.count(text), Basis::Approximate)
-            }
+        let (encoding, basis) = match model.tokenizer_kind() {
+            TokenizerKind::Exact(e) => (loaded(e), Basis::Loading(e)),
+            TokenizerKind::Named(_) | TokenizerKind::Approximate => (None, Basis::Approximate),
+        };
+        let Some(bpe) = encoding else {
+            return (creditkit_pricing::input_count(model, text), basis);
+        };
+        let e = bpe.encoding();
+        if self.incremental.as_ref().map(Incremental::encoding) != Some(e) {
+            self.incremental = Some(Incremental::new(bpe.clone()));
         }
+        let n = match self.incremental.as_mut().map(|i| i.set(text)) {
+            Some(Ok(n)) => n,
+            _ => bpe.count(text),
+        };
+        (Count::exact(n), Basis::Exact(e))
     }
 }
 
@@ -168,4 +164,30 @@ pub fn count_text(count: &Count, basis: Basis, error: Option<&str>) -> String {
             count.likely, count.min, count.max
         ),
     }
+}
+
+/// Prices a chat turn whose input is `count` tokens: the first item's `input_tokens` at
+/// the count's maximum, and, when the count is a range, its minimum for the low end.
+pub fn estimate_turn(
+    card: &creditkit_pricing::Card,
+    request: &creditkit_pricing::Request,
+    count: &Count,
+) -> Result<creditkit_pricing::Estimate, creditkit_pricing::EstimateError> {
+    let with = |n: u64| {
+        let mut r = request.clone();
+        if let Some(item) = r.items.first_mut() {
+            item.params.insert(
+                "input_tokens".into(),
+                creditkit_pricing::ParamValue::Count(n),
+            );
+        }
+        r
+    };
+    let mut high = creditkit_pricing::estimate(card, &with(count.max))?;
+    if !count.is_exact() {
+        let low = creditkit_pricing::estimate(card, &with(count.min))?;
+        high.min_millicredits = low.min_millicredits;
+        high.exact = false;
+    }
+    Ok(high)
 }
