@@ -362,6 +362,16 @@ impl UsageGroup {
             _ => return None,
         })
     }
+
+    /// The wire name (`"action"`, …), as [`UsageGroup::parse`] reads it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UsageGroup::Action => "action",
+            UsageGroup::Project => "project",
+            UsageGroup::Member => "member",
+            UsageGroup::Month => "month",
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

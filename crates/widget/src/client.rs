@@ -69,8 +69,9 @@ impl ClientError {
 
 fn sentence(s: &str) -> String {
     let mut out: String = s.chars().take(200).collect();
-    if let Some(first) = out.get(..1) {
-        out = first.to_uppercase() + &out[1..];
+    // Server messages are ASCII-led; full Unicode case tables would cost the page ~10 KB.
+    if let Some(first) = out.get_mut(..1) {
+        first.make_ascii_uppercase();
     }
     if !out.ends_with('.') {
         out.push('.');

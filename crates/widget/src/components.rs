@@ -514,7 +514,7 @@ pub fn UsageChart() -> impl IntoView {
                     let rows = u.rows.len();
                     let height = rows * 28 + 8;
                     view! {
-                        <svg class="ck-chart" role="img" viewBox=format!("0 0 400 {height}") width="100%" aria-label=format!("Usage by {}: {} in total", format!("{:?}", u.group_by).to_lowercase(), credits_text(u.total_millicredits))>
+                        <svg class="ck-chart" role="img" viewBox=format!("0 0 400 {height}") width="100%" aria-label=format!("Usage by {}: {} in total", u.group_by.as_str(), credits_text(u.total_millicredits))>
                             {u.rows.iter().enumerate().map(|(i, r)| {
                                 let w = (r.used_millicredits.saturating_mul(220) / top).max(1);
                                 let y = i * 28 + 4;

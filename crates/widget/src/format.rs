@@ -59,13 +59,12 @@ pub fn money_text(m: &creditkit_pricing::Money) -> String {
             ("style", "currency".into()),
             ("currency", m.currency.as_str().into()),
         ];
-        if let Some(s) = m
-            .display
-            .parse::<f64>()
-            .ok()
-            .and_then(|value| intl_number(&options, value))
-        {
-            return s;
+        // JavaScript's number parser: Rust's `f64::from_str` would add ~10 KB of tables.
+        let value = js_sys::Number::parse_float(&m.display);
+        if !value.is_nan() {
+            if let Some(s) = intl_number(&options, value) {
+                return s;
+            }
         }
     }
     format!("{} {}", m.display, m.currency)
