@@ -122,7 +122,28 @@ pub fn of(c: char) -> Class {
         return ASCII[c as usize];
     }
     // Entries are `start << 3 | class`, sorted; find the last start <= c.
+    let ranges = ranges();
     let key = (c << 3) | 7;
-    let i = RANGES.partition_point(|&e| e <= key);
-    Class::from_bits(RANGES[i - 1])
+    let i = ranges.partition_point(|&e| e <= key);
+    Class::from_bits(ranges[i - 1])
+}
+
+/// The table as `start << 3 | class` entries, sorted (unpacked from `PACKED` once).
+fn ranges() -> &'static [u32] {
+    static RANGES: std::sync::OnceLock<Vec<u32>> = std::sync::OnceLock::new();
+    RANGES.get_or_init(|| {
+        let mut out = Vec::with_capacity(RANGE_COUNT);
+        let (mut value, mut shift, mut start) = (0u32, 0, 0u32);
+        for &byte in PACKED.iter() {
+            value |= u32::from(byte & 0x7f) << shift;
+            shift += 7;
+            if byte & 0x80 == 0 {
+                start += value >> 3;
+                out.push(start << 3 | (value & 7));
+                (value, shift) = (0, 0);
+            }
+        }
+        debug_assert_eq!(out.len(), RANGE_COUNT);
+        out
+    })
 }
