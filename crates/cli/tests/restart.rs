@@ -127,7 +127,7 @@ async fn kill_mid_load_and_restart(store: Store) {
                 else {
                     continue;
                 };
-                if i % 2 == 0 {
+                if i.is_multiple_of(2) {
                     let url = format!("{base}/v1/holds/{}/capture", h["id"].as_str().unwrap());
                     post(
                         &http,
@@ -170,7 +170,7 @@ async fn kill_mid_load_and_restart(store: Store) {
     assert_eq!(b["held_millicredits"], 0, "stale holds released: {b}");
     let used = b["lifetime_used_millicredits"].as_u64().unwrap();
     assert!(
-        used > 0 && used % 2000 == 0,
+        used > 0 && used.is_multiple_of(2000),
         "only whole captures were charged: {b}"
     );
     assert_eq!(

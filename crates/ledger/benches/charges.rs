@@ -5,6 +5,9 @@
 //! every worker on one hot wallet (row-lock contention), and workers spread over many
 //! wallets. Set CREDITKIT_BENCH_CHARGES to change the count (default 2000).
 
+// Timings and ratios are reported as floats; no amount is.
+#![allow(clippy::float_arithmetic)]
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 

@@ -664,6 +664,7 @@ impl Ledger {
         Ok(())
     }
 
+    #[allow(clippy::too_many_arguments)] // one grant row's columns; a struct would only rename them
     async fn insert_grant(
         &self,
         tx: &mut Tx<'_>,
@@ -1697,7 +1698,15 @@ impl Ledger {
                 status: format!("{}, not captured", hold.status.as_str()),
             });
         }
-        let charges: Vec<(Option<String>, i64, Option<String>, Option<String>, Option<String>)> = sqlx::query_as(
+        // (grant_id, balance_delta_mc, member_id, action, project)
+        type ChargeRow = (
+            Option<String>,
+            i64,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        );
+        let charges: Vec<ChargeRow> = sqlx::query_as(
             "SELECT grant_id, balance_delta_mc, member_id, action, project FROM entries WHERE hold_id = $1 AND kind = 'charge' ORDER BY seq",
         )
         .bind(hold_id)

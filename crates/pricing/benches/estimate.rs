@@ -34,7 +34,7 @@ mod native {
         ),
     ];
 
-    pub fn benches(c: &mut Criterion) {
+    pub(super) fn benches(c: &mut Criterion) {
         let mut g = c.benchmark_group("estimate");
         g.throughput(Throughput::Elements(1));
         for (name, card, request) in CASES {

@@ -649,10 +649,13 @@ fn balance_event(b: &creditkit_api::Balance) -> Event {
 
 // ------------------------------------------------------------------- metrics
 
+/// (method, route, status).
+type RouteKey = (String, String, u16);
+
 #[derive(Default)]
 struct Metrics {
-    /// (method, route, status) → (count, total seconds)
-    requests: Mutex<BTreeMap<(String, String, u16), (u64, f64)>>,
+    /// (method, route, status) → (count, total microseconds)
+    requests: Mutex<BTreeMap<RouteKey, (u64, u64)>>,
 }
 
 async fn record(State(s): State<AppState>, req: Request, next: Next) -> Response {
@@ -663,13 +666,13 @@ async fn record(State(s): State<AppState>, req: Request, next: Next) -> Response
     let method = req.method().to_string();
     let start = Instant::now();
     let response = next.run(req).await;
-    let elapsed = start.elapsed().as_secs_f64();
+    let elapsed_us = u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX);
     let mut m = s.metrics.requests.lock().expect("metrics lock");
     let e = m
         .entry((method, route, response.status().as_u16()))
-        .or_insert((0, 0.0));
+        .or_insert((0, 0));
     e.0 += 1;
-    e.1 += elapsed;
+    e.1 = e.1.saturating_add(elapsed_us);
     response
 }
 
@@ -682,8 +685,9 @@ async fn metrics(State(s): State<AppState>) -> Response {
         out.push_str(&format!("creditkit_http_requests_total{{method=\"{method}\",route=\"{route}\",status=\"{status}\"}} {count}\n"));
     }
     out.push_str("# HELP creditkit_http_request_seconds_sum Time spent serving requests.\n# TYPE creditkit_http_request_seconds_sum counter\n");
-    for ((method, route, status), (_, secs)) in &m {
-        out.push_str(&format!("creditkit_http_request_seconds_sum{{method=\"{method}\",route=\"{route}\",status=\"{status}\"}} {secs:.6}\n"));
+    for ((method, route, status), (_, us)) in &m {
+        let (secs, micros) = (us / 1_000_000, us % 1_000_000);
+        out.push_str(&format!("creditkit_http_request_seconds_sum{{method=\"{method}\",route=\"{route}\",status=\"{status}\"}} {secs}.{micros:06}\n"));
     }
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
 }

@@ -304,6 +304,7 @@ fn encode(s: &str) -> String {
 }
 
 /// A fresh idempotency key: one per user decision, reused by its retries.
+#[allow(clippy::float_arithmetic)] // Math.random() scaled to 32 random bits; not an amount
 pub(crate) fn new_key(prefix: &str) -> String {
     let a = (js_sys::Math::random() * 4_294_967_296.0) as u64;
     let b = (js_sys::Math::random() * 4_294_967_296.0) as u64;

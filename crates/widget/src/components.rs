@@ -379,7 +379,7 @@ fn trap_tab(root: &web_sys::Element, ev: &web_sys::KeyboardEvent) {
             .as_ref()
             .is_some_and(|a| a == e.unchecked_ref::<web_sys::Element>())
     };
-    let inside = items.iter().any(|e| is(e));
+    let inside = items.iter().any(&is);
     if ev.shift_key() && (is(first) || !inside) {
         ev.prevent_default();
         let _ = last.focus();

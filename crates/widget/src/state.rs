@@ -93,14 +93,14 @@ pub struct Credits {
     pub revision: RwSignal<u64>,
     pending: StoredValue<Option<Pending>, LocalStorage>,
     events_target: StoredValue<Option<web_sys::EventTarget>, LocalStorage>,
-    stream: StoredValue<
-        Option<(
-            web_sys::EventSource,
-            Closure<dyn FnMut(web_sys::MessageEvent)>,
-        )>,
-        LocalStorage,
-    >,
+    stream: StoredValue<Option<EventStream>, LocalStorage>,
 }
+
+/// The open event stream and its message handler (dropped together).
+type EventStream = (
+    web_sys::EventSource,
+    Closure<dyn FnMut(web_sys::MessageEvent)>,
+);
 
 impl Credits {
     /// Creates the state, provides it as context, loads the card and balance and
