@@ -18,9 +18,10 @@ mod browser;
 
 use browser::{connect, start_chromedriver, Result};
 
-/// A regression guard on the widget page's wasm. Issue 4 targets 150 KB gzip; the page
-/// measures ~340 KB today (Leptos monomorphisation + serde_json + the engine), see the issue.
-const WASM_GZIP_BUDGET_BYTES: usize = 360 * 1024;
+/// A regression guard on the widget page's wasm: ~281 KB gzip today. Issue 4 asked for
+/// 150 KB, below the 159 KB that Leptos + the engine + the wire types need with no widget
+/// code at all; `cargo xtask size` measures both side by side.
+const WASM_GZIP_BUDGET_BYTES: usize = 300 * 1024;
 
 struct Env {
     base: String,
@@ -138,10 +139,14 @@ async fn the_demo_page_prices_charges_and_blocks_like_it_says() {
     if let Ok(c) = browser {
         if let Err(e) = &mut outcome {
             let _ = shot(&c, &env, "failure").await;
-            // What the page knew: a Rust panic in the wasm, the URL.
+            // What the page knew: a Rust panic in the wasm, the URL, and the API calls
+            // that completed (a call still pending has no entry yet).
             let state = js(
                 &c,
-                "return [window.__creditkitPanic ?? null, location.href];",
+                "return [window.__creditkitPanic ?? null, location.href,
+                  performance.getEntriesByType('resource')
+                    .filter(e => e.name.includes('/v1/'))
+                    .map(e => `${e.name.replace(location.origin, '')} ${Math.round(e.startTime)}+${Math.round(e.duration)}ms`)];",
             )
             .await;
             e.push_str(&format!("\npage state: {state:?}"));

@@ -110,7 +110,49 @@ impl Credits {
         provide_context(credits);
         credits.load();
         credits.follow_events();
+        credits.pause_events_while_hidden();
         credits
+    }
+
+    /// A page kept in the browser's back/forward cache must not keep its event stream:
+    /// HTTP/1.1 allows six connections per host, and a few cached pages' streams would
+    /// leave none for the page the user is on (its requests would wait forever). Close
+    /// the stream on `pagehide`; on `pageshow` from the cache, reopen it and reload the
+    /// balance (it may have changed meanwhile).
+    fn pause_events_while_hidden(&self) {
+        let Some(window) = web_sys::window() else {
+            return;
+        };
+        let stream = self.stream;
+        let on_hide = Closure::<dyn FnMut()>::new(move || {
+            stream.try_update_value(|s| {
+                if let Some((source, _)) = s.take() {
+                    source.close();
+                }
+            });
+        });
+        let this = *self;
+        let on_show = Closure::<dyn FnMut(web_sys::PageTransitionEvent)>::new(
+            move |ev: web_sys::PageTransitionEvent| {
+                if ev.persisted() {
+                    this.follow_events();
+                    spawn_local(async move { this.refresh_balance().await });
+                }
+            },
+        );
+        let _ =
+            window.add_event_listener_with_callback("pagehide", on_hide.as_ref().unchecked_ref());
+        let _ =
+            window.add_event_listener_with_callback("pageshow", on_show.as_ref().unchecked_ref());
+        let listeners = StoredValue::new_local((on_hide, on_show));
+        on_cleanup(move || {
+            listeners.try_with_value(|(hide, show)| {
+                let _ = window
+                    .remove_event_listener_with_callback("pagehide", hide.as_ref().unchecked_ref());
+                let _ = window
+                    .remove_event_listener_with_callback("pageshow", show.as_ref().unchecked_ref());
+            });
+        });
     }
 
     /// The state without any network activity (for tests and for callers that load
