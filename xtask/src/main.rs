@@ -16,6 +16,8 @@ const HELP: &str = "cargo xtask <command>
   test     run every test: native, then the wasm build in headless Chrome
   bench    run the benchmarks: token counting (native, and in Chromium vs npm tokenizers),
            estimates/second, charges/second per store; `bench tokens` for tokens only
+  size     the widget page's wasm and JS (raw, gzip) beside the floors it is built on:
+           a minimal Leptos page and the pricing engine alone, same build and wasm-opt
   fuzz     fuzz the card parser for a while: fuzz [SECONDS]
   tools    install the tools the tests need, and nothing else";
 
@@ -30,6 +32,7 @@ fn main() -> Result<()> {
             bench_tokens_in_browser(&root)
         }
         Some("bench") => bench(&root),
+        Some("size") => size(&root),
         Some("fuzz") => fuzz(args.get(1).map_or("60", String::as_str)),
         Some("tools") => tools::ensure_test_tools(&root).map(|_| ()),
         Some("help" | "--help" | "-h") | None => {
@@ -132,6 +135,98 @@ fn build_page(root: &Path) -> Result<String> {
         }
     }
     Ok(path)
+}
+
+/// Sizes side by side, built the same way: the page, and probes (`xtask/probes`) that
+/// hold only what every widget page must contain.
+fn size(root: &Path) -> Result<()> {
+    let path = build_page(root)?;
+    let html = std::fs::read_to_string(root.join("index.html"))?;
+    let level = attribute(&html, "data-wasm-opt").context("index.html: data-wasm-opt")?;
+    let params = attribute(&html, "data-wasm-opt-params").unwrap_or_default();
+    let mut rows = Vec::new();
+    for entry in std::fs::read_dir(root.join("dist"))? {
+        let p = entry?.path();
+        if matches!(p.extension().and_then(|e| e.to_str()), Some("wasm" | "js")) {
+            let name = p
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned();
+            rows.push((format!("widget page: {name}"), std::fs::read(&p)?));
+        }
+    }
+    let probes = [
+        ("floor: minimal Leptos page", "creditkit-probe-leptos", None),
+        (
+            "floor: pricing engine (card + estimate)",
+            "creditkit-probe-engine",
+            None,
+        ),
+        (
+            "floor: engine + the wire types the widget reads",
+            "creditkit-probe-engine",
+            Some("wire"),
+        ),
+        (
+            "floor: both (Leptos + engine + wire types)",
+            "creditkit-probe-leptos",
+            Some("engine"),
+        ),
+    ];
+    for (label, package, feature) in probes {
+        step(&format!("building {label}"));
+        let mut cargo = Command::new("cargo");
+        cargo.args(["build", "--locked", "--target", "wasm32-unknown-unknown"]);
+        cargo.args(["--profile", "wasm-release", "-p", package]);
+        if let Some(f) = feature {
+            cargo.args(["--features", f]);
+        }
+        run(&mut cargo)?;
+        let crate_name = package.replace('-', "_");
+        let built = root.join(format!(
+            "target/wasm32-unknown-unknown/wasm-release/{crate_name}.wasm"
+        ));
+        let out = root.join("target/size").join(format!(
+            "{package}{}",
+            feature.map_or(String::new(), |f| format!("-{f}"))
+        ));
+        let _ = std::fs::remove_dir_all(&out);
+        run(Command::new("wasm-bindgen")
+            .args(["--target", "web", "--out-dir"])
+            .arg(&out)
+            .arg(&built)
+            .env("PATH", &path))?;
+        let bindgen = out.join(format!("{crate_name}_bg.wasm"));
+        let optimized = out.join("optimized.wasm");
+        run(Command::new("wasm-opt")
+            .arg(format!("-O{level}"))
+            .arg(&bindgen)
+            .arg("-o")
+            .arg(&optimized)
+            .args(params.split_whitespace())
+            .env("PATH", &path))?;
+        rows.push((label.to_string(), std::fs::read(&optimized)?));
+    }
+    println!("\n{:<52} {:>10} {:>10}", "", "raw bytes", "gzip -9");
+    for (label, bytes) in &rows {
+        println!("{label:<52} {:>10} {:>10}", bytes.len(), gzip_len(bytes)?);
+    }
+    Ok(())
+}
+
+/// The value of `name="…"` in `html`.
+fn attribute(html: &str, name: &str) -> Option<String> {
+    let start = html.find(&format!("{name}=\""))? + name.len() + 2;
+    let end = start + html[start..].find('"')?;
+    Some(html[start..end].to_string())
+}
+
+fn gzip_len(bytes: &[u8]) -> Result<usize> {
+    use std::io::Write;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(bytes)?;
+    Ok(gz.finish()?.len())
 }
 
 fn demo(root: &Path) -> Result<()> {
