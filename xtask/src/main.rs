@@ -229,34 +229,61 @@ fn gzip_len(bytes: &[u8]) -> Result<usize> {
     Ok(gz.finish()?.len())
 }
 
+/// The demo as an operator runs it: creditkit on one port (the API, seeded), the
+/// example operator backend on another serving the page, signing visitors in with
+/// sessions and settling their holds with the API keys (which stay on the server).
 fn demo(root: &Path) -> Result<()> {
     let path = build_page(root)?;
-    step("building the server");
-    run(Command::new("cargo").args(["build", "--locked", "-p", "creditkit-cli"]))?;
+    step("building the server and the example operator backend");
+    run(Command::new("cargo").args([
+        "build",
+        "--locked",
+        "-p",
+        "creditkit-cli",
+        "-p",
+        "creditkit-example-operator",
+    ]))?;
     // A fresh demo database each run, so the story starts from the seeded balances.
     let data = root.join("target/demo");
     let _ = std::fs::remove_dir_all(&data);
     std::fs::create_dir_all(&data)?;
     let listen = std::env::var("CREDITKIT_DEMO_LISTEN").unwrap_or_else(|_| "127.0.0.1:8080".into());
-    step(&format!(
-        "creditkit demo on http://{listen}/ (Ctrl-C stops it)"
-    ));
-    run(Command::new(root.join("target/debug/creditkit"))
-        .args([
-            "serve",
-            "--listen",
-            &listen,
-            "--static",
-            "dist",
-            "--seed-demo",
-            "dist/demo.json",
-            "--db",
-        ])
+    let api_listen =
+        std::env::var("CREDITKIT_DEMO_API_LISTEN").unwrap_or_else(|_| "127.0.0.1:8081".into());
+    let keys = data.join("demo-keys.json");
+    let mut api = Command::new(root.join("target/debug/creditkit"))
+        .args(["serve", "--listen", &api_listen, "--cors"])
+        .arg(format!("http://{listen}"))
+        .arg("--seed-demo")
+        .arg(&keys)
+        .arg("--db")
         .arg(format!(
             "sqlite://{}?mode=rwc",
             data.join("creditkit.db").display()
         ))
-        .env("PATH", path))
+        .spawn()
+        .context("starting creditkit serve")?;
+    // The seed file appears once the workspaces exist.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !keys.exists() {
+        if std::time::Instant::now() > deadline || api.try_wait()?.is_some() {
+            let _ = api.kill();
+            bail!("creditkit serve did not seed the demo");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    step(&format!(
+        "creditkit demo on http://{listen}/ (API at http://{api_listen}; Ctrl-C stops it)"
+    ));
+    let backend = run(Command::new(root.join("target/debug/example-operator"))
+        .args(["--listen", &listen, "--static", "dist", "--keys"])
+        .arg(&keys)
+        .arg("--api")
+        .arg(format!("http://{api_listen}"))
+        .env("PATH", path));
+    let _ = api.kill();
+    let _ = api.wait();
+    backend
 }
 
 fn bench(root: &Path) -> Result<()> {

@@ -5,84 +5,17 @@
 //! signed where they are changes (`delta`), unsigned where they are levels. Times are
 //! Unix milliseconds (`*_at_ms`).
 
+pub mod access;
+pub mod admin;
+mod error;
+
 use serde::{Deserialize, Serialize};
 
+pub use access::{permits, Actor, Op, Role};
 pub use creditkit_pricing::{
     CardRef, Estimate, Line, LineKind, PackCover, PackOffer, PlanCover, Request, Shortfall,
 };
-
-/// Every error body: a stable machine code, a sentence for people, and details where
-/// they help the caller fix things.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ApiError {
-    pub code: String,
-    pub message: String,
-    /// Where in the request body the problem is (`request.items[1].action`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub path: Option<String>,
-    /// For `insufficient_credits`: what is missing and what covers it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub shortfall: Option<Shortfall>,
-}
-
-/// Stable error codes.
-pub mod codes {
-    pub const INVALID_REQUEST: &str = "invalid_request";
-    pub const UNAUTHORIZED: &str = "unauthorized";
-    pub const FORBIDDEN: &str = "forbidden";
-    pub const NOT_FOUND: &str = "not_found";
-    pub const INSUFFICIENT_CREDITS: &str = "insufficient_credits";
-    pub const QUOTE_EXPIRED: &str = "quote_expired";
-    pub const HOLD_NOT_ACTIVE: &str = "hold_not_active";
-    pub const CAPTURE_EXCEEDS_HOLD: &str = "capture_exceeds_hold";
-    pub const IDEMPOTENCY_CONFLICT: &str = "idempotency_conflict";
-    pub const CARD_CHANGED: &str = "card_changed";
-    pub const INVALID_CARD: &str = "invalid_card";
-    pub const PAYLOAD_TOO_LARGE: &str = "payload_too_large";
-    pub const INTERNAL: &str = "internal";
-}
-
-/// Who may do what in a workspace.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// Sees balances and usage; cannot spend.
-    Viewer,
-    /// Spends from the workspace wallet.
-    Member,
-    /// Also tops up, changes the plan, manages members.
-    Admin,
-    Owner,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Viewer => "viewer",
-            Role::Member => "member",
-            Role::Admin => "admin",
-            Role::Owner => "owner",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Role> {
-        Some(match s {
-            "viewer" => Role::Viewer,
-            "member" => Role::Member,
-            "admin" => Role::Admin,
-            "owner" => Role::Owner,
-            _ => return None,
-        })
-    }
-
-    pub fn can_spend(self) -> bool {
-        self >= Role::Member
-    }
-
-    pub fn can_administer(self) -> bool {
-        self >= Role::Admin
-    }
-}
+pub use error::{ApiError, ErrorCode};
 
 /// Whose credits a wallet holds (Kopai keeps personal and organization wallets apart).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -240,7 +173,8 @@ pub struct Hold {
 }
 
 /// Charge for a completed operation: the actual amount, directly or as the actual
-/// request priced by the same card that priced the quote.
+/// request priced by the same card that priced the quote. With neither, an exact quote
+/// is charged at its price; a ranged one is refused (`amount_required`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CaptureRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -279,10 +213,12 @@ pub enum TransactionKind {
     Release,
     Payout,
     Earning,
+    /// Credits taken back by the operator (a support correction), with its reason.
+    Revoke,
 }
 
 impl TransactionKind {
-    pub const ALL: [TransactionKind; 8] = [
+    pub const ALL: [TransactionKind; 9] = [
         TransactionKind::Grant,
         TransactionKind::Charge,
         TransactionKind::Refund,
@@ -291,6 +227,7 @@ impl TransactionKind {
         TransactionKind::Release,
         TransactionKind::Payout,
         TransactionKind::Earning,
+        TransactionKind::Revoke,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -303,6 +240,7 @@ impl TransactionKind {
             TransactionKind::Release => "release",
             TransactionKind::Payout => "payout",
             TransactionKind::Earning => "earning",
+            TransactionKind::Revoke => "revoke",
         }
     }
 
@@ -390,24 +328,69 @@ pub struct Usage {
     pub total_millicredits: u64,
 }
 
+/// A person in a workspace. Members have no password or token of their own: the
+/// operator's backend signs them in and mints a short-lived session for them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Member {
     pub id: String,
     pub name: String,
     pub role: Role,
+    /// The operator's own id for this person (to mint sessions without a lookup).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    pub created_at_ms: i64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewMember {
     pub name: String,
     pub role: Role,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
 }
 
-/// A member just created, with the session token the browser uses (shown once).
+/// Changes to a member; absent fields stay as they are.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberUpdate {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<Role>,
+}
+
+/// Mint a browser session for one member (operator's backend, with the API key).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionRequest {
+    /// The member, by creditkit id …
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member_id: Option<String>,
+    /// … or by the operator's own id for them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub external_id: Option<String>,
+    /// Binds the session to one wallet (the member's personal wallet, say); default:
+    /// the workspace wallet, and any wallet the member may see.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wallet_id: Option<String>,
+    /// Lifetime; default 1 hour, at most 24 hours.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ttl_seconds: Option<u64>,
+    /// Narrows what the session may do (default: all its role may, see the table).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rights: Option<Vec<Op>>,
+}
+
+/// A session: the token the browser sends as `Authorization: Bearer …` (shown once).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct MemberCreated {
-    pub member: Member,
+pub struct Session {
+    pub id: String,
     pub token: String,
+    pub workspace_id: String,
+    pub member_id: String,
+    pub role: Role,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wallet_id: Option<String>,
+    pub rights: Vec<Op>,
+    pub expires_at_ms: i64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -416,6 +399,18 @@ pub struct Workspace {
     pub name: String,
     pub wallet_id: String,
     pub card: CardRef,
+    pub low_threshold_millicredits: u64,
+    pub critical_threshold_millicredits: u64,
+    /// Suspended by the operator: sessions are refused, nothing new is spent.
+    #[serde(default)]
+    pub suspended: bool,
+    #[serde(default)]
+    pub created_at_ms: i64,
+}
+
+/// Low-balance thresholds of a workspace.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Thresholds {
     pub low_threshold_millicredits: u64,
     pub critical_threshold_millicredits: u64,
 }

@@ -43,8 +43,8 @@ fn start(db: &str, demo: &std::path::Path) -> Server {
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
     let base = loop {
         let line = lines.next().expect("server output").unwrap();
-        if let Some(rest) = line.strip_prefix("creditkit: serving ") {
-            break rest.split_whitespace().next().unwrap().to_string();
+        if let Some((_, rest)) = line.split_once("serving http://") {
+            break format!("http://{}", rest.split_whitespace().next().unwrap());
         }
     };
     std::thread::spawn(move || for _ in lines {}); // keep draining the log
@@ -75,8 +75,9 @@ async fn kill_mid_load_and_restart(store: Store) {
     let _ = std::fs::remove_file(&demo);
     let server = start(&db, &demo);
     let tokens: Value = serde_json::from_str(&std::fs::read_to_string(&demo).unwrap()).unwrap();
-    let key = tokens["api_key"].as_str().unwrap().to_string();
-    let wallet = tokens["wallet_id"].as_str().unwrap().to_string();
+    let kappax = &tokens["products"][0];
+    let key = kappax["api_key"].as_str().unwrap().to_string();
+    let wallet = kappax["wallet_id"].as_str().unwrap().to_string();
     let http = reqwest::Client::new();
     let (s, _) = post(
         &http,

@@ -54,9 +54,16 @@ async fn scenario(store: Store, wallets: usize, charges: usize) -> (f64, Duratio
             .await
             .unwrap(),
     );
-    let ws = ledger.create_workspace("bench", CARD, None).await.unwrap();
-    let key = ledger.create_api_key(&ws.id).await.unwrap();
-    let p = ledger.authenticate(&key).await.unwrap();
+    let operator = creditkit_ledger::Principal::operator("");
+    let ws = ledger
+        .create_workspace(&operator, "bench", CARD, None)
+        .await
+        .unwrap();
+    let key = ledger
+        .create_api_key(&creditkit_ledger::Principal::operator(&ws.id), None)
+        .await
+        .unwrap();
+    let p = ledger.authenticate(&key.secret).await.unwrap();
     let mut ids = vec![ws.wallet_id.clone()];
     while ids.len() < wallets {
         ids.push(
@@ -67,16 +74,13 @@ async fn scenario(store: Store, wallets: usize, charges: usize) -> (f64, Duratio
         );
     }
     for (i, w) in ids.iter().enumerate() {
-        ledger
-            .grant(
-                &p,
-                Some(w),
-                (charges as u64 + 10) * 1000,
-                None,
-                &format!("seed{i}"),
-            )
-            .await
-            .unwrap();
+        let grant = creditkit_api::admin::GrantRequest {
+            amount_millicredits: (charges as u64 + 10) * 1000,
+            reason: "bench".into(),
+            wallet_id: Some(w.clone()),
+            expires_at_ms: None,
+        };
+        ledger.grant(&p, &grant, &format!("seed{i}")).await.unwrap();
     }
     let ids = Arc::new(ids);
     let start = Instant::now();

@@ -1,17 +1,22 @@
-use creditkit_api::{codes, ApiError, Shortfall};
+use creditkit_api::{ApiError, ErrorCode, Shortfall};
 use creditkit_pricing::{CardError, EstimateError};
 
-/// Why a ledger call did not happen. Every variant but `Storage` and `Corrupt` is the
-/// caller's to fix, and none of them changed anything.
+/// Why a ledger call did not happen. Every variant but `Storage`, `Config` and `Corrupt`
+/// is the caller's to fix, and none of them changed anything.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum LedgerError {
     #[error("configuration: {0}")]
     Config(String),
-    #[error("missing or unknown credentials")]
-    Unauthorized,
+    /// Unknown, revoked or tampered credentials (the reason is safe to tell).
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("this session expired; ask the application for a new one")]
+    SessionExpired,
     #[error("{0}")]
     Forbidden(String),
+    #[error("this workspace is suspended")]
+    Suspended,
     /// Unknown id, or an id of another workspace (indistinguishable on purpose).
     #[error("{0} not found")]
     NotFound(String),
@@ -33,9 +38,11 @@ pub enum LedgerError {
     HoldNotActive { id: String, status: String },
     #[error("capture of {} credits exceeds the {} credits held", fmt_mc(*.amount), fmt_mc(*.held))]
     CaptureExceedsHold { amount: u64, held: u64 },
+    #[error("{0}")]
+    AmountRequired(String),
     #[error("idempotency key `{0}` was already used with a different request")]
     IdempotencyConflict(String),
-    /// A stored refusal replayed for a retried idempotency key.
+    /// A stored answer replayed for a retried idempotency key.
     #[error("{}", .0.message)]
     Replayed(Box<ApiError>),
     #[error("storage: {0}")]
@@ -56,55 +63,63 @@ impl LedgerError {
         }
     }
 
-    pub fn code(&self) -> &'static str {
+    pub(crate) fn invalid_at(path: &str, message: impl Into<String>) -> LedgerError {
+        LedgerError::Invalid {
+            path: Some(path.to_string()),
+            message: message.into(),
+        }
+    }
+
+    pub fn code(&self) -> ErrorCode {
         match self {
             LedgerError::Config(_) | LedgerError::Storage(_) | LedgerError::Corrupt(_) => {
-                codes::INTERNAL
+                ErrorCode::Internal
             }
-            LedgerError::Unauthorized => codes::UNAUTHORIZED,
-            LedgerError::Forbidden(_) => codes::FORBIDDEN,
-            LedgerError::NotFound(_) => codes::NOT_FOUND,
-            LedgerError::Invalid { .. } | LedgerError::Estimate(_) => codes::INVALID_REQUEST,
-            LedgerError::Card(_) => codes::INVALID_CARD,
-            LedgerError::Insufficient(_) => codes::INSUFFICIENT_CREDITS,
-            LedgerError::QuoteExpired(_) => codes::QUOTE_EXPIRED,
-            LedgerError::HoldNotActive { .. } => codes::HOLD_NOT_ACTIVE,
-            LedgerError::CaptureExceedsHold { .. } => codes::CAPTURE_EXCEEDS_HOLD,
-            LedgerError::IdempotencyConflict(_) => codes::IDEMPOTENCY_CONFLICT,
-            LedgerError::Replayed(e) => match e.code.as_str() {
-                codes::INSUFFICIENT_CREDITS => codes::INSUFFICIENT_CREDITS,
-                _ => codes::INVALID_REQUEST,
-            },
+            LedgerError::Unauthorized(_) => ErrorCode::Unauthorized,
+            LedgerError::SessionExpired => ErrorCode::SessionExpired,
+            LedgerError::Forbidden(_) => ErrorCode::Forbidden,
+            LedgerError::Suspended => ErrorCode::WorkspaceSuspended,
+            LedgerError::NotFound(_) => ErrorCode::NotFound,
+            LedgerError::Invalid { .. } => ErrorCode::InvalidRequest,
+            LedgerError::Estimate(e) => e.kind.into(),
+            LedgerError::Card(_) => ErrorCode::InvalidCard,
+            LedgerError::Insufficient(_) => ErrorCode::InsufficientCredits,
+            LedgerError::QuoteExpired(_) => ErrorCode::QuoteExpired,
+            LedgerError::HoldNotActive { .. } => ErrorCode::HoldNotActive,
+            LedgerError::CaptureExceedsHold { .. } => ErrorCode::CaptureExceedsHold,
+            LedgerError::AmountRequired(_) => ErrorCode::AmountRequired,
+            LedgerError::IdempotencyConflict(_) => ErrorCode::IdempotencyConflict,
+            LedgerError::Replayed(e) => e.code,
         }
+    }
+
+    /// True when the cause is ours (storage, configuration, a broken invariant): logged,
+    /// never shown.
+    pub fn is_internal(&self) -> bool {
+        self.code() == ErrorCode::Internal
     }
 
     /// The body a client sees. Internal causes are not leaked: the server logs them.
     pub fn to_api(&self) -> ApiError {
-        let internal = matches!(
-            self,
-            LedgerError::Config(_) | LedgerError::Storage(_) | LedgerError::Corrupt(_)
-        );
         if let LedgerError::Replayed(e) = self {
             return (**e).clone();
         }
-        ApiError {
-            code: self.code().to_string(),
-            message: if internal {
+        let mut e = ApiError::new(
+            self.code(),
+            if self.is_internal() {
                 "internal error; it has been logged".to_string()
             } else {
                 self.to_string()
             },
-            path: match self {
-                LedgerError::Invalid { path, .. } => path.clone(),
-                LedgerError::Estimate(e) if !e.path.is_empty() => {
-                    Some(format!("request.{}", e.path))
-                }
-                _ => None,
-            },
-            shortfall: match self {
-                LedgerError::Insufficient(s) => Some((**s).clone()),
-                _ => None,
-            },
+        );
+        e.path = match self {
+            LedgerError::Invalid { path, .. } => path.clone(),
+            LedgerError::Estimate(e) if !e.path.is_empty() => Some(format!("request.{}", e.path)),
+            _ => None,
+        };
+        if let LedgerError::Insufficient(s) = self {
+            e.shortfall = Some((**s).clone());
         }
+        e
     }
 }

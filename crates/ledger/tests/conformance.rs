@@ -78,7 +78,7 @@ conformance! {
         assert!(matches!(err, LedgerError::CaptureExceedsHold { amount: 31000, held: 30000 }), "{err}");
         let actual = Request::single(image("2k"));
         let err = env.ledger.capture(&p, &h.id, &CaptureRequest { amount_millicredits: None, actual: Some(actual) }, "c2").await.unwrap_err();
-        assert_eq!(err.code(), "capture_exceeds_hold");
+        assert_eq!(err.code(), ErrorCode::CaptureExceedsHold);
         assert_eq!(env.ledger.balance(&p, None).await.unwrap(), before);
         assert_eq!(env.ledger.get_hold(&p, &h.id).await.unwrap().status, HoldStatus::Active);
         env.ledger.audit(&wallet).await.unwrap();
@@ -108,12 +108,12 @@ conformance! {
         assert_eq!((s.balance_millicredits, s.required_millicredits, s.shortfall_millicredits), (credits(250), credits(770), credits(520)));
         assert_eq!(s.plan.unwrap().id, "starter"); // seed 002: 770 requires Starter
         let err = env.ledger.hold(&p, &HoldRequest { quote_id: q.id.clone() }, "h").await.unwrap_err();
-        assert_eq!(err.code(), "insufficient_credits");
+        assert_eq!(err.code(), ErrorCode::InsufficientCredits);
         assert_eq!(err.to_api().shortfall.unwrap().shortfall_millicredits, credits(520));
         // More credits arrive; the same key stays refused, a new key succeeds.
         env.ledger.change_plan(&p, None, "starter", "plan").await.unwrap();
         let again = env.ledger.hold(&p, &HoldRequest { quote_id: q.id.clone() }, "h").await.unwrap_err();
-        assert_eq!(again.code(), "insufficient_credits");
+        assert_eq!(again.code(), ErrorCode::InsufficientCredits);
         let ok = env.ledger.hold(&p, &HoldRequest { quote_id: q.id }, "h-after-upgrade").await.unwrap();
         assert_eq!(ok.amount_millicredits, credits(770));
         env.ledger.audit(&wallet).await.unwrap();
@@ -133,9 +133,9 @@ conformance! {
         // Same key, different payload: a conflict, and nothing changes.
         let q2 = env.ledger.quote(&p, &quote_req(image("1k"))).await.unwrap();
         let err = env.ledger.hold(&p, &HoldRequest { quote_id: q2.id }, "same").await.unwrap_err();
-        assert_eq!(err.code(), "idempotency_conflict");
+        assert_eq!(err.code(), ErrorCode::IdempotencyConflict);
         let t1 = env.ledger.top_up(&p, None, &TopUpRequest { pack_id: "nope".into(), quantity: None }, "t").await.unwrap_err();
-        assert_eq!(t1.code(), "invalid_request");
+        assert_eq!(t1.code(), ErrorCode::InvalidRequest);
         assert_eq!(env.ledger.balance(&p, None).await.unwrap().held_millicredits, 0);
         env.ledger.audit(&wallet).await.unwrap();
     };
@@ -161,7 +161,7 @@ conformance! {
         let q = env.ledger.quote(&p, &quote_req(image("1k"))).await.unwrap();
         env.clock.advance(env.ledger.config().quote_ttl_ms);
         let err = env.ledger.hold(&p, &HoldRequest { quote_id: q.id }, "h").await.unwrap_err();
-        assert_eq!(err.code(), "quote_expired");
+        assert_eq!(err.code(), ErrorCode::QuoteExpired);
         assert_eq!(env.ledger.balance(&p, None).await.unwrap().held_millicredits, 0);
     };
 
@@ -212,7 +212,7 @@ conformance! {
         assert_eq!(charges.items.len(), 1);
         assert_eq!(charges.items[0].grant_id.as_deref(), Some(plan_grant.as_str()));
         // Draining the plan (3000) spills into the oldest never-expiring grant: the pack.
-        env.ledger.grant(&p, None, 1, None, "g").await.unwrap();
+        env.ledger.grant(&p, &grant_req(1, None), "g").await.unwrap();
         let q = env.ledger.quote(&p, &quote_req(Item::new("video_generation").quantity(38))).await.unwrap(); // 3040
         let h = env.ledger.hold(&p, &HoldRequest { quote_id: q.id }, "h2").await.unwrap();
         env.ledger.capture(&p, &h.id, &CaptureRequest { amount_millicredits: Some(credits(3040)), actual: None }, "c2").await.unwrap();
@@ -248,17 +248,17 @@ conformance! {
         let viewer = env.member(&owner, Role::Viewer).await;
         let member = env.member(&owner, Role::Member).await;
         let q = env.ledger.quote(&viewer, &quote_req(image("1k"))).await.unwrap();
-        assert_eq!(env.ledger.hold(&viewer, &HoldRequest { quote_id: q.id.clone() }, "v").await.unwrap_err().code(), "forbidden");
-        assert_eq!(env.ledger.top_up(&member, None, &TopUpRequest { pack_id: "x".into(), quantity: None }, "t").await.unwrap_err().code(), "forbidden");
+        assert_eq!(env.ledger.hold(&viewer, &HoldRequest { quote_id: q.id.clone() }, "v").await.unwrap_err().code(), ErrorCode::Forbidden);
+        assert_eq!(env.ledger.top_up(&member, None, &TopUpRequest { pack_id: "x".into(), quantity: None }, "t").await.unwrap_err().code(), ErrorCode::Forbidden);
         let h = env.ledger.hold(&member, &HoldRequest { quote_id: q.id.clone() }, "m").await.unwrap();
         // Another workspace sees none of it.
         let (other, _) = env.workspace(LANDING, Some("free")).await;
-        assert_eq!(env.ledger.balance(&other, Some(&wallet)).await.unwrap_err().code(), "not_found");
-        assert_eq!(env.ledger.hold(&other, &HoldRequest { quote_id: q.id }, "o").await.unwrap_err().code(), "not_found");
-        assert_eq!(env.ledger.capture(&other, &h.id, &CaptureRequest { amount_millicredits: Some(1), actual: None }, "o").await.unwrap_err().code(), "not_found");
-        assert_eq!(env.ledger.release(&other, &h.id, "o").await.unwrap_err().code(), "not_found");
+        assert_eq!(env.ledger.balance(&other, Some(&wallet)).await.unwrap_err().code(), ErrorCode::NotFound);
+        assert_eq!(env.ledger.hold(&other, &HoldRequest { quote_id: q.id }, "o").await.unwrap_err().code(), ErrorCode::NotFound);
+        assert_eq!(env.ledger.capture(&other, &h.id, &CaptureRequest { amount_millicredits: Some(1), actual: None }, "o").await.unwrap_err().code(), ErrorCode::NotFound);
+        assert_eq!(env.ledger.release(&other, &h.id, "o").await.unwrap_err().code(), ErrorCode::NotFound);
         assert_eq!(env.ledger.get_hold(&member, &h.id).await.unwrap().status, HoldStatus::Active);
-        assert_eq!(env.ledger.authenticate("ck_key_nope").await.unwrap_err().code(), "unauthorized");
+        assert_eq!(env.ledger.authenticate("ck_key_nope").await.unwrap_err().code(), ErrorCode::Unauthorized);
         env.ledger.audit(&wallet).await.unwrap();
     };
 
@@ -269,7 +269,8 @@ conformance! {
         for (i, (who, item)) in [(&owner, image("1k")), (&member, image("2k")), (&member, Item::new("rewrite").quantity(3))].into_iter().enumerate() {
             let q = env.ledger.quote(who, &quote_req(item)).await.unwrap();
             let h = env.ledger.hold(who, &HoldRequest { quote_id: q.id }, &format!("h{i}")).await.unwrap();
-            env.ledger.capture(who, &h.id, &CaptureRequest { amount_millicredits: Some(h.amount_millicredits), actual: None }, &format!("c{i}")).await.unwrap();
+            // The browser confirms; the operator's backend settles.
+            env.ledger.capture(&owner, &h.id, &CaptureRequest { amount_millicredits: Some(h.amount_millicredits), actual: None }, &format!("c{i}")).await.unwrap();
         }
         let by_action = env.ledger.usage(&owner, None, UsageGroup::Action).await.unwrap();
         let rows: Vec<_> = by_action.rows.iter().map(|r| (r.key.as_str(), r.used_millicredits, r.charges)).collect();
@@ -292,15 +293,15 @@ conformance! {
         }
         assert_eq!(seen.len(), 10);
         assert!(seen.windows(2).all(|w| w[0] > w[1]), "newest first, no repeats");
-        assert_eq!(env.ledger.transactions(&owner, None, None, Some("bogus"), None).await.unwrap_err().code(), "invalid_request");
-        assert_eq!(env.ledger.transactions(&owner, None, None, None, Some(0)).await.unwrap_err().code(), "invalid_request");
+        assert_eq!(env.ledger.transactions(&owner, None, None, Some("bogus"), None).await.unwrap_err().code(), ErrorCode::InvalidRequest);
+        assert_eq!(env.ledger.transactions(&owner, None, None, None, Some(0)).await.unwrap_err().code(), ErrorCode::InvalidRequest);
         env.ledger.audit(&wallet).await.unwrap();
     };
 
     one_time_grants_are_given_once_and_never_expire => |store| async move {
         let env = env(store).await;
         let (p, wallet) = env.workspace(KUMARI, Some("free")).await;
-        assert_eq!(env.ledger.change_plan(&p, None, "free", "again").await.unwrap_err().code(), "invalid_request");
+        assert_eq!(env.ledger.change_plan(&p, None, "free", "again").await.unwrap_err().code(), ErrorCode::InvalidRequest);
         env.clock.advance(3 * 365 * DAY_MS);
         assert_eq!(env.ledger.balance(&p, None).await.unwrap().balance_millicredits, credits(100));
         env.ledger.audit(&wallet).await.unwrap();
@@ -314,22 +315,22 @@ conformance! {
         assert_eq!(env.ledger.balance(&p, None).await.unwrap().state, BalanceState::Low);
         env.ledger.top_up(&p, None, &TopUpRequest { pack_id: "standard".into(), quantity: None }, "t2").await.unwrap();
         assert_eq!(env.ledger.balance(&p, None).await.unwrap().state, BalanceState::Ok);
-        env.ledger.set_thresholds(&p, credits(500), credits(250)).await.unwrap();
+        env.ledger.set_thresholds(&p, &Thresholds { low_threshold_millicredits: credits(500), critical_threshold_millicredits: credits(250) }).await.unwrap();
         assert_eq!(env.ledger.balance(&p, None).await.unwrap().state, BalanceState::Critical);
-        assert_eq!(env.ledger.set_thresholds(&p, credits(5), credits(50)).await.unwrap_err().code(), "invalid_request");
+        assert_eq!(env.ledger.set_thresholds(&p, &Thresholds { low_threshold_millicredits: credits(5), critical_threshold_millicredits: credits(50) }).await.unwrap_err().code(), ErrorCode::InvalidRequest);
     };
 
     bad_input_is_refused_precisely => |store| async move {
         let env = env_with(store, Config::default()).await;
         let (p, _) = env.workspace(LANDING, Some("free")).await;
         let e = env.ledger.quote(&p, &quote_req(Item::new("image"))).await.unwrap_err();
-        assert_eq!((e.code(), e.to_api().path.as_deref()), ("invalid_request", Some("request.params.resolution")));
-        assert_eq!(env.ledger.hold(&p, &HoldRequest { quote_id: "quo_nope".into() }, "k").await.unwrap_err().code(), "not_found");
-        assert_eq!(env.ledger.release(&p, "hld_nope", "k").await.unwrap_err().code(), "not_found");
-        assert_eq!(env.ledger.hold(&p, &HoldRequest { quote_id: "x".into() }, "").await.unwrap_err().code(), "invalid_request");
-        assert_eq!(env.ledger.grant(&p, None, u64::MAX, None, "g").await.unwrap_err().code(), "invalid_request");
-        assert_eq!(env.ledger.grant(&p, None, 0, None, "g0").await.unwrap_err().code(), "invalid_request");
-        assert_eq!(env.ledger.create_workspace("x", "{", None).await.unwrap_err().code(), "invalid_card");
+        assert_eq!((e.code(), e.to_api().path.as_deref()), (ErrorCode::MissingParam, Some("request.params.resolution")));
+        assert_eq!(env.ledger.hold(&p, &HoldRequest { quote_id: "quo_nope".into() }, "k").await.unwrap_err().code(), ErrorCode::NotFound);
+        assert_eq!(env.ledger.release(&p, "hld_nope", "k").await.unwrap_err().code(), ErrorCode::NotFound);
+        assert_eq!(env.ledger.hold(&p, &HoldRequest { quote_id: "x".into() }, "").await.unwrap_err().code(), ErrorCode::InvalidRequest);
+        assert_eq!(env.ledger.grant(&p, &grant_req(u64::MAX, None), "g").await.unwrap_err().code(), ErrorCode::InvalidRequest);
+        assert_eq!(env.ledger.grant(&p, &grant_req(0, None), "g0").await.unwrap_err().code(), ErrorCode::InvalidRequest);
+        assert_eq!(env.ledger.create_workspace(&Principal::operator(""), "x", "{", None).await.unwrap_err().code(), ErrorCode::InvalidCard);
         assert_eq!(env.ledger.balance(&p, None).await.unwrap().balance_millicredits, credits(250));
     };
     creator_add_ons_accrue_pending_then_pay_out => |store| async move {
@@ -340,7 +341,7 @@ conformance! {
         env.ledger.set_payee(&creator, "seo-writer", &org).await.unwrap();
         // A user in another workspace chats with it, past the free allowance.
         let (user, wallet) = env.workspace(KOPAI, None).await;
-        assert_eq!(env.ledger.set_payee(&user, "seo-writer", &wallet).await.unwrap_err().code(), "invalid_request");
+        assert_eq!(env.ledger.set_payee(&user, "seo-writer", &wallet).await.unwrap_err().code(), ErrorCode::InvalidRequest);
         env.ledger.top_up(&user, None, &TopUpRequest { pack_id: "pro".into(), quantity: None }, "t").await.unwrap();
         let msg = Item::new("message").param("agent", "seo-writer").param("messages_used", 5u64).quantity(200);
         let q = env.ledger.quote(&user, &quote_req(msg)).await.unwrap(); // 200 × (1 infra + 0.5 add-on)
@@ -351,7 +352,7 @@ conformance! {
         // 100 credits of add-ons: 30 to the platform, 70 pending for 24 h.
         assert_eq!((e.available_millicredits, e.pending_millicredits, e.platform_share_millicredits), (0, credits(70), credits(30)));
         assert!(!e.payout_available);
-        assert_eq!(env.ledger.payout(&creator, Some(&org), credits(70), "p0").await.unwrap_err().code(), "invalid_request");
+        assert_eq!(env.ledger.payout(&creator, Some(&org), credits(70), "p0").await.unwrap_err().code(), ErrorCode::InvalidRequest);
         env.clock.advance(DAY_MS);
         let e = env.ledger.earnings(&creator, Some(&org)).await.unwrap();
         assert_eq!((e.available_millicredits, e.pending_millicredits), (credits(70), 0));
@@ -367,7 +368,7 @@ conformance! {
         let after = env.ledger.payout(&creator, Some(&org), credits(100), "p1").await.unwrap();
         assert_eq!((after.available_millicredits, after.paid_out_millicredits), (credits(5), credits(100)));
         assert_eq!(env.ledger.payout(&creator, Some(&org), credits(100), "p1").await.unwrap(), after, "retry pays once");
-        assert_eq!(env.ledger.payout(&creator, Some(&org), credits(100), "p2").await.unwrap_err().code(), "invalid_request");
+        assert_eq!(env.ledger.payout(&creator, Some(&org), credits(100), "p2").await.unwrap_err().code(), ErrorCode::InvalidRequest);
         let payouts = env.ledger.transactions(&creator, Some(&org), Some(TransactionKind::Payout), None, None).await.unwrap();
         assert_eq!(payouts.items.len(), 1);
         env.ledger.audit(&org).await.unwrap();
@@ -380,7 +381,7 @@ conformance! {
         env.ledger.top_up(&p, None, &TopUpRequest { pack_id: "starter".into(), quantity: None }, "t").await.unwrap();
         let q = env.ledger.quote(&p, &quote_req(Item::new("rss_processing").param("items", 30u64))).await.unwrap();
         let h = env.ledger.hold(&p, &HoldRequest { quote_id: q.id }, "h").await.unwrap();
-        assert_eq!(env.ledger.refund(&p, &h.id, "r0").await.unwrap_err().code(), "hold_not_active");
+        assert_eq!(env.ledger.refund(&p, &h.id, "r0").await.unwrap_err().code(), ErrorCode::HoldNotActive);
         env.ledger.capture(&p, &h.id, &CaptureRequest { amount_millicredits: Some(credits(30)), actual: None }, "c").await.unwrap();
         let charge = env.ledger.transactions(&p, None, Some(TransactionKind::Charge), None, None).await.unwrap().items[0].clone();
         let r = env.ledger.refund(&p, &h.id, "r").await.unwrap();

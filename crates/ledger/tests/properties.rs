@@ -100,7 +100,7 @@ fn run(store: Store, cases: u32) {
                 match op {
                     Op::Grant { credits: c, expires_in_days } => {
                         let expires = expires_in_days.map(|d| env.clock.now_ms_for_test() + d * DAY_MS);
-                        env.ledger.grant(&p, None, credits(*c), expires, &k).await.unwrap();
+                        env.ledger.grant(&p, &grant_req(credits(*c), expires), &k).await.unwrap();
                     }
                     Op::TopUp { forever } => {
                         let pack = if *forever { "forever" } else { "year" };
@@ -109,7 +109,7 @@ fn run(store: Store, cases: u32) {
                     Op::Plan(i) => {
                         let r = env.ledger.change_plan(&p, None, ["basic", "pro", "gift"][*i], &k).await;
                         // Only a repeated one-time grant may be refused.
-                        if let Err(e) = r { prop_assert_eq!(e.code(), "invalid_request", "{}", e); }
+                        if let Err(e) = r { prop_assert_eq!(e.code(), ErrorCode::InvalidRequest, "{}", e); }
                     }
                     Op::Hold { item: i, quantity } => {
                         let q = env.ledger.quote(&p, &QuoteRequest { wallet_id: None, request: Request::single(item(*i, *quantity)), project: None }).await.unwrap();

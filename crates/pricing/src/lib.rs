@@ -22,6 +22,7 @@
 
 mod amount;
 mod card;
+mod diff;
 mod estimate;
 mod money;
 mod parse;
@@ -37,6 +38,7 @@ pub use card::{
     Action, Agent, Card, CardRef, Component, Cost, CountParam, Currency, Model, Pack, Plan, Renewal,
 };
 pub use creditkit_tokens as tokens;
+pub use diff::{diff, Change, PriceChange};
 pub use estimate::{estimate, Estimate, EstimateError, EstimateErrorKind, Line, LineKind, Span};
 pub use money::{
     credits_to_money, pack_offer, pack_offers, shortfall, smallest_pack_covering,

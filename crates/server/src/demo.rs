@@ -3,8 +3,9 @@
 
 use std::path::Path;
 
-use creditkit_api::Role;
-use creditkit_ledger::{Ledger, LedgerError};
+use creditkit_api::admin::GrantRequest;
+use creditkit_api::{NewMember, Role};
+use creditkit_ledger::{Ledger, LedgerError, Principal};
 use serde_json::{json, Value};
 
 /// One seed product: its card, its plan (if the card sells plans) and a starting grant.
@@ -55,49 +56,65 @@ const PRODUCTS: &[Product] = &[
 ];
 
 /// Seeds the demo workspaces unless `path` already names workspaces this database
-/// knows; returns the JSON written to `path` (ids and tokens; KappaX's at the top level).
+/// knows, and writes what the example operator backend needs to `path`: per product,
+/// the workspace, its wallet, its secret API key and its members. This file is the
+/// operator's secret (keep it out of any directory a browser can read).
 pub async fn seed(ledger: &Ledger, path: &Path) -> Result<Value, SeedError> {
     if let Some(existing) = reusable(ledger, path).await {
         return Ok(existing);
     }
     let mut products = Vec::new();
     for p in PRODUCTS {
+        let operator = Principal::operator("");
         let ws = ledger
-            .create_workspace(&format!("{} (demo)", p.name), p.card, p.plan)
+            .create_workspace(&operator, &format!("{} (demo)", p.name), p.card, p.plan)
             .await?;
-        let api_key = ledger.create_api_key(&ws.id).await?;
-        let owner = ledger.authenticate(&api_key).await?;
+        let op = Principal::operator(&ws.id);
+        let key = ledger.create_api_key(&op, Some("demo backend")).await?;
         if p.grant_credits > 0 {
-            ledger
-                .grant(&owner, None, p.grant_credits * 1000, None, "demo-seed")
-                .await?;
+            let grant = GrantRequest {
+                amount_millicredits: p.grant_credits * 1000,
+                reason: "demo starting balance".into(),
+                wallet_id: None,
+                expires_at_ms: None,
+            };
+            ledger.grant(&op, &grant, "demo-seed").await?;
         }
-        let alice = ledger
-            .insert_member(&ws.id, "Alice (admin)", Role::Admin)
-            .await?;
-        let bob = ledger
-            .insert_member(&ws.id, "Bob (member)", Role::Member)
-            .await?;
+        let mut members = Vec::new();
+        for (name, role, external) in [
+            ("Alice", Role::Admin, "alice"),
+            ("Bob", Role::Member, "bob"),
+        ] {
+            let m = ledger
+                .add_member(
+                    &op,
+                    &NewMember {
+                        name: name.into(),
+                        role,
+                        external_id: Some(external.into()),
+                    },
+                )
+                .await?;
+            members
+                .push(json!({ "id": m.id, "name": m.name, "role": role, "external_id": external }));
+        }
         products.push(json!({
             "id": p.id, "name": p.name, "workspace_id": ws.id, "wallet_id": ws.wallet_id,
-            "api_key": api_key, "admin_token": alice.token, "member_token": bob.token,
+            "api_key": key.secret, "members": members,
         }));
     }
-    let first = products[0].clone();
-    let out = json!({
-        "workspace_id": first["workspace_id"], "wallet_id": first["wallet_id"], "api_key": first["api_key"],
-        "admin_token": first["admin_token"], "member_token": first["member_token"], "products": products,
-    });
+    let out = json!({ "products": products });
     let text = serde_json::to_string_pretty(&out).map_err(|e| SeedError::Io(e.to_string()))?;
     std::fs::write(path, text)
         .map_err(|e| SeedError::Io(format!("writing {}: {e}", path.display())))?;
     Ok(out)
 }
 
+/// The file's workspaces, if this database knows them and their keys still work.
 async fn reusable(ledger: &Ledger, path: &Path) -> Option<Value> {
     let v: Value = serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()?;
     for p in v["products"].as_array()? {
-        ledger.workspace(p["workspace_id"].as_str()?).await.ok()?;
+        ledger.authenticate(p["api_key"].as_str()?).await.ok()?;
     }
     Some(v)
 }

@@ -1,190 +1,221 @@
-//! The OpenAPI 3.1 description served at `/v1/openapi.json`.
+//! The OpenAPI 3.1 description served at `/v1/openapi.json`, built from one table of
+//! operations. Each operation names the right it needs (`x-creditkit-right`, the
+//! permission table's column) and its idempotency; the tidy test checks the table
+//! against the router and the README.
 
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
-fn op(
-    summary: &str,
-    body: Option<&str>,
-    response: &str,
-    idempotent: bool,
-    errors: &[(&str, &str)],
-) -> Value {
-    let mut responses = json!({ "200": { "description": "OK", "content": { "application/json": { "schema": { "$ref": format!("#/components/schemas/{response}") } } } } });
-    for (status, why) in errors {
-        responses[*status] = json!({ "description": why, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } });
+/// method, path, summary, right needed, request body schema, response schema,
+/// takes an Idempotency-Key, error codes beyond 401/404.
+type Row = (
+    &'static str,
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+    Option<&'static str>,
+    &'static str,
+    bool,
+    &'static [&'static str],
+);
+
+const OPERATIONS: &[Row] = &[
+    ("get", "/v1/me", "Who is calling: actor, member, wallet and rights", Some("read"), None, "Me", false, &[]),
+    ("get", "/v1/workspace", "The caller's workspace: name, card, thresholds", Some("read"), None, "Workspace", false, &[]),
+    ("put", "/v1/thresholds", "Set the low and critical balance thresholds", Some("manage_wallets"), Some("Thresholds"), "Workspace", false, &["403"]),
+    ("get", "/v1/card", "The workspace's rate card (JSON) for the browser estimator", Some("read"), None, "RateCard", false, &[]),
+    ("put", "/v1/card", "Refused for every /v1 credential: rate cards are the operator's (POST /admin/v1/workspaces/{ws}/cards)", Some("set_card"), Some("RateCard"), "CardUploaded", false, &["403"]),
+    ("get", "/v1/packs", "Credit packs with per-credit prices", Some("read"), None, "PackOffers", false, &[]),
+    ("post", "/v1/quotes", "Price a request before the user confirms. A chat item may give `input_text` instead of `input_tokens`: the server counts it with the model's tokenizer, exactly as the widget does", Some("quote"), Some("QuoteRequest"), "Quote", false, &["400", "403"]),
+    ("get", "/v1/quotes/{id}", "A quote given earlier (what the user confirmed)", Some("read"), None, "Quote", false, &[]),
+    ("post", "/v1/holds", "Confirm a quote: reserve its maximum", Some("hold"), Some("HoldRequest"), "Hold", true, &["402", "403", "409", "410"]),
+    ("get", "/v1/holds/{id}", "A hold", Some("read"), None, "Hold", false, &[]),
+    ("post", "/v1/holds/{id}/capture", "Charge the actual amount (never above the hold); no body charges an exact quote at its price", Some("settle"), Some("CaptureRequest"), "Hold", true, &["403", "409", "422"]),
+    ("post", "/v1/holds/{id}/release", "Release a hold in full (the operation failed: nothing charged)", Some("settle"), None, "Hold", true, &["403", "409"]),
+    ("post", "/v1/holds/{id}/refund", "Refund a captured charge to the grants it came from", Some("refund"), None, "Hold", true, &["403", "409"]),
+    ("post", "/v1/wallets", "Create a wallet, e.g. an organization wallet", Some("manage_wallets"), Some("NewWallet"), "WalletCreated", false, &["403"]),
+    ("put", "/v1/agents/{id}/payee", "Name the organization wallet receiving an agent's publisher add-ons", Some("manage_wallets"), Some("PayeeRequest"), "Empty", false, &["403"]),
+    ("get", "/v1/earnings", "Creator earnings: available, pending (24 h), paid out, platform share", Some("read"), None, "Earnings", false, &[]),
+    ("post", "/v1/payouts", "Request a payout of available earnings, at least the minimum", Some("payout"), Some("PayoutRequest"), "Earnings", true, &["403"]),
+    ("get", "/v1/balance", "Balance, held, available, low-balance state", Some("read"), None, "Balance", false, &[]),
+    ("post", "/v1/topups", "Add a pack's credits, paid through the operator's own checkout", Some("grant"), Some("TopUpRequest"), "Balance", true, &["403"]),
+    ("post", "/v1/plan", "Record a plan change (paid through the operator's checkout)", Some("change_plan"), Some("PlanRequest"), "Balance", true, &["403"]),
+    ("post", "/v1/grants", "Give credits with a reason (support goodwill, a promotion)", Some("grant"), Some("GrantRequest"), "Balance", true, &["403"]),
+    ("post", "/v1/revocations", "Take credits back with a reason (never reserved ones, never below zero)", Some("grant"), Some("RevokeRequest"), "Balance", true, &["400", "403"]),
+    ("get", "/v1/usage", "Credits used by action, project, member or month", Some("read"), None, "Usage", false, &["400"]),
+    ("get", "/v1/transactions", "Ledger entries, newest first", Some("read"), None, "TransactionPage", false, &["400"]),
+    ("get", "/v1/members", "Members", Some("read"), None, "Members", false, &[]),
+    ("post", "/v1/members", "Add a member (only owners add owners)", Some("manage_members"), Some("NewMember"), "Member", false, &["403"]),
+    ("get", "/v1/members/{id}", "A member", Some("read"), None, "Member", false, &[]),
+    ("patch", "/v1/members/{id}", "Rename a member or change their role", Some("manage_members"), Some("MemberUpdate"), "Member", false, &["403"]),
+    ("delete", "/v1/members/{id}", "Remove a member and end their sessions", Some("manage_members"), None, "Empty", false, &["403"]),
+    ("post", "/v1/sessions", "Mint a short-lived browser session for a member (the operator's backend)", Some("mint_session"), Some("SessionRequest"), "Session", false, &["403"]),
+    ("delete", "/v1/sessions/{id}", "End a session (`current`: the caller's own, sign-out)", None, None, "Empty", false, &["403"]),
+    ("get", "/v1/events", "Server-sent events: `balance` after every change to the wallet, `end` (an error body) when the credential ends (token may be passed as ?access_token=)", Some("read"), None, "EventStream", false, &[]),
+    ("get", "/v1/tokenizers/{name}", "An encoding's token rank data (`o200k_base`, `cl100k_base`), public and immutable; the widget fetches it lazily and verifies its SHA-256 (the ETag)", None, None, "Binary", false, &[]),
+    ("get", "/v1/openapi.json", "This document", None, None, "Object", false, &[]),
+    ("get", "/admin/v1/workspaces", "Every workspace, a page at a time", Some("manage_workspaces"), None, "WorkspacePage", false, &[]),
+    ("post", "/admin/v1/workspaces", "Onboard a customer: workspace, wallet, card version 1, optional plan", Some("manage_workspaces"), Some("NewWorkspace"), "Workspace", false, &["400", "422"]),
+    ("get", "/admin/v1/workspaces/{ws}", "A workspace", Some("manage_workspaces"), None, "Workspace", false, &[]),
+    ("post", "/admin/v1/workspaces/{ws}/suspend", "Suspend: sessions refused, nothing new spent, held operations still settle", Some("manage_workspaces"), None, "Workspace", false, &[]),
+    ("post", "/admin/v1/workspaces/{ws}/resume", "Resume a suspended workspace", Some("manage_workspaces"), None, "Workspace", false, &[]),
+    ("get", "/admin/v1/workspaces/{ws}/cards", "Every rate-card version", Some("manage_workspaces"), None, "CardVersions", false, &[]),
+    ("post", "/admin/v1/workspaces/{ws}/cards", "Upload a new rate-card version (validated); returns what each action's price did", Some("set_card"), Some("CardUpload"), "CardUploaded", false, &["422"]),
+    ("get", "/admin/v1/workspaces/{ws}/keys", "API keys (prefix, last use, expiry, revocation; never the secret)", Some("manage_workspaces"), None, "ApiKeys", false, &[]),
+    ("post", "/admin/v1/workspaces/{ws}/keys", "Create an API key (the secret is shown once)", Some("manage_workspaces"), Some("NewApiKey"), "ApiKeyCreated", false, &[]),
+    ("post", "/admin/v1/workspaces/{ws}/keys/{key}/rotate", "Replace a key; the old one works for `grace_seconds` (default 0)", Some("manage_workspaces"), Some("RotateApiKey"), "ApiKeyCreated", false, &["400"]),
+    ("post", "/admin/v1/workspaces/{ws}/keys/{key}/revoke", "Revoke a key at once", Some("manage_workspaces"), None, "ApiKey", false, &[]),
+    ("get", "/admin/v1/workspaces/{ws}/members", "Members", Some("manage_workspaces"), None, "Members", false, &[]),
+    ("post", "/admin/v1/workspaces/{ws}/members", "Add a member", Some("manage_members"), Some("NewMember"), "Member", false, &["400"]),
+    ("post", "/admin/v1/workspaces/{ws}/sessions", "Mint a browser session for a member", Some("mint_session"), Some("SessionRequest"), "Session", false, &["400"]),
+    ("get", "/admin/v1/workspaces/{ws}/balance", "The workspace wallet's balance (or `wallet_id`'s)", Some("read"), None, "Balance", false, &[]),
+    ("post", "/admin/v1/workspaces/{ws}/grants", "Give credits with a reason", Some("grant"), Some("GrantRequest"), "Balance", true, &["400"]),
+    ("post", "/admin/v1/workspaces/{ws}/revocations", "Take credits back with a reason", Some("grant"), Some("RevokeRequest"), "Balance", true, &["400"]),
+    ("get", "/healthz", "Liveness and database reachability", None, None, "Text", false, &[]),
+    ("get", "/metrics", "Prometheus metrics", None, None, "Text", false, &[]),
+];
+
+fn schema_ref(name: &str) -> Value {
+    json!({ "$ref": format!("#/components/schemas/{name}") })
+}
+
+fn operation(row: &Row) -> Value {
+    let (_, path, summary, right, body, response, idempotent, errors) = *row;
+    let mut responses = Map::new();
+    responses.insert(
+        "200".into(),
+        json!({ "description": "OK", "content": { "application/json": { "schema": schema_ref(response) } } }),
+    );
+    let mut codes: Vec<&str> = vec!["401", "404"];
+    codes.extend_from_slice(errors);
+    if right.is_some_and(|r| r != "read") {
+        codes.push("429");
     }
-    let mut o =
-        json!({ "summary": summary, "responses": responses, "security": [{ "bearer": [] }] });
-    if let Some(b) = body {
-        o["requestBody"] = json!({ "required": true, "content": { "application/json": { "schema": { "$ref": format!("#/components/schemas/{b}") } } } });
+    for status in codes {
+        responses.insert(
+            status.into(),
+            json!({ "description": status, "content": { "application/json": { "schema": schema_ref("Error") } } }),
+        );
     }
-    let mut params = vec![
-        json!({ "name": "wallet_id", "in": "query", "required": false, "schema": { "type": "string" } }),
-    ];
+    let mut params: Vec<Value> = path
+        .split('/')
+        .filter_map(|seg| seg.strip_prefix('{')?.strip_suffix('}'))
+        .map(|name| json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string" } }))
+        .collect();
+    if path.starts_with("/v1/") && right.is_some() {
+        params.push(json!({ "name": "wallet_id", "in": "query", "required": false, "schema": { "type": "string" } }));
+    }
     if idempotent {
         params.push(json!({ "name": "Idempotency-Key", "in": "header", "required": true, "schema": { "type": "string", "maxLength": 200 },
             "description": "Retries with the same key and body return the first result; a different body is a 409." }));
     }
-    o["parameters"] = Value::Array(params);
+    let security = if path.starts_with("/admin/") {
+        json!([{ "operator": [] }])
+    } else if right.is_some() {
+        json!([{ "bearer": [] }])
+    } else {
+        json!([])
+    };
+    let mut o = json!({ "summary": summary, "responses": responses, "parameters": params, "security": security });
+    if let Some(r) = right {
+        o["x-creditkit-right"] = json!(r);
+    }
+    if let Some(b) = body {
+        o["requestBody"] = json!({ "required": true, "content": { "application/json": { "schema": schema_ref(b) } } });
+    }
     o
 }
 
-fn id_param() -> Value {
-    json!({ "name": "id", "in": "path", "required": true, "schema": { "type": "string" } })
-}
-
-pub(crate) fn document() -> Value {
-    let common = [("401", "unauthorized"), ("404", "not_found")];
-    let with = |extra: &[(&'static str, &'static str)]| -> Vec<(&'static str, &'static str)> {
-        let mut v = common.to_vec();
-        v.extend_from_slice(extra);
-        v
-    };
-    let mut capture = op(
-        "Charge the actual amount (never above the hold)",
-        Some("CaptureRequest"),
-        "Hold",
-        true,
-        &with(&[("409", "hold_not_active"), ("422", "capture_exceeds_hold")]),
-    );
-    capture["parameters"]
-        .as_array_mut()
-        .unwrap()
-        .push(id_param());
-    let mut release = op(
-        "Release a hold in full (failed operation: nothing charged)",
-        None,
-        "Hold",
-        true,
-        &with(&[("409", "hold_not_active")]),
-    );
-    release["parameters"]
-        .as_array_mut()
-        .unwrap()
-        .push(id_param());
-    let mut refund = op(
-        "Refund a captured charge to the grants it came from (admins)",
-        None,
-        "Hold",
-        true,
-        &with(&[("403", "forbidden"), ("409", "hold_not_active")]),
-    );
-    refund["parameters"]
-        .as_array_mut()
-        .unwrap()
-        .push(id_param());
-    let mut payee = op(
-        "Name the organization wallet receiving an agent's publisher add-ons (admins)",
-        Some("PayeeRequest"),
-        "Empty",
-        false,
-        &with(&[("403", "forbidden")]),
-    );
-    payee["parameters"].as_array_mut().unwrap().push(id_param());
-    payee["responses"] = json!({ "204": { "description": "set" } });
-    let mut get_hold = op("A hold", None, "Hold", false, &common);
-    get_hold["parameters"]
-        .as_array_mut()
-        .unwrap()
-        .push(id_param());
-    let mut tx = op(
-        "Ledger entries, newest first",
-        None,
-        "TransactionPage",
-        false,
-        &with(&[("400", "invalid_request")]),
-    );
-    for (name, desc) in [
-        (
-            "type",
-            "grant, charge, refund, expiry, hold, release, payout, earning",
-        ),
-        ("cursor", "next_cursor of the previous page"),
-        ("limit", "1 to 200, default 50"),
-    ] {
-        tx["parameters"].as_array_mut().unwrap().push(json!({ "name": name, "in": "query", "required": false, "schema": { "type": "string" }, "description": desc }));
+pub fn document() -> Value {
+    let mut paths = Map::new();
+    for row in OPERATIONS {
+        let entry = paths.entry(row.1).or_insert_with(|| json!({}));
+        entry[row.0] = operation(row);
     }
-    let mut usage = op(
-        "Credits used by action, project, member or month",
-        None,
-        "Usage",
-        false,
-        &common,
-    );
-    usage["parameters"].as_array_mut().unwrap().push(json!({ "name": "group_by", "in": "query", "schema": { "type": "string", "enum": ["action", "project", "member", "month"] } }));
     let obj = |props: Value, required: &[&str]| json!({ "type": "object", "properties": props, "required": required });
+    let s = |t: &str| json!({ "type": t });
     let mc = json!({ "type": "integer", "minimum": 0, "description": "milli-credits (1 credit = 1000)" });
+    let codes: Vec<&str> = creditkit_api::ErrorCode::ALL
+        .iter()
+        .map(|c| c.as_str())
+        .collect();
+    let rights: Vec<&str> = creditkit_api::Op::ALL.iter().map(|o| o.as_str()).collect();
+    let roles = json!({ "type": "string", "enum": ["viewer", "member", "admin", "owner"] });
     json!({
         "openapi": "3.1.0",
         "info": { "title": "creditkit", "version": env!("CARGO_PKG_VERSION"),
-            "description": "Credits ledger: quote a request, hold its maximum, capture the actual amount or release it. Amounts are integer milli-credits." },
+            "description": "Credits ledger: quote a request, hold its maximum, capture the actual amount or release it. Amounts are integer milli-credits. /v1 takes a workspace API key (the operator's backend) or a browser session; /admin/v1 the operator key. `x-creditkit-right` names the right each operation needs (ARCHITECTURE.md has the table)." },
         "servers": [{ "url": "/" }],
-        "paths": {
-            "/v1/card": { "get": op("The workspace's rate card (JSON) for the browser estimator", None, "RateCard", false, &common),
-                          "put": op("Replace the rate card (admins)", Some("RateCard"), "CardRef", false, &with(&[("403", "forbidden"), ("422", "invalid_card")])) },
-            "/v1/packs": { "get": op("Credit packs with per-credit prices", None, "PackOffers", false, &common) },
-            "/v1/quotes": { "post": op("Price a request before the user confirms. A chat item may give `input_text` instead of `input_tokens`: the server counts it with the model's tokenizer, exactly as the widget does", Some("QuoteRequest"), "Quote", false, &with(&[("400", "invalid_request")])) },
-            "/v1/holds": { "post": op("Confirm a quote: reserve its maximum", Some("HoldRequest"), "Hold", true, &with(&[("402", "insufficient_credits"), ("403", "forbidden"), ("409", "idempotency_conflict"), ("410", "quote_expired")])) },
-            "/v1/holds/{id}": { "get": get_hold },
-            "/v1/holds/{id}/capture": { "post": capture },
-            "/v1/holds/{id}/release": { "post": release },
-            "/v1/holds/{id}/refund": { "post": refund },
-            "/v1/wallets": { "post": op("Create a wallet, e.g. an organization wallet (admins)", Some("NewWallet"), "WalletCreated", false, &with(&[("403", "forbidden")])) },
-            "/v1/agents/{id}/payee": { "put": payee },
-            "/v1/earnings": { "get": op("Creator earnings: available, pending (24 h), paid out, platform share", None, "Earnings", false, &common) },
-            "/v1/payouts": { "post": op("Request a payout of available earnings, at least the minimum (admins)", Some("PayoutRequest"), "Earnings", true, &with(&[("403", "forbidden")])) },
-            "/v1/balance": { "get": op("Balance, held, available, low-balance state", None, "Balance", false, &common) },
-            "/v1/topups": { "post": op("Add a pack's credits (admins)", Some("TopUpRequest"), "Balance", true, &with(&[("403", "forbidden")])) },
-            "/v1/plan": { "post": op("Change the plan (admins)", Some("PlanRequest"), "Balance", true, &with(&[("403", "forbidden")])) },
-            "/v1/usage": { "get": usage },
-            "/v1/transactions": { "get": tx },
-            "/v1/members": { "get": op("Members", None, "Members", false, &common), "post": op("Add a member (admins)", Some("NewMember"), "MemberCreated", false, &with(&[("403", "forbidden")])) },
-            "/v1/events": { "get": { "summary": "Server-sent events: `balance` after every change to the wallet (token may be passed as ?access_token=)",
-                "responses": { "200": { "description": "text/event-stream of BalanceEvent" } } } },
-            "/v1/tokenizers/{name}": { "get": { "summary": "An encoding's token rank data (`o200k_base`, `cl100k_base`), public and immutable; the widget fetches it lazily and verifies its SHA-256 (the ETag)",
-                "responses": { "200": { "description": "application/octet-stream (gzip when accepted)" }, "304": { "description": "not modified" }, "404": { "description": "not_found" } } } },
-            "/healthz": { "get": { "summary": "Liveness and database reachability", "responses": { "200": { "description": "ok" } } } },
-            "/metrics": { "get": { "summary": "Prometheus metrics", "responses": { "200": { "description": "text exposition" } } } }
-        },
+        "paths": paths,
         "components": {
-            "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer", "description": "workspace API key (operator backend) or member session token (browser)" } },
+            "securitySchemes": {
+                "bearer": { "type": "http", "scheme": "bearer", "description": "workspace API key (`ck_sk_…`, the operator's backend) or browser session token (`ck_ss_…`)" },
+                "operator": { "type": "http", "scheme": "bearer", "description": "operator key (`ck_op_…`, `creditkit admin key create`)" }
+            },
             "schemas": {
-                "Error": obj(json!({ "code": { "type": "string", "enum": ["invalid_request", "unauthorized", "forbidden", "not_found", "insufficient_credits", "quote_expired", "hold_not_active", "capture_exceeds_hold", "idempotency_conflict", "invalid_card", "payload_too_large", "internal"] },
-                    "message": { "type": "string" }, "path": { "type": "string" }, "shortfall": { "$ref": "#/components/schemas/Shortfall" } }), &["code", "message"]),
-                "Shortfall": obj(json!({ "balance_millicredits": mc, "required_millicredits": mc, "shortfall_millicredits": mc, "pack": { "type": "object" }, "plan": { "type": "object" } }), &["balance_millicredits", "required_millicredits", "shortfall_millicredits"]),
-                "RateCard": { "type": "object", "description": "See README: actions, models, agents, packs, plans, currency, rounding" },
-                "CardRef": obj(json!({ "id": { "type": "string" }, "version": { "type": "string" }, "hash": { "type": "string" } }), &["id", "version", "hash"]),
-                "PackOffers": { "type": "array", "items": { "type": "object" } },
+                "Error": obj(json!({ "code": { "type": "string", "enum": codes }, "message": s("string"), "path": s("string"),
+                    "shortfall": schema_ref("Shortfall"), "retry_after_ms": s("integer") }), &["code", "message"]),
+                "Shortfall": obj(json!({ "balance_millicredits": mc, "required_millicredits": mc, "shortfall_millicredits": mc, "pack": s("object"), "plan": s("object") }), &["balance_millicredits", "required_millicredits", "shortfall_millicredits"]),
+                "RateCard": { "type": "object", "description": "`creditkit card schema` prints its JSON Schema" },
+                "CardRef": obj(json!({ "id": s("string"), "version": s("string"), "hash": s("string") }), &["id", "version", "hash"]),
+                "PackOffers": { "type": "array", "items": s("object") },
                 "Request": { "type": "object", "description": "{action, quantity?, params?} or {items: [...]}" },
-                "QuoteRequest": obj(json!({ "request": { "$ref": "#/components/schemas/Request" }, "wallet_id": { "type": "string" }, "project": { "type": "string" } }), &["request"]),
-                "Quote": obj(json!({ "id": { "type": "string" }, "wallet_id": { "type": "string" }, "estimate": { "type": "object" }, "expires_at_ms": { "type": "integer" },
-                    "hold_millicredits": mc, "available_millicredits": mc, "would_exceed": { "type": "boolean" }, "shortfall": { "$ref": "#/components/schemas/Shortfall" } }), &["id", "wallet_id", "estimate", "expires_at_ms", "hold_millicredits", "available_millicredits", "would_exceed"]),
-                "HoldRequest": obj(json!({ "quote_id": { "type": "string" } }), &["quote_id"]),
-                "Hold": obj(json!({ "id": { "type": "string" }, "quote_id": { "type": "string" }, "wallet_id": { "type": "string" }, "amount_millicredits": mc,
-                    "status": { "type": "string", "enum": ["active", "captured", "released", "expired", "refunded"] }, "captured_millicredits": mc, "expires_at_ms": { "type": "integer" }, "created_at_ms": { "type": "integer" } }),
+                "QuoteRequest": obj(json!({ "request": schema_ref("Request"), "wallet_id": s("string"), "project": s("string") }), &["request"]),
+                "Quote": obj(json!({ "id": s("string"), "wallet_id": s("string"), "estimate": s("object"), "expires_at_ms": s("integer"),
+                    "hold_millicredits": mc, "available_millicredits": mc, "would_exceed": s("boolean"), "shortfall": schema_ref("Shortfall") }), &["id", "wallet_id", "estimate", "expires_at_ms", "hold_millicredits", "available_millicredits", "would_exceed"]),
+                "HoldRequest": obj(json!({ "quote_id": s("string") }), &["quote_id"]),
+                "Hold": obj(json!({ "id": s("string"), "quote_id": s("string"), "wallet_id": s("string"), "amount_millicredits": mc,
+                    "status": { "type": "string", "enum": ["active", "captured", "released", "expired", "refunded"] }, "captured_millicredits": mc, "expires_at_ms": s("integer"), "created_at_ms": s("integer") }),
                     &["id", "quote_id", "wallet_id", "amount_millicredits", "status", "expires_at_ms", "created_at_ms"]),
-                "CaptureRequest": obj(json!({ "amount_millicredits": mc, "actual": { "$ref": "#/components/schemas/Request" } }), &[]),
-                "Balance": obj(json!({ "wallet_id": { "type": "string" }, "kind": { "type": "string" }, "balance_millicredits": mc, "held_millicredits": mc, "available_millicredits": mc,
+                "CaptureRequest": obj(json!({ "amount_millicredits": mc, "actual": schema_ref("Request") }), &[]),
+                "Balance": obj(json!({ "wallet_id": s("string"), "kind": s("string"), "balance_millicredits": mc, "held_millicredits": mc, "available_millicredits": mc,
                     "state": { "type": "string", "enum": ["ok", "low", "critical"] }, "low_threshold_millicredits": mc, "critical_threshold_millicredits": mc, "lifetime_used_millicredits": mc,
-                    "last_transaction": { "$ref": "#/components/schemas/Transaction" }, "plan_id": { "type": "string" } }),
+                    "last_transaction": schema_ref("Transaction"), "plan_id": s("string") }),
                     &["wallet_id", "balance_millicredits", "held_millicredits", "available_millicredits", "state"]),
-                "TopUpRequest": obj(json!({ "pack_id": { "type": "string" }, "quantity": { "type": "integer", "minimum": 1, "maximum": 100 } }), &["pack_id"]),
-                "PlanRequest": obj(json!({ "plan_id": { "type": "string" } }), &["plan_id"]),
-                "Transaction": obj(json!({ "seq": { "type": "integer" }, "kind": { "type": "string" }, "delta_millicredits": { "type": "integer" }, "held_delta_millicredits": { "type": "integer" },
-                    "grant_id": { "type": "string" }, "hold_id": { "type": "string" }, "member_id": { "type": "string" }, "action": { "type": "string" }, "project": { "type": "string" }, "created_at_ms": { "type": "integer" } }),
+                "TopUpRequest": obj(json!({ "pack_id": s("string"), "quantity": { "type": "integer", "minimum": 1, "maximum": 100 } }), &["pack_id"]),
+                "PlanRequest": obj(json!({ "plan_id": s("string") }), &["plan_id"]),
+                "GrantRequest": obj(json!({ "amount_millicredits": mc, "reason": s("string"), "wallet_id": s("string"), "expires_at_ms": s("integer") }), &["amount_millicredits", "reason"]),
+                "RevokeRequest": obj(json!({ "amount_millicredits": mc, "grant_id": s("string"), "reason": s("string"), "wallet_id": s("string") }), &["reason"]),
+                "Transaction": obj(json!({ "seq": s("integer"), "kind": { "type": "string", "enum": creditkit_api::TransactionKind::ALL.map(|k| k.as_str()) },
+                    "delta_millicredits": s("integer"), "held_delta_millicredits": s("integer"), "grant_id": s("string"), "hold_id": s("string"), "member_id": s("string"),
+                    "action": s("string"), "project": s("string"), "note": s("string"), "created_at_ms": s("integer") }),
                     &["seq", "kind", "delta_millicredits", "held_delta_millicredits", "created_at_ms"]),
-                "TransactionPage": obj(json!({ "items": { "type": "array", "items": { "$ref": "#/components/schemas/Transaction" } }, "next_cursor": { "type": "string" } }), &["items"]),
-                "Usage": obj(json!({ "wallet_id": { "type": "string" }, "group_by": { "type": "string" }, "rows": { "type": "array", "items": { "type": "object" } }, "total_millicredits": mc }), &["wallet_id", "group_by", "rows", "total_millicredits"]),
-                "Members": { "type": "array", "items": { "type": "object" } },
-                "NewMember": obj(json!({ "name": { "type": "string" }, "role": { "type": "string", "enum": ["viewer", "member", "admin", "owner"] } }), &["name", "role"]),
-                "Earnings": obj(json!({ "wallet_id": { "type": "string" }, "available_millicredits": mc, "pending_millicredits": mc, "paid_out_millicredits": mc,
-                    "platform_share_millicredits": mc, "minimum_payout_millicredits": mc, "payout_available": { "type": "boolean" } }), &["wallet_id", "available_millicredits", "pending_millicredits"]),
+                "TransactionPage": obj(json!({ "items": { "type": "array", "items": schema_ref("Transaction") }, "next_cursor": s("string") }), &["items"]),
+                "Usage": obj(json!({ "wallet_id": s("string"), "group_by": s("string"), "rows": { "type": "array", "items": s("object") }, "total_millicredits": mc }), &["wallet_id", "group_by", "rows", "total_millicredits"]),
+                "Member": obj(json!({ "id": s("string"), "name": s("string"), "role": roles, "external_id": s("string"), "created_at_ms": s("integer") }), &["id", "name", "role"]),
+                "Members": { "type": "array", "items": schema_ref("Member") },
+                "NewMember": obj(json!({ "name": s("string"), "role": roles, "external_id": s("string") }), &["name", "role"]),
+                "MemberUpdate": obj(json!({ "name": s("string"), "role": roles }), &[]),
+                "SessionRequest": obj(json!({ "member_id": s("string"), "external_id": s("string"), "wallet_id": s("string"),
+                    "ttl_seconds": { "type": "integer", "minimum": 60, "maximum": 86400 }, "rights": { "type": "array", "items": { "type": "string", "enum": rights } } }), &[]),
+                "Session": obj(json!({ "id": s("string"), "token": s("string"), "workspace_id": s("string"), "member_id": s("string"), "role": roles,
+                    "wallet_id": s("string"), "rights": { "type": "array", "items": s("string") }, "expires_at_ms": s("integer") }), &["id", "token", "member_id", "role", "rights", "expires_at_ms"]),
+                "Me": obj(json!({ "workspace_id": s("string"), "actor": s("string"), "member_id": s("string"), "wallet_id": s("string"), "rights": { "type": "array", "items": s("string") } }), &["workspace_id", "actor", "rights"]),
+                "Earnings": obj(json!({ "wallet_id": s("string"), "available_millicredits": mc, "pending_millicredits": mc, "paid_out_millicredits": mc,
+                    "platform_share_millicredits": mc, "minimum_payout_millicredits": mc, "payout_available": s("boolean") }), &["wallet_id", "available_millicredits", "pending_millicredits"]),
                 "PayoutRequest": obj(json!({ "amount_millicredits": mc }), &["amount_millicredits"]),
-                "PayeeRequest": obj(json!({ "wallet_id": { "type": "string" } }), &["wallet_id"]),
+                "PayeeRequest": obj(json!({ "wallet_id": s("string") }), &["wallet_id"]),
                 "NewWallet": obj(json!({ "kind": { "type": "string", "enum": ["workspace", "personal", "organization"] } }), &["kind"]),
-                "WalletCreated": obj(json!({ "wallet_id": { "type": "string" }, "kind": { "type": "string" } }), &["wallet_id", "kind"]),
-                "Empty": { "type": "object" },
-                "MemberCreated": obj(json!({ "member": { "type": "object" }, "token": { "type": "string" } }), &["member", "token"])
+                "WalletCreated": obj(json!({ "wallet_id": s("string"), "kind": s("string") }), &["wallet_id", "kind"]),
+                "Thresholds": obj(json!({ "low_threshold_millicredits": mc, "critical_threshold_millicredits": mc }), &["low_threshold_millicredits", "critical_threshold_millicredits"]),
+                "Workspace": obj(json!({ "id": s("string"), "name": s("string"), "wallet_id": s("string"), "card": schema_ref("CardRef"),
+                    "low_threshold_millicredits": mc, "critical_threshold_millicredits": mc, "suspended": s("boolean"), "created_at_ms": s("integer") }), &["id", "name", "wallet_id", "card"]),
+                "WorkspacePage": obj(json!({ "items": { "type": "array", "items": schema_ref("Workspace") }, "next_cursor": s("string") }), &["items"]),
+                "NewWorkspace": obj(json!({ "name": s("string"), "card": schema_ref("RateCard"), "plan_id": s("string") }), &["name", "card"]),
+                "CardUpload": obj(json!({ "card": schema_ref("RateCard"), "note": s("string") }), &["card"]),
+                "CardVersion": obj(json!({ "version_no": s("integer"), "card": schema_ref("CardRef"), "note": s("string"), "created_at_ms": s("integer") }), &["version_no", "card", "created_at_ms"]),
+                "CardVersions": { "type": "array", "items": schema_ref("CardVersion") },
+                "CardUploaded": obj(json!({ "version": schema_ref("CardVersion"), "diff": { "type": "array", "items": s("object") } }), &["version", "diff"]),
+                "ApiKey": obj(json!({ "id": s("string"), "prefix": s("string"), "name": s("string"), "created_at_ms": s("integer"), "last_used_at_ms": s("integer"),
+                    "expires_at_ms": s("integer"), "revoked_at_ms": s("integer") }), &["id", "prefix", "created_at_ms"]),
+                "ApiKeys": { "type": "array", "items": schema_ref("ApiKey") },
+                "ApiKeyCreated": { "allOf": [schema_ref("ApiKey"), obj(json!({ "secret": s("string") }), &["secret"])] },
+                "NewApiKey": obj(json!({ "name": s("string") }), &[]),
+                "RotateApiKey": obj(json!({ "grace_seconds": { "type": "integer", "minimum": 0, "maximum": 604800 } }), &[]),
+                "EventStream": { "type": "string", "description": "text/event-stream of BalanceEvent" },
+                "Binary": { "type": "string", "format": "binary" },
+                "Text": s("string"),
+                "Object": s("object"),
+                "Empty": s("object")
             }
         }
     })

@@ -1,131 +1,19 @@
 //! The API over real HTTP on a real socket, against SQLite and PostgreSQL.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
-use creditkit_api::{Balance, BalanceEvent, Hold, Quote, Role};
-use creditkit_ledger::testing::{fresh_url, Store};
-use creditkit_ledger::time::ManualClock;
-use creditkit_ledger::{Config, Ledger};
-use creditkit_server::{router, AppState, Options};
-use reqwest::StatusCode;
-use serde_json::{json, Value};
-
-const LANDING: &str = include_str!("../../../examples/ratecards/landing.json");
-const T0: i64 = 1_768_478_400_000;
-
-struct Srv {
-    base: String,
-    ledger: Arc<Ledger>,
-    clock: ManualClock,
-    key: String,
-    http: reqwest::Client,
-    url: String,
-}
-
-async fn start(store: Store) -> Srv {
-    let url = fresh_url(store).await;
-    start_on(&url).await
-}
-
-async fn start_on(url: &str) -> Srv {
-    let clock = ManualClock::new(T0);
-    let ledger = Arc::new(
-        Ledger::open(url, Arc::new(clock.clone()), Config::default())
-            .await
-            .unwrap(),
-    );
-    let _ = ledger.spawn_listener(url).await.unwrap();
-    let app = router(AppState::new(ledger.clone()), &Options::default());
-    let socket = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", socket.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(socket, app).await.unwrap() });
-    let http = reqwest::Client::builder()
-        .pool_max_idle_per_host(64)
-        .build()
-        .unwrap();
-    Srv {
-        base,
-        ledger,
-        clock,
-        key: String::new(),
-        http,
-        url: url.to_string(),
-    }
-}
-
-impl Srv {
-    async fn workspace(&mut self, plan: Option<&str>) -> String {
-        let ws = self
-            .ledger
-            .create_workspace("Acme", LANDING, plan)
-            .await
-            .unwrap();
-        self.key = self.ledger.create_api_key(&ws.id).await.unwrap();
-        ws.wallet_id
-    }
-
-    async fn call(
-        &self,
-        method: &str,
-        path: &str,
-        token: &str,
-        key: Option<&str>,
-        body: Option<Value>,
-    ) -> (StatusCode, Value) {
-        let mut req = self
-            .http
-            .request(method.parse().unwrap(), format!("{}{path}", self.base))
-            .bearer_auth(token);
-        if let Some(k) = key {
-            req = req.header("Idempotency-Key", k);
-        }
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req.send().await.unwrap();
-        let status = resp.status();
-        let text = resp.text().await.unwrap();
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
-    }
-
-    async fn quote(&self, token: &str, request: Value) -> Quote {
-        let (s, v) = self
-            .call(
-                "POST",
-                "/v1/quotes",
-                token,
-                None,
-                Some(json!({ "request": request })),
-            )
-            .await;
-        assert_eq!(s, StatusCode::OK, "{v}");
-        serde_json::from_value(v).unwrap()
-    }
-
-    async fn balance(&self, token: &str) -> Balance {
-        let (s, v) = self.call("GET", "/v1/balance", token, None, None).await;
-        assert_eq!(s, StatusCode::OK, "{v}");
-        serde_json::from_value(v).unwrap()
-    }
-}
-
-macro_rules! both {
-    ($($name:ident => $body:expr;)*) => {
-        mod sqlite { use super::*; $( #[tokio::test(flavor = "multi_thread", worker_threads = 4)] async fn $name() { ($body)(Store::Sqlite).await } )* }
-        mod postgres { use super::*; $( #[tokio::test(flavor = "multi_thread", worker_threads = 4)] async fn $name() { ($body)(Store::Postgres).await } )* }
-    };
-}
+use common::*;
+use creditkit_api::{BalanceEvent, Hold, Role};
 
 both! {
     hundreds_of_parallel_holds_never_overspend => |store| async move {
         let mut srv = start(store).await;
         let wallet = srv.workspace(None).await;
-        let owner = srv.ledger.authenticate(&srv.key).await.unwrap();
-        srv.ledger.grant(&owner, None, 100_000, None, "seed").await.unwrap(); // 100 credits
+        let (s, v) = srv.call("POST", "/v1/grants", &srv.key, Some("seed"), Some(json!({ "amount_millicredits": 100_000, "reason": "seed" }))).await; // 100 credits
+        assert_eq!(s, StatusCode::OK, "{v}");
         let srv = Arc::new(srv);
         let mut tasks = Vec::new();
         for i in 0..300 {
@@ -169,7 +57,7 @@ both! {
         assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
         assert_eq!(resp.json::<Value>().await.unwrap()["code"], "invalid_request");
         let (s, v) = srv.call("POST", "/v1/quotes", &k, None, Some(json!({ "request": { "action": "image" } }))).await;
-        assert_eq!((s, v["code"].as_str(), v["path"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_request"), Some("request.params.resolution")));
+        assert_eq!((s, v["code"].as_str(), v["path"].as_str()), (StatusCode::BAD_REQUEST, Some("missing_param"), Some("request.params.resolution")));
         let (s, v) = srv.call("POST", "/v1/quotes", &k, None, Some(json!({ "request": { "action": "rewrite", "quantity": -1 } }))).await;
         assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
         let (s, v) = srv.call("POST", "/v1/holds", &k, None, Some(json!({ "quote_id": "quo_x" }))).await;
@@ -226,9 +114,8 @@ both! {
     balance_events_stream_every_change_to_every_member => |store| async move {
         let mut srv = start(store).await;
         srv.workspace(Some("free")).await;
-        let owner = srv.ledger.authenticate(&srv.key).await.unwrap();
-        let alice = srv.ledger.add_member(&owner, "Alice", Role::Member).await.unwrap().token;
-        let bob = srv.ledger.add_member(&owner, "Bob", Role::Member).await.unwrap().token;
+        let alice = srv.session("Alice", Role::Member).await;
+        let bob = srv.session("Bob", Role::Member).await;
         // Bob watches (EventSource passes the token in the query).
         let mut events = srv.http.get(format!("{}/v1/events?access_token={bob}", srv.base)).send().await.unwrap();
         assert_eq!(events.status(), StatusCode::OK);
@@ -239,7 +126,8 @@ both! {
         let (_, h) = srv.call("POST", "/v1/holds", &alice, Some("h"), Some(json!({ "quote_id": q.id }))).await;
         let held = next_balance(&mut events).await;
         assert_eq!(held.balance.available_millicredits, 190_000);
-        srv.call("POST", &format!("/v1/holds/{}/capture", h["id"].as_str().unwrap()), &alice, Some("c"), Some(json!({ "amount_millicredits": 60_000 }))).await;
+        // The backend settles it.
+        srv.call("POST", &format!("/v1/holds/{}/capture", h["id"].as_str().unwrap()), &srv.key, Some("c"), Some(json!({ "amount_millicredits": 60_000 }))).await;
         let charged = next_balance(&mut events).await;
         assert_eq!((charged.balance.balance_millicredits, charged.balance.held_millicredits), (190_000, 0));
     };

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use creditkit_api::Quote;
 use creditkit_ledger::testing::{fresh_url, Store};
 use creditkit_ledger::time::ManualClock;
-use creditkit_ledger::{Config, Ledger};
+use creditkit_ledger::{Config, Ledger, Principal};
 use creditkit_server::{router, AppState, Options};
 use creditkit_tokens::{sha256_hex, Bpe, Encoding};
 use reqwest::StatusCode;
@@ -27,10 +27,14 @@ async fn start() -> (String, String, Arc<Ledger>) {
         .unwrap(),
     );
     let ws = ledger
-        .create_workspace("KappaX", KAPPAX, None)
+        .create_workspace(&Principal::operator(""), "KappaX", KAPPAX, None)
         .await
         .unwrap();
-    let key = ledger.create_api_key(&ws.id).await.unwrap();
+    let key = ledger
+        .create_api_key(&Principal::operator(&ws.id), None)
+        .await
+        .unwrap()
+        .secret;
     let app = router(AppState::new(ledger.clone()), &Options::default());
     let socket = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", socket.local_addr().unwrap());

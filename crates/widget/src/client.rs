@@ -1,8 +1,12 @@
 //! The HTTP client: the server's `/v1` API with the shared wire types.
 
+use std::cell::RefCell;
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+
 use creditkit_api::{
-    ApiError, Balance, CaptureRequest, Hold, HoldRequest, Page, Quote, QuoteRequest, TopUpRequest,
-    Transaction, Usage,
+    ApiError, Balance, ErrorCode, Hold, HoldRequest, Page, Quote, QuoteRequest, Transaction, Usage,
 };
 use creditkit_pricing::{PackOffer, Request};
 use gloo_net::http::{Request as Http, RequestBuilder};
@@ -10,12 +14,35 @@ use serde::de::DeserializeOwned;
 
 use crate::format::credits_text;
 
-/// Where the API is and who is calling. Cheap to clone.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// Asks the host page for a fresh session token (its backend mints one); `None` when
+/// it cannot. Called when the server says the session expired or is unknown.
+pub type Refresh = Rc<dyn Fn() -> Pin<Box<dyn Future<Output = Option<String>>>>>;
+
+/// Where the API is and who is calling. Cheap to clone; clones share the token, so a
+/// refreshed session reaches every component at once.
+#[derive(Clone)]
 pub struct Client {
     base_url: String,
-    token: String,
+    token: Rc<RefCell<String>>,
+    refresh: Option<Refresh>,
     wallet_id: Option<String>,
+}
+
+impl PartialEq for Client {
+    fn eq(&self, other: &Client) -> bool {
+        self.base_url == other.base_url
+            && self.wallet_id == other.wallet_id
+            && *self.token.borrow() == *other.token.borrow()
+    }
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("base_url", &self.base_url)
+            .field("wallet_id", &self.wallet_id)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Why a call failed, in a form the user can be shown ([`ClientError::words`]).
@@ -34,8 +61,8 @@ impl ClientError {
     /// One sentence for the user; never raw JSON.
     pub fn words(&self) -> String {
         match self {
-            ClientError::Api { error, .. } => match error.code.as_str() {
-                "insufficient_credits" => match &error.shortfall {
+            ClientError::Api { error, .. } => match error.code {
+                ErrorCode::InsufficientCredits => match &error.shortfall {
                     Some(s) => format!(
                         "Not enough credits: this needs {}, you have {}.",
                         credits_text(s.required_millicredits),
@@ -43,11 +70,19 @@ impl ClientError {
                     ),
                     None => "Not enough credits for this action.".into(),
                 },
-                "unauthorized" => "Your session is not valid any more; sign in again.".into(),
-                "quote_expired" => {
+                ErrorCode::Unauthorized | ErrorCode::SessionExpired => {
+                    "Your session has ended; reload the page to continue.".into()
+                }
+                ErrorCode::QuoteExpired => {
                     "The price shown has expired; please confirm the new one.".into()
                 }
-                "forbidden" => "Your role in this workspace does not allow this.".into(),
+                ErrorCode::Forbidden => "Your role in this workspace does not allow this.".into(),
+                ErrorCode::WorkspaceSuspended => {
+                    "This workspace is suspended; contact the application's support.".into()
+                }
+                ErrorCode::RateLimited => {
+                    "Too many requests at once; try again in a moment.".into()
+                }
                 _ => sentence(&error.message),
             },
             ClientError::Network(_) => {
@@ -59,9 +94,9 @@ impl ClientError {
         }
     }
 
-    pub fn code(&self) -> Option<&str> {
+    pub fn code(&self) -> Option<ErrorCode> {
         match self {
-            ClientError::Api { error, .. } => Some(&error.code),
+            ClientError::Api { error, .. } => Some(error.code),
             _ => None,
         }
     }
@@ -83,7 +118,8 @@ impl Client {
     pub fn new(base_url: impl Into<String>, token: impl Into<String>) -> Client {
         Client {
             base_url: base_url.into().trim_end_matches('/').to_string(),
-            token: token.into(),
+            token: Rc::new(RefCell::new(token.into())),
+            refresh: None,
             wallet_id: None,
         }
     }
@@ -94,12 +130,33 @@ impl Client {
         self
     }
 
+    /// Gets a new session token when the current one has ended.
+    pub fn with_refresh(mut self, refresh: Refresh) -> Client {
+        self.refresh = Some(refresh);
+        self
+    }
+
     pub fn base_url(&self) -> &str {
         &self.base_url
     }
 
-    pub fn token(&self) -> &str {
-        &self.token
+    pub fn token(&self) -> String {
+        self.token.borrow().clone()
+    }
+
+    /// Replaces the session token; returns false when there is no refresher or it
+    /// brought nothing new.
+    pub async fn refresh_token(&self) -> bool {
+        let Some(refresh) = &self.refresh else {
+            return false;
+        };
+        match refresh().await {
+            Some(t) if !t.is_empty() && t != *self.token.borrow() => {
+                *self.token.borrow_mut() = t;
+                true
+            }
+            _ => false,
+        }
     }
 
     fn url(&self, path: &str) -> String {
@@ -113,15 +170,37 @@ impl Client {
     }
 
     fn auth(&self, b: RequestBuilder) -> RequestBuilder {
-        b.header("authorization", &format!("Bearer {}", self.token))
+        b.header("authorization", &format!("Bearer {}", self.token.borrow()))
     }
 
-    async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
-        let resp = self
-            .auth(Http::get(&self.url(path)))
+    /// Sends a request built by `build`; once more with a refreshed token when the
+    /// session has ended.
+    async fn send(
+        &self,
+        build: impl Fn(&Client) -> Result<Http, ClientError>,
+    ) -> Result<gloo_net::http::Response, ClientError> {
+        let resp = build(self)?
             .send()
             .await
             .map_err(|e| ClientError::Network(e.to_string()))?;
+        if resp.status() == 401 && self.refresh_token().await {
+            return build(self)?
+                .send()
+                .await
+                .map_err(|e| ClientError::Network(e.to_string()));
+        }
+        Ok(resp)
+    }
+
+    async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
+        let url = self.url(path);
+        let resp = self
+            .send(|c| {
+                c.auth(Http::get(&url))
+                    .build()
+                    .map_err(|e| ClientError::Network(e.to_string()))
+            })
+            .await?;
         decode(resp).await
     }
 
@@ -131,20 +210,20 @@ impl Client {
         body: &impl serde::Serialize,
         key: Option<&str>,
     ) -> Result<T, ClientError> {
-        let mut b = self
-            .auth(Http::post(&self.url(path)))
-            .header("content-type", "application/json");
-        if let Some(k) = key {
-            b = b.header("idempotency-key", k);
-        }
+        let url = self.url(path);
         let body = serde_json::to_string(body).map_err(|e| ClientError::Decode(e.to_string()))?;
-        let req = b
-            .body(body)
-            .map_err(|e| ClientError::Network(e.to_string()))?;
-        let resp = req
-            .send()
-            .await
-            .map_err(|e| ClientError::Network(e.to_string()))?;
+        let resp = self
+            .send(|c| {
+                let mut b = c
+                    .auth(Http::post(&url))
+                    .header("content-type", "application/json");
+                if let Some(k) = key {
+                    b = b.header("idempotency-key", k);
+                }
+                b.body(body.clone())
+                    .map_err(|e| ClientError::Network(e.to_string()))
+            })
+            .await?;
         decode(resp).await
     }
 
@@ -154,11 +233,14 @@ impl Client {
 
     /// The workspace's rate card as JSON (parse it with `creditkit_pricing::parse_card`).
     pub async fn card_json(&self) -> Result<String, ClientError> {
+        let url = self.url("/card");
         let resp = self
-            .auth(Http::get(&self.url("/card")))
-            .send()
-            .await
-            .map_err(|e| ClientError::Network(e.to_string()))?;
+            .send(|c| {
+                c.auth(Http::get(&url))
+                    .build()
+                    .map_err(|e| ClientError::Network(e.to_string()))
+            })
+            .await?;
         if resp.ok() {
             resp.text()
                 .await
@@ -188,6 +270,8 @@ impl Client {
         self.post("/quotes", &body, None).await
     }
 
+    /// Confirms a quote: its maximum is reserved. Settling it (capture or release)
+    /// is the application backend's, with its API key.
     pub async fn hold(&self, quote_id: &str, key: &str) -> Result<Hold, ClientError> {
         self.post(
             "/holds",
@@ -199,55 +283,8 @@ impl Client {
         .await
     }
 
-    pub async fn capture(
-        &self,
-        hold_id: &str,
-        amount_millicredits: u64,
-        key: &str,
-    ) -> Result<Hold, ClientError> {
-        let body = CaptureRequest {
-            amount_millicredits: Some(amount_millicredits),
-            actual: None,
-        };
-        self.post(
-            &format!("/holds/{}/capture", encode(hold_id)),
-            &body,
-            Some(key),
-        )
-        .await
-    }
-
-    pub async fn release(&self, hold_id: &str, key: &str) -> Result<Hold, ClientError> {
-        self.post(
-            &format!("/holds/{}/release", encode(hold_id)),
-            &serde_json::json!({}),
-            Some(key),
-        )
-        .await
-    }
-
-    pub async fn top_up(
-        &self,
-        pack_id: &str,
-        quantity: u64,
-        key: &str,
-    ) -> Result<Balance, ClientError> {
-        let body = TopUpRequest {
-            pack_id: pack_id.to_string(),
-            quantity: Some(quantity),
-        };
-        self.post("/topups", &body, Some(key)).await
-    }
-
-    pub async fn change_plan(&self, plan_id: &str, key: &str) -> Result<Balance, ClientError> {
-        self.post(
-            "/plan",
-            &creditkit_api::PlanRequest {
-                plan_id: plan_id.to_string(),
-            },
-            Some(key),
-        )
-        .await
+    pub async fn get_hold(&self, hold_id: &str) -> Result<Hold, ClientError> {
+        self.get(&format!("/holds/{}", encode(hold_id))).await
     }
 
     pub async fn usage(&self, group_by: &str) -> Result<Usage, ClientError> {
@@ -271,7 +308,7 @@ impl Client {
         format!(
             "{url}{}access_token={}",
             if url.contains('?') { '&' } else { '?' },
-            encode(&self.token)
+            encode(&self.token.borrow())
         )
     }
 }
@@ -289,12 +326,7 @@ async fn decode<T: DeserializeOwned>(resp: gloo_net::http::Response) -> Result<T
         Ok(error) => Err(ClientError::Api { status, error }),
         Err(_) => Err(ClientError::Api {
             status,
-            error: ApiError {
-                code: format!("http_{status}"),
-                message: format!("the server answered {status}"),
-                path: None,
-                shortfall: None,
-            },
+            error: ApiError::new(ErrorCode::Unknown, format!("the server answered {status}")),
         }),
     }
 }

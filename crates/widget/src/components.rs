@@ -87,6 +87,7 @@ fn kind_label(kind: TransactionKind) -> &'static str {
         TransactionKind::Release => "Released",
         TransactionKind::Payout => "Payout",
         TransactionKind::Earning => "Earning",
+        TransactionKind::Revoke => "Credits removed",
     }
 }
 
@@ -425,13 +426,13 @@ pub fn InsufficientPrompt() -> impl IntoView {
             let (id, qty) = (p.pack.id.clone(), p.quantity);
             let price = p.price.as_ref().map(|m| format!(" for {}", money_text(m))).unwrap_or_default();
             let text = if qty > 1 { format!("Buy {qty} × {} ({}){price}", p.pack.name, credits_text(p.credits * 1000)) } else { format!("Buy {} ({}){price}", p.pack.name, credits_text(p.credits * 1000)) };
-            view! { <button type="button" class="ck-primary" on:click=move |_| credits.top_up(Some(id.clone()), None, qty)>{text}</button> }
+            view! { <button type="button" class="ck-primary" on:click=move |_| credits.buy(Some(id.clone()), None, qty)>{text}</button> }
         });
         let plan = shortfall.plan.clone().map(|p| {
             let id = p.id.clone();
             let price = p.price.as_ref().map(|m| format!(" — {}", money_text(m))).unwrap_or_default();
             let text = format!("Upgrade to {} ({}){price}", p.name, credits_text(p.credits * 1000));
-            view! { <button type="button" class="ck-primary" on:click=move |_| credits.top_up(None, Some(id.clone()), 1)>{text}</button> }
+            view! { <button type="button" class="ck-primary" on:click=move |_| credits.buy(None, Some(id.clone()), 1)>{text}</button> }
         });
         let notice = credits.notice.get();
         Some(view! {

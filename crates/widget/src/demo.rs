@@ -1,13 +1,18 @@
 //! The demo page: an editor with the product's actions, a chat panel with per-turn
 //! live estimates, usage and history, and a switch between the five seed products.
-//! Its workspaces and tokens come from `/demo.json`, written by `creditkit serve --seed-demo`.
+//!
+//! It is an operator's page like any other: its backend (`examples/operator`, at this
+//! page's origin) lists the products, signs the visitor in as Alice (admin) or Bob
+//! (member) by minting a short-lived session, runs each confirmed operation and settles
+//! its hold with the workspace's API key, and sells credits through a simulated
+//! checkout. The page itself holds only the session token.
 
 use std::rc::Rc;
 
 use creditkit_api::Hold;
-use creditkit_pricing::{estimate, Action, Card, Cost, Item, Request};
+use creditkit_pricing::{Action, Card, Cost, Item, Request};
 use leptos::prelude::*;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::client::Client;
 use crate::components::{
@@ -15,20 +20,21 @@ use crate::components::{
     TransactionList, UsageChart,
 };
 use crate::format::{credits_text, money_text};
-use crate::state::{Credits, Flow, Operation};
+use crate::state::{Credits, Flow, Operation, Purchase};
 use crate::tokens;
 
-#[derive(Clone, Debug, Deserialize, PartialEq)]
-struct DemoConfig {
-    products: Vec<Product>,
-}
-
+/// A product as the demo backend lists it: no secrets.
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 struct Product {
     id: String,
     name: String,
-    api_key: String,
-    member_token: String,
+    /// The creditkit API's base URL (another origin than this page).
+    api: String,
+}
+
+#[derive(Deserialize)]
+struct SessionAnswer {
+    token: String,
 }
 
 #[cfg(feature = "start")]
@@ -43,34 +49,72 @@ pub(crate) fn mount_if_present() {
     leptos::mount::mount_to(el, Demo).forget();
 }
 
+/// POSTs JSON to the demo backend (this page's origin); its error bodies carry a message.
+async fn backend<T: for<'de> Deserialize<'de>>(
+    path: &str,
+    body: &impl Serialize,
+) -> Result<T, String> {
+    let body = serde_json::to_string(body).map_err(|e| e.to_string())?;
+    let resp = gloo_net::http::Request::post(path)
+        .header("content-type", "application/json")
+        .body(body)
+        .map_err(|e| e.to_string())?
+        .send()
+        .await
+        .map_err(|_| "The demo backend cannot be reached.".to_string())?;
+    let text = resp.text().await.map_err(|e| e.to_string())?;
+    if resp.ok() {
+        return serde_json::from_str(&text).map_err(|e| e.to_string());
+    }
+    let message = serde_json::from_str::<serde_json::Value>(&text)
+        .ok()
+        .and_then(|v| v["message"].as_str().map(str::to_string))
+        .unwrap_or_else(|| format!("The demo backend answered {}.", resp.status()));
+    Err(message)
+}
+
+/// A session for `member` of `product`, minted by the demo backend with the API key.
+async fn session(product: String, member: &'static str) -> Option<String> {
+    let body = serde_json::json!({ "product": product, "member": member });
+    backend::<SessionAnswer>("/demo/session", &body)
+        .await
+        .ok()
+        .map(|s| s.token)
+}
+
 /// The whole demo page.
 #[component]
 pub fn Demo() -> impl IntoView {
     let config = LocalResource::new(|| async {
-        let resp = gloo_net::http::Request::get("/demo.json")
+        let resp = gloo_net::http::Request::get("/demo/products")
             .send()
             .await
             .map_err(|e| e.to_string())?;
-        resp.json::<DemoConfig>().await.map_err(|e| e.to_string())
+        resp.json::<Vec<Product>>().await.map_err(|e| e.to_string())
     });
     move || {
         config.get().map(|r| match r {
-            Ok(cfg) if !cfg.products.is_empty() => view! { <Products cfg=cfg/> }.into_any(),
+            Ok(products) if !products.is_empty() => view! { <Products products=products/> }.into_any(),
             Ok(_) => view! { <p class="ck-failed">"The demo has no products."</p> }.into_any(),
-            Err(e) => view! { <p class="ck-failed">{format!("Could not load the demo workspaces ({e}). Start it with `cargo xtask demo`.")}</p> }.into_any(),
+            Err(e) => view! { <p class="ck-failed">{format!("Could not load the demo products ({e}). Start it with `cargo xtask demo`.")}</p> }.into_any(),
         })
     }
 }
 
 #[component]
-fn Products(cfg: DemoConfig) -> impl IntoView {
+fn Products(products: Vec<Product>) -> impl IntoView {
     let start = location_hash()
-        .and_then(|h| cfg.products.iter().position(|p| p.id == h))
+        .and_then(|h| products.iter().position(|p| p.id == h))
         .unwrap_or(0);
     let index = RwSignal::new(start);
     let as_member = RwSignal::new(false);
-    let products = cfg.products.clone();
-    let options = cfg.products.iter().enumerate().map(|(i, p)| view! { <option value=i.to_string() selected=i == start>{p.name.clone()}</option> }).collect_view();
+    let options = products.iter().enumerate().map(|(i, p)| view! { <option value=i.to_string() selected=i == start>{p.name.clone()}</option> }).collect_view();
+    let list = products.clone();
+    let signed_in = LocalResource::new(move || {
+        let p = list[index.get().min(list.len() - 1)].clone();
+        let member = if as_member.get() { "bob" } else { "alice" };
+        async move { (session(p.id.clone(), member).await, p, member) }
+    });
     view! {
         <header class="demo-header">
             <h1>"creditkit demo"</h1>
@@ -81,20 +125,36 @@ fn Products(cfg: DemoConfig) -> impl IntoView {
                     }
                 }>{options}</select>
             </label>
-            <label class="demo-member"><input type="checkbox" on:change=move |ev| as_member.set(event_target_checked(&ev))/>" act as Bob (member)"</label>
+            <label class="demo-member"><input type="checkbox" on:change=move |ev| as_member.set(event_target_checked(&ev))/>" act as Bob (member; Alice is an admin)"</label>
         </header>
-        {move || {
-            let p = products[index.get().min(products.len() - 1)].clone();
+        {move || signed_in.get().map(|(token, p, member)| {
             set_location_hash(&p.id);
-            let token = if as_member.get() { p.member_token.clone() } else { p.api_key.clone() };
-            view! { <Workspace client=Client::new(origin(), token)/> }
-        }}
+            match token {
+                None => view! { <p class="ck-failed" role="alert">"The demo backend could not sign you in."</p> }.into_any(),
+                Some(token) => {
+                    let id = p.id.clone();
+                    let client = Client::new(p.api.clone(), token)
+                        .with_refresh(Rc::new(move || Box::pin(session(id.clone(), member))));
+                    view! { <Workspace client=client product=p.id.clone()/> }.into_any()
+                }
+            }
+        })}
     }
 }
 
 #[component]
-fn Workspace(client: Client) -> impl IntoView {
+fn Workspace(client: Client, product: String) -> impl IntoView {
     let credits = Credits::provide(client);
+    // Buying goes through the operator's checkout (simulated here), never the browser.
+    let checkout_product = product.clone();
+    credits.set_buy(Rc::new(move |purchase: Purchase| {
+        let body = serde_json::json!({ "product": checkout_product, "purchase": purchase });
+        Box::pin(async move {
+            backend::<serde_json::Value>("/demo/checkout", &body)
+                .await
+                .map(|_| ())
+        })
+    }));
     let fail_next = RwSignal::new(false);
     let topup_open = RwSignal::new(false);
     let results = RwSignal::new(Vec::<String>::new());
@@ -110,12 +170,12 @@ fn Workspace(client: Client) -> impl IntoView {
         <main class="demo-grid">
             <section class="demo-editor" aria-label="Editor">
                 <h2>"Actions"</h2>
-                {move || credits.card.get().map(|card| {
+                {let product = product.clone(); move || credits.card.get().map(|card| {
                     let actions: Vec<Action> = card.actions.iter().filter(|a| !matches!(a.cost, Cost::Chat)).cloned().collect();
                     if actions.is_empty() {
                         return view! { <p class="ck-note">"Everything this product sells is priced per chat message: see the chat."</p> }.into_any();
                     }
-                    actions.into_iter().map(|a| view! { <ActionRow card=card.clone() action=a fail_next=fail_next results=results/> }).collect_view().into_any()
+                    actions.into_iter().map(|a| view! { <ActionRow action=a product=product.clone() fail_next=fail_next results=results/> }).collect_view().into_any()
                 })}
                 <ul class="demo-results" aria-label="Results">
                     {move || results.get().into_iter().rev().map(|r| view! { <li>{r}</li> }).collect_view()}
@@ -124,7 +184,7 @@ fn Workspace(client: Client) -> impl IntoView {
             <section class="demo-chat" aria-label="Chat">
                 {move || credits.card.get().and_then(|card| {
                     let action = card.actions.iter().find(|a| matches!(a.cost, Cost::Chat))?.clone();
-                    Some(view! { <Chat card=card.clone() action=action fail_next=fail_next/> })
+                    Some(view! { <Chat card=card.clone() action=action product=product.clone() fail_next=fail_next/> })
                 })}
             </section>
             <section class="demo-usage" aria-label="Usage and history">
@@ -139,7 +199,7 @@ fn Workspace(client: Client) -> impl IntoView {
     }
 }
 
-/// Packs and plans of the card, bought at once (the demo skips the payment step).
+/// Packs and plans of the card, bought through the demo's simulated checkout.
 #[component]
 fn TopUp() -> impl IntoView {
     let credits = Credits::get();
@@ -157,14 +217,14 @@ fn TopUp() -> impl IntoView {
                             let id = p.id.clone();
                             let price = p.price.as_ref().map(|m| format!(" — {}", money_text(m))).unwrap_or_default();
                             let per = p.per_credit_display.clone().map(|d| format!(" ({d} per credit)")).unwrap_or_default();
-                            view! { <li><button type="button" class="ck-secondary" data-pack=id.clone() on:click=move |_| credits.top_up(Some(id.clone()), None, 1)>{format!("{} · {}{price}{per}", p.name, credits_text(p.credits * 1000))}</button></li> }
+                            view! { <li><button type="button" class="ck-secondary" data-pack=id.clone() on:click=move |_| credits.buy(Some(id.clone()), None, 1)>{format!("{} · {}{price}{per}", p.name, credits_text(p.credits * 1000))}</button></li> }
                         }).collect_view()}
                     </ul>
                 }.into_any(),
             })}
             {move || credits.card.get().map(|card| card.plans.iter().map(|plan| {
                 let id = plan.id.clone();
-                view! { <button type="button" class="ck-secondary" data-plan=id.clone() on:click=move |_| credits.top_up(None, Some(id.clone()), 1)>{format!("Switch to plan {}", plan.name)}</button> }
+                view! { <button type="button" class="ck-secondary" data-plan=id.clone() on:click=move |_| credits.buy(None, Some(id.clone()), 1)>{format!("Switch to plan {}", plan.name)}</button> }
             }).collect_view())}
         </section>
     }
@@ -173,8 +233,8 @@ fn TopUp() -> impl IntoView {
 /// One action with its options, its live estimate and a Run button.
 #[component]
 fn ActionRow(
-    card: std::sync::Arc<Card>,
     action: Action,
+    product: String,
     fail_next: RwSignal<bool>,
     results: RwSignal<Vec<String>>,
 ) -> impl IntoView {
@@ -191,13 +251,7 @@ fn ActionRow(
             results.update(|r| r.push(format!("{name} — free")));
             return;
         }
-        let op = simulated(
-            card.clone(),
-            request.clone(),
-            fail_next,
-            results,
-            name.clone(),
-        );
+        let op = run_on_backend(product.clone(), fail_next, results, name.clone());
         credits.request(request, name.clone(), Some("demo".into()), Some(op));
     };
     let busy = move || {
@@ -292,46 +346,44 @@ fn controls(action: &Action, item: RwSignal<Item>) -> impl IntoView {
     out
 }
 
-/// A pretend generation: takes a moment, fails when asked to, and reports what it
-/// actually used (the estimate's expected value, never above the hold).
-fn simulated(
-    card: std::sync::Arc<Card>,
-    request: Request,
+/// The confirmed hold goes to the demo backend, which runs the (simulated) operation —
+/// failing when asked to — and settles the hold with the workspace's API key: it
+/// captures what the quote priced (a range is charged its expected amount), or
+/// releases it when the operation failed.
+fn run_on_backend(
+    product: String,
     fail_next: RwSignal<bool>,
     results: RwSignal<Vec<String>>,
     name: String,
 ) -> Operation {
     Rc::new(move |hold: Hold| {
-        let (card, request, name) = (card.clone(), request.clone(), name.clone());
+        let (product, name) = (product.clone(), name.clone());
         Box::pin(async move {
-            sleep_ms(400).await;
-            if fail_next.get_untracked() {
-                fail_next.set(false);
-                if let Some(el) = document().get_element_by_id("demo-fail") {
-                    use wasm_bindgen::JsCast;
-                    if let Ok(input) = el.dyn_into::<web_sys::HtmlInputElement>() {
-                        input.set_checked(false);
-                    }
-                }
-                return Err(format!("{name} failed (simulated)."));
+            let fail = take_fail(fail_next);
+            let body = serde_json::json!({ "product": product, "hold_id": hold.id, "fail": fail });
+            let settled = backend::<Hold>("/demo/run", &body).await;
+            if let Ok(h) = &settled {
+                let charged = h.captured_millicredits.unwrap_or(0);
+                results.update(|r| r.push(format!("{name} — charged {}", credits_text(charged))));
             }
-            let used = estimate(&card, &request)
-                .map(|e| e.expected_millicredits)
-                .unwrap_or(hold.amount_millicredits);
-            let used = used.min(hold.amount_millicredits);
-            results.update(|r| r.push(format!("{name} — charged {}", credits_text(used))));
-            Ok(used)
+            settled
         })
     })
 }
 
-async fn sleep_ms(ms: i32) {
-    let promise = js_sys::Promise::new(&mut |resolve, _| {
-        if let Some(w) = web_sys::window() {
-            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+/// Reads and clears "make the next generation fail".
+fn take_fail(fail_next: RwSignal<bool>) -> bool {
+    let fail = fail_next.get_untracked();
+    if fail {
+        fail_next.set(false);
+        if let Some(el) = document().get_element_by_id("demo-fail") {
+            use wasm_bindgen::JsCast;
+            if let Ok(input) = el.dyn_into::<web_sys::HtmlInputElement>() {
+                input.set_checked(false);
+            }
         }
-    });
-    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+    }
+    fail
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -343,7 +395,12 @@ struct Turn {
 /// The chat panel: the turn's cost recomputed on every keystroke, the session total at
 /// the top, and new messages paused (history kept) at zero balance.
 #[component]
-fn Chat(card: std::sync::Arc<Card>, action: Action, fail_next: RwSignal<bool>) -> impl IntoView {
+fn Chat(
+    card: std::sync::Arc<Card>,
+    action: Action,
+    product: String,
+    fail_next: RwSignal<bool>,
+) -> impl IntoView {
     let credits = Credits::get();
     let text = RwSignal::new(String::new());
     let model = RwSignal::new(
@@ -396,7 +453,6 @@ fn Chat(card: std::sync::Arc<Card>, action: Action, fail_next: RwSignal<bool>) -
     };
     let paused = move || credits.available_millicredits() == Some(0);
     let send = {
-        let card = card.clone();
         let request_for = request_for.clone();
         move || {
             let message = text.get_untracked();
@@ -413,26 +469,17 @@ fn Chat(card: std::sync::Arc<Card>, action: Action, fail_next: RwSignal<bool>) -
                     creditkit_pricing::ParamValue::Text(message.clone()),
                 );
             }
-            let likely = request_for(count.get_untracked().0.likely);
             let agent_now = agent.get_untracked();
-            let card = card.clone();
+            let product = product.clone();
             let op: Operation = Rc::new(move |hold: Hold| {
-                let (card, likely, message, agent_now) = (
-                    card.clone(),
-                    likely.clone(),
-                    message.clone(),
-                    agent_now.clone(),
-                );
+                let (product, message, agent_now) =
+                    (product.clone(), message.clone(), agent_now.clone());
                 Box::pin(async move {
-                    sleep_ms(400).await;
-                    if fail_next.get_untracked() {
-                        fail_next.set(false);
-                        return Err("The model did not answer (simulated).".to_string());
-                    }
-                    let cost = estimate(&card, &likely)
-                        .map(|e| e.expected_millicredits)
-                        .unwrap_or(hold.amount_millicredits)
-                        .min(hold.amount_millicredits);
+                    let fail = take_fail(fail_next);
+                    let body =
+                        serde_json::json!({ "product": product, "hold_id": hold.id, "fail": fail });
+                    let settled = backend::<Hold>("/demo/run", &body).await?;
+                    let cost = settled.captured_millicredits.unwrap_or(0);
                     if let Some(a) = agent_now {
                         used.update(|u| *u.entry(a).or_insert(0) += 1);
                     }
@@ -452,7 +499,7 @@ fn Chat(card: std::sync::Arc<Card>, action: Action, fail_next: RwSignal<bool>) -
                             t.set_value("");
                         }
                     }
-                    Ok(cost)
+                    Ok(settled)
                 })
             });
             credits.request(
@@ -514,12 +561,6 @@ fn Chat(card: std::sync::Arc<Card>, action: Action, fail_next: RwSignal<bool>) -
         <button type="button" class="ck-primary" id="demo-send" disabled=paused on:click=move |_| send_click()>"Send"</button>
         {move || paused().then(|| view! { <p class="ck-note">"New messages are paused at zero balance; your conversation stays here."</p> })}
     }
-}
-
-fn origin() -> String {
-    web_sys::window()
-        .and_then(|w| w.location().origin().ok())
-        .unwrap_or_default()
 }
 
 fn location_hash() -> Option<String> {

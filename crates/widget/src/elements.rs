@@ -8,7 +8,11 @@
 //!   text is that field's value: counted with the model's tokenizer on every keystroke.
 //! - `<creditkit-confirm request label api token [wallet]>`: a button that quotes,
 //!   confirms and holds; emits `creditkit:confirmed` (detail: `hold_id`, `quote_id`,
-//!   `amount_millicredits`) for the page's backend to capture, or `creditkit:insufficient`.
+//!   `amount_millicredits`) for the page's backend to settle (capture or release with
+//!   its API key), or `creditkit:insufficient`; buy buttons emit `creditkit:buy`.
+//!
+//! Sessions end; `setSessionRefresher(async () => token)` tells the elements how to get
+//! a new one from the page's backend.
 
 use std::any::Any;
 
@@ -98,6 +102,29 @@ fn attr(el: &web_sys::Element, name: &str) -> Option<String> {
     el.get_attribute(name).filter(|v| !v.trim().is_empty())
 }
 
+thread_local! {
+    /// The page's `setSessionRefresher` callback: `async () => token`.
+    static REFRESHER: std::cell::RefCell<Option<js_sys::Function>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Registers how the elements get a new session token when theirs ends: a function
+/// returning (a promise of) the token, from the page's backend. Without one, an ended
+/// session asks the user to reload.
+#[wasm_bindgen(js_name = setSessionRefresher)]
+pub fn set_session_refresher(refresher: js_sys::Function) {
+    REFRESHER.with(|r| *r.borrow_mut() = Some(refresher));
+}
+
+async fn refreshed_token() -> Option<String> {
+    let f = REFRESHER.with(|r| r.borrow().clone())?;
+    let value = f.call0(&JsValue::NULL).ok()?;
+    let value = match value.dyn_into::<js_sys::Promise>() {
+        Ok(p) => wasm_bindgen_futures::JsFuture::from(p).await.ok()?,
+        Err(v) => v,
+    };
+    value.as_string()
+}
+
 fn client_of(el: &web_sys::Element) -> Client {
     let origin = web_sys::window()
         .and_then(|w| w.location().origin().ok())
@@ -107,6 +134,7 @@ fn client_of(el: &web_sys::Element) -> Client {
         attr(el, "token").unwrap_or_default(),
     )
     .with_wallet(attr(el, "wallet"))
+    .with_refresh(std::rc::Rc::new(|| Box::pin(refreshed_token())))
 }
 
 fn request_of(el: &web_sys::Element) -> Result<Option<Request>, String> {

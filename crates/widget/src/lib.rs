@@ -18,15 +18,17 @@ mod js_api;
 mod state;
 pub mod tokens;
 
+pub use client::Refresh;
 pub use client::{Client, ClientError};
 pub use components::{
     BalanceBadge, ConfirmDialog, InsufficientPrompt, LiveEstimate, LowBalanceBanner,
     TransactionList, UsageChart,
 };
 pub use demo::Demo;
+pub use elements::set_session_refresher;
 pub use format::{credits_text, estimate_text};
 pub use js_api::{load_token_counter, Estimator, TokenCounter};
-pub use state::{Credits, Flow, Operation, Outcome};
+pub use state::{Buy, Credits, Flow, Operation, Outcome, Purchase};
 
 /// Registers the custom elements, and mounts the demo when the page has `#creditkit-demo`.
 #[cfg(feature = "start")]

@@ -6,7 +6,7 @@ use std::pin::Pin;
 use std::rc::Rc;
 use std::sync::Arc;
 
-use creditkit_api::{Balance, BalanceEvent, Hold, Quote};
+use creditkit_api::{Balance, BalanceEvent, Hold, HoldStatus, Quote};
 use creditkit_pricing::{parse_card, Card, Request, Shortfall};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -15,10 +15,26 @@ use wasm_bindgen::JsCast;
 
 use crate::client::{new_key, Client, ClientError};
 
-/// The work a confirmed action does once its credits are held. Resolves to the actual
-/// cost in milli-credits (captured, never above the hold) or to an error message (the
-/// hold is released: a failed operation costs nothing).
-pub type Operation = Rc<dyn Fn(Hold) -> Pin<Box<dyn Future<Output = Result<u64, String>>>>>;
+/// The work a confirmed action does once its credits are held: the host page hands the
+/// hold to its backend, which runs the operation and settles the hold with its API key
+/// (capture what was used, never above the hold; or release it when the operation
+/// failed). Resolves to the settled hold, or to a message when the operation failed.
+/// The browser never settles: a session may not capture or release.
+pub type Operation = Rc<dyn Fn(Hold) -> Pin<Box<dyn Future<Output = Result<Hold, String>>>>>;
+
+/// What a buy button asks for: a pack (with a quantity) or a plan of the card.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Purchase {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pack_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan_id: Option<String>,
+    pub quantity: u64,
+}
+
+/// The host's purchase flow (its checkout). Resolves once the purchase is done (the
+/// credits may arrive a moment later, on the balance stream) or to a message.
+pub type Buy = Rc<dyn Fn(Purchase) -> Pin<Box<dyn Future<Output = Result<(), String>>>>>;
 
 /// Where a paid action is.
 #[derive(Clone, Debug, PartialEq)]
@@ -59,11 +75,12 @@ pub enum Flow {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
     /// Charged `charged_millicredits`, at most the `confirmed_millicredits` the user agreed to.
+    /// Settled by the host's backend.
     Charged {
         charged_millicredits: u64,
         confirmed_millicredits: u64,
     },
-    /// Held for the embedder's backend to capture (custom element without an operation).
+    /// Held for the host's backend to settle (custom element without an operation).
     Held {
         hold_id: String,
         amount_millicredits: u64,
@@ -81,7 +98,7 @@ struct Pending {
 /// Context for every component: `Credits::provide(client)` once, `Credits::get()` below.
 #[derive(Clone, Copy)]
 pub struct Credits {
-    client: StoredValue<Client>,
+    client: StoredValue<Client, LocalStorage>,
     pub balance: RwSignal<Option<Balance>>,
     pub card: RwSignal<Option<Arc<Card>>>,
     pub flow: RwSignal<Flow>,
@@ -92,6 +109,7 @@ pub struct Credits {
     /// Bumped after every charge, release or top-up (usage and history reload on it).
     pub revision: RwSignal<u64>,
     pending: StoredValue<Option<Pending>, LocalStorage>,
+    buy_handler: StoredValue<Option<Buy>, LocalStorage>,
     events_target: StoredValue<Option<web_sys::EventTarget>, LocalStorage>,
     stream: StoredValue<Option<EventStream>, LocalStorage>,
 }
@@ -159,7 +177,7 @@ impl Credits {
     /// the card themselves).
     pub fn new(client: Client) -> Credits {
         Credits {
-            client: StoredValue::new(client),
+            client: StoredValue::new_local(client),
             balance: RwSignal::new(None),
             card: RwSignal::new(None),
             flow: RwSignal::new(Flow::Idle),
@@ -167,6 +185,7 @@ impl Credits {
             session_spent_millicredits: RwSignal::new(0),
             revision: RwSignal::new(0),
             pending: StoredValue::new_local(None),
+            buy_handler: StoredValue::new_local(None),
             events_target: StoredValue::new_local(None),
             stream: StoredValue::new_local(None),
         }
@@ -218,28 +237,50 @@ impl Credits {
         }
     }
 
-    /// Follows `/v1/events`: every change by any member shows at once.
+    /// Follows `/v1/events`: every change by any member shows at once. When the
+    /// session ends (the server's `end` event, or a refused reconnect), the token is
+    /// refreshed through the host and the stream reopened.
     pub fn follow_events(&self) {
         let Ok(source) = web_sys::EventSource::new(&self.client().events_url()) else {
             return;
         };
-        let balance = self.balance;
-        let on_balance =
+        let this = *self;
+        let on_message =
             Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |ev: web_sys::MessageEvent| {
-                if let Some(text) = ev.data().as_string() {
-                    if let Ok(e) = serde_json::from_str::<BalanceEvent>(&text) {
-                        balance.set(Some(e.balance));
+                match ev.type_().as_str() {
+                    "balance" => {
+                        if let Some(text) = ev.data().as_string() {
+                            if let Ok(e) = serde_json::from_str::<BalanceEvent>(&text) {
+                                this.balance.set(Some(e.balance));
+                                this.continue_if_covered();
+                            }
+                        }
+                    }
+                    // "end" (the session ended) or a reconnect the server refused.
+                    _ => {
+                        let closed = this.stream.with_value(|s| {
+                            s.as_ref().is_none_or(|(src, _)| {
+                                ev.type_() == "end"
+                                    || src.ready_state() == web_sys::EventSource::CLOSED
+                            })
+                        });
+                        if closed {
+                            this.close_events();
+                            spawn_local(async move {
+                                if this.client().refresh_token().await {
+                                    this.follow_events();
+                                }
+                            });
+                        }
                     }
                 }
             });
-        let _ =
-            source.add_event_listener_with_callback("balance", on_balance.as_ref().unchecked_ref());
-        self.stream.with_value(|s| {
-            if let Some((old, _)) = s {
-                old.close();
-            }
-        });
-        self.stream.set_value(Some((source, on_balance)));
+        for name in ["balance", "end", "error"] {
+            let _ =
+                source.add_event_listener_with_callback(name, on_message.as_ref().unchecked_ref());
+        }
+        self.close_events();
+        self.stream.set_value(Some((source, on_message)));
         let stream = self.stream;
         on_cleanup(move || {
             stream.try_with_value(|s| {
@@ -248,6 +289,28 @@ impl Credits {
                 }
             });
         });
+    }
+
+    fn close_events(&self) {
+        self.stream.try_update_value(|s| {
+            if let Some((old, _)) = s.take() {
+                old.close();
+            }
+        });
+    }
+
+    /// A blocked action continues once the balance covers it (a purchase landed, by
+    /// this page's buy button or anywhere else).
+    fn continue_if_covered(&self) {
+        let Flow::Insufficient { shortfall, .. } = self.flow.get_untracked() else {
+            return;
+        };
+        let covered = self
+            .available_millicredits()
+            .is_some_and(|a| a >= shortfall.required_millicredits);
+        if covered && self.has_pending() {
+            self.quote_pending();
+        }
     }
 
     /// Available credits (balance minus holds), once loaded.
@@ -357,40 +420,62 @@ impl Credits {
                 label: label.clone(),
                 hold: hold.clone(),
             });
-            match operation(hold.clone()).await {
-                Ok(actual) => {
-                    let amount = actual.min(hold.amount_millicredits);
-                    match client.capture(&hold.id, amount, &new_key("capture")).await {
-                        Ok(h) => {
-                            let charged = h.captured_millicredits.unwrap_or(amount);
-                            this.session_spent_millicredits
-                                .update(|s| *s = s.saturating_add(charged));
-                            this.emit("creditkit:charged", &serde_json::json!({ "hold_id": h.id, "charged_millicredits": charged }));
-                            let outcome = Outcome::Charged {
-                                charged_millicredits: charged,
-                                confirmed_millicredits: hold.amount_millicredits,
-                            };
-                            this.flow.set(Flow::Done { label, outcome });
-                        }
-                        Err(e) => this.fail(&label, &e),
-                    }
-                }
-                Err(message) => {
-                    let released = client.release(&hold.id, &new_key("release")).await;
-                    this.emit(
-                        "creditkit:released",
-                        &serde_json::json!({ "hold_id": hold.id }),
-                    );
-                    let message = match released {
-                        Ok(_) => format!("{message} Nothing was charged."),
-                        Err(e) => format!("{message} {}", e.words()),
-                    };
-                    this.flow.set(Flow::Failed { label, message });
-                }
-            }
+            let settled = operation(hold.clone()).await;
+            this.settled(label, &hold, settled).await;
             this.refresh_balance().await;
             this.revision.update(|r| *r += 1);
         });
+    }
+
+    /// Shows how an operation ended, from the hold as the server has it: charged (never
+    /// above what was confirmed), or released with nothing charged.
+    async fn settled(&self, label: String, hold: &Hold, result: Result<Hold, String>) {
+        let (settled, message) = match result {
+            Ok(h) => (Ok(h), None),
+            // The backend said it failed: read what became of the hold.
+            Err(message) => (self.client().get_hold(&hold.id).await, Some(message)),
+        };
+        match settled {
+            Ok(h) if h.status == HoldStatus::Captured => {
+                let charged = h.captured_millicredits.unwrap_or(0);
+                self.session_spent_millicredits
+                    .update(|s| *s = s.saturating_add(charged));
+                self.emit(
+                    "creditkit:charged",
+                    &serde_json::json!({ "hold_id": h.id, "charged_millicredits": charged }),
+                );
+                let outcome = Outcome::Charged {
+                    charged_millicredits: charged,
+                    confirmed_millicredits: hold.amount_millicredits,
+                };
+                self.flow.set(Flow::Done { label, outcome });
+            }
+            Ok(h) if h.status == HoldStatus::Active => {
+                let message = format!(
+                    "{} Your credits stay reserved until the application settles this, and return by themselves if it does not.",
+                    message.unwrap_or_else(|| "The result is not known yet.".into())
+                );
+                self.flow.set(Flow::Failed { label, message });
+            }
+            Ok(h) => {
+                self.emit(
+                    "creditkit:released",
+                    &serde_json::json!({ "hold_id": h.id }),
+                );
+                let message = format!(
+                    "{} Nothing was charged.",
+                    message.unwrap_or_else(|| "The action did not complete.".into())
+                );
+                self.flow.set(Flow::Failed { label, message });
+            }
+            Err(e) => {
+                let message = format!("{} {}", message.unwrap_or_default(), e.words());
+                self.flow.set(Flow::Failed {
+                    label,
+                    message: message.trim().to_string(),
+                });
+            }
+        }
     }
 
     /// Closes the dialog or prompt; a blocked action is dropped.
@@ -404,22 +489,37 @@ impl Credits {
         self.pending.with_value(Option::is_some)
     }
 
-    /// Buys `quantity` of a pack (or, with `plan`, switches plan); a waiting action
-    /// then continues to its confirm dialog.
-    pub fn top_up(&self, pack_id: Option<String>, plan_id: Option<String>, quantity: u64) {
+    /// The host's purchase flow (its checkout), used by the buy buttons.
+    pub fn set_buy(&self, buy: Buy) {
+        self.buy_handler.set_value(Some(buy));
+    }
+
+    /// Buys `quantity` of a pack, or a plan: emits `creditkit:buy` for the host, and
+    /// runs the host's purchase flow if one was set. Credits are added by the host's
+    /// backend (or a verified payment), never by the browser; when they arrive on the
+    /// balance stream, a waiting action continues to its confirm dialog.
+    pub fn buy(&self, pack_id: Option<String>, plan_id: Option<String>, quantity: u64) {
+        let purchase = Purchase {
+            pack_id,
+            plan_id,
+            quantity: quantity.max(1),
+        };
+        self.emit(
+            "creditkit:buy",
+            &serde_json::to_value(&purchase).unwrap_or_default(),
+        );
+        let Some(buy) = self.buy_handler.get_value() else {
+            self.notice.set(Some(
+                "Complete the purchase; this continues as soon as the credits arrive.".into(),
+            ));
+            return;
+        };
         let this = *self;
         spawn_local(async move {
-            let client = this.client();
-            let key = new_key("topup");
-            let result = match (&pack_id, &plan_id) {
-                (Some(pack), _) => client.top_up(pack, quantity.max(1), &key).await,
-                (None, Some(plan)) => client.change_plan(plan, &key).await,
-                (None, None) => return,
-            };
-            match result {
-                Ok(b) => {
-                    this.balance.set(Some(b));
+            match buy(purchase).await {
+                Ok(()) => {
                     this.notice.set(None);
+                    this.refresh_balance().await;
                     this.revision.update(|r| *r += 1);
                     if this.has_pending() {
                         this.quote_pending();
@@ -427,7 +527,7 @@ impl Credits {
                         this.flow.set(Flow::Idle);
                     }
                 }
-                Err(e) => this.notice.set(Some(e.words())),
+                Err(e) => this.notice.set(Some(e)),
             }
         });
     }

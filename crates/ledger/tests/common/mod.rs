@@ -4,9 +4,10 @@
 
 use std::sync::Arc;
 
-use creditkit_api::Role;
+pub use creditkit_api::admin::GrantRequest;
+pub use creditkit_api::{ErrorCode, NewMember, Role, SessionRequest, Thresholds};
 use creditkit_ledger::time::ManualClock;
-use creditkit_ledger::{Config, Ledger, Principal};
+pub use creditkit_ledger::{Config, Ledger, Principal};
 
 /// 2026-01-15T12:00:00Z
 pub const T0: i64 = 1_768_478_400_000;
@@ -43,21 +44,62 @@ pub async fn env_with(store: Store, config: Config) -> Env {
 }
 
 impl Env {
-    /// A workspace on `card` (optionally on a plan) and its owner's API-key principal.
+    /// A workspace on `card` (optionally on a plan) and its backend's API-key principal.
     pub async fn workspace(&self, card: &str, plan: Option<&str>) -> (Principal, String) {
         let ws = self
             .ledger
-            .create_workspace("Acme", card, plan)
+            .create_workspace(&Principal::operator(""), "Acme", card, plan)
             .await
             .unwrap();
-        let key = self.ledger.create_api_key(&ws.id).await.unwrap();
-        let p = self.ledger.authenticate(&key).await.unwrap();
+        let key = self
+            .ledger
+            .create_api_key(&Principal::operator(&ws.id), None)
+            .await
+            .unwrap();
+        let p = self.ledger.authenticate(&key.secret).await.unwrap();
         (p, ws.wallet_id)
     }
 
+    /// A member with `role`, signed in through a session the backend (`owner`, an API
+    /// key) minted: the browser's principal.
     pub async fn member(&self, owner: &Principal, role: Role) -> Principal {
-        let m = self.ledger.add_member(owner, "Sam", role).await.unwrap();
-        self.ledger.authenticate(&m.token).await.unwrap()
+        let token = self.member_token(owner, role).await;
+        self.ledger.authenticate(&token).await.unwrap()
+    }
+
+    /// A session token for a new member with `role`.
+    pub async fn member_token(&self, owner: &Principal, role: Role) -> String {
+        let m = self
+            .ledger
+            .add_member(
+                owner,
+                &NewMember {
+                    name: "Sam".into(),
+                    role,
+                    external_id: None,
+                },
+            )
+            .await
+            .unwrap();
+        let session = SessionRequest {
+            member_id: Some(m.id),
+            ..SessionRequest::default()
+        };
+        self.ledger
+            .create_session(owner, &session)
+            .await
+            .unwrap()
+            .token
+    }
+}
+
+/// A support grant of `amount` milli-credits.
+pub fn grant_req(amount: u64, expires_at_ms: Option<i64>) -> GrantRequest {
+    GrantRequest {
+        amount_millicredits: amount,
+        reason: "test grant".into(),
+        wallet_id: None,
+        expires_at_ms,
     }
 }
 
@@ -79,5 +121,3 @@ macro_rules! conformance {
 pub fn credits(n: u64) -> u64 {
     n * 1000
 }
-
-pub fn role_unused(_: Role) {}

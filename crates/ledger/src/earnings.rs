@@ -1,0 +1,158 @@
+//! Creators' earnings from publisher add-ons (seed 004): payees and payouts.
+
+use creditkit_api::{Op, WalletKind};
+
+use crate::*;
+
+impl Ledger {
+    /// Names the organization wallet that receives an agent's publisher add-ons. An
+    /// agent has one payee; only its workspace can move it.
+    pub async fn set_payee(&self, p: &Principal, agent_id: &str, wallet_id: &str) -> Result<()> {
+        p.require(Op::ManageWallets)?;
+        if agent_id.is_empty() || agent_id.len() > 64 {
+            return Err(LedgerError::Invalid {
+                path: Some("agent_id".into()),
+                message: "agent id must be 1 to 64 characters".into(),
+            });
+        }
+        let wallet_id = self.resolve_wallet(p, Some(wallet_id)).await?;
+        let (kind,): (String,) = sqlx::query_as("SELECT kind FROM wallets WHERE id = $1")
+            .bind(&wallet_id)
+            .fetch_one(&self.pool)
+            .await?;
+        if kind != WalletKind::Organization.as_str() {
+            return Err(LedgerError::Invalid {
+                path: Some("wallet_id".into()),
+                message: "earnings go to an organization wallet".into(),
+            });
+        }
+        let mut tx = self.pool.begin().await?;
+        let existing: Option<(String,)> =
+            sqlx::query_as("SELECT workspace_id FROM agent_payees WHERE agent_id = $1")
+                .bind(agent_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        match existing {
+            Some((ws,)) if ws != p.workspace_id => {
+                return Err(LedgerError::Forbidden(format!(
+                    "agent `{agent_id}` is paid to another workspace"
+                )))
+            }
+            Some(_) => {
+                sqlx::query("UPDATE agent_payees SET wallet_id = $1 WHERE agent_id = $2")
+                    .bind(&wallet_id)
+                    .bind(agent_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            None => {
+                sqlx::query("INSERT INTO agent_payees (agent_id, workspace_id, wallet_id) VALUES ($1, $2, $3)")
+                    .bind(agent_id)
+                    .bind(&p.workspace_id)
+                    .bind(&wallet_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A creator's earnings: available, pending (< 24 h), paid out, platform share.
+    pub async fn earnings(
+        &self,
+        p: &Principal,
+        wallet_id: Option<&str>,
+    ) -> Result<creditkit_api::Earnings> {
+        p.require(Op::Read)?;
+        let wallet_id = self.resolve_wallet(p, wallet_id).await?;
+        let mut conn = self.pool.acquire().await?;
+        self.earnings_on(&mut conn, &wallet_id, self.now_ms()).await
+    }
+
+    async fn earnings_on(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        wallet_id: &str,
+        now: i64,
+    ) -> Result<creditkit_api::Earnings> {
+        let (available, pending, paid, share): (i64, i64, i64, i64) = sqlx::query_as(
+            "SELECT \
+             CAST(COALESCE(SUM(CASE WHEN kind = 'payout' OR available_at_ms <= $2 THEN earnings_delta_mc ELSE 0 END), 0) AS BIGINT), \
+             CAST(COALESCE(SUM(CASE WHEN kind = 'earning' AND available_at_ms > $2 THEN earnings_delta_mc ELSE 0 END), 0) AS BIGINT), \
+             CAST(COALESCE(SUM(CASE WHEN kind = 'payout' THEN -earnings_delta_mc ELSE 0 END), 0) AS BIGINT), \
+             CAST(COALESCE(SUM(platform_share_mc), 0) AS BIGINT) \
+             FROM entries WHERE wallet_id = $1 AND kind IN ('earning', 'payout')",
+        )
+        .bind(wallet_id)
+        .bind(now)
+        .fetch_one(&mut *conn)
+        .await?;
+        let min = self.config.minimum_payout_millicredits;
+        Ok(creditkit_api::Earnings {
+            wallet_id: wallet_id.to_string(),
+            available_millicredits: to_u64(available),
+            pending_millicredits: to_u64(pending),
+            paid_out_millicredits: to_u64(paid),
+            platform_share_millicredits: to_u64(share),
+            minimum_payout_millicredits: min,
+            payout_available: to_u64(available) >= min,
+        })
+    }
+
+    /// Requests a payout of settled earnings (at least the minimum). Admins only.
+    pub async fn payout(
+        &self,
+        p: &Principal,
+        wallet_id: Option<&str>,
+        amount: u64,
+        key: &str,
+    ) -> Result<creditkit_api::Earnings> {
+        p.require(Op::Payout)?;
+        check_key(key)?;
+        let amount_i = to_i64(amount)?;
+        let wallet_id = self.resolve_wallet(p, wallet_id).await?;
+        let hash = payload_hash("payout", &(&wallet_id, amount));
+        let now = self.now_ms();
+        let mut tx = self.pool.begin().await?;
+        self.lock_wallet(&mut tx, &wallet_id).await?;
+        if let Some(done) = self.replay(&mut tx, &p.workspace_id, key, &hash).await? {
+            return done;
+        }
+        let before = self.earnings_on(&mut tx, &wallet_id, now).await?;
+        if amount < self.config.minimum_payout_millicredits {
+            return Err(LedgerError::Invalid {
+                path: Some("amount_millicredits".into()),
+                message: format!(
+                    "the minimum payout is {} credits",
+                    error::fmt_mc(self.config.minimum_payout_millicredits)
+                ),
+            });
+        }
+        if amount > before.available_millicredits {
+            return Err(LedgerError::Invalid {
+                path: Some("amount_millicredits".into()),
+                message: format!(
+                    "{} credits are available for payout, not {}",
+                    error::fmt_mc(before.available_millicredits),
+                    error::fmt_mc(amount)
+                ),
+            });
+        }
+        self.entry(
+            &mut tx,
+            &wallet_id,
+            now,
+            Entry {
+                kind: "payout",
+                earnings_delta_mc: -amount_i,
+                note: Some("payout requested"),
+                ..Entry::default()
+            },
+        )
+        .await?;
+        let result = Ok(self.earnings_on(&mut tx, &wallet_id, now).await?);
+        self.finish(tx, &p.workspace_id, key, &hash, result, &[&wallet_id])
+            .await
+    }
+}

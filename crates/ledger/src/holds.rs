@@ -1,0 +1,722 @@
+//! The money path: quote → hold → capture or release, and refunds.
+
+use creditkit_api::{CaptureRequest, Hold, HoldRequest, HoldStatus, Op, Quote, QuoteRequest};
+use creditkit_pricing::{estimate, shortfall, Card, Estimate, Millicredits};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use crate::*;
+
+impl Ledger {
+    // ---------------------------------------------------------------- quote, hold, capture, release
+
+    /// Prices a request with the workspace's current card and keeps the quote for
+    /// [`Config::quote_ttl_ms`]. Says whether a hold would be refused, and what covers it.
+    pub async fn quote(&self, p: &Principal, req: &QuoteRequest) -> Result<Quote> {
+        p.require(Op::Quote)?;
+        let wallet_id = self.resolve_wallet(p, req.wallet_id.as_deref()).await?;
+        if req.project.as_ref().is_some_and(|s| s.len() > 200) {
+            return Err(LedgerError::Invalid {
+                path: Some("project".into()),
+                message: "project is limited to 200 characters".into(),
+            });
+        }
+        let card = self.card(&p.workspace_id).await?;
+        let request = count_text(&card, &req.request)?;
+        let est = estimate(&card, &request).map_err(LedgerError::Estimate)?;
+        let max = to_i64(est.max_millicredits)?;
+        let now = self.now_ms();
+        let id = new_id("quo");
+        let expires_at_ms = now + self.config.quote_ttl_ms;
+        let action = request.items.first().map(|i| i.action.clone());
+        let mut tx = self.pool.begin().await?;
+        let mut w = self.lock_wallet(&mut tx, &wallet_id).await?;
+        self.settle(&mut tx, &mut w, now).await?;
+        sqlx::query(
+            "INSERT INTO quotes (id, workspace_id, wallet_id, card_hash, request_json, estimate_json, max_mc, member_id, action, project, expires_at_ms, created_at_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+        )
+        .bind(&id)
+        .bind(&p.workspace_id)
+        .bind(&wallet_id)
+        .bind(card.hash())
+        .bind(serde_json::to_string(&request).unwrap_or_default())
+        .bind(serde_json::to_string(&est).unwrap_or_default())
+        .bind(max)
+        .bind(&p.member_id)
+        .bind(&action)
+        .bind(&req.project)
+        .bind(expires_at_ms)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        let available = to_u64(w.balance_mc - w.held_mc);
+        Ok(quote_view(
+            &card,
+            id,
+            wallet_id,
+            est,
+            expires_at_ms,
+            available,
+        ))
+    }
+
+    /// A quote given earlier (the operator's backend reads what the user confirmed),
+    /// with what is available now.
+    pub async fn get_quote(&self, p: &Principal, quote_id: &str) -> Result<Quote> {
+        p.require(Op::Read)?;
+        let row: Option<(String, String, String, i64)> = sqlx::query_as(
+            "SELECT wallet_id, card_hash, estimate_json, expires_at_ms FROM quotes WHERE id = $1 AND workspace_id = $2",
+        )
+        .bind(quote_id)
+        .bind(&p.workspace_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        let not_found = || LedgerError::NotFound(format!("quote `{quote_id}`"));
+        let (wallet_id, card_hash, json, expires_at_ms) = row.ok_or_else(not_found)?;
+        self.resolve_wallet(p, Some(&wallet_id))
+            .await
+            .map_err(|_| not_found())?;
+        let est: Estimate = serde_json::from_str(&json)
+            .map_err(|e| LedgerError::Corrupt(format!("quote estimate: {e}")))?;
+        let card = self.card_by_hash(&card_hash).await?;
+        let (balance, held): (i64, i64) =
+            sqlx::query_as("SELECT balance_mc, held_mc FROM wallets WHERE id = $1")
+                .bind(&wallet_id)
+                .fetch_one(&self.pool)
+                .await?;
+        let available = to_u64(balance - held);
+        Ok(quote_view(
+            &card,
+            quote_id.to_string(),
+            wallet_id,
+            est,
+            expires_at_ms,
+            available,
+        ))
+    }
+
+    /// Confirms a quote: reserves its maximum, drawing on the soonest-expiring grants
+    /// first. Refused with the shortfall when not enough is available; the refusal is
+    /// remembered under the idempotency key, so a retry stays refused.
+    pub async fn hold(&self, p: &Principal, req: &HoldRequest, key: &str) -> Result<Hold> {
+        p.require(Op::Hold)?;
+        check_key(key)?;
+        let hash = payload_hash("hold", &req.quote_id);
+        let q = sqlx::query("SELECT wallet_id, max_mc, expires_at_ms, member_id, action, project FROM quotes WHERE id = $1 AND workspace_id = $2")
+            .bind(&req.quote_id)
+            .bind(&p.workspace_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| LedgerError::NotFound(format!("quote `{}`", req.quote_id)))?;
+        let wallet_id: String = q.try_get(0)?;
+        self.resolve_wallet(p, Some(&wallet_id)).await?;
+        let max: i64 = q.try_get(1)?;
+        let quote_expires: i64 = q.try_get(2)?;
+        let member: Option<String> = p.member_id.clone().or(q.try_get(3)?);
+        let action: Option<String> = q.try_get(4)?;
+        let project: Option<String> = q.try_get(5)?;
+        // Read through the pool before the transaction: on SQLite the transaction holds
+        // the only connection.
+        let card = self.card(&p.workspace_id).await?;
+        let now = self.now_ms();
+        let (mut tx, mut w) = match self
+            .begin_write::<Hold>(&p.workspace_id, &wallet_id, key, &hash, now)
+            .await?
+        {
+            Write::Replayed(done) => return done,
+            Write::Fresh(tx, w) => (tx, w),
+        };
+        if quote_expires <= now {
+            return Err(LedgerError::QuoteExpired(req.quote_id.clone()));
+        }
+        let existing: Option<(String,)> =
+            sqlx::query_as("SELECT id FROM holds WHERE quote_id = $1")
+                .bind(&req.quote_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if let Some((h,)) = existing {
+            return Err(LedgerError::Invalid {
+                path: Some("quote_id".into()),
+                message: format!(
+                    "quote `{}` was already confirmed by hold `{h}`",
+                    req.quote_id
+                ),
+            });
+        }
+        let (active,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM holds WHERE wallet_id = $1 AND status = 'active'")
+                .bind(&wallet_id)
+                .fetch_one(&mut *tx)
+                .await?;
+        if active >= self.config.max_active_holds {
+            return Err(LedgerError::invalid(format!(
+                "wallet has {active} active holds; the limit is {}",
+                self.config.max_active_holds
+            )));
+        }
+        let available = w.balance_mc - w.held_mc;
+        if max > available {
+            let short = shortfall(
+                &card,
+                Millicredits(to_u64(available)),
+                Millicredits(to_u64(max)),
+            )
+            .ok_or_else(|| LedgerError::Corrupt("shortfall without a gap".into()))?;
+            let result: Result<Hold> = Err(LedgerError::Insufficient(Box::new(short)));
+            self.save_wallet(&mut tx, &w).await?;
+            return self
+                .finish(tx, &p.workspace_id, key, &hash, result, &[])
+                .await;
+        }
+        let hold_id = new_id("hld");
+        let expires_at_ms = now + self.config.hold_ttl_ms;
+        sqlx::query(
+            "INSERT INTO holds (id, quote_id, wallet_id, amount_mc, status, member_id, action, project, expires_at_ms, created_at_ms) \
+             VALUES ($1, $2, $3, $4, 'active', $5, $6, $7, $8, $9)",
+        )
+        .bind(&hold_id)
+        .bind(&req.quote_id)
+        .bind(&wallet_id)
+        .bind(max)
+        .bind(&member)
+        .bind(&action)
+        .bind(&project)
+        .bind(expires_at_ms)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        // Soonest-expiring first (never-expiring last), then oldest.
+        let grants: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT id, remaining_mc - held_mc FROM grants WHERE wallet_id = $1 AND remaining_mc > held_mc \
+             AND (expires_at_ms IS NULL OR expires_at_ms > $2) \
+             ORDER BY CASE WHEN expires_at_ms IS NULL THEN 1 ELSE 0 END, expires_at_ms, seq",
+        )
+        .bind(&wallet_id)
+        .bind(now)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut need = max;
+        for (position, (grant_id, free)) in grants.iter().enumerate() {
+            if need == 0 {
+                break;
+            }
+            if position >= self.config.max_grants_per_hold {
+                return Err(LedgerError::invalid(format!(
+                    "a hold may draw on at most {} grants",
+                    self.config.max_grants_per_hold
+                )));
+            }
+            let take = need.min(*free);
+            sqlx::query("UPDATE grants SET held_mc = held_mc + $1 WHERE id = $2")
+                .bind(take)
+                .bind(grant_id)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("INSERT INTO hold_allocations (hold_id, grant_id, position, amount_mc) VALUES ($1, $2, $3, $4)")
+                .bind(&hold_id)
+                .bind(grant_id)
+                .bind(position as i64)
+                .bind(take)
+                .execute(&mut *tx)
+                .await?;
+            need -= take;
+        }
+        if need > 0 {
+            return Err(LedgerError::Corrupt(format!(
+                "wallet {wallet_id} balance {} is not backed by its grants",
+                w.balance_mc
+            )));
+        }
+        self.entry(
+            &mut tx,
+            &wallet_id,
+            now,
+            Entry {
+                kind: "hold",
+                held_delta_mc: max,
+                hold_id: Some(&hold_id),
+                member_id: member.as_deref(),
+                action: action.as_deref(),
+                project: project.as_deref(),
+                ..Entry::default()
+            },
+        )
+        .await?;
+        w.held_mc += max;
+        self.save_wallet(&mut tx, &w).await?;
+        let hold = self.hold_in(&mut tx, &hold_id).await?;
+        let result = Ok(hold);
+        self.finish(tx, &p.workspace_id, key, &hash, result, &[&wallet_id])
+            .await
+    }
+
+    /// Charges a completed operation: the actual amount (given, or priced from the
+    /// actual request with the quote's own card), which must not exceed the hold. The
+    /// rest of the hold returns to the wallet.
+    pub async fn capture(
+        &self,
+        p: &Principal,
+        hold_id: &str,
+        req: &CaptureRequest,
+        key: &str,
+    ) -> Result<Hold> {
+        p.require(Op::Settle)?;
+        check_key(key)?;
+        let hash = payload_hash("capture", &(hold_id, req));
+        let (wallet_id, quote_id) = self.hold_wallet(p, hold_id).await?;
+        let (card_hash, quote_json): (String, String) =
+            sqlx::query_as("SELECT card_hash, estimate_json FROM quotes WHERE id = $1")
+                .bind(&quote_id)
+                .fetch_one(&self.pool)
+                .await?;
+        let mut priced = None;
+        let amount = match (req.amount_millicredits, &req.actual) {
+            (Some(a), None) => to_i64(a)?,
+            (None, Some(actual)) => {
+                // The quote's own card version, whatever the workspace uses now.
+                let card = self.card_by_hash(&card_hash).await?;
+                let actual = count_text(&card, actual)?;
+                let est = estimate(&card, &actual).map_err(LedgerError::Estimate)?;
+                if !est.exact {
+                    return Err(LedgerError::invalid_at(
+                        "actual",
+                        format!(
+                            "the actual request must price exactly, but it prices at {}",
+                            est.display()
+                        ),
+                    ));
+                }
+                let amount = to_i64(est.max_millicredits)?;
+                priced = Some(est);
+                amount
+            }
+            (None, None) => {
+                let quoted: Estimate = serde_json::from_str(&quote_json)
+                    .map_err(|e| LedgerError::Corrupt(format!("quote estimate: {e}")))?;
+                if !quoted.exact {
+                    return Err(LedgerError::AmountRequired(format!(
+                        "this hold's quote was a range ({}): send the actual request as `actual` or the amount used as `amount_millicredits`",
+                        quoted.display()
+                    )));
+                }
+                to_i64(quoted.max_millicredits)?
+            }
+            (Some(_), Some(_)) => {
+                return Err(LedgerError::invalid(
+                    "give one of `amount_millicredits` or `actual`, not both",
+                ));
+            }
+        };
+        let now = self.now_ms();
+        let (mut tx, mut w) = match self
+            .begin_write::<Hold>(&p.workspace_id, &wallet_id, key, &hash, now)
+            .await?
+        {
+            Write::Replayed(done) => return done,
+            Write::Fresh(tx, w) => (tx, w),
+        };
+        let hold = self.hold_in(&mut tx, hold_id).await?;
+        if hold.status != HoldStatus::Active {
+            let status = hold.status.as_str().to_string();
+            self.save_wallet(&mut tx, &w).await?;
+            tx.commit().await?; // keep what settle did (a timed-out hold)
+            return Err(LedgerError::HoldNotActive {
+                id: hold_id.to_string(),
+                status,
+            });
+        }
+        let held = to_i64(hold.amount_millicredits)?;
+        if amount > held {
+            return Err(LedgerError::CaptureExceedsHold {
+                amount: to_u64(amount),
+                held: to_u64(held),
+            });
+        }
+        let meta: (Option<String>, Option<String>, Option<String>) =
+            sqlx::query_as("SELECT member_id, action, project FROM holds WHERE id = $1")
+                .bind(hold_id)
+                .fetch_one(&mut *tx)
+                .await?;
+        let allocations: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT grant_id, amount_mc FROM hold_allocations WHERE hold_id = $1 ORDER BY position",
+        )
+        .bind(hold_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        self.entry(
+            &mut tx,
+            &wallet_id,
+            now,
+            Entry {
+                kind: "release",
+                held_delta_mc: -held,
+                hold_id: Some(hold_id),
+                note: Some("captured"),
+                ..Entry::default()
+            },
+        )
+        .await?;
+        let mut left = amount;
+        for (grant_id, allocated) in &allocations {
+            let take = left.min(*allocated);
+            sqlx::query("UPDATE grants SET held_mc = held_mc - $1, remaining_mc = remaining_mc - $2 WHERE id = $3")
+                .bind(allocated)
+                .bind(take)
+                .bind(grant_id)
+                .execute(&mut *tx)
+                .await?;
+            if take > 0 {
+                self.entry(
+                    &mut tx,
+                    &wallet_id,
+                    now,
+                    Entry {
+                        kind: "charge",
+                        balance_delta_mc: -take,
+                        grant_id: Some(grant_id),
+                        hold_id: Some(hold_id),
+                        member_id: meta.0.as_deref(),
+                        action: meta.1.as_deref(),
+                        project: meta.2.as_deref(),
+                        ..Entry::default()
+                    },
+                )
+                .await?;
+            }
+            left -= take;
+        }
+        debug_assert_eq!(left, 0, "allocations cover the hold");
+        sqlx::query("UPDATE holds SET status = 'captured', captured_mc = $1 WHERE id = $2")
+            .bind(amount)
+            .bind(hold_id)
+            .execute(&mut *tx)
+            .await?;
+        let payees = self
+            .accrue_earnings(&mut tx, &quote_id, priced.as_ref(), hold_id, amount, now)
+            .await?;
+        w.held_mc -= held;
+        w.balance_mc -= amount;
+        self.expire_grants(&mut tx, &mut w, now).await?; // a released part of an expired grant
+        self.save_wallet(&mut tx, &w).await?;
+        let result = Ok(self.hold_in(&mut tx, hold_id).await?);
+        let mut changed = vec![wallet_id.as_str()];
+        changed.extend(payees.iter().map(String::as_str));
+        self.finish(tx, &p.workspace_id, key, &hash, result, &changed)
+            .await
+    }
+
+    /// Credits each agent's payee with its publisher add-on from a capture, less the
+    /// platform's share, pending until it settles. Returns the wallets credited.
+    pub(crate) async fn accrue_earnings(
+        &self,
+        tx: &mut Tx<'_>,
+        quote_id: &str,
+        priced: Option<&creditkit_pricing::Estimate>,
+        hold_id: &str,
+        captured: i64,
+        now: i64,
+    ) -> Result<Vec<String>> {
+        let stored;
+        let est = match priced {
+            Some(e) => e,
+            None => {
+                let (json,): (String,) =
+                    sqlx::query_as("SELECT estimate_json FROM quotes WHERE id = $1")
+                        .bind(quote_id)
+                        .fetch_one(&mut **tx)
+                        .await?;
+                stored = serde_json::from_str::<creditkit_pricing::Estimate>(&json)
+                    .map_err(|e| LedgerError::Corrupt(format!("quote estimate: {e}")))?;
+                &stored
+            }
+        };
+        let mut by_agent: std::collections::BTreeMap<&str, i64> = std::collections::BTreeMap::new();
+        for line in est
+            .lines
+            .iter()
+            .filter(|l| l.kind == creditkit_pricing::LineKind::PublisherAddon)
+        {
+            if let Some(agent) = &line.agent {
+                *by_agent.entry(agent).or_default() += line.max_millicredits as i64;
+            }
+        }
+        let mut left = captured; // never pay out more add-on than was charged
+        let mut credited = Vec::new();
+        for (agent, gross) in by_agent {
+            let gross = gross.min(left);
+            left -= gross;
+            if gross <= 0 {
+                continue;
+            }
+            let payee: Option<(String,)> =
+                sqlx::query_as("SELECT wallet_id FROM agent_payees WHERE agent_id = $1")
+                    .bind(agent)
+                    .fetch_optional(&mut **tx)
+                    .await?;
+            let Some((wallet,)) = payee else { continue }; // no creator registered: the platform keeps it
+            let share = (gross * self.config.platform_share_percent as i64 + 50) / 100;
+            let note = format!("publisher add-on for {agent}");
+            self.entry(
+                tx,
+                &wallet,
+                now,
+                Entry {
+                    kind: "earning",
+                    earnings_delta_mc: gross - share,
+                    platform_share_mc: share,
+                    available_at_ms: Some(now + self.config.earnings_settle_ms),
+                    hold_id: Some(hold_id),
+                    action: Some(agent),
+                    note: Some(&note),
+                    ..Entry::default()
+                },
+            )
+            .await?;
+            credited.push(wallet);
+        }
+        Ok(credited)
+    }
+
+    /// Refunds a captured charge to the very grants it was drawn from (credits of a
+    /// grant that has since expired expire again, as unspent ones would have).
+    /// Creator earnings are not clawed back. The operator's backend only.
+    pub async fn refund(&self, p: &Principal, hold_id: &str, key: &str) -> Result<Hold> {
+        p.require(Op::Refund)?;
+        check_key(key)?;
+        let hash = payload_hash("refund", &hold_id);
+        let (wallet_id, _) = self.hold_wallet(p, hold_id).await?;
+        let now = self.now_ms();
+        let (mut tx, mut w) = match self
+            .begin_write::<Hold>(&p.workspace_id, &wallet_id, key, &hash, now)
+            .await?
+        {
+            Write::Replayed(done) => return done,
+            Write::Fresh(tx, w) => (tx, w),
+        };
+        let hold = self.hold_in(&mut tx, hold_id).await?;
+        if hold.status != HoldStatus::Captured {
+            return Err(LedgerError::HoldNotActive {
+                id: hold_id.to_string(),
+                status: format!("{}, not captured", hold.status.as_str()),
+            });
+        }
+        // (grant_id, balance_delta_mc, member_id, action, project)
+        type ChargeRow = (
+            Option<String>,
+            i64,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        );
+        let charges: Vec<ChargeRow> = sqlx::query_as(
+            "SELECT grant_id, balance_delta_mc, member_id, action, project FROM entries WHERE hold_id = $1 AND kind = 'charge' ORDER BY seq",
+        )
+        .bind(hold_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        for (grant_id, delta, member, action, project) in &charges {
+            let Some(grant_id) = grant_id else { continue };
+            let amount = -delta;
+            sqlx::query("UPDATE grants SET remaining_mc = remaining_mc + $1 WHERE id = $2")
+                .bind(amount)
+                .bind(grant_id)
+                .execute(&mut *tx)
+                .await?;
+            self.entry(
+                &mut tx,
+                &wallet_id,
+                now,
+                Entry {
+                    kind: "refund",
+                    balance_delta_mc: amount,
+                    grant_id: Some(grant_id),
+                    hold_id: Some(hold_id),
+                    member_id: member.as_deref(),
+                    action: action.as_deref(),
+                    project: project.as_deref(),
+                    ..Entry::default()
+                },
+            )
+            .await?;
+            w.balance_mc += amount;
+        }
+        sqlx::query("UPDATE holds SET status = 'refunded' WHERE id = $1")
+            .bind(hold_id)
+            .execute(&mut *tx)
+            .await?;
+        self.expire_grants(&mut tx, &mut w, now).await?;
+        self.save_wallet(&mut tx, &w).await?;
+        let result = Ok(self.hold_in(&mut tx, hold_id).await?);
+        self.finish(tx, &p.workspace_id, key, &hash, result, &[&wallet_id])
+            .await
+    }
+
+    /// Returns a hold in full: the operation failed or was cancelled; nothing is charged.
+    pub async fn release(&self, p: &Principal, hold_id: &str, key: &str) -> Result<Hold> {
+        p.require(Op::Settle)?;
+        check_key(key)?;
+        let hash = payload_hash("release", &hold_id);
+        let (wallet_id, _) = self.hold_wallet(p, hold_id).await?;
+        let now = self.now_ms();
+        let (mut tx, mut w) = match self
+            .begin_write::<Hold>(&p.workspace_id, &wallet_id, key, &hash, now)
+            .await?
+        {
+            Write::Replayed(done) => return done,
+            Write::Fresh(tx, w) => (tx, w),
+        };
+        let hold = self.hold_in(&mut tx, hold_id).await?;
+        if hold.status != HoldStatus::Active {
+            let status = hold.status.as_str().to_string();
+            self.save_wallet(&mut tx, &w).await?;
+            tx.commit().await?;
+            return Err(LedgerError::HoldNotActive {
+                id: hold_id.to_string(),
+                status,
+            });
+        }
+        self.release_hold(&mut tx, &mut w, hold_id, HoldStatus::Released, now)
+            .await?;
+        self.expire_grants(&mut tx, &mut w, now).await?;
+        self.save_wallet(&mut tx, &w).await?;
+        let result = Ok(self.hold_in(&mut tx, hold_id).await?);
+        self.finish(tx, &p.workspace_id, key, &hash, result, &[&wallet_id])
+            .await
+    }
+
+    pub(crate) async fn release_hold(
+        &self,
+        tx: &mut Tx<'_>,
+        w: &mut WalletRow,
+        hold_id: &str,
+        status: HoldStatus,
+        now: i64,
+    ) -> Result<()> {
+        let (amount,): (i64,) = sqlx::query_as("SELECT amount_mc FROM holds WHERE id = $1")
+            .bind(hold_id)
+            .fetch_one(&mut **tx)
+            .await?;
+        let allocations: Vec<(String, i64)> =
+            sqlx::query_as("SELECT grant_id, amount_mc FROM hold_allocations WHERE hold_id = $1")
+                .bind(hold_id)
+                .fetch_all(&mut **tx)
+                .await?;
+        for (grant_id, allocated) in &allocations {
+            sqlx::query("UPDATE grants SET held_mc = held_mc - $1 WHERE id = $2")
+                .bind(allocated)
+                .bind(grant_id)
+                .execute(&mut **tx)
+                .await?;
+        }
+        sqlx::query("UPDATE holds SET status = $1 WHERE id = $2")
+            .bind(status.as_str())
+            .bind(hold_id)
+            .execute(&mut **tx)
+            .await?;
+        let note = if status == HoldStatus::Expired {
+            "timed out"
+        } else {
+            "released"
+        };
+        self.entry(
+            tx,
+            &w.id.clone(),
+            now,
+            Entry {
+                kind: "release",
+                held_delta_mc: -amount,
+                hold_id: Some(hold_id),
+                note: Some(note),
+                ..Entry::default()
+            },
+        )
+        .await?;
+        w.held_mc -= amount;
+        Ok(())
+    }
+
+    /// The wallet and quote of a hold the principal may see.
+    pub(crate) async fn hold_wallet(
+        &self,
+        p: &Principal,
+        hold_id: &str,
+    ) -> Result<(String, String)> {
+        let row: Option<(String, String)> = sqlx::query_as(
+            "SELECT h.wallet_id, h.quote_id FROM holds h JOIN wallets w ON w.id = h.wallet_id WHERE h.id = $1 AND w.workspace_id = $2",
+        )
+        .bind(hold_id)
+        .bind(&p.workspace_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        let (wallet, quote) =
+            row.ok_or_else(|| LedgerError::NotFound(format!("hold `{hold_id}`")))?;
+        self.resolve_wallet(p, Some(&wallet))
+            .await
+            .map_err(|_| LedgerError::NotFound(format!("hold `{hold_id}`")))?;
+        Ok((wallet, quote))
+    }
+
+    pub async fn get_hold(&self, p: &Principal, hold_id: &str) -> Result<Hold> {
+        p.require(Op::Read)?;
+        self.hold_wallet(p, hold_id).await?;
+        let mut conn = self.pool.acquire().await?;
+        hold_from_row(
+            &sqlx::query("SELECT id, quote_id, wallet_id, amount_mc, status, captured_mc, expires_at_ms, created_at_ms FROM holds WHERE id = $1")
+                .bind(hold_id)
+                .fetch_one(&mut *conn)
+                .await?,
+        )
+    }
+
+    pub(crate) async fn hold_in(&self, tx: &mut Tx<'_>, hold_id: &str) -> Result<Hold> {
+        let row = sqlx::query("SELECT id, quote_id, wallet_id, amount_mc, status, captured_mc, expires_at_ms, created_at_ms FROM holds WHERE id = $1")
+            .bind(hold_id)
+            .fetch_optional(&mut **tx)
+            .await?
+            .ok_or_else(|| LedgerError::NotFound(format!("hold `{hold_id}`")))?;
+        hold_from_row(&row)
+    }
+}
+
+pub(crate) fn hold_from_row(r: &AnyRow) -> Result<Hold> {
+    let status: String = r.try_get(4)?;
+    let captured: Option<i64> = r.try_get(5)?;
+    Ok(Hold {
+        id: r.try_get(0)?,
+        quote_id: r.try_get(1)?,
+        wallet_id: r.try_get(2)?,
+        amount_millicredits: to_u64(r.try_get(3)?),
+        status: HoldStatus::parse(&status)
+            .ok_or_else(|| LedgerError::Corrupt(format!("hold status `{status}`")))?,
+        captured_millicredits: captured.map(to_u64),
+        expires_at_ms: r.try_get(6)?,
+        created_at_ms: r.try_get(7)?,
+    })
+}
+
+fn quote_view(
+    card: &Card,
+    id: String,
+    wallet_id: String,
+    est: Estimate,
+    expires_at_ms: i64,
+    available: u64,
+) -> Quote {
+    let short = shortfall(
+        card,
+        Millicredits(available),
+        Millicredits(est.max_millicredits),
+    );
+    Quote {
+        id,
+        wallet_id,
+        hold_millicredits: est.max_millicredits,
+        estimate: est,
+        expires_at_ms,
+        available_millicredits: available,
+        would_exceed: short.is_some(),
+        shortfall: short,
+    }
+}

@@ -1,0 +1,282 @@
+//! Reads: balance, history, usage; the expiry sweeper and the audit.
+
+use creditkit_api::{
+    Balance, BalanceState, Op, Page, Transaction, TransactionKind, Usage, UsageGroup, UsageRow,
+};
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use crate::*;
+
+impl Ledger {
+    // ---------------------------------------------------------------- reads
+
+    /// Balance, held and available credits, low-balance state and the last activity.
+    /// Settles the wallet first, so expired credits and timed-out holds never show.
+    pub async fn balance(&self, p: &Principal, wallet_id: Option<&str>) -> Result<Balance> {
+        p.require(Op::Read)?;
+        let wallet_id = self.resolve_wallet(p, wallet_id).await?;
+        let now = self.now_ms();
+        let mut tx = self.pool.begin().await?;
+        let mut w = self.lock_wallet(&mut tx, &wallet_id).await?;
+        let changed = self.settle(&mut tx, &mut w, now).await?;
+        let b = self.balance_in(&mut tx, &w).await?;
+        tx.commit().await?;
+        if changed {
+            self.changed(&wallet_id).await;
+        }
+        Ok(b)
+    }
+
+    pub(crate) async fn balance_in(&self, tx: &mut Tx<'_>, w: &WalletRow) -> Result<Balance> {
+        let (low, critical): (i64, i64) = sqlx::query_as(
+            "SELECT low_threshold_mc, critical_threshold_mc FROM workspaces WHERE id = $1",
+        )
+        .bind(&w.workspace_id)
+        .fetch_one(&mut **tx)
+        .await?;
+        let (used,): (i64,) = sqlx::query_as(
+            "SELECT CAST(COALESCE(SUM(balance_delta_mc), 0) AS BIGINT) FROM entries WHERE wallet_id = $1 AND kind IN ('charge', 'refund')",
+        )
+        .bind(&w.id)
+        .fetch_one(&mut **tx)
+        .await?;
+        let last = sqlx::query(&format!("{ENTRY_SELECT} WHERE wallet_id = $1 AND balance_delta_mc <> 0 ORDER BY seq DESC LIMIT 1"))
+            .bind(&w.id)
+            .fetch_optional(&mut **tx)
+            .await?
+            .map(|r| transaction_from_row(&r))
+            .transpose()?;
+        let available = to_u64(w.balance_mc - w.held_mc);
+        Ok(Balance {
+            wallet_id: w.id.clone(),
+            kind: w.kind,
+            balance_millicredits: to_u64(w.balance_mc),
+            held_millicredits: to_u64(w.held_mc),
+            available_millicredits: available,
+            state: BalanceState::of(available, to_u64(low), to_u64(critical)),
+            low_threshold_millicredits: to_u64(low),
+            critical_threshold_millicredits: to_u64(critical),
+            lifetime_used_millicredits: to_u64(-used),
+            last_transaction: last,
+            plan_id: w.plan_id.clone(),
+        })
+    }
+
+    /// Ledger entries, newest first, optionally of one kind; pass `next_cursor` back.
+    pub async fn transactions(
+        &self,
+        p: &Principal,
+        wallet_id: Option<&str>,
+        kind: Option<TransactionKind>,
+        cursor: Option<&str>,
+        limit: Option<u32>,
+    ) -> Result<Page<Transaction>> {
+        p.require(Op::Read)?;
+        let wallet_id = self.resolve_wallet(p, wallet_id).await?;
+        let limit = limit.unwrap_or(50);
+        if limit == 0 || limit > MAX_PAGE_LIMIT {
+            return Err(LedgerError::Invalid {
+                path: Some("limit".into()),
+                message: format!("limit must be 1 to {MAX_PAGE_LIMIT}"),
+            });
+        }
+        let before = match cursor {
+            None => i64::MAX,
+            Some(c) => c
+                .strip_prefix('s')
+                .and_then(|n| n.parse::<i64>().ok())
+                .filter(|n| *n > 0)
+                .ok_or_else(|| LedgerError::Invalid {
+                    path: Some("cursor".into()),
+                    message: format!("`{c}` is not a cursor from this API"),
+                })?,
+        };
+        let sql = format!(
+            "{ENTRY_SELECT} WHERE wallet_id = $1 AND seq < $2 AND ($3 = '' OR kind = $3) ORDER BY seq DESC LIMIT $4"
+        );
+        let rows = sqlx::query(&sql)
+            .bind(&wallet_id)
+            .bind(before)
+            .bind(kind.map_or("", TransactionKind::as_str))
+            .bind(i64::from(limit) + 1)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut items = rows
+            .iter()
+            .map(transaction_from_row)
+            .collect::<Result<Vec<_>>>()?;
+        let next_cursor = if items.len() > limit as usize {
+            items.truncate(limit as usize);
+            items.last().map(|t| format!("s{}", t.seq))
+        } else {
+            None
+        };
+        Ok(Page { items, next_cursor })
+    }
+
+    /// Credits used, grouped by action, project, member or month (`YYYY-MM`).
+    pub async fn usage(
+        &self,
+        p: &Principal,
+        wallet_id: Option<&str>,
+        group_by: UsageGroup,
+    ) -> Result<Usage> {
+        p.require(Op::Read)?;
+        let wallet_id = self.resolve_wallet(p, wallet_id).await?;
+        let column = match group_by {
+            UsageGroup::Action => "action",
+            UsageGroup::Project => "project",
+            UsageGroup::Member => "member_id",
+            UsageGroup::Month => "month",
+        };
+        let sql = format!(
+            "SELECT COALESCE({column}, ''), CAST(COALESCE(SUM(-balance_delta_mc), 0) AS BIGINT), COUNT(DISTINCT hold_id) \
+             FROM entries WHERE wallet_id = $1 AND kind IN ('charge', 'refund') GROUP BY COALESCE({column}, '') ORDER BY 2 DESC, 1"
+        );
+        let rows: Vec<(String, i64, i64)> = sqlx::query_as(&sql)
+            .bind(&wallet_id)
+            .fetch_all(&self.pool)
+            .await?;
+        let rows: Vec<UsageRow> = rows
+            .into_iter()
+            .map(|(key, used, n)| UsageRow {
+                key,
+                used_millicredits: to_u64(used),
+                charges: to_u64(n),
+            })
+            .collect();
+        let total = rows.iter().map(|r| r.used_millicredits).sum();
+        Ok(Usage {
+            wallet_id,
+            group_by,
+            rows,
+            total_millicredits: total,
+        })
+    }
+
+    /// Settles every wallet with a hold or grant past due (a background task calls
+    /// this); returns how many wallets changed.
+    pub async fn sweep(&self) -> Result<usize> {
+        let now = self.now_ms();
+        let due: Vec<(String,)> = sqlx::query_as(
+            "SELECT id FROM wallets w WHERE EXISTS (SELECT 1 FROM holds h WHERE h.wallet_id = w.id AND h.status = 'active' AND h.expires_at_ms <= $1) \
+             OR EXISTS (SELECT 1 FROM grants g WHERE g.wallet_id = w.id AND g.expires_at_ms IS NOT NULL AND g.expires_at_ms <= $1 AND g.remaining_mc > g.held_mc) \
+             LIMIT 1000",
+        )
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut changed = 0;
+        for (wallet_id,) in due {
+            let mut tx = self.pool.begin().await?;
+            let mut w = self.lock_wallet(&mut tx, &wallet_id).await?;
+            if self.settle(&mut tx, &mut w, now).await? {
+                changed += 1;
+            }
+            tx.commit().await?;
+            self.changed(&wallet_id).await;
+        }
+        // Sessions a day past their end are no use to anyone (a revoked or expired one
+        // is refused whether its row is there or not).
+        sqlx::query("DELETE FROM sessions WHERE expires_at_ms < $1")
+            .bind(now - 24 * 3600 * 1000)
+            .execute(&self.pool)
+            .await?;
+        Ok(changed)
+    }
+
+    /// Checks a wallet's invariants against its entries, grants and holds.
+    pub async fn audit(&self, wallet_id: &str) -> Result<()> {
+        let mut conn = self.pool.acquire().await?;
+        let (balance, held): (i64, i64) =
+            sqlx::query_as("SELECT balance_mc, held_mc FROM wallets WHERE id = $1")
+                .bind(wallet_id)
+                .fetch_one(&mut *conn)
+                .await?;
+        let (e_balance, e_held): (i64, i64) = sqlx::query_as(
+            "SELECT CAST(COALESCE(SUM(balance_delta_mc), 0) AS BIGINT), CAST(COALESCE(SUM(held_delta_mc), 0) AS BIGINT) FROM entries WHERE wallet_id = $1",
+        )
+        .bind(wallet_id)
+        .fetch_one(&mut *conn)
+        .await?;
+        let (g_remaining, g_held, g_bad): (i64, i64, i64) = sqlx::query_as(
+            "SELECT CAST(COALESCE(SUM(remaining_mc), 0) AS BIGINT), CAST(COALESCE(SUM(held_mc), 0) AS BIGINT), \
+             CAST(COALESCE(SUM(CASE WHEN held_mc > remaining_mc OR remaining_mc < 0 OR held_mc < 0 OR remaining_mc > amount_mc THEN 1 ELSE 0 END), 0) AS BIGINT) \
+             FROM grants WHERE wallet_id = $1",
+        )
+        .bind(wallet_id)
+        .fetch_one(&mut *conn)
+        .await?;
+        let (h_active,): (i64,) = sqlx::query_as("SELECT CAST(COALESCE(SUM(amount_mc), 0) AS BIGINT) FROM holds WHERE wallet_id = $1 AND status = 'active'")
+            .bind(wallet_id)
+            .fetch_one(&mut *conn)
+            .await?;
+        let (a_active,): (i64,) = sqlx::query_as(
+            "SELECT CAST(COALESCE(SUM(a.amount_mc), 0) AS BIGINT) FROM hold_allocations a JOIN holds h ON h.id = a.hold_id WHERE h.wallet_id = $1 AND h.status = 'active'",
+        )
+        .bind(wallet_id)
+        .fetch_one(&mut *conn)
+        .await?;
+        let (over,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM holds h JOIN quotes q ON q.id = h.quote_id WHERE h.wallet_id = $1 AND (h.amount_mc > q.max_mc OR h.captured_mc > h.amount_mc)",
+        )
+        .bind(wallet_id)
+        .fetch_one(&mut *conn)
+        .await?;
+        let (earn_total, earn_available): (i64, i64) = sqlx::query_as(
+            "SELECT CAST(COALESCE(SUM(earnings_delta_mc), 0) AS BIGINT), \
+             CAST(COALESCE(SUM(CASE WHEN kind = 'payout' OR available_at_ms <= $2 THEN earnings_delta_mc ELSE 0 END), 0) AS BIGINT) \
+             FROM entries WHERE wallet_id = $1",
+        )
+        .bind(wallet_id)
+        .bind(self.now_ms())
+        .fetch_one(&mut *conn)
+        .await?;
+        let checks = [
+            (balance >= 0, "balance >= 0"),
+            (held >= 0 && held <= balance, "0 <= held <= balance"),
+            (balance == e_balance, "balance == sum of entries"),
+            (held == e_held, "held == sum of held entries"),
+            (balance == g_remaining, "balance == sum of grants remaining"),
+            (held == g_held, "held == sum of grants held"),
+            (held == h_active, "held == sum of active holds"),
+            (held == a_active, "held == sum of active allocations"),
+            (g_bad == 0, "0 <= grant held <= remaining <= amount"),
+            (over == 0, "captured <= hold <= quote max"),
+            (
+                earn_total >= 0 && earn_available >= 0,
+                "earnings and settled earnings >= 0",
+            ),
+        ];
+        for (ok, what) in checks {
+            if !ok {
+                return Err(LedgerError::Corrupt(format!(
+                    "wallet {wallet_id}: {what} fails (balance {balance}, held {held}, entries {e_balance}/{e_held}, grants {g_remaining}/{g_held}, holds {h_active}, allocations {a_active})"
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+const ENTRY_SELECT: &str =
+    "SELECT seq, kind, balance_delta_mc, held_delta_mc, grant_id, hold_id, member_id, action, project, note, created_at_ms FROM entries";
+
+pub(crate) fn transaction_from_row(r: &AnyRow) -> Result<Transaction> {
+    let kind: String = r.try_get(1)?;
+    Ok(Transaction {
+        seq: r.try_get(0)?,
+        kind: TransactionKind::parse(&kind)
+            .ok_or_else(|| LedgerError::Corrupt(format!("entry kind `{kind}`")))?,
+        delta_millicredits: r.try_get(2)?,
+        held_delta_millicredits: r.try_get(3)?,
+        grant_id: r.try_get(4)?,
+        hold_id: r.try_get(5)?,
+        member_id: r.try_get(6)?,
+        action: r.try_get(7)?,
+        project: r.try_get(8)?,
+        note: r.try_get(9)?,
+        created_at_ms: r.try_get(10)?,
+    })
+}

@@ -1,0 +1,486 @@
+//! A wallet inside a write: lock, settle (expiry, plan cycles, timed-out holds),
+//! grants and entries, and the idempotency record that answers retries.
+
+use creditkit_api::{HoldStatus, WalletKind};
+use creditkit_pricing::{Card, Renewal, MILLI_PER_CREDIT};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use crate::time::{add_months, cycle_index, month_key};
+use crate::*;
+
+/// How an idempotent write on a wallet starts (see [`Ledger::begin_write`]).
+pub(crate) enum Write<T> {
+    /// The key ran before: its recorded answer, success or refusal.
+    Replayed(Result<T>),
+    /// A new call: its transaction, the wallet locked and settled.
+    Fresh(Tx<'static>, WalletRow),
+}
+
+/// A wallet row, locked for the duration of a transaction.
+#[derive(Clone, Debug)]
+pub(crate) struct WalletRow {
+    pub(crate) id: String,
+    pub(crate) workspace_id: String,
+    pub(crate) kind: WalletKind,
+    pub(crate) plan_id: Option<String>,
+    pub(crate) plan_credits_mc: Option<i64>,
+    pub(crate) cycle_anchor_ms: Option<i64>,
+    pub(crate) cycle_index: Option<i64>,
+    pub(crate) balance_mc: i64,
+    pub(crate) held_mc: i64,
+}
+
+/// An entry to write.
+#[derive(Default)]
+pub(crate) struct Entry<'a> {
+    pub(crate) kind: &'a str,
+    pub(crate) balance_delta_mc: i64,
+    pub(crate) held_delta_mc: i64,
+    pub(crate) grant_id: Option<&'a str>,
+    pub(crate) hold_id: Option<&'a str>,
+    pub(crate) member_id: Option<&'a str>,
+    pub(crate) action: Option<&'a str>,
+    pub(crate) project: Option<&'a str>,
+    pub(crate) note: Option<&'a str>,
+    pub(crate) earnings_delta_mc: i64,
+    pub(crate) platform_share_mc: i64,
+    pub(crate) available_at_ms: Option<i64>,
+}
+
+impl Ledger {
+    // ---------------------------------------------------------------- wallets
+
+    pub(crate) async fn lock_wallet(&self, tx: &mut Tx<'_>, wallet_id: &str) -> Result<WalletRow> {
+        let sql = format!(
+            "SELECT id, workspace_id, kind, owner_member_id, plan_id, plan_credits_mc, cycle_anchor_ms, cycle_index, balance_mc, held_mc \
+             FROM wallets WHERE id = $1{}",
+            self.dialect.for_update()
+        );
+        let row = sqlx::query(&sql)
+            .bind(wallet_id)
+            .fetch_optional(&mut **tx)
+            .await?
+            .ok_or_else(|| LedgerError::NotFound(format!("wallet `{wallet_id}`")))?;
+        wallet_from_row(&row)
+    }
+
+    pub(crate) async fn save_wallet(&self, tx: &mut Tx<'_>, w: &WalletRow) -> Result<()> {
+        if w.balance_mc < 0 || w.held_mc < 0 || w.held_mc > w.balance_mc {
+            return Err(LedgerError::Corrupt(format!(
+                "wallet {} would hold balance {} held {}",
+                w.id, w.balance_mc, w.held_mc
+            )));
+        }
+        sqlx::query(
+            "UPDATE wallets SET balance_mc = $1, held_mc = $2, plan_id = $3, plan_credits_mc = $4, cycle_anchor_ms = $5, cycle_index = $6 WHERE id = $7",
+        )
+        .bind(w.balance_mc)
+        .bind(w.held_mc)
+        .bind(&w.plan_id)
+        .bind(w.plan_credits_mc)
+        .bind(w.cycle_anchor_ms)
+        .bind(w.cycle_index)
+        .bind(&w.id)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    /// The wallet a call acts on: `wallet_id` if the principal may use it, else the
+    /// session's wallet, else the workspace's shared one. Another workspace's wallet,
+    /// another member's personal wallet, or any other wallet than the one a session is
+    /// bound to, is "not found".
+    pub(crate) async fn resolve_wallet(
+        &self,
+        p: &Principal,
+        wallet_id: Option<&str>,
+    ) -> Result<String> {
+        let not_found = |id: &str| LedgerError::NotFound(format!("wallet `{id}`"));
+        if let Some(bound) = &p.wallet_id {
+            return match wallet_id {
+                Some(id) if id != bound => Err(not_found(id)),
+                _ => Ok(bound.clone()),
+            };
+        }
+        let Some(id) = wallet_id else {
+            let (id,): (String,) = sqlx::query_as(
+                "SELECT id FROM wallets WHERE workspace_id = $1 AND kind = 'workspace' ORDER BY id LIMIT 1",
+            )
+            .bind(&p.workspace_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| LedgerError::NotFound(format!("workspace `{}`", p.workspace_id)))?;
+            return Ok(id);
+        };
+        let row: Option<(String, String, Option<String>)> =
+            sqlx::query_as("SELECT workspace_id, kind, owner_member_id FROM wallets WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?;
+        match row {
+            Some((ws, kind, owner)) if ws == p.workspace_id => {
+                let personal = kind == WalletKind::Personal.as_str();
+                if personal && p.member_id.is_some() && owner != p.member_id {
+                    return Err(not_found(id));
+                }
+                Ok(id.to_string())
+            }
+            _ => Err(not_found(id)),
+        }
+    }
+
+    pub(crate) async fn entry(
+        &self,
+        tx: &mut Tx<'_>,
+        wallet_id: &str,
+        now: i64,
+        e: Entry<'_>,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO entries (wallet_id, kind, balance_delta_mc, held_delta_mc, grant_id, hold_id, member_id, action, project, note, month, created_at_ms, \
+             earnings_delta_mc, platform_share_mc, available_at_ms) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+        )
+        .bind(wallet_id)
+        .bind(e.kind)
+        .bind(e.balance_delta_mc)
+        .bind(e.held_delta_mc)
+        .bind(e.grant_id)
+        .bind(e.hold_id)
+        .bind(e.member_id)
+        .bind(e.action)
+        .bind(e.project)
+        .bind(e.note)
+        .bind(month_key(now))
+        .bind(now)
+        .bind(e.earnings_delta_mc)
+        .bind(e.platform_share_mc)
+        .bind(e.available_at_ms)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
+    }
+
+    #[allow(clippy::too_many_arguments)] // one grant row's columns; a struct would only rename them
+    pub(crate) async fn insert_grant(
+        &self,
+        tx: &mut Tx<'_>,
+        w: &mut WalletRow,
+        source: &str,
+        reference: Option<&str>,
+        amount_mc: i64,
+        expires_at_ms: Option<i64>,
+        now: i64,
+    ) -> Result<String> {
+        let id = new_id("grt");
+        // Per-wallet insertion order, so "oldest first" is exact even within one millisecond.
+        let (seq,): (i64,) = sqlx::query_as(
+            "SELECT CAST(COALESCE(MAX(seq), 0) + 1 AS BIGINT) FROM grants WHERE wallet_id = $1",
+        )
+        .bind(&w.id)
+        .fetch_one(&mut **tx)
+        .await?;
+        sqlx::query("INSERT INTO grants (id, wallet_id, seq, source, ref, amount_mc, remaining_mc, held_mc, expires_at_ms, created_at_ms) VALUES ($1, $2, $8, $3, $4, $5, $5, 0, $6, $7)")
+            .bind(&id)
+            .bind(&w.id)
+            .bind(source)
+            .bind(reference)
+            .bind(amount_mc)
+            .bind(expires_at_ms)
+            .bind(now)
+            .bind(seq)
+            .execute(&mut **tx)
+            .await?;
+        let note = format!(
+            "{source}{}",
+            reference.map(|r| format!(" {r}")).unwrap_or_default()
+        );
+        self.entry(
+            tx,
+            &w.id.clone(),
+            now,
+            Entry {
+                kind: "grant",
+                balance_delta_mc: amount_mc,
+                grant_id: Some(&id),
+                note: Some(&note),
+                ..Entry::default()
+            },
+        )
+        .await?;
+        w.balance_mc = w
+            .balance_mc
+            .checked_add(amount_mc)
+            .ok_or_else(|| LedgerError::invalid("balance would overflow"))?;
+        Ok(id)
+    }
+
+    /// Brings a wallet up to `now`: times out due holds, starts a new plan cycle (the
+    /// old allowance expires, no rollover), and expires grants past their date. Runs
+    /// inside every wallet transaction, so a read never shows stale credits.
+    pub(crate) async fn settle(
+        &self,
+        tx: &mut Tx<'_>,
+        w: &mut WalletRow,
+        now: i64,
+    ) -> Result<bool> {
+        let mut changed = false;
+        let due: Vec<(String,)> =
+            sqlx::query_as("SELECT id FROM holds WHERE wallet_id = $1 AND status = 'active' AND expires_at_ms <= $2 ORDER BY id")
+                .bind(&w.id)
+                .bind(now)
+                .fetch_all(&mut **tx)
+                .await?;
+        for (hold_id,) in due {
+            self.release_hold(tx, w, &hold_id, HoldStatus::Expired, now)
+                .await?;
+            changed = true;
+        }
+        if let (Some(plan_id), Some(anchor), Some(idx), Some(credits)) = (
+            w.plan_id.clone(),
+            w.cycle_anchor_ms,
+            w.cycle_index,
+            w.plan_credits_mc,
+        ) {
+            let current = cycle_index(anchor, now);
+            if current > idx {
+                // Expire first so the new allowance does not mix with the old one.
+                self.expire_grants(tx, w, now).await?;
+                let expires = add_months(anchor, current + 1);
+                self.insert_grant(tx, w, "plan", Some(&plan_id), credits, Some(expires), now)
+                    .await?;
+                w.cycle_index = Some(current);
+                changed = true;
+            }
+        }
+        changed |= self.expire_grants(tx, w, now).await?;
+        if changed {
+            self.save_wallet(tx, w).await?;
+        }
+        Ok(changed)
+    }
+
+    /// Expires the unheld part of every grant past its date. A held part expires when
+    /// its hold is released, so expiry never takes credits a confirmed action reserved.
+    pub(crate) async fn expire_grants(
+        &self,
+        tx: &mut Tx<'_>,
+        w: &mut WalletRow,
+        now: i64,
+    ) -> Result<bool> {
+        let due: Vec<(String, i64, i64)> = sqlx::query_as(
+            "SELECT id, remaining_mc, held_mc FROM grants WHERE wallet_id = $1 AND expires_at_ms IS NOT NULL AND expires_at_ms <= $2 AND remaining_mc > held_mc ORDER BY id",
+        )
+        .bind(&w.id)
+        .bind(now)
+        .fetch_all(&mut **tx)
+        .await?;
+        let changed = !due.is_empty();
+        for (grant_id, remaining, held) in due {
+            let amount = remaining - held;
+            sqlx::query("UPDATE grants SET remaining_mc = remaining_mc - $1 WHERE id = $2")
+                .bind(amount)
+                .bind(&grant_id)
+                .execute(&mut **tx)
+                .await?;
+            self.entry(
+                tx,
+                &w.id.clone(),
+                now,
+                Entry {
+                    kind: "expiry",
+                    balance_delta_mc: -amount,
+                    grant_id: Some(&grant_id),
+                    ..Entry::default()
+                },
+            )
+            .await?;
+            w.balance_mc -= amount;
+        }
+        Ok(changed)
+    }
+
+    pub(crate) async fn apply_plan(
+        &self,
+        tx: &mut Tx<'_>,
+        card: &Card,
+        w: &mut WalletRow,
+        plan_id: &str,
+        now: i64,
+    ) -> Result<()> {
+        let plan = card.plan(plan_id).ok_or_else(|| {
+            let known: Vec<_> = card.plans.iter().map(|p| p.id.as_str()).collect();
+            LedgerError::Invalid {
+                path: Some("plan_id".into()),
+                message: format!(
+                    "unknown plan `{plan_id}` (card `{}` has: {})",
+                    card.id,
+                    known.join(", ")
+                ),
+            }
+        })?;
+        let credits = to_i64(plan.credits.saturating_mul(MILLI_PER_CREDIT))?;
+        match plan.renewal {
+            Renewal::Monthly => {
+                // The old allowance ends now: no rollover between plans either.
+                sqlx::query("UPDATE grants SET expires_at_ms = $1 WHERE wallet_id = $2 AND source = 'plan' AND (expires_at_ms IS NULL OR expires_at_ms > $1)")
+                    .bind(now)
+                    .bind(&w.id)
+                    .execute(&mut **tx)
+                    .await?;
+                self.expire_grants(tx, w, now).await?;
+                w.plan_id = Some(plan.id.clone());
+                w.plan_credits_mc = Some(credits);
+                w.cycle_anchor_ms = Some(now);
+                w.cycle_index = Some(0);
+                self.insert_grant(
+                    tx,
+                    w,
+                    "plan",
+                    Some(&plan.id),
+                    credits,
+                    Some(add_months(now, 1)),
+                    now,
+                )
+                .await?;
+            }
+            Renewal::Once => {
+                let given: Option<(String,)> = sqlx::query_as(
+                    "SELECT id FROM grants WHERE wallet_id = $1 AND source = 'free' AND ref = $2",
+                )
+                .bind(&w.id)
+                .bind(&plan.id)
+                .fetch_optional(&mut **tx)
+                .await?;
+                if given.is_some() {
+                    return Err(LedgerError::invalid(format!(
+                        "the one-time `{}` grant was already given to this wallet",
+                        plan.id
+                    )));
+                }
+                self.insert_grant(tx, w, "free", Some(&plan.id), credits, None, now)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    // ---------------------------------------------------------------- idempotency
+
+    /// The stored result for `key`, if this exact call ran before; a conflict if the
+    /// key was used for a different call.
+    pub(crate) async fn replay<T: DeserializeOwned>(
+        &self,
+        tx: &mut Tx<'_>,
+        ws: &str,
+        key: &str,
+        payload_hash: &str,
+    ) -> Result<Option<Result<T>>> {
+        let row: Option<(String, String)> = sqlx::query_as(
+            "SELECT payload_hash, response FROM idempotency WHERE workspace_id = $1 AND key = $2",
+        )
+        .bind(ws)
+        .bind(key)
+        .fetch_optional(&mut **tx)
+        .await?;
+        let Some((hash, response)) = row else {
+            return Ok(None);
+        };
+        if hash != payload_hash {
+            return Err(LedgerError::IdempotencyConflict(key.to_string()));
+        }
+        let stored: serde_json::Value = serde_json::from_str(&response)
+            .map_err(|e| LedgerError::Corrupt(format!("idempotency record: {e}")))?;
+        if let Some(ok) = stored.get("ok") {
+            let v = serde_json::from_value(ok.clone())
+                .map_err(|e| LedgerError::Corrupt(format!("idempotency record: {e}")))?;
+            return Ok(Some(Ok(v)));
+        }
+        let err = serde_json::from_value(stored["err"].clone())
+            .map_err(|e| LedgerError::Corrupt(format!("idempotency record: {e}")))?;
+        Ok(Some(Err(LedgerError::Replayed(Box::new(err)))))
+    }
+
+    pub(crate) async fn remember<T: Serialize>(
+        &self,
+        tx: &mut Tx<'_>,
+        ws: &str,
+        key: &str,
+        payload_hash: &str,
+        result: &Result<T>,
+    ) -> Result<()> {
+        let body = match result {
+            Ok(v) => serde_json::json!({ "ok": v }),
+            Err(e) => serde_json::json!({ "err": e.to_api() }),
+        };
+        sqlx::query("INSERT INTO idempotency (workspace_id, key, payload_hash, response, created_at_ms) VALUES ($1, $2, $3, $4, $5)")
+            .bind(ws)
+            .bind(key)
+            .bind(payload_hash)
+            .bind(body.to_string())
+            .bind(self.now_ms())
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Begins an idempotent write on a wallet: locks its row (writes to one wallet
+    /// serialise), answers a key seen before from its record, and settles the wallet
+    /// (expired grants, timed-out holds) as of `now`.
+    pub(crate) async fn begin_write<T: DeserializeOwned>(
+        &self,
+        ws: &str,
+        wallet_id: &str,
+        key: &str,
+        payload_hash: &str,
+        now: i64,
+    ) -> Result<Write<T>> {
+        let mut tx = self.pool.begin().await?;
+        let mut w = self.lock_wallet(&mut tx, wallet_id).await?;
+        if let Some(done) = self.replay::<T>(&mut tx, ws, key, payload_hash).await? {
+            return Ok(Write::Replayed(done));
+        }
+        self.settle(&mut tx, &mut w, now).await?;
+        Ok(Write::Fresh(tx, w))
+    }
+
+    /// Ends an idempotent write: stores `result` (success or refusal) under the key in
+    /// the same transaction as the change it answers, commits, then tells the balance
+    /// listeners of every wallet it changed.
+    pub(crate) async fn finish<T: Serialize>(
+        &self,
+        mut tx: Tx<'_>,
+        ws: &str,
+        key: &str,
+        payload_hash: &str,
+        result: Result<T>,
+        changed: &[&str],
+    ) -> Result<T> {
+        self.remember(&mut tx, ws, key, payload_hash, &result)
+            .await?;
+        tx.commit().await?;
+        for wallet_id in changed {
+            self.changed(wallet_id).await;
+        }
+        result
+    }
+}
+
+pub(crate) fn wallet_from_row(r: &AnyRow) -> Result<WalletRow> {
+    let kind: String = r.try_get(2)?;
+    Ok(WalletRow {
+        id: r.try_get(0)?,
+        workspace_id: r.try_get(1)?,
+        kind: WalletKind::parse(&kind)
+            .ok_or_else(|| LedgerError::Corrupt(format!("wallet kind `{kind}`")))?,
+        plan_id: r.try_get(4)?,
+        plan_credits_mc: r.try_get(5)?,
+        cycle_anchor_ms: r.try_get(6)?,
+        cycle_index: r.try_get(7)?,
+        balance_mc: r.try_get(8)?,
+        held_mc: r.try_get(9)?,
+    })
+}

@@ -1,0 +1,227 @@
+//! Errors as JSON, and the extractors every handler uses: a JSON body with reasons,
+//! the caller (`Auth` for `/v1`, `OperatorAuth` for `/admin/v1`), the idempotency key.
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::{header, request::Parts, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use creditkit_api::{ApiError, ErrorCode};
+use creditkit_ledger::{LedgerError, Principal};
+
+use crate::limit::Refusal;
+use crate::{AppState, MAX_BODY_BYTES};
+
+/// An error response: status from the code, body [`ApiError`], `Retry-After` when
+/// rate limited.
+#[derive(Debug)]
+pub struct AppError(pub ApiError);
+
+impl From<LedgerError> for AppError {
+    fn from(e: LedgerError) -> Self {
+        if e.is_internal() {
+            // The cause goes to the log (with the request's id from its span), never out.
+            tracing::error!(error = %e, "internal error");
+        }
+        AppError(e.to_api())
+    }
+}
+
+impl From<Refusal> for AppError {
+    fn from(r: Refusal) -> Self {
+        let mut e = ApiError::new(
+            ErrorCode::RateLimited,
+            format!(
+                "too many requests from this {}; retry in {} ms",
+                r.scope, r.retry_after_ms
+            ),
+        );
+        e.retry_after_ms = Some(r.retry_after_ms);
+        AppError(e)
+    }
+}
+
+pub(crate) fn error(code: ErrorCode, message: impl Into<String>) -> AppError {
+    AppError(ApiError::new(code, message))
+}
+
+pub fn status_of(code: ErrorCode) -> StatusCode {
+    StatusCode::from_u16(code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let retry = self.0.retry_after_ms;
+        let mut r = (status_of(self.0.code), Json(self.0)).into_response();
+        if let Some(ms) = retry {
+            let secs = ms.div_ceil(1000).max(1);
+            if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+                r.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+        }
+        r
+    }
+}
+
+pub(crate) type ApiResult<T> = Result<Json<T>, AppError>;
+
+/// A JSON body whose rejections are JSON errors with a reason, not plain text.
+pub(crate) struct Body<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for Body<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(Body(v)),
+            Err(JsonRejection::MissingJsonContentType(_)) => Err(error(
+                ErrorCode::InvalidRequest,
+                "send the body as JSON with Content-Type: application/json",
+            )),
+            Err(JsonRejection::JsonSyntaxError(e)) => Err(error(
+                ErrorCode::InvalidRequest,
+                format!("malformed JSON: {}", e.body_text()),
+            )),
+            Err(JsonRejection::JsonDataError(e)) => {
+                Err(error(ErrorCode::InvalidRequest, e.body_text()))
+            }
+            Err(JsonRejection::BytesRejection(e))
+                if e.status() == StatusCode::PAYLOAD_TOO_LARGE =>
+            {
+                Err(error(
+                    ErrorCode::PayloadTooLarge,
+                    format!("request body is larger than {MAX_BODY_BYTES} bytes"),
+                ))
+            }
+            Err(e) => Err(error(ErrorCode::InvalidRequest, e.body_text())),
+        }
+    }
+}
+
+/// A JSON body that may be left out: absent or blank means the defaults.
+pub(crate) struct MaybeBody<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned + Default> FromRequest<S> for MaybeBody<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let bytes = axum::body::Bytes::from_request(req, state)
+            .await
+            .map_err(|e| {
+                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    error(
+                        ErrorCode::PayloadTooLarge,
+                        format!("request body is larger than {MAX_BODY_BYTES} bytes"),
+                    )
+                } else {
+                    error(ErrorCode::InvalidRequest, e.body_text())
+                }
+            })?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(MaybeBody(T::default()));
+        }
+        serde_json::from_slice(&bytes)
+            .map(MaybeBody)
+            .map_err(|e| error(ErrorCode::InvalidRequest, format!("malformed JSON: {e}")))
+    }
+}
+
+/// `Authorization: Bearer <secret>`, or `?access_token=` for EventSource (which cannot
+/// set headers).
+fn bearer(parts: &Parts) -> Option<String> {
+    let header_token = parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|t| t.trim().to_string());
+    header_token.or_else(|| {
+        parts.uri.query().and_then(|q| {
+            q.split('&')
+                .find_map(|kv| kv.strip_prefix("access_token=").map(str::to_string))
+        })
+    })
+}
+
+/// The caller on `/v1`: a workspace API key or a browser session. Browser sessions are
+/// rate-limited per session (before the database is asked) and per workspace.
+pub(crate) struct Auth(pub Principal);
+
+impl FromRequestParts<AppState> for Auth {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = bearer(parts).ok_or_else(|| {
+            error(
+                ErrorCode::Unauthorized,
+                "send `Authorization: Bearer <API key or session token>`",
+            )
+        })?;
+        if token.starts_with(creditkit_ledger::SESSION_PREFIX) {
+            state.limits.check_credential(&token)?;
+        }
+        let p = state.ledger.authenticate(&token).await?;
+        if p.actor.is_browser() {
+            state.limits.check_workspace(&p.workspace_id)?;
+        }
+        Ok(Auth(p))
+    }
+}
+
+/// The operator on `/admin/v1`.
+pub(crate) struct OperatorAuth;
+
+impl FromRequestParts<AppState> for OperatorAuth {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = bearer(parts).ok_or_else(|| {
+            error(
+                ErrorCode::Unauthorized,
+                "send `Authorization: Bearer <operator key>`",
+            )
+        })?;
+        if !token.starts_with(creditkit_ledger::OPERATOR_KEY_PREFIX) {
+            // A real credential of the wrong kind is a 403; garbage stays a 401.
+            if state.ledger.authenticate(&token).await.is_ok() {
+                return Err(error(
+                    ErrorCode::Forbidden,
+                    "the admin API takes the operator key, not a workspace key or session",
+                ));
+            }
+        }
+        state.ledger.authenticate_operator(&token).await?;
+        Ok(OperatorAuth)
+    }
+}
+
+/// The `Idempotency-Key` header every call that moves credits needs.
+pub(crate) struct Key(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for Key {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let key = parts
+            .headers
+            .get("idempotency-key")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if key.is_empty() {
+            return Err(AppError(
+                ApiError::new(
+                    ErrorCode::InvalidRequest,
+                    "this call changes credits: send an `Idempotency-Key` header, and the same one when you retry",
+                )
+                .at("Idempotency-Key"),
+            ));
+        }
+        Ok(Key(key.to_string()))
+    }
+}

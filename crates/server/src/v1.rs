@@ -1,0 +1,494 @@
+//! `/v1`: the workspace API. Each handler extracts, calls one [`Ledger`] method (which
+//! checks the caller against the permission table) and maps its result.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use creditkit_api::admin::{GrantRequest, RevokeRequest};
+use creditkit_api::{
+    Actor, CaptureRequest, ErrorCode, HoldRequest, MemberUpdate, NewMember, Op, PlanRequest,
+    QuoteRequest, SessionRequest, Thresholds, TopUpRequest, TransactionKind, UsageGroup,
+};
+use creditkit_ledger::Principal;
+use futures_util::stream::{self, Stream};
+use serde::{Deserialize, Serialize};
+
+use crate::extract::{error, ApiResult, AppError, Auth, Body, Key};
+use crate::AppState;
+
+/// Every `/v1` route, one per line (the tidy test reads them from here).
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/me", get(get_me))
+        .route("/workspace", get(get_workspace))
+        .route("/thresholds", put(put_thresholds))
+        .route("/card", get(get_card).put(put_card))
+        .route("/packs", get(get_packs))
+        .route("/quotes", post(post_quote))
+        .route("/quotes/{id}", get(get_quote))
+        .route("/holds", post(post_hold))
+        .route("/holds/{id}", get(get_hold))
+        .route("/holds/{id}/capture", post(post_capture))
+        .route("/holds/{id}/release", post(post_release))
+        .route("/holds/{id}/refund", post(post_refund))
+        .route("/wallets", post(post_wallet))
+        .route("/agents/{id}/payee", put(put_payee))
+        .route("/earnings", get(get_earnings))
+        .route("/payouts", post(post_payout))
+        .route("/balance", get(get_balance))
+        .route("/topups", post(post_topup))
+        .route("/plan", post(post_plan))
+        .route("/grants", post(post_grant))
+        .route("/revocations", post(post_revocation))
+        .route("/usage", get(get_usage))
+        .route("/transactions", get(get_transactions))
+        .route("/members", get(get_members).post(post_member))
+        .route(
+            "/members/{id}",
+            get(get_member).patch(patch_member).delete(delete_member),
+        )
+        .route("/sessions", post(post_session))
+        .route("/sessions/{id}", axum::routing::delete(delete_session))
+        .route("/events", get(get_events))
+        .route("/tokenizers/{name}", get(crate::assets::get_tokenizer))
+        .route(
+            "/openapi.json",
+            get(|| async { Json(crate::openapi::document()) }),
+        )
+}
+
+#[derive(Deserialize)]
+pub(crate) struct WalletQuery {
+    wallet_id: Option<String>,
+}
+
+/// Who the caller is and what it may do (the widget hides what it may not).
+#[derive(Serialize)]
+struct Me {
+    workspace_id: String,
+    actor: Actor,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    member_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    wallet_id: Option<String>,
+    rights: Vec<Op>,
+}
+
+async fn get_me(Auth(p): Auth) -> Json<Me> {
+    Json(Me {
+        rights: p.rights().iter().copied().filter(|op| p.may(*op)).collect(),
+        workspace_id: p.workspace_id,
+        actor: p.actor,
+        member_id: p.member_id,
+        wallet_id: p.wallet_id,
+    })
+}
+
+async fn get_workspace(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+) -> ApiResult<creditkit_api::Workspace> {
+    Ok(Json(s.ledger.own_workspace(&p).await?))
+}
+
+async fn put_thresholds(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Body(t): Body<Thresholds>,
+) -> ApiResult<creditkit_api::Workspace> {
+    Ok(Json(s.ledger.set_thresholds(&p, &t).await?))
+}
+
+async fn get_card(State(s): State<AppState>, Auth(p): Auth) -> Result<Response, AppError> {
+    let json = s.ledger.card_json(&p).await?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], json).into_response())
+}
+
+/// Rate cards are the operator's (`/admin/v1`): refused here for every credential,
+/// with the reason, rather than a bare 405.
+async fn put_card(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Body(card): Body<serde_json::Value>,
+) -> ApiResult<creditkit_api::admin::CardUploaded> {
+    Ok(Json(
+        s.ledger.upload_card(&p, &card.to_string(), None).await?,
+    ))
+}
+
+async fn get_packs(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+) -> ApiResult<Vec<creditkit_api::PackOffer>> {
+    p.require(Op::Read)?;
+    let card = s.ledger.card(&p.workspace_id).await?;
+    Ok(Json(creditkit_pricing::pack_offers(&card)))
+}
+
+async fn post_quote(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Body(req): Body<QuoteRequest>,
+) -> ApiResult<creditkit_api::Quote> {
+    Ok(Json(s.ledger.quote(&p, &req).await?))
+}
+
+async fn get_quote(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<creditkit_api::Quote> {
+    Ok(Json(s.ledger.get_quote(&p, &id).await?))
+}
+
+async fn post_hold(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Key(k): Key,
+    Body(req): Body<HoldRequest>,
+) -> ApiResult<creditkit_api::Hold> {
+    Ok(Json(s.ledger.hold(&p, &req, &k).await?))
+}
+
+async fn get_hold(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<creditkit_api::Hold> {
+    Ok(Json(s.ledger.get_hold(&p, &id).await?))
+}
+
+async fn post_capture(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Key(k): Key,
+    Path(id): Path<String>,
+    Body(req): Body<CaptureRequest>,
+) -> ApiResult<creditkit_api::Hold> {
+    Ok(Json(s.ledger.capture(&p, &id, &req, &k).await?))
+}
+
+async fn post_release(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Key(k): Key,
+    Path(id): Path<String>,
+) -> ApiResult<creditkit_api::Hold> {
+    Ok(Json(s.ledger.release(&p, &id, &k).await?))
+}
+
+async fn post_refund(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Key(k): Key,
+    Path(id): Path<String>,
+) -> ApiResult<creditkit_api::Hold> {
+    Ok(Json(s.ledger.refund(&p, &id, &k).await?))
+}
+
+async fn post_wallet(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Body(req): Body<creditkit_api::NewWallet>,
+) -> ApiResult<creditkit_api::WalletCreated> {
+    let wallet_id = s.ledger.create_wallet(&p, req.kind).await?;
+    Ok(Json(creditkit_api::WalletCreated {
+        wallet_id,
+        kind: req.kind,
+    }))
+}
+
+async fn put_payee(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Path(agent): Path<String>,
+    Body(req): Body<creditkit_api::PayeeRequest>,
+) -> Result<StatusCode, AppError> {
+    s.ledger.set_payee(&p, &agent, &req.wallet_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn get_earnings(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Query(q): Query<WalletQuery>,
+) -> ApiResult<creditkit_api::Earnings> {
+    Ok(Json(s.ledger.earnings(&p, q.wallet_id.as_deref()).await?))
+}
+
+async fn post_payout(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Key(k): Key,
+    Query(q): Query<WalletQuery>,
+    Body(req): Body<creditkit_api::PayoutRequest>,
+) -> ApiResult<creditkit_api::Earnings> {
+    Ok(Json(
+        s.ledger
+            .payout(&p, q.wallet_id.as_deref(), req.amount_millicredits, &k)
+            .await?,
+    ))
+}
+
+async fn get_balance(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Query(q): Query<WalletQuery>,
+) -> ApiResult<creditkit_api::Balance> {
+    Ok(Json(s.ledger.balance(&p, q.wallet_id.as_deref()).await?))
+}
+
+async fn post_topup(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Key(k): Key,
+    Query(q): Query<WalletQuery>,
+    Body(req): Body<TopUpRequest>,
+) -> ApiResult<creditkit_api::Balance> {
+    Ok(Json(
+        s.ledger
+            .top_up(&p, q.wallet_id.as_deref(), &req, &k)
+            .await?,
+    ))
+}
+
+async fn post_plan(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Key(k): Key,
+    Query(q): Query<WalletQuery>,
+    Body(req): Body<PlanRequest>,
+) -> ApiResult<creditkit_api::Balance> {
+    Ok(Json(
+        s.ledger
+            .change_plan(&p, q.wallet_id.as_deref(), &req.plan_id, &k)
+            .await?,
+    ))
+}
+
+async fn post_grant(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Key(k): Key,
+    Body(req): Body<GrantRequest>,
+) -> ApiResult<creditkit_api::Balance> {
+    Ok(Json(s.ledger.grant(&p, &req, &k).await?))
+}
+
+async fn post_revocation(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Key(k): Key,
+    Body(req): Body<RevokeRequest>,
+) -> ApiResult<creditkit_api::Balance> {
+    Ok(Json(s.ledger.revoke(&p, &req, &k).await?))
+}
+
+#[derive(Deserialize)]
+struct UsageQuery {
+    wallet_id: Option<String>,
+    group_by: Option<String>,
+}
+
+async fn get_usage(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Query(q): Query<UsageQuery>,
+) -> ApiResult<creditkit_api::Usage> {
+    let group = match q.group_by.as_deref() {
+        None => UsageGroup::Action,
+        Some(g) => UsageGroup::parse(g).ok_or_else(|| {
+            error(
+                ErrorCode::InvalidRequest,
+                format!("group_by `{g}` is not one of action, project, member, month"),
+            )
+        })?,
+    };
+    Ok(Json(
+        s.ledger.usage(&p, q.wallet_id.as_deref(), group).await?,
+    ))
+}
+
+#[derive(Deserialize)]
+struct TransactionsQuery {
+    wallet_id: Option<String>,
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    cursor: Option<String>,
+    limit: Option<String>,
+}
+
+async fn get_transactions(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Query(q): Query<TransactionsQuery>,
+) -> ApiResult<creditkit_api::Page<creditkit_api::Transaction>> {
+    let kind = match q.kind.as_deref() {
+        None | Some("") => None,
+        Some(k) => Some(TransactionKind::parse(k).ok_or_else(|| {
+            let all: Vec<_> = TransactionKind::ALL.iter().map(|k| k.as_str()).collect();
+            error(
+                ErrorCode::InvalidRequest,
+                format!("type `{k}` is not one of {}", all.join(", ")),
+            )
+        })?),
+    };
+    let limit = match q.limit.as_deref() {
+        None => None,
+        Some(l) => Some(l.parse::<u32>().map_err(|_| {
+            error(
+                ErrorCode::InvalidRequest,
+                format!("limit `{l}` is not a whole number"),
+            )
+        })?),
+    };
+    Ok(Json(
+        s.ledger
+            .transactions(&p, q.wallet_id.as_deref(), kind, q.cursor.as_deref(), limit)
+            .await?,
+    ))
+}
+
+async fn get_members(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+) -> ApiResult<Vec<creditkit_api::Member>> {
+    Ok(Json(s.ledger.members(&p).await?))
+}
+
+async fn get_member(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<creditkit_api::Member> {
+    Ok(Json(s.ledger.member(&p, &id).await?))
+}
+
+async fn post_member(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Body(req): Body<NewMember>,
+) -> ApiResult<creditkit_api::Member> {
+    Ok(Json(s.ledger.add_member(&p, &req).await?))
+}
+
+async fn patch_member(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Path(id): Path<String>,
+    Body(req): Body<MemberUpdate>,
+) -> ApiResult<creditkit_api::Member> {
+    Ok(Json(s.ledger.update_member(&p, &id, &req).await?))
+}
+
+async fn delete_member(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Path(id): Path<String>,
+) -> Result<StatusCode, AppError> {
+    s.ledger.remove_member(&p, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn post_session(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Body(req): Body<SessionRequest>,
+) -> ApiResult<creditkit_api::Session> {
+    Ok(Json(s.ledger.create_session(&p, &req).await?))
+}
+
+/// Ends a session; `current` is the caller's own (sign-out).
+async fn delete_session(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Path(id): Path<String>,
+) -> Result<StatusCode, AppError> {
+    let id = if id == "current" {
+        p.credential_id.clone()
+    } else {
+        id
+    };
+    s.ledger.revoke_session(&p, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Server-sent events: the wallet's balance now, then again after every change to it,
+/// by anyone (on PostgreSQL, on any instance). Ends when the credential stops being
+/// valid (an expired or revoked session): the browser reconnects with a fresh one.
+async fn get_events(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Query(q): Query<WalletQuery>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, AppError> {
+    let first = s.ledger.balance(&p, q.wallet_id.as_deref()).await?;
+    let wallet_id = first.wallet_id.clone();
+    let rx = s.ledger.subscribe();
+    let ledger = s.ledger.clone();
+    let initial = stream::iter([Ok(balance_event(&first))]);
+    // A session's stream ends when the session does; the browser reconnects with a new one.
+    let until = p.expires_at_ms;
+    let updates = stream::unfold(
+        Some((rx, ledger, p, wallet_id)),
+        move |state: Option<(
+            _,
+            std::sync::Arc<creditkit_ledger::Ledger>,
+            Principal,
+            String,
+        )>| async move {
+            let (mut rx, ledger, p, wallet_id) = state?;
+            loop {
+                let left_ms = until.map(|t| t - ledger.now_ms());
+                let next = match left_ms {
+                    Some(ms) if ms <= 0 => Err(()),
+                    Some(ms) => tokio::time::timeout(Duration::from_millis(ms as u64), rx.recv())
+                        .await
+                        .map_err(|_| ()),
+                    None => Ok(rx.recv().await),
+                };
+                let changed = match next {
+                    Err(()) => {
+                        let end = error_event(&creditkit_ledger::LedgerError::SessionExpired);
+                        return Some((Ok(end), None));
+                    }
+                    Ok(Ok(changed)) => changed == wallet_id,
+                    // Fell behind: send the current balance rather than every missed one.
+                    Ok(Err(tokio::sync::broadcast::error::RecvError::Lagged(_))) => true,
+                    Ok(Err(tokio::sync::broadcast::error::RecvError::Closed)) => return None,
+                };
+                if !changed {
+                    continue;
+                }
+                return match ledger.balance(&p, Some(&wallet_id)).await {
+                    Ok(b) => Some((Ok(balance_event(&b)), Some((rx, ledger, p, wallet_id)))),
+                    Err(e) => Some((Ok(error_event(&e)), None)),
+                };
+            }
+        },
+    );
+    Ok(Sse::new(futures_util::StreamExt::chain(initial, updates))
+        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}
+
+fn balance_event(b: &creditkit_api::Balance) -> Event {
+    let body = creditkit_api::BalanceEvent {
+        wallet_id: b.wallet_id.clone(),
+        balance: b.clone(),
+    };
+    Event::default()
+        .event("balance")
+        .data(serde_json::to_string(&body).unwrap_or_default())
+}
+
+/// The last event of a stream: why it ends, as an error body.
+fn error_event(e: &creditkit_ledger::LedgerError) -> Event {
+    Event::default()
+        .event("end")
+        .data(serde_json::to_string(&e.to_api()).unwrap_or_default())
+}

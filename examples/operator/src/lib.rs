@@ -1,0 +1,316 @@
+//! An operator's backend, as small as it can be: the integration example, and the
+//! demo's backend. It keeps the workspaces' secret API keys on the server and gives the
+//! browser only what it needs:
+//!
+//! 1. **Sign-in** (`POST /demo/session`): after your own login, mint a short-lived
+//!    creditkit session for that user (`POST /v1/sessions` with the API key). The page
+//!    gives the token to the widget, and asks again when it ends.
+//! 2. **Run a confirmed operation** (`POST /demo/run`): the page confirmed a quote (the
+//!    widget placed the hold with the session); it sends the hold id here. This backend
+//!    reads what was confirmed (the hold and its quote) — never trusting the page for
+//!    the price — runs the operation, then settles with the API key: capture what was
+//!    used (at most the hold), or release the hold when the operation failed.
+//! 3. **Buy credits** (`POST /demo/checkout`): your checkout; here a clearly labelled
+//!    simulated one that adds the pack or plan with the API key, no payment taken.
+//!
+//! Every call that moves credits carries an idempotency key derived from what it
+//! settles (`capture-<hold>`), so a retry after a timeout cannot charge twice.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use creditkit_api::{Hold, HoldStatus, Quote};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+/// One product (workspace) this backend serves, with its secret API key.
+#[derive(Clone, Debug, Deserialize)]
+pub struct Product {
+    pub id: String,
+    pub name: String,
+    pub api_key: String,
+}
+
+/// What the backend needs: where creditkit is, the products' keys, the page to serve.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The creditkit API's base URL, as the browser reaches it (CORS allows this page).
+    pub api: String,
+    pub products: Vec<Product>,
+    pub static_dir: Option<PathBuf>,
+    /// How long the simulated operation takes.
+    pub work: Duration,
+}
+
+impl Config {
+    /// Reads the products from the file `creditkit serve --seed-demo FILE` wrote.
+    pub fn from_seed_file(api: &str, file: &std::path::Path) -> anyhow::Result<Config> {
+        #[derive(Deserialize)]
+        struct Seed {
+            products: Vec<Product>,
+        }
+        let text = std::fs::read_to_string(file)?;
+        let seed: Seed = serde_json::from_str(&text)?;
+        Ok(Config {
+            api: api.trim_end_matches('/').to_string(),
+            products: seed.products,
+            static_dir: None,
+            work: Duration::from_millis(300),
+        })
+    }
+}
+
+struct App {
+    config: Config,
+    keys: BTreeMap<String, String>,
+    http: reqwest::Client,
+}
+
+type Shared = State<Arc<App>>;
+
+pub fn router(config: Config) -> Router {
+    let app = Arc::new(App {
+        keys: config
+            .products
+            .iter()
+            .map(|p| (p.id.clone(), p.api_key.clone()))
+            .collect(),
+        http: reqwest::Client::new(),
+        config: config.clone(),
+    });
+    let mut r = Router::new()
+        .route("/demo/products", get(products))
+        .route("/demo/session", post(session))
+        .route("/demo/run", post(run))
+        .route("/demo/checkout", post(checkout))
+        .with_state(app);
+    if let Some(dir) = &config.static_dir {
+        r = r.fallback_service(tower_http::services::ServeDir::new(dir));
+    }
+    r
+}
+
+/// An answer for the page: a sentence it can show.
+fn refuse(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, Json(json!({ "message": message.into() }))).into_response()
+}
+
+impl App {
+    fn key(&self, product: &str) -> Result<&str, Response> {
+        self.keys
+            .get(product)
+            .map(String::as_str)
+            .ok_or_else(|| refuse(StatusCode::NOT_FOUND, format!("no product `{product}`")))
+    }
+
+    /// Calls creditkit with the product's API key; creditkit's error message on failure.
+    async fn call(
+        &self,
+        key: &str,
+        method: reqwest::Method,
+        path: &str,
+        idempotency_key: Option<&str>,
+        body: Option<Value>,
+    ) -> Result<Value, Response> {
+        let mut req = self
+            .http
+            .request(method, format!("{}/v1{path}", self.config.api))
+            .bearer_auth(key);
+        if let Some(k) = idempotency_key {
+            req = req.header("Idempotency-Key", k);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req
+            .send()
+            .await
+            .map_err(|_| refuse(StatusCode::BAD_GATEWAY, "creditkit cannot be reached"))?;
+        let status = resp.status();
+        let value: Value = resp.json().await.unwrap_or(Value::Null);
+        if status.is_success() {
+            Ok(value)
+        } else {
+            let message = value["message"].as_str().unwrap_or("creditkit refused");
+            Err(refuse(
+                StatusCode::from_u16(status.as_u16()).unwrap_or(StatusCode::BAD_GATEWAY),
+                message,
+            ))
+        }
+    }
+}
+
+async fn products(State(app): Shared) -> Json<Value> {
+    let list: Vec<Value> = app
+        .config
+        .products
+        .iter()
+        .map(|p| json!({ "id": p.id, "name": p.name, "api": app.config.api }))
+        .collect();
+    Json(Value::Array(list))
+}
+
+#[derive(Deserialize)]
+struct SessionAsk {
+    product: String,
+    /// Who signed in: here `alice` or `bob` (their external ids); in your app, the user
+    /// your own login established.
+    member: String,
+}
+
+/// 1. Sign-in: a 15-minute session for the signed-in user.
+async fn session(State(app): Shared, Json(ask): Json<SessionAsk>) -> Response {
+    let key = match app.key(&ask.product) {
+        Ok(k) => k,
+        Err(r) => return r,
+    };
+    let body = json!({ "external_id": ask.member, "ttl_seconds": 900 });
+    match app
+        .call(key, reqwest::Method::POST, "/sessions", None, Some(body))
+        .await
+    {
+        Ok(s) => Json(json!({ "token": s["token"], "expires_at_ms": s["expires_at_ms"] }))
+            .into_response(),
+        Err(r) => r,
+    }
+}
+
+#[derive(Deserialize)]
+struct RunAsk {
+    product: String,
+    hold_id: String,
+    /// The demo's "make the next generation fail".
+    #[serde(default)]
+    fail: bool,
+}
+
+/// 2. Run what the user confirmed, then settle its hold.
+async fn run(State(app): Shared, Json(ask): Json<RunAsk>) -> Response {
+    let key = match app.key(&ask.product) {
+        Ok(k) => k.to_string(),
+        Err(r) => return r,
+    };
+    let get = |path: String| {
+        let (app, key) = (app.clone(), key.clone());
+        async move {
+            app.call(&key, reqwest::Method::GET, &path, None, None)
+                .await
+        }
+    };
+    // What was confirmed, from creditkit: another workspace's hold is not found.
+    let hold: Hold = match get(format!("/holds/{}", ask.hold_id)).await {
+        Ok(v) => match serde_json::from_value(v) {
+            Ok(h) => h,
+            Err(_) => return refuse(StatusCode::BAD_GATEWAY, "unexpected hold"),
+        },
+        Err(r) => return r,
+    };
+    if hold.status != HoldStatus::Active {
+        return refuse(StatusCode::CONFLICT, "this action was already settled");
+    }
+    let quote: Quote = match get(format!("/quotes/{}", hold.quote_id)).await {
+        Ok(v) => match serde_json::from_value(v) {
+            Ok(q) => q,
+            Err(_) => return refuse(StatusCode::BAD_GATEWAY, "unexpected quote"),
+        },
+        Err(r) => return r,
+    };
+    // The operation itself (simulated): takes a moment, fails when asked to.
+    tokio::time::sleep(app.config.work).await;
+    if ask.fail {
+        let released = app
+            .call(
+                &key,
+                reqwest::Method::POST,
+                &format!("/holds/{}/release", hold.id),
+                Some(&format!("release-{}", hold.id)),
+                Some(json!({})),
+            )
+            .await;
+        return match released {
+            Ok(_) => refuse(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "The generation failed (simulated).",
+            ),
+            Err(r) => r,
+        };
+    }
+    // Charge what was used: an exact quote at its price (no body); a range at what the
+    // operation used — here the estimate's expected amount. Never above the hold.
+    let body = if quote.estimate.exact {
+        json!({})
+    } else {
+        json!({ "amount_millicredits": quote.estimate.expected_millicredits.min(hold.amount_millicredits) })
+    };
+    match app
+        .call(
+            &key,
+            reqwest::Method::POST,
+            &format!("/holds/{}/capture", hold.id),
+            Some(&format!("capture-{}", hold.id)),
+            Some(body),
+        )
+        .await
+    {
+        Ok(settled) => Json(settled).into_response(),
+        Err(r) => r,
+    }
+}
+
+#[derive(Deserialize)]
+struct CheckoutAsk {
+    product: String,
+    purchase: Purchase,
+}
+
+#[derive(Deserialize)]
+struct Purchase {
+    pack_id: Option<String>,
+    plan_id: Option<String>,
+    #[serde(default = "one")]
+    quantity: u64,
+}
+
+fn one() -> u64 {
+    1
+}
+
+/// 3. A simulated checkout: no payment is taken; the credits are added with the API
+/// key, as your backend would after its payment provider confirmed the payment.
+async fn checkout(State(app): Shared, Json(ask): Json<CheckoutAsk>) -> Response {
+    let key = match app.key(&ask.product) {
+        Ok(k) => k.to_string(),
+        Err(r) => return r,
+    };
+    let mut nonce = [0u8; 12];
+    let _ = getrandom::getrandom(&mut nonce);
+    let idempotency: String = nonce.iter().map(|b| format!("{b:02x}")).collect();
+    let (path, body) = match (&ask.purchase.pack_id, &ask.purchase.plan_id) {
+        (Some(pack), _) => (
+            "/topups",
+            json!({ "pack_id": pack, "quantity": ask.purchase.quantity }),
+        ),
+        (None, Some(plan)) => ("/plan", json!({ "plan_id": plan })),
+        (None, None) => return refuse(StatusCode::BAD_REQUEST, "choose a pack or a plan"),
+    };
+    match app
+        .call(
+            &key,
+            reqwest::Method::POST,
+            path,
+            Some(&format!("checkout-{idempotency}")),
+            Some(body),
+        )
+        .await
+    {
+        Ok(balance) => Json(balance).into_response(),
+        Err(r) => r,
+    }
+}
