@@ -1,7 +1,9 @@
-//! End to end: the real server (embedded SQLite, seeded demo) serving the Trunk-built
-//! page, driven in headless Chromium over WebDriver. Screenshots of each state go to
-//! `target/e2e-artifacts/`. Run by `cargo xtask test`, which builds the page first and
-//! sets `CREDITKIT_E2E_DIST` and `CHROMEDRIVER`.
+//! End to end, deployed as an operator would: the real creditkit server (embedded
+//! SQLite, seeded demo) on one origin, the example operator backend on another serving
+//! the Trunk-built page — signing visitors in with sessions, settling their holds with
+//! the API keys it keeps — driven in headless Chromium over WebDriver. Screenshots of
+//! each state go to `target/e2e-artifacts/`. Run by `cargo xtask test`, which builds
+//! the page first and sets `CREDITKIT_E2E_DIST` and `CHROMEDRIVER`.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -24,14 +26,29 @@ use browser::{connect, start_chromedriver, Result};
 const WASM_GZIP_BUDGET_BYTES: usize = 300 * 1024;
 
 struct Env {
+    /// The operator's site (the page and its backend).
     base: String,
+    /// The creditkit API.
+    api: String,
+    /// What the seed wrote: per product, its API key and members (server side only).
     demo: Value,
     artifacts: PathBuf,
     http: reqwest::Client,
 }
 
-fn dist() -> Option<PathBuf> {
-    std::env::var_os("CREDITKIT_E2E_DIST").map(PathBuf::from)
+/// The built page. Never skipped: without it the test fails and says how to run it.
+fn dist() -> PathBuf {
+    let dist = std::env::var_os("CREDITKIT_E2E_DIST")
+        .map(PathBuf::from)
+        .expect(
+            "CREDITKIT_E2E_DIST is not set: run `cargo xtask test`, which builds the page first",
+        );
+    assert!(
+        dist.join("index.html").exists(),
+        "{} holds no built page",
+        dist.display()
+    );
+    dist
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -55,9 +72,7 @@ fn gzip_len(bytes: &[u8]) -> usize {
 
 #[test]
 fn wasm_stays_within_its_size_budget() {
-    let Some(dist) = dist() else {
-        return eprintln!("skipped: run `cargo xtask test` (builds the page)");
-    };
+    let dist = dist();
     let mut report = Vec::new();
     for entry in std::fs::read_dir(&dist).unwrap() {
         let path = entry.unwrap().path();
@@ -91,15 +106,20 @@ fn wasm_stays_within_its_size_budget() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_page_prices_charges_and_blocks_like_it_says() {
-    let Some(dist) = dist() else {
-        return eprintln!("skipped: run `cargo xtask test` (builds the page)");
-    };
+    let dist = dist();
     let root = std::env::temp_dir().join(format!("creditkit-e2e-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&root);
     let site = root.join("site");
     copy_dir(&dist, &site);
 
-    // The real server on embedded SQLite, seeded like `cargo xtask demo`.
+    // Two origins, as deployed: the API, and the operator's site calling it (CORS).
+    let api_socket = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let site_socket = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let api = format!("http://{}", api_socket.local_addr().unwrap());
+    let base = format!("http://{}", site_socket.local_addr().unwrap());
+
+    // The real server on embedded SQLite, seeded like `cargo xtask demo`. Its keys go
+    // to a file the operator's backend reads, outside anything the browser can fetch.
     let db = format!("sqlite://{}?mode=rwc", root.join("e2e.db").display());
     let ledger = Arc::new(
         Ledger::open(&db, Arc::new(SystemClock), Config::default())
@@ -107,28 +127,38 @@ async fn the_demo_page_prices_charges_and_blocks_like_it_says() {
             .unwrap(),
     );
     let _listener = ledger.spawn_listener(&db).await.unwrap();
-    let demo = creditkit_server::demo::seed(&ledger, &site.join("demo.json"))
-        .await
-        .unwrap();
+    let keys = root.join("demo-keys.json");
+    let demo = creditkit_server::demo::seed(&ledger, &keys).await.unwrap();
     let app = router(
         AppState::new(ledger.clone()),
         &Options {
-            cors_origins: Vec::new(),
-            static_dir: Some(site.clone()),
+            cors_origins: vec![base.clone()],
+            static_dir: None,
         },
     );
-    let socket = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", socket.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(socket, app).await.unwrap() });
+    tokio::spawn(async move { axum::serve(api_socket, app).await.unwrap() });
+    let mut operator = creditkit_example_operator::Config::from_seed_file(&api, &keys).unwrap();
+    operator.static_dir = Some(site.clone());
+    let backend = creditkit_example_operator::router(operator);
+    tokio::spawn(async move { axum::serve(site_socket, backend).await.unwrap() });
 
     let artifacts = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/e2e-artifacts");
     std::fs::create_dir_all(&artifacts).unwrap();
     let env = Env {
         base,
+        api,
         demo,
         artifacts,
         http: reqwest::Client::new(),
     };
+    // The browser can never read the operator's secrets.
+    let leaked = env
+        .http
+        .get(format!("{}/demo-keys.json", env.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(leaked.status(), 404, "the seed file is not served");
 
     let (mut driver, port) = start_chromedriver(&root);
     let browser = connect(port, &root).await;
@@ -302,9 +332,9 @@ async fn scenario(c: &Client, env: &Env) -> Result<()> {
     shot(c, env, "04-charged").await?;
     click(c, "[role=dialog] .ck-primary").await?; // Close
 
-    // Another member spends over HTTP: the badge follows without a reload.
-    let member = env.demo["member_token"].as_str().unwrap_or_default();
-    charge_over_http(env, member, "headline_variant", 1000).await?;
+    // Another member spends (confirmed in their browser, settled by the backend): the
+    // badge follows without a reload.
+    charge_over_http(env, "headline_variant", 1000).await?;
     wait_text(
         c,
         ".ck-balance-amount",
@@ -312,6 +342,24 @@ async fn scenario(c: &Client, env: &Env) -> Result<()> {
         balance_is("127 credits"),
     )
     .await?;
+
+    // The backend signs Alice out everywhere: her page's next call is refused, renews
+    // its session through the backend (the refresher) and goes on.
+    let kappax = &env.demo["products"][0];
+    let alice = kappax["members"][0]["id"]
+        .as_str()
+        .ok_or("no Alice in the seed")?;
+    let key = kappax["api_key"].as_str().ok_or("no API key in the seed")?;
+    let out = env
+        .http
+        .delete(format!("{}/v1/members/{alice}/sessions", env.api))
+        .bearer_auth(key)
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if out.status() != 204 {
+        return Err(format!("signing Alice out: {}", out.status()));
+    }
 
     // A failing generation is not charged.
     click(c, "#demo-fail").await?;
@@ -322,6 +370,12 @@ async fn scenario(c: &Client, env: &Env) -> Result<()> {
     })
     .await?;
     shot(c, env, "05-failed-not-charged").await?;
+    let sessions = js(c, "return performance.getEntriesByType('resource').filter(e => e.name.includes('/demo/session')).length;").await?;
+    if sessions.as_u64().unwrap_or(0) < 2 {
+        return Err(format!(
+            "the revoked session was not renewed ({sessions} sign-ins)"
+        ));
+    }
     click(c, "[role=dialog] .ck-primary").await?;
     tokio::time::sleep(Duration::from_millis(300)).await;
     wait_text(
@@ -698,33 +752,73 @@ fn credits_text(mc: u64) -> String {
     }
 }
 
-async fn charge_over_http(env: &Env, token: &str, action: &str, amount: u64) -> Result<()> {
-    let post = |path: &str, key: Option<&str>, body: Value| {
+/// Bob confirms `action` with a session the backend minted; the backend captures it.
+async fn charge_over_http(env: &Env, action: &str, amount: u64) -> Result<()> {
+    let kappax = &env.demo["products"][0];
+    let key = kappax["api_key"].as_str().ok_or("no API key in the seed")?;
+    let post = |path: &str, token: &str, idem: Option<&str>, body: Value| {
         let mut r = env
             .http
-            .post(format!("{}/v1{path}", env.base))
+            .post(format!("{}/v1{path}", env.api))
             .bearer_auth(token)
             .json(&body);
-        if let Some(k) = key {
+        if let Some(k) = idem {
             r = r.header("Idempotency-Key", k);
         }
         r.send()
     };
-    let q: Value = post("/quotes", None, json!({ "request": { "action": action } }))
+    let json_of =
+        |r: reqwest::Response| async move { r.json::<Value>().await.map_err(|e| e.to_string()) };
+    let session = json_of(
+        post("/sessions", key, None, json!({ "external_id": "bob" }))
+            .await
+            .map_err(|e| e.to_string())?,
+    )
+    .await?;
+    let bob = session["token"]
+        .as_str()
+        .ok_or(format!("no session: {session}"))?;
+    let q = json_of(
+        post(
+            "/quotes",
+            bob,
+            None,
+            json!({ "request": { "action": action } }),
+        )
         .await
-        .map_err(|e| e.to_string())?
-        .json()
+        .map_err(|e| e.to_string())?,
+    )
+    .await?;
+    let h = json_of(
+        post(
+            "/holds",
+            bob,
+            Some("e2e-hold"),
+            json!({ "quote_id": q["id"] }),
+        )
         .await
-        .map_err(|e| e.to_string())?;
-    let h: Value = post("/holds", Some("e2e-hold"), json!({ "quote_id": q["id"] }))
-        .await
-        .map_err(|e| e.to_string())?
-        .json()
-        .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| e.to_string())?,
+    )
+    .await?;
     let id = h["id"].as_str().ok_or(format!("hold failed: {h}"))?;
+    // Bob's session cannot settle its own hold; the backend can.
+    let refused = post(
+        &format!("/holds/{id}/capture"),
+        bob,
+        Some("e2e-self"),
+        json!({ "amount_millicredits": 0 }),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    if refused.status() != 403 {
+        return Err(format!(
+            "a session settled its own hold: {}",
+            refused.status()
+        ));
+    }
     let c = post(
         &format!("/holds/{id}/capture"),
+        key,
         Some("e2e-capture"),
         json!({ "amount_millicredits": amount }),
     )

@@ -18,6 +18,7 @@ const HELP: &str = "cargo xtask <command>
            estimates/second, charges/second per store; `bench tokens` for tokens only
   size     the widget page's wasm and JS (raw, gzip) beside the floors it is built on:
            a minimal Leptos page and the pricing engine alone, same build and wasm-opt
+  page     build the demo page into dist/ (trunk build --release)
   fuzz     fuzz the card parser for a while: fuzz [SECONDS]
   tools    install the tools the tests need, and nothing else";
 
@@ -33,6 +34,7 @@ fn main() -> Result<()> {
         }
         Some("bench") => bench(&root),
         Some("size") => size(&root),
+        Some("page") => build_page(&root).map(|_| ()),
         Some("fuzz") => fuzz(args.get(1).map_or("60", String::as_str)),
         Some("tools") => tools::ensure_test_tools(&root).map(|_| ()),
         Some("help" | "--help" | "-h") | None => {
@@ -63,6 +65,19 @@ pub(crate) fn run(cmd: &mut Command) -> Result<()> {
 
 fn test(root: &Path) -> Result<()> {
     let tools = tools::ensure_test_tools(root)?;
+    // CI checks what review checks: formatting and lints first, they fail fastest.
+    step("formatting (cargo fmt --check)");
+    run(Command::new("cargo").args(["fmt", "--all", "--", "--check"]))?;
+    step("lints (cargo clippy --workspace --all-targets -- -D warnings)");
+    run(Command::new("cargo").args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--locked",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
     step("native tests (cargo test --workspace)");
     // The widget is tested where it runs, in the browser; the end-to-end test needs the page.
     run(Command::new("cargo")

@@ -68,6 +68,11 @@ pub(crate) fn ensure_test_tools(root: &Path) -> Result<Tools> {
     }
 
     ensure_wasm_bindgen(root, &bin)?;
+    for (component, probe) in [("clippy", "clippy"), ("rustfmt", "fmt")] {
+        if !answers("cargo", &[probe, "--version"], "") {
+            run(Command::new("rustup").args(["component", "add", component]))?;
+        }
+    }
 
     let chromedriver = ensure_chrome()?;
     let postgres = ensure_postgres()?;

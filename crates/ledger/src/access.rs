@@ -587,6 +587,21 @@ impl Ledger {
         Ok(())
     }
 
+    /// Ends every session of a member ("sign out everywhere"); returns how many.
+    pub async fn revoke_member_sessions(&self, p: &Principal, member_id: &str) -> Result<u64> {
+        p.require(Op::MintSession)?;
+        self.member(p, member_id).await?;
+        let done = sqlx::query(
+            "UPDATE sessions SET revoked_at_ms = $1 WHERE member_id = $2 AND workspace_id = $3 AND revoked_at_ms IS NULL",
+        )
+        .bind(self.now_ms())
+        .bind(member_id)
+        .bind(&p.workspace_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+
     // ---------------------------------------------------------------- members
 
     /// Adds a member (with a personal wallet). Admins manage members but not owners.

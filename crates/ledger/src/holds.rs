@@ -1,7 +1,7 @@
 //! The money path: quote → hold → capture or release, and refunds.
 
 use creditkit_api::{CaptureRequest, Hold, HoldRequest, HoldStatus, Op, Quote, QuoteRequest};
-use creditkit_pricing::{estimate, shortfall, Card, Estimate, Millicredits};
+use creditkit_pricing::{estimate, shortfall, Card, Estimate, Millicredits, Request};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
@@ -22,7 +22,8 @@ impl Ledger {
             });
         }
         let card = self.card(&p.workspace_id).await?;
-        let request = count_text(&card, &req.request)?;
+        let mut request = count_text(&card, &req.request)?;
+        self.fill_agent_usage(p, &wallet_id, &mut request).await?;
         let est = estimate(&card, &request).map_err(LedgerError::Estimate)?;
         let max = to_i64(est.max_millicredits)?;
         let now = self.now_ms();
@@ -266,11 +267,12 @@ impl Ledger {
         check_key(key)?;
         let hash = payload_hash("capture", &(hold_id, req));
         let (wallet_id, quote_id) = self.hold_wallet(p, hold_id).await?;
-        let (card_hash, quote_json): (String, String) =
-            sqlx::query_as("SELECT card_hash, estimate_json FROM quotes WHERE id = $1")
-                .bind(&quote_id)
-                .fetch_one(&self.pool)
-                .await?;
+        let (card_hash, quote_json, request_json): (String, String, String) = sqlx::query_as(
+            "SELECT card_hash, estimate_json, request_json FROM quotes WHERE id = $1",
+        )
+        .bind(&quote_id)
+        .fetch_one(&self.pool)
+        .await?;
         let mut priced = None;
         let amount = match (req.amount_millicredits, &req.actual) {
             (Some(a), None) => to_i64(a)?,
@@ -395,6 +397,10 @@ impl Ledger {
             .await?;
         let payees = self
             .accrue_earnings(&mut tx, &quote_id, priced.as_ref(), hold_id, amount, now)
+            .await?;
+        let quoted: Request = serde_json::from_str(&request_json)
+            .map_err(|e| LedgerError::Corrupt(format!("quote request: {e}")))?;
+        self.record_agent_usage(&mut tx, &wallet_id, meta.0.as_deref(), &quoted)
             .await?;
         w.held_mc -= held;
         w.balance_mc -= amount;

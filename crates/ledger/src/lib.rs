@@ -13,6 +13,7 @@
 //! a retried call with the same idempotency key returns the first result.
 
 mod access;
+mod agents;
 mod credits;
 mod earnings;
 mod error;

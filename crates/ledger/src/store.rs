@@ -225,6 +225,16 @@ INSERT INTO card_versions (workspace_id, version_no, card_hash, note, created_at
     SELECT id, 1, card_hash, NULL, created_at_ms FROM workspaces;
 ALTER TABLE workspaces ADD COLUMN suspended_at_ms BIGINT
 "#,
+    // 3: free messages per agent, counted by the ledger (never taken from the browser).
+    r#"
+CREATE TABLE agent_usage (
+    wallet_id TEXT NOT NULL REFERENCES wallets(id),
+    member_key TEXT NOT NULL,
+    agent_id TEXT NOT NULL,
+    messages BIGINT NOT NULL,
+    PRIMARY KEY (wallet_id, member_key, agent_id)
+)
+"#,
 ];
 
 pub(crate) async fn connect(url: &str) -> Result<(AnyPool, Dialect), LedgerError> {

@@ -58,6 +58,12 @@ conformance! {
         let s5 = env.ledger.create_session(&backend, &SessionRequest { member_id: Some(m.id.clone()), ..Default::default() }).await.unwrap();
         let p4 = env.ledger.authenticate(&s4.token).await.unwrap();
         assert_eq!(env.ledger.revoke_session(&p4, &s5.id).await.unwrap_err().code(), ErrorCode::Forbidden);
+        // Signing out everywhere: the backend may, a session may not.
+        assert_eq!(env.ledger.revoke_member_sessions(&p4, &m.id).await.unwrap_err().code(), ErrorCode::Forbidden);
+        let s6 = env.ledger.create_session(&backend, &SessionRequest { member_id: Some(m.id.clone()), ..Default::default() }).await.unwrap();
+        assert!(env.ledger.revoke_member_sessions(&backend, &m.id).await.unwrap() >= 2);
+        assert_eq!(env.ledger.authenticate(&s6.token).await.unwrap_err().code(), ErrorCode::Unauthorized);
+        let s5 = env.ledger.create_session(&backend, &SessionRequest { member_id: Some(m.id.clone()), ..Default::default() }).await.unwrap();
         // Removing the member ends all their sessions.
         env.ledger.remove_member(&backend, &m.id).await.unwrap();
         assert_eq!(env.ledger.authenticate(&s5.token).await.unwrap_err().code(), ErrorCode::Unauthorized);
@@ -217,6 +223,35 @@ conformance! {
         let h = env.ledger.hold(&backend, &HoldRequest { quote_id: ranged.id }, "h2").await.unwrap();
         assert_eq!(env.ledger.capture(&backend, &h.id, &CaptureRequest::default(), "c2").await.unwrap_err().code(), ErrorCode::AmountRequired);
         env.ledger.capture(&backend, &h.id, &capture_amount(credits(2)), "c3").await.unwrap();
+        env.ledger.audit(&wallet).await.unwrap();
+    };
+
+    free_messages_are_counted_by_the_ledger_not_the_browser => |store| async move {
+        let env = env(store).await;
+        let (backend, wallet) = env.workspace(KOPAI, None).await;
+        env.ledger.grant(&backend, &grant_req(credits(50), None), "g").await.unwrap();
+        let member = env.member(&backend, Role::Member).await;
+        // The browser claims every message is its first; the ledger counts.
+        let msg = || quote_req(Item::new("message").param("agent", "seo-writer").param("messages_used", 0u64).param("input_tokens", 10u64));
+        for i in 0..5 {
+            let q = env.ledger.quote(&member, &msg()).await.unwrap();
+            assert_eq!(q.hold_millicredits, 0, "message {} of 5 is free", i + 1);
+            let h = env.ledger.hold(&member, &HoldRequest { quote_id: q.id }, &format!("h{i}")).await.unwrap();
+            if i == 2 {
+                // A failed message is released: it does not use up the allowance.
+                env.ledger.release(&backend, &h.id, "r").await.unwrap();
+                let q = env.ledger.quote(&member, &msg()).await.unwrap();
+                let h = env.ledger.hold(&member, &HoldRequest { quote_id: q.id }, "h2b").await.unwrap();
+                env.ledger.capture(&backend, &h.id, &CaptureRequest::default(), "c2b").await.unwrap();
+                continue;
+            }
+            env.ledger.capture(&backend, &h.id, &CaptureRequest::default(), &format!("c{i}")).await.unwrap();
+        }
+        let sixth = env.ledger.quote(&member, &msg()).await.unwrap();
+        assert_eq!(sixth.hold_millicredits, credits(1) + 500, "1 credit infra + 0.5 add-on once the 5 are used");
+        // Another member has their own allowance.
+        let other = env.member(&backend, Role::Member).await;
+        assert_eq!(env.ledger.quote(&other, &msg()).await.unwrap().hold_millicredits, 0);
         env.ledger.audit(&wallet).await.unwrap();
     };
 

@@ -48,6 +48,7 @@ const OPERATIONS: &[Row] = &[
     ("get", "/v1/members/{id}", "A member", Some("read"), None, "Member", false, &[]),
     ("patch", "/v1/members/{id}", "Rename a member or change their role", Some("manage_members"), Some("MemberUpdate"), "Member", false, &["403"]),
     ("delete", "/v1/members/{id}", "Remove a member and end their sessions", Some("manage_members"), None, "Empty", false, &["403"]),
+    ("delete", "/v1/members/{id}/sessions", "Sign a member out everywhere: end all their sessions", Some("mint_session"), None, "Empty", false, &["403"]),
     ("post", "/v1/sessions", "Mint a short-lived browser session for a member (the operator's backend)", Some("mint_session"), Some("SessionRequest"), "Session", false, &["403"]),
     ("delete", "/v1/sessions/{id}", "End a session (`current`: the caller's own, sign-out)", None, None, "Empty", false, &["403"]),
     ("get", "/v1/events", "Server-sent events: `balance` after every change to the wallet, `end` (an error body) when the credential ends (token may be passed as ?access_token=)", Some("read"), None, "EventStream", false, &[]),

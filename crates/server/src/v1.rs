@@ -53,6 +53,10 @@ pub(crate) fn routes() -> Router<AppState> {
             "/members/{id}",
             get(get_member).patch(patch_member).delete(delete_member),
         )
+        .route(
+            "/members/{id}/sessions",
+            axum::routing::delete(delete_member_sessions),
+        )
         .route("/sessions", post(post_session))
         .route("/sessions/{id}", axum::routing::delete(delete_session))
         .route("/events", get(get_events))
@@ -393,6 +397,16 @@ async fn delete_member(
     Path(id): Path<String>,
 ) -> Result<StatusCode, AppError> {
     s.ledger.remove_member(&p, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Signs a member out everywhere: every session of theirs ends.
+async fn delete_member_sessions(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Path(id): Path<String>,
+) -> Result<StatusCode, AppError> {
+    s.ledger.revoke_member_sessions(&p, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -139,7 +139,11 @@ both! {
         for path in ["/v1/earnings", "/v1/payouts", "/v1/wallets", "/v1/agents/{id}/payee", "/v1/holds/{id}/refund", "/v1/quotes", "/v1/holds", "/v1/holds/{id}/capture", "/v1/holds/{id}/release", "/v1/balance", "/v1/topups", "/v1/usage", "/v1/transactions", "/v1/events", "/v1/members"] {
             assert!(doc["paths"][path].is_object(), "{path} documented");
         }
-        assert_eq!(srv.http.get(format!("{}/healthz", srv.base)).send().await.unwrap().status(), StatusCode::OK);
+        let health = srv.http.get(format!("{}/healthz", srv.base)).send().await.unwrap();
+        assert_eq!(health.status(), StatusCode::OK);
+        assert!(health.headers()["x-request-id"].to_str().unwrap().starts_with("req_"), "every answer names its request");
+        let traced = srv.http.get(format!("{}/healthz", srv.base)).header("x-request-id", "trace-42").send().await.unwrap();
+        assert_eq!(traced.headers()["x-request-id"], "trace-42", "a caller's request id is kept");
         let metrics = srv.http.get(format!("{}/metrics", srv.base)).send().await.unwrap().text().await.unwrap();
         assert!(metrics.contains("creditkit_http_requests_total{method=\"GET\",route=\"/v1/openapi.json\",status=\"200\"} 1"), "{metrics}");
     };

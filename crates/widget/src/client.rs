@@ -177,30 +177,23 @@ impl Client {
     /// session has ended.
     async fn send(
         &self,
-        build: impl Fn(&Client) -> Result<Http, ClientError>,
+        build: impl Fn(&Client) -> Result<Http, gloo_net::Error>,
     ) -> Result<gloo_net::http::Response, ClientError> {
-        let resp = build(self)?
+        let network = |e: gloo_net::Error| ClientError::Network(e.to_string());
+        let resp = build(self)
+            .map_err(network)?
             .send()
             .await
-            .map_err(|e| ClientError::Network(e.to_string()))?;
+            .map_err(network)?;
         if resp.status() == 401 && self.refresh_token().await {
-            return build(self)?
-                .send()
-                .await
-                .map_err(|e| ClientError::Network(e.to_string()));
+            return build(self).map_err(network)?.send().await.map_err(network);
         }
         Ok(resp)
     }
 
     async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
         let url = self.url(path);
-        let resp = self
-            .send(|c| {
-                c.auth(Http::get(&url))
-                    .build()
-                    .map_err(|e| ClientError::Network(e.to_string()))
-            })
-            .await?;
+        let resp = self.send(|c| c.auth(Http::get(&url)).build()).await?;
         decode(resp).await
     }
 
@@ -221,7 +214,6 @@ impl Client {
                     b = b.header("idempotency-key", k);
                 }
                 b.body(body.clone())
-                    .map_err(|e| ClientError::Network(e.to_string()))
             })
             .await?;
         decode(resp).await
@@ -234,13 +226,7 @@ impl Client {
     /// The workspace's rate card as JSON (parse it with `creditkit_pricing::parse_card`).
     pub async fn card_json(&self) -> Result<String, ClientError> {
         let url = self.url("/card");
-        let resp = self
-            .send(|c| {
-                c.auth(Http::get(&url))
-                    .build()
-                    .map_err(|e| ClientError::Network(e.to_string()))
-            })
-            .await?;
+        let resp = self.send(|c| c.auth(Http::get(&url)).build()).await?;
         if resp.ok() {
             resp.text()
                 .await

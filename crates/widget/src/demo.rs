@@ -209,6 +209,7 @@ fn TopUp() -> impl IntoView {
     });
     view! {
         <section class="demo-topup" aria-label="Add credits">
+            <p class="ck-note">"Simulated checkout: no payment is taken. A real backend adds the credits once its payment provider confirms the payment."</p>
             {move || packs.get().map(|r| match r {
                 Err(e) => view! { <p class="ck-failed">{e.words()}</p> }.into_any(),
                 Ok(list) => view! {

@@ -97,17 +97,29 @@ pub fn router(config: Config) -> Router {
     r
 }
 
-/// An answer for the page: a sentence it can show.
-fn refuse(status: StatusCode, message: impl Into<String>) -> Response {
-    (status, Json(json!({ "message": message.into() }))).into_response()
+/// A refusal for the page: a status and a sentence it can show.
+struct Refusal(StatusCode, String);
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        (self.0, Json(json!({ "message": self.1 }))).into_response()
+    }
+}
+
+fn refuse(status: StatusCode, message: impl Into<String>) -> Refusal {
+    Refusal(status, message.into())
 }
 
 impl App {
-    fn key(&self, product: &str) -> Result<&str, Response> {
+    fn key(&self, product: &str) -> Result<&str, Refusal> {
         self.keys
             .get(product)
             .map(String::as_str)
             .ok_or_else(|| refuse(StatusCode::NOT_FOUND, format!("no product `{product}`")))
+    }
+
+    async fn get(&self, key: &str, path: &str) -> Result<Value, Refusal> {
+        self.call(key, reqwest::Method::GET, path, None, None).await
     }
 
     /// Calls creditkit with the product's API key; creditkit's error message on failure.
@@ -118,7 +130,7 @@ impl App {
         path: &str,
         idempotency_key: Option<&str>,
         body: Option<Value>,
-    ) -> Result<Value, Response> {
+    ) -> Result<Value, Refusal> {
         let mut req = self
             .http
             .request(method, format!("{}/v1{path}", self.config.api))
@@ -165,21 +177,16 @@ struct SessionAsk {
     member: String,
 }
 
-/// 1. Sign-in: a 15-minute session for the signed-in user.
-async fn session(State(app): Shared, Json(ask): Json<SessionAsk>) -> Response {
-    let key = match app.key(&ask.product) {
-        Ok(k) => k,
-        Err(r) => return r,
-    };
+/// Step 1, sign-in: a 15-minute session for the signed-in user.
+async fn session(State(app): Shared, Json(ask): Json<SessionAsk>) -> Result<Json<Value>, Refusal> {
+    let key = app.key(&ask.product)?;
     let body = json!({ "external_id": ask.member, "ttl_seconds": 900 });
-    match app
+    let s = app
         .call(key, reqwest::Method::POST, "/sessions", None, Some(body))
-        .await
-    {
-        Ok(s) => Json(json!({ "token": s["token"], "expires_at_ms": s["expires_at_ms"] }))
-            .into_response(),
-        Err(r) => r,
-    }
+        .await?;
+    Ok(Json(
+        json!({ "token": s["token"], "expires_at_ms": s["expires_at_ms"] }),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -191,56 +198,37 @@ struct RunAsk {
     fail: bool,
 }
 
-/// 2. Run what the user confirmed, then settle its hold.
-async fn run(State(app): Shared, Json(ask): Json<RunAsk>) -> Response {
-    let key = match app.key(&ask.product) {
-        Ok(k) => k.to_string(),
-        Err(r) => return r,
-    };
-    let get = |path: String| {
-        let (app, key) = (app.clone(), key.clone());
-        async move {
-            app.call(&key, reqwest::Method::GET, &path, None, None)
-                .await
-        }
-    };
+/// Step 2: run what the user confirmed, then settle its hold.
+async fn run(State(app): Shared, Json(ask): Json<RunAsk>) -> Result<Json<Value>, Refusal> {
+    let key = app.key(&ask.product)?;
     // What was confirmed, from creditkit: another workspace's hold is not found.
-    let hold: Hold = match get(format!("/holds/{}", ask.hold_id)).await {
-        Ok(v) => match serde_json::from_value(v) {
-            Ok(h) => h,
-            Err(_) => return refuse(StatusCode::BAD_GATEWAY, "unexpected hold"),
-        },
-        Err(r) => return r,
-    };
+    let hold_path = format!("/holds/{}", ask.hold_id);
+    let hold: Hold = serde_json::from_value(app.get(key, &hold_path).await?)
+        .map_err(|_| refuse(StatusCode::BAD_GATEWAY, "unexpected hold"))?;
     if hold.status != HoldStatus::Active {
-        return refuse(StatusCode::CONFLICT, "this action was already settled");
+        return Err(refuse(
+            StatusCode::CONFLICT,
+            "this action was already settled",
+        ));
     }
-    let quote: Quote = match get(format!("/quotes/{}", hold.quote_id)).await {
-        Ok(v) => match serde_json::from_value(v) {
-            Ok(q) => q,
-            Err(_) => return refuse(StatusCode::BAD_GATEWAY, "unexpected quote"),
-        },
-        Err(r) => return r,
-    };
+    let quote_path = format!("/quotes/{}", hold.quote_id);
+    let quote: Quote = serde_json::from_value(app.get(key, &quote_path).await?)
+        .map_err(|_| refuse(StatusCode::BAD_GATEWAY, "unexpected quote"))?;
     // The operation itself (simulated): takes a moment, fails when asked to.
     tokio::time::sleep(app.config.work).await;
     if ask.fail {
-        let released = app
-            .call(
-                &key,
-                reqwest::Method::POST,
-                &format!("/holds/{}/release", hold.id),
-                Some(&format!("release-{}", hold.id)),
-                Some(json!({})),
-            )
-            .await;
-        return match released {
-            Ok(_) => refuse(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "The generation failed (simulated).",
-            ),
-            Err(r) => r,
-        };
+        app.call(
+            key,
+            reqwest::Method::POST,
+            &format!("/holds/{}/release", hold.id),
+            Some(&format!("release-{}", hold.id)),
+            Some(json!({})),
+        )
+        .await?;
+        return Err(refuse(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "The generation failed (simulated).",
+        ));
     }
     // Charge what was used: an exact quote at its price (no body); a range at what the
     // operation used — here the estimate's expected amount. Never above the hold.
@@ -249,19 +237,16 @@ async fn run(State(app): Shared, Json(ask): Json<RunAsk>) -> Response {
     } else {
         json!({ "amount_millicredits": quote.estimate.expected_millicredits.min(hold.amount_millicredits) })
     };
-    match app
+    let settled = app
         .call(
-            &key,
+            key,
             reqwest::Method::POST,
             &format!("/holds/{}/capture", hold.id),
             Some(&format!("capture-{}", hold.id)),
             Some(body),
         )
-        .await
-    {
-        Ok(settled) => Json(settled).into_response(),
-        Err(r) => r,
-    }
+        .await?;
+    Ok(Json(settled))
 }
 
 #[derive(Deserialize)]
@@ -282,13 +267,14 @@ fn one() -> u64 {
     1
 }
 
-/// 3. A simulated checkout: no payment is taken; the credits are added with the API
-/// key, as your backend would after its payment provider confirmed the payment.
-async fn checkout(State(app): Shared, Json(ask): Json<CheckoutAsk>) -> Response {
-    let key = match app.key(&ask.product) {
-        Ok(k) => k.to_string(),
-        Err(r) => return r,
-    };
+/// Step 3, buying credits: a simulated checkout. No payment is taken; the credits are
+/// added with the API key, as your backend would once its payment provider confirmed
+/// the payment.
+async fn checkout(
+    State(app): Shared,
+    Json(ask): Json<CheckoutAsk>,
+) -> Result<Json<Value>, Refusal> {
+    let key = app.key(&ask.product)?;
     let mut nonce = [0u8; 12];
     let _ = getrandom::getrandom(&mut nonce);
     let idempotency: String = nonce.iter().map(|b| format!("{b:02x}")).collect();
@@ -298,19 +284,16 @@ async fn checkout(State(app): Shared, Json(ask): Json<CheckoutAsk>) -> Response 
             json!({ "pack_id": pack, "quantity": ask.purchase.quantity }),
         ),
         (None, Some(plan)) => ("/plan", json!({ "plan_id": plan })),
-        (None, None) => return refuse(StatusCode::BAD_REQUEST, "choose a pack or a plan"),
+        (None, None) => return Err(refuse(StatusCode::BAD_REQUEST, "choose a pack or a plan")),
     };
-    match app
+    let balance = app
         .call(
-            &key,
+            key,
             reqwest::Method::POST,
             path,
             Some(&format!("checkout-{idempotency}")),
             Some(body),
         )
-        .await
-    {
-        Ok(balance) => Json(balance).into_response(),
-        Err(r) => r,
-    }
+        .await?;
+    Ok(Json(balance))
 }

@@ -1,6 +1,6 @@
 //! Opens a real ledger on SQLite (a temp file) or PostgreSQL (a fresh database on
 //! the server named by `CREDITKIT_TEST_POSTGRES`, default the local one).
-#![allow(dead_code, unreachable_pub)]
+#![allow(dead_code, unreachable_pub, unused_imports)]
 
 use std::sync::Arc;
 

@@ -1,5 +1,5 @@
 //! A real server on a real socket over SQLite or PostgreSQL, and helpers to call it.
-#![allow(dead_code, unreachable_pub)]
+#![allow(dead_code, unreachable_pub, unused_imports)]
 
 use std::sync::Arc;
 
