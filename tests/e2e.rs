@@ -129,8 +129,37 @@ async fn the_demo_page_prices_charges_and_blocks_like_it_says() {
     let _listener = ledger.spawn_listener(&db).await.unwrap();
     let keys = root.join("demo-keys.json");
     let demo = creditkit_server::demo::seed(&ledger, &keys).await.unwrap();
+    // Payments through a local Stripe stand-in: its checkout page "pays", its signed
+    // webhooks add the credits.
+    let stripe_socket = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let stripe = format!("http://{}", stripe_socket.local_addr().unwrap());
+    let (secret_key, webhook_secret) = ("sk_test_e2e", "whsec_e2e");
+    let standin = creditkit_stripe_standin::StandIn::new(creditkit_stripe_standin::Config {
+        base: stripe.clone(),
+        secret_key: secret_key.into(),
+        webhook_url: format!("{api}/v1/webhooks/stripe"),
+        webhook_secret: webhook_secret.into(),
+        clock: Arc::new(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs() as i64)
+        }),
+    });
+    let stripe_app = standin.router();
+    tokio::spawn(async move { axum::serve(stripe_socket, stripe_app).await.unwrap() });
+    let payments = creditkit_server::payments::Payments {
+        provider: Arc::new(creditkit_server::payments::stripe::Stripe::new(
+            creditkit_server::payments::stripe::StripeConfig {
+                secret_key: secret_key.into(),
+                webhook_secret: webhook_secret.into(),
+                api_base: stripe,
+            },
+        )),
+        public_url: Some(api.clone()),
+        return_origins: vec![base.clone()],
+    };
     let app = router(
-        AppState::new(ledger.clone()),
+        AppState::new(ledger.clone()).with_payments(payments),
         &Options {
             cors_origins: vec![base.clone()],
             static_dir: None,
@@ -434,8 +463,12 @@ async fn scenario(c: &Client, env: &Env) -> Result<()> {
     .await?;
     shot(c, env, "07-insufficient").await?;
 
-    // Top up from the prompt; the pending action continues to its confirm dialog.
+    // Buy from the prompt: checkout opens in a new window (Stripe's page; the local
+    // stand-in here), is paid there; its signed webhook adds the credits, and the
+    // pending action continues to its confirm dialog on its own.
+    let home = c.window().await.map_err(|e| e.to_string())?;
     click(c, "[role=alertdialog] .ck-primary").await?;
+    pay_in_checkout_window(c, env, &home).await?;
     let dialog = wait_text(
         c,
         "[role=dialog] h2",
@@ -627,6 +660,44 @@ async fn scenario(c: &Client, env: &Env) -> Result<()> {
         "14-kumari-compare",
     )
     .await?;
+    Ok(())
+}
+
+/// Switches to the checkout window the page opened, pays there (the stand-in's page
+/// says it takes no payment), waits for the return page, and comes back.
+async fn pay_in_checkout_window(
+    c: &Client,
+    env: &Env,
+    home: &fantoccini::wd::WindowHandle,
+) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let checkout = loop {
+        let windows = c.windows().await.map_err(|e| e.to_string())?;
+        if let Some(w) = windows.into_iter().find(|w| w != home) {
+            break w;
+        }
+        if Instant::now() > deadline {
+            return Err("no checkout window opened".into());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    c.switch_to_window(checkout)
+        .await
+        .map_err(|e| e.to_string())?;
+    wait_text(c, "body", "the checkout page", |t| {
+        t.contains("no payment is taken")
+    })
+    .await?;
+    shot(c, env, "08a-checkout").await?;
+    click(c, "#pay").await?;
+    wait_text(c, "h1", "the return page", |t| {
+        t.contains("Payment received")
+    })
+    .await?;
+    c.close_window().await.map_err(|e| e.to_string())?;
+    c.switch_to_window(home.clone())
+        .await
+        .map_err(|e| e.to_string())?;
     Ok(())
 }
 

@@ -244,9 +244,11 @@ fn gzip_len(bytes: &[u8]) -> Result<usize> {
     Ok(gz.finish()?.len())
 }
 
-/// The demo as an operator runs it: creditkit on one port (the API, seeded), the
-/// example operator backend on another serving the page, signing visitors in with
-/// sessions and settling their holds with the API keys (which stay on the server).
+/// The demo as an operator runs it: creditkit on one port (the API, seeded, taking
+/// payments), the example operator backend on another serving the page — signing
+/// visitors in with sessions and settling their holds with the API keys, which stay on
+/// the server — and a local stand-in for Stripe on a third (its checkout page says it
+/// takes no payment; its signed webhooks are what add credits).
 fn demo(root: &Path) -> Result<()> {
     let path = build_page(root)?;
     step("building the server and the example operator backend");
@@ -257,6 +259,8 @@ fn demo(root: &Path) -> Result<()> {
         "creditkit-cli",
         "-p",
         "creditkit-example-operator",
+        "-p",
+        "creditkit-stripe-standin",
     ]))?;
     // A fresh demo database each run, so the story starts from the seeded balances.
     let data = root.join("target/demo");
@@ -265,10 +269,35 @@ fn demo(root: &Path) -> Result<()> {
     let listen = std::env::var("CREDITKIT_DEMO_LISTEN").unwrap_or_else(|_| "127.0.0.1:8080".into());
     let api_listen =
         std::env::var("CREDITKIT_DEMO_API_LISTEN").unwrap_or_else(|_| "127.0.0.1:8081".into());
+    let stripe_listen =
+        std::env::var("CREDITKIT_DEMO_STRIPE_LISTEN").unwrap_or_else(|_| "127.0.0.1:8082".into());
     let keys = data.join("demo-keys.json");
+    // Test-mode keys shared by creditkit and the local Stripe stand-in (no network).
+    let (secret_key, webhook_secret) = ("sk_test_creditkit_demo", "whsec_creditkit_demo");
+    let mut stripe = Command::new(root.join("target/debug/stripe-standin"))
+        .args(["--listen", &stripe_listen, "--webhook"])
+        .arg(format!("http://{api_listen}/v1/webhooks/stripe"))
+        .args([
+            "--secret-key",
+            secret_key,
+            "--webhook-secret",
+            webhook_secret,
+        ])
+        .spawn()
+        .context("starting the Stripe stand-in")?;
     let mut api = Command::new(root.join("target/debug/creditkit"))
         .args(["serve", "--listen", &api_listen, "--cors"])
         .arg(format!("http://{listen}"))
+        .args([
+            "--stripe-secret-key",
+            secret_key,
+            "--stripe-webhook-secret",
+            webhook_secret,
+        ])
+        .arg("--stripe-api-base")
+        .arg(format!("http://{stripe_listen}"))
+        .arg("--public-url")
+        .arg(format!("http://{api_listen}"))
         .arg("--seed-demo")
         .arg(&keys)
         .arg("--db")
@@ -283,6 +312,7 @@ fn demo(root: &Path) -> Result<()> {
     while !keys.exists() {
         if std::time::Instant::now() > deadline || api.try_wait()?.is_some() {
             let _ = api.kill();
+            let _ = stripe.kill();
             bail!("creditkit serve did not seed the demo");
         }
         std::thread::sleep(std::time::Duration::from_millis(100));
@@ -296,8 +326,10 @@ fn demo(root: &Path) -> Result<()> {
         .arg("--api")
         .arg(format!("http://{api_listen}"))
         .env("PATH", path));
-    let _ = api.kill();
-    let _ = api.wait();
+    for child in [&mut api, &mut stripe] {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
     backend
 }
 

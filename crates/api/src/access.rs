@@ -90,6 +90,8 @@ pub enum Op {
     ManageWallets,
     /// Request a payout of a creator's settled earnings.
     Payout,
+    /// Start a checkout (the payment provider's page) for a pack or a plan.
+    Buy,
     /// Mint a browser session for a member.
     MintSession,
     /// Create, suspend and list workspaces; create, rotate and revoke API keys.
@@ -97,7 +99,7 @@ pub enum Op {
 }
 
 impl Op {
-    pub const ALL: [Op; 14] = [
+    pub const ALL: [Op; 15] = [
         Op::Read,
         Op::Quote,
         Op::Hold,
@@ -110,6 +112,7 @@ impl Op {
         Op::SetCaps,
         Op::ManageWallets,
         Op::Payout,
+        Op::Buy,
         Op::MintSession,
         Op::ManageWorkspaces,
     ];
@@ -128,6 +131,7 @@ impl Op {
             Op::SetCaps => "set_caps",
             Op::ManageWallets => "manage_wallets",
             Op::Payout => "payout",
+            Op::Buy => "buy",
             Op::MintSession => "mint_session",
             Op::ManageWorkspaces => "manage_workspaces",
         }
@@ -152,6 +156,7 @@ impl Op {
             Op::SetCaps => "set spending caps (reserved: caps are not built yet)",
             Op::ManageWallets => "thresholds, extra wallets, agent payees",
             Op::Payout => "request a payout of earnings",
+            Op::Buy => "buy credits through checkout (members: their own wallet)",
             Op::MintSession => "mint a browser session",
             Op::ManageWorkspaces => "create / suspend workspaces, API keys",
         }
@@ -161,7 +166,7 @@ impl Op {
 /// The table: for each operation, which actors may do it, in [`Actor::ALL`] order
 /// (operator key, workspace API key, owner, admin, member, viewer). Owners and admins
 /// differ only in what they may do to owners (checked where members are managed).
-const TABLE: [(Op, [bool; 6]); 14] = [
+const TABLE: [(Op, [bool; 6]); 15] = [
     (Op::Read, [true, true, true, true, true, true]),
     (Op::Quote, [true, true, true, true, true, true]),
     (Op::Hold, [true, true, true, true, true, false]),
@@ -174,6 +179,7 @@ const TABLE: [(Op, [bool; 6]); 14] = [
     (Op::SetCaps, [true, true, true, true, false, false]),
     (Op::ManageWallets, [true, true, true, true, false, false]),
     (Op::Payout, [true, true, true, true, false, false]),
+    (Op::Buy, [true, true, true, true, true, false]),
     (Op::MintSession, [true, true, false, false, false, false]),
     (
         Op::ManageWorkspaces,

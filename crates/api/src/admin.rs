@@ -132,3 +132,154 @@ pub struct OperatorKeyCreated {
     pub info: OperatorKeyInfo,
     pub secret: String,
 }
+
+/// What creditkit tells the operator's backend about, as outbound webhooks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum EventType {
+    /// A wallet's available credits fell below its low threshold.
+    #[serde(rename = "balance.low")]
+    BalanceLow,
+    /// … to or below its critical threshold.
+    #[serde(rename = "balance.critical")]
+    BalanceCritical,
+    /// … to zero.
+    #[serde(rename = "balance.empty")]
+    BalanceEmpty,
+    #[serde(rename = "hold.created")]
+    HoldCreated,
+    /// Released in full: the operation failed, was cancelled or timed out.
+    #[serde(rename = "hold.released")]
+    HoldReleased,
+    #[serde(rename = "charge.captured")]
+    ChargeCaptured,
+    #[serde(rename = "charge.refunded")]
+    ChargeRefunded,
+    #[serde(rename = "grant.added")]
+    GrantAdded,
+    #[serde(rename = "grant.expired")]
+    GrantExpired,
+    #[serde(rename = "credits.revoked")]
+    CreditsRevoked,
+    #[serde(rename = "payout.requested")]
+    PayoutRequested,
+}
+
+impl EventType {
+    pub const ALL: [EventType; 11] = [
+        EventType::BalanceLow,
+        EventType::BalanceCritical,
+        EventType::BalanceEmpty,
+        EventType::HoldCreated,
+        EventType::HoldReleased,
+        EventType::ChargeCaptured,
+        EventType::ChargeRefunded,
+        EventType::GrantAdded,
+        EventType::GrantExpired,
+        EventType::CreditsRevoked,
+        EventType::PayoutRequested,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventType::BalanceLow => "balance.low",
+            EventType::BalanceCritical => "balance.critical",
+            EventType::BalanceEmpty => "balance.empty",
+            EventType::HoldCreated => "hold.created",
+            EventType::HoldReleased => "hold.released",
+            EventType::ChargeCaptured => "charge.captured",
+            EventType::ChargeRefunded => "charge.refunded",
+            EventType::GrantAdded => "grant.added",
+            EventType::GrantExpired => "grant.expired",
+            EventType::CreditsRevoked => "credits.revoked",
+            EventType::PayoutRequested => "payout.requested",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<EventType> {
+        EventType::ALL.into_iter().find(|e| e.as_str() == s)
+    }
+}
+
+/// One event as delivered: `{id, type, created_at_ms, workspace_id, data}`. The id is
+/// the same on every delivery attempt, so receivers can drop duplicates.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub kind: EventType,
+    pub created_at_ms: i64,
+    pub workspace_id: String,
+    pub data: serde_json::Value,
+}
+
+/// Subscribe an endpoint (the operator's) to events.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewWebhookEndpoint {
+    pub url: String,
+    /// Which events; empty or absent: all of them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<EventType>,
+    /// Only this workspace's events (default: every workspace's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workspace_id: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookEndpoint {
+    pub id: String,
+    pub url: String,
+    /// Empty: every event.
+    pub events: Vec<EventType>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub workspace_id: Option<String>,
+    pub created_at_ms: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub disabled_at_ms: Option<i64>,
+}
+
+/// An endpoint just made, with the secret its deliveries are signed with (shown once).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookEndpointCreated {
+    #[serde(flatten)]
+    pub endpoint: WebhookEndpoint,
+    pub secret: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryStatus {
+    /// Waiting for its next attempt.
+    Pending,
+    Delivered,
+    /// Retried for a day without a 2xx.
+    Failed,
+}
+
+/// One try at delivering an event to an endpoint.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliveryAttempt {
+    pub at_ms: i64,
+    /// The endpoint's HTTP status; absent when it could not be reached.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_code: Option<u16>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    pub duration_ms: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delivery {
+    pub endpoint_id: String,
+    pub status: DeliveryStatus,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_attempt_at_ms: Option<i64>,
+    pub attempts: Vec<DeliveryAttempt>,
+}
+
+/// An event with what became of its deliveries (`GET /admin/v1/events`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EventRecord {
+    #[serde(flatten)]
+    pub event: Event,
+    pub deliveries: Vec<Delivery>,
+}

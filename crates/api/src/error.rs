@@ -44,6 +44,10 @@ pub enum ErrorCode {
     PayloadTooLarge,
     /// Too many requests from this credential or workspace; retry after `Retry-After`.
     RateLimited,
+    /// This server takes no payments (no provider configured).
+    PaymentsNotConfigured,
+    /// The payment provider refused or could not be reached; nothing was bought.
+    PaymentProviderError,
     Internal,
     /// A code this build does not know (a newer server); treat as a failure.
     #[serde(other)]
@@ -51,7 +55,7 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 22] = [
+    pub const ALL: [ErrorCode; 24] = [
         ErrorCode::InvalidRequest,
         ErrorCode::UnknownAction,
         ErrorCode::UnknownParam,
@@ -72,6 +76,8 @@ impl ErrorCode {
         ErrorCode::IdempotencyConflict,
         ErrorCode::PayloadTooLarge,
         ErrorCode::RateLimited,
+        ErrorCode::PaymentsNotConfigured,
+        ErrorCode::PaymentProviderError,
         ErrorCode::Internal,
         ErrorCode::Unknown,
     ];
@@ -99,6 +105,8 @@ impl ErrorCode {
             ErrorCode::IdempotencyConflict => "idempotency_conflict",
             ErrorCode::PayloadTooLarge => "payload_too_large",
             ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::PaymentsNotConfigured => "payments_not_configured",
+            ErrorCode::PaymentProviderError => "payment_provider_error",
             ErrorCode::Internal => "internal",
             ErrorCode::Unknown => "unknown",
         }
@@ -124,6 +132,8 @@ impl ErrorCode {
                 422
             }
             ErrorCode::RateLimited => 429,
+            ErrorCode::PaymentsNotConfigured => 501,
+            ErrorCode::PaymentProviderError => 502,
             ErrorCode::Internal | ErrorCode::Unknown => 500,
         }
     }

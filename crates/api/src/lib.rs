@@ -88,6 +88,43 @@ pub struct Balance {
     pub last_transaction: Option<Transaction>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plan_id: Option<String>,
+    /// Credits owed after a refund took back more than was left unspent; the next
+    /// purchase repays it first. The balance itself never goes below zero.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub debt_millicredits: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// Start a checkout: the payment provider's page for a pack (× quantity) or a plan.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckoutRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pack_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quantity: Option<u64>,
+    /// Default: the session's or the workspace's wallet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wallet_id: Option<String>,
+    /// Where the provider sends the buyer afterwards (an allowed origin's page);
+    /// default: a "you can close this window" page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub return_url: Option<String>,
+}
+
+/// A checkout to open: the credits arrive when the provider confirms the payment
+/// (a signed webhook), on the balance stream.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckoutStarted {
+    pub id: String,
+    pub url: String,
+    pub credits: u64,
+    pub amount_minor: u64,
+    pub currency: String,
 }
 
 /// Price a request before the user confirms it.

@@ -7,7 +7,9 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use clap::{Args, Subcommand};
-use creditkit_api::admin::{GrantRequest, RevokeRequest, RotateApiKey};
+use creditkit_api::admin::{
+    EventType, GrantRequest, NewWebhookEndpoint, RevokeRequest, RotateApiKey,
+};
 use creditkit_api::{NewMember, Op, Role, SessionRequest};
 use creditkit_ledger::time::SystemClock;
 use creditkit_ledger::{Config, Ledger, LedgerError, Principal};
@@ -54,12 +56,51 @@ enum AdminCommand {
     Grant(GrantArgs),
     /// Take credits back (never reserved ones, never below zero), with the reason.
     Revoke(RevokeArgs),
+    /// Webhook endpoints: creditkit's events, signed, to your backend.
+    #[command(subcommand)]
+    Webhook(WebhookCommand),
+    /// Events, newest first, with their deliveries and attempts.
+    Events {
+        #[arg(long)]
+        workspace: Option<String>,
+        #[arg(long)]
+        cursor: Option<String>,
+        #[arg(long)]
+        limit: Option<u32>,
+    },
     /// A workspace wallet's balance.
     Balance {
         workspace: String,
         #[arg(long)]
         wallet: Option<String>,
     },
+}
+
+#[derive(Subcommand)]
+enum WebhookCommand {
+    /// Subscribe URL to events (default: all events of all workspaces); prints the
+    /// signing secret once.
+    Create {
+        #[arg(long)]
+        url: String,
+        /// Comma-separated event types (balance.low, charge.captured, …).
+        #[arg(long, value_delimiter = ',', value_parser = parse_event)]
+        events: Vec<EventType>,
+        #[arg(long)]
+        workspace: Option<String>,
+    },
+    List,
+    /// Stop an endpoint (pending deliveries are dropped).
+    Disable {
+        id: String,
+    },
+}
+
+fn parse_event(s: &str) -> Result<EventType, String> {
+    EventType::parse(s).ok_or_else(|| {
+        let all: Vec<_> = EventType::ALL.iter().map(|e| e.as_str()).collect();
+        format!("`{s}` is not one of {}", all.join(", "))
+    })
 }
 
 #[derive(Subcommand)]
@@ -397,6 +438,40 @@ async fn dispatch(ledger: &Ledger, command: AdminCommand) -> Result<Output> {
                     .await,
             )
         }
+        AdminCommand::Webhook(WebhookCommand::Create {
+            url,
+            events,
+            workspace,
+        }) => answer(
+            ledger
+                .create_webhook_endpoint(
+                    &on(""),
+                    &NewWebhookEndpoint {
+                        url,
+                        events,
+                        workspace_id: workspace,
+                    },
+                )
+                .await,
+        ),
+        AdminCommand::Webhook(WebhookCommand::List) => {
+            answer(ledger.webhook_endpoints(&on("")).await)
+        }
+        AdminCommand::Webhook(WebhookCommand::Disable { id }) => answer(
+            ledger
+                .disable_webhook_endpoint(&on(""), &id)
+                .await
+                .map(|()| json!({ "disabled": id })),
+        ),
+        AdminCommand::Events {
+            workspace,
+            cursor,
+            limit,
+        } => answer(
+            ledger
+                .events(&on(""), workspace.as_deref(), cursor.as_deref(), limit)
+                .await,
+        ),
         AdminCommand::Balance { workspace, wallet } => {
             answer(ledger.balance(&on(&workspace), wallet.as_deref()).await)
         }

@@ -8,7 +8,11 @@ use anyhow::{bail, Context, Result};
 use clap::{Args, ValueEnum};
 use creditkit_ledger::time::SystemClock;
 use creditkit_ledger::{Config, Ledger};
-use creditkit_server::{router, spawn_sweeper, AppState, Options, Rate, RateLimits};
+use creditkit_server::payments::stripe::{Stripe, StripeConfig};
+use creditkit_server::payments::Payments;
+use creditkit_server::{
+    router, spawn_delivery_worker, spawn_sweeper, AppState, Options, Rate, RateLimits,
+};
 
 #[derive(Args)]
 pub(crate) struct ServeArgs {
@@ -47,6 +51,28 @@ pub(crate) struct ServeArgs {
     /// Requests per second per workspace from all its sessions, `RATE` or `RATE/BURST`.
     #[arg(long, default_value = "200/400", value_parser = Rate::parse)]
     rate_workspace: Rate,
+    /// Stripe's secret key (`sk_live_…` / `sk_test_…`): turns on checkout.
+    #[arg(
+        long,
+        env = "STRIPE_SECRET_KEY",
+        hide_env_values = true,
+        requires = "stripe_webhook_secret"
+    )]
+    stripe_secret_key: Option<String>,
+    /// The signing secret of the Stripe webhook endpoint pointed at `/v1/webhooks/stripe` (`whsec_…`).
+    #[arg(
+        long,
+        env = "STRIPE_WEBHOOK_SECRET",
+        hide_env_values = true,
+        requires = "stripe_secret_key"
+    )]
+    stripe_webhook_secret: Option<String>,
+    /// Stripe's API (a local stand-in in tests and the demo).
+    #[arg(long, default_value = "https://api.stripe.com")]
+    stripe_api_base: String,
+    /// This API's public base URL (the checkout's return page); default: from the request's Host.
+    #[arg(long, value_name = "URL")]
+    public_url: Option<String>,
     /// Log lines as text or JSON (one object per line); filter with CREDITKIT_LOG.
     #[arg(long, value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
@@ -96,6 +122,7 @@ async fn serve(a: ServeArgs) -> Result<()> {
     );
     let _listener = ledger.spawn_listener(&a.db).await?;
     let _sweeper = spawn_sweeper(ledger.clone(), Duration::from_millis(a.sweep_ms));
+    let _deliveries = spawn_delivery_worker(ledger.clone());
     // Load the token rank tables now, not on the first quote that counts a text.
     std::thread::spawn(|| {
         for e in creditkit_pricing::tokens::Encoding::ALL {
@@ -118,7 +145,24 @@ async fn serve(a: ServeArgs) -> Result<()> {
         cors_origins: a.cors,
         static_dir: a.static_dir,
     };
-    let app = router(AppState::with_limits(ledger.clone(), limits), &options);
+    let mut state = AppState::with_limits(ledger.clone(), limits);
+    if let (Some(secret_key), Some(webhook_secret)) = (a.stripe_secret_key, a.stripe_webhook_secret)
+    {
+        let stripe = Stripe::new(StripeConfig {
+            secret_key,
+            webhook_secret,
+            api_base: a.stripe_api_base,
+        });
+        state = state.with_payments(Payments {
+            provider: Arc::new(stripe),
+            public_url: a.public_url,
+            return_origins: options.cors_origins.clone(),
+        });
+        tracing::info!(
+            "payments through Stripe: checkout at /v1/checkout, webhooks at /v1/webhooks/stripe"
+        );
+    }
+    let app = router(state, &options);
     let socket = tokio::net::TcpListener::bind(&a.listen)
         .await
         .with_context(|| format!("listening on {}", a.listen))?;

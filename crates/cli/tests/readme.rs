@@ -22,11 +22,16 @@ async fn run_it_for_real_works_as_written() {
     let readme = std::fs::read_to_string(format!("{root}/README.md")).unwrap();
     let steps = block(&readme);
     let db = fresh_url(Store::Postgres).await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let free_port = || {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    };
+    let (port, receiver) = (free_port(), free_port());
+    let tmp = std::env::temp_dir().join(format!("creditkit-readme-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
     let bin = std::path::Path::new(env!("CARGO_BIN_EXE_creditkit"))
         .parent()
         .unwrap();
@@ -39,6 +44,8 @@ async fn run_it_for_real_works_as_written() {
         .current_dir(root)
         .env("DATABASE_URL", &db)
         .env("CREDITKIT", format!("http://127.0.0.1:{port}"))
+        .env("RECEIVER", format!("127.0.0.1:{receiver}"))
+        .env("TMPDIR", &tmp)
         .env(
             "PATH",
             format!(
@@ -57,9 +64,14 @@ async fn run_it_for_real_works_as_written() {
         "the walkthrough failed:\n{stdout}\n{stderr}"
     );
     let lines: Vec<&str> = stdout.lines().collect();
-    // Ada's balance (250), the capture's status, then 250 − 10 + 25 after the grant.
+    // Ada's balance (250), the capture's status, 250 − 10 + 25 after the grant, and the
+    // receiver verified two events (the charge, the goodwill grant).
     let at = |l: &str| lines.iter().position(|x| *x == l);
     assert!(at("250000") < at("\"captured\""), "{stdout}");
-    assert!(lines.contains(&"\"captured\""), "{stdout}");
-    assert_eq!(lines.last(), Some(&"265000"), "{stdout}");
+    assert!(at("\"captured\"") < at("265000"), "{stdout}");
+    assert_eq!(lines.last(), Some(&"2"), "{stdout}");
+    let log = std::fs::read_to_string(tmp.join("creditkit-webhooks.log")).unwrap();
+    for kind in ["grant.added", "charge.captured"] {
+        assert!(log.contains(&format!("verified {kind}")), "{log}");
+    }
 }

@@ -1,12 +1,16 @@
 //! The real binary under load, killed with SIGKILL mid-load, restarted on the same
-//! database: the ledger audits clean and holds left open by the crash release
-//! themselves. On SQLite and PostgreSQL.
+//! database: the ledger audits clean, holds left open by the crash release themselves,
+//! and every event committed before or after the crash reaches a real webhook receiver
+//! (none lost; a redelivery carries the same id). On SQLite and PostgreSQL.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use creditkit_api::admin::{DeliveryStatus, NewWebhookEndpoint};
+use creditkit_ledger::Principal;
 
 use creditkit_ledger::testing::{fresh_url, Store};
 use creditkit_ledger::time::SystemClock;
@@ -67,8 +71,50 @@ async fn post(
     Some((status, resp.json().await.ok()?))
 }
 
+/// A webhook receiver on a real socket: the event ids it got, in order.
+async fn receiver() -> (String, Arc<Mutex<Vec<String>>>) {
+    let got = Arc::new(Mutex::new(Vec::new()));
+    let sink = got.clone();
+    let app = axum::Router::new().route(
+        "/hook",
+        axum::routing::post(move |headers: axum::http::HeaderMap| {
+            let sink = sink.clone();
+            async move {
+                let id = headers
+                    .get("creditkit-event-id")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .to_string();
+                sink.lock().unwrap().push(id);
+                axum::http::StatusCode::OK
+            }
+        }),
+    );
+    let socket = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", socket.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(socket, app).await.unwrap() });
+    (url, got)
+}
+
 async fn kill_mid_load_and_restart(store: Store) {
     let db = fresh_url(store).await;
+    // Subscribe a receiver to every event before the server starts.
+    let (hook, received) = receiver().await;
+    {
+        let ledger = Ledger::open(&db, Arc::new(SystemClock), Config::default())
+            .await
+            .unwrap();
+        let endpoint = NewWebhookEndpoint {
+            url: hook,
+            events: Vec::new(),
+            workspace_id: None,
+        };
+        ledger
+            .create_webhook_endpoint(&Principal::operator(""), &endpoint)
+            .await
+            .unwrap();
+        ledger.close().await;
+    }
     let dir = std::env::temp_dir().join(format!("creditkit-restart-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let demo = dir.join(format!("{store:?}-demo.json"));
@@ -179,6 +225,57 @@ async fn kill_mid_load_and_restart(store: Store) {
         1_130_000 - used
     );
     ledger.audit(&wallet).await.unwrap();
+
+    // Every event the database holds (committed before or after the crash) arrives.
+    let operator = Principal::operator("");
+    let mut committed = Vec::new();
+    for _ in 0..300 {
+        committed.clear();
+        let mut pending = 0;
+        let mut cursor: Option<String> = None;
+        loop {
+            let page = ledger
+                .events(&operator, None, cursor.as_deref(), Some(200))
+                .await
+                .unwrap();
+            for r in &page.items {
+                committed.push(r.event.id.clone());
+                pending += r
+                    .deliveries
+                    .iter()
+                    .filter(|d| d.status != DeliveryStatus::Delivered)
+                    .count();
+            }
+            match page.next_cursor {
+                Some(c) => cursor = Some(c),
+                None => break,
+            }
+        }
+        if pending == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let got = received.lock().unwrap().clone();
+    let unique: std::collections::BTreeSet<&String> = got.iter().collect();
+    let lost: Vec<_> = committed.iter().filter(|id| !unique.contains(id)).collect();
+    let phantom: Vec<_> = unique.iter().filter(|id| !committed.contains(id)).collect();
+    println!(
+        "{store:?}: {} events committed, {} deliveries received ({} redelivered with the same id)",
+        committed.len(),
+        got.len(),
+        got.len() - unique.len()
+    );
+    assert!(
+        committed.len() > 100,
+        "the load made events: {}",
+        committed.len()
+    );
+    assert!(lost.is_empty(), "events never delivered: {lost:?}");
+    assert!(
+        phantom.is_empty(),
+        "deliveries of events that were never committed: {phantom:?}"
+    );
     ledger.close().await;
 }
 

@@ -1,7 +1,7 @@
 //! Credits in and out by the operator: top-ups paid outside creditkit, plans, support
 //! grants and revocations. Browser credentials never reach these (see the table).
 
-use creditkit_api::admin::{GrantRequest, RevokeRequest};
+use creditkit_api::admin::{EventType, GrantRequest, RevokeRequest};
 use creditkit_api::{Balance, Op, TopUpRequest};
 use creditkit_pricing::MILLI_PER_CREDIT;
 
@@ -82,7 +82,7 @@ impl Ledger {
             now,
         )
         .await?;
-        self.save_wallet(&mut tx, &w).await?;
+        self.save_wallet(&mut tx, &mut w).await?;
         let balance = self.balance_in(&mut tx, &w).await?;
         let result = Ok(balance);
         self.finish(tx, &p.workspace_id, key, &hash, result, &[&wallet_id])
@@ -114,7 +114,7 @@ impl Ledger {
         };
         self.apply_plan(&mut tx, &card, &mut w, plan_id, now)
             .await?;
-        self.save_wallet(&mut tx, &w).await?;
+        self.save_wallet(&mut tx, &mut w).await?;
         let result = Ok(self.balance_in(&mut tx, &w).await?);
         self.finish(tx, &p.workspace_id, key, &hash, result, &[&wallet_id])
             .await
@@ -154,7 +154,7 @@ impl Ledger {
         )
         .await?;
         self.settle(&mut tx, &mut w, now).await?; // an already-past expiry expires at once
-        self.save_wallet(&mut tx, &w).await?;
+        self.save_wallet(&mut tx, &mut w).await?;
         let result = Ok(self.balance_in(&mut tx, &w).await?);
         self.finish(tx, &p.workspace_id, key, &hash, result, &[&wallet_id])
             .await
@@ -262,7 +262,18 @@ impl Ledger {
             left -= take;
         }
         w.balance_mc -= want;
-        self.save_wallet(&mut tx, &w).await?;
+        let data = serde_json::json!({
+            "wallet_id": wallet_id, "revoked_millicredits": want, "grant_id": req.grant_id, "reason": req.reason,
+        });
+        self.emit(
+            &mut tx,
+            &p.workspace_id,
+            EventType::CreditsRevoked,
+            data,
+            now,
+        )
+        .await?;
+        self.save_wallet(&mut tx, &mut w).await?;
         let result = Ok(self.balance_in(&mut tx, &w).await?);
         self.finish(tx, &p.workspace_id, key, &hash, result, &[&wallet_id])
             .await

@@ -1,5 +1,6 @@
 //! Creators' earnings from publisher add-ons (seed 004): payees and payouts.
 
+use creditkit_api::admin::EventType;
 use creditkit_api::{Op, WalletKind};
 
 use crate::*;
@@ -149,6 +150,15 @@ impl Ledger {
                 note: Some("payout requested"),
                 ..Entry::default()
             },
+        )
+        .await?;
+        let data = serde_json::json!({ "wallet_id": wallet_id, "amount_millicredits": amount });
+        self.emit(
+            &mut tx,
+            &p.workspace_id,
+            EventType::PayoutRequested,
+            data,
+            now,
         )
         .await?;
         let result = Ok(self.earnings_on(&mut tx, &wallet_id, now).await?);

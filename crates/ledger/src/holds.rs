@@ -1,5 +1,6 @@
 //! The money path: quote → hold → capture or release, and refunds.
 
+use creditkit_api::admin::EventType;
 use creditkit_api::{CaptureRequest, Hold, HoldRequest, HoldStatus, Op, Quote, QuoteRequest};
 use creditkit_pricing::{estimate, shortfall, Card, Estimate, Millicredits, Request};
 use sqlx::any::AnyRow;
@@ -166,7 +167,7 @@ impl Ledger {
             )
             .ok_or_else(|| LedgerError::Corrupt("shortfall without a gap".into()))?;
             let result: Result<Hold> = Err(LedgerError::Insufficient(Box::new(short)));
-            self.save_wallet(&mut tx, &w).await?;
+            self.save_wallet(&mut tx, &mut w).await?;
             return self
                 .finish(tx, &p.workspace_id, key, &hash, result, &[])
                 .await;
@@ -246,8 +247,11 @@ impl Ledger {
         )
         .await?;
         w.held_mc += max;
-        self.save_wallet(&mut tx, &w).await?;
+        self.save_wallet(&mut tx, &mut w).await?;
         let hold = self.hold_in(&mut tx, &hold_id).await?;
+        let data = serde_json::json!({ "hold": hold, "member_id": member, "action": action, "project": project });
+        self.emit(&mut tx, &p.workspace_id, EventType::HoldCreated, data, now)
+            .await?;
         let result = Ok(hold);
         self.finish(tx, &p.workspace_id, key, &hash, result, &[&wallet_id])
             .await
@@ -322,7 +326,7 @@ impl Ledger {
         let hold = self.hold_in(&mut tx, hold_id).await?;
         if hold.status != HoldStatus::Active {
             let status = hold.status.as_str().to_string();
-            self.save_wallet(&mut tx, &w).await?;
+            self.save_wallet(&mut tx, &mut w).await?;
             tx.commit().await?; // keep what settle did (a timed-out hold)
             return Err(LedgerError::HoldNotActive {
                 id: hold_id.to_string(),
@@ -405,8 +409,20 @@ impl Ledger {
         w.held_mc -= held;
         w.balance_mc -= amount;
         self.expire_grants(&mut tx, &mut w, now).await?; // a released part of an expired grant
-        self.save_wallet(&mut tx, &w).await?;
-        let result = Ok(self.hold_in(&mut tx, hold_id).await?);
+        self.save_wallet(&mut tx, &mut w).await?;
+        let captured = self.hold_in(&mut tx, hold_id).await?;
+        let data = serde_json::json!({
+            "hold": captured, "charged_millicredits": amount, "member_id": meta.0, "action": meta.1, "project": meta.2,
+        });
+        self.emit(
+            &mut tx,
+            &p.workspace_id,
+            EventType::ChargeCaptured,
+            data,
+            now,
+        )
+        .await?;
+        let result = Ok(captured);
         let mut changed = vec![wallet_id.as_str()];
         changed.extend(payees.iter().map(String::as_str));
         self.finish(tx, &p.workspace_id, key, &hash, result, &changed)
@@ -552,8 +568,18 @@ impl Ledger {
             .bind(hold_id)
             .execute(&mut *tx)
             .await?;
+        let refunded: i64 = charges.iter().map(|c| -c.1).sum();
+        let data = serde_json::json!({ "hold_id": hold_id, "wallet_id": wallet_id, "refunded_millicredits": refunded });
+        self.emit(
+            &mut tx,
+            &p.workspace_id,
+            EventType::ChargeRefunded,
+            data,
+            now,
+        )
+        .await?;
         self.expire_grants(&mut tx, &mut w, now).await?;
-        self.save_wallet(&mut tx, &w).await?;
+        self.save_wallet(&mut tx, &mut w).await?;
         let result = Ok(self.hold_in(&mut tx, hold_id).await?);
         self.finish(tx, &p.workspace_id, key, &hash, result, &[&wallet_id])
             .await
@@ -576,7 +602,7 @@ impl Ledger {
         let hold = self.hold_in(&mut tx, hold_id).await?;
         if hold.status != HoldStatus::Active {
             let status = hold.status.as_str().to_string();
-            self.save_wallet(&mut tx, &w).await?;
+            self.save_wallet(&mut tx, &mut w).await?;
             tx.commit().await?;
             return Err(LedgerError::HoldNotActive {
                 id: hold_id.to_string(),
@@ -586,7 +612,7 @@ impl Ledger {
         self.release_hold(&mut tx, &mut w, hold_id, HoldStatus::Released, now)
             .await?;
         self.expire_grants(&mut tx, &mut w, now).await?;
-        self.save_wallet(&mut tx, &w).await?;
+        self.save_wallet(&mut tx, &mut w).await?;
         let result = Ok(self.hold_in(&mut tx, hold_id).await?);
         self.finish(tx, &p.workspace_id, key, &hash, result, &[&wallet_id])
             .await
@@ -640,6 +666,17 @@ impl Ledger {
         )
         .await?;
         w.held_mc -= amount;
+        let data = serde_json::json!({
+            "hold_id": hold_id, "wallet_id": w.id, "released_millicredits": amount, "reason": note,
+        });
+        self.emit(
+            tx,
+            &w.workspace_id.clone(),
+            EventType::HoldReleased,
+            data,
+            now,
+        )
+        .await?;
         Ok(())
     }
 

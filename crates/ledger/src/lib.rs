@@ -18,6 +18,8 @@ mod credits;
 mod earnings;
 mod error;
 mod holds;
+mod outbox;
+mod purchases;
 mod reads;
 mod store;
 pub mod testing;
@@ -41,6 +43,10 @@ pub use access::{
 };
 pub use credits::MAX_REASON_BYTES;
 pub use error::LedgerError;
+pub use outbox::{
+    backoff_ms, DueDelivery, DELIVERY_LEASE_MS, DELIVERY_WINDOW_MS, EVENT_RETENTION_MS,
+};
+pub use purchases::{CheckoutDraft, Paid, PaidPeriod};
 pub use store::Dialect;
 use time::Clock;
 pub(crate) use wallet::{Entry, WalletRow, Write};
@@ -101,6 +107,10 @@ pub struct Ledger {
     pub(crate) cards: Mutex<HashMap<String, Arc<Card>>>,
     /// When each credential was last recorded as used (written at most once a minute).
     pub(crate) last_used: Mutex<HashMap<String, i64>>,
+    /// The webhook endpoints events fan out to, and when they were read.
+    pub(crate) subscriptions: Mutex<Option<(i64, Arc<Vec<outbox::Subscription>>)>>,
+    /// Woken after commits that may have written events (the delivery worker waits on it).
+    outbox_ready: tokio::sync::Notify,
 }
 
 pub(crate) fn new_id(prefix: &str) -> String {
@@ -153,6 +163,8 @@ impl Ledger {
             events,
             cards: Mutex::new(HashMap::new()),
             last_used: Mutex::new(HashMap::new()),
+            subscriptions: Mutex::new(None),
+            outbox_ready: tokio::sync::Notify::new(),
         })
     }
 
@@ -181,7 +193,13 @@ impl Ledger {
     /// After a commit: tells every instance. On PostgreSQL through NOTIFY (each
     /// instance's listener, this one's included, forwards it to its subscribers);
     /// on SQLite, one machine, straight to this process's subscribers.
+    /// Waits until a commit may have written events (or `max` passes).
+    pub async fn outbox_wait(&self, max: std::time::Duration) {
+        let _ = tokio::time::timeout(max, self.outbox_ready.notified()).await;
+    }
+
     pub(crate) async fn changed(&self, wallet_id: &str) {
+        self.outbox_ready.notify_one();
         match self.dialect {
             Dialect::Sqlite => self.notify(wallet_id),
             Dialect::Postgres => {

@@ -48,6 +48,12 @@ impl Ledger {
             .map(|r| transaction_from_row(&r))
             .transpose()?;
         let available = to_u64(w.balance_mc - w.held_mc);
+        let (debt,): (i64,) = sqlx::query_as(
+            "SELECT CAST(COALESCE(SUM(amount_mc - repaid_mc), 0) AS BIGINT) FROM debts WHERE wallet_id = $1",
+        )
+        .bind(&w.id)
+        .fetch_one(&mut **tx)
+        .await?;
         Ok(Balance {
             wallet_id: w.id.clone(),
             kind: w.kind,
@@ -60,6 +66,7 @@ impl Ledger {
             lifetime_used_millicredits: to_u64(-used),
             last_transaction: last,
             plan_id: w.plan_id.clone(),
+            debt_millicredits: to_u64(debt),
         })
     }
 
@@ -177,6 +184,7 @@ impl Ledger {
             tx.commit().await?;
             self.changed(&wallet_id).await;
         }
+        self.prune_events(now).await?;
         // Sessions a day past their end are no use to anyone (a revoked or expired one
         // is refused whether its row is there or not).
         sqlx::query("DELETE FROM sessions WHERE expires_at_ms < $1")

@@ -1,6 +1,7 @@
 //! A wallet inside a write: lock, settle (expiry, plan cycles, timed-out holds),
 //! grants and entries, and the idempotency record that answers retries.
 
+use creditkit_api::admin::EventType;
 use creditkit_api::{HoldStatus, WalletKind};
 use creditkit_pricing::{Card, Renewal, MILLI_PER_CREDIT};
 use serde::de::DeserializeOwned;
@@ -31,6 +32,12 @@ pub(crate) struct WalletRow {
     pub(crate) cycle_index: Option<i64>,
     pub(crate) balance_mc: i64,
     pub(crate) held_mc: i64,
+    /// The workspace's low-balance thresholds, and the available amount last reported
+    /// (at lock time, then at each save): a save that crosses a threshold downwards
+    /// emits `balance.low`, `.critical` or `.empty` once.
+    pub(crate) low_mc: i64,
+    pub(crate) critical_mc: i64,
+    pub(crate) reported_available_mc: i64,
 }
 
 /// An entry to write.
@@ -55,8 +62,9 @@ impl Ledger {
 
     pub(crate) async fn lock_wallet(&self, tx: &mut Tx<'_>, wallet_id: &str) -> Result<WalletRow> {
         let sql = format!(
-            "SELECT id, workspace_id, kind, owner_member_id, plan_id, plan_credits_mc, cycle_anchor_ms, cycle_index, balance_mc, held_mc \
-             FROM wallets WHERE id = $1{}",
+            "SELECT w.id, w.workspace_id, w.kind, w.owner_member_id, w.plan_id, w.plan_credits_mc, w.cycle_anchor_ms, w.cycle_index, w.balance_mc, w.held_mc, \
+             s.low_threshold_mc, s.critical_threshold_mc \
+             FROM wallets w JOIN workspaces s ON s.id = w.workspace_id WHERE w.id = $1{}",
             self.dialect.for_update()
         );
         let row = sqlx::query(&sql)
@@ -67,7 +75,7 @@ impl Ledger {
         wallet_from_row(&row)
     }
 
-    pub(crate) async fn save_wallet(&self, tx: &mut Tx<'_>, w: &WalletRow) -> Result<()> {
+    pub(crate) async fn save_wallet(&self, tx: &mut Tx<'_>, w: &mut WalletRow) -> Result<()> {
         if w.balance_mc < 0 || w.held_mc < 0 || w.held_mc > w.balance_mc {
             return Err(LedgerError::Corrupt(format!(
                 "wallet {} would hold balance {} held {}",
@@ -86,7 +94,7 @@ impl Ledger {
         .bind(&w.id)
         .execute(&mut **tx)
         .await?;
-        Ok(())
+        self.report_balance_state(tx, w).await
     }
 
     /// The wallet a call acts on: `wallet_id` if the principal may use it, else the
@@ -215,6 +223,12 @@ impl Ledger {
             .balance_mc
             .checked_add(amount_mc)
             .ok_or_else(|| LedgerError::invalid("balance would overflow"))?;
+        let data = serde_json::json!({
+            "wallet_id": w.id, "grant_id": id, "source": source, "ref": reference,
+            "amount_millicredits": amount_mc, "expires_at_ms": expires_at_ms,
+        });
+        self.emit(tx, &w.workspace_id, EventType::GrantAdded, data, now)
+            .await?;
         Ok(id)
     }
 
@@ -299,6 +313,11 @@ impl Ledger {
             )
             .await?;
             w.balance_mc -= amount;
+            let data = serde_json::json!({
+                "wallet_id": w.id, "grant_id": grant_id, "expired_millicredits": amount,
+            });
+            self.emit(tx, &w.workspace_id, EventType::GrantExpired, data, now)
+                .await?;
         }
         Ok(changed)
     }
@@ -482,5 +501,8 @@ pub(crate) fn wallet_from_row(r: &AnyRow) -> Result<WalletRow> {
         cycle_index: r.try_get(7)?,
         balance_mc: r.try_get(8)?,
         held_mc: r.try_get(9)?,
+        low_mc: r.try_get(10)?,
+        critical_mc: r.try_get(11)?,
+        reported_available_mc: r.try_get::<i64, _>(8)? - r.try_get::<i64, _>(9)?,
     })
 }

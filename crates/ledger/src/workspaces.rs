@@ -74,7 +74,7 @@ impl Ledger {
         if let Some(plan) = plan_id {
             let mut w = self.lock_wallet(&mut tx, &wallet_id).await?;
             self.apply_plan(&mut tx, &card, &mut w, plan, now).await?;
-            self.save_wallet(&mut tx, &w).await?;
+            self.save_wallet(&mut tx, &mut w).await?;
         }
         tx.commit().await?;
         self.workspace(&ws_id).await

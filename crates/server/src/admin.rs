@@ -7,8 +7,9 @@ use axum::extract::{Path, Query, State};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use creditkit_api::admin::{
-    ApiKeyCreated, ApiKeyInfo, CardUpload, CardUploaded, CardVersion, GrantRequest, NewApiKey,
-    NewWorkspace, RevokeRequest, RotateApiKey,
+    ApiKeyCreated, ApiKeyInfo, CardUpload, CardUploaded, CardVersion, EventRecord, GrantRequest,
+    NewApiKey, NewWebhookEndpoint, NewWorkspace, RevokeRequest, RotateApiKey, WebhookEndpoint,
+    WebhookEndpointCreated,
 };
 use creditkit_api::{Balance, Member, NewMember, Page, Session, SessionRequest, Workspace};
 use creditkit_ledger::Principal;
@@ -36,6 +37,9 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/workspaces/{ws}/balance", get(balance))
         .route("/workspaces/{ws}/grants", post(grant))
         .route("/workspaces/{ws}/revocations", post(revoke))
+        .route("/webhooks", get(list_webhooks).post(create_webhook))
+        .route("/webhooks/{id}", axum::routing::delete(disable_webhook))
+        .route("/events", get(list_events))
 }
 
 /// The operator acting on `ws`, once it is known to exist.
@@ -229,4 +233,61 @@ async fn revoke(
 ) -> ApiResult<Balance> {
     let p = on(&s, &ws).await?;
     Ok(Json(s.ledger.revoke(&p, &req, &k).await?))
+}
+
+async fn list_webhooks(
+    State(s): State<AppState>,
+    _: OperatorAuth,
+) -> ApiResult<Vec<WebhookEndpoint>> {
+    Ok(Json(
+        s.ledger.webhook_endpoints(&Principal::operator("")).await?,
+    ))
+}
+
+async fn create_webhook(
+    State(s): State<AppState>,
+    _: OperatorAuth,
+    Body(req): Body<NewWebhookEndpoint>,
+) -> ApiResult<WebhookEndpointCreated> {
+    Ok(Json(
+        s.ledger
+            .create_webhook_endpoint(&Principal::operator(""), &req)
+            .await?,
+    ))
+}
+
+async fn disable_webhook(
+    State(s): State<AppState>,
+    _: OperatorAuth,
+    Path(id): Path<String>,
+) -> Result<axum::http::StatusCode, crate::extract::AppError> {
+    s.ledger
+        .disable_webhook_endpoint(&Principal::operator(""), &id)
+        .await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+struct EventsQuery {
+    workspace_id: Option<String>,
+    cursor: Option<String>,
+    limit: Option<u32>,
+}
+
+/// Events, newest first, with each delivery and its attempts.
+async fn list_events(
+    State(s): State<AppState>,
+    _: OperatorAuth,
+    Query(q): Query<EventsQuery>,
+) -> ApiResult<Page<EventRecord>> {
+    Ok(Json(
+        s.ledger
+            .events(
+                &Principal::operator(""),
+                q.workspace_id.as_deref(),
+                q.cursor.as_deref(),
+                q.limit,
+            )
+            .await?,
+    ))
 }

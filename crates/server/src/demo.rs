@@ -66,8 +66,9 @@ pub async fn seed(ledger: &Ledger, path: &Path) -> Result<Value, SeedError> {
     let mut products = Vec::new();
     for p in PRODUCTS {
         let operator = Principal::operator("");
+        let card = demo_card(p);
         let ws = ledger
-            .create_workspace(&operator, &format!("{} (demo)", p.name), p.card, p.plan)
+            .create_workspace(&operator, &format!("{} (demo)", p.name), &card, p.plan)
             .await?;
         let op = Principal::operator(&ws.id);
         let key = ledger.create_api_key(&op, Some("demo backend")).await?;
@@ -110,6 +111,28 @@ pub async fn seed(ledger: &Ledger, path: &Path) -> Result<Value, SeedError> {
     Ok(out)
 }
 
+/// A product's card as the demo sells it. Seed 000 does not publish KappaX's pack prices
+/// ("shown in your account billing page"); the demo's operator sets some, with the
+/// volume discount the seed mentions, so its packs can be bought through checkout.
+fn demo_card(p: &Product) -> String {
+    if p.id != "kappax" {
+        return p.card.to_string();
+    }
+    p.card
+        .replace(
+            r#""credits": 1000 }"#,
+            r#""credits": 1000, "price": "45" }"#,
+        )
+        .replace(
+            r#""credits": 5000 }"#,
+            r#""credits": 5000, "price": "200" }"#,
+        )
+        .replace(
+            r#""credits": 20000 }"#,
+            r#""credits": 20000, "price": "700" }"#,
+        )
+}
+
 /// The file's workspaces, if this database knows them and their keys still work.
 async fn reusable(ledger: &Ledger, path: &Path) -> Option<Value> {
     let v: Value = serde_json::from_str(&std::fs::read_to_string(path).ok()?).ok()?;
@@ -125,4 +148,18 @@ pub enum SeedError {
     Ledger(#[from] LedgerError),
     #[error("{0}")]
     Io(String),
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_demo_prices_every_kappax_pack() {
+        let card = creditkit_pricing::parse_card(&super::demo_card(&super::PRODUCTS[0])).unwrap();
+        assert_eq!(card.id, "kappax");
+        assert!(
+            card.packs.iter().all(|p| p.price_minor.is_some()),
+            "{:?}",
+            card.packs
+        );
+    }
 }

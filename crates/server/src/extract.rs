@@ -15,7 +15,13 @@ use crate::{AppState, MAX_BODY_BYTES};
 /// An error response: status from the code, body [`ApiError`], `Retry-After` when
 /// rate limited.
 #[derive(Debug)]
-pub struct AppError(pub ApiError);
+pub struct AppError(pub Box<ApiError>);
+
+impl From<ApiError> for AppError {
+    fn from(e: ApiError) -> Self {
+        AppError(Box::new(e))
+    }
+}
 
 impl From<LedgerError> for AppError {
     fn from(e: LedgerError) -> Self {
@@ -23,7 +29,7 @@ impl From<LedgerError> for AppError {
             // The cause goes to the log (with the request's id from its span), never out.
             tracing::error!(error = %e, "internal error");
         }
-        AppError(e.to_api())
+        AppError::from(e.to_api())
     }
 }
 
@@ -37,12 +43,12 @@ impl From<Refusal> for AppError {
             ),
         );
         e.retry_after_ms = Some(r.retry_after_ms);
-        AppError(e)
+        AppError::from(e)
     }
 }
 
 pub(crate) fn error(code: ErrorCode, message: impl Into<String>) -> AppError {
-    AppError(ApiError::new(code, message))
+    AppError::from(ApiError::new(code, message))
 }
 
 pub fn status_of(code: ErrorCode) -> StatusCode {
@@ -52,7 +58,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let retry = self.0.retry_after_ms;
-        let mut r = (status_of(self.0.code), Json(self.0)).into_response();
+        let mut r = (status_of(self.0.code), Json(*self.0)).into_response();
         if let Some(ms) = retry {
             let secs = ms.div_ceil(1000).max(1);
             if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
@@ -214,7 +220,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Key {
             .and_then(|v| v.to_str().ok())
             .unwrap_or("");
         if key.is_empty() {
-            return Err(AppError(
+            return Err(AppError::from(
                 ApiError::new(
                     ErrorCode::InvalidRequest,
                     "this call changes credits: send an `Idempotency-Key` header, and the same one when you retry",

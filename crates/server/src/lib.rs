@@ -12,10 +12,13 @@
 
 mod admin;
 mod assets;
+mod deliveries;
 pub mod demo;
 mod extract;
 pub mod limit;
 mod openapi;
+pub mod payments;
+pub mod signing;
 mod v1;
 
 use std::collections::BTreeMap;
@@ -33,6 +36,7 @@ use creditkit_ledger::{Ledger, LedgerError};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tracing::Instrument;
 
+pub use deliveries::spawn_delivery_worker;
 pub use extract::{status_of, AppError};
 pub use limit::{Rate, RateLimits};
 pub use openapi::document as openapi_document;
@@ -45,6 +49,7 @@ pub struct AppState {
     pub ledger: Arc<Ledger>,
     metrics: Arc<Metrics>,
     limits: Arc<limit::Limits>,
+    payments: Option<payments::Payments>,
 }
 
 impl AppState {
@@ -57,7 +62,14 @@ impl AppState {
             ledger,
             metrics: Arc::new(Metrics::default()),
             limits: Arc::new(limit::Limits::new(limits)),
+            payments: None,
         }
+    }
+
+    /// Takes payments through `payments` (checkout and its webhook).
+    pub fn with_payments(mut self, payments: payments::Payments) -> AppState {
+        self.payments = Some(payments);
+        self
     }
 }
 

@@ -59,6 +59,15 @@ pub(crate) fn routes() -> Router<AppState> {
         )
         .route("/sessions", post(post_session))
         .route("/sessions/{id}", axum::routing::delete(delete_session))
+        .route("/checkout", post(crate::payments::routes::post_checkout))
+        .route(
+            "/checkout/done",
+            get(crate::payments::routes::checkout_done),
+        )
+        .route(
+            "/webhooks/{provider}",
+            post(crate::payments::routes::post_webhook),
+        )
         .route("/events", get(get_events))
         .route("/tokenizers/{name}", get(crate::assets::get_tokenizer))
         .route(

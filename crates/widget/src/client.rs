@@ -6,7 +6,8 @@ use std::pin::Pin;
 use std::rc::Rc;
 
 use creditkit_api::{
-    ApiError, Balance, ErrorCode, Hold, HoldRequest, Page, Quote, QuoteRequest, Transaction, Usage,
+    ApiError, Balance, CheckoutRequest, CheckoutStarted, ErrorCode, Hold, HoldRequest, Page, Quote,
+    QuoteRequest, Transaction, Usage,
 };
 use creditkit_pricing::{PackOffer, Request};
 use gloo_net::http::{Request as Http, RequestBuilder};
@@ -267,6 +268,11 @@ impl Client {
             Some(key),
         )
         .await
+    }
+
+    /// Opens a checkout (the payment provider's page) for a pack or a plan.
+    pub async fn checkout(&self, req: &CheckoutRequest) -> Result<CheckoutStarted, ClientError> {
+        self.post("/checkout", req, None).await
     }
 
     pub async fn get_hold(&self, hold_id: &str) -> Result<Hold, ClientError> {

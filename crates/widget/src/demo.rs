@@ -20,7 +20,7 @@ use crate::components::{
     TransactionList, UsageChart,
 };
 use crate::format::{credits_text, money_text};
-use crate::state::{Credits, Flow, Operation, Purchase};
+use crate::state::{Credits, Flow, Operation};
 use crate::tokens;
 
 /// A product as the demo backend lists it: no secrets.
@@ -144,17 +144,9 @@ fn Products(products: Vec<Product>) -> impl IntoView {
 
 #[component]
 fn Workspace(client: Client, product: String) -> impl IntoView {
+    // Buying opens creditkit's checkout (Stripe's page; a local stand-in here): the
+    // credits arrive through Stripe's signed webhook, never from the browser.
     let credits = Credits::provide(client);
-    // Buying goes through the operator's checkout (simulated here), never the browser.
-    let checkout_product = product.clone();
-    credits.set_buy(Rc::new(move |purchase: Purchase| {
-        let body = serde_json::json!({ "product": checkout_product, "purchase": purchase });
-        Box::pin(async move {
-            backend::<serde_json::Value>("/demo/checkout", &body)
-                .await
-                .map(|_| ())
-        })
-    }));
     let fail_next = RwSignal::new(false);
     let topup_open = RwSignal::new(false);
     let results = RwSignal::new(Vec::<String>::new());
@@ -199,7 +191,7 @@ fn Workspace(client: Client, product: String) -> impl IntoView {
     }
 }
 
-/// Packs and plans of the card, bought through the demo's simulated checkout.
+/// Packs and plans of the card, bought through checkout.
 #[component]
 fn TopUp() -> impl IntoView {
     let credits = Credits::get();
@@ -209,7 +201,7 @@ fn TopUp() -> impl IntoView {
     });
     view! {
         <section class="demo-topup" aria-label="Add credits">
-            <p class="ck-note">"Simulated checkout: no payment is taken. A real backend adds the credits once its payment provider confirms the payment."</p>
+            <p class="ck-note">"Checkout opens in a new window: a local stand-in for Stripe here (no payment is taken). The credits arrive when its signed webhook confirms the payment."</p>
             {move || packs.get().map(|r| match r {
                 Err(e) => view! { <p class="ck-failed">{e.words()}</p> }.into_any(),
                 Ok(list) => view! {

@@ -308,8 +308,13 @@ impl Credits {
         let covered = self
             .available_millicredits()
             .is_some_and(|a| a >= shortfall.required_millicredits);
-        if covered && self.has_pending() {
-            self.quote_pending();
+        if covered {
+            self.notice.set(None);
+            if self.has_pending() {
+                self.quote_pending();
+            } else {
+                self.flow.set(Flow::Idle);
+            }
         }
     }
 
@@ -494,10 +499,11 @@ impl Credits {
         self.buy_handler.set_value(Some(buy));
     }
 
-    /// Buys `quantity` of a pack, or a plan: emits `creditkit:buy` for the host, and
-    /// runs the host's purchase flow if one was set. Credits are added by the host's
-    /// backend (or a verified payment), never by the browser; when they arrive on the
-    /// balance stream, a waiting action continues to its confirm dialog.
+    /// Buys `quantity` of a pack, or a plan: emits `creditkit:buy`, then runs the host's
+    /// purchase flow if one was set, else opens the server's checkout (the payment
+    /// provider's page, in a window opened by this click so no popup blocker stops
+    /// it). Credits are added by a verified payment, never by the browser; when they
+    /// arrive on the balance stream, a waiting action continues to its confirm dialog.
     pub fn buy(&self, pack_id: Option<String>, plan_id: Option<String>, quantity: u64) {
         let purchase = Purchase {
             pack_id,
@@ -508,26 +514,57 @@ impl Credits {
             "creditkit:buy",
             &serde_json::to_value(&purchase).unwrap_or_default(),
         );
-        let Some(buy) = self.buy_handler.get_value() else {
-            self.notice.set(Some(
-                "Complete the purchase; this continues as soon as the credits arrive.".into(),
-            ));
-            return;
-        };
         let this = *self;
-        spawn_local(async move {
-            match buy(purchase).await {
-                Ok(()) => {
-                    this.notice.set(None);
-                    this.refresh_balance().await;
-                    this.revision.update(|r| *r += 1);
-                    if this.has_pending() {
-                        this.quote_pending();
-                    } else if matches!(this.flow.get_untracked(), Flow::Insufficient { .. }) {
-                        this.flow.set(Flow::Idle);
+        if let Some(buy) = self.buy_handler.get_value() {
+            spawn_local(async move {
+                match buy(purchase).await {
+                    Ok(()) => {
+                        this.notice.set(None);
+                        this.refresh_balance().await;
+                        this.revision.update(|r| *r += 1);
+                        this.continue_if_covered();
                     }
+                    Err(e) => this.notice.set(Some(e)),
                 }
-                Err(e) => this.notice.set(Some(e)),
+            });
+            return;
+        }
+        // Opened now, while this is still the user's click; pointed at the page below.
+        let window =
+            web_sys::window().and_then(|w| w.open_with_url_and_target("", "_blank").ok().flatten());
+        spawn_local(async move {
+            let req = creditkit_api::CheckoutRequest {
+                pack_id: purchase.pack_id.clone(),
+                plan_id: purchase.plan_id.clone(),
+                quantity: Some(purchase.quantity),
+                ..Default::default()
+            };
+            match this.client().checkout(&req).await {
+                Ok(started) => {
+                    let opened = window
+                        .as_ref()
+                        .is_some_and(|w| w.location().set_href(&started.url).is_ok());
+                    if !opened {
+                        if let Some(w) = web_sys::window() {
+                            let _ = w.location().set_href(&started.url);
+                        }
+                    }
+                    this.notice.set(Some(
+                        "Complete the payment in the new window; this continues as soon as the credits arrive.".into(),
+                    ));
+                }
+                Err(e) => {
+                    if let Some(w) = &window {
+                        let _ = w.close();
+                    }
+                    let words = if e.code() == Some(creditkit_api::ErrorCode::PaymentsNotConfigured)
+                    {
+                        "Complete the purchase with the application; this continues as soon as the credits arrive.".to_string()
+                    } else {
+                        e.words()
+                    };
+                    this.notice.set(Some(words));
+                }
             }
         });
     }

@@ -10,8 +10,9 @@
 //!    reads what was confirmed (the hold and its quote) — never trusting the page for
 //!    the price — runs the operation, then settles with the API key: capture what was
 //!    used (at most the hold), or release the hold when the operation failed.
-//! 3. **Buy credits** (`POST /demo/checkout`): your checkout; here a clearly labelled
-//!    simulated one that adds the pack or plan with the API key, no payment taken.
+//! 3. **Buying credits** needs nothing here: the widget opens creditkit's checkout
+//!    (`POST /v1/checkout`, Stripe's page) and Stripe's signed webhook to creditkit adds
+//!    the credits. Subscribe to creditkit's own webhooks to hear about it.
 //!
 //! Every call that moves credits carries an idempotency key derived from what it
 //! settles (`capture-<hold>`), so a retry after a timeout cannot charge twice.
@@ -89,7 +90,6 @@ pub fn router(config: Config) -> Router {
         .route("/demo/products", get(products))
         .route("/demo/session", post(session))
         .route("/demo/run", post(run))
-        .route("/demo/checkout", post(checkout))
         .with_state(app);
     if let Some(dir) = &config.static_dir {
         r = r.fallback_service(tower_http::services::ServeDir::new(dir));
@@ -247,53 +247,4 @@ async fn run(State(app): Shared, Json(ask): Json<RunAsk>) -> Result<Json<Value>,
         )
         .await?;
     Ok(Json(settled))
-}
-
-#[derive(Deserialize)]
-struct CheckoutAsk {
-    product: String,
-    purchase: Purchase,
-}
-
-#[derive(Deserialize)]
-struct Purchase {
-    pack_id: Option<String>,
-    plan_id: Option<String>,
-    #[serde(default = "one")]
-    quantity: u64,
-}
-
-fn one() -> u64 {
-    1
-}
-
-/// Step 3, buying credits: a simulated checkout. No payment is taken; the credits are
-/// added with the API key, as your backend would once its payment provider confirmed
-/// the payment.
-async fn checkout(
-    State(app): Shared,
-    Json(ask): Json<CheckoutAsk>,
-) -> Result<Json<Value>, Refusal> {
-    let key = app.key(&ask.product)?;
-    let mut nonce = [0u8; 12];
-    let _ = getrandom::getrandom(&mut nonce);
-    let idempotency: String = nonce.iter().map(|b| format!("{b:02x}")).collect();
-    let (path, body) = match (&ask.purchase.pack_id, &ask.purchase.plan_id) {
-        (Some(pack), _) => (
-            "/topups",
-            json!({ "pack_id": pack, "quantity": ask.purchase.quantity }),
-        ),
-        (None, Some(plan)) => ("/plan", json!({ "plan_id": plan })),
-        (None, None) => return Err(refuse(StatusCode::BAD_REQUEST, "choose a pack or a plan")),
-    };
-    let balance = app
-        .call(
-            key,
-            reqwest::Method::POST,
-            path,
-            Some(&format!("checkout-{idempotency}")),
-            Some(body),
-        )
-        .await?;
-    Ok(Json(balance))
 }

@@ -1,0 +1,76 @@
+//! The outbound webhook worker: claims due deliveries from the ledger's outbox, posts
+//! each event signed (`Creditkit-Signature`, the same scheme as Stripe's), and records
+//! every attempt. Retries back off (10 s doubling to an hour) for a day. At least once:
+//! the event id is the same on every attempt, so receivers drop duplicates by it.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use creditkit_ledger::{DueDelivery, Ledger};
+
+/// Deliveries posted at once.
+const BATCH: u32 = 32;
+/// An endpoint gets this long to answer.
+const DELIVERY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Runs the worker until the task is dropped.
+pub fn spawn_delivery_worker(ledger: Arc<Ledger>) -> tokio::task::JoinHandle<()> {
+    let http = reqwest::Client::builder()
+        .timeout(DELIVERY_TIMEOUT)
+        .user_agent(concat!("creditkit/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .expect("an HTTP client");
+    tokio::spawn(async move {
+        loop {
+            match ledger.claim_deliveries(BATCH).await {
+                Ok(due) if !due.is_empty() => {
+                    let sends = due.iter().map(|d| deliver(&ledger, &http, d));
+                    futures_util::future::join_all(sends).await;
+                    continue;
+                }
+                Ok(_) => {}
+                Err(e) => tracing::error!(error = %e, "claiming webhook deliveries failed"),
+            }
+            ledger.outbox_wait(Duration::from_millis(500)).await;
+        }
+    })
+}
+
+async fn deliver(ledger: &Ledger, http: &reqwest::Client, d: &DueDelivery) {
+    let now_s = ledger.now_ms().div_euclid(1000);
+    let signature = crate::signing::sign(&d.secret, now_s, d.body.as_bytes());
+    let event_type = serde_json::from_str::<serde_json::Value>(&d.body)
+        .ok()
+        .and_then(|v| v["type"].as_str().map(str::to_string))
+        .unwrap_or_default();
+    let start = Instant::now();
+    let sent = http
+        .post(&d.url)
+        .header("content-type", "application/json")
+        .header("creditkit-signature", signature)
+        .header("creditkit-event-id", &d.event_id)
+        .header("creditkit-event-type", event_type)
+        .body(d.body.clone())
+        .send()
+        .await;
+    let duration_ms = u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX);
+    let (code, error) = match sent {
+        Ok(r) if r.status().is_success() => (Some(r.status().as_u16()), None),
+        Ok(r) => (
+            Some(r.status().as_u16()),
+            Some(format!("answered {}", r.status())),
+        ),
+        Err(e) => (None, Some(e.to_string())),
+    };
+    match ledger
+        .record_attempt(d, code, error.as_deref(), duration_ms)
+        .await
+    {
+        Ok(status) => {
+            tracing::debug!(event = %d.event_id, endpoint = %d.endpoint_id, ?status, "webhook attempt")
+        }
+        Err(e) => {
+            tracing::error!(error = %e, event = %d.event_id, "recording a webhook attempt failed")
+        }
+    }
+}

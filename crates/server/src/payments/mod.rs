@@ -1,0 +1,92 @@
+//! Payments: a provider behind a trait (Stripe is the one implemented), the checkout
+//! route, and the provider's webhook, which is the only way money becomes credits.
+//!
+//! The provider's events are verified (signature, tolerance), then applied through the
+//! ledger exactly once each (the event id is the idempotency key, stored with the
+//! change): a forged, stale or replayed event changes nothing.
+
+pub(crate) mod routes;
+pub mod stripe;
+
+use std::future::Future;
+use std::pin::Pin;
+
+use axum::http::HeaderMap;
+use creditkit_ledger::{CheckoutDraft, Paid, PaidPeriod};
+
+/// Where the provider sends the buyer back.
+#[derive(Clone, Debug)]
+pub struct ReturnUrls {
+    pub success: String,
+    pub cancel: String,
+}
+
+/// A checkout page the buyer opens.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Checkout {
+    pub provider_ref: String,
+    pub url: String,
+}
+
+/// What a provider's verified webhook says, in the ledger's terms.
+#[derive(Clone, Debug)]
+pub enum ProviderEvent {
+    /// A checkout was paid.
+    Paid(Paid),
+    /// A subscription's invoice was paid: its first (`first`) or a renewal.
+    PeriodPaid { period: PaidPeriod, first: bool },
+    /// A payment was refunded; `refunded_minor` is the total refunded so far.
+    Refunded {
+        event_id: String,
+        payment_ref: String,
+        refunded_minor: u64,
+    },
+    SubscriptionEnded {
+        event_id: String,
+        subscription_ref: String,
+    },
+    /// Verified, but nothing creditkit acts on.
+    Ignored { event_id: String, kind: String },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PaymentError {
+    #[error("webhook signature: {0}")]
+    Signature(#[from] crate::signing::SignatureError),
+    #[error("webhook body: {0}")]
+    Body(String),
+    #[error("the payment provider: {0}")]
+    Provider(String),
+}
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A payment provider: makes checkout pages, and reads its own webhooks.
+pub trait PaymentProvider: Send + Sync {
+    /// The name the ledger records with each checkout and event (`stripe`).
+    fn name(&self) -> &'static str;
+
+    fn create_checkout<'a>(
+        &'a self,
+        draft: &'a CheckoutDraft,
+        urls: &'a ReturnUrls,
+    ) -> BoxFuture<'a, Result<Checkout, PaymentError>>;
+
+    /// Verifies a webhook request (`now` in unix seconds) and reads its event.
+    fn read_webhook(
+        &self,
+        headers: &HeaderMap,
+        body: &[u8],
+        now: i64,
+    ) -> Result<ProviderEvent, PaymentError>;
+}
+
+/// Payments as configured for this server.
+#[derive(Clone)]
+pub struct Payments {
+    pub provider: std::sync::Arc<dyn PaymentProvider>,
+    /// The API's public base URL (for the default "you can close this window" page).
+    pub public_url: Option<String>,
+    /// Origins a `return_url` may point into (the `--cors` origins).
+    pub return_origins: Vec<String>,
+}

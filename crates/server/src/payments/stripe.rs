@@ -1,0 +1,264 @@
+//! Stripe, the few endpoints creditkit uses, as its API reference describes them (a
+//! client of our own: an SDK would weigh more than these two calls give).
+//!
+//! - `POST /v1/checkout/sessions`: form-encoded, the secret key as bearer, an
+//!   `Idempotency-Key` (our checkout id, so a retry never opens two sessions), the price
+//!   inline (`line_items[0][price_data]`, `recurring[interval]=month` for a plan), our
+//!   checkout id in `client_reference_id` and in the metadata of the session, and of the
+//!   payment intent or subscription it creates.
+//! - Webhooks, verified with the endpoint's signing secret (`Stripe-Signature`):
+//!   `checkout.session.completed` / `.async_payment_succeeded` (paid), `invoice.paid`
+//!   (`subscription_create`: the first period, `subscription_cycle`: a renewal),
+//!   `charge.refunded`, `customer.subscription.deleted`.
+
+use axum::http::HeaderMap;
+use creditkit_ledger::{CheckoutDraft, Paid, PaidPeriod};
+use serde_json::Value;
+
+use super::{BoxFuture, Checkout, PaymentError, PaymentProvider, ProviderEvent, ReturnUrls};
+
+pub const NAME: &str = "stripe";
+
+/// Stripe's keys: `sk_live_…` / `sk_test_…` and the webhook endpoint's `whsec_…`.
+#[derive(Clone, Debug)]
+pub struct StripeConfig {
+    pub secret_key: String,
+    pub webhook_secret: String,
+    /// `https://api.stripe.com`, or a local stand-in in tests and the demo.
+    pub api_base: String,
+}
+
+pub struct Stripe {
+    config: StripeConfig,
+    http: reqwest::Client,
+}
+
+impl Stripe {
+    pub fn new(config: StripeConfig) -> Stripe {
+        Stripe {
+            config,
+            http: reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(30))
+                .user_agent(concat!("creditkit/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .expect("an HTTP client"),
+        }
+    }
+
+    /// The form Stripe's `POST /v1/checkout/sessions` takes for this checkout.
+    pub fn checkout_form(draft: &CheckoutDraft, urls: &ReturnUrls) -> Vec<(String, String)> {
+        let item = "line_items[0]";
+        let mut f: Vec<(String, String)> = vec![
+            (
+                "mode".into(),
+                if draft.recurring {
+                    "subscription"
+                } else {
+                    "payment"
+                }
+                .into(),
+            ),
+            (
+                format!("{item}[price_data][currency]"),
+                draft.currency.clone(),
+            ),
+            (
+                format!("{item}[price_data][unit_amount]"),
+                draft.unit_amount_minor.to_string(),
+            ),
+            (
+                format!("{item}[price_data][product_data][name]"),
+                draft.description.clone(),
+            ),
+            (format!("{item}[quantity]"), draft.quantity.to_string()),
+            ("success_url".into(), urls.success.clone()),
+            ("cancel_url".into(), urls.cancel.clone()),
+            ("client_reference_id".into(), draft.id.clone()),
+            ("metadata[creditkit_checkout]".into(), draft.id.clone()),
+            (
+                "metadata[creditkit_workspace]".into(),
+                draft.workspace_id.clone(),
+            ),
+        ];
+        if draft.recurring {
+            f.push((
+                format!("{item}[price_data][recurring][interval]"),
+                "month".into(),
+            ));
+            f.push((
+                "subscription_data[metadata][creditkit_checkout]".into(),
+                draft.id.clone(),
+            ));
+        } else {
+            f.push((
+                "payment_intent_data[metadata][creditkit_checkout]".into(),
+                draft.id.clone(),
+            ));
+        }
+        f
+    }
+}
+
+fn text(v: &Value, key: &str) -> Option<String> {
+    v.get(key).and_then(Value::as_str).map(str::to_string)
+}
+
+fn amount(v: &Value, key: &str) -> Result<u64, PaymentError> {
+    v.get(key)
+        .and_then(Value::as_u64)
+        .ok_or_else(|| PaymentError::Body(format!("`{key}` is not an amount")))
+}
+
+/// An id field that may be a string or an expanded object (`{"id": …}`).
+fn id_of(v: &Value, key: &str) -> Option<String> {
+    match v.get(key)? {
+        Value::String(s) => Some(s.clone()),
+        Value::Object(o) => o.get("id").and_then(Value::as_str).map(str::to_string),
+        _ => None,
+    }
+}
+
+/// An invoice's subscription: `subscription` in older API versions,
+/// `parent.subscription_details.subscription` in newer ones.
+fn invoice_subscription(inv: &Value) -> Option<String> {
+    id_of(inv, "subscription").or_else(|| {
+        inv.pointer("/parent/subscription_details/subscription")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    })
+}
+
+/// When the invoiced period ends (ms): its first line's period, else the invoice's.
+fn invoice_period_end_ms(inv: &Value) -> Option<i64> {
+    inv.pointer("/lines/data/0/period/end")
+        .and_then(Value::as_i64)
+        .or_else(|| inv.get("period_end").and_then(Value::as_i64))
+        .map(|s| s * 1000)
+}
+
+/// Reads a verified event's body into what creditkit does with it.
+pub fn read_event(body: &[u8]) -> Result<ProviderEvent, PaymentError> {
+    let event: Value =
+        serde_json::from_slice(body).map_err(|e| PaymentError::Body(e.to_string()))?;
+    let event_id = text(&event, "id").ok_or_else(|| PaymentError::Body("no event id".into()))?;
+    let kind = text(&event, "type").unwrap_or_default();
+    let obj = event
+        .pointer("/data/object")
+        .ok_or_else(|| PaymentError::Body("no data.object".into()))?;
+    Ok(match kind.as_str() {
+        "checkout.session.completed" | "checkout.session.async_payment_succeeded" => {
+            if text(obj, "payment_status").as_deref() != Some("paid") {
+                // Paid later by an asynchronous method: its own event will say so.
+                return Ok(ProviderEvent::Ignored { event_id, kind });
+            }
+            let checkout_id = obj
+                .pointer("/metadata/creditkit_checkout")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .or_else(|| text(obj, "client_reference_id"))
+                .ok_or_else(|| {
+                    PaymentError::Body("the session names no creditkit checkout".into())
+                })?;
+            ProviderEvent::Paid(Paid {
+                provider: NAME.into(),
+                event_id,
+                checkout_id,
+                payment_ref: id_of(obj, "payment_intent"),
+                subscription_ref: id_of(obj, "subscription"),
+                amount_minor: amount(obj, "amount_total")?,
+                currency: text(obj, "currency").unwrap_or_default(),
+                period_end_ms: None,
+            })
+        }
+        "invoice.paid" => {
+            let Some(subscription_ref) = invoice_subscription(obj) else {
+                return Ok(ProviderEvent::Ignored { event_id, kind });
+            };
+            let first = text(obj, "billing_reason").as_deref() == Some("subscription_create");
+            ProviderEvent::PeriodPaid {
+                period: PaidPeriod {
+                    provider: NAME.into(),
+                    event_id,
+                    subscription_ref,
+                    payment_ref: id_of(obj, "payment_intent"),
+                    amount_minor: amount(obj, "amount_paid")?,
+                    currency: text(obj, "currency").unwrap_or_default(),
+                    period_end_ms: invoice_period_end_ms(obj),
+                },
+                first,
+            }
+        }
+        "charge.refunded" => ProviderEvent::Refunded {
+            event_id,
+            payment_ref: id_of(obj, "payment_intent")
+                .ok_or_else(|| PaymentError::Body("the charge names no payment intent".into()))?,
+            refunded_minor: amount(obj, "amount_refunded")?,
+        },
+        "customer.subscription.deleted" => ProviderEvent::SubscriptionEnded {
+            event_id,
+            subscription_ref: text(obj, "id")
+                .ok_or_else(|| PaymentError::Body("no subscription id".into()))?,
+        },
+        _ => ProviderEvent::Ignored { event_id, kind },
+    })
+}
+
+impl PaymentProvider for Stripe {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn create_checkout<'a>(
+        &'a self,
+        draft: &'a CheckoutDraft,
+        urls: &'a ReturnUrls,
+    ) -> BoxFuture<'a, Result<Checkout, PaymentError>> {
+        Box::pin(async move {
+            let url = format!(
+                "{}/v1/checkout/sessions",
+                self.config.api_base.trim_end_matches('/')
+            );
+            let resp = self
+                .http
+                .post(&url)
+                .bearer_auth(&self.config.secret_key)
+                .header("Idempotency-Key", &draft.id)
+                .form(&Stripe::checkout_form(draft, urls))
+                .send()
+                .await
+                .map_err(|e| PaymentError::Provider(format!("cannot reach Stripe: {e}")))?;
+            let status = resp.status();
+            let body: Value = resp.json().await.map_err(|e| {
+                PaymentError::Provider(format!("Stripe answered {status} with no JSON: {e}"))
+            })?;
+            if !status.is_success() {
+                let message = body
+                    .pointer("/error/message")
+                    .and_then(Value::as_str)
+                    .unwrap_or("no message");
+                return Err(PaymentError::Provider(format!(
+                    "Stripe answered {status}: {message}"
+                )));
+            }
+            match (text(&body, "id"), text(&body, "url")) {
+                (Some(provider_ref), Some(url)) => Ok(Checkout { provider_ref, url }),
+                _ => Err(PaymentError::Provider(
+                    "Stripe's session has no id or url".into(),
+                )),
+            }
+        })
+    }
+
+    fn read_webhook(
+        &self,
+        headers: &HeaderMap,
+        body: &[u8],
+        now: i64,
+    ) -> Result<ProviderEvent, PaymentError> {
+        let signature = headers
+            .get("stripe-signature")
+            .and_then(|v| v.to_str().ok());
+        crate::signing::verify(&self.config.webhook_secret, signature, body, now)?;
+        read_event(body)
+    }
+}

@@ -1,0 +1,363 @@
+//! Money in through the payment path only: a checkout (checked against a local Stripe
+//! stand-in as Stripe's API reference describes the request), then Stripe's signed
+//! webhook grants. Forged, stale, tampered and replayed events change nothing; the
+//! seeds' purchase rules hold when credits arrive this way; refunds take back what is
+//! unspent and record the rest as a debt. On SQLite and PostgreSQL.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::*;
+use creditkit_api::{Balance, Role};
+use creditkit_server::payments::stripe::{Stripe, StripeConfig};
+use creditkit_server::payments::Payments;
+use creditkit_stripe_standin::{Config as StandInConfig, StandIn};
+
+const CAMPAIGNS: &str = include_str!("../../../examples/ratecards/campaigns.json");
+const KUMARI: &str = include_str!("../../../examples/ratecards/kumari.json");
+const KAPPAX: &str = include_str!("../../../examples/ratecards/kappax.json");
+const SECRET_KEY: &str = "sk_test_creditkit";
+const WEBHOOK_SECRET: &str = "whsec_test_creditkit";
+const MONTH_MS: i64 = 31 * 86_400_000;
+
+struct Shop {
+    srv: Srv,
+    standin: StandIn,
+    stripe: String,
+}
+
+async fn shop(store: Store, card: &str, plan: Option<&str>) -> Shop {
+    let url = fresh_url(store).await;
+    let clock = ManualClock::new(T0);
+    let ledger = Arc::new(
+        Ledger::open(&url, Arc::new(clock.clone()), Config::default())
+            .await
+            .unwrap(),
+    );
+    let api_socket = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let stripe_socket = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", api_socket.local_addr().unwrap());
+    let stripe = format!("http://{}", stripe_socket.local_addr().unwrap());
+    let c = clock.clone();
+    let standin = StandIn::new(StandInConfig {
+        base: stripe.clone(),
+        secret_key: SECRET_KEY.into(),
+        webhook_url: format!("{base}/v1/webhooks/stripe"),
+        webhook_secret: WEBHOOK_SECRET.into(),
+        clock: Arc::new(move || creditkit_ledger::time::Clock::now_ms(&c) / 1000),
+    });
+    let r = standin.router();
+    tokio::spawn(async move { axum::serve(stripe_socket, r).await.unwrap() });
+    let payments = Payments {
+        provider: Arc::new(Stripe::new(StripeConfig {
+            secret_key: SECRET_KEY.into(),
+            webhook_secret: WEBHOOK_SECRET.into(),
+            api_base: stripe.clone(),
+        })),
+        public_url: Some(base.clone()),
+        return_origins: vec!["https://app.example.com".into()],
+    };
+    let app = router(
+        AppState::new(ledger.clone()).with_payments(payments),
+        &Options::default(),
+    );
+    tokio::spawn(async move { axum::serve(api_socket, app).await.unwrap() });
+    let mut srv = Srv {
+        base,
+        ledger,
+        clock,
+        key: String::new(),
+        workspace_id: String::new(),
+        http: reqwest::Client::new(),
+        url,
+    };
+    srv.workspace_on(card, plan).await;
+    Shop {
+        srv,
+        standin,
+        stripe,
+    }
+}
+
+impl Shop {
+    /// Opens a checkout as `token`; the stand-in's record of the request.
+    async fn checkout(&self, token: &str, body: Value) -> Value {
+        let (s, v) = self
+            .srv
+            .call("POST", "/v1/checkout", token, None, Some(body))
+            .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        v
+    }
+
+    /// Pays it on the stand-in's page: Stripe's webhooks reach creditkit.
+    async fn pay(&self, checkout: &Value) {
+        let url = checkout["url"].as_str().unwrap();
+        let page = self
+            .srv
+            .http
+            .get(url)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            page.contains("no payment is taken"),
+            "the simulated page says so"
+        );
+        let done = self.srv.http.post(url).send().await.unwrap();
+        assert_eq!(done.status(), StatusCode::OK);
+        assert!(done.text().await.unwrap().contains("Payment received"));
+        for (event, status) in &self.standin.record.lock().unwrap().sent {
+            assert_eq!(*status, 200, "creditkit took {}", event["type"]);
+        }
+    }
+
+    async fn buy(&self, token: &str, body: Value) -> Value {
+        let c = self.checkout(token, body).await;
+        self.pay(&c).await;
+        c
+    }
+
+    async fn balance(&self) -> Balance {
+        self.srv.balance(&self.srv.key).await
+    }
+
+    async fn test_call(&self, path: &str) -> Value {
+        self.srv
+            .http
+            .post(format!("{}{path}", self.stripe))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    fn last_event(&self, kind: &str) -> Value {
+        self.standin
+            .record
+            .lock()
+            .unwrap()
+            .sent
+            .iter()
+            .rev()
+            .find(|(e, _)| e["type"] == kind)
+            .map(|(e, _)| e.clone())
+            .unwrap()
+    }
+
+    /// Sends `body` to the webhook with `signature` as is.
+    async fn raw_webhook(&self, body: &str, signature: &str) -> (StatusCode, Value) {
+        let r = self
+            .srv
+            .http
+            .post(format!("{}/v1/webhooks/stripe", self.srv.base))
+            .header("stripe-signature", signature)
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap();
+        let s = r.status();
+        (s, r.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn audit(&self) {
+        let w = self.balance().await.wallet_id;
+        self.srv.ledger.audit(&w).await.unwrap();
+    }
+}
+
+fn field(fields: &[(String, String)], k: &str) -> Option<String> {
+    fields.iter().find(|(f, _)| f == k).map(|(_, v)| v.clone())
+}
+
+both! {
+    a_checkout_is_asked_as_stripe_documents_and_only_a_signed_webhook_grants => |store| async move {
+        let shop = shop(store, KOPAI, None).await;
+        let admin = shop.srv.session("Ada", Role::Admin).await;
+        let before = shop.balance().await;
+        let c = shop.checkout(&admin, json!({ "pack_id": "standard" })).await;
+        assert_eq!((c["credits"].as_u64(), c["amount_minor"].as_u64(), c["currency"].as_str()), (Some(150), Some(1500), Some("usd")));
+        let (headers, fields) = shop.standin.record.lock().unwrap().requests.last().cloned().unwrap();
+        assert_eq!(headers["idempotency-key"], c["id"].as_str().unwrap(), "the checkout id keys Stripe's idempotency");
+        for (k, v) in [("mode", "payment"), ("line_items[0][price_data][currency]", "usd"), ("line_items[0][price_data][unit_amount]", "1500"),
+                       ("line_items[0][quantity]", "1"), ("line_items[0][price_data][product_data][name]", "Standard pack (150 credits)"),
+                       ("client_reference_id", c["id"].as_str().unwrap()), ("metadata[creditkit_checkout]", c["id"].as_str().unwrap()),
+                       ("payment_intent_data[metadata][creditkit_checkout]", c["id"].as_str().unwrap())] {
+            assert_eq!(field(&fields, k).as_deref(), Some(v), "{k}");
+        }
+        assert!(field(&fields, "success_url").unwrap().ends_with("/v1/checkout/done"));
+        // Opening a checkout credits nothing.
+        assert_eq!(shop.balance().await.balance_millicredits, before.balance_millicredits);
+        // Kopai: 1 credit = $0.10, so each pack costs its credits × 10 cents.
+        for (pack, credits) in [("starter", 50), ("standard", 150), ("pro", 500)] {
+            shop.checkout(&admin, json!({ "pack_id": pack })).await;
+            let (_, f) = shop.standin.record.lock().unwrap().requests.last().cloned().unwrap();
+            assert_eq!(field(&f, "line_items[0][price_data][unit_amount]"), Some((credits * 10).to_string()), "{pack}");
+        }
+        shop.pay(&c).await;
+        let after = shop.balance().await;
+        assert_eq!(after.balance_millicredits, before.balance_millicredits + 150_000);
+        // Kopai's packs never expire.
+        shop.srv.clock.advance(5 * 12 * MONTH_MS);
+        assert_eq!(shop.balance().await.balance_millicredits, after.balance_millicredits);
+        let snapshot = || async { (shop.balance().await, shop.srv.ledger.transactions(&Principal::operator(&shop.srv.workspace_id), None, None, None, Some(200)).await.unwrap().items.len()) };
+        let before = snapshot().await;
+        // Replayed by Stripe (same event id, a fresh signature): applied once.
+        let completed = shop.last_event("checkout.session.completed");
+        let r = shop.test_call(&format!("/_test/replay/{}", completed["id"].as_str().unwrap())).await;
+        assert_eq!(r["creditkit_status"], 200, "a replay is acknowledged");
+        assert_eq!(snapshot().await, before, "and changes nothing");
+        // Forged (another secret), stale (6 minutes old), tampered (another body): refused.
+        let now = shop.srv.ledger.now_ms() / 1000;
+        let mut forged = completed.clone();
+        forged["id"] = "evt_forged".into();
+        let body = forged.to_string();
+        let (s, v) = shop.raw_webhook(&body, &creditkit_stripe_standin::sign("whsec_guess", now, &body)).await;
+        assert_eq!((s, v["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("unauthorized")));
+        let (s, _) = shop.raw_webhook(&body, &creditkit_stripe_standin::sign(WEBHOOK_SECRET, now - 360, &body)).await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+        let (s, _) = shop.raw_webhook(&body, &creditkit_stripe_standin::sign(WEBHOOK_SECRET, now, "{}")).await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+        let (s, _) = shop.raw_webhook(&body, "").await;
+        assert_eq!(s, StatusCode::UNAUTHORIZED);
+        // Signed, but not what was checked out: an amount that differs is refused.
+        let mut cheaper = completed.clone();
+        cheaper["id"] = "evt_cheaper".into();
+        cheaper["data"]["object"]["amount_total"] = 100.into();
+        let body = cheaper.to_string();
+        let (s, v) = shop.raw_webhook(&body, &creditkit_stripe_standin::sign(WEBHOOK_SECRET, now, &body)).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+        assert_eq!(snapshot().await, before, "no refused event changed anything");
+        shop.audit().await;
+    };
+
+    who_may_buy_and_what_is_for_sale => |store| async move {
+        let shop = shop(store, KOPAI, None).await;
+        let member = shop.srv.session("Bo", Role::Member).await;
+        let viewer = shop.srv.session("Vi", Role::Viewer).await;
+        let (s, v) = shop.srv.call("POST", "/v1/checkout", &member, None, Some(json!({ "pack_id": "starter" }))).await;
+        assert_eq!((s, v["code"].as_str()), (StatusCode::FORBIDDEN, Some("forbidden")), "members buy for their own wallet only");
+        let (s, _) = shop.srv.call("POST", "/v1/checkout", &viewer, None, Some(json!({ "pack_id": "starter" }))).await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+        let (s, v) = shop.srv.call("POST", "/v1/checkout", &shop.srv.key, None, Some(json!({ "pack_id": "nope" }))).await;
+        assert_eq!((s, v["path"].as_str()), (StatusCode::BAD_REQUEST, Some("pack_id")));
+        let (s, v) = shop.srv.call("POST", "/v1/checkout", &shop.srv.key, None, Some(json!({ "pack_id": "starter", "return_url": "https://evil.example" }))).await;
+        assert_eq!((s, v["path"].as_str()), (StatusCode::BAD_REQUEST, Some("return_url")));
+        let c = shop.checkout(&shop.srv.key, json!({ "pack_id": "starter", "return_url": "https://app.example.com/billing" })).await;
+        let (_, f) = shop.standin.record.lock().unwrap().requests.last().cloned().unwrap();
+        assert_eq!(field(&f, "success_url").as_deref(), Some("https://app.example.com/billing?checkout=paid"));
+        assert!(c["url"].as_str().unwrap().starts_with(&shop.stripe));
+        // KappaX publishes no pack prices: nothing on its card is sold through checkout.
+        let mut kappax = start_on(&shop.srv.url).await;
+        kappax.base = shop.srv.base.clone();
+        kappax.workspace_on(KAPPAX, None).await;
+        let (s, v) = kappax.call("POST", "/v1/checkout", &kappax.key, None, Some(json!({ "pack_id": "small" }))).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+        // A server with no provider says so.
+        let plain = start_on(&shop.srv.url).await;
+        let (s, v) = plain.call("POST", "/v1/checkout", &shop.srv.key, None, Some(json!({ "pack_id": "starter" }))).await;
+        assert_eq!((s, v["code"].as_str()), (StatusCode::NOT_IMPLEMENTED, Some("payments_not_configured")));
+    };
+
+    campaign_packs_bought_by_webhook_last_twelve_months => |store| async move {
+        // Seed 001: purchased credits are valid for 12 months.
+        let shop = shop(store, CAMPAIGNS, None).await;
+        shop.buy(&shop.srv.key, json!({ "pack_id": "starter", "quantity": 2 })).await;
+        assert_eq!(shop.balance().await.balance_millicredits, 200_000);
+        shop.srv.clock.advance(12 * 30 * 86_400_000);
+        assert_eq!(shop.balance().await.balance_millicredits, 200_000, "still valid within 12 months");
+        shop.srv.clock.advance(10 * 86_400_000);
+        assert_eq!(shop.balance().await.balance_millicredits, 0, "expired after 12 months");
+        shop.audit().await;
+    };
+
+    a_paid_plan_resets_each_period_without_rollover => |store| async move {
+        // Seed 002: plan credits reset each billing cycle; unused credits do not roll over.
+        let shop = shop(store, LANDING, Some("free")).await;
+        assert_eq!(shop.balance().await.balance_millicredits, 250_000);
+        shop.buy(&shop.srv.key, json!({ "plan_id": "starter" })).await;
+        let b = shop.balance().await;
+        assert_eq!((b.balance_millicredits, b.plan_id.as_deref()), (1_000_000, Some("starter")), "the free allowance ended, no rollover");
+        let (_, f) = shop.standin.record.lock().unwrap().requests.last().cloned().unwrap();
+        assert_eq!((field(&f, "mode").as_deref(), field(&f, "line_items[0][price_data][recurring][interval]").as_deref()), (Some("subscription"), Some("month")));
+        // Spend 300, then the next invoice is paid: back to 1,000, not 1,700.
+        let q = shop.srv.quote(&shop.srv.key, json!({ "action": "section", "quantity": 30 })).await;
+        let (_, h) = shop.srv.call("POST", "/v1/holds", &shop.srv.key, Some("h"), Some(json!({ "quote_id": q.id }))).await;
+        shop.srv.call("POST", &format!("/v1/holds/{}/capture", h["id"].as_str().unwrap()), &shop.srv.key, Some("c"), Some(json!({}))).await;
+        assert_eq!(shop.balance().await.balance_millicredits, 700_000);
+        // No clock-driven renewal for a paid plan: a month later, only the invoice renews it.
+        shop.srv.clock.advance(MONTH_MS);
+        assert_eq!(shop.balance().await.balance_millicredits, 0, "the paid period ended");
+        let sub = shop.last_event("invoice.paid")["data"]["object"]["subscription"].as_str().unwrap().to_string();
+        let r = shop.test_call(&format!("/_test/renew/{sub}")).await;
+        assert_eq!(r["creditkit_status"], 200);
+        assert_eq!(shop.balance().await.balance_millicredits, 1_000_000);
+        shop.audit().await;
+    };
+
+    kappax_allowance_follows_its_subscription_cycle => |store| async move {
+        // Seed 000: a monthly allowance that resets with the subscription cycle (the card
+        // has no plan size; the operator adds one), with priced packs beside it.
+        let card = KAPPAX
+            .replacen(r#""packs": ["#, r#""plans": [{ "id": "team", "name": "Team", "credits": 2000, "renewal": "monthly", "price": "99" }], "packs": ["#, 1)
+            .replace(r#"{ "id": "small", "name": "Small", "credits": 1000 }"#, r#"{ "id": "small", "name": "Small", "credits": 1000, "price": "45" }"#);
+        let shop = shop(store, &card, None).await;
+        shop.buy(&shop.srv.key, json!({ "plan_id": "team" })).await;
+        shop.buy(&shop.srv.key, json!({ "pack_id": "small" })).await;
+        assert_eq!(shop.balance().await.balance_millicredits, 3_000_000);
+        let sub = shop.last_event("invoice.paid")["data"]["object"]["subscription"].as_str().unwrap().to_string();
+        shop.srv.clock.advance(MONTH_MS - 86_400_000);
+        shop.test_call(&format!("/_test/renew/{sub}")).await;
+        assert_eq!(shop.balance().await.balance_millicredits, 3_000_000, "allowance reset to 2,000; the pack stays");
+        shop.audit().await;
+    };
+
+    kumari_packs_never_expire_and_the_free_grant_is_given_once => |store| async move {
+        // Seed 003: free plan credits are a one-time grant; Pro resets each period;
+        // custom packs never expire.
+        let shop = shop(store, KUMARI, Some("free")).await;
+        assert_eq!(shop.balance().await.balance_millicredits, 100_000);
+        shop.buy(&shop.srv.key, json!({ "pack_id": "custom_10" })).await;
+        shop.buy(&shop.srv.key, json!({ "plan_id": "pro" })).await;
+        assert_eq!(shop.balance().await.balance_millicredits, 4_100_000);
+        // Pro ends: its allowance ends; back on Free, whose one-time grant is not given again.
+        let sub = shop.last_event("invoice.paid")["data"]["object"]["subscription"].as_str().unwrap().to_string();
+        let r = shop.test_call(&format!("/_test/cancel/{sub}")).await;
+        assert_eq!(r["creditkit_status"], 200);
+        let b = shop.balance().await;
+        assert_eq!((b.balance_millicredits, b.plan_id.as_deref()), (1_100_000, Some("free")));
+        shop.srv.clock.advance(5 * 12 * MONTH_MS);
+        assert_eq!(shop.balance().await.balance_millicredits, 1_100_000, "free and custom-pack credits never expire");
+        shop.audit().await;
+    };
+
+    a_refund_takes_back_what_is_unspent_and_the_rest_is_a_debt => |store| async move {
+        let shop = shop(store, KOPAI, None).await;
+        shop.buy(&shop.srv.key, json!({ "pack_id": "standard" })).await; // 150 credits, $15
+        let pi = shop.last_event("checkout.session.completed")["data"]["object"]["payment_intent"].as_str().unwrap().to_string();
+        // 100 are spent.
+        let q = shop.srv.quote(&shop.srv.key, json!({ "action": "message", "params": { "model": "gpt-4o", "input_tokens": 1 }, "quantity": 100 })).await;
+        let (_, h) = shop.srv.call("POST", "/v1/holds", &shop.srv.key, Some("h"), Some(json!({ "quote_id": q.id }))).await;
+        let (s, v) = shop.srv.call("POST", &format!("/v1/holds/{}/capture", h["id"].as_str().unwrap()), &shop.srv.key, Some("c"), Some(json!({ "amount_millicredits": 100_000 }))).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        // Half refunded ($7.50): 75 credits due, 50 left to take back, 25 owed.
+        shop.test_call(&format!("/_test/refund/{pi}?amount=750")).await;
+        let b = shop.balance().await;
+        assert_eq!((b.balance_millicredits, b.debt_millicredits), (0, 25_000));
+        // Then the rest: 75 more due, nothing left: 100 owed in all. Never negative.
+        shop.test_call(&format!("/_test/refund/{pi}")).await;
+        let b = shop.balance().await;
+        assert_eq!((b.balance_millicredits, b.debt_millicredits), (0, 100_000));
+        // The next purchase repays the debt first.
+        shop.buy(&shop.srv.key, json!({ "pack_id": "pro" })).await; // 500
+        let b = shop.balance().await;
+        assert_eq!((b.balance_millicredits, b.debt_millicredits), (400_000, 0));
+        shop.audit().await;
+    };
+}
