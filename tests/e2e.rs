@@ -20,10 +20,11 @@ mod browser;
 
 use browser::{connect, start_chromedriver, Result};
 
-/// A regression guard on the widget page's wasm: ~281 KB gzip today. Issue 4 asked for
-/// 150 KB, below the 159 KB that Leptos + the engine + the wire types need with no widget
-/// code at all; `cargo xtask size` measures both side by side.
-const WASM_GZIP_BUDGET_BYTES: usize = 300 * 1024;
+/// A regression guard on the demo page's wasm (everything: widget, caps, streaming, the
+/// demo itself): ~315 KB gzip today, up from 282 KB with sessions, checkout, caps and
+/// streamed turns. Issue 13 splits the embeddable module from the demo and sets its
+/// budget; `cargo xtask size` measures the floors side by side.
+const WASM_GZIP_BUDGET_BYTES: usize = 330 * 1024;
 
 struct Env {
     /// The operator's site (the page and its backend).
@@ -511,6 +512,9 @@ async fn scenario(c: &Client, env: &Env) -> Result<()> {
     println!("pending action `{dialog}` continued after the top-up; balance now {after}");
     click(c, "[role=dialog] .ck-primary").await?;
 
+    streamed_turn(c, env).await?;
+    caps_set_by_an_admin_stop_a_member(c, env).await?;
+
     // The plain-HTML page: custom elements and the JS estimator, no build step.
     c.goto(&format!("{}/www/index.html", env.base))
         .await
@@ -661,6 +665,132 @@ async fn scenario(c: &Client, env: &Env) -> Result<()> {
     )
     .await?;
     Ok(())
+}
+
+/// A chat turn on a model priced per output token streams: the confirm dialog says it
+/// is charged as it streams, the reply grows chunk by chunk while the hold grows with
+/// it, and the exact cost is shown after completion (seed 003).
+async fn streamed_turn(c: &Client, env: &Env) -> Result<()> {
+    let before = text(c, ".ck-balance-amount").await?;
+    js(
+        c,
+        "const t = document.querySelector('#demo-chat-input'); t.value = 'Ideas for the spring sale';
+         t.dispatchEvent(new Event('input', { bubbles: true })); return true;",
+    )
+    .await?;
+    wait_text(c, "#demo-turn-cost", "the turn's estimate", |t| {
+        t.contains("credits")
+    })
+    .await?;
+    click(c, "#demo-send").await?;
+    let dialog = wait_text(
+        c,
+        "[role=dialog] [data-field=streamed]",
+        "the streamed turn's dialog",
+        |t| t.contains("Charged as it streams"),
+    )
+    .await?;
+    shot(c, env, "09a-streamed-confirm").await?;
+    click(c, "[role=dialog] .ck-primary").await?;
+    wait_text(c, ".demo-turns", "the reply streaming in", |t| {
+        t.contains("Spring sale ideas")
+    })
+    .await?;
+    let done = wait_text(c, "[role=dialog] .ck-done", "the turn's exact cost", |t| {
+        t.contains("Charged")
+    })
+    .await?;
+    let reply = wait_text(c, ".demo-turns", "the exact cost in the chat", |t| {
+        t.contains("exactly")
+    })
+    .await?;
+    shot(c, env, "09b-streamed-done").await?;
+    click(c, "[role=dialog] .ck-primary").await?;
+    let charged = done
+        .split("Charged ")
+        .nth(1)
+        .and_then(|r| r.split(' ').next())
+        .and_then(parse_millicredits)
+        .ok_or_else(|| format!("cannot read the charge in {done:?}"))?;
+    let was = parse_millicredits(before.split(' ').next().unwrap_or("")).ok_or("balance")?;
+    let after = format!("{} credits", credits_text(was - charged));
+    wait_text(c, ".ck-balance-amount", "the balance after the turn", |t| {
+        t == after
+    })
+    .await?;
+    println!(
+        "streamed turn: {dialog:?}; charged {} credits; reply {:?}",
+        credits_text(charged),
+        reply.chars().take(60).collect::<String>()
+    );
+    Ok(())
+}
+
+/// Alice (an admin) caps Bob's spending in the widget; Bob's next action is stopped by
+/// the cap — told it is a cap, not the balance, and who can raise it.
+async fn caps_set_by_an_admin_stop_a_member(c: &Client, env: &Env) -> Result<()> {
+    let bob = env.demo["products"][0]["members"][1]["id"]
+        .as_str()
+        .ok_or("no Bob")?
+        .to_string();
+    js(
+        c,
+        &format!(
+            "const f = document.querySelector('.ck-cap-form');
+             const [scope, who] = f.querySelectorAll('select');
+             who.value = '{bob}'; who.dispatchEvent(new Event('change', {{ bubbles: true }}));
+             const limit = f.querySelector('input[inputmode=decimal]');
+             limit.value = '1'; limit.dispatchEvent(new Event('change', {{ bubbles: true }}));
+             const period = f.querySelectorAll('select')[2];
+             period.value = 'day'; period.dispatchEvent(new Event('change', {{ bubbles: true }}));
+             return true;"
+        ),
+    )
+    .await?;
+    click(c, ".ck-cap-form button[type=submit]").await?;
+    wait_text(c, ".ck-caps-table tbody", "Bob's cap in the table", |t| {
+        t.contains("Bob") && t.contains("daily")
+    })
+    .await?;
+    shot(c, env, "09c-cap-set").await?;
+    // Now as Bob.
+    click(c, ".demo-member input").await?;
+    wait_text(c, ".ck-balance-amount", "Bob's view of the balance", |t| {
+        t.contains("credits")
+    })
+    .await?;
+    run_action_blocked(c, "static_creative").await?;
+    let prompt = wait_text(
+        c,
+        "[role=alertdialog] [data-field=cap]",
+        "the cap prompt",
+        |t| t.contains("your daily spending cap") && t.contains("admin"),
+    )
+    .await?;
+    shot(c, env, "09d-cap-reached").await?;
+    click(c, "[role=alertdialog] .ck-primary").await?;
+    // Bob sees the cap, but may not change it.
+    let remove = js(
+        c,
+        "return document.querySelectorAll('.ck-caps-table button').length;",
+    )
+    .await?;
+    if remove != json!(0) {
+        return Err(format!("a member sees {remove} remove buttons"));
+    }
+    click(c, ".demo-member input").await?; // back to Alice, who removes it
+    click(c, ".ck-caps-table button").await?;
+    wait_text(c, ".ck-caps", "no caps left", |t| {
+        t.contains("No spending caps")
+    })
+    .await?;
+    println!("cap: {prompt:?}");
+    Ok(())
+}
+
+/// Clicks an action's Run expecting no confirm dialog (a prompt instead).
+async fn run_action_blocked(c: &Client, action: &str) -> Result<()> {
+    click(c, &format!("[data-action={action}] .demo-run")).await
 }
 
 /// Switches to the checkout window the page opened, pays there (the stand-in's page

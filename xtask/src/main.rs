@@ -78,6 +78,19 @@ fn test(root: &Path) -> Result<()> {
         "-D",
         "warnings",
     ]))?;
+    // The widget's browser code only compiles for wasm32: lint it there too.
+    run(Command::new("cargo").args([
+        "clippy",
+        "--locked",
+        "--target",
+        "wasm32-unknown-unknown",
+        "-p",
+        "creditkit-widget",
+        "--all-targets",
+        "--",
+        "-D",
+        "warnings",
+    ]))?;
     step("native tests (cargo test --workspace)");
     // The widget is tested where it runs, in the browser; the end-to-end test needs the page.
     run(Command::new("cargo")

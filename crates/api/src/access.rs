@@ -153,7 +153,7 @@ impl Op {
             Op::ChangePlan => "record a plan change (customers pay through checkout)",
             Op::SetCard => "set the rate card (new version)",
             Op::ManageMembers => "manage members (add, change role, remove)",
-            Op::SetCaps => "set spending caps (reserved: caps are not built yet)",
+            Op::SetCaps => "set or remove spending caps (members, projects, wallets)",
             Op::ManageWallets => "thresholds, extra wallets, agent payees",
             Op::Payout => "request a payout of earnings",
             Op::Buy => "buy credits through checkout (members: their own wallet)",

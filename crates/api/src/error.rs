@@ -35,6 +35,10 @@ pub enum ErrorCode {
     /// Unknown id, or another workspace's id (indistinguishable on purpose).
     NotFound,
     InsufficientCredits,
+    /// A spending cap would be passed; `cap` says which, what is left and when it resets.
+    CapExceeded,
+    /// A streaming hold may not grow past what the user confirmed.
+    BeyondConfirmedMaximum,
     QuoteExpired,
     HoldNotActive,
     CaptureExceedsHold,
@@ -55,7 +59,7 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 24] = [
+    pub const ALL: [ErrorCode; 26] = [
         ErrorCode::InvalidRequest,
         ErrorCode::UnknownAction,
         ErrorCode::UnknownParam,
@@ -69,6 +73,8 @@ impl ErrorCode {
         ErrorCode::WorkspaceSuspended,
         ErrorCode::NotFound,
         ErrorCode::InsufficientCredits,
+        ErrorCode::CapExceeded,
+        ErrorCode::BeyondConfirmedMaximum,
         ErrorCode::QuoteExpired,
         ErrorCode::HoldNotActive,
         ErrorCode::CaptureExceedsHold,
@@ -98,6 +104,8 @@ impl ErrorCode {
             ErrorCode::WorkspaceSuspended => "workspace_suspended",
             ErrorCode::NotFound => "not_found",
             ErrorCode::InsufficientCredits => "insufficient_credits",
+            ErrorCode::CapExceeded => "cap_exceeded",
+            ErrorCode::BeyondConfirmedMaximum => "beyond_confirmed_maximum",
             ErrorCode::QuoteExpired => "quote_expired",
             ErrorCode::HoldNotActive => "hold_not_active",
             ErrorCode::CaptureExceedsHold => "capture_exceeds_hold",
@@ -122,10 +130,12 @@ impl ErrorCode {
             | ErrorCode::InvalidParam
             | ErrorCode::Overflow => 400,
             ErrorCode::Unauthorized | ErrorCode::SessionExpired => 401,
-            ErrorCode::InsufficientCredits => 402,
+            ErrorCode::InsufficientCredits | ErrorCode::CapExceeded => 402,
             ErrorCode::Forbidden | ErrorCode::WorkspaceSuspended => 403,
             ErrorCode::NotFound => 404,
-            ErrorCode::HoldNotActive | ErrorCode::IdempotencyConflict => 409,
+            ErrorCode::HoldNotActive
+            | ErrorCode::IdempotencyConflict
+            | ErrorCode::BeyondConfirmedMaximum => 409,
             ErrorCode::QuoteExpired => 410,
             ErrorCode::PayloadTooLarge => 413,
             ErrorCode::InvalidCard | ErrorCode::CaptureExceedsHold | ErrorCode::AmountRequired => {
@@ -165,6 +175,9 @@ pub struct ApiError {
     /// For `insufficient_credits`: what is missing and what covers it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shortfall: Option<Shortfall>,
+    /// For `cap_exceeded`: the cap, what is left of it and when it resets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cap: Option<crate::Cap>,
     /// For `rate_limited`: when to try again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_after_ms: Option<u64>,
@@ -177,6 +190,7 @@ impl ApiError {
             message: message.into(),
             path: None,
             shortfall: None,
+            cap: None,
             retry_after_ms: None,
         }
     }

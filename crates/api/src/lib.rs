@@ -127,6 +127,65 @@ pub struct CheckoutStarted {
     pub currency: String,
 }
 
+/// Whose spending a cap bounds, within one wallet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CapScope {
+    /// Everything spent from the wallet.
+    Wallet,
+    /// One member's spending (`subject`: the member id).
+    Member,
+    /// One project's (`subject`: the project name).
+    Project,
+}
+
+/// How often a cap's count starts again (UTC calendar, or the wallet's plan cycle).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CapPeriod {
+    Day,
+    /// From Monday 00:00 UTC.
+    Week,
+    /// From the 1st, 00:00 UTC.
+    Month,
+    /// The wallet's plan billing cycle (a calendar month without a plan).
+    Cycle,
+}
+
+/// A spending cap and where it stands now. Holds count as well as captures, so
+/// confirmed actions in flight cannot pass it together.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cap {
+    pub id: String,
+    pub wallet_id: String,
+    pub scope: CapScope,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    pub limit_millicredits: u64,
+    pub period: CapPeriod,
+    pub period_start_ms: i64,
+    pub resets_at_ms: i64,
+    /// Charged in this period.
+    pub spent_millicredits: u64,
+    /// Held for confirmed actions not yet settled.
+    pub reserved_millicredits: u64,
+    pub left_millicredits: u64,
+}
+
+/// Set a cap (workspace admins, the backend).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewCap {
+    pub scope: CapScope,
+    /// The member id or project name (`member` and `project` scopes).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    /// Default: the workspace wallet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wallet_id: Option<String>,
+    pub limit_millicredits: u64,
+    pub period: CapPeriod,
+}
+
 /// Price a request before the user confirms it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QuoteRequest {
@@ -137,6 +196,15 @@ pub struct QuoteRequest {
     /// Free-form project name for usage reports.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub project: Option<String>,
+    /// A chat turn streamed in chunks: the hold reserves the input and this many output
+    /// tokens now, and grows as the model streams, up to the estimate's maximum.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream: Option<StreamStart>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StreamStart {
+    pub first_output_tokens: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -145,13 +213,20 @@ pub struct Quote {
     pub wallet_id: String,
     pub estimate: Estimate,
     pub expires_at_ms: i64,
-    /// What a hold for this quote reserves: the estimate's maximum.
+    /// What a hold for this quote reserves: the estimate's maximum, or for a streamed
+    /// turn its first chunk (the estimate's maximum is what the user confirms).
     pub hold_millicredits: u64,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub streaming: bool,
     pub available_millicredits: u64,
     /// True when the maximum is more than is available: a hold would be refused.
     pub would_exceed: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shortfall: Option<Shortfall>,
+    /// A spending cap a hold would pass (it would be refused): which, what is left,
+    /// when it resets.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cap: Option<Cap>,
 }
 
 /// Confirm a quote: reserve its maximum.
@@ -207,6 +282,31 @@ pub struct Hold {
     pub captured_millicredits: Option<u64>,
     pub expires_at_ms: i64,
     pub created_at_ms: i64,
+    /// A streamed turn: what the user confirmed and how far the stream has come.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream: Option<HoldStream>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HoldStream {
+    /// The most this turn may cost: the confirmed estimate's maximum.
+    pub confirmed_max_millicredits: u64,
+    /// Output tokens reserved for (the hold's amount prices them).
+    pub reserved_output_tokens: u64,
+    /// Output tokens generated as of the last extension, and what they cost: a stream
+    /// abandoned midway is charged this when its hold times out.
+    pub generated_output_tokens: u64,
+    pub generated_millicredits: u64,
+}
+
+/// Grow a streaming hold as the model streams (the backend, once per chunk, with an
+/// `Idempotency-Key` per chunk).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExtendRequest {
+    /// Output tokens produced so far.
+    pub generated_output_tokens: u64,
+    /// Output tokens to have reserved from now on (at least the generated ones).
+    pub reserve_output_tokens: u64,
 }
 
 /// Charge for a completed operation: the actual amount, directly or as the actual

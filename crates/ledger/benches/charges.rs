@@ -26,6 +26,7 @@ async fn charge(ledger: &Ledger, p: &Principal, wallet: &str, n: usize) -> Durat
         wallet_id: Some(wallet.to_string()),
         request: Request::single(Item::new("rewrite")),
         project: None,
+        stream: None,
     };
     let q = ledger.quote(p, &req).await.expect("quote");
     let h = ledger

@@ -32,6 +32,10 @@ pub enum LedgerError {
     #[error("insufficient credits: {} available, {} required, {} short",
         fmt_mc(.0.balance_millicredits), fmt_mc(.0.required_millicredits), fmt_mc(.0.shortfall_millicredits))]
     Insufficient(Box<Shortfall>),
+    #[error("this would pass the {} cap: {} credits are left until it resets on {}", cap_name(.0), fmt_mc(.0.left_millicredits), crate::time::utc_text(.0.resets_at_ms))]
+    CapExceeded(Box<creditkit_api::Cap>),
+    #[error("{0}")]
+    BeyondConfirmedMaximum(String),
     #[error("quote `{0}` has expired; ask for a new quote")]
     QuoteExpired(String),
     #[error("hold `{id}` is {status}, not active")]
@@ -49,6 +53,20 @@ pub enum LedgerError {
     Storage(#[from] sqlx::Error),
     #[error("ledger invariant broken: {0}")]
     Corrupt(String),
+}
+
+fn cap_name(c: &creditkit_api::Cap) -> String {
+    let period = match c.period {
+        creditkit_api::CapPeriod::Day => "daily",
+        creditkit_api::CapPeriod::Week => "weekly",
+        creditkit_api::CapPeriod::Month => "monthly",
+        creditkit_api::CapPeriod::Cycle => "billing-cycle",
+    };
+    match (c.scope, &c.subject) {
+        (creditkit_api::CapScope::Member, Some(m)) => format!("{period} member ({m})"),
+        (creditkit_api::CapScope::Project, Some(p)) => format!("{period} project `{p}`"),
+        _ => format!("{period} wallet"),
+    }
 }
 
 pub(crate) fn fmt_mc(m: u64) -> String {
@@ -84,6 +102,8 @@ impl LedgerError {
             LedgerError::Estimate(e) => e.kind.into(),
             LedgerError::Card(_) => ErrorCode::InvalidCard,
             LedgerError::Insufficient(_) => ErrorCode::InsufficientCredits,
+            LedgerError::CapExceeded(_) => ErrorCode::CapExceeded,
+            LedgerError::BeyondConfirmedMaximum(_) => ErrorCode::BeyondConfirmedMaximum,
             LedgerError::QuoteExpired(_) => ErrorCode::QuoteExpired,
             LedgerError::HoldNotActive { .. } => ErrorCode::HoldNotActive,
             LedgerError::CaptureExceedsHold { .. } => ErrorCode::CaptureExceedsHold,
@@ -119,6 +139,9 @@ impl LedgerError {
         };
         if let LedgerError::Insufficient(s) = self {
             e.shortfall = Some((**s).clone());
+        }
+        if let LedgerError::CapExceeded(c) = self {
+            e.cap = Some((**c).clone());
         }
         e
     }

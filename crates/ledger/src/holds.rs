@@ -1,12 +1,51 @@
 //! The money path: quote → hold → capture or release, and refunds.
 
 use creditkit_api::admin::EventType;
-use creditkit_api::{CaptureRequest, Hold, HoldRequest, HoldStatus, Op, Quote, QuoteRequest};
+use creditkit_api::{
+    CaptureRequest, ExtendRequest, Hold, HoldRequest, HoldStatus, HoldStream, Op, Quote,
+    QuoteRequest,
+};
 use creditkit_pricing::{estimate, shortfall, Card, Estimate, Millicredits, Request};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use crate::error::fmt_mc;
 use crate::*;
+
+/// Output tokens for a streamed turn, within its model's bound.
+fn clamp_output(card: &Card, request: &Request, tokens: u64) -> Result<u64> {
+    let item = match request.items.as_slice() {
+        [item] => item,
+        _ => {
+            return Err(LedgerError::invalid_at(
+                "stream",
+                "only a single chat turn streams",
+            ))
+        }
+    };
+    let model = creditkit_pricing::chat_model(card, item).ok_or_else(|| {
+        LedgerError::invalid_at("stream", "only a chat turn (a model's message) streams")
+    })?;
+    Ok(tokens.min(
+        model
+            .max_output_tokens
+            .unwrap_or(creditkit_pricing::limits::MAX_TOKENS),
+    ))
+}
+
+/// What a streamed turn costs with `output_tokens` out: the same estimator, exact.
+fn stream_price(card: &Card, request: &Request, output_tokens: u64) -> Result<u64> {
+    let mut r = request.clone();
+    if let Some(item) = r.items.first_mut() {
+        item.params.insert(
+            "output_tokens".to_string(),
+            creditkit_pricing::ParamValue::Count(output_tokens),
+        );
+    }
+    Ok(estimate(card, &r)
+        .map_err(LedgerError::Estimate)?
+        .max_millicredits)
+}
 
 impl Ledger {
     // ---------------------------------------------------------------- quote, hold, capture, release
@@ -27,6 +66,17 @@ impl Ledger {
         self.fill_agent_usage(p, &wallet_id, &mut request).await?;
         let est = estimate(&card, &request).map_err(LedgerError::Estimate)?;
         let max = to_i64(est.max_millicredits)?;
+        // A streamed turn reserves its first chunk; the maximum is what is confirmed.
+        let first = match req.stream {
+            None => None,
+            Some(s) => {
+                let tokens = clamp_output(&card, &request, s.first_output_tokens)?;
+                Some((
+                    tokens,
+                    to_i64(stream_price(&card, &request, tokens)?)?.min(max),
+                ))
+            }
+        };
         let now = self.now_ms();
         let id = new_id("quo");
         let expires_at_ms = now + self.config.quote_ttl_ms;
@@ -35,8 +85,8 @@ impl Ledger {
         let mut w = self.lock_wallet(&mut tx, &wallet_id).await?;
         self.settle(&mut tx, &mut w, now).await?;
         sqlx::query(
-            "INSERT INTO quotes (id, workspace_id, wallet_id, card_hash, request_json, estimate_json, max_mc, member_id, action, project, expires_at_ms, created_at_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            "INSERT INTO quotes (id, workspace_id, wallet_id, card_hash, request_json, estimate_json, max_mc, member_id, action, project, expires_at_ms, created_at_ms, stream_first_tokens, hold_mc) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
         )
         .bind(&id)
         .bind(&p.workspace_id)
@@ -50,33 +100,57 @@ impl Ledger {
         .bind(&req.project)
         .bind(expires_at_ms)
         .bind(now)
+        .bind(first.map(|f| f.0 as i64))
+        .bind(first.map(|f| f.1))
         .execute(&mut *tx)
         .await?;
+        // Say now whether a cap would refuse the hold (the hold checks again, locked).
+        let reserve = first.map_or(max, |f| f.1);
+        let cap = match self
+            .check_caps(
+                &mut tx,
+                &w,
+                p.member_id.as_deref(),
+                req.project.as_deref(),
+                reserve,
+                now,
+            )
+            .await
+        {
+            Err(LedgerError::CapExceeded(cap)) => Some(*cap),
+            other => {
+                other?;
+                None
+            }
+        };
         tx.commit().await?;
         let available = to_u64(w.balance_mc - w.held_mc);
-        Ok(quote_view(
+        let mut quote = quote_view(
             &card,
             id,
             wallet_id,
             est,
             expires_at_ms,
             available,
-        ))
+            first.map(|f| to_u64(f.1)),
+        );
+        quote.cap = cap;
+        Ok(quote)
     }
 
     /// A quote given earlier (the operator's backend reads what the user confirmed),
     /// with what is available now.
     pub async fn get_quote(&self, p: &Principal, quote_id: &str) -> Result<Quote> {
         p.require(Op::Read)?;
-        let row: Option<(String, String, String, i64)> = sqlx::query_as(
-            "SELECT wallet_id, card_hash, estimate_json, expires_at_ms FROM quotes WHERE id = $1 AND workspace_id = $2",
+        let row: Option<(String, String, String, i64, Option<i64>)> = sqlx::query_as(
+            "SELECT wallet_id, card_hash, estimate_json, expires_at_ms, hold_mc FROM quotes WHERE id = $1 AND workspace_id = $2",
         )
         .bind(quote_id)
         .bind(&p.workspace_id)
         .fetch_optional(&self.pool)
         .await?;
         let not_found = || LedgerError::NotFound(format!("quote `{quote_id}`"));
-        let (wallet_id, card_hash, json, expires_at_ms) = row.ok_or_else(not_found)?;
+        let (wallet_id, card_hash, json, expires_at_ms, first) = row.ok_or_else(not_found)?;
         self.resolve_wallet(p, Some(&wallet_id))
             .await
             .map_err(|_| not_found())?;
@@ -96,6 +170,7 @@ impl Ledger {
             est,
             expires_at_ms,
             available,
+            first.map(to_u64),
         ))
     }
 
@@ -106,7 +181,7 @@ impl Ledger {
         p.require(Op::Hold)?;
         check_key(key)?;
         let hash = payload_hash("hold", &req.quote_id);
-        let q = sqlx::query("SELECT wallet_id, max_mc, expires_at_ms, member_id, action, project FROM quotes WHERE id = $1 AND workspace_id = $2")
+        let q = sqlx::query("SELECT wallet_id, max_mc, expires_at_ms, member_id, action, project, hold_mc, stream_first_tokens FROM quotes WHERE id = $1 AND workspace_id = $2")
             .bind(&req.quote_id)
             .bind(&p.workspace_id)
             .fetch_optional(&self.pool)
@@ -119,6 +194,9 @@ impl Ledger {
         let member: Option<String> = p.member_id.clone().or(q.try_get(3)?);
         let action: Option<String> = q.try_get(4)?;
         let project: Option<String> = q.try_get(5)?;
+        // What the hold reserves now: the maximum, or a streamed turn's first chunk.
+        let reserve: i64 = q.try_get::<Option<i64>, _>(6)?.unwrap_or(max);
+        let stream_tokens: Option<i64> = q.try_get(7)?;
         // Read through the pool before the transaction: on SQLite the transaction holds
         // the only connection.
         let card = self.card(&p.workspace_id).await?;
@@ -158,12 +236,32 @@ impl Ledger {
                 self.config.max_active_holds
             )));
         }
+        // A cap that would be passed refuses the hold, remembered like a shortfall.
+        match self
+            .check_caps(
+                &mut tx,
+                &w,
+                member.as_deref(),
+                project.as_deref(),
+                reserve,
+                now,
+            )
+            .await
+        {
+            Err(e @ LedgerError::CapExceeded(_)) => {
+                self.save_wallet(&mut tx, &mut w).await?;
+                return self
+                    .finish(tx, &p.workspace_id, key, &hash, Err(e), &[])
+                    .await;
+            }
+            other => other?,
+        }
         let available = w.balance_mc - w.held_mc;
-        if max > available {
+        if reserve > available {
             let short = shortfall(
                 &card,
                 Millicredits(to_u64(available)),
-                Millicredits(to_u64(max)),
+                Millicredits(to_u64(reserve)),
             )
             .ok_or_else(|| LedgerError::Corrupt("shortfall without a gap".into()))?;
             let result: Result<Hold> = Err(LedgerError::Insufficient(Box::new(short)));
@@ -175,36 +273,82 @@ impl Ledger {
         let hold_id = new_id("hld");
         let expires_at_ms = now + self.config.hold_ttl_ms;
         sqlx::query(
-            "INSERT INTO holds (id, quote_id, wallet_id, amount_mc, status, member_id, action, project, expires_at_ms, created_at_ms) \
-             VALUES ($1, $2, $3, $4, 'active', $5, $6, $7, $8, $9)",
+            "INSERT INTO holds (id, quote_id, wallet_id, amount_mc, status, member_id, action, project, expires_at_ms, created_at_ms, confirmed_max_mc, reserved_tokens, generated_tokens, generated_mc) \
+             VALUES ($1, $2, $3, $4, 'active', $5, $6, $7, $8, $9, $10, $11, $12, $12)",
         )
         .bind(&hold_id)
         .bind(&req.quote_id)
         .bind(&wallet_id)
-        .bind(max)
+        .bind(reserve)
         .bind(&member)
         .bind(&action)
         .bind(&project)
         .bind(expires_at_ms)
         .bind(now)
+        .bind(stream_tokens.map(|_| max))
+        .bind(stream_tokens)
+        .bind(stream_tokens.map(|_| 0i64))
         .execute(&mut *tx)
         .await?;
-        // Soonest-expiring first (never-expiring last), then oldest.
+        self.allocate(&mut tx, &mut w, &hold_id, reserve, now)
+            .await?;
+        self.entry(
+            &mut tx,
+            &wallet_id,
+            now,
+            Entry {
+                kind: "hold",
+                held_delta_mc: reserve,
+                hold_id: Some(&hold_id),
+                member_id: member.as_deref(),
+                action: action.as_deref(),
+                project: project.as_deref(),
+                ..Entry::default()
+            },
+        )
+        .await?;
+        w.held_mc += reserve;
+        self.save_wallet(&mut tx, &mut w).await?;
+        let hold = self.hold_in(&mut tx, &hold_id).await?;
+        let data = serde_json::json!({ "hold": hold, "member_id": member, "action": action, "project": project });
+        self.emit(&mut tx, &p.workspace_id, EventType::HoldCreated, data, now)
+            .await?;
+        let result = Ok(hold);
+        self.finish(tx, &p.workspace_id, key, &hash, result, &[&wallet_id])
+            .await
+    }
+
+    /// Reserves `amount` for a hold from the wallet's grants, soonest-expiring first
+    /// (never-expiring last), then oldest; a grant it already draws on grows.
+    async fn allocate(
+        &self,
+        tx: &mut Tx<'_>,
+        w: &mut WalletRow,
+        hold_id: &str,
+        amount: i64,
+        now: i64,
+    ) -> Result<()> {
         let grants: Vec<(String, i64)> = sqlx::query_as(
             "SELECT id, remaining_mc - held_mc FROM grants WHERE wallet_id = $1 AND remaining_mc > held_mc \
              AND (expires_at_ms IS NULL OR expires_at_ms > $2) \
              ORDER BY CASE WHEN expires_at_ms IS NULL THEN 1 ELSE 0 END, expires_at_ms, seq",
         )
-        .bind(&wallet_id)
+        .bind(&w.id)
         .bind(now)
-        .fetch_all(&mut *tx)
+        .fetch_all(&mut **tx)
         .await?;
-        let mut need = max;
-        for (position, (grant_id, free)) in grants.iter().enumerate() {
+        let (existing,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM hold_allocations WHERE hold_id = $1")
+                .bind(hold_id)
+                .fetch_one(&mut **tx)
+                .await?;
+        let mut need = amount;
+        for (i, (grant_id, free)) in grants.iter().enumerate() {
             if need == 0 {
                 break;
             }
-            if position >= self.config.max_grants_per_hold {
+            let position = existing + i as i64;
+            if position >= self.config.max_grants_per_hold as i64 {
                 return Err(LedgerError::invalid(format!(
                     "a hold may draw on at most {} grants",
                     self.config.max_grants_per_hold
@@ -214,45 +358,146 @@ impl Ledger {
             sqlx::query("UPDATE grants SET held_mc = held_mc + $1 WHERE id = $2")
                 .bind(take)
                 .bind(grant_id)
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await?;
-            sqlx::query("INSERT INTO hold_allocations (hold_id, grant_id, position, amount_mc) VALUES ($1, $2, $3, $4)")
-                .bind(&hold_id)
-                .bind(grant_id)
-                .bind(position as i64)
-                .bind(take)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "INSERT INTO hold_allocations (hold_id, grant_id, position, amount_mc) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (hold_id, grant_id) DO UPDATE SET amount_mc = hold_allocations.amount_mc + excluded.amount_mc",
+            )
+            .bind(hold_id)
+            .bind(grant_id)
+            .bind(position)
+            .bind(take)
+            .execute(&mut **tx)
+            .await?;
             need -= take;
         }
         if need > 0 {
             return Err(LedgerError::Corrupt(format!(
-                "wallet {wallet_id} balance {} is not backed by its grants",
-                w.balance_mc
+                "wallet {} balance {} is not backed by its grants",
+                w.id, w.balance_mc
             )));
         }
-        self.entry(
-            &mut tx,
-            &wallet_id,
-            now,
-            Entry {
-                kind: "hold",
-                held_delta_mc: max,
-                hold_id: Some(&hold_id),
-                member_id: member.as_deref(),
-                action: action.as_deref(),
-                project: project.as_deref(),
-                ..Entry::default()
-            },
-        )
-        .await?;
-        w.held_mc += max;
-        self.save_wallet(&mut tx, &mut w).await?;
-        let hold = self.hold_in(&mut tx, &hold_id).await?;
-        let data = serde_json::json!({ "hold": hold, "member_id": member, "action": action, "project": project });
-        self.emit(&mut tx, &p.workspace_id, EventType::HoldCreated, data, now)
+        Ok(())
+    }
+
+    /// Grows a streamed turn's hold as the model streams: records the tokens generated
+    /// so far and reserves up to `reserve_output_tokens`, priced by the quote's card.
+    /// Never past the maximum the user confirmed; refused (and nothing reserved) when a
+    /// cap or the balance cannot cover the next chunk — the stream pauses, and may
+    /// continue after a top-up. The backend's, once per chunk, idempotent per key.
+    pub async fn extend(
+        &self,
+        p: &Principal,
+        hold_id: &str,
+        req: &ExtendRequest,
+        key: &str,
+    ) -> Result<Hold> {
+        p.require(Op::Settle)?;
+        check_key(key)?;
+        if req.reserve_output_tokens < req.generated_output_tokens {
+            return Err(LedgerError::invalid_at(
+                "reserve_output_tokens",
+                "reserve at least the tokens already generated",
+            ));
+        }
+        let hash = payload_hash("extend", &(hold_id, req));
+        let (wallet_id, quote_id) = self.hold_wallet(p, hold_id).await?;
+        let (card_hash, request_json): (String, String) =
+            sqlx::query_as("SELECT card_hash, request_json FROM quotes WHERE id = $1")
+                .bind(&quote_id)
+                .fetch_one(&self.pool)
+                .await?;
+        let card = self.card_by_hash(&card_hash).await?;
+        let request: Request = serde_json::from_str(&request_json)
+            .map_err(|e| LedgerError::Corrupt(format!("quote request: {e}")))?;
+        let reserve_tokens = clamp_output(&card, &request, req.reserve_output_tokens)?;
+        let generated_tokens = req.generated_output_tokens.min(reserve_tokens);
+        let reserve_price = to_i64(stream_price(&card, &request, reserve_tokens)?)?;
+        let generated_price = to_i64(stream_price(&card, &request, generated_tokens)?)?;
+        let now = self.now_ms();
+        let (mut tx, mut w) = match self
+            .begin_write::<Hold>(&p.workspace_id, &wallet_id, key, &hash, now)
+            .await?
+        {
+            Write::Replayed(done) => return done,
+            Write::Fresh(tx, w) => (tx, w),
+        };
+        let hold = self.hold_in(&mut tx, hold_id).await?;
+        let Some(stream) = hold.stream.clone() else {
+            return Err(LedgerError::invalid(format!(
+                "hold `{hold_id}` is not a streamed turn (quote it with `stream`)"
+            )));
+        };
+        if hold.status != HoldStatus::Active {
+            let status = hold.status.as_str().to_string();
+            self.save_wallet(&mut tx, &mut w).await?;
+            tx.commit().await?; // keep what settle did (a timed-out hold)
+            return Err(LedgerError::HoldNotActive {
+                id: hold_id.to_string(),
+                status,
+            });
+        }
+        if to_u64(reserve_price) > stream.confirmed_max_millicredits {
+            return Err(LedgerError::BeyondConfirmedMaximum(format!(
+                "{} output tokens would cost {} credits, past the {} credits confirmed for this turn",
+                reserve_tokens,
+                fmt_mc(to_u64(reserve_price)),
+                fmt_mc(stream.confirmed_max_millicredits)
+            )));
+        }
+        let current = to_i64(hold.amount_millicredits)?;
+        let add = (reserve_price - current).max(0);
+        if add > 0 {
+            let meta: (Option<String>, Option<String>) =
+                sqlx::query_as("SELECT member_id, project FROM holds WHERE id = $1")
+                    .bind(hold_id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            self.check_caps(&mut tx, &w, meta.0.as_deref(), meta.1.as_deref(), add, now)
+                .await?;
+            let available = w.balance_mc - w.held_mc;
+            if add > available {
+                let short = shortfall(
+                    &card,
+                    Millicredits(to_u64(available)),
+                    Millicredits(to_u64(add)),
+                )
+                .ok_or_else(|| LedgerError::Corrupt("shortfall without a gap".into()))?;
+                return Err(LedgerError::Insufficient(Box::new(short)));
+            }
+            self.allocate(&mut tx, &mut w, hold_id, add, now).await?;
+            self.entry(
+                &mut tx,
+                &wallet_id,
+                now,
+                Entry {
+                    kind: "hold",
+                    held_delta_mc: add,
+                    hold_id: Some(hold_id),
+                    member_id: meta.0.as_deref(),
+                    note: Some("streamed turn: next chunk"),
+                    ..Entry::default()
+                },
+            )
             .await?;
-        let result = Ok(hold);
+            w.held_mc += add;
+        }
+        // Only forward: a late or repeated chunk never shrinks what was recorded.
+        sqlx::query(
+            "UPDATE holds SET amount_mc = $1, reserved_tokens = $2, \
+             generated_tokens = CASE WHEN generated_tokens > $3 THEN generated_tokens ELSE $3 END, \
+             generated_mc = CASE WHEN generated_mc > $4 THEN generated_mc ELSE $4 END WHERE id = $5",
+        )
+        .bind(current + add)
+        .bind(reserve_tokens.max(stream.reserved_output_tokens) as i64)
+        .bind(generated_tokens as i64)
+        .bind(generated_price)
+        .bind(hold_id)
+        .execute(&mut *tx)
+        .await?;
+        self.save_wallet(&mut tx, &mut w).await?;
+        let result = Ok(self.hold_in(&mut tx, hold_id).await?);
         self.finish(tx, &p.workspace_id, key, &hash, result, &[&wallet_id])
             .await
     }
@@ -340,20 +585,56 @@ impl Ledger {
                 held: to_u64(held),
             });
         }
+        let (captured, payees) = self
+            .charge_hold(
+                &mut tx,
+                &mut w,
+                hold_id,
+                held,
+                amount,
+                &quote_id,
+                &request_json,
+                priced.as_ref(),
+                now,
+            )
+            .await?;
+        let result = Ok(captured);
+        let mut changed = vec![wallet_id.as_str()];
+        changed.extend(payees.iter().map(String::as_str));
+        self.finish(tx, &p.workspace_id, key, &hash, result, &changed)
+            .await
+    }
+
+    /// Charges `amount` of a hold of `held` (the rest returns to the wallet), from the
+    /// grants it was allocated: the charge entries, the creator's add-ons, the agent's
+    /// message count, the event. Returns the settled hold and the payee wallets credited.
+    #[allow(clippy::too_many_arguments)] // one settlement's facts
+    pub(crate) async fn charge_hold(
+        &self,
+        tx: &mut Tx<'_>,
+        w: &mut WalletRow,
+        hold_id: &str,
+        held: i64,
+        amount: i64,
+        quote_id: &str,
+        request_json: &str,
+        priced: Option<&creditkit_pricing::Estimate>,
+        now: i64,
+    ) -> Result<(Hold, Vec<String>)> {
         let meta: (Option<String>, Option<String>, Option<String>) =
             sqlx::query_as("SELECT member_id, action, project FROM holds WHERE id = $1")
                 .bind(hold_id)
-                .fetch_one(&mut *tx)
+                .fetch_one(&mut **tx)
                 .await?;
         let allocations: Vec<(String, i64)> = sqlx::query_as(
             "SELECT grant_id, amount_mc FROM hold_allocations WHERE hold_id = $1 ORDER BY position",
         )
         .bind(hold_id)
-        .fetch_all(&mut *tx)
+        .fetch_all(&mut **tx)
         .await?;
         self.entry(
-            &mut tx,
-            &wallet_id,
+            tx,
+            &w.id.clone(),
             now,
             Entry {
                 kind: "release",
@@ -371,12 +652,12 @@ impl Ledger {
                 .bind(allocated)
                 .bind(take)
                 .bind(grant_id)
-                .execute(&mut *tx)
+                .execute(&mut **tx)
                 .await?;
             if take > 0 {
                 self.entry(
-                    &mut tx,
-                    &wallet_id,
+                    tx,
+                    &w.id.clone(),
                     now,
                     Entry {
                         kind: "charge",
@@ -397,36 +678,32 @@ impl Ledger {
         sqlx::query("UPDATE holds SET status = 'captured', captured_mc = $1 WHERE id = $2")
             .bind(amount)
             .bind(hold_id)
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
         let payees = self
-            .accrue_earnings(&mut tx, &quote_id, priced.as_ref(), hold_id, amount, now)
+            .accrue_earnings(tx, quote_id, priced, hold_id, amount, now)
             .await?;
-        let quoted: Request = serde_json::from_str(&request_json)
+        let quoted: Request = serde_json::from_str(request_json)
             .map_err(|e| LedgerError::Corrupt(format!("quote request: {e}")))?;
-        self.record_agent_usage(&mut tx, &wallet_id, meta.0.as_deref(), &quoted)
+        self.record_agent_usage(tx, &w.id.clone(), meta.0.as_deref(), &quoted)
             .await?;
         w.held_mc -= held;
         w.balance_mc -= amount;
-        self.expire_grants(&mut tx, &mut w, now).await?; // a released part of an expired grant
-        self.save_wallet(&mut tx, &mut w).await?;
-        let captured = self.hold_in(&mut tx, hold_id).await?;
+        self.expire_grants(tx, w, now).await?; // a released part of an expired grant
+        self.save_wallet(tx, w).await?;
+        let captured = self.hold_in(tx, hold_id).await?;
         let data = serde_json::json!({
             "hold": captured, "charged_millicredits": amount, "member_id": meta.0, "action": meta.1, "project": meta.2,
         });
         self.emit(
-            &mut tx,
-            &p.workspace_id,
+            tx,
+            &w.workspace_id.clone(),
             EventType::ChargeCaptured,
             data,
             now,
         )
         .await?;
-        let result = Ok(captured);
-        let mut changed = vec![wallet_id.as_str()];
-        changed.extend(payees.iter().map(String::as_str));
-        self.finish(tx, &p.workspace_id, key, &hash, result, &changed)
-            .await
+        Ok((captured, payees))
     }
 
     /// Credits each agent's payee with its publisher add-on from a capture, less the
@@ -706,7 +983,7 @@ impl Ledger {
         self.hold_wallet(p, hold_id).await?;
         let mut conn = self.pool.acquire().await?;
         hold_from_row(
-            &sqlx::query("SELECT id, quote_id, wallet_id, amount_mc, status, captured_mc, expires_at_ms, created_at_ms FROM holds WHERE id = $1")
+            &sqlx::query("SELECT id, quote_id, wallet_id, amount_mc, status, captured_mc, expires_at_ms, created_at_ms, confirmed_max_mc, reserved_tokens, generated_tokens, generated_mc FROM holds WHERE id = $1")
                 .bind(hold_id)
                 .fetch_one(&mut *conn)
                 .await?,
@@ -714,7 +991,7 @@ impl Ledger {
     }
 
     pub(crate) async fn hold_in(&self, tx: &mut Tx<'_>, hold_id: &str) -> Result<Hold> {
-        let row = sqlx::query("SELECT id, quote_id, wallet_id, amount_mc, status, captured_mc, expires_at_ms, created_at_ms FROM holds WHERE id = $1")
+        let row = sqlx::query("SELECT id, quote_id, wallet_id, amount_mc, status, captured_mc, expires_at_ms, created_at_ms, confirmed_max_mc, reserved_tokens, generated_tokens, generated_mc FROM holds WHERE id = $1")
             .bind(hold_id)
             .fetch_optional(&mut **tx)
             .await?
@@ -736,6 +1013,15 @@ pub(crate) fn hold_from_row(r: &AnyRow) -> Result<Hold> {
         captured_millicredits: captured.map(to_u64),
         expires_at_ms: r.try_get(6)?,
         created_at_ms: r.try_get(7)?,
+        stream: match r.try_get::<Option<i64>, _>(8)? {
+            None => None,
+            Some(max) => Some(HoldStream {
+                confirmed_max_millicredits: to_u64(max),
+                reserved_output_tokens: to_u64(r.try_get::<Option<i64>, _>(9)?.unwrap_or(0)),
+                generated_output_tokens: to_u64(r.try_get::<Option<i64>, _>(10)?.unwrap_or(0)),
+                generated_millicredits: to_u64(r.try_get::<Option<i64>, _>(11)?.unwrap_or(0)),
+            }),
+        },
     })
 }
 
@@ -746,20 +1032,20 @@ fn quote_view(
     est: Estimate,
     expires_at_ms: i64,
     available: u64,
+    stream_first: Option<u64>,
 ) -> Quote {
-    let short = shortfall(
-        card,
-        Millicredits(available),
-        Millicredits(est.max_millicredits),
-    );
+    let hold = stream_first.unwrap_or(est.max_millicredits);
+    let short = shortfall(card, Millicredits(available), Millicredits(hold));
     Quote {
         id,
         wallet_id,
-        hold_millicredits: est.max_millicredits,
+        hold_millicredits: hold,
+        streaming: stream_first.is_some(),
         estimate: est,
         expires_at_ms,
         available_millicredits: available,
         would_exceed: short.is_some(),
         shortfall: short,
+        cap: None,
     }
 }

@@ -14,6 +14,7 @@
 
 mod access;
 mod agents;
+mod caps;
 mod credits;
 mod earnings;
 mod error;

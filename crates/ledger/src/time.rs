@@ -112,6 +112,43 @@ pub fn cycle_index(anchor_ms: i64, now_ms: i64) -> i64 {
     k
 }
 
+/// The UTC day, ISO week (from Monday) and calendar month containing `now_ms`, as
+/// `[start, end)`.
+pub fn day_bounds(now_ms: i64) -> (i64, i64) {
+    let start = now_ms.div_euclid(MS_PER_DAY) * MS_PER_DAY;
+    (start, start + MS_PER_DAY)
+}
+
+pub fn week_bounds(now_ms: i64) -> (i64, i64) {
+    let days = now_ms.div_euclid(MS_PER_DAY);
+    // 1970-01-01 was a Thursday: Monday is 3 days before.
+    let monday = days - (days + 3).rem_euclid(7);
+    (monday * MS_PER_DAY, (monday + 7) * MS_PER_DAY)
+}
+
+pub fn month_bounds(now_ms: i64) -> (i64, i64) {
+    let (y, m, _) = civil_from_days(now_ms.div_euclid(MS_PER_DAY));
+    let start = days_from_civil(y, m, 1) * MS_PER_DAY;
+    (start, add_months(start, 1))
+}
+
+/// The billing cycle anchored at `anchor_ms` that contains `now_ms`.
+pub fn cycle_bounds(anchor_ms: i64, now_ms: i64) -> (i64, i64) {
+    let k = cycle_index(anchor_ms, now_ms);
+    (add_months(anchor_ms, k), add_months(anchor_ms, k + 1))
+}
+
+/// `2026-02-01 00:00 UTC`: a time as people read it in messages.
+pub fn utc_text(at_ms: i64) -> String {
+    let (y, m, d) = civil_from_days(at_ms.div_euclid(MS_PER_DAY));
+    let minutes = at_ms.rem_euclid(MS_PER_DAY) / 60_000;
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02} UTC",
+        minutes / 60,
+        minutes % 60
+    )
+}
+
 /// `YYYY-MM` of a time, for monthly usage summaries.
 pub fn month_key(at_ms: i64) -> String {
     let (y, m, _) = civil_from_days(at_ms.div_euclid(MS_PER_DAY));
@@ -139,6 +176,28 @@ mod tests {
         assert_eq!(add_months(JAN_31_2026, 1), JAN_31_2026 + 28 * MS_PER_DAY); // Feb 28
         assert_eq!(month_key(add_months(JAN_31_2026, 12)), "2027-01");
         assert_eq!(add_months(JAN_31_2026, 0), JAN_31_2026);
+    }
+
+    #[test]
+    fn periods_start_where_calendars_do() {
+        let t = JAN_31_2026 + 13 * 3_600_000; // Saturday 2026-01-31 13:00
+        assert_eq!(day_bounds(t), (JAN_31_2026, JAN_31_2026 + MS_PER_DAY));
+        let (mon, next) = week_bounds(t);
+        assert_eq!(
+            (mon, next - mon),
+            (JAN_31_2026 - 5 * MS_PER_DAY, 7 * MS_PER_DAY)
+        ); // Monday the 26th
+        assert_eq!(week_bounds(mon), (mon, next));
+        let (start, end) = month_bounds(t);
+        assert_eq!(
+            (month_key(start), month_key(end)),
+            ("2026-01".into(), "2026-02".into())
+        );
+        assert_eq!(start, JAN_31_2026 - 30 * MS_PER_DAY);
+        assert_eq!(
+            cycle_bounds(JAN_31_2026, t),
+            (JAN_31_2026, add_months(JAN_31_2026, 1))
+        );
     }
 
     #[test]

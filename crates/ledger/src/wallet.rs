@@ -249,8 +249,34 @@ impl Ledger {
                 .fetch_all(&mut **tx)
                 .await?;
         for (hold_id,) in due {
-            self.release_hold(tx, w, &hold_id, HoldStatus::Expired, now)
-                .await?;
+            // A streamed turn abandoned midway is charged what it generated as of its
+            // last extension; any other hold that times out is released in full.
+            let streamed: (Option<i64>, i64, String, String) = sqlx::query_as(
+                "SELECT h.generated_mc, h.amount_mc, h.quote_id, q.request_json FROM holds h JOIN quotes q ON q.id = h.quote_id WHERE h.id = $1",
+            )
+            .bind(&hold_id)
+            .fetch_one(&mut **tx)
+            .await?;
+            match streamed {
+                (Some(generated), held, quote_id, request) if generated > 0 => {
+                    self.charge_hold(
+                        tx,
+                        w,
+                        &hold_id,
+                        held,
+                        generated.min(held),
+                        &quote_id,
+                        &request,
+                        None,
+                        now,
+                    )
+                    .await?;
+                }
+                _ => {
+                    self.release_hold(tx, w, &hold_id, HoldStatus::Expired, now)
+                        .await?;
+                }
+            }
             changed = true;
         }
         if let (Some(plan_id), Some(anchor), Some(idx), Some(credits)) = (

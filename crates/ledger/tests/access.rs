@@ -17,6 +17,7 @@ fn quote_req(item: Item) -> QuoteRequest {
         wallet_id: None,
         request: Request::single(item),
         project: None,
+        stream: None,
     }
 }
 

@@ -15,6 +15,7 @@ fn quote_req(item: Item) -> QuoteRequest {
         wallet_id: None,
         request: Request::single(item),
         project: Some("launch".into()),
+        stream: None,
     }
 }
 

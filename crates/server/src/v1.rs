@@ -37,6 +37,9 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/holds/{id}/capture", post(post_capture))
         .route("/holds/{id}/release", post(post_release))
         .route("/holds/{id}/refund", post(post_refund))
+        .route("/holds/{id}/extend", post(post_extend))
+        .route("/caps", get(get_caps).post(post_cap))
+        .route("/caps/{id}", axum::routing::delete(delete_cap))
         .route("/wallets", post(post_wallet))
         .route("/agents/{id}/payee", put(put_payee))
         .route("/earnings", get(get_earnings))
@@ -203,6 +206,41 @@ async fn post_refund(
     Path(id): Path<String>,
 ) -> ApiResult<creditkit_api::Hold> {
     Ok(Json(s.ledger.refund(&p, &id, &k).await?))
+}
+
+async fn post_extend(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Key(k): Key,
+    Path(id): Path<String>,
+    Body(req): Body<creditkit_api::ExtendRequest>,
+) -> ApiResult<creditkit_api::Hold> {
+    Ok(Json(s.ledger.extend(&p, &id, &req, &k).await?))
+}
+
+async fn get_caps(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Query(q): Query<WalletQuery>,
+) -> ApiResult<Vec<creditkit_api::Cap>> {
+    Ok(Json(s.ledger.caps(&p, q.wallet_id.as_deref()).await?))
+}
+
+async fn post_cap(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Body(req): Body<creditkit_api::NewCap>,
+) -> ApiResult<creditkit_api::Cap> {
+    Ok(Json(s.ledger.create_cap(&p, &req).await?))
+}
+
+async fn delete_cap(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Path(id): Path<String>,
+) -> Result<StatusCode, AppError> {
+    s.ledger.delete_cap(&p, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 async fn post_wallet(

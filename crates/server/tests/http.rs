@@ -47,6 +47,45 @@ both! {
         srv.ledger.audit(&wallet).await.unwrap();
     };
 
+    two_hundred_parallel_holds_meet_a_member_cap_exactly => |store| async move {
+        let url = fresh_url(store).await;
+        let off = creditkit_server::Rate { per_second: 0, burst: 0 };
+        let mut srv = start_with(&url, RateLimits { session: off, workspace: off }).await;
+        let wallet = srv.workspace(Some("starter")).await; // 1,000 credits
+        let ann = srv.session("Ann", Role::Member).await;
+        let (_, me) = srv.call("GET", "/v1/me", &ann, None, None).await;
+        let (s, cap) = srv.call("POST", "/v1/caps", &srv.key, None, Some(json!({ "scope": "member", "subject": me["member_id"], "limit_millicredits": 50_000, "period": "month" }))).await;
+        assert_eq!(s, StatusCode::OK, "{cap}");
+        let srv = Arc::new(srv);
+        let mut tasks = Vec::new();
+        for i in 0..200 {
+            let (srv, ann) = (srv.clone(), ann.clone());
+            tasks.push(tokio::spawn(async move {
+                let q = srv.quote(&ann, json!({ "action": "rewrite" })).await; // 1 credit
+                srv.call("POST", "/v1/holds", &ann, Some(&format!("h{i}")), Some(json!({ "quote_id": q.id }))).await
+            }));
+        }
+        let (mut ok, mut capped) = (0, 0);
+        for t in tasks {
+            let (s, v) = t.await.unwrap();
+            match s {
+                StatusCode::OK => ok += 1,
+                StatusCode::PAYMENT_REQUIRED => {
+                    assert_eq!(v["code"], "cap_exceeded", "{v}");
+                    assert_eq!(v["cap"]["id"], cap["id"]);
+                    capped += 1;
+                }
+                other => panic!("unexpected {other}: {v}"),
+            }
+        }
+        assert_eq!((ok, capped), (50, 150), "exactly the cap's worth of holds");
+        let b = srv.balance(&srv.key).await;
+        assert_eq!(b.held_millicredits, 50_000);
+        let (_, caps) = srv.call("GET", "/v1/caps", &ann, None, None).await;
+        assert_eq!((caps[0]["reserved_millicredits"].as_u64(), caps[0]["left_millicredits"].as_u64()), (Some(50_000), Some(0)));
+        srv.ledger.audit(&wallet).await.unwrap();
+    };
+
     errors_are_json_with_stable_codes_and_change_nothing => |store| async move {
         let mut srv = start(store).await;
         let wallet = srv.workspace(Some("free")).await;

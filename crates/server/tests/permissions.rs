@@ -54,6 +54,7 @@ enum Needs {
     Member,
     Session,
     OrgWallet,
+    Cap,
 }
 
 struct Case {
@@ -258,6 +259,18 @@ fn cases() -> Vec<Case> {
             false,
             Session,
         ),
+        case(Op::Read, "GET", "/v1/caps", None, false, Nothing),
+        case(
+            Op::SetCaps,
+            "POST",
+            "/v1/caps",
+            Some(
+                r#"{"scope": "member", "subject": "{member}", "limit_millicredits": 5000, "period": "day"}"#,
+            ),
+            false,
+            Member,
+        ),
+        case(Op::SetCaps, "DELETE", "/v1/caps/{cap}", None, false, Cap),
         case(
             Op::ManageWallets,
             "PUT",
@@ -335,6 +348,17 @@ fn cases() -> Vec<Case> {
             Member,
         ),
     ];
+    // Extending a hold that is not a streamed turn: allowed callers get that answer.
+    let mut extend = case(
+        Op::Settle,
+        "POST",
+        "/v1/holds/{hold}/extend",
+        Some(r#"{"generated_output_tokens": 10, "reserve_output_tokens": 20}"#),
+        true,
+        Needs::Hold,
+    );
+    extend.allowed_status = 400;
+    v.push(extend);
     // This server takes no payments: allowed callers get that answer, not a 403.
     let mut buy = case(
         Op::Buy,
@@ -582,6 +606,11 @@ async fn fixtures(srv: &Srv, needs: Needs, n: usize) -> Vec<(&'static str, Strin
                 .await;
             out.push(("{member}", m["id"].as_str().unwrap().to_string()));
             out.push(("{session}", s["id"].as_str().unwrap().to_string()));
+        }
+        Needs::Cap => {
+            let (s, c) = srv.call("POST", "/v1/caps", k, None, Some(json!({ "scope": "wallet", "limit_millicredits": 900_000_000, "period": "day" }))).await;
+            assert_eq!(s, StatusCode::OK, "{c}");
+            out.push(("{cap}", c["id"].as_str().unwrap().to_string()));
         }
         Needs::OrgWallet => {
             let (_, w) = srv

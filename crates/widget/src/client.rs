@@ -27,6 +27,8 @@ pub struct Client {
     token: Rc<RefCell<String>>,
     refresh: Option<Refresh>,
     wallet_id: Option<String>,
+    /// Stands in for a component that is gone: every call fails at once.
+    detached: bool,
 }
 
 impl PartialEq for Client {
@@ -44,6 +46,15 @@ impl std::fmt::Debug for Client {
             .field("wallet_id", &self.wallet_id)
             .finish_non_exhaustive()
     }
+}
+
+/// The caller, as `GET /v1/me` says.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
+pub struct Me {
+    pub workspace_id: String,
+    #[serde(default)]
+    pub member_id: Option<String>,
+    pub rights: Vec<creditkit_api::Op>,
 }
 
 /// Why a call failed, in a form the user can be shown ([`ClientError::words`]).
@@ -122,6 +133,16 @@ impl Client {
             token: Rc::new(RefCell::new(token.into())),
             refresh: None,
             wallet_id: None,
+            detached: false,
+        }
+    }
+
+    /// What a task that outlives its component (an element mounted again with a new
+    /// token) gets: a client whose every call fails without touching the network.
+    pub(crate) fn detached() -> Client {
+        Client {
+            detached: true,
+            ..Client::new("", "")
         }
     }
 
@@ -181,6 +202,11 @@ impl Client {
         build: impl Fn(&Client) -> Result<Http, gloo_net::Error>,
     ) -> Result<gloo_net::http::Response, ClientError> {
         let network = |e: gloo_net::Error| ClientError::Network(e.to_string());
+        if self.detached {
+            return Err(ClientError::Network(
+                "this part of the page was removed".into(),
+            ));
+        }
         let resp = build(self)
             .map_err(network)?
             .send()
@@ -244,17 +270,55 @@ impl Client {
         self.get("/packs").await
     }
 
+    /// Prices a request; `stream` makes it a streamed turn whose hold starts with that
+    /// many output tokens and grows as the model streams.
     pub async fn quote(
         &self,
         request: &Request,
         project: Option<&str>,
+        stream: Option<u64>,
     ) -> Result<Quote, ClientError> {
         let body = QuoteRequest {
             wallet_id: self.wallet_id.clone(),
             request: request.clone(),
             project: project.map(str::to_string),
+            stream: stream.map(|first_output_tokens| creditkit_api::StreamStart {
+                first_output_tokens,
+            }),
         };
         self.post("/quotes", &body, None).await
+    }
+
+    /// Who this session is and what it may do.
+    pub async fn me(&self) -> Result<Me, ClientError> {
+        self.get("/me").await
+    }
+
+    pub async fn members(&self) -> Result<Vec<creditkit_api::Member>, ClientError> {
+        self.get("/members").await
+    }
+
+    pub async fn caps(&self) -> Result<Vec<creditkit_api::Cap>, ClientError> {
+        self.get("/caps").await
+    }
+
+    pub async fn create_cap(
+        &self,
+        cap: &creditkit_api::NewCap,
+    ) -> Result<creditkit_api::Cap, ClientError> {
+        self.post("/caps", cap, None).await
+    }
+
+    pub async fn delete_cap(&self, id: &str) -> Result<(), ClientError> {
+        let url = self.url(&format!("/caps/{}", encode(id)));
+        let resp = self.send(|c| c.auth(Http::delete(&url)).build()).await?;
+        if resp.ok() {
+            return Ok(());
+        }
+        Err(decode::<()>(resp)
+            .await
+            .err()
+            .unwrap_or(ClientError::Decode("error without a body".into())))
     }
 
     /// Confirms a quote: its maximum is reserved. Settling it (capture or release)

@@ -6,7 +6,7 @@ use leptos::html;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
-use crate::format::{credits_number, credits_text, estimate_text, money_text, when};
+use crate::format::{cap_sentence, credits_number, credits_text, estimate_text, money_text, when};
 use crate::state::{Credits, Flow, Outcome};
 
 /// Available credits in a badge (held credits beside them); click for details.
@@ -283,6 +283,11 @@ pub fn ConfirmDialog() -> impl IntoView {
             Flow::Confirming { label, quote } => {
                 let e = &quote.estimate;
                 let cost = if e.exact { credits_text(e.max_millicredits) } else { format!("{} (at most {})", estimate_text(e), credits_text(e.max_millicredits)) };
+                let streamed = quote.streaming.then(|| view! {
+                    <p class="ck-note" data-field="streamed">{format!(
+                        "Charged as it streams: {} reserved now, more as the answer grows, never past {}.",
+                        credits_text(quote.hold_millicredits), credits_text(e.max_millicredits))}</p>
+                });
                 let after = quote.available_millicredits.saturating_sub(quote.hold_millicredits);
                 let low = credits.balance.with(|b| b.as_ref().map(|b| after < b.low_threshold_millicredits)).unwrap_or(false);
                 view! {
@@ -294,6 +299,7 @@ pub fn ConfirmDialog() -> impl IntoView {
                         }).collect_view()}
                     </ul>
                     <p class="ck-confirm-after">"Balance after: " <strong>{credits_text(after)}</strong></p>
+                    {streamed}
                     {(!e.exact).then(|| view! { <p class="ck-note">"You are charged what the action actually uses, never more than the maximum above."</p> })}
                     {low.then(|| view! { <p class="ck-warning" role="note">"This leaves you below your low-balance level."</p> })}
                     <div class="ck-actions">
@@ -303,11 +309,27 @@ pub fn ConfirmDialog() -> impl IntoView {
                 }
                 .into_any()
             }
-            Flow::Working { label, hold } => view! {
-                <h2 id="ck-confirm-title">{label}</h2>
-                <p role="status">{format!("Working… {} held.", credits_text(hold.amount_millicredits))}</p>
+            Flow::Working { label, hold } => {
+                let max = hold.stream.as_ref().map_or(hold.amount_millicredits, |st| st.confirmed_max_millicredits);
+                let status = move || match (credits.paused.get(), credits.running_millicredits.get()) {
+                    (Some(short), _) => format!(
+                        "Paused: out of credits. {} more are needed to go on; add credits and it continues.",
+                        credits_text(short.shortfall_millicredits)
+                    ),
+                    (None, Some(so_far)) => format!("Streaming… {} so far (at most {}).", credits_text(so_far), credits_text(max)),
+                    (None, None) => format!("Working… {} held.", credits_text(hold.amount_millicredits)),
+                };
+                let buy = move || credits.paused.get().and_then(|short| short.pack).map(|p| {
+                    let (id, qty) = (p.pack.id.clone(), p.quantity);
+                    view! { <button type="button" class="ck-primary" on:click=move |_| credits.buy(Some(id.clone()), None, qty)>{format!("Buy {} ({})", p.pack.name, credits_text(p.credits * 1000))}</button> }
+                });
+                view! {
+                    <h2 id="ck-confirm-title">{label}</h2>
+                    <p role="status" class="ck-working" data-paused=move || credits.paused.with(Option::is_some).to_string()>{status}</p>
+                    <div class="ck-actions">{buy}</div>
+                }
+                .into_any()
             }
-            .into_any(),
             Flow::Done { label, outcome } => {
                 let text = match outcome {
                     Outcome::Charged { charged_millicredits, confirmed_millicredits } => {
@@ -399,7 +421,7 @@ pub fn InsufficientPrompt() -> impl IntoView {
     Effect::new(move |_| {
         if credits
             .flow
-            .with(|f| matches!(f, Flow::Insufficient { .. }))
+            .with(|f| matches!(f, Flow::Insufficient { .. } | Flow::CapReached { .. }))
         {
             if let Some(d) = dialog.get() {
                 focus_first(&d);
@@ -419,8 +441,25 @@ pub fn InsufficientPrompt() -> impl IntoView {
         _ => {}
     };
     move || {
-        let Flow::Insufficient { label, shortfall } = credits.flow.get() else {
-            return None;
+        let (label, shortfall) = match credits.flow.get() {
+            Flow::Insufficient { label, shortfall } => (label, shortfall),
+            Flow::CapReached { label, cap } => {
+                return Some(view! {
+                    <div class="ck-backdrop">
+                        <div class="ck-dialog ck-insufficient" role="alertdialog" aria-modal="true" aria-labelledby="ck-cap-title" aria-describedby="ck-cap-body" node_ref=dialog on:keydown=on_keydown>
+                            <h2 id="ck-cap-title">"Spending cap reached"</h2>
+                            <div id="ck-cap-body">
+                                <p data-field="cap">{format!("{label}: {}", cap_sentence(&cap))}</p>
+                                <p class="ck-note">"Nothing was started, and buying credits would not change this."</p>
+                            </div>
+                            <div class="ck-actions">
+                                <button type="button" class="ck-primary" on:click=move |_| credits.cancel()>"OK"</button>
+                            </div>
+                        </div>
+                    </div>
+                }.into_any());
+            }
+            _ => return None,
         };
         let pack = shortfall.pack.clone().map(|p| {
             let (id, qty) = (p.pack.id.clone(), p.quantity);
@@ -456,7 +495,7 @@ pub fn InsufficientPrompt() -> impl IntoView {
                     </div>
                 </div>
             </div>
-        })
+        }.into_any())
     }
 }
 

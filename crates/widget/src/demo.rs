@@ -14,6 +14,7 @@ use creditkit_pricing::{Action, Card, Cost, Item, Request};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use crate::caps::SpendingCaps;
 use crate::client::Client;
 use crate::components::{
     BalanceBadge, ConfirmDialog, InsufficientPrompt, LiveEstimate, LowBalanceBanner,
@@ -182,6 +183,8 @@ fn Workspace(client: Client, product: String) -> impl IntoView {
             <section class="demo-usage" aria-label="Usage and history">
                 <h2>"Usage"</h2>
                 <UsageChart/>
+                <h2>"Spending caps"</h2>
+                <SpendingCaps/>
                 <h2>"History"</h2>
                 <TransactionList/>
             </section>
@@ -364,6 +367,109 @@ fn run_on_backend(
     })
 }
 
+/// Output tokens a streamed turn's hold starts with.
+const FIRST_CHUNK_TOKENS: u64 = 64;
+
+/// Streams a confirmed chat turn from the demo backend (server-sent events): text as it
+/// arrives, the running cost, a pause when credits run out (resumed by itself after a
+/// top-up), and the settled hold at the end.
+async fn stream_turn(
+    product: &str,
+    hold_id: &str,
+    fail: bool,
+    credits: Credits,
+    on_text: impl Fn(String) + 'static,
+) -> Result<Hold, String> {
+    use wasm_bindgen::prelude::*;
+    use wasm_bindgen::JsCast;
+    let url = format!(
+        "/demo/stream?product={}&hold_id={}&fail={fail}",
+        js_sys::encode_uri_component(product),
+        js_sys::encode_uri_component(hold_id)
+    );
+    let source = web_sys::EventSource::new(&url)
+        .map_err(|_| "The chat stream could not start.".to_string())?;
+    let on_text = std::rc::Rc::new(on_text);
+    let promise = js_sys::Promise::new(&mut |resolve, reject| {
+        let data = |ev: &web_sys::MessageEvent| {
+            ev.data()
+                .as_string()
+                .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+                .unwrap_or_default()
+        };
+        let on_text = on_text.clone();
+        let chunk =
+            Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |ev: web_sys::MessageEvent| {
+                let d = data(&ev);
+                on_text(d["text"].as_str().unwrap_or("").to_string());
+                if let Some(mc) = d["running_millicredits"].as_u64() {
+                    credits.progress(mc);
+                }
+            });
+        let paused =
+            Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |ev: web_sys::MessageEvent| {
+                let short = serde_json::from_value(data(&ev)["shortfall"].clone()).ok();
+                credits.pause(short);
+            });
+        let resumed = Closure::<dyn FnMut()>::new(move || credits.pause(None));
+        let (s1, s2) = (source.clone(), source.clone());
+        let (ok, fail) = (resolve.clone(), reject.clone());
+        let done =
+            Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |ev: web_sys::MessageEvent| {
+                s1.close();
+                let _ = ok.call1(
+                    &JsValue::NULL,
+                    &JsValue::from_str(&data(&ev)["hold"].to_string()),
+                );
+            });
+        let failed =
+            Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |ev: web_sys::MessageEvent| {
+                s2.close();
+                let message = data(&ev)["message"]
+                    .as_str()
+                    .unwrap_or("The chat stream failed.")
+                    .to_string();
+                let _ = fail.call1(&JsValue::NULL, &JsValue::from_str(&message));
+            });
+        // A dropped connection must not start the turn again: stop and report.
+        let s3 = source.clone();
+        let lost = Closure::<dyn FnMut()>::new(move || {
+            if s3.ready_state() != web_sys::EventSource::OPEN {
+                s3.close();
+                let _ = reject.call1(
+                    &JsValue::NULL,
+                    &JsValue::from_str("The chat stream was interrupted."),
+                );
+            }
+        });
+        for (name, f) in [
+            ("chunk", chunk.as_ref()),
+            ("paused", paused.as_ref()),
+            ("done", done.as_ref()),
+            ("failed", failed.as_ref()),
+        ] {
+            let _ = source.add_event_listener_with_callback(name, f.unchecked_ref());
+        }
+        let _ =
+            source.add_event_listener_with_callback("resumed", resumed.as_ref().unchecked_ref());
+        let _ = source.add_event_listener_with_callback("error", lost.as_ref().unchecked_ref());
+        // Live as long as the stream: one turn's worth, released with the page.
+        chunk.forget();
+        paused.forget();
+        resumed.forget();
+        done.forget();
+        failed.forget();
+        lost.forget();
+    });
+    match wasm_bindgen_futures::JsFuture::from(promise).await {
+        Ok(v) => serde_json::from_str(&v.as_string().unwrap_or_default())
+            .map_err(|_| "The chat stream ended strangely.".to_string()),
+        Err(e) => Err(e
+            .as_string()
+            .unwrap_or_else(|| "The chat stream failed.".into())),
+    }
+}
+
 /// Reads and clears "make the next generation fail".
 fn take_fail(fail_next: RwSignal<bool>) -> bool {
     let fail = fail_next.get_untracked();
@@ -447,6 +553,7 @@ fn Chat(
     let paused = move || credits.available_millicredits() == Some(0);
     let send = {
         let request_for = request_for.clone();
+        let card = card.clone();
         move || {
             let message = text.get_untracked();
             if message.trim().is_empty() || paused() {
@@ -464,6 +571,61 @@ fn Chat(
             }
             let agent_now = agent.get_untracked();
             let product = product.clone();
+            let clear_input = move || {
+                text.set(String::new());
+                if let Some(el) = document().get_element_by_id("demo-chat-input") {
+                    use wasm_bindgen::JsCast;
+                    if let Ok(t) = el.dyn_into::<web_sys::HtmlTextAreaElement>() {
+                        t.set_value("");
+                    }
+                }
+            };
+            // A model priced per output token streams: its hold grows chunk by chunk.
+            let streams = creditkit_pricing::chat_model(&card, &request.items[0])
+                .is_some_and(|m| m.output_per_1k_tokens.is_some());
+            if streams {
+                let asked = message.clone();
+                let op: Operation = Rc::new(move |hold: Hold| {
+                    let (product, asked) = (product.clone(), asked.clone());
+                    Box::pin(async move {
+                        turns.update(|t| {
+                            t.push(Turn {
+                                text: asked,
+                                reply: String::new(),
+                            })
+                        });
+                        clear_input();
+                        let fail = take_fail(fail_next);
+                        let on_text = move |chunk: String| {
+                            turns.update(|t| {
+                                if let Some(last) = t.last_mut() {
+                                    last.reply.push_str(&chunk);
+                                }
+                            })
+                        };
+                        let settled =
+                            stream_turn(&product, &hold.id, fail, credits, on_text).await?;
+                        let cost = settled.captured_millicredits.unwrap_or(0);
+                        turns.update(|t| {
+                            if let Some(last) = t.last_mut() {
+                                last.reply.push_str(&format!(
+                                    "(this turn cost {}, exactly)",
+                                    credits_text(cost)
+                                ));
+                            }
+                        });
+                        Ok(settled)
+                    })
+                });
+                credits.request_streamed(
+                    request,
+                    "Send message",
+                    Some("chat".into()),
+                    FIRST_CHUNK_TOKENS,
+                    op,
+                );
+                return;
+            }
             let op: Operation = Rc::new(move |hold: Hold| {
                 let (product, message, agent_now) =
                     (product.clone(), message.clone(), agent_now.clone());
@@ -485,13 +647,7 @@ fn Chat(
                             ),
                         })
                     });
-                    text.set(String::new());
-                    if let Some(el) = document().get_element_by_id("demo-chat-input") {
-                        use wasm_bindgen::JsCast;
-                        if let Ok(t) = el.dyn_into::<web_sys::HtmlTextAreaElement>() {
-                            t.set_value("");
-                        }
-                    }
+                    clear_input();
                     Ok(settled)
                 })
             });

@@ -42,13 +42,14 @@ pub fn estimate_text(e: &Estimate) -> String {
 /// A moment as local date and time.
 pub(crate) fn when(ms: i64) -> String {
     #[cfg(target_arch = "wasm32")]
-    {
+    let text = {
         #[allow(clippy::float_arithmetic)]
         let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64));
-        return String::from(d.to_locale_string("default", &wasm_bindgen::JsValue::UNDEFINED));
-    }
+        String::from(d.to_locale_string("default", &wasm_bindgen::JsValue::UNDEFINED))
+    };
     #[cfg(not(target_arch = "wasm32"))]
-    format!("{ms}")
+    let text = format!("{ms}");
+    text
 }
 
 /// "$19.99" in the user's locale; the card's own text when the browser cannot format it.
@@ -79,4 +80,36 @@ fn intl_number(options: &[(&str, wasm_bindgen::JsValue)], value: f64) -> Option<
     }
     let f = js_sys::Intl::NumberFormat::new(&js_sys::Array::new(), &o);
     f.format().call1(&f, &value.into()).ok()?.as_string()
+}
+
+/// "daily", "monthly", … as a cap's period reads.
+pub fn period_word(p: creditkit_api::CapPeriod) -> &'static str {
+    match p {
+        creditkit_api::CapPeriod::Day => "daily",
+        creditkit_api::CapPeriod::Week => "weekly",
+        creditkit_api::CapPeriod::Month => "monthly",
+        creditkit_api::CapPeriod::Cycle => "billing-cycle",
+    }
+}
+
+/// Whose a cap is, for people: "your monthly cap", "the project “ads” weekly cap".
+pub fn cap_name(c: &creditkit_api::Cap) -> String {
+    let period = period_word(c.period);
+    match (c.scope, c.subject.as_deref()) {
+        (creditkit_api::CapScope::Member, _) => format!("your {period} spending cap"),
+        (creditkit_api::CapScope::Project, Some(p)) => format!("the {period} cap of project “{p}”"),
+        _ => format!("this workspace's {period} spending cap"),
+    }
+}
+
+/// Why a cap stops an action, what is left, when it resets and who can raise it.
+pub fn cap_sentence(c: &creditkit_api::Cap) -> String {
+    format!(
+        "This would go past {}: {} of {} used, {} left until {}. A workspace admin can raise it.",
+        cap_name(c),
+        credits_number(c.spent_millicredits + c.reserved_millicredits),
+        credits_text(c.limit_millicredits),
+        credits_text(c.left_millicredits),
+        when(c.resets_at_ms)
+    )
 }

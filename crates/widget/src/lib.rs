@@ -9,6 +9,7 @@
 //! view! { <BalanceBadge/> <LowBalanceBanner/> <ConfirmDialog/> <InsufficientPrompt/> }
 //! ```
 
+pub mod caps;
 mod client;
 pub mod components;
 pub mod demo;
@@ -18,8 +19,9 @@ mod js_api;
 mod state;
 pub mod tokens;
 
+pub use caps::SpendingCaps;
 pub use client::Refresh;
-pub use client::{Client, ClientError};
+pub use client::{Client, ClientError, Me};
 pub use components::{
     BalanceBadge, ConfirmDialog, InsufficientPrompt, LiveEstimate, LowBalanceBanner,
     TransactionList, UsageChart,

@@ -60,6 +60,12 @@ pub enum Flow {
         label: String,
         shortfall: Shortfall,
     },
+    /// Blocked by a spending cap: buying does not help; an admin can raise it, or it
+    /// resets.
+    CapReached {
+        label: String,
+        cap: creditkit_api::Cap,
+    },
     Done {
         label: String,
         outcome: Outcome,
@@ -93,6 +99,8 @@ struct Pending {
     label: String,
     project: Option<String>,
     operation: Option<Operation>,
+    /// A streamed turn: output tokens its hold starts with.
+    stream: Option<u64>,
 }
 
 /// Context for every component: `Credits::provide(client)` once, `Credits::get()` below.
@@ -108,6 +116,10 @@ pub struct Credits {
     pub session_spent_millicredits: RwSignal<u64>,
     /// Bumped after every charge, release or top-up (usage and history reload on it).
     pub revision: RwSignal<u64>,
+    /// A streamed turn's cost so far (`progress`), while it runs.
+    pub running_millicredits: RwSignal<Option<u64>>,
+    /// A streamed turn paused for want of credits (`pause`), with what covers it.
+    pub paused: RwSignal<Option<Shortfall>>,
     pending: StoredValue<Option<Pending>, LocalStorage>,
     buy_handler: StoredValue<Option<Buy>, LocalStorage>,
     events_target: StoredValue<Option<web_sys::EventTarget>, LocalStorage>,
@@ -184,6 +196,8 @@ impl Credits {
             notice: RwSignal::new(None),
             session_spent_millicredits: RwSignal::new(0),
             revision: RwSignal::new(0),
+            running_millicredits: RwSignal::new(None),
+            paused: RwSignal::new(None),
             pending: StoredValue::new_local(None),
             buy_handler: StoredValue::new_local(None),
             events_target: StoredValue::new_local(None),
@@ -198,8 +212,10 @@ impl Credits {
             .expect("creditkit: call Credits::provide(client) above this component")
     }
 
+    /// The client. A task still running after its component was removed (an element
+    /// mounted again with a new token) gets one whose calls fail, never a panic.
     pub fn client(&self) -> Client {
-        self.client.get_value()
+        self.client.try_get_value().unwrap_or_else(Client::detached)
     }
 
     /// DOM events (`creditkit:confirmed`, `creditkit:insufficient`, …) go to this target.
@@ -258,12 +274,12 @@ impl Credits {
                     }
                     // "end" (the session ended) or a reconnect the server refused.
                     _ => {
-                        let closed = this.stream.with_value(|s| {
+                        let closed = this.stream.try_with_value(|s| {
                             s.as_ref().is_none_or(|(src, _)| {
                                 ev.type_() == "end"
                                     || src.ready_state() == web_sys::EventSource::CLOSED
                             })
-                        });
+                        }) == Some(true);
                         if closed {
                             this.close_events();
                             spawn_local(async move {
@@ -302,7 +318,7 @@ impl Credits {
     /// A blocked action continues once the balance covers it (a purchase landed, by
     /// this page's buy button or anywhere else).
     fn continue_if_covered(&self) {
-        let Flow::Insufficient { shortfall, .. } = self.flow.get_untracked() else {
+        let Some(Flow::Insufficient { shortfall, .. }) = self.flow.try_get_untracked() else {
             return;
         };
         let covered = self
@@ -321,7 +337,8 @@ impl Credits {
     /// Available credits (balance minus holds), once loaded.
     pub fn available_millicredits(&self) -> Option<u64> {
         self.balance
-            .with(|b| b.as_ref().map(|b| b.available_millicredits))
+            .try_with(|b| b.as_ref().map(|b| b.available_millicredits))
+            .flatten()
     }
 
     /// Starts a paid action: quote it, then open the confirm dialog — or the
@@ -338,9 +355,45 @@ impl Credits {
             label: label.into(),
             project,
             operation,
+            stream: None,
         };
         self.pending.set_value(Some(pending.clone()));
         self.quote_pending();
+    }
+
+    /// Like [`Credits::request`] for a chat turn the host streams: its hold reserves the
+    /// input and `first_output_tokens` now, and grows as the model streams (the host's
+    /// backend extends it), never past the maximum the user confirms. The operation
+    /// reports the cost so far with [`Credits::progress`], and a pause for want of
+    /// credits with [`Credits::pause`].
+    pub fn request_streamed(
+        &self,
+        request: Request,
+        label: impl Into<String>,
+        project: Option<String>,
+        first_output_tokens: u64,
+        operation: Operation,
+    ) {
+        let pending = Pending {
+            request,
+            label: label.into(),
+            project,
+            operation: Some(operation),
+            stream: Some(first_output_tokens),
+        };
+        self.pending.set_value(Some(pending));
+        self.quote_pending();
+    }
+
+    /// A streamed turn's cost so far.
+    pub fn progress(&self, running_millicredits: u64) {
+        self.running_millicredits.set(Some(running_millicredits));
+    }
+
+    /// A streamed turn paused because the next chunk is not covered (`Some`, with what
+    /// covers it), or resumed (`None`).
+    pub fn pause(&self, shortfall: Option<Shortfall>) {
+        self.paused.set(shortfall);
     }
 
     fn quote_pending(&self) {
@@ -352,10 +405,18 @@ impl Credits {
             label: p.label.clone(),
         });
         spawn_local(async move {
-            match this.client().quote(&p.request, p.project.as_deref()).await {
-                Ok(quote) => match &quote.shortfall {
-                    Some(s) => this.insufficient(&p.label, s.clone()),
-                    None => this.flow.set(Flow::Confirming {
+            match this
+                .client()
+                .quote(&p.request, p.project.as_deref(), p.stream)
+                .await
+            {
+                Ok(quote) => match (&quote.cap, &quote.shortfall) {
+                    (Some(cap), _) => this.flow.set(Flow::CapReached {
+                        label: p.label.clone(),
+                        cap: cap.clone(),
+                    }),
+                    (None, Some(s)) => this.insufficient(&p.label, s.clone()),
+                    (None, None) => this.flow.set(Flow::Confirming {
                         label: p.label.clone(),
                         quote,
                     }),
@@ -378,6 +439,18 @@ impl Credits {
 
     fn fail(&self, label: &str, e: &ClientError) {
         match e {
+            ClientError::Api { error, .. } if error.cap.is_some() => {
+                if let Some(cap) = error.cap.clone() {
+                    self.emit(
+                        "creditkit:cap",
+                        &serde_json::to_value(&cap).unwrap_or_default(),
+                    );
+                    self.flow.set(Flow::CapReached {
+                        label: label.to_string(),
+                        cap,
+                    });
+                }
+            }
             ClientError::Api { error, .. } if error.shortfall.is_some() => {
                 self.insufficient(
                     label,
@@ -421,11 +494,14 @@ impl Credits {
                 this.flow.set(Flow::Done { label, outcome });
                 return;
             };
+            this.running_millicredits.set(None);
+            this.paused.set(None);
             this.flow.set(Flow::Working {
                 label: label.clone(),
                 hold: hold.clone(),
             });
             let settled = operation(hold.clone()).await;
+            this.paused.set(None);
             this.settled(label, &hold, settled).await;
             this.refresh_balance().await;
             this.revision.update(|r| *r += 1);
@@ -491,7 +567,9 @@ impl Credits {
 
     /// Whether an action waits for credits.
     pub fn has_pending(&self) -> bool {
-        self.pending.with_value(Option::is_some)
+        self.pending
+            .try_with_value(Option::is_some)
+            .unwrap_or(false)
     }
 
     /// The host's purchase flow (its checkout), used by the buy buttons.
@@ -572,7 +650,8 @@ impl Credits {
     fn emit(&self, name: &str, detail: &serde_json::Value) {
         let target = self
             .events_target
-            .get_value()
+            .try_get_value()
+            .flatten()
             .or_else(|| web_sys::window().and_then(|w| w.document()).map(Into::into));
         let Some(target) = target else { return };
         let init = web_sys::CustomEventInit::new();

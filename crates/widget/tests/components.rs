@@ -3,7 +3,7 @@
 //! estimator. No server: state is set directly; the end-to-end test drives the real one.
 #![cfg(target_arch = "wasm32")]
 
-use creditkit_api::{Balance, BalanceState, Quote, WalletKind};
+use creditkit_api::{Balance, BalanceState, Cap, CapPeriod, CapScope, Quote, WalletKind};
 use creditkit_pricing::{estimate, parse_card, shortfall, Item, Millicredits, Request};
 use creditkit_widget::{
     BalanceBadge, Client, ConfirmDialog, Credits, Estimator, Flow, InsufficientPrompt,
@@ -57,6 +57,7 @@ fn balance(available: u64, state: BalanceState) -> Balance {
         lifetime_used_millicredits: 7_000,
         last_transaction: None,
         plan_id: None,
+        debt_millicredits: 0,
     }
 }
 
@@ -157,6 +158,8 @@ fn quote_for(card: &str, request: &Request, available: u64) -> Quote {
         shortfall: None,
         expires_at_ms: 0,
         estimate: e,
+        streaming: false,
+        cap: None,
     }
 }
 
@@ -277,6 +280,61 @@ async fn insufficient_prompt_shows_the_gap_and_what_covers_it() {
 }
 
 #[wasm_bindgen_test]
+async fn cap_prompt_says_who_may_raise_it_and_offers_no_purchase() {
+    let el = host();
+    let credits = credits_with(CAMPAIGNS);
+    // Mounted as the confirm element mounts them: both dialogs, one context.
+    let _h = mount_to(el.clone(), move || {
+        provide_context(credits);
+        view! { <ConfirmDialog/> <InsufficientPrompt/> }
+    });
+    for close in ["Escape", "OK"] {
+        credits.flow.set(Flow::CapReached {
+            label: "Campaign creation".into(),
+            cap: Cap {
+                id: "cap_1".into(),
+                wallet_id: "wal_1".into(),
+                scope: CapScope::Member,
+                subject: Some("mem_1".into()),
+                limit_millicredits: 10_000,
+                period: CapPeriod::Day,
+                period_start_ms: 0,
+                resets_at_ms: 86_400_000,
+                spent_millicredits: 9_000,
+                reserved_millicredits: 0,
+                left_millicredits: 1_000,
+            },
+        });
+        tick().await;
+        let dialog = q(&el, "[role=alertdialog]").expect("prompt open");
+        let words = text(&el, "[data-field=cap]");
+        assert!(
+            words.starts_with("Campaign creation: ")
+                && words.contains("daily spending cap")
+                && words.contains("9 of 10 credits used")
+                && words.contains("admin"),
+            "{words}"
+        );
+        assert!(
+            !dialog.text_content().unwrap().contains("Buy "),
+            "a purchase would not help"
+        );
+        assert_eq!(active_text(), "OK", "focus on the way out");
+        if close == "Escape" {
+            key(&dialog, "Escape", false);
+        } else {
+            q(&el, "[role=alertdialog] .ck-primary")
+                .unwrap()
+                .unchecked_into::<web_sys::HtmlElement>()
+                .click();
+        }
+        tick().await;
+        assert!(q(&el, "[role=alertdialog]").is_none(), "{close} closes it");
+        assert!(matches!(credits.flow.get_untracked(), Flow::Idle));
+    }
+}
+
+#[wasm_bindgen_test]
 async fn balance_badge_and_banner_follow_the_balance_state() {
     let el = host();
     let credits = credits_with(LANDING);
@@ -369,6 +427,40 @@ async fn custom_estimate_element_prices_its_request_attribute() {
     assert!(
         el.text_content().unwrap().contains("request:"),
         "{:?}",
+        el.text_content()
+    );
+    el.remove();
+}
+
+async fn sleep_ms(ms: i32) {
+    let p = js_sys::Promise::new(&mut |resolve, _| {
+        web_sys::window()
+            .unwrap()
+            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms)
+            .unwrap();
+    });
+    wasm_bindgen_futures::JsFuture::from(p).await.unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn an_element_mounted_again_mid_request_does_not_panic() {
+    creditkit_widget::register_elements();
+    let el = document().create_element("creditkit-confirm").unwrap();
+    // Nothing listens there: every call fails fast, after the element was re-mounted.
+    el.set_attribute("api", "http://127.0.0.1:9").unwrap();
+    el.set_attribute("token", "ck_ss_first").unwrap();
+    el.set_attribute("request", r#"{"action": "image"}"#)
+        .unwrap();
+    document().body().unwrap().append_child(&el).unwrap();
+    el.set_attribute("token", "ck_ss_second").unwrap(); // the page's session arrived
+    sleep_ms(500).await;
+    let panic =
+        js_sys::Reflect::get(&web_sys::window().unwrap(), &"__creditkitPanic".into()).unwrap();
+    assert!(panic.is_undefined(), "{panic:?}");
+    assert!(
+        el.text_content().unwrap().contains("could not be reached")
+            || el.text_content().unwrap().contains("reach"),
+        "the new mount reports its own failure: {:?}",
         el.text_content()
     );
     el.remove();

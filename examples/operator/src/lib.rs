@@ -10,12 +10,16 @@
 //!    reads what was confirmed (the hold and its quote) — never trusting the page for
 //!    the price — runs the operation, then settles with the API key: capture what was
 //!    used (at most the hold), or release the hold when the operation failed.
-//! 3. **Buying credits** needs nothing here: the widget opens creditkit's checkout
+//! 3. **Stream a chat turn** (`GET /demo/stream`, `stream.rs`): grow the hold chunk by
+//!    chunk as the model streams, pause when credits run out, charge what was generated.
+//! 4. **Buying credits** needs nothing here: the widget opens creditkit's checkout
 //!    (`POST /v1/checkout`, Stripe's page) and Stripe's signed webhook to creditkit adds
 //!    the credits. Subscribe to creditkit's own webhooks to hear about it.
 //!
 //! Every call that moves credits carries an idempotency key derived from what it
 //! settles (`capture-<hold>`), so a retry after a timeout cannot charge twice.
+
+mod stream;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -68,7 +72,7 @@ impl Config {
     }
 }
 
-struct App {
+pub(crate) struct App {
     config: Config,
     keys: BTreeMap<String, String>,
     http: reqwest::Client,
@@ -90,6 +94,7 @@ pub fn router(config: Config) -> Router {
         .route("/demo/products", get(products))
         .route("/demo/session", post(session))
         .route("/demo/run", post(run))
+        .route("/demo/stream", get(stream::stream))
         .with_state(app);
     if let Some(dir) = &config.static_dir {
         r = r.fallback_service(tower_http::services::ServeDir::new(dir));
@@ -97,8 +102,9 @@ pub fn router(config: Config) -> Router {
     r
 }
 
-/// A refusal for the page: a status and a sentence it can show.
-struct Refusal(StatusCode, String);
+/// A refusal for the page: a status, a sentence it can show, and creditkit's error body
+/// when it came from creditkit.
+pub(crate) struct Refusal(pub(crate) StatusCode, pub(crate) String, pub(crate) Value);
 
 impl IntoResponse for Refusal {
     fn into_response(self) -> Response {
@@ -107,23 +113,23 @@ impl IntoResponse for Refusal {
 }
 
 fn refuse(status: StatusCode, message: impl Into<String>) -> Refusal {
-    Refusal(status, message.into())
+    Refusal(status, message.into(), Value::Null)
 }
 
 impl App {
-    fn key(&self, product: &str) -> Result<&str, Refusal> {
+    pub(crate) fn key(&self, product: &str) -> Result<&str, Refusal> {
         self.keys
             .get(product)
             .map(String::as_str)
             .ok_or_else(|| refuse(StatusCode::NOT_FOUND, format!("no product `{product}`")))
     }
 
-    async fn get(&self, key: &str, path: &str) -> Result<Value, Refusal> {
+    pub(crate) async fn get(&self, key: &str, path: &str) -> Result<Value, Refusal> {
         self.call(key, reqwest::Method::GET, path, None, None).await
     }
 
     /// Calls creditkit with the product's API key; creditkit's error message on failure.
-    async fn call(
+    pub(crate) async fn call(
         &self,
         key: &str,
         method: reqwest::Method,
@@ -150,10 +156,14 @@ impl App {
         if status.is_success() {
             Ok(value)
         } else {
-            let message = value["message"].as_str().unwrap_or("creditkit refused");
-            Err(refuse(
+            let message = value["message"]
+                .as_str()
+                .unwrap_or("creditkit refused")
+                .to_string();
+            Err(Refusal(
                 StatusCode::from_u16(status.as_u16()).unwrap_or(StatusCode::BAD_GATEWAY),
                 message,
+                value,
             ))
         }
     }
