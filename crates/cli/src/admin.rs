@@ -285,6 +285,37 @@ fn key_or_new(key: Option<String>) -> String {
     })
 }
 
+#[derive(clap::Args)]
+pub(crate) struct BackupArgs {
+    /// The database (`sqlite://path?mode=rwc`).
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://creditkit.db?mode=rwc"
+    )]
+    db: String,
+    /// Where to write the copy (must not exist). Restore by serving it: `--db sqlite://FILE`.
+    file: std::path::PathBuf,
+}
+
+pub(crate) fn backup(args: BackupArgs) -> Result<Output> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        let ledger = Ledger::open(&args.db, Arc::new(SystemClock), Config::default())
+            .await
+            .with_context(|| format!("opening {}", crate::serve::redact(&args.db)))?;
+        // The operator runs this: say what went wrong, internal or not.
+        let out = ledger.backup(&args.file).await;
+        ledger.close().await;
+        let bytes = out.with_context(|| format!("backing up to {}", args.file.display()))?;
+        Ok(Output::ok(
+            json!({ "file": args.file.display().to_string(), "bytes": bytes }),
+        ))
+    })
+}
+
 pub(crate) fn run(args: AdminArgs) -> Result<Output> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -35,6 +35,8 @@ enum Command {
     Estimate(card::EstimateArgs),
     /// A card's packs with per-credit prices; with --balance and --required, what covers the gap.
     Packs(card::PacksArgs),
+    /// A consistent copy of the embedded database, taken while the server keeps serving.
+    Backup(admin::BackupArgs),
 }
 
 /// A command's answer: JSON for stdout, and whether it succeeded.
@@ -70,6 +72,7 @@ fn main() -> ExitCode {
         Command::Card(c) => card::run(c),
         Command::Estimate(args) => card::estimate(&args),
         Command::Packs(args) => card::packs(&args),
+        Command::Backup(args) => admin::backup(args),
     };
     match result {
         Ok(out) => {

@@ -139,14 +139,17 @@ async fn kill_mid_load_and_restart(store: Store) {
     // Load: quote, hold, and capture about half of the holds; the rest stay open.
     let stop = Arc::new(AtomicBool::new(false));
     let done = Arc::new(AtomicU64::new(0));
+    // Every hold and capture the server acknowledged (200): none may be lost.
+    let acked: Arc<Mutex<Vec<(String, bool)>>> = Arc::default();
     let mut workers = Vec::new();
     for w in 0..8u64 {
-        let (http, base, key, stop, done) = (
+        let (http, base, key, stop, done, acked) = (
             http.clone(),
             server.base.clone(),
             key.clone(),
             stop.clone(),
             done.clone(),
+            acked.clone(),
         );
         workers.push(tokio::spawn(async move {
             let mut i = 0u64;
@@ -174,17 +177,23 @@ async fn kill_mid_load_and_restart(store: Store) {
                 else {
                     continue;
                 };
+                let hold_id = h["id"].as_str().unwrap().to_string();
+                let mut captured = false;
                 if i.is_multiple_of(2) {
-                    let url = format!("{base}/v1/holds/{}/capture", h["id"].as_str().unwrap());
-                    post(
-                        &http,
-                        url,
-                        &key,
-                        Some(format!("c{w}-{i}")),
-                        json!({ "amount_millicredits": 2000 }),
-                    )
-                    .await;
+                    let url = format!("{base}/v1/holds/{hold_id}/capture");
+                    captured = matches!(
+                        post(
+                            &http,
+                            url,
+                            &key,
+                            Some(format!("c{w}-{i}")),
+                            json!({ "amount_millicredits": 2000 }),
+                        )
+                        .await,
+                        Some((200, _))
+                    );
                 }
+                acked.lock().unwrap().push((hold_id, captured));
                 done.fetch_add(1, Ordering::Relaxed);
             }
         }));
@@ -215,6 +224,32 @@ async fn kill_mid_load_and_restart(store: Store) {
         .await
         .unwrap();
     assert_eq!(b["held_millicredits"], 0, "stale holds released: {b}");
+    // Nothing acknowledged was lost: every hold is there, every capture charged.
+    let acked = acked.lock().unwrap().clone();
+    for (hold_id, captured) in &acked {
+        let h: Value = http
+            .get(format!("{}/v1/holds/{hold_id}", server.base))
+            .bearer_auth(&key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(
+            h["id"] == hold_id.as_str(),
+            "acknowledged hold {hold_id} lost: {h}"
+        );
+        if *captured {
+            assert_eq!(h["status"], "captured", "{h}");
+            assert_eq!(h["captured_millicredits"], 2000, "{h}");
+        }
+    }
+    println!(
+        "{store:?}: {} acknowledged holds ({} captured) all there after SIGKILL",
+        acked.len(),
+        acked.iter().filter(|a| a.1).count()
+    );
     let used = b["lifetime_used_millicredits"].as_u64().unwrap();
     assert!(
         used > 0 && used.is_multiple_of(2000),

@@ -290,12 +290,13 @@ impl Ledger {
                 }
             }
         }
-        sqlx::query(&format!(
-            "UPDATE {table} SET last_used_at_ms = $1 WHERE id = $2"
-        ))
-        .bind(now)
-        .bind(id)
-        .execute(&self.pool)
+        self.write_one(
+            sqlx::query(&format!(
+                "UPDATE {table} SET last_used_at_ms = $1 WHERE id = $2"
+            ))
+            .bind(now)
+            .bind(id),
+        )
         .await?;
         Ok(())
     }
@@ -311,13 +312,13 @@ impl Ledger {
         let (secret, prefix) = mint_secret(OPERATOR_KEY_PREFIX);
         let id = new_id("opk");
         let now = self.now_ms();
-        sqlx::query("INSERT INTO operator_keys (id, prefix, name, key_hash, created_at_ms) VALUES ($1, $2, $3, $4, $5)")
+        self.write_one(sqlx::query("INSERT INTO operator_keys (id, prefix, name, key_hash, created_at_ms) VALUES ($1, $2, $3, $4, $5)")
             .bind(&id)
             .bind(&prefix)
             .bind(name)
             .bind(sha256_hex(secret.as_bytes()))
             .bind(now)
-            .execute(&self.pool)
+            )
             .await?;
         Ok(OperatorKeyCreated {
             info: OperatorKeyInfo {
@@ -340,12 +341,12 @@ impl Ledger {
     }
 
     pub async fn revoke_operator_key(&self, id: &str) -> Result<OperatorKeyInfo> {
-        sqlx::query(
+        self.write_one(sqlx::query(
             "UPDATE operator_keys SET revoked_at_ms = $1 WHERE id = $2 AND revoked_at_ms IS NULL",
         )
         .bind(self.now_ms())
         .bind(id)
-        .execute(&self.pool)
+        )
         .await?;
         self.operator_keys()
             .await?
@@ -366,14 +367,14 @@ impl Ledger {
         let (secret, prefix) = mint_secret(API_KEY_PREFIX);
         let id = new_id("key");
         let now = self.now_ms();
-        sqlx::query("INSERT INTO api_keys (id, workspace_id, key_hash, prefix, name, created_at_ms) VALUES ($1, $2, $3, $4, $5, $6)")
+        self.write_one(sqlx::query("INSERT INTO api_keys (id, workspace_id, key_hash, prefix, name, created_at_ms) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(&id)
             .bind(&p.workspace_id)
             .bind(sha256_hex(secret.as_bytes()))
             .bind(&prefix)
             .bind(name)
             .bind(now)
-            .execute(&self.pool)
+            )
             .await?;
         Ok(ApiKeyCreated {
             info: ApiKeyInfo {
@@ -416,11 +417,11 @@ impl Ledger {
     pub async fn revoke_api_key(&self, p: &Principal, key_id: &str) -> Result<ApiKeyInfo> {
         p.require(Op::ManageWorkspaces)?;
         self.api_key(p, key_id).await?;
-        sqlx::query("UPDATE api_keys SET revoked_at_ms = $1 WHERE id = $2 AND workspace_id = $3 AND revoked_at_ms IS NULL")
+        self.write_one(sqlx::query("UPDATE api_keys SET revoked_at_ms = $1 WHERE id = $2 AND workspace_id = $3 AND revoked_at_ms IS NULL")
             .bind(self.now_ms())
             .bind(key_id)
             .bind(&p.workspace_id)
-            .execute(&self.pool)
+            )
             .await?;
         self.api_key(p, key_id).await
     }
@@ -451,17 +452,18 @@ impl Ledger {
         let created = self.create_api_key(p, old.name.as_deref()).await?;
         let now = self.now_ms();
         if grace == 0 {
-            sqlx::query("UPDATE api_keys SET revoked_at_ms = $1 WHERE id = $2")
-                .bind(now)
-                .bind(key_id)
-                .execute(&self.pool)
-                .await?;
+            self.write_one(
+                sqlx::query("UPDATE api_keys SET revoked_at_ms = $1 WHERE id = $2")
+                    .bind(now)
+                    .bind(key_id),
+            )
+            .await?;
         } else {
             let until = now + (grace as i64) * 1000;
-            sqlx::query("UPDATE api_keys SET expires_at_ms = $1 WHERE id = $2 AND (expires_at_ms IS NULL OR expires_at_ms > $1)")
+            self.write_one(sqlx::query("UPDATE api_keys SET expires_at_ms = $1 WHERE id = $2 AND (expires_at_ms IS NULL OR expires_at_ms > $1)")
                 .bind(until)
                 .bind(key_id)
-                .execute(&self.pool)
+                )
                 .await?;
         }
         Ok(created)
@@ -544,7 +546,7 @@ impl Ledger {
         let id = new_id("ses");
         let now = self.now_ms();
         let expires_at_ms = now + (ttl as i64) * 1000;
-        sqlx::query("INSERT INTO sessions (id, workspace_id, member_id, wallet_id, rights, token_hash, created_at_ms, expires_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+        self.write_one(sqlx::query("INSERT INTO sessions (id, workspace_id, member_id, wallet_id, rights, token_hash, created_at_ms, expires_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
             .bind(&id)
             .bind(&p.workspace_id)
             .bind(&member.id)
@@ -553,7 +555,7 @@ impl Ledger {
             .bind(sha256_hex(token.as_bytes()))
             .bind(now)
             .bind(expires_at_ms)
-            .execute(&self.pool)
+            )
             .await?;
         Ok(Session {
             id,
@@ -573,14 +575,16 @@ impl Ledger {
         if p.credential_id != session_id {
             p.require(Op::MintSession)?;
         }
-        let done = sqlx::query(
-            "UPDATE sessions SET revoked_at_ms = $1 WHERE id = $2 AND workspace_id = $3",
-        )
-        .bind(self.now_ms())
-        .bind(session_id)
-        .bind(&p.workspace_id)
-        .execute(&self.pool)
-        .await?;
+        let done = self
+            .write_one(
+                sqlx::query(
+                    "UPDATE sessions SET revoked_at_ms = $1 WHERE id = $2 AND workspace_id = $3",
+                )
+                .bind(self.now_ms())
+                .bind(session_id)
+                .bind(&p.workspace_id),
+            )
+            .await?;
         if done.rows_affected() == 0 {
             return Err(LedgerError::NotFound(format!("session `{session_id}`")));
         }
@@ -591,13 +595,13 @@ impl Ledger {
     pub async fn revoke_member_sessions(&self, p: &Principal, member_id: &str) -> Result<u64> {
         p.require(Op::MintSession)?;
         self.member(p, member_id).await?;
-        let done = sqlx::query(
+        let done = self.write_one(sqlx::query(
             "UPDATE sessions SET revoked_at_ms = $1 WHERE member_id = $2 AND workspace_id = $3 AND revoked_at_ms IS NULL",
         )
         .bind(self.now_ms())
         .bind(member_id)
         .bind(&p.workspace_id)
-        .execute(&self.pool)
+        )
         .await?;
         Ok(done.rows_affected())
     }
@@ -632,7 +636,7 @@ impl Ledger {
         }
         let id = new_id("mem");
         let now = self.now_ms();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         sqlx::query("INSERT INTO members (id, workspace_id, name, role, external_id, created_at_ms) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(&id)
             .bind(ws_id)
@@ -699,13 +703,16 @@ impl Ledger {
         if let Some(name) = &req.name {
             check_name("name", name)?;
         }
-        sqlx::query("UPDATE members SET name = $1, role = $2 WHERE id = $3 AND workspace_id = $4")
+        self.write_one(
+            sqlx::query(
+                "UPDATE members SET name = $1, role = $2 WHERE id = $3 AND workspace_id = $4",
+            )
             .bind(req.name.as_ref().unwrap_or(&current.name))
             .bind(req.role.unwrap_or(current.role).as_str())
             .bind(member_id)
-            .bind(&p.workspace_id)
-            .execute(&self.pool)
-            .await?;
+            .bind(&p.workspace_id),
+        )
+        .await?;
         self.member(p, member_id).await
     }
 
@@ -715,7 +722,7 @@ impl Ledger {
         let current = self.member(p, member_id).await?;
         owner_rule(p, current.role)?;
         let now = self.now_ms();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         sqlx::query("UPDATE members SET removed_at_ms = $1 WHERE id = $2 AND workspace_id = $3")
             .bind(now)
             .bind(member_id)

@@ -62,7 +62,7 @@ impl Ledger {
     /// Counts a captured quote's agent messages, in the capture's transaction.
     pub(crate) async fn record_agent_usage(
         &self,
-        tx: &mut Tx<'_>,
+        tx: &mut Tx,
         wallet_id: &str,
         member_id: Option<&str>,
         request: &Request,

@@ -105,7 +105,7 @@ impl Ledger {
             }
         };
         let id = new_id("cap");
-        sqlx::query("INSERT INTO caps (id, workspace_id, wallet_id, scope, subject, limit_mc, period, created_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+        self.write_one(sqlx::query("INSERT INTO caps (id, workspace_id, wallet_id, scope, subject, limit_mc, period, created_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
             .bind(&id)
             .bind(&p.workspace_id)
             .bind(&wallet_id)
@@ -114,7 +114,7 @@ impl Ledger {
             .bind(limit)
             .bind(period_text(req.period))
             .bind(self.now_ms())
-            .execute(&self.pool)
+            )
             .await?;
         self.caps(p, Some(&wallet_id))
             .await?
@@ -125,10 +125,12 @@ impl Ledger {
 
     pub async fn delete_cap(&self, p: &Principal, cap_id: &str) -> Result<()> {
         p.require(Op::SetCaps)?;
-        let done = sqlx::query("DELETE FROM caps WHERE id = $1 AND workspace_id = $2")
-            .bind(cap_id)
-            .bind(&p.workspace_id)
-            .execute(&self.pool)
+        let done = self
+            .write_one(
+                sqlx::query("DELETE FROM caps WHERE id = $1 AND workspace_id = $2")
+                    .bind(cap_id)
+                    .bind(&p.workspace_id),
+            )
             .await?;
         if done.rows_affected() == 0 {
             return Err(LedgerError::NotFound(format!("cap `{cap_id}`")));
@@ -141,7 +143,7 @@ impl Ledger {
         p.require(Op::Read)?;
         let wallet_id = self.resolve_wallet(p, wallet_id).await?;
         let now = self.now_ms();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         let w = self.lock_wallet(&mut tx, &wallet_id).await?;
         let rows = sqlx::query(&format!(
             "{CAP_SELECT} WHERE wallet_id = $1 ORDER BY created_at_ms, id"
@@ -162,7 +164,7 @@ impl Ledger {
     /// would pass a cap. Runs under the wallet's lock, in the write's transaction.
     pub(crate) async fn check_caps(
         &self,
-        tx: &mut Tx<'_>,
+        tx: &mut Tx,
         w: &WalletRow,
         member_id: Option<&str>,
         project: Option<&str>,
@@ -194,7 +196,7 @@ impl Ledger {
     }
 
     /// A cap with its current period and what counts against it.
-    async fn cap_now(&self, tx: &mut Tx<'_>, w: &WalletRow, cap: &CapRow, now: i64) -> Result<Cap> {
+    async fn cap_now(&self, tx: &mut Tx, w: &WalletRow, cap: &CapRow, now: i64) -> Result<Cap> {
         let (start, end) = match cap.period {
             CapPeriod::Day => day_bounds(now),
             CapPeriod::Week => week_bounds(now),

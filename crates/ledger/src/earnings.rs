@@ -27,7 +27,7 @@ impl Ledger {
                 message: "earnings go to an organization wallet".into(),
             });
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         let existing: Option<(String,)> =
             sqlx::query_as("SELECT workspace_id FROM agent_payees WHERE agent_id = $1")
                 .bind(agent_id)
@@ -115,7 +115,7 @@ impl Ledger {
         let wallet_id = self.resolve_wallet(p, wallet_id).await?;
         let hash = payload_hash("payout", &(&wallet_id, amount));
         let now = self.now_ms();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         self.lock_wallet(&mut tx, &wallet_id).await?;
         if let Some(done) = self.replay(&mut tx, &p.workspace_id, key, &hash).await? {
             return done;

@@ -51,6 +51,9 @@ pub enum LedgerError {
     Replayed(Box<ApiError>),
     #[error("storage: {0}")]
     Storage(#[from] sqlx::Error),
+    /// The write batch this write was in could not be committed: nothing of it is stored.
+    #[error("storage: {0}")]
+    Unavailable(String),
     #[error("ledger invariant broken: {0}")]
     Corrupt(String),
 }
@@ -90,9 +93,10 @@ impl LedgerError {
 
     pub fn code(&self) -> ErrorCode {
         match self {
-            LedgerError::Config(_) | LedgerError::Storage(_) | LedgerError::Corrupt(_) => {
-                ErrorCode::Internal
-            }
+            LedgerError::Config(_)
+            | LedgerError::Storage(_)
+            | LedgerError::Unavailable(_)
+            | LedgerError::Corrupt(_) => ErrorCode::Internal,
             LedgerError::Unauthorized(_) => ErrorCode::Unauthorized,
             LedgerError::SessionExpired => ErrorCode::SessionExpired,
             LedgerError::Forbidden(_) => ErrorCode::Forbidden,

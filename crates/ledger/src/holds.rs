@@ -81,7 +81,7 @@ impl Ledger {
         let id = new_id("quo");
         let expires_at_ms = now + self.config.quote_ttl_ms;
         let action = request.items.first().map(|i| i.action.clone());
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         let mut w = self.lock_wallet(&mut tx, &wallet_id).await?;
         self.settle(&mut tx, &mut w, now).await?;
         sqlx::query(
@@ -322,7 +322,7 @@ impl Ledger {
     /// (never-expiring last), then oldest; a grant it already draws on grows.
     async fn allocate(
         &self,
-        tx: &mut Tx<'_>,
+        tx: &mut Tx,
         w: &mut WalletRow,
         hold_id: &str,
         amount: i64,
@@ -611,7 +611,7 @@ impl Ledger {
     #[allow(clippy::too_many_arguments)] // one settlement's facts
     pub(crate) async fn charge_hold(
         &self,
-        tx: &mut Tx<'_>,
+        tx: &mut Tx,
         w: &mut WalletRow,
         hold_id: &str,
         held: i64,
@@ -710,7 +710,7 @@ impl Ledger {
     /// platform's share, pending until it settles. Returns the wallets credited.
     pub(crate) async fn accrue_earnings(
         &self,
-        tx: &mut Tx<'_>,
+        tx: &mut Tx,
         quote_id: &str,
         priced: Option<&creditkit_pricing::Estimate>,
         hold_id: &str,
@@ -897,7 +897,7 @@ impl Ledger {
 
     pub(crate) async fn release_hold(
         &self,
-        tx: &mut Tx<'_>,
+        tx: &mut Tx,
         w: &mut WalletRow,
         hold_id: &str,
         status: HoldStatus,
@@ -990,7 +990,7 @@ impl Ledger {
         )
     }
 
-    pub(crate) async fn hold_in(&self, tx: &mut Tx<'_>, hold_id: &str) -> Result<Hold> {
+    pub(crate) async fn hold_in(&self, tx: &mut Tx, hold_id: &str) -> Result<Hold> {
         let row = sqlx::query("SELECT id, quote_id, wallet_id, amount_mc, status, captured_mc, expires_at_ms, created_at_ms, confirmed_max_mc, reserved_tokens, generated_tokens, generated_mc FROM holds WHERE id = $1")
             .bind(hold_id)
             .fetch_optional(&mut **tx)

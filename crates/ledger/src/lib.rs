@@ -27,6 +27,7 @@ pub mod testing;
 pub mod time;
 mod wallet;
 mod workspaces;
+mod writer;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -35,7 +36,6 @@ use creditkit_pricing::{Card, Request, MILLI_PER_CREDIT};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use sqlx::AnyPool;
-use sqlx::{Any, Transaction as SqlTx};
 use tokio::sync::broadcast;
 
 pub use access::{
@@ -53,7 +53,8 @@ use time::Clock;
 pub(crate) use wallet::{Entry, WalletRow, Write};
 
 type Result<T, E = LedgerError> = std::result::Result<T, E>;
-type Tx<'c> = SqlTx<'c, Any>;
+pub(crate) use writer::Tx;
+pub use writer::WriterStats;
 
 /// Tunables, each with a limit.
 #[derive(Clone, Debug)]
@@ -74,6 +75,13 @@ pub struct Config {
     pub earnings_settle_ms: i64,
     /// Smallest payout a creator may request.
     pub minimum_payout_millicredits: u64,
+    /// How long an idempotency key replays its first answer (Stripe: 24 hours), and how
+    /// long a quote nobody confirmed is kept after it expired.
+    pub retention_ms: i64,
+    /// SQLite only. `true` (the default): `synchronous = FULL`, an acknowledged write
+    /// survives a power cut. `false`: `NORMAL`, it survives a process crash but a power
+    /// cut may lose the last commits (the simulation uses it to run more operations).
+    pub power_safe: bool,
 }
 
 impl Default for Config {
@@ -88,6 +96,8 @@ impl Default for Config {
             platform_share_percent: 30,
             earnings_settle_ms: 24 * 60 * 60 * 1000,
             minimum_payout_millicredits: 100 * MILLI_PER_CREDIT,
+            retention_ms: 24 * 60 * 60 * 1000,
+            power_safe: true,
         }
     }
 }
@@ -100,7 +110,10 @@ pub const MAX_IDEMPOTENCY_KEY_BYTES: usize = 200;
 pub const MAX_PAGE_LIMIT: u32 = 200;
 
 pub struct Ledger {
+    /// Reads (on SQLite, read-only connections beside the writer's).
     pub(crate) pool: AnyPool,
+    /// Every write goes through here (`writer.rs`).
+    pub(crate) writer: writer::Writer,
     pub(crate) dialect: Dialect,
     clock: Arc<dyn Clock>,
     pub(crate) config: Config,
@@ -154,10 +167,11 @@ pub(crate) fn to_u64(v: i64) -> u64 {
 impl Ledger {
     /// Opens (and migrates) `sqlite://path?mode=rwc` or `postgres://…`.
     pub async fn open(url: &str, clock: Arc<dyn Clock>, config: Config) -> Result<Ledger> {
-        let (pool, dialect) = store::connect(url).await?;
+        let (pool, write_pool, dialect) = store::connect(url, config.power_safe).await?;
         let (events, _) = broadcast::channel(1024);
         Ok(Ledger {
             pool,
+            writer: writer::Writer::new(write_pool, dialect == Dialect::Sqlite),
             dialect,
             clock,
             config,
@@ -204,9 +218,10 @@ impl Ledger {
         match self.dialect {
             Dialect::Sqlite => self.notify(wallet_id),
             Dialect::Postgres => {
-                let sent = sqlx::query("SELECT pg_notify('creditkit_wallets', $1)")
-                    .bind(wallet_id)
-                    .execute(&self.pool)
+                let sent = self
+                    .write_one(
+                        sqlx::query("SELECT pg_notify('creditkit_wallets', $1)").bind(wallet_id),
+                    )
                     .await;
                 if sent.is_err() {
                     self.notify(wallet_id); // at least this instance hears it
@@ -242,7 +257,32 @@ impl Ledger {
     }
 
     pub async fn close(&self) {
+        self.writer.close().await;
         self.pool.close().await;
+    }
+
+    /// Stops as a killed process would: writes not yet committed are lost and their
+    /// callers get an error; nothing is flushed. For crash tests and the simulation.
+    #[doc(hidden)]
+    pub async fn crash(&self) {
+        self.writer.crash().await;
+        self.pool.close().await;
+    }
+
+    /// Write batches committed and the writes in them (SQLite's group commit).
+    pub async fn writer_stats(&self) -> WriterStats {
+        self.writer.stats().await
+    }
+
+    /// One statement as its own write.
+    pub(crate) async fn write_one<'q>(
+        &self,
+        q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
+    ) -> Result<sqlx::any::AnyQueryResult> {
+        let mut tx = self.writer.begin().await?;
+        let done = q.execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(done)
     }
 }
 

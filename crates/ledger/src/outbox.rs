@@ -94,7 +94,7 @@ impl Ledger {
     /// in the caller's transaction.
     pub(crate) async fn emit(
         &self,
-        tx: &mut Tx<'_>,
+        tx: &mut Tx,
         workspace_id: &str,
         kind: EventType,
         data: serde_json::Value,
@@ -133,11 +133,7 @@ impl Ledger {
 
     /// Emits `balance.low` / `.critical` / `.empty` when a wallet's available credits
     /// crossed a threshold downwards since it was last reported in this transaction.
-    pub(crate) async fn report_balance_state(
-        &self,
-        tx: &mut Tx<'_>,
-        w: &mut WalletRow,
-    ) -> Result<()> {
+    pub(crate) async fn report_balance_state(&self, tx: &mut Tx, w: &mut WalletRow) -> Result<()> {
         let available = w.balance_mc - w.held_mc;
         let (before, _) = state_rank(w.reported_available_mc, w.low_mc, w.critical_mc);
         let (after, kind) = state_rank(available, w.low_mc, w.critical_mc);
@@ -155,7 +151,7 @@ impl Ledger {
 
     /// The endpoints events fan out to, from a short-lived cache (read through the
     /// caller's transaction: on SQLite it holds the only connection).
-    async fn subscriptions(&self, tx: &mut Tx<'_>, now: i64) -> Result<Arc<Vec<Subscription>>> {
+    async fn subscriptions(&self, tx: &mut Tx, now: i64) -> Result<Arc<Vec<Subscription>>> {
         if let Some((at, subs)) = &*self.subscriptions.lock().expect("subscriptions lock") {
             if now - at < ENDPOINTS_TTL_MS && now >= *at {
                 return Ok(subs.clone());
@@ -210,14 +206,14 @@ impl Ledger {
         let id = new_id("whe");
         let secret = new_secret("ck_whsec");
         let now = self.now_ms();
-        sqlx::query("INSERT INTO webhook_endpoints (id, url, secret, events, workspace_id, created_at_ms) VALUES ($1, $2, $3, $4, $5, $6)")
+        self.write_one(sqlx::query("INSERT INTO webhook_endpoints (id, url, secret, events, workspace_id, created_at_ms) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(&id)
             .bind(url)
             .bind(&secret)
             .bind(events_text(&events))
             .bind(&req.workspace_id)
             .bind(now)
-            .execute(&self.pool)
+            )
             .await?;
         self.forget_subscriptions();
         Ok(WebhookEndpointCreated {
@@ -258,7 +254,7 @@ impl Ledger {
     pub async fn disable_webhook_endpoint(&self, p: &Principal, id: &str) -> Result<()> {
         p.require(Op::ManageWorkspaces)?;
         let now = self.now_ms();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         let done = sqlx::query(
             "UPDATE webhook_endpoints SET disabled_at_ms = $1 WHERE id = $2 AND disabled_at_ms IS NULL",
         )
@@ -285,7 +281,7 @@ impl Ledger {
     /// [`DELIVERY_LEASE_MS`] (on PostgreSQL, rows another server holds are skipped).
     pub async fn claim_deliveries(&self, limit: u32) -> Result<Vec<DueDelivery>> {
         let now = self.now_ms();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         let lock = match self.dialect {
             Dialect::Sqlite => "",
             Dialect::Postgres => " FOR UPDATE OF d SKIP LOCKED",
@@ -334,7 +330,7 @@ impl Ledger {
         let now = self.now_ms();
         let ok = status_code.is_some_and(|s| (200..300).contains(&s));
         let attempts = d.attempts.saturating_add(1);
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         sqlx::query("INSERT INTO delivery_attempts (event_id, endpoint_id, attempt, at_ms, status_code, error, duration_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)")
             .bind(&d.event_id)
             .bind(&d.endpoint_id)
@@ -472,7 +468,7 @@ impl Ledger {
         let before = now - EVENT_RETENTION_MS;
         let old = "SELECT id FROM outbox WHERE created_at_ms < $1 AND NOT EXISTS \
                    (SELECT 1 FROM deliveries d WHERE d.event_id = outbox.id AND d.delivered_at_ms IS NULL AND d.failed_at_ms IS NULL)";
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         for table in ["delivery_attempts", "deliveries"] {
             sqlx::query(&format!("DELETE FROM {table} WHERE event_id IN ({old})"))
                 .bind(before)
@@ -485,5 +481,27 @@ impl Ledger {
             .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Forgets idempotency records and unconfirmed quotes past the retention window, a
+    /// thousand rows per write so the writer is never held long. Returns rows removed.
+    pub(crate) async fn prune_records(&self, now: i64) -> Result<u64> {
+        let before = now - self.config.retention_ms;
+        let mut removed = 0;
+        for sql in [
+            "DELETE FROM idempotency WHERE (workspace_id, key) IN \
+             (SELECT workspace_id, key FROM idempotency WHERE created_at_ms < $1 LIMIT 1000)",
+            "DELETE FROM quotes WHERE id IN (SELECT q.id FROM quotes q WHERE q.expires_at_ms < $1 \
+             AND NOT EXISTS (SELECT 1 FROM holds h WHERE h.quote_id = q.id) LIMIT 1000)",
+        ] {
+            loop {
+                let done = self.write_one(sqlx::query(sql).bind(before)).await?;
+                removed += done.rows_affected();
+                if done.rows_affected() < 1000 {
+                    break;
+                }
+            }
+        }
+        Ok(removed)
     }
 }

@@ -159,7 +159,7 @@ impl Ledger {
             amount_minor: unit.saturating_mul(quantity),
             currency: currency.code.to_ascii_lowercase(),
         };
-        sqlx::query(
+        self.write_one(sqlx::query(
             "INSERT INTO checkouts (id, workspace_id, wallet_id, member_id, provider, card_hash, pack_id, plan_id, quantity, credits_mc, amount_minor, currency, status, created_at_ms) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'open', $13)",
         )
@@ -176,18 +176,19 @@ impl Ledger {
         .bind(to_i64(draft.amount_minor)?)
         .bind(&draft.currency)
         .bind(self.now_ms())
-        .execute(&self.pool)
+        )
         .await?;
         Ok(draft)
     }
 
     /// Notes the provider's id for a checkout (its session).
     pub async fn checkout_opened(&self, checkout_id: &str, provider_ref: &str) -> Result<()> {
-        sqlx::query("UPDATE checkouts SET provider_ref = $1 WHERE id = $2")
-            .bind(provider_ref)
-            .bind(checkout_id)
-            .execute(&self.pool)
-            .await?;
+        self.write_one(
+            sqlx::query("UPDATE checkouts SET provider_ref = $1 WHERE id = $2")
+                .bind(provider_ref)
+                .bind(checkout_id),
+        )
+        .await?;
         Ok(())
     }
 
@@ -294,7 +295,7 @@ impl Ledger {
     /// the provider's invoices renew; a one-time one grants once per wallet.
     async fn start_paid_plan(
         &self,
-        tx: &mut Tx<'_>,
+        tx: &mut Tx,
         card: &Card,
         w: &mut WalletRow,
         plan_id: &str,
@@ -354,7 +355,7 @@ impl Ledger {
     }
 
     /// The current plan allowance ends now (no rollover into what comes next).
-    async fn end_plan_allowance(&self, tx: &mut Tx<'_>, w: &mut WalletRow, now: i64) -> Result<()> {
+    async fn end_plan_allowance(&self, tx: &mut Tx, w: &mut WalletRow, now: i64) -> Result<()> {
         sqlx::query("UPDATE grants SET expires_at_ms = $1 WHERE wallet_id = $2 AND source = 'plan' AND (expires_at_ms IS NULL OR expires_at_ms > $1)")
             .bind(now)
             .bind(&w.id)
@@ -606,7 +607,7 @@ impl Ledger {
     #[allow(clippy::too_many_arguments)] // one payment row's columns
     async fn record_payment(
         &self,
-        tx: &mut Tx<'_>,
+        tx: &mut Tx,
         provider: &str,
         payment_ref: Option<&str>,
         wallet_id: &str,
@@ -642,7 +643,7 @@ impl Ledger {
     /// Repays the wallet's debts from a new grant, oldest debt first.
     async fn repay_debts(
         &self,
-        tx: &mut Tx<'_>,
+        tx: &mut Tx,
         w: &mut WalletRow,
         grant_id: &str,
         now: i64,

@@ -17,7 +17,17 @@ impl Ledger {
         p.require(Op::Read)?;
         let wallet_id = self.resolve_wallet(p, wallet_id).await?;
         let now = self.now_ms();
-        let mut tx = self.pool.begin().await?;
+        // Most reads change nothing: answered by a reader unless something is due.
+        {
+            let mut read = self.pool.begin().await?;
+            let w = self.fetch_wallet(&mut read, &wallet_id, false).await?;
+            if !self.settle_due(&mut read, &w, now).await? {
+                let b = self.balance_in(&mut read, &w).await?;
+                read.commit().await?;
+                return Ok(b);
+            }
+        }
+        let mut tx = self.writer.begin().await?;
         let mut w = self.lock_wallet(&mut tx, &wallet_id).await?;
         let changed = self.settle(&mut tx, &mut w, now).await?;
         let b = self.balance_in(&mut tx, &w).await?;
@@ -28,22 +38,26 @@ impl Ledger {
         Ok(b)
     }
 
-    pub(crate) async fn balance_in(&self, tx: &mut Tx<'_>, w: &WalletRow) -> Result<Balance> {
+    pub(crate) async fn balance_in(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        w: &WalletRow,
+    ) -> Result<Balance> {
         let (low, critical): (i64, i64) = sqlx::query_as(
             "SELECT low_threshold_mc, critical_threshold_mc FROM workspaces WHERE id = $1",
         )
         .bind(&w.workspace_id)
-        .fetch_one(&mut **tx)
+        .fetch_one(&mut *conn)
         .await?;
         let (used,): (i64,) = sqlx::query_as(
             "SELECT CAST(COALESCE(SUM(balance_delta_mc), 0) AS BIGINT) FROM entries WHERE wallet_id = $1 AND kind IN ('charge', 'refund')",
         )
         .bind(&w.id)
-        .fetch_one(&mut **tx)
+        .fetch_one(&mut *conn)
         .await?;
         let last = sqlx::query(&format!("{ENTRY_SELECT} WHERE wallet_id = $1 AND balance_delta_mc <> 0 ORDER BY seq DESC LIMIT 1"))
             .bind(&w.id)
-            .fetch_optional(&mut **tx)
+            .fetch_optional(&mut *conn)
             .await?
             .map(|r| transaction_from_row(&r))
             .transpose()?;
@@ -52,7 +66,7 @@ impl Ledger {
             "SELECT CAST(COALESCE(SUM(amount_mc - repaid_mc), 0) AS BIGINT) FROM debts WHERE wallet_id = $1",
         )
         .bind(&w.id)
-        .fetch_one(&mut **tx)
+        .fetch_one(&mut *conn)
         .await?;
         Ok(Balance {
             wallet_id: w.id.clone(),
@@ -176,7 +190,7 @@ impl Ledger {
         .await?;
         let mut changed = 0;
         for (wallet_id,) in due {
-            let mut tx = self.pool.begin().await?;
+            let mut tx = self.writer.begin().await?;
             let mut w = self.lock_wallet(&mut tx, &wallet_id).await?;
             if self.settle(&mut tx, &mut w, now).await? {
                 changed += 1;
@@ -185,13 +199,58 @@ impl Ledger {
             self.changed(&wallet_id).await;
         }
         self.prune_events(now).await?;
+        self.prune_records(now).await?;
         // Sessions a day past their end are no use to anyone (a revoked or expired one
         // is refused whether its row is there or not).
-        sqlx::query("DELETE FROM sessions WHERE expires_at_ms < $1")
-            .bind(now - 24 * 3600 * 1000)
-            .execute(&self.pool)
-            .await?;
+        self.write_one(
+            sqlx::query("DELETE FROM sessions WHERE expires_at_ms < $1")
+                .bind(now - 24 * 3600 * 1000),
+        )
+        .await?;
         Ok(changed)
+    }
+
+    /// Writes a consistent snapshot of the database to `path` while writes go on
+    /// (SQLite's `VACUUM INTO` on a reader: WAL keeps the writer going). The file must
+    /// not exist yet. On PostgreSQL, use `pg_dump` (or the server's own backups).
+    pub async fn backup(&self, path: &std::path::Path) -> Result<u64> {
+        if self.dialect != Dialect::Sqlite {
+            return Err(LedgerError::Config(
+                "creditkit backup is for the embedded SQLite database; back PostgreSQL up with pg_dump".into(),
+            ));
+        }
+        if path.exists() {
+            return Err(LedgerError::Config(format!(
+                "{} exists; a backup never overwrites a file",
+                path.display()
+            )));
+        }
+        let target = path
+            .to_str()
+            .ok_or_else(|| LedgerError::Config("the backup path must be UTF-8".into()))?;
+        // A reader, made able to write the copy, then closed rather than returned.
+        let mut conn = self.pool.acquire().await?.detach();
+        sqlx::query("PRAGMA query_only = OFF")
+            .execute(&mut conn)
+            .await?;
+        sqlx::query("VACUUM INTO $1")
+            .bind(target)
+            .execute(&mut conn)
+            .await?;
+        drop(conn);
+        Ok(std::fs::metadata(path).map(|m| m.len()).unwrap_or(0))
+    }
+
+    /// Rows per table that grows with traffic (the bench reports storage per charge).
+    pub async fn row_counts(&self) -> Result<Vec<(&'static str, i64)>> {
+        let mut out = Vec::new();
+        for table in ["entries", "holds", "quotes", "idempotency", "outbox"] {
+            let (n,): (i64,) = sqlx::query_as(&format!("SELECT COUNT(*) FROM {table}"))
+                .fetch_one(&self.pool)
+                .await?;
+            out.push((table, n));
+        }
+        Ok(out)
     }
 
     /// Checks a wallet's invariants against its entries, grants and holds.

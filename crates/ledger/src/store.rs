@@ -358,9 +358,24 @@ ALTER TABLE holds ADD COLUMN reserved_tokens BIGINT;
 ALTER TABLE holds ADD COLUMN generated_tokens BIGINT;
 ALTER TABLE holds ADD COLUMN generated_mc BIGINT
 "#,
+    // 7: storage stays flat: idempotency records and quotes never confirmed are pruned
+    // after a retention window.
+    r#"
+CREATE INDEX idempotency_created ON idempotency (created_at_ms);
+CREATE INDEX quotes_expiry ON quotes (expires_at_ms)
+"#,
 ];
 
-pub(crate) async fn connect(url: &str) -> Result<(AnyPool, Dialect), LedgerError> {
+/// Readers per SQLite database (WAL lets them run beside the one writer).
+const SQLITE_READERS: u32 = 4;
+
+/// Opens the database: the read pool, the write pool and the dialect. On PostgreSQL
+/// they are one pool; on SQLite the writer is one connection with `synchronous = FULL`
+/// (an acknowledged write survives a power cut), the readers are read-only.
+pub(crate) async fn connect(
+    url: &str,
+    power_safe: bool,
+) -> Result<(AnyPool, AnyPool, Dialect), LedgerError> {
     sqlx::any::install_default_drivers();
     let dialect = if url.starts_with("sqlite:") {
         Dialect::Sqlite
@@ -371,33 +386,54 @@ pub(crate) async fn connect(url: &str) -> Result<(AnyPool, Dialect), LedgerError
             "database URL must start with sqlite: or postgres:, got `{url}`"
         )));
     };
-    let pool = match dialect {
+    let timeout = std::time::Duration::from_secs(60);
+    match dialect {
         Dialect::Sqlite => {
-            AnyPoolOptions::new()
+            let writer = AnyPoolOptions::new()
                 .max_connections(1)
-                .acquire_timeout(std::time::Duration::from_secs(60))
-                .after_connect(|conn, _| {
+                .acquire_timeout(timeout)
+                .after_connect(move |conn, _| {
                     Box::pin(async move {
                         conn.execute("PRAGMA journal_mode = WAL").await?;
-                        conn.execute("PRAGMA synchronous = NORMAL").await?;
+                        conn.execute(if power_safe {
+                            "PRAGMA synchronous = FULL"
+                        } else {
+                            "PRAGMA synchronous = NORMAL"
+                        })
+                        .await?;
                         conn.execute("PRAGMA busy_timeout = 10000").await?;
                         conn.execute("PRAGMA foreign_keys = ON").await?;
                         Ok(())
                     })
                 })
                 .connect(url)
-                .await?
+                .await?;
+            migrate(&writer, dialect).await?;
+            let readers = AnyPoolOptions::new()
+                .max_connections(SQLITE_READERS)
+                .acquire_timeout(timeout)
+                .after_connect(|conn, _| {
+                    Box::pin(async move {
+                        conn.execute("PRAGMA busy_timeout = 10000").await?;
+                        // Every write goes through the writer: a stray one here fails.
+                        conn.execute("PRAGMA query_only = ON").await?;
+                        Ok(())
+                    })
+                })
+                .connect(url)
+                .await?;
+            Ok((readers, writer, dialect))
         }
         Dialect::Postgres => {
-            AnyPoolOptions::new()
+            let pool = AnyPoolOptions::new()
                 .max_connections(16)
-                .acquire_timeout(std::time::Duration::from_secs(60))
+                .acquire_timeout(timeout)
                 .connect(url)
-                .await?
+                .await?;
+            migrate(&pool, dialect).await?;
+            Ok((pool.clone(), pool, dialect))
         }
-    };
-    migrate(&pool, dialect).await?;
-    Ok((pool, dialect))
+    }
 }
 
 async fn migrate(pool: &AnyPool, dialect: Dialect) -> Result<(), LedgerError> {

@@ -17,7 +17,7 @@ pub(crate) enum Write<T> {
     /// The key ran before: its recorded answer, success or refusal.
     Replayed(Result<T>),
     /// A new call: its transaction, the wallet locked and settled.
-    Fresh(Tx<'static>, WalletRow),
+    Fresh(Tx, WalletRow),
 }
 
 /// A wallet row, locked for the duration of a transaction.
@@ -60,22 +60,57 @@ pub(crate) struct Entry<'a> {
 impl Ledger {
     // ---------------------------------------------------------------- wallets
 
-    pub(crate) async fn lock_wallet(&self, tx: &mut Tx<'_>, wallet_id: &str) -> Result<WalletRow> {
+    pub(crate) async fn lock_wallet(&self, tx: &mut Tx, wallet_id: &str) -> Result<WalletRow> {
+        self.fetch_wallet(tx, wallet_id, true).await
+    }
+
+    /// A wallet's row; `lock`: held until commit (`FOR NO KEY UPDATE` on PostgreSQL).
+    pub(crate) async fn fetch_wallet(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        wallet_id: &str,
+        lock: bool,
+    ) -> Result<WalletRow> {
         let sql = format!(
             "SELECT w.id, w.workspace_id, w.kind, w.owner_member_id, w.plan_id, w.plan_credits_mc, w.cycle_anchor_ms, w.cycle_index, w.balance_mc, w.held_mc, \
              s.low_threshold_mc, s.critical_threshold_mc \
              FROM wallets w JOIN workspaces s ON s.id = w.workspace_id WHERE w.id = $1{}",
-            self.dialect.for_update()
+            if lock { self.dialect.for_update() } else { "" }
         );
         let row = sqlx::query(&sql)
             .bind(wallet_id)
-            .fetch_optional(&mut **tx)
+            .fetch_optional(&mut *conn)
             .await?
             .ok_or_else(|| LedgerError::NotFound(format!("wallet `{wallet_id}`")))?;
         wallet_from_row(&row)
     }
 
-    pub(crate) async fn save_wallet(&self, tx: &mut Tx<'_>, w: &mut WalletRow) -> Result<()> {
+    /// Whether `settle` would change anything at `now`: a hold timed out, a grant
+    /// expired, or a new billing cycle began.
+    pub(crate) async fn settle_due(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        w: &WalletRow,
+        now: i64,
+    ) -> Result<bool> {
+        if let (Some(anchor), Some(idx)) = (w.cycle_anchor_ms, w.cycle_index) {
+            if w.plan_id.is_some() && w.plan_credits_mc.is_some() && cycle_index(anchor, now) > idx
+            {
+                return Ok(true);
+            }
+        }
+        let (due,): (i64,) = sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM holds WHERE wallet_id = $1 AND status = 'active' AND expires_at_ms <= $2) \
+             + (SELECT COUNT(*) FROM grants WHERE wallet_id = $1 AND expires_at_ms IS NOT NULL AND expires_at_ms <= $2 AND remaining_mc > held_mc)",
+        )
+        .bind(&w.id)
+        .bind(now)
+        .fetch_one(&mut *conn)
+        .await?;
+        Ok(due > 0)
+    }
+
+    pub(crate) async fn save_wallet(&self, tx: &mut Tx, w: &mut WalletRow) -> Result<()> {
         if w.balance_mc < 0 || w.held_mc < 0 || w.held_mc > w.balance_mc {
             return Err(LedgerError::Corrupt(format!(
                 "wallet {} would hold balance {} held {}",
@@ -142,7 +177,7 @@ impl Ledger {
 
     pub(crate) async fn entry(
         &self,
-        tx: &mut Tx<'_>,
+        tx: &mut Tx,
         wallet_id: &str,
         now: i64,
         e: Entry<'_>,
@@ -175,7 +210,7 @@ impl Ledger {
     #[allow(clippy::too_many_arguments)] // one grant row's columns; a struct would only rename them
     pub(crate) async fn insert_grant(
         &self,
-        tx: &mut Tx<'_>,
+        tx: &mut Tx,
         w: &mut WalletRow,
         source: &str,
         reference: Option<&str>,
@@ -235,12 +270,7 @@ impl Ledger {
     /// Brings a wallet up to `now`: times out due holds, starts a new plan cycle (the
     /// old allowance expires, no rollover), and expires grants past their date. Runs
     /// inside every wallet transaction, so a read never shows stale credits.
-    pub(crate) async fn settle(
-        &self,
-        tx: &mut Tx<'_>,
-        w: &mut WalletRow,
-        now: i64,
-    ) -> Result<bool> {
+    pub(crate) async fn settle(&self, tx: &mut Tx, w: &mut WalletRow, now: i64) -> Result<bool> {
         let mut changed = false;
         let due: Vec<(String,)> =
             sqlx::query_as("SELECT id FROM holds WHERE wallet_id = $1 AND status = 'active' AND expires_at_ms <= $2 ORDER BY id")
@@ -307,7 +337,7 @@ impl Ledger {
     /// its hold is released, so expiry never takes credits a confirmed action reserved.
     pub(crate) async fn expire_grants(
         &self,
-        tx: &mut Tx<'_>,
+        tx: &mut Tx,
         w: &mut WalletRow,
         now: i64,
     ) -> Result<bool> {
@@ -350,7 +380,7 @@ impl Ledger {
 
     pub(crate) async fn apply_plan(
         &self,
-        tx: &mut Tx<'_>,
+        tx: &mut Tx,
         card: &Card,
         w: &mut WalletRow,
         plan_id: &str,
@@ -419,7 +449,7 @@ impl Ledger {
     /// key was used for a different call.
     pub(crate) async fn replay<T: DeserializeOwned>(
         &self,
-        tx: &mut Tx<'_>,
+        tx: &mut Tx,
         ws: &str,
         key: &str,
         payload_hash: &str,
@@ -451,7 +481,7 @@ impl Ledger {
 
     pub(crate) async fn remember<T: Serialize>(
         &self,
-        tx: &mut Tx<'_>,
+        tx: &mut Tx,
         ws: &str,
         key: &str,
         payload_hash: &str,
@@ -483,7 +513,7 @@ impl Ledger {
         payload_hash: &str,
         now: i64,
     ) -> Result<Write<T>> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         let mut w = self.lock_wallet(&mut tx, wallet_id).await?;
         if let Some(done) = self.replay::<T>(&mut tx, ws, key, payload_hash).await? {
             return Ok(Write::Replayed(done));
@@ -497,7 +527,7 @@ impl Ledger {
     /// listeners of every wallet it changed.
     pub(crate) async fn finish<T: Serialize>(
         &self,
-        mut tx: Tx<'_>,
+        mut tx: Tx,
         ws: &str,
         key: &str,
         payload_hash: &str,

@@ -49,7 +49,7 @@ impl Ledger {
         let now = self.now_ms();
         let ws_id = new_id("ws");
         let wallet_id = new_id("wal");
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         self.store_card(&mut tx, &card, card_json, now).await?;
         sqlx::query("INSERT INTO workspaces (id, name, card_hash, low_threshold_mc, critical_threshold_mc, created_at_ms) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(&ws_id)
@@ -150,11 +150,12 @@ impl Ledger {
     pub async fn set_suspended(&self, p: &Principal, suspended: bool) -> Result<Workspace> {
         p.require(Op::ManageWorkspaces)?;
         self.workspace(&p.workspace_id).await?;
-        sqlx::query("UPDATE workspaces SET suspended_at_ms = $1 WHERE id = $2")
-            .bind(suspended.then(|| self.now_ms()))
-            .bind(&p.workspace_id)
-            .execute(&self.pool)
-            .await?;
+        self.write_one(
+            sqlx::query("UPDATE workspaces SET suspended_at_ms = $1 WHERE id = $2")
+                .bind(suspended.then(|| self.now_ms()))
+                .bind(&p.workspace_id),
+        )
+        .await?;
         self.workspace(&p.workspace_id).await
     }
 
@@ -176,7 +177,7 @@ impl Ledger {
         }
         let previous = self.card(&p.workspace_id).await?;
         let now = self.now_ms();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         self.store_card(&mut tx, &card, card_json, now).await?;
         let (last,): (i64,) = sqlx::query_as(
             "SELECT CAST(COALESCE(MAX(version_no), 0) AS BIGINT) FROM card_versions WHERE workspace_id = $1",
@@ -244,20 +245,20 @@ impl Ledger {
                 fmt_mc(low)
             )));
         }
-        sqlx::query(
+        self.write_one(sqlx::query(
             "UPDATE workspaces SET low_threshold_mc = $1, critical_threshold_mc = $2 WHERE id = $3",
         )
         .bind(to_i64(low)?)
         .bind(to_i64(critical)?)
         .bind(&p.workspace_id)
-        .execute(&self.pool)
+        )
         .await?;
         self.workspace(&p.workspace_id).await
     }
 
     pub(crate) async fn store_card(
         &self,
-        tx: &mut Tx<'_>,
+        tx: &mut Tx,
         card: &Card,
         json: &str,
         now: i64,
@@ -332,7 +333,7 @@ impl Ledger {
             ));
         }
         let id = new_id("wal");
-        sqlx::query(
+        self.write_one(sqlx::query(
             "INSERT INTO wallets (id, workspace_id, kind, owner_member_id) VALUES ($1, $2, $3, $4)",
         )
         .bind(&id)
@@ -343,7 +344,7 @@ impl Ledger {
         } else {
             None
         })
-        .execute(&self.pool)
+        )
         .await?;
         Ok(id)
     }

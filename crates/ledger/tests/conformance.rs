@@ -24,6 +24,32 @@ fn image(res: &str) -> Item {
 }
 
 conformance! {
+    records_replay_inside_the_retention_window_and_are_pruned_after => |store| async move {
+        let env = env(store).await;
+        let (p, wallet) = env.workspace(LANDING, Some("free")).await;
+        let count = |rows: Vec<(&'static str, i64)>, table: &str| rows.iter().find(|(t, _)| *t == table).unwrap().1;
+        let q = env.ledger.quote(&p, &quote_req(image("1k"))).await.unwrap();
+        let h = env.ledger.hold(&p, &HoldRequest { quote_id: q.id.clone() }, "h").await.unwrap();
+        let unconfirmed = env.ledger.quote(&p, &quote_req(image("2k"))).await.unwrap();
+        let before = env.ledger.row_counts().await.unwrap();
+        // Just inside the window: the sweep keeps the key, and a retry replays it.
+        env.clock.advance(env.ledger.config().retention_ms - 60_000);
+        env.ledger.sweep().await.unwrap();
+        let again = env.ledger.hold(&p, &HoldRequest { quote_id: q.id.clone() }, "h").await.unwrap();
+        assert_eq!(again.id, h.id, "replayed inside the window");
+        assert_eq!(count(env.ledger.row_counts().await.unwrap(), "idempotency"), count(before.clone(), "idempotency"));
+        // Past it: the records and the quote nobody confirmed are gone; the confirmed
+        // quote stays with its hold.
+        env.clock.advance(2 * 60_000 + env.ledger.config().quote_ttl_ms);
+        env.ledger.sweep().await.unwrap();
+        let after = env.ledger.row_counts().await.unwrap();
+        assert!(count(after.clone(), "idempotency") < count(before.clone(), "idempotency"), "{after:?} vs {before:?}");
+        assert_eq!(count(after.clone(), "quotes"), count(before, "quotes") - 1);
+        assert!(matches!(env.ledger.get_quote(&p, &unconfirmed.id).await, Err(LedgerError::NotFound(_))));
+        env.ledger.get_quote(&p, &q.id).await.unwrap();
+        env.ledger.audit(&wallet).await.unwrap();
+    };
+
     plan_allowance_is_the_opening_balance => |store| async move {
         let env = env(store).await;
         let (p, wallet) = env.workspace(LANDING, Some("free")).await;

@@ -1,0 +1,352 @@
+//! The write pipeline: how a write reaches the disk.
+//!
+//! **PostgreSQL** (several servers may share the database): each write is its own
+//! transaction from the pool, wallets locked row by row.
+//!
+//! **SQLite** (one machine, one writer): one connection writes, with
+//! `synchronous = FULL`, so an acknowledged write survives a power cut. Writes queue for
+//! it (a fair lock), and consecutive writes share one transaction — *group commit*: each
+//! write runs inside its own savepoint (a failing write rolls back only itself), and a
+//! committer task commits the batch, with one fsync, once the writes that were waiting
+//! when it got in line have run. A write's `commit()` returns only after its batch is
+//! durable; if the batch's commit fails, every write in it gets the error (and a retry
+//! with the same idempotency key runs it again, since nothing of it was stored). Reads
+//! go to a separate pool of read-only connections (WAL lets them run beside the writer)
+//! and see only committed writes.
+
+use std::ops::{Deref, DerefMut};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use sqlx::{Any, AnyConnection, AnyPool, Transaction};
+use tokio::sync::{watch, Mutex, Notify, OwnedMutexGuard};
+
+use crate::error::LedgerError;
+
+type Outcome = Option<Result<(), String>>;
+
+/// Where writes go.
+#[derive(Clone)]
+pub(crate) enum Writer {
+    /// One transaction per write (PostgreSQL).
+    Pool(AnyPool),
+    /// One writer connection, group commit (SQLite).
+    Group(Arc<Group>),
+}
+
+pub(crate) struct Group {
+    batch: Arc<Mutex<Batch>>,
+    /// Wakes the committer: a write finished (committed to its savepoint or rolled back).
+    ready: Notify,
+    /// Writes waiting for the batch lock: with none, a finished write commits at once
+    /// itself, with no hand-over to the committer.
+    queued: AtomicUsize,
+    pool: AnyPool,
+}
+
+/// The open batch: a transaction holding writes that are done but not yet durable.
+struct Batch {
+    tx: Option<Transaction<'static, Any>>,
+    /// Writes released into the batch since it began.
+    writes: usize,
+    /// A write ended without committing: its savepoint is still to be rolled back.
+    abandoned: bool,
+    /// A rollback failed: the batch can only be thrown away.
+    broken: bool,
+    /// `crash` ran: no more writes.
+    dead: bool,
+    /// Told the batch's fate once it is committed (or not).
+    outcome: Option<watch::Sender<Outcome>>,
+    /// Batches committed, and writes in them (for `stats`).
+    batches_committed: u64,
+    writes_committed: u64,
+}
+
+/// Batches and writes committed so far (SQLite): writes per batch is what group commit
+/// saves in fsyncs.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WriterStats {
+    pub batches: u64,
+    pub writes: u64,
+}
+
+impl Writer {
+    pub(crate) fn new(pool: AnyPool, grouped: bool) -> Writer {
+        if !grouped {
+            return Writer::Pool(pool);
+        }
+        let group = Arc::new(Group {
+            batch: Arc::new(Mutex::new(Batch {
+                tx: None,
+                writes: 0,
+                abandoned: false,
+                broken: false,
+                dead: false,
+                outcome: None,
+                batches_committed: 0,
+                writes_committed: 0,
+            })),
+            ready: Notify::new(),
+            queued: AtomicUsize::new(0),
+            pool,
+        });
+        // The committer holds only a weak reference: it ends with the ledger.
+        let weak = Arc::downgrade(&group);
+        tokio::spawn(async move {
+            loop {
+                let Some(group) = weak.upgrade() else { return };
+                let woken = tokio::time::timeout(
+                    std::time::Duration::from_millis(200),
+                    group.ready.notified(),
+                )
+                .await;
+                if woken.is_ok() {
+                    let mut batch = group.batch.clone().lock_owned().await;
+                    batch.finish().await;
+                }
+            }
+        });
+        Writer::Group(group)
+    }
+
+    /// Starts a write.
+    pub(crate) async fn begin(&self) -> Result<Tx, LedgerError> {
+        match self {
+            Writer::Pool(pool) => Ok(Tx::Single(pool.begin().await?)),
+            Writer::Group(group) => {
+                let mut batch = {
+                    let _queued = Queued::new(&group.queued);
+                    group.batch.clone().lock_owned().await
+                };
+                if batch.dead {
+                    return Err(LedgerError::Unavailable("the ledger is shut down".into()));
+                }
+                batch.tidy().await;
+                if batch.broken {
+                    batch.finish().await;
+                }
+                if batch.tx.is_none() {
+                    batch.tx = Some(group.pool.begin().await?);
+                }
+                let conn: &mut AnyConnection = batch.tx.as_mut().expect("opened above");
+                if let Err(e) = sqlx::query("SAVEPOINT write").execute(&mut *conn).await {
+                    batch.broken = true;
+                    return Err(e.into());
+                }
+                Ok(Tx::Grouped(GroupTx {
+                    batch: Some(batch),
+                    group: group.clone(),
+                }))
+            }
+        }
+    }
+
+    /// Commits whatever is pending now (tests, shutdown).
+    pub(crate) async fn flush(&self) {
+        if let Writer::Group(group) = self {
+            group.batch.clone().lock_owned().await.finish().await;
+        }
+    }
+
+    pub(crate) async fn stats(&self) -> WriterStats {
+        match self {
+            Writer::Pool(_) => WriterStats::default(),
+            Writer::Group(group) => {
+                let b = group.batch.lock().await;
+                WriterStats {
+                    batches: b.batches_committed,
+                    writes: b.writes_committed,
+                }
+            }
+        }
+    }
+
+    /// Dies as a killed process would: the open batch is lost (its writes were never
+    /// acknowledged: they get an error), nothing more is written.
+    pub(crate) async fn crash(&self) {
+        match self {
+            Writer::Pool(pool) => pool.close().await,
+            Writer::Group(group) => {
+                let mut batch = group.batch.clone().lock_owned().await;
+                batch.dead = true;
+                drop(batch.tx.take());
+                if let Some(outcome) = batch.outcome.take() {
+                    let _ = outcome.send(Some(Err("the process died".into())));
+                }
+                drop(batch);
+                group.pool.close().await;
+            }
+        }
+    }
+
+    pub(crate) async fn close(&self) {
+        self.flush().await;
+        if let Writer::Group(group) = self {
+            group.pool.close().await;
+        }
+    }
+}
+
+impl Batch {
+    fn conn(&mut self) -> Option<&mut AnyConnection> {
+        self.tx.as_deref_mut()
+    }
+
+    /// Rolls back an abandoned write's savepoint.
+    async fn tidy(&mut self) {
+        if !self.abandoned {
+            return;
+        }
+        self.abandoned = false;
+        let Some(conn) = self.conn() else { return };
+        let undone = sqlx::query("ROLLBACK TO SAVEPOINT write")
+            .execute(&mut *conn)
+            .await
+            .is_ok()
+            && sqlx::query("RELEASE SAVEPOINT write")
+                .execute(&mut *conn)
+                .await
+                .is_ok();
+        if !undone {
+            self.broken = true;
+        }
+    }
+
+    /// Commits the batch (or throws it away if broken) and tells its writes.
+    async fn finish(&mut self) {
+        self.tidy().await;
+        let Some(tx) = self.tx.take() else { return };
+        let result = if self.broken {
+            drop(tx); // rolled back
+            Err("the write batch failed and was rolled back".to_string())
+        } else {
+            tx.commit().await.map_err(|e| e.to_string())
+        };
+        if result.is_ok() {
+            self.batches_committed += 1;
+            self.writes_committed += self.writes as u64;
+        }
+        if let Some(outcome) = self.outcome.take() {
+            let _ = outcome.send(Some(result));
+        }
+        self.writes = 0;
+        self.broken = false;
+    }
+}
+
+/// A write in progress: derefs to its connection; `commit` makes it durable, dropping it
+/// rolls it back.
+pub(crate) enum Tx {
+    Single(Transaction<'static, Any>),
+    Grouped(GroupTx),
+}
+
+pub(crate) struct GroupTx {
+    batch: Option<OwnedMutexGuard<Batch>>,
+    group: Arc<Group>,
+}
+
+impl Tx {
+    /// Returns once the write is durable.
+    pub(crate) async fn commit(self) -> Result<(), LedgerError> {
+        match self {
+            Tx::Single(tx) => Ok(tx.commit().await?),
+            Tx::Grouped(mut g) => {
+                let mut batch = g.batch.take().expect("a write holds its batch");
+                let conn = batch.conn().expect("a write has a transaction");
+                if let Err(e) = sqlx::query("RELEASE SAVEPOINT write")
+                    .execute(&mut *conn)
+                    .await
+                {
+                    batch.abandoned = true;
+                    g.group.ready.notify_one();
+                    return Err(e.into());
+                }
+                batch.writes += 1;
+                if g.group.queued.load(Ordering::SeqCst) == 0 {
+                    // Nobody to share the commit with: commit now, on this task.
+                    let mut outcome = batch
+                        .outcome
+                        .get_or_insert_with(|| watch::channel(None).0)
+                        .subscribe();
+                    batch.finish().await;
+                    drop(batch);
+                    let done = answer(outcome.wait_for(Option::is_some).await.as_deref());
+                    return done;
+                }
+                let mut outcome = batch
+                    .outcome
+                    .get_or_insert_with(|| watch::channel(None).0)
+                    .subscribe();
+                drop(batch); // the next write joins this batch
+                g.group.ready.notify_one();
+                let done = answer(outcome.wait_for(Option::is_some).await.as_deref());
+                done
+            }
+        }
+    }
+}
+
+/// A batch's outcome as a write's answer.
+fn answer<E>(done: Result<&Outcome, E>) -> Result<(), LedgerError> {
+    match done {
+        Ok(Some(Ok(()))) => Ok(()),
+        Ok(Some(Err(e))) => Err(LedgerError::Unavailable(e.clone())),
+        _ => Err(LedgerError::Unavailable(
+            "the write batch ended without an answer".into(),
+        )),
+    }
+}
+
+/// Counts a write waiting for the batch lock, until it has it (or gave up waiting).
+struct Queued<'a>(&'a AtomicUsize);
+
+impl<'a> Queued<'a> {
+    fn new(n: &'a AtomicUsize) -> Queued<'a> {
+        n.fetch_add(1, Ordering::SeqCst);
+        Queued(n)
+    }
+}
+
+impl Drop for Queued<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl Drop for GroupTx {
+    fn drop(&mut self) {
+        if let Some(mut batch) = self.batch.take() {
+            batch.abandoned = true;
+            drop(batch);
+            self.group.ready.notify_one();
+        }
+    }
+}
+
+impl Deref for Tx {
+    type Target = AnyConnection;
+    fn deref(&self) -> &AnyConnection {
+        match self {
+            Tx::Single(tx) => tx,
+            Tx::Grouped(g) => g
+                .batch
+                .as_ref()
+                .and_then(|b| b.tx.as_deref())
+                .expect("a write in progress has its transaction"),
+        }
+    }
+}
+
+impl DerefMut for Tx {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        match self {
+            Tx::Single(tx) => tx,
+            Tx::Grouped(g) => g
+                .batch
+                .as_mut()
+                .and_then(|b| b.tx.as_deref_mut())
+                .expect("a write in progress has its transaction"),
+        }
+    }
+}
