@@ -15,7 +15,9 @@ const HELP: &str = "cargo xtask <command>
   demo     run the demo: the server on SQLite with seeded workspaces + the widget page
   test     run every test: native, then the wasm build in headless Chrome
   bench    run the benchmarks: token counting (native, and in Chromium vs npm tokenizers),
-           estimates/second, charges/second per store; `bench tokens` for tokens only
+           estimates/second, charges/second per store, charges over HTTP;
+           `bench tokens` for tokens only, `bench http` for the HTTP load only
+  sim      the ledger's seeded simulation, long: sim [OPERATIONS] [SEED]
   size     the widget page's wasm and JS (raw, gzip) beside the floors it is built on:
            a minimal Leptos page and the pricing engine alone, same build and wasm-opt
   page     build the demo page into dist/ (trunk build --release)
@@ -32,7 +34,12 @@ fn main() -> Result<()> {
         Some("bench") if args.get(1).map(String::as_str) == Some("tokens") => {
             bench_tokens_in_browser(&root)
         }
+        Some("bench") if args.get(1).map(String::as_str) == Some("http") => bench_http(),
         Some("bench") => bench(&root),
+        Some("sim") => sim(
+            args.get(1).map_or("1000000", String::as_str),
+            args.get(2).map(String::as_str),
+        ),
         Some("size") => size(&root),
         Some("page") => build_page(&root).map(|_| ()),
         Some("fuzz") => fuzz(args.get(1).map_or("60", String::as_str)),
@@ -377,7 +384,50 @@ fn bench(root: &Path) -> Result<()> {
             "--bench",
             "charges",
         ])
+        .env("CREDITKIT_TEST_POSTGRES", postgres))?;
+    bench_http()
+}
+
+/// Charges over HTTP against the release server, beside what each database does alone.
+fn bench_http() -> Result<()> {
+    step("server: charges over HTTP (closed and open loop) beside the databases alone");
+    let postgres = tools::ensure_postgres()?;
+    run(Command::new("cargo")
+        .args([
+            "bench",
+            "--locked",
+            "-p",
+            "creditkit-server",
+            "--bench",
+            "http",
+        ])
         .env("CREDITKIT_TEST_POSTGRES", postgres))
+}
+
+/// The ledger's simulation for as long as asked (release build, both stores).
+fn sim(operations: &str, seed: Option<&str>) -> Result<()> {
+    step(&format!(
+        "ledger simulation: {operations} operations per store"
+    ));
+    let postgres = tools::ensure_postgres()?;
+    let mut cmd = Command::new("cargo");
+    cmd.args([
+        "test",
+        "--release",
+        "--locked",
+        "-p",
+        "creditkit-ledger",
+        "--test",
+        "simulation",
+        "--",
+        "--nocapture",
+    ])
+    .env("CREDITKIT_TEST_POSTGRES", postgres)
+    .env("CREDITKIT_SIM_OPS", operations);
+    if let Some(seed) = seed {
+        cmd.env("CREDITKIT_SIM_SEED", seed);
+    }
+    run(&mut cmd)
 }
 
 /// Our counter vs `gpt-tokenizer` and `js-tiktoken` in headless Chromium, one run.
