@@ -14,6 +14,7 @@
 
 mod access;
 mod agents;
+mod audit;
 mod caps;
 mod credits;
 mod earnings;
@@ -42,6 +43,7 @@ pub use access::{
     Principal, API_KEY_PREFIX, DEFAULT_SESSION_TTL_SECONDS, MAX_ROTATION_GRACE_SECONDS,
     MAX_SESSION_TTL_SECONDS, MIN_SESSION_TTL_SECONDS, OPERATOR_KEY_PREFIX, SESSION_PREFIX,
 };
+pub use audit::AuditMark;
 pub use credits::MAX_REASON_BYTES;
 pub use error::LedgerError;
 pub use outbox::{

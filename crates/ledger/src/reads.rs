@@ -43,14 +43,10 @@ impl Ledger {
         conn: &mut sqlx::AnyConnection,
         w: &WalletRow,
     ) -> Result<Balance> {
-        let (low, critical): (i64, i64) = sqlx::query_as(
-            "SELECT low_threshold_mc, critical_threshold_mc FROM workspaces WHERE id = $1",
-        )
-        .bind(&w.workspace_id)
-        .fetch_one(&mut *conn)
-        .await?;
-        let (used,): (i64,) = sqlx::query_as(
-            "SELECT CAST(COALESCE(SUM(balance_delta_mc), 0) AS BIGINT) FROM entries WHERE wallet_id = $1 AND kind IN ('charge', 'refund')",
+        // What the wallet used is kept on its row (`audit` checks it against the entries).
+        let (low, critical, used): (i64, i64, i64) = sqlx::query_as(
+            "SELECT s.low_threshold_mc, s.critical_threshold_mc, w.used_mc \
+             FROM wallets w JOIN workspaces s ON s.id = w.workspace_id WHERE w.id = $1",
         )
         .bind(&w.id)
         .fetch_one(&mut *conn)
@@ -77,7 +73,7 @@ impl Ledger {
             state: BalanceState::of(available, to_u64(low), to_u64(critical)),
             low_threshold_millicredits: to_u64(low),
             critical_threshold_millicredits: to_u64(critical),
-            lifetime_used_millicredits: to_u64(-used),
+            lifetime_used_millicredits: to_u64(used),
             last_transaction: last,
             plan_id: w.plan_id.clone(),
             debt_millicredits: to_u64(debt),
@@ -251,79 +247,6 @@ impl Ledger {
             out.push((table, n));
         }
         Ok(out)
-    }
-
-    /// Checks a wallet's invariants against its entries, grants and holds.
-    pub async fn audit(&self, wallet_id: &str) -> Result<()> {
-        let mut conn = self.pool.acquire().await?;
-        let (balance, held): (i64, i64) =
-            sqlx::query_as("SELECT balance_mc, held_mc FROM wallets WHERE id = $1")
-                .bind(wallet_id)
-                .fetch_one(&mut *conn)
-                .await?;
-        let (e_balance, e_held): (i64, i64) = sqlx::query_as(
-            "SELECT CAST(COALESCE(SUM(balance_delta_mc), 0) AS BIGINT), CAST(COALESCE(SUM(held_delta_mc), 0) AS BIGINT) FROM entries WHERE wallet_id = $1",
-        )
-        .bind(wallet_id)
-        .fetch_one(&mut *conn)
-        .await?;
-        let (g_remaining, g_held, g_bad): (i64, i64, i64) = sqlx::query_as(
-            "SELECT CAST(COALESCE(SUM(remaining_mc), 0) AS BIGINT), CAST(COALESCE(SUM(held_mc), 0) AS BIGINT), \
-             CAST(COALESCE(SUM(CASE WHEN held_mc > remaining_mc OR remaining_mc < 0 OR held_mc < 0 OR remaining_mc > amount_mc THEN 1 ELSE 0 END), 0) AS BIGINT) \
-             FROM grants WHERE wallet_id = $1",
-        )
-        .bind(wallet_id)
-        .fetch_one(&mut *conn)
-        .await?;
-        let (h_active,): (i64,) = sqlx::query_as("SELECT CAST(COALESCE(SUM(amount_mc), 0) AS BIGINT) FROM holds WHERE wallet_id = $1 AND status = 'active'")
-            .bind(wallet_id)
-            .fetch_one(&mut *conn)
-            .await?;
-        let (a_active,): (i64,) = sqlx::query_as(
-            "SELECT CAST(COALESCE(SUM(a.amount_mc), 0) AS BIGINT) FROM hold_allocations a JOIN holds h ON h.id = a.hold_id WHERE h.wallet_id = $1 AND h.status = 'active'",
-        )
-        .bind(wallet_id)
-        .fetch_one(&mut *conn)
-        .await?;
-        let (over,): (i64,) = sqlx::query_as(
-            "SELECT COUNT(*) FROM holds h JOIN quotes q ON q.id = h.quote_id WHERE h.wallet_id = $1 AND (h.amount_mc > q.max_mc OR h.captured_mc > h.amount_mc)",
-        )
-        .bind(wallet_id)
-        .fetch_one(&mut *conn)
-        .await?;
-        let (earn_total, earn_available): (i64, i64) = sqlx::query_as(
-            "SELECT CAST(COALESCE(SUM(earnings_delta_mc), 0) AS BIGINT), \
-             CAST(COALESCE(SUM(CASE WHEN kind = 'payout' OR available_at_ms <= $2 THEN earnings_delta_mc ELSE 0 END), 0) AS BIGINT) \
-             FROM entries WHERE wallet_id = $1",
-        )
-        .bind(wallet_id)
-        .bind(self.now_ms())
-        .fetch_one(&mut *conn)
-        .await?;
-        let checks = [
-            (balance >= 0, "balance >= 0"),
-            (held >= 0 && held <= balance, "0 <= held <= balance"),
-            (balance == e_balance, "balance == sum of entries"),
-            (held == e_held, "held == sum of held entries"),
-            (balance == g_remaining, "balance == sum of grants remaining"),
-            (held == g_held, "held == sum of grants held"),
-            (held == h_active, "held == sum of active holds"),
-            (held == a_active, "held == sum of active allocations"),
-            (g_bad == 0, "0 <= grant held <= remaining <= amount"),
-            (over == 0, "captured <= hold <= quote max"),
-            (
-                earn_total >= 0 && earn_available >= 0,
-                "earnings and settled earnings >= 0",
-            ),
-        ];
-        for (ok, what) in checks {
-            if !ok {
-                return Err(LedgerError::Corrupt(format!(
-                    "wallet {wallet_id}: {what} fails (balance {balance}, held {held}, entries {e_balance}/{e_held}, grants {g_remaining}/{g_held}, holds {h_active}, allocations {a_active})"
-                )));
-            }
-        }
-        Ok(())
     }
 }
 

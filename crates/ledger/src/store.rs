@@ -364,6 +364,12 @@ ALTER TABLE holds ADD COLUMN generated_mc BIGINT
 CREATE INDEX idempotency_created ON idempotency (created_at_ms);
 CREATE INDEX quotes_expiry ON quotes (expires_at_ms)
 "#,
+    // 8: what a wallet has used, kept with it (a balance read was a sum over its history).
+    r#"
+ALTER TABLE wallets ADD COLUMN used_mc BIGINT NOT NULL DEFAULT 0;
+UPDATE wallets SET used_mc = COALESCE((SELECT -SUM(e.balance_delta_mc) FROM entries e
+    WHERE e.wallet_id = wallets.id AND e.kind IN ('charge', 'refund')), 0)
+"#,
 ];
 
 /// Readers per SQLite database (WAL lets them run beside the one writer).

@@ -204,6 +204,13 @@ impl Ledger {
         .bind(e.available_at_ms)
         .execute(&mut **tx)
         .await?;
+        if matches!(e.kind, "charge" | "refund") && e.balance_delta_mc != 0 {
+            sqlx::query("UPDATE wallets SET used_mc = used_mc - $1 WHERE id = $2")
+                .bind(e.balance_delta_mc)
+                .bind(wallet_id)
+                .execute(&mut **tx)
+                .await?;
+        }
         Ok(())
     }
 

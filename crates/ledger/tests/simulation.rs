@@ -8,7 +8,9 @@
 //! every acknowledged write is still there after a crash; every retried key returns its
 //! first answer. The operations are drawn from the seed (printed; replay it with
 //! `CREDITKIT_SIM_SEED`); concurrent operations inside a step interleave as the runtime
-//! schedules them. `CREDITKIT_SIM_OPS` sets the length (`cargo xtask sim` runs longer).
+//! schedules them. The tests run 100,000 operations on SQLite (four seeds of 25,000)
+//! and 10,000 on PostgreSQL; `CREDITKIT_SIM_OPS` sets one run's length (`cargo xtask sim`
+//! runs longer).
 
 mod common;
 
@@ -21,7 +23,7 @@ use creditkit_api::{
     StreamStart,
 };
 use creditkit_ledger::time::{Clock, ManualClock};
-use creditkit_ledger::LedgerError;
+use creditkit_ledger::{AuditMark, LedgerError};
 use creditkit_pricing::{Item, Request};
 use serde_json::{json, Value};
 
@@ -103,6 +105,12 @@ struct Sim {
     ops: u64,
     crashes: u64,
     retries: u64,
+    /// Where the time went: drawing calls (quotes included), running them, crashing
+    /// and reopening, the clock's moves and sweeps, auditing.
+    spent: [std::time::Duration; 5],
+    /// Per workspace, where the incremental audit stopped.
+    marks: Vec<AuditMark>,
+    steps: u64,
 }
 
 /// An answer as it can be compared: the value, or the error's code and message.
@@ -175,6 +183,9 @@ impl Sim {
             ops: 0,
             crashes: 0,
             retries: 0,
+            spent: Default::default(),
+            marks: Vec::new(),
+            steps: 0,
         };
         for (card, plan) in [
             (LANDING, Some("free")),
@@ -409,6 +420,11 @@ impl Sim {
     /// earlier key, sometimes a clock jump, a sweep, a cap change or a crash.
     async fn step(&mut self, rng: &mut Rng) {
         let width = 1 + rng.below(8);
+        let mut at = std::time::Instant::now();
+        let mut lap = |spent: &mut [std::time::Duration; 5], i: usize| {
+            spent[i] += at.elapsed();
+            at = std::time::Instant::now();
+        };
         let mut batch = Vec::new();
         for _ in 0..width {
             if let Some(call) = self.draw(rng).await {
@@ -440,6 +456,7 @@ impl Sim {
                 }
             }
         }
+        lap(&mut self.spent, 0);
         let crash = rng.chance(2);
         let crash_after_us = rng.below(3000);
         let mut tasks = Vec::new();
@@ -470,6 +487,7 @@ impl Sim {
             self.learn(&call, &value);
             self.answers.insert(key, (call, value, self.clock.now_ms()));
         }
+        lap(&mut self.spent, 1);
         if crash {
             self.crashes += 1;
             self.ledger = Sim::open(&self.url, &self.clock).await;
@@ -484,6 +502,7 @@ impl Sim {
                 self.answers.insert(key, (call, value, self.clock.now_ms()));
             }
         }
+        lap(&mut self.spent, 2);
         match rng.below(100) {
             0..=14 => self.clock.advance(1 + rng.below(20 * 60_000) as i64),
             15..=17 => self
@@ -495,11 +514,25 @@ impl Sim {
             25..=27 => self.change_cap(rng).await,
             _ => {}
         }
-        for w in &self.workspaces {
-            if let Err(e) = self.ledger.audit(&w.wallet).await {
+        lap(&mut self.spent, 3);
+        // Every step (crashes included): the invariants, over the entries written since
+        // the last step (they are append-only). Every 500th step and at the end: over
+        // everything, which also shows no older entry changed.
+        self.steps += 1;
+        let full = self.steps.is_multiple_of(500);
+        self.marks
+            .resize(self.workspaces.len(), AuditMark::default());
+        for (w, mark) in self.workspaces.iter().zip(self.marks.iter_mut()) {
+            let checked = if full {
+                self.ledger.audit(&w.wallet).await
+            } else {
+                self.ledger.audit_from(&w.wallet, mark).await
+            };
+            if let Err(e) = checked {
                 panic!("audit after op {}: {e}", self.ops);
             }
         }
+        lap(&mut self.spent, 4);
     }
 
     async fn change_cap(&mut self, rng: &mut Rng) {
@@ -566,26 +599,50 @@ impl Sim {
     }
 }
 
-async fn simulate(store: Store, default_ops: u64) {
+/// `runs` simulations of `ops` operations each, each on a fresh database with its own
+/// seed (printed). `CREDITKIT_SIM_SEED` replays one run; `CREDITKIT_SIM_OPS` sets the
+/// length of a single run (`cargo xtask sim`).
+async fn simulate_runs(store: Store, runs: u32, ops: u64) {
     let seed = std::env::var("CREDITKIT_SIM_SEED")
         .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
+        .and_then(|s| s.parse().ok());
+    let long = std::env::var("CREDITKIT_SIM_OPS")
+        .ok()
+        .and_then(|s| s.parse().ok());
+    let (runs, ops) = match (seed, long) {
+        (Some(_), Some(n)) | (None, Some(n)) => (1, n),
+        (Some(_), None) => (1, ops),
+        (None, None) => (runs, ops),
+    };
+    for _ in 0..runs {
+        let seed = seed.unwrap_or_else(|| {
             let mut b = [0u8; 8];
             getrandom::getrandom(&mut b).unwrap();
             u64::from_le_bytes(b)
         });
-    let ops: u64 = std::env::var("CREDITKIT_SIM_OPS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(default_ops);
-    println!("simulation on {store:?}: seed {seed} (replay: CREDITKIT_SIM_SEED={seed}), {ops} operations");
+        simulate(store, seed, ops).await;
+    }
+}
+
+async fn simulate(store: Store, seed: u64, ops: u64) {
+    println!("simulation on {store:?}: seed {seed} (replay: CREDITKIT_SIM_SEED={seed} CREDITKIT_SIM_OPS={ops}), {ops} operations");
     let mut rng = Rng(seed);
     let mut sim = Sim::new(store).await;
     let started = std::time::Instant::now();
     let result = tokio::spawn(async move {
+        let mut reported = 0;
         while sim.ops < ops {
             sim.step(&mut rng).await;
+            if sim.ops / 10_000 > reported {
+                reported = sim.ops / 10_000;
+                let [draw, run, crash, clock, audit] = sim.spent.map(|d| d.as_secs_f64());
+                println!(
+                    "simulation on {:?}: {} operations, {:.1} s (drawing {draw:.1}, running {run:.1}, crashes {crash:.1}, clock {clock:.1}, audits {audit:.1})",
+                    sim.store,
+                    sim.ops,
+                    started.elapsed().as_secs_f64()
+                );
+            }
         }
         sim
     })
@@ -594,6 +651,9 @@ async fn simulate(store: Store, default_ops: u64) {
         Ok(sim) => sim,
         Err(e) => panic!("simulation failed with seed {seed}: {e}"),
     };
+    for w in &sim.workspaces {
+        sim.ledger.audit(&w.wallet).await.unwrap();
+    }
     let rows = sim.ledger.row_counts().await.unwrap();
     println!(
         "simulation on {:?}: {} operations, {} crashes, {} retries answered as first, {} captures checked after crashes, {:.1} s (seed {seed}); rows {rows:?}",
@@ -604,14 +664,20 @@ async fn simulate(store: Store, default_ops: u64) {
         sim.captured.len(),
         started.elapsed().as_secs_f64(),
     );
+    let [draw, run, crash, clock, audit] = sim.spent.map(|d| d.as_secs_f64());
+    println!(
+        "simulation on {:?}: time drawing calls {draw:.1} s, running them {run:.1} s, crashes and reopening {crash:.1} s, clock and sweeps {clock:.1} s, audits {audit:.1} s",
+        sim.store
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn simulation_on_sqlite() {
-    simulate(Store::Sqlite, 100_000).await;
+    // 100,000 operations per run of the tests, as four histories of 25,000.
+    simulate_runs(Store::Sqlite, 4, 25_000).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn simulation_on_postgres() {
-    simulate(Store::Postgres, 20_000).await;
+    simulate_runs(Store::Postgres, 1, 10_000).await;
 }
