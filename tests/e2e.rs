@@ -16,9 +16,10 @@ use creditkit_server::{router, AppState, Options};
 use fantoccini::{Client, Locator};
 use serde_json::{json, Value};
 
+mod audit;
 mod browser;
 
-use browser::{connect, start_chromedriver, Result};
+use browser::{connect, connect_with, start_chromedriver, Result};
 
 /// A regression guard on the demo page's wasm (everything: widget, caps, streaming, the
 /// demo itself): ~315 KB gzip today, up from 282 KB with sessions, checkout, caps and
@@ -196,6 +197,28 @@ async fn the_demo_page_prices_charges_and_blocks_like_it_says() {
         Ok(c) => scenario(c, &env).await,
         Err(e) => Err(e.clone()),
     };
+    if outcome.is_ok() {
+        // A second browser: a 360 px phone whose system prefers the dark theme.
+        outcome = match connect_with(
+            port,
+            &root,
+            "chrome-phone",
+            &["--force-dark-mode"],
+            Some(360),
+        )
+        .await
+        {
+            Ok(phone) => {
+                let result = audit::phone_in_the_dark(&phone, &env).await;
+                if result.is_err() {
+                    let _ = shot(&phone, &env, "failure-phone").await;
+                }
+                let _ = phone.close().await;
+                result
+            }
+            Err(e) => Err(e),
+        };
+    }
     if let Ok(c) = browser {
         if let Err(e) = &mut outcome {
             let _ = shot(&c, &env, "failure").await;
@@ -304,6 +327,7 @@ async fn scenario(c: &Client, env: &Env) -> Result<()> {
     let first_ms = js(c, "return window.__creditkitFirstEstimateMs ?? null;").await?;
     println!("time to first estimate after navigation start: {first_ms} ms");
     shot(c, env, "01-loaded").await?;
+    audit::audit(c, "the demo page").await?;
 
     // Live estimate: the turn's count changes on every keystroke, no request per key.
     let input = c
@@ -340,14 +364,29 @@ async fn scenario(c: &Client, env: &Env) -> Result<()> {
     }
     shot(c, env, "02-typing").await?;
 
-    // Confirm an action: the balance drops by exactly the confirmed amount.
-    run_action(c, "static_creative").await?;
+    // Confirm an action, with the keyboard alone: the balance drops by exactly the
+    // confirmed amount.
+    js(c, "document.activeElement?.blur(); return true;").await?;
+    audit::walk_dialog(
+        c,
+        "[data-action=static_creative] .demo-run",
+        "[role=dialog]",
+        "the confirm dialog",
+    )
+    .await?;
+    wait_text(c, "[role=dialog] h2", "the confirm dialog", |t| {
+        t.starts_with("Confirm")
+    })
+    .await?;
     let dialog = text(c, "[role=dialog]").await?;
     if !dialog.contains("Cost: 2 credits") || !dialog.contains("Balance after: 128 credits") {
         return Err(format!("confirm dialog reads {dialog:?}"));
     }
     shot(c, env, "03-confirm").await?;
-    click(c, "[role=dialog] .ck-primary").await?;
+    audit::audit(c, "the confirm dialog").await?;
+    // Focus starts on the primary action: Enter confirms.
+    audit::tab_to(c, "[role=dialog] .ck-primary").await?;
+    audit::press(c, fantoccini::key::Key::Enter).await?;
     wait_text(c, "[role=dialog] .ck-done", "the charge", |t| {
         t.contains("Charged 2 credits")
     })
@@ -454,7 +493,13 @@ async fn scenario(c: &Client, env: &Env) -> Result<()> {
         |t| t.contains("Almost out"),
     )
     .await?;
-    click(c, "[data-action=multi_asset_campaign] .demo-run").await?;
+    audit::walk_dialog(
+        c,
+        "[data-action=multi_asset_campaign] .demo-run",
+        "[role=alertdialog]",
+        "the insufficient prompt",
+    )
+    .await?;
     wait_text(
         c,
         "[role=alertdialog] [data-field=shortfall]",
@@ -463,6 +508,7 @@ async fn scenario(c: &Client, env: &Env) -> Result<()> {
     )
     .await?;
     shot(c, env, "07-insufficient").await?;
+    audit::audit(c, "the insufficient prompt").await?;
 
     // Buy from the prompt: checkout opens in a new window (Stripe's page; the local
     // stand-in here), is paid there; its signed webhook adds the credits, and the
@@ -578,6 +624,7 @@ async fn scenario(c: &Client, env: &Env) -> Result<()> {
         return Err(format!("token checks on the plain page: {checks}"));
     }
     shot(c, env, "10-plain-html-elements").await?;
+    audit::audit(c, "the plain-HTML page").await?;
 
     // Kopai: an agent's first messages are free; the turn is sent through the same flow.
     c.goto(&format!("{}/#kopai", env.base))

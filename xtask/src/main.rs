@@ -37,7 +37,7 @@ fn main() -> Result<()> {
         Some("bench") if args.get(1).map(String::as_str) == Some("http") => bench_http(),
         Some("bench") => bench(&root),
         Some("sim") => sim(
-            args.get(1).map_or("1000000", String::as_str),
+            args.get(1).map_or("200000", String::as_str),
             args.get(2).map(String::as_str),
         ),
         Some("size") => size(&root),
@@ -128,6 +128,7 @@ fn test(root: &Path) -> Result<()> {
             .env("PATH", &tools.path))?;
     }
     let page_path = build_page(root)?;
+    let axe = tools::ensure_axe()?;
     step("end to end: the server + the page in headless Chromium (screenshots in target/e2e-artifacts)");
     run(Command::new("cargo")
         .args([
@@ -140,6 +141,7 @@ fn test(root: &Path) -> Result<()> {
             "--test-threads=1",
         ])
         .env("CREDITKIT_E2E_DIST", root.join("dist"))
+        .env("CREDITKIT_AXE", &axe)
         .env("CHROMEDRIVER", &tools.chromedriver)
         .env("PATH", &page_path))?;
     step("all tests passed");

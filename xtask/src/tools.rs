@@ -128,6 +128,23 @@ const BENCH_NPM: &[&str] = &[
     "esbuild@0.28.2",
 ];
 
+/// The accessibility engine the e2e injects into each page it audits.
+const E2E_NPM: &[&str] = &["axe-core@4.10.3"];
+
+/// Installs axe-core (pinned) once; returns the path of `axe.min.js`.
+pub(crate) fn ensure_axe() -> Result<PathBuf> {
+    let dir = cache_dir().join("e2e-npm");
+    let stamp = dir.join("installed.txt");
+    let want = E2E_NPM.join(" ");
+    if std::fs::read_to_string(&stamp).ok().as_deref() != Some(want.as_str()) {
+        std::fs::create_dir_all(&dir)?;
+        std::fs::write(dir.join("package.json"), "{\"private\": true}\n")?;
+        npm_install(&dir, E2E_NPM)?;
+        std::fs::write(&stamp, &want)?;
+    }
+    Ok(dir.join("node_modules/axe-core/axe.min.js"))
+}
+
 /// Installs the benchmark's npm packages (pinned) once; returns their folder.
 pub(crate) fn ensure_bench_npm() -> Result<PathBuf> {
     let dir = cache_dir().join("bench-npm");

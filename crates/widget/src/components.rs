@@ -234,7 +234,6 @@ fn Exceeds(estimate: Estimate) -> impl IntoView {
 pub fn ConfirmDialog() -> impl IntoView {
     let credits = Credits::get();
     let dialog = NodeRef::<html::Div>::new();
-    let restore = StoredValue::new_local(None::<web_sys::HtmlElement>);
     let open = Memo::new(move |_| {
         credits.flow.with(|f| {
             matches!(
@@ -247,22 +246,7 @@ pub fn ConfirmDialog() -> impl IntoView {
         })
     });
 
-    Effect::new(move |_| {
-        if open.get() {
-            if restore.with_value(Option::is_none) {
-                let active = document()
-                    .active_element()
-                    .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok());
-                restore.set_value(active);
-            }
-            if let Some(d) = dialog.get() {
-                focus_first(&d);
-            }
-        } else if let Some(el) = restore.get_value() {
-            let _ = el.focus();
-            restore.set_value(None);
-        }
-    });
+    modal_focus(move || open.get(), dialog);
 
     let on_keydown = move |ev: web_sys::KeyboardEvent| match ev.key().as_str() {
         "Escape" => {
@@ -370,6 +354,62 @@ fn close(credits: Credits) {
     }
 }
 
+/// A modal's focus: moves into the dialog when `open` turns true, and back to what had
+/// it when the dialog closes. The opener is often disabled while its action is priced
+/// (and a disabled button drops focus), so the element last focused outside any dialog
+/// stands in for it; focus goes back in the next task, once the opener is enabled
+/// again, unless another dialog has opened meanwhile.
+fn modal_focus(open: impl Fn() -> bool + 'static, dialog: NodeRef<html::Div>) {
+    let outside = StoredValue::new_local(None::<web_sys::HtmlElement>);
+    let restore = StoredValue::new_local(None::<web_sys::HtmlElement>);
+    let listener = window_event_listener(leptos::ev::focusin, move |ev| {
+        let target = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::HtmlElement>().ok());
+        if let Some(el) = target.filter(|el| !in_dialog(el)) {
+            outside.set_value(Some(el));
+        }
+    });
+    on_cleanup(move || listener.remove());
+    Effect::new(move |_| {
+        if open() {
+            if restore.with_value(Option::is_none) {
+                let body = document().body();
+                let active = document()
+                    .active_element()
+                    .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
+                    .filter(|e| Some(e) != body.as_ref() && !in_dialog(e));
+                restore.set_value(active.or_else(|| outside.get_value()));
+            }
+            if let Some(d) = dialog.get() {
+                focus_first(&d);
+            }
+        } else if let Some(el) = restore.get_value() {
+            restore.set_value(None);
+            set_timeout(
+                move || {
+                    let modal_open = document()
+                        .query_selector("[aria-modal=true]")
+                        .ok()
+                        .flatten()
+                        .is_some();
+                    if !modal_open {
+                        let _ = el.focus();
+                    }
+                },
+                std::time::Duration::ZERO,
+            );
+        }
+    });
+}
+
+fn in_dialog(el: &web_sys::HtmlElement) -> bool {
+    el.closest("[role=dialog], [role=alertdialog]")
+        .ok()
+        .flatten()
+        .is_some()
+}
+
 fn focusable(root: &web_sys::Element) -> Vec<web_sys::HtmlElement> {
     let Ok(list) = root.query_selector_all("button:not([disabled]), [href], input:not([disabled]), select, textarea, [tabindex]:not([tabindex='-1'])") else {
         return Vec::new();
@@ -418,16 +458,14 @@ fn trap_tab(root: &web_sys::Element, ev: &web_sys::KeyboardEvent) {
 pub fn InsufficientPrompt() -> impl IntoView {
     let credits = Credits::get();
     let dialog = NodeRef::<html::Div>::new();
-    Effect::new(move |_| {
-        if credits
-            .flow
-            .with(|f| matches!(f, Flow::Insufficient { .. } | Flow::CapReached { .. }))
-        {
-            if let Some(d) = dialog.get() {
-                focus_first(&d);
-            }
-        }
-    });
+    modal_focus(
+        move || {
+            credits
+                .flow
+                .with(|f| matches!(f, Flow::Insufficient { .. } | Flow::CapReached { .. }))
+        },
+        dialog,
+    );
     let on_keydown = move |ev: web_sys::KeyboardEvent| match ev.key().as_str() {
         "Escape" => {
             ev.prevent_default();

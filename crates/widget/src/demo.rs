@@ -152,11 +152,11 @@ fn Workspace(client: Client, product: String) -> impl IntoView {
     let topup_open = RwSignal::new(false);
     let results = RwSignal::new(Vec::<String>::new());
     view! {
-        <div class="demo-bar">
+        <section class="demo-bar" aria-label="Your credits">
             <BalanceBadge/>
             <button type="button" id="demo-topup" class="ck-secondary" aria-expanded=move || topup_open.get().to_string() on:click=move |_| topup_open.update(|o| *o = !*o)>"Add credits"</button>
             <label class="demo-fail"><input type="checkbox" id="demo-fail" on:change=move |ev| fail_next.set(event_target_checked(&ev))/>" make the next generation fail"</label>
-        </div>
+        </section>
         <LowBalanceBanner on_add_credits=Callback::new(move |_| topup_open.set(true))/>
         <Show when=move || topup_open.get()><TopUp/></Show>
         {move || credits.notice.get().map(|n| view! { <p class="ck-failed" role="alert">{n}</p> })}
