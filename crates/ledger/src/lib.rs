@@ -215,6 +215,31 @@ impl Ledger {
         let _ = tokio::time::timeout(max, self.outbox_ready.notified()).await;
     }
 
+    /// Inside a write, before its commit: on PostgreSQL the NOTIFY joins the transaction
+    /// (sent with the commit, dropped with a rollback, no commit of its own). Pair with
+    /// `committed`.
+    pub(crate) async fn notify_in(&self, tx: &mut Tx, wallet_ids: &[&str]) -> Result<()> {
+        if self.dialect == Dialect::Postgres {
+            for wallet_id in wallet_ids {
+                sqlx::query("SELECT pg_notify('creditkit_wallets', $1)")
+                    .bind(*wallet_id)
+                    .execute(&mut **tx)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// After the commit of a write that called `notify_in`.
+    pub(crate) fn committed(&self, wallet_ids: &[&str]) {
+        self.outbox_ready.notify_one();
+        if self.dialect == Dialect::Sqlite {
+            for wallet_id in wallet_ids {
+                self.notify(wallet_id);
+            }
+        }
+    }
+
     pub(crate) async fn changed(&self, wallet_id: &str) {
         self.outbox_ready.notify_one();
         match self.dialect {

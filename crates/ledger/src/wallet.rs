@@ -543,10 +543,9 @@ impl Ledger {
     ) -> Result<T> {
         self.remember(&mut tx, ws, key, payload_hash, &result)
             .await?;
+        self.notify_in(&mut tx, changed).await?;
         tx.commit().await?;
-        for wallet_id in changed {
-            self.changed(wallet_id).await;
-        }
+        self.committed(changed);
         result
     }
 }
