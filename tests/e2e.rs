@@ -547,8 +547,14 @@ async fn scenario(c: &Client, env: &Env) -> Result<()> {
          u.dispatchEvent(new Event('change', { bubbles: true })); return true;",
     )
     .await?;
-    wait_text(c, ".ck-transactions tbody", "only charges", |t| {
-        !t.is_empty() && !t.contains("Released") && !t.contains("Credits added")
+    // One row per paid action, named as on the card, never by its id.
+    wait_text(c, ".ck-transactions tbody", "only charges, by name", |t| {
+        !t.is_empty()
+            && !t.contains("Released")
+            && !t.contains("Credits added")
+            && t.contains("Multi-asset campaign")
+            && t.contains("Charged 20 credits")
+            && !t.contains("multi_asset_campaign")
     })
     .await?;
     wait_text(c, ".ck-usage svg", "usage by month", |t| {

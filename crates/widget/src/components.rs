@@ -72,12 +72,12 @@ pub fn BalanceBadge(
     }
 }
 
-fn signed(delta: i64) -> String {
+pub(crate) fn signed(delta: i64) -> String {
     let sign = if delta < 0 { "−" } else { "+" };
     format!("{sign}{}", credits_text(delta.unsigned_abs()))
 }
 
-fn kind_label(kind: TransactionKind) -> &'static str {
+pub(crate) fn kind_label(kind: TransactionKind) -> &'static str {
     match kind {
         TransactionKind::Grant => "Credits added",
         TransactionKind::Charge => "Charge",
@@ -534,131 +534,5 @@ pub fn InsufficientPrompt() -> impl IntoView {
                 </div>
             </div>
         }.into_any())
-    }
-}
-
-/// A labelled `<select>` of `(value, text)` options that writes the chosen value.
-#[component]
-fn FilterSelect(
-    label: &'static str,
-    value: RwSignal<String>,
-    options: &'static [(&'static str, &'static str)],
-) -> impl IntoView {
-    view! {
-        <label>{label}
-            <select on:change=move |ev| value.set(event_target_value(&ev))>
-                {options.iter().map(|&(v, text)| view! { <option value=v>{text}</option> }).collect_view()}
-            </select>
-        </label>
-    }
-}
-
-/// `fetch(client, filter)`, fetched again when the filter changes or the balance does.
-fn refetching<T, Fut>(
-    credits: Credits,
-    filter: RwSignal<String>,
-    fetch: impl Fn(crate::client::Client, String) -> Fut + 'static,
-) -> LocalResource<T>
-where
-    T: 'static,
-    Fut: std::future::Future<Output = T> + 'static,
-{
-    LocalResource::new(move || {
-        let (f, _) = (filter.get(), credits.revision.get());
-        fetch(credits.client(), f)
-    })
-}
-
-/// Usage as an SVG bar chart, grouped by action, project, member or month.
-#[component]
-pub fn UsageChart() -> impl IntoView {
-    let credits = Credits::get();
-    let group = RwSignal::new("action".to_string());
-    let usage = refetching(
-        credits,
-        group,
-        |client, g| async move { client.usage(&g).await },
-    );
-    view! {
-        <section class="ck-usage" aria-label="Usage">
-            <FilterSelect label="Usage by " value=group options=&[
-                ("action", "action type"), ("project", "project"), ("member", "member"), ("month", "month"),
-            ]/>
-            {move || usage.get().map(|r| match r {
-                Err(e) => view! { <p class="ck-failed">{e.words()}</p> }.into_any(),
-                Ok(u) if u.rows.is_empty() => view! { <p class="ck-note">"Nothing used yet."</p> }.into_any(),
-                Ok(u) => {
-                    let top = u.rows.iter().map(|r| r.used_millicredits).max().unwrap_or(1).max(1);
-                    let rows = u.rows.len();
-                    let height = rows * 28 + 8;
-                    view! {
-                        <svg class="ck-chart" role="img" viewBox=format!("0 0 400 {height}") width="100%" aria-label=format!("Usage by {}: {} in total", u.group_by.as_str(), credits_text(u.total_millicredits))>
-                            {u.rows.iter().enumerate().map(|(i, r)| {
-                                let w = (r.used_millicredits.saturating_mul(220) / top).max(1);
-                                let y = i * 28 + 4;
-                                view! {
-                                    <g>
-                                        <text x="0" y=y + 16 class="ck-chart-label">{truncate(&r.key, 20)}</text>
-                                        <rect x="150" y=y width=w height="20" rx="3" class="ck-chart-bar"></rect>
-                                        <text x=150 + w + 6 y=y + 15 class="ck-chart-value">{credits_number(r.used_millicredits)}</text>
-                                    </g>
-                                }
-                            }).collect_view()}
-                        </svg>
-                        <p class="ck-note">{format!("Total: {}", credits_text(u.total_millicredits))}</p>
-                    }
-                    .into_any()
-                }
-            })}
-        </section>
-    }
-}
-
-fn truncate(s: &str, n: usize) -> String {
-    if s.chars().count() <= n {
-        s.to_string()
-    } else {
-        s.chars().take(n - 1).chain(['…']).collect()
-    }
-}
-
-/// The latest transactions, filterable by type.
-#[component]
-pub fn TransactionList() -> impl IntoView {
-    let credits = Credits::get();
-    let kind = RwSignal::new(String::new());
-    let page = refetching(credits, kind, |client, k| async move {
-        client
-            .transactions((!k.is_empty()).then_some(k.as_str()))
-            .await
-    });
-    view! {
-        <section class="ck-transactions" aria-label="Transactions">
-            <FilterSelect label="Show " value=kind options=&[
-                ("", "all"), ("charge", "charges"), ("grant", "credits added"), ("hold", "holds"),
-                ("release", "releases"), ("refund", "refunds"), ("expiry", "expiries"),
-            ]/>
-            {move || page.get().map(|r| match r {
-                Err(e) => view! { <p class="ck-failed">{e.words()}</p> }.into_any(),
-                Ok(p) => view! {
-                    <table>
-                        <thead><tr><th scope="col">"When"</th><th scope="col">"What"</th><th scope="col">"Credits"</th></tr></thead>
-                        <tbody>
-                            {p.items.iter().map(|t| view! {
-                                <tr data-kind=t.kind.as_str()>
-                                    <td>{when(t.created_at_ms)}</td>
-                                    <td>{format!("{}{}", kind_label(t.kind), t.action.as_ref().map(|a| format!(" · {a}")).unwrap_or_default())}</td>
-                                    <td>{match t.kind {
-                                        TransactionKind::Hold => format!("{} reserved", credits_text(t.held_delta_millicredits.unsigned_abs())),
-                                        TransactionKind::Release => format!("{} returned", credits_text(t.held_delta_millicredits.unsigned_abs())),
-                                        _ => signed(t.delta_millicredits),
-                                    }}</td>
-                                </tr>
-                            }).collect_view()}
-                        </tbody>
-                    </table>
-                }.into_any(),
-            })}
-        </section>
     }
 }

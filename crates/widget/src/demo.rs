@@ -18,9 +18,9 @@ use crate::caps::SpendingCaps;
 use crate::client::Client;
 use crate::components::{
     BalanceBadge, ConfirmDialog, InsufficientPrompt, LiveEstimate, LowBalanceBanner,
-    TransactionList, UsageChart,
 };
 use crate::format::{credits_text, money_text};
+use crate::history::{TransactionList, UsageChart};
 use crate::state::{Credits, Flow, Operation};
 use crate::tokens;
 

@@ -15,6 +15,7 @@ pub mod components;
 pub mod demo;
 mod elements;
 pub mod format;
+pub mod history;
 mod js_api;
 mod state;
 pub mod tokens;
@@ -24,11 +25,11 @@ pub use client::Refresh;
 pub use client::{Client, ClientError, Me};
 pub use components::{
     BalanceBadge, ConfirmDialog, InsufficientPrompt, LiveEstimate, LowBalanceBanner,
-    TransactionList, UsageChart,
 };
 pub use demo::Demo;
 pub use elements::set_session_refresher;
 pub use format::{credits_text, estimate_text};
+pub use history::{TransactionList, UsageChart};
 pub use js_api::{load_token_counter, Estimator, TokenCounter};
 pub use state::{Buy, Credits, Flow, Operation, Outcome, Purchase};
 

@@ -1,0 +1,349 @@
+//! What was used and what happened to the credits: the usage chart and the history, in
+//! the card's words (action names, never ids), one row per paid action.
+
+use std::collections::HashMap;
+
+use creditkit_api::{Transaction, TransactionKind};
+use creditkit_pricing::Card;
+use leptos::prelude::*;
+
+use crate::components::{kind_label, signed};
+use crate::format::{credits_number, credits_text, when};
+use crate::state::Credits;
+
+/// A labelled `<select>` of `(value, text)` options that writes the chosen value.
+#[component]
+fn FilterSelect(
+    label: &'static str,
+    value: RwSignal<String>,
+    options: &'static [(&'static str, &'static str)],
+) -> impl IntoView {
+    view! {
+        <label>{label}
+            <select on:change=move |ev| value.set(event_target_value(&ev))>
+                {options.iter().map(|&(v, text)| view! { <option value=v>{text}</option> }).collect_view()}
+            </select>
+        </label>
+    }
+}
+
+/// `fetch(client, filter)`, fetched again when the filter changes or the balance does.
+fn refetching<T, Fut>(
+    credits: Credits,
+    filter: RwSignal<String>,
+    fetch: impl Fn(crate::client::Client, String) -> Fut + 'static,
+) -> LocalResource<T>
+where
+    T: 'static,
+    Fut: std::future::Future<Output = T> + 'static,
+{
+    LocalResource::new(move || {
+        let (f, _) = (filter.get(), credits.revision.get());
+        fetch(credits.client(), f)
+    })
+}
+
+/// What an action is called on the card; an id the card does not know (an older
+/// version's action) is shown as words, never as the raw id.
+pub(crate) fn action_name(card: Option<&Card>, id: &str) -> String {
+    if let Some(a) = card.and_then(|c| c.action(id)) {
+        return a.name.clone();
+    }
+    let words = id.replace(['_', '-'], " ");
+    let mut chars = words.chars();
+    match chars.next() {
+        Some(first) => first.to_ascii_uppercase().to_string() + chars.as_str(),
+        None => words,
+    }
+}
+
+/// One line of the history.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct HistoryRow {
+    pub(crate) at_ms: i64,
+    /// `charge`, `release` or `hold` for a paid action; otherwise the entry's kind.
+    pub(crate) kind: &'static str,
+    pub(crate) what: String,
+    pub(crate) credits: String,
+}
+
+/// Entries (newest first) as rows: a paid action's hold, charge and release become one
+/// row (charged, "not charged" when released, or reserved while it runs); other entries
+/// keep a row each.
+pub(crate) fn history_rows(items: &[Transaction], card: Option<&Card>) -> Vec<HistoryRow> {
+    #[derive(Default)]
+    struct Paid {
+        at_ms: i64,
+        action: Option<String>,
+        reserved: u64,
+        charged: u64,
+        settled: bool,
+    }
+    let mut order: Vec<Result<&Transaction, String>> = Vec::new();
+    let mut paid: HashMap<String, Paid> = HashMap::new();
+    for t in items {
+        let grouped = matches!(
+            t.kind,
+            TransactionKind::Hold | TransactionKind::Charge | TransactionKind::Release
+        );
+        match (&t.hold_id, grouped) {
+            (Some(hold), true) => {
+                let p = paid.entry(hold.clone()).or_insert_with(|| {
+                    order.push(Err(hold.clone()));
+                    Paid {
+                        at_ms: t.created_at_ms,
+                        ..Paid::default()
+                    }
+                });
+                p.at_ms = p.at_ms.max(t.created_at_ms);
+                if p.action.is_none() {
+                    p.action.clone_from(&t.action);
+                }
+                match t.kind {
+                    TransactionKind::Hold => p.reserved += t.held_delta_millicredits.unsigned_abs(),
+                    TransactionKind::Charge => {
+                        p.charged += t.delta_millicredits.unsigned_abs();
+                        p.settled = true;
+                    }
+                    _ => p.settled = true,
+                }
+            }
+            _ => order.push(Ok(t)),
+        }
+    }
+    order
+        .into_iter()
+        .map(|o| match o {
+            Ok(t) => HistoryRow {
+                at_ms: t.created_at_ms,
+                kind: t.kind.as_str(),
+                what: match &t.action {
+                    Some(a) => format!("{} · {}", kind_label(t.kind), action_name(card, a)),
+                    None => kind_label(t.kind).to_string(),
+                },
+                credits: signed(t.delta_millicredits),
+            },
+            Err(hold) => {
+                let p = &paid[&hold];
+                let name = p
+                    .action
+                    .as_deref()
+                    .map_or_else(|| "Paid action".to_string(), |a| action_name(card, a));
+                let (kind, credits) = if p.charged > 0 {
+                    ("charge", format!("Charged {}", credits_text(p.charged)))
+                } else if p.settled {
+                    ("release", "Not charged".to_string())
+                } else {
+                    ("hold", format!("{} reserved", credits_text(p.reserved)))
+                };
+                HistoryRow {
+                    at_ms: p.at_ms,
+                    kind,
+                    what: name,
+                    credits,
+                }
+            }
+        })
+        .collect()
+}
+
+/// Usage as an SVG bar chart, grouped by action, project, member or month.
+#[component]
+pub fn UsageChart() -> impl IntoView {
+    let credits = Credits::get();
+    let group = RwSignal::new("action".to_string());
+    let usage = refetching(
+        credits,
+        group,
+        |client, g| async move { client.usage(&g).await },
+    );
+    view! {
+        <section class="ck-usage" aria-label="Usage">
+            <FilterSelect label="Usage by " value=group options=&[
+                ("action", "action type"), ("project", "project"), ("member", "member"), ("month", "month"),
+            ]/>
+            {move || usage.get().map(|r| match r {
+                Err(e) => view! { <p class="ck-failed">{e.words()}</p> }.into_any(),
+                Ok(u) if u.rows.is_empty() => view! { <p class="ck-note">"Nothing used yet."</p> }.into_any(),
+                Ok(u) => {
+                    let card = credits.card.get();
+                    let by_action = u.group_by == creditkit_api::UsageGroup::Action;
+                    let top = u.rows.iter().map(|r| r.used_millicredits).max().unwrap_or(1).max(1);
+                    let rows = u.rows.len();
+                    let height = rows * 28 + 8;
+                    view! {
+                        <svg class="ck-chart" role="img" viewBox=format!("0 0 400 {height}") width="100%" aria-label=format!("Usage by {}: {} in total", u.group_by.as_str(), credits_text(u.total_millicredits))>
+                            {u.rows.iter().enumerate().map(|(i, r)| {
+                                let w = (r.used_millicredits.saturating_mul(220) / top).max(1);
+                                let y = i * 28 + 4;
+                                let label = if by_action { action_name(card.as_deref(), &r.key) } else { r.key.clone() };
+                                view! {
+                                    <g>
+                                        <text x="0" y=y + 16 class="ck-chart-label">{truncate(&label, 20)}</text>
+                                        <rect x="150" y=y width=w height="20" rx="3" class="ck-chart-bar"></rect>
+                                        <text x=150 + w + 6 y=y + 15 class="ck-chart-value">{credits_number(r.used_millicredits)}</text>
+                                    </g>
+                                }
+                            }).collect_view()}
+                        </svg>
+                        <p class="ck-note">{format!("Total: {}", credits_text(u.total_millicredits))}</p>
+                    }
+                    .into_any()
+                }
+            })}
+        </section>
+    }
+}
+
+fn truncate(s: &str, n: usize) -> String {
+    if s.chars().count() <= n {
+        s.to_string()
+    } else {
+        s.chars().take(n - 1).chain(['…']).collect()
+    }
+}
+
+/// The latest transactions, filterable by type: one row per paid action.
+#[component]
+pub fn TransactionList() -> impl IntoView {
+    let credits = Credits::get();
+    let kind = RwSignal::new(String::new());
+    let page = refetching(credits, kind, |client, k| async move {
+        client
+            .transactions((!k.is_empty()).then_some(k.as_str()))
+            .await
+    });
+    view! {
+        <section class="ck-transactions" aria-label="Transactions">
+            <FilterSelect label="Show " value=kind options=&[
+                ("", "all"), ("charge", "charges"), ("grant", "credits added"), ("hold", "holds"),
+                ("release", "releases"), ("refund", "refunds"), ("expiry", "expiries"),
+            ]/>
+            {move || page.get().map(|r| match r {
+                Err(e) => view! { <p class="ck-failed">{e.words()}</p> }.into_any(),
+                Ok(p) => {
+                    let card = credits.card.get();
+                    let rows = history_rows(&p.items, card.as_deref());
+                    view! {
+                        <table>
+                            <thead><tr><th scope="col">"When"</th><th scope="col">"What"</th><th scope="col">"Credits"</th></tr></thead>
+                            <tbody>
+                                {rows.into_iter().map(|r| view! {
+                                    <tr data-kind=r.kind>
+                                        <td>{when(r.at_ms)}</td>
+                                        <td>{r.what}</td>
+                                        <td>{r.credits}</td>
+                                    </tr>
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    }.into_any()
+                }
+            })}
+        </section>
+    }
+}
+
+#[cfg(all(test, target_arch = "wasm32"))]
+mod tests {
+    use super::*;
+    use wasm_bindgen_test::wasm_bindgen_test;
+
+    fn entry(
+        kind: TransactionKind,
+        hold: Option<&str>,
+        action: Option<&str>,
+        delta: i64,
+        held: i64,
+        at_ms: i64,
+    ) -> Transaction {
+        Transaction {
+            seq: at_ms,
+            kind,
+            delta_millicredits: delta,
+            held_delta_millicredits: held,
+            grant_id: None,
+            hold_id: hold.map(str::to_string),
+            member_id: None,
+            action: action.map(str::to_string),
+            project: None,
+            note: None,
+            created_at_ms: at_ms,
+        }
+    }
+
+    #[wasm_bindgen_test]
+    fn a_paid_action_is_one_row_named_by_the_card() {
+        let card =
+            creditkit_pricing::parse_card(include_str!("../../../examples/ratecards/landing.json"))
+                .unwrap();
+        // Newest first, as the API lists them.
+        let items = [
+            entry(
+                TransactionKind::Hold,
+                Some("h3"),
+                Some("image"),
+                0,
+                10_000,
+                60,
+            ),
+            entry(
+                TransactionKind::Release,
+                Some("h1"),
+                Some("image"),
+                0,
+                -10_000,
+                50,
+            ),
+            entry(
+                TransactionKind::Charge,
+                Some("h2"),
+                Some("no_such_action"),
+                -3_000,
+                -3_000,
+                40,
+            ),
+            entry(
+                TransactionKind::Release,
+                Some("h2"),
+                Some("no_such_action"),
+                0,
+                -2_000,
+                40,
+            ),
+            entry(
+                TransactionKind::Hold,
+                Some("h2"),
+                Some("no_such_action"),
+                0,
+                5_000,
+                30,
+            ),
+            entry(
+                TransactionKind::Hold,
+                Some("h1"),
+                Some("image"),
+                0,
+                10_000,
+                20,
+            ),
+            entry(TransactionKind::Grant, None, None, 100_000, 0, 10),
+        ];
+        let rows = history_rows(&items, Some(&card));
+        let image = card.action("image").unwrap().name.clone();
+        let got: Vec<(&str, &str, &str)> = rows
+            .iter()
+            .map(|r| (r.kind, r.what.as_str(), r.credits.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("hold", image.as_str(), "10 credits reserved"),
+                ("release", image.as_str(), "Not charged"),
+                ("charge", "No such action", "Charged 3 credits"),
+                ("grant", "Credits added", "+100 credits"),
+            ]
+        );
+        assert_eq!(rows[1].at_ms, 50, "a row is dated by its last step");
+    }
+}
