@@ -18,8 +18,9 @@ mod browser;
 #[tokio::main]
 async fn main() {
     let Some(site) = std::env::var_os("CREDITKIT_BENCH_SITE").map(PathBuf::from) else {
-        eprintln!("skipped: run `cargo xtask bench` (builds the page and the npm bundle)");
-        return;
+        // Never a silent pass: without its page there is nothing to measure.
+        eprintln!("CREDITKIT_BENCH_SITE is not set: run `cargo xtask bench tokens` (builds the page and the npm bundle)");
+        std::process::exit(2);
     };
     let root = std::env::temp_dir().join(format!("creditkit-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&root);
