@@ -394,6 +394,8 @@ fn bench(root: &Path) -> Result<()> {
 fn bench_http() -> Result<()> {
     step("server: charges over HTTP (closed and open loop) beside the databases alone");
     let postgres = tools::ensure_postgres()?;
+    // Ten minutes per store at a quarter of the best rate: memory and storage stay flat.
+    let soak = std::env::var("CREDITKIT_BENCH_SOAK_SECONDS").unwrap_or_else(|_| "600".into());
     run(Command::new("cargo")
         .args([
             "bench",
@@ -403,7 +405,8 @@ fn bench_http() -> Result<()> {
             "--bench",
             "http",
         ])
-        .env("CREDITKIT_TEST_POSTGRES", postgres))
+        .env("CREDITKIT_TEST_POSTGRES", postgres)
+        .env("CREDITKIT_BENCH_SOAK_SECONDS", soak))
 }
 
 /// The ledger's simulation for as long as asked (release build, both stores).

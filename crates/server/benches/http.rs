@@ -9,7 +9,9 @@
 //! same process: SQLite `synchronous = FULL` committing one UPDATE + INSERT per
 //! transaction, and a pgbench-style hot row on PostgreSQL (16 connections).
 //! `CREDITKIT_BENCH_SECONDS` sets each point's length (default 3); `CREDITKIT_BENCH_STORES`
-//! picks `sqlite`, `postgres` or both (default).
+//! picks `sqlite`, `postgres` or both (default); `CREDITKIT_BENCH_SOAK_SECONDS` adds a long
+//! open-loop run at a quarter of the best rate, printing memory and rows each minute
+//! (`cargo xtask bench http` runs 600 s).
 
 // Rates, percentiles and ratios are reported as floats; no amount is.
 #![allow(clippy::float_arithmetic)]
@@ -190,14 +192,27 @@ fn rss_mib() -> f64 {
         .map_or(f64::NAN, |pages| pages * 4096.0 / (1024.0 * 1024.0))
 }
 
+/// How long idempotency keys replay here: a minute (production keeps them 24 hours), so a
+/// 10-minute soak reaches the steady state where pruning keeps storage flat.
+const RETENTION_MS: i64 = 60_000;
+
 /// The server on its own runtime (2 workers), a workspace, 64 wallets with credits.
 fn start(server_rt: &tokio::runtime::Runtime, url: &str) -> Target {
     server_rt.block_on(async {
         let ledger = Arc::new(
-            Ledger::open(url, Arc::new(SystemClock), Config::default())
-                .await
-                .expect("open the ledger"),
+            Ledger::open(
+                url,
+                Arc::new(SystemClock),
+                Config {
+                    retention_ms: RETENTION_MS,
+                    ..Config::default()
+                },
+            )
+            .await
+            .expect("open the ledger"),
         );
+        // As in production: the sweeper settles and prunes while the load runs.
+        creditkit_server::spawn_sweeper(ledger.clone(), Duration::from_secs(5));
         let off = Rate {
             per_second: 0,
             burst: 0,
@@ -330,11 +345,46 @@ async fn postgres_baseline(url: &str, secs: f64) -> f64 {
     total as f64 / started.elapsed().as_secs_f64()
 }
 
+/// A long open-loop run at `rate`: each minute, throughput, p99 and what the process and
+/// the database hold (memory and storage stay flat once the retention window is full).
+fn soak(
+    server_rt: &tokio::runtime::Runtime,
+    client_rt: &tokio::runtime::Runtime,
+    target: &Arc<Target>,
+    http: &reqwest::Client,
+    rate: f64,
+    secs: f64,
+) {
+    println!(
+        "soak: {rate:.0} charges/s offered for {secs:.0} s, keys kept {} s",
+        RETENTION_MS / 1000
+    );
+    let started = Instant::now();
+    while started.elapsed().as_secs_f64() < secs {
+        let chunk = (secs - started.elapsed().as_secs_f64()).min(60.0);
+        let p = client_rt.block_on(open_loop(target, http, rate, chunk));
+        let rows = server_rt.block_on(target.ledger.row_counts()).unwrap();
+        let rows: Vec<String> = rows.iter().map(|(t, n)| format!("{t} {n}")).collect();
+        println!(
+            "  {:>4.0} s: {:.0} charges/s, p99 {:.2} ms, RSS {:.0} MiB, rows: {}",
+            started.elapsed().as_secs_f64(),
+            p.charges_per_s,
+            p.p[1],
+            rss_mib(),
+            rows.join(", ")
+        );
+    }
+}
+
 fn main() {
     let secs: f64 = std::env::var("CREDITKIT_BENCH_SECONDS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(3.0);
+    let soak_secs: f64 = std::env::var("CREDITKIT_BENCH_SOAK_SECONDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0.0);
     let stores: Vec<Store> = match std::env::var("CREDITKIT_BENCH_STORES").as_deref() {
         Ok("sqlite") => vec![Store::Sqlite],
         Ok("postgres") => vec![Store::Postgres],
@@ -427,6 +477,16 @@ fn main() {
             "process RSS: {rss_start:.0} MiB at start, {:.0} MiB at end",
             rss_mib()
         );
+        if soak_secs > 0.0 {
+            soak(
+                &server_rt,
+                &client_rt,
+                &target,
+                &http,
+                best * 0.25,
+                soak_secs,
+            );
+        }
         for w in &target.wallets {
             server_rt
                 .block_on(target.ledger.audit(w))
