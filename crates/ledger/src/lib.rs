@@ -24,6 +24,7 @@ mod outbox;
 mod purchases;
 mod reads;
 mod store;
+mod stream;
 pub mod testing;
 pub mod time;
 mod wallet;

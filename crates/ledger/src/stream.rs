@@ -1,0 +1,166 @@
+//! Streamed turns: a hold opened for the input and a first chunk of output, grown chunk by
+//! chunk while the model streams, never past what the user confirmed.
+
+use creditkit_api::{ExtendRequest, Hold, HoldStatus, Op};
+use creditkit_pricing::{estimate, shortfall, Card, Millicredits, Request};
+
+use crate::error::fmt_mc;
+use crate::*;
+
+/// Output tokens for a streamed turn, within its model's bound.
+pub(crate) fn clamp_output(card: &Card, request: &Request, tokens: u64) -> Result<u64> {
+    let item = match request.items.as_slice() {
+        [item] => item,
+        _ => {
+            return Err(LedgerError::invalid_at(
+                "stream",
+                "only a single chat turn streams",
+            ))
+        }
+    };
+    let model = creditkit_pricing::chat_model(card, item).ok_or_else(|| {
+        LedgerError::invalid_at("stream", "only a chat turn (a model's message) streams")
+    })?;
+    Ok(tokens.min(
+        model
+            .max_output_tokens
+            .unwrap_or(creditkit_pricing::limits::MAX_TOKENS),
+    ))
+}
+
+/// What a streamed turn costs with `output_tokens` out: the same estimator, exact.
+pub(crate) fn stream_price(card: &Card, request: &Request, output_tokens: u64) -> Result<u64> {
+    let mut r = request.clone();
+    if let Some(item) = r.items.first_mut() {
+        item.params.insert(
+            "output_tokens".to_string(),
+            creditkit_pricing::ParamValue::Count(output_tokens),
+        );
+    }
+    Ok(estimate(card, &r)
+        .map_err(LedgerError::Estimate)?
+        .max_millicredits)
+}
+
+impl Ledger {
+    /// Grows a streamed turn's hold as the model streams: records the tokens generated
+    /// so far and reserves up to `reserve_output_tokens`, priced by the quote's card.
+    /// Never past the maximum the user confirmed; refused (and nothing reserved) when a
+    /// cap or the balance cannot cover the next chunk — the stream pauses, and may
+    /// continue after a top-up. The backend's, once per chunk, idempotent per key.
+    pub async fn extend(
+        &self,
+        p: &Principal,
+        hold_id: &str,
+        req: &ExtendRequest,
+        key: &str,
+    ) -> Result<Hold> {
+        p.require(Op::Settle)?;
+        check_key(key)?;
+        if req.reserve_output_tokens < req.generated_output_tokens {
+            return Err(LedgerError::invalid_at(
+                "reserve_output_tokens",
+                "reserve at least the tokens already generated",
+            ));
+        }
+        let hash = payload_hash("extend", &(hold_id, req));
+        let (wallet_id, quote_id) = self.hold_wallet(p, hold_id).await?;
+        let (card_hash, request_json): (String, String) =
+            sqlx::query_as("SELECT card_hash, request_json FROM quotes WHERE id = $1")
+                .bind(&quote_id)
+                .fetch_one(&self.pool)
+                .await?;
+        let card = self.card_by_hash(&card_hash).await?;
+        let request: Request = serde_json::from_str(&request_json)
+            .map_err(|e| LedgerError::Corrupt(format!("quote request: {e}")))?;
+        let reserve_tokens = clamp_output(&card, &request, req.reserve_output_tokens)?;
+        let generated_tokens = req.generated_output_tokens.min(reserve_tokens);
+        let reserve_price = to_i64(stream_price(&card, &request, reserve_tokens)?)?;
+        let generated_price = to_i64(stream_price(&card, &request, generated_tokens)?)?;
+        let now = self.now_ms();
+        let (mut tx, mut w) = match self
+            .begin_write::<Hold>(&p.workspace_id, &wallet_id, key, &hash, now)
+            .await?
+        {
+            Write::Replayed(done) => return done,
+            Write::Fresh(tx, w) => (tx, w),
+        };
+        let hold = self.hold_in(&mut tx, hold_id).await?;
+        let Some(stream) = hold.stream.clone() else {
+            return Err(LedgerError::invalid(format!(
+                "hold `{hold_id}` is not a streamed turn (quote it with `stream`)"
+            )));
+        };
+        if hold.status != HoldStatus::Active {
+            let status = hold.status.as_str().to_string();
+            self.save_wallet(&mut tx, &mut w).await?;
+            tx.commit().await?; // keep what settle did (a timed-out hold)
+            return Err(LedgerError::HoldNotActive {
+                id: hold_id.to_string(),
+                status,
+            });
+        }
+        if to_u64(reserve_price) > stream.confirmed_max_millicredits {
+            return Err(LedgerError::BeyondConfirmedMaximum(format!(
+                "{} output tokens would cost {} credits, past the {} credits confirmed for this turn",
+                reserve_tokens,
+                fmt_mc(to_u64(reserve_price)),
+                fmt_mc(stream.confirmed_max_millicredits)
+            )));
+        }
+        let current = to_i64(hold.amount_millicredits)?;
+        let add = (reserve_price - current).max(0);
+        if add > 0 {
+            let meta: (Option<String>, Option<String>) =
+                sqlx::query_as("SELECT member_id, project FROM holds WHERE id = $1")
+                    .bind(hold_id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            self.check_caps(&mut tx, &w, meta.0.as_deref(), meta.1.as_deref(), add, now)
+                .await?;
+            let available = w.balance_mc - w.held_mc;
+            if add > available {
+                let short = shortfall(
+                    &card,
+                    Millicredits(to_u64(available)),
+                    Millicredits(to_u64(add)),
+                )
+                .ok_or_else(|| LedgerError::Corrupt("shortfall without a gap".into()))?;
+                return Err(LedgerError::Insufficient(Box::new(short)));
+            }
+            self.allocate(&mut tx, &mut w, hold_id, add, now).await?;
+            self.entry(
+                &mut tx,
+                &wallet_id,
+                now,
+                Entry {
+                    kind: "hold",
+                    held_delta_mc: add,
+                    hold_id: Some(hold_id),
+                    member_id: meta.0.as_deref(),
+                    note: Some("streamed turn: next chunk"),
+                    ..Entry::default()
+                },
+            )
+            .await?;
+            w.held_mc += add;
+        }
+        // Only forward: a late or repeated chunk never shrinks what was recorded.
+        sqlx::query(
+            "UPDATE holds SET amount_mc = $1, reserved_tokens = $2, \
+             generated_tokens = CASE WHEN generated_tokens > $3 THEN generated_tokens ELSE $3 END, \
+             generated_mc = CASE WHEN generated_mc > $4 THEN generated_mc ELSE $4 END WHERE id = $5",
+        )
+        .bind(current + add)
+        .bind(reserve_tokens.max(stream.reserved_output_tokens) as i64)
+        .bind(generated_tokens as i64)
+        .bind(generated_price)
+        .bind(hold_id)
+        .execute(&mut *tx)
+        .await?;
+        self.save_wallet(&mut tx, &mut w).await?;
+        let result = Ok(self.hold_in(&mut tx, hold_id).await?);
+        self.finish(tx, &p.workspace_id, key, &hash, result, &[&wallet_id])
+            .await
+    }
+}
