@@ -97,6 +97,11 @@ fn report(v: &Value) {
             f("ours_keystroke_ms"),
             r["keystroke_exact"]
         );
+        println!(
+            "    … handed over as an edit {:>8.4} ms  (exact after: {}; whole text each time is the line above)",
+            f("ours_edit_keystroke_ms"),
+            r["edit_exact"]
+        );
         for lib in ["gpt-tokenizer", "js-tiktoken"] {
             println!(
                 "    {lib:<22} {:>8.4} ms  ({} tokens)",

@@ -19,14 +19,16 @@ use serde_json::{json, Value};
 mod audit;
 mod browser;
 mod flows;
+mod package;
+mod promise;
 
 use browser::{connect, connect_with, start_chromedriver, Result};
 
-/// A regression guard on the demo page's wasm (everything: widget, caps, streaming, the
-/// demo itself): ~315 KB gzip today, up from 282 KB with sessions, checkout, caps and
-/// streamed turns. Issue 13 splits the embeddable module from the demo and sets its
-/// budget; `cargo xtask size` measures the floors side by side.
-const WASM_GZIP_BUDGET_BYTES: usize = 330 * 1024;
+/// The embeddable module (`dist/embed`: what the npm package ships, no demo), wasm + JS
+/// gzip together. Issue 13's target is 120 KB; this guard holds today's size so nothing
+/// grows unnoticed while the levers bring it down (`cargo xtask size` has the table).
+const EMBED_GZIP_BUDGET_BYTES: usize = EMBED_GZIP_TODAY_BYTES;
+const EMBED_GZIP_TODAY_BYTES: usize = 330 * 1024;
 
 struct Env {
     /// The operator's site (the page and its backend).
@@ -37,6 +39,8 @@ struct Env {
     demo: Value,
     artifacts: PathBuf,
     http: reqwest::Client,
+    /// How the npm scratch app was built (served at `/scratch/`).
+    scratch: String,
 }
 
 /// The built page. Never skipped: without it the test fails and says how to run it.
@@ -74,37 +78,37 @@ fn gzip_len(bytes: &[u8]) -> usize {
 }
 
 #[test]
-fn wasm_stays_within_its_size_budget() {
+fn the_embeddable_module_stays_within_its_size_budget() {
     let dist = dist();
-    let mut report = Vec::new();
-    for entry in std::fs::read_dir(&dist).unwrap() {
-        let path = entry.unwrap().path();
-        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
-        if ext == "wasm" || ext == "js" {
-            let bytes = std::fs::read(&path).unwrap();
-            let gz = gzip_len(&bytes);
-            report.push((
-                path.file_name().unwrap().to_string_lossy().to_string(),
-                bytes.len(),
-                gz,
-            ));
-            if ext == "wasm" {
-                assert!(
-                    gz <= WASM_GZIP_BUDGET_BYTES,
-                    "{}: {gz} bytes gzip, budget {WASM_GZIP_BUDGET_BYTES}",
-                    path.display()
+    let mut embed_gzip_bytes = 0;
+    for (dir, what) in [("", "demo page"), ("embed", "embeddable")] {
+        for entry in std::fs::read_dir(dist.join(dir)).unwrap() {
+            let path = entry.unwrap().path();
+            let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+            if ext == "wasm" || ext == "js" {
+                let bytes = std::fs::read(&path).unwrap();
+                let gz = gzip_len(&bytes);
+                println!(
+                    "size: {what}: {}: {} bytes raw, {gz} bytes gzip",
+                    path.file_name().unwrap().to_string_lossy(),
+                    bytes.len()
                 );
+                if !dir.is_empty() {
+                    embed_gzip_bytes += gz;
+                }
             }
         }
     }
     assert!(
-        report.iter().any(|r| r.0.ends_with(".wasm")),
-        "no wasm in {}",
+        std::fs::metadata(dist.join("embed/creditkit_bg.wasm")).is_ok(),
+        "no embeddable module in {}/embed (cargo xtask page builds it)",
         dist.display()
     );
-    for (name, raw, gz) in report {
-        println!("size: {name}: {raw} bytes raw, {gz} bytes gzip");
-    }
+    println!("size: embeddable, wasm + JS: {embed_gzip_bytes} bytes gzip");
+    assert!(
+        embed_gzip_bytes <= EMBED_GZIP_BUDGET_BYTES,
+        "the embeddable module is {embed_gzip_bytes} bytes gzip; budget {EMBED_GZIP_BUDGET_BYTES}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -114,6 +118,7 @@ async fn the_demo_page_prices_charges_and_blocks_like_it_says() {
     let _ = std::fs::remove_dir_all(&root);
     let site = root.join("site");
     copy_dir(&dist, &site);
+    let scratch = package::build_scratch_app(&root, &site);
 
     // Two origins, as deployed: the API, and the operator's site calling it (CORS).
     let api_socket = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -182,6 +187,7 @@ async fn the_demo_page_prices_charges_and_blocks_like_it_says() {
         demo,
         artifacts,
         http: reqwest::Client::new(),
+        scratch,
     };
     // The browser can never read the operator's secrets.
     let leaked = env
@@ -632,6 +638,8 @@ async fn scenario(c: &Client, env: &Env) -> Result<()> {
     }
     shot(c, env, "10-plain-html-elements").await?;
     audit::audit(c, "the plain-HTML page").await?;
+    promise::browser_estimates_equal_server_quotes(c, env).await?;
+    package::scratch_app_works(c, env, &env.scratch).await?;
 
     // Kopai: an agent's first messages are free; the turn is sent through the same flow.
     c.goto(&format!("{}/#kopai", env.base))

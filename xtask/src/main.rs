@@ -3,6 +3,8 @@
 //! Every command installs what it needs when it is missing and skips what already
 //! answers with the right version, so the README's two commands work on a new machine.
 
+mod package;
+mod size;
 mod tools;
 
 use std::path::{Path, PathBuf};
@@ -18,9 +20,13 @@ const HELP: &str = "cargo xtask <command>
            estimates/second, charges/second per store, charges over HTTP;
            `bench tokens` for tokens only, `bench http` for the HTTP load only
   sim      the ledger's seeded simulation, long: sim [OPERATIONS] [SEED]
-  size     the widget page's wasm and JS (raw, gzip) beside the floors it is built on:
-           a minimal Leptos page and the pricing engine alone, same build and wasm-opt
-  page     build the demo page into dist/ (trunk build --release)
+  size     what ships, wasm and JS (raw, gzip): the embeddable widget, the estimator alone,
+           the demo page, beside floors (a minimal Leptos page, the engine alone), built
+           alike, with a per-crate table of each shipped module; `size top [N]` lists the
+           N largest functions of the modules the last `size` built
+  page     build the demo page into dist/ (trunk build --release), and the shipped
+           modules into dist/embed (the widget) and dist/estimator (the engine alone)
+  package  the npm packages (@creditkit/widget, @creditkit/estimator) in target/package
   fuzz     fuzz the card parser for a while: fuzz [SECONDS]
   tools    install the tools the tests need, and nothing else";
 
@@ -40,8 +46,16 @@ fn main() -> Result<()> {
             args.get(1).map_or("200000", String::as_str),
             args.get(2).map(String::as_str),
         ),
+        Some("size") if args.get(1).map(String::as_str) == Some("top") => {
+            let n = args.get(2).and_then(|n| n.parse().ok()).unwrap_or(40);
+            for (_, _, dir, _) in MODULES {
+                size::print_top(&named_copy(&root, &root.join("dist").join(dir)), n)?;
+            }
+            Ok(())
+        }
         Some("size") => size(&root),
         Some("page") => build_page(&root).map(|_| ()),
+        Some("package") => package::package(&root).map(|_| ()),
         Some("fuzz") => fuzz(args.get(1).map_or("60", String::as_str)),
         Some("tools") => tools::ensure_test_tools(&root).map(|_| ()),
         Some("help" | "--help" | "-h") | None => {
@@ -93,6 +107,10 @@ fn test(root: &Path) -> Result<()> {
         "wasm32-unknown-unknown",
         "-p",
         "creditkit-widget",
+        "-p",
+        "creditkit-demo",
+        "-p",
+        "creditkit-estimator",
         "--all-targets",
         "--",
         "-D",
@@ -107,6 +125,8 @@ fn test(root: &Path) -> Result<()> {
             "--locked",
             "--exclude",
             "creditkit-widget",
+            "--exclude",
+            "creditkit-demo",
             "--exclude",
             "creditkit-e2e",
         ])
@@ -128,7 +148,8 @@ fn test(root: &Path) -> Result<()> {
             .env("PATH", &tools.path))?;
     }
     let page_path = build_page(root)?;
-    let axe = tools::ensure_axe()?;
+    package::pack(root)?;
+    let (axe, esbuild) = tools::ensure_e2e_npm()?;
     step("end to end: the server + the page in headless Chromium (screenshots in target/e2e-artifacts)");
     run(Command::new("cargo")
         .args([
@@ -142,6 +163,8 @@ fn test(root: &Path) -> Result<()> {
         ])
         .env("CREDITKIT_E2E_DIST", root.join("dist"))
         .env("CREDITKIT_AXE", &axe)
+        .env("CREDITKIT_PACKAGES", root.join("target/package"))
+        .env("CREDITKIT_ESBUILD", &esbuild)
         .env("CHROMEDRIVER", &tools.chromedriver)
         .env("PATH", &page_path))?;
     step("all tests passed");
@@ -151,7 +174,8 @@ fn test(root: &Path) -> Result<()> {
 /// Crates that run their tests in the browser as well as natively.
 const WASM_PACKAGES: &[&str] = &["creditkit-pricing", "creditkit-tokens", "creditkit-widget"];
 
-/// Builds the demo page (index.html) with Trunk into `dist/`; returns the PATH used.
+/// Builds the demo page (index.html) with Trunk into `dist/`, and the embeddable module
+/// beside it in `dist/embed/`; returns the PATH used.
 fn build_page(root: &Path) -> Result<String> {
     let path = tools::ensure_page_tools(root)?;
     step("building the page (trunk build --release)");
@@ -160,38 +184,127 @@ fn build_page(root: &Path) -> Result<String> {
         .args(["build", "--release", "--offline"])
         .env("PATH", &path)
         .env("TRUNK_OFFLINE", "true"))?;
-    for entry in std::fs::read_dir(root.join("dist"))? {
-        let p = entry?.path();
-        if matches!(p.extension().and_then(|e| e.to_str()), Some("wasm" | "js")) {
-            let bytes = std::fs::read(&p)?;
-            eprintln!(
-                "xtask: {}: {} KB",
-                p.file_name().unwrap_or_default().to_string_lossy(),
-                bytes.len() / 1024
-            );
-        }
+    build_embed(root, &path)?;
+    for (name, bytes) in served_files(root)? {
+        eprintln!("xtask: {name}: {} KB", bytes.len() / 1024);
     }
     Ok(path)
 }
 
-/// Sizes side by side, built the same way: the page, and probes (`xtask/probes`) that
-/// hold only what every widget page must contain.
-fn size(root: &Path) -> Result<()> {
-    let path = build_page(root)?;
+/// What embedders ship, each a directory of `dist/` that is also its npm package's
+/// content: `embed/` is `creditkit-widget` with the `start` feature (registers the
+/// custom elements on load; no demo) plus its stylesheet, `estimator/` the pricing
+/// module alone (`creditkit-estimator`). Built with the page's wasm-opt settings.
+pub(crate) fn build_embed(root: &Path, path: &str) -> Result<()> {
+    for (package, feature, dir, name) in MODULES {
+        step(&format!("building {dir}/{name}.js ({package})"));
+        let built = cargo_wasm(root, package, feature)?;
+        let out = root.join("dist").join(dir);
+        let _ = std::fs::remove_dir_all(&out);
+        bindgen_and_opt(root, path, &built, &out, name)?;
+    }
+    std::fs::copy(
+        root.join("crates/widget/style/creditkit.css"),
+        root.join("dist/embed/creditkit.css"),
+    )?;
+    Ok(())
+}
+
+/// The shipped modules: (package, feature, directory in `dist/`, module name).
+const MODULES: [(&str, Option<&str>, &str, &str); 2] = [
+    ("creditkit-widget", Some("start"), "embed", "creditkit"),
+    (
+        "creditkit-estimator",
+        None,
+        "estimator",
+        "creditkit_estimator",
+    ),
+];
+
+/// Builds `package` for wasm32 with the `wasm-release` profile; returns the raw module.
+fn cargo_wasm(root: &Path, package: &str, feature: Option<&str>) -> Result<PathBuf> {
+    let mut cargo = Command::new("cargo");
+    cargo.args(["build", "--locked", "--target", "wasm32-unknown-unknown"]);
+    cargo.args(["--profile", "wasm-release", "-p", package]);
+    if let Some(f) = feature {
+        cargo.args(["--features", f]);
+    }
+    run(&mut cargo)?;
+    Ok(root.join(format!(
+        "target/wasm32-unknown-unknown/wasm-release/{}.wasm",
+        package.replace('-', "_")
+    )))
+}
+
+/// wasm-bindgen (`--target web`) into `out` as `{name}.js` + `{name}_bg.wasm`, then
+/// wasm-opt in place with index.html's settings, so every module is built alike.
+fn bindgen_and_opt(root: &Path, path: &str, built: &Path, out: &Path, name: &str) -> Result<()> {
     let html = std::fs::read_to_string(root.join("index.html"))?;
     let level = attribute(&html, "data-wasm-opt").context("index.html: data-wasm-opt")?;
     let params = attribute(&html, "data-wasm-opt-params").unwrap_or_default();
-    let mut rows = Vec::new();
-    for entry in std::fs::read_dir(root.join("dist"))? {
-        let p = entry?.path();
-        if matches!(p.extension().and_then(|e| e.to_str()), Some("wasm" | "js")) {
-            let name = p
-                .file_name()
-                .unwrap_or_default()
-                .to_string_lossy()
-                .into_owned();
-            rows.push((format!("widget page: {name}"), std::fs::read(&p)?));
+    run(Command::new("wasm-bindgen")
+        .args(["--target", "web", "--out-name", name, "--out-dir"])
+        .arg(out)
+        .arg(built)
+        .env("PATH", path))?;
+    let wasm = out.join(format!("{name}_bg.wasm"));
+    // A copy with function names, for the per-crate table, outside what is served.
+    let named = named_copy(root, out);
+    std::fs::create_dir_all(root.join("target/size"))?;
+    for (target, names) in [(named, true), (wasm.clone(), false)] {
+        let mut opt = Command::new("wasm-opt");
+        opt.arg(format!("-O{level}"))
+            .arg(&wasm)
+            .arg("-o")
+            .arg(&target);
+        opt.args(params.split_whitespace()).env("PATH", path);
+        if names {
+            opt.arg("-g");
         }
+        run(&mut opt)?;
+    }
+    Ok(())
+}
+
+/// Where [`bindgen_and_opt`] keeps the module built into `out` with its names.
+fn named_copy(root: &Path, out: &Path) -> PathBuf {
+    let dir = out.file_name().unwrap_or_default().to_string_lossy();
+    root.join(format!("target/size/{dir}-named.wasm"))
+}
+
+/// The page's and the embed's `.wasm` and `.js` files, named relative to `dist/`.
+fn served_files(root: &Path) -> Result<Vec<(String, Vec<u8>)>> {
+    let mut files = Vec::new();
+    for dir in ["", MODULES[0].2, MODULES[1].2] {
+        for entry in std::fs::read_dir(root.join("dist").join(dir))? {
+            let p = entry?.path();
+            if matches!(p.extension().and_then(|e| e.to_str()), Some("wasm" | "js")) {
+                let name = p.file_name().unwrap_or_default().to_string_lossy();
+                let name = if dir.is_empty() {
+                    name.into_owned()
+                } else {
+                    format!("{dir}/{name}")
+                };
+                files.push((name, std::fs::read(&p)?));
+            }
+        }
+    }
+    files.sort_by(|a, b| a.0.cmp(&b.0));
+    Ok(files)
+}
+
+/// Sizes side by side, built the same way: the embeddable module, the demo page, and
+/// probes (`xtask/probes`) that hold only what every widget page must contain.
+fn size(root: &Path) -> Result<()> {
+    let path = build_page(root)?;
+    let mut rows = Vec::new();
+    for (name, bytes) in served_files(root)? {
+        let label = match name.split_once('/') {
+            Some(("embed", _)) => format!("embeddable (widget): {name}"),
+            Some(("estimator", _)) => format!("estimator alone: {name}"),
+            _ => format!("demo page: {name}"),
+        };
+        rows.push((label, bytes));
     }
     let probes = [
         ("floor: minimal Leptos page", "creditkit-probe-leptos", None),
@@ -213,41 +326,36 @@ fn size(root: &Path) -> Result<()> {
     ];
     for (label, package, feature) in probes {
         step(&format!("building {label}"));
-        let mut cargo = Command::new("cargo");
-        cargo.args(["build", "--locked", "--target", "wasm32-unknown-unknown"]);
-        cargo.args(["--profile", "wasm-release", "-p", package]);
-        if let Some(f) = feature {
-            cargo.args(["--features", f]);
-        }
-        run(&mut cargo)?;
-        let crate_name = package.replace('-', "_");
-        let built = root.join(format!(
-            "target/wasm32-unknown-unknown/wasm-release/{crate_name}.wasm"
-        ));
+        let built = cargo_wasm(root, package, feature)?;
         let out = root.join("target/size").join(format!(
             "{package}{}",
             feature.map_or(String::new(), |f| format!("-{f}"))
         ));
         let _ = std::fs::remove_dir_all(&out);
-        run(Command::new("wasm-bindgen")
-            .args(["--target", "web", "--out-dir"])
-            .arg(&out)
-            .arg(&built)
-            .env("PATH", &path))?;
-        let bindgen = out.join(format!("{crate_name}_bg.wasm"));
-        let optimized = out.join("optimized.wasm");
-        run(Command::new("wasm-opt")
-            .arg(format!("-O{level}"))
-            .arg(&bindgen)
-            .arg("-o")
-            .arg(&optimized)
-            .args(params.split_whitespace())
-            .env("PATH", &path))?;
-        rows.push((label.to_string(), std::fs::read(&optimized)?));
+        bindgen_and_opt(root, &path, &built, &out, "probe")?;
+        rows.push((label.to_string(), std::fs::read(out.join("probe_bg.wasm"))?));
+    }
+    for (package, _, dir, _) in MODULES {
+        size::print_table(
+            &format!("{package} (dist/{dir})"),
+            &named_copy(root, &root.join("dist").join(dir)),
+        )?;
     }
     println!("\n{:<52} {:>10} {:>10}", "", "raw bytes", "gzip -9");
     for (label, bytes) in &rows {
         println!("{label:<52} {:>10} {:>10}", bytes.len(), gzip_len(bytes)?);
+    }
+    for (budget_kb, kind) in [(120, "embeddable (widget)"), (40, "estimator alone")] {
+        let mut total = 0;
+        for (label, bytes) in &rows {
+            if label.starts_with(kind) {
+                total += gzip_len(bytes)?;
+            }
+        }
+        println!(
+            "{kind}, wasm + JS: {total} bytes gzip (budget {budget_kb} KB = {} bytes)",
+            budget_kb * 1024
+        );
     }
     Ok(())
 }
@@ -482,7 +590,7 @@ fn bench_tokens_in_browser(root: &Path) -> Result<()> {
         .env("PATH", &path))
 }
 
-fn copy_dir(from: &Path, to: &Path) -> Result<()> {
+pub(crate) fn copy_dir(from: &Path, to: &Path) -> Result<()> {
     std::fs::create_dir_all(to)?;
     for entry in std::fs::read_dir(from)? {
         let entry = entry?;

@@ -50,6 +50,18 @@ pub(crate) fn locked_version(root: &Path, package: &str) -> Result<String> {
     bail!("{package} is not in Cargo.lock")
 }
 
+/// The wasm32 target, which the page, the embed and the browser tests all build for.
+fn ensure_wasm_target() -> Result<()> {
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .context("running rustup")?;
+    if !String::from_utf8_lossy(&installed.stdout).contains("wasm32-unknown-unknown") {
+        run(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))?;
+    }
+    Ok(())
+}
+
 pub(crate) fn ensure_test_tools(root: &Path) -> Result<Tools> {
     step("checking tools (installing what is missing)");
     let bin = cargo_bin();
@@ -59,14 +71,7 @@ pub(crate) fn ensure_test_tools(root: &Path) -> Result<Tools> {
         std::env::var("PATH").unwrap_or_default()
     );
 
-    let installed = Command::new("rustup")
-        .args(["target", "list", "--installed"])
-        .output()
-        .context("running rustup")?;
-    if !String::from_utf8_lossy(&installed.stdout).contains("wasm32-unknown-unknown") {
-        run(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))?;
-    }
-
+    ensure_wasm_target()?;
     ensure_wasm_bindgen(root, &bin)?;
     for (component, probe) in [("clippy", "clippy"), ("rustfmt", "fmt")] {
         if !answers("cargo", &[probe, "--version"], "") {
@@ -87,6 +92,7 @@ pub(crate) fn ensure_test_tools(root: &Path) -> Result<Tools> {
 /// Returns the PATH to build with.
 pub(crate) fn ensure_page_tools(root: &Path) -> Result<String> {
     let bin = cargo_bin();
+    ensure_wasm_target()?;
     ensure_wasm_bindgen(root, &bin)?;
     if !answers(
         &bin.join("trunk").to_string_lossy(),
@@ -128,11 +134,12 @@ const BENCH_NPM: &[&str] = &[
     "esbuild@0.28.2",
 ];
 
-/// The accessibility engine the e2e injects into each page it audits.
-const E2E_NPM: &[&str] = &["axe-core@4.10.3"];
+/// The accessibility engine the e2e injects into each page it audits, and the bundler
+/// its scratch app installs the npm package with.
+const E2E_NPM: &[&str] = &["axe-core@4.10.3", "esbuild@0.28.2"];
 
-/// Installs axe-core (pinned) once; returns the path of `axe.min.js`.
-pub(crate) fn ensure_axe() -> Result<PathBuf> {
+/// Installs the e2e's npm packages (pinned) once; returns (axe.min.js, esbuild).
+pub(crate) fn ensure_e2e_npm() -> Result<(PathBuf, PathBuf)> {
     let dir = cache_dir().join("e2e-npm");
     let stamp = dir.join("installed.txt");
     let want = E2E_NPM.join(" ");
@@ -142,7 +149,10 @@ pub(crate) fn ensure_axe() -> Result<PathBuf> {
         npm_install(&dir, E2E_NPM)?;
         std::fs::write(&stamp, &want)?;
     }
-    Ok(dir.join("node_modules/axe-core/axe.min.js"))
+    Ok((
+        dir.join("node_modules/axe-core/axe.min.js"),
+        dir.join("node_modules/.bin/esbuild"),
+    ))
 }
 
 /// Installs the benchmark's npm packages (pinned) once; returns their folder.

@@ -12,11 +12,9 @@
 pub mod caps;
 mod client;
 pub mod components;
-pub mod demo;
 mod elements;
 pub mod format;
 pub mod history;
-mod js_api;
 mod state;
 pub mod tokens;
 
@@ -26,20 +24,18 @@ pub use client::{Client, ClientError, Me};
 pub use components::{
     BalanceBadge, ConfirmDialog, InsufficientPrompt, LiveEstimate, LowBalanceBanner,
 };
-pub use demo::Demo;
+pub use creditkit_estimator::{load_token_counter, Estimator, TokenCounter};
 pub use elements::set_session_refresher;
 pub use format::{credits_text, estimate_text};
 pub use history::{TransactionList, UsageChart};
-pub use js_api::{load_token_counter, Estimator, TokenCounter};
 pub use state::{Buy, Credits, Flow, Operation, Outcome, Purchase};
 
-/// Registers the custom elements, and mounts the demo when the page has `#creditkit-demo`.
+/// Registers the custom elements when the module loads (the embeddable build).
 #[cfg(feature = "start")]
 #[wasm_bindgen::prelude::wasm_bindgen(start)]
 pub fn start() {
     report_panics();
     elements::register();
-    demo::mount_if_present();
 }
 
 /// Registers `<creditkit-balance>`, `<creditkit-estimate>` and `<creditkit-confirm>`

@@ -7,67 +7,12 @@
 //! shown as true bounds (every piece is a token at least, every byte one at most).
 //! Models without a known encoding use the stated approximation, always as a range.
 
-use std::cell::RefCell;
 use std::sync::Arc;
 
-use creditkit_pricing::tokens::{Bpe, Count, Encoding, Incremental};
+use creditkit_pricing::tokens::{Count, Encoding, Incremental};
 use creditkit_pricing::{Model, TokenizerKind};
 
-thread_local! {
-    static LOADED: RefCell<Vec<Arc<Bpe>>> = const { RefCell::new(Vec::new()) };
-    static IN_FLIGHT: RefCell<Vec<Encoding>> = const { RefCell::new(Vec::new()) };
-}
-
-/// The ranks of `encoding`, if they have been loaded.
-pub fn loaded(encoding: Encoding) -> Option<Arc<Bpe>> {
-    LOADED.with(|l| {
-        l.borrow()
-            .iter()
-            .find(|b| b.encoding() == encoding)
-            .cloned()
-    })
-}
-
-/// Whether a load of `encoding` is under way.
-pub fn loading(encoding: Encoding) -> bool {
-    IN_FLIGHT.with(|f| f.borrow().contains(&encoding))
-}
-
-/// Fetches, verifies and keeps the ranks of `encoding` from the API at `base_url`.
-pub async fn load(base_url: &str, encoding: Encoding) -> Result<Arc<Bpe>, String> {
-    if let Some(b) = loaded(encoding) {
-        return Ok(b);
-    }
-    IN_FLIGHT.with(|f| f.borrow_mut().push(encoding));
-    let result = fetch(base_url, encoding).await;
-    IN_FLIGHT.with(|f| f.borrow_mut().retain(|&e| e != encoding));
-    let bpe = Arc::new(result?);
-    LOADED.with(|l| l.borrow_mut().push(bpe.clone()));
-    Ok(bpe)
-}
-
-async fn fetch(base_url: &str, encoding: Encoding) -> Result<Bpe, String> {
-    let url = format!(
-        "{}/v1/tokenizers/{}",
-        base_url.trim_end_matches('/'),
-        encoding.name()
-    );
-    let resp = gloo_net::http::Request::get(&url)
-        .send()
-        .await
-        .map_err(|e| format!("could not fetch the {encoding} token data: {e}"))?;
-    if !resp.ok() {
-        return Err(format!(
-            "could not fetch the {encoding} token data: HTTP {}",
-            resp.status()
-        ));
-    }
-    let bytes = resp
-        .binary()
-        .await
-        .map_err(|e| format!("could not read the {encoding} token data: {e}"))?;
-    Bpe::from_asset(encoding, &bytes).map_err(|e| e.to_string())
-}
+pub use creditkit_estimator::ranks::{load, loaded, loading};
 
 /// How a live count was made.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -14,15 +14,12 @@ use creditkit_pricing::{Action, Card, Cost, Item, Request};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::caps::SpendingCaps;
-use crate::client::Client;
-use crate::components::{
-    BalanceBadge, ConfirmDialog, InsufficientPrompt, LiveEstimate, LowBalanceBanner,
+use creditkit_widget::format::{credits_text, money_text};
+use creditkit_widget::tokens;
+use creditkit_widget::{
+    BalanceBadge, Client, ConfirmDialog, Credits, Flow, InsufficientPrompt, LiveEstimate,
+    LowBalanceBanner, Operation, SpendingCaps, TransactionList, UsageChart,
 };
-use crate::format::{credits_text, money_text};
-use crate::history::{TransactionList, UsageChart};
-use crate::state::{Credits, Flow, Operation};
-use crate::tokens;
 
 /// A product as the demo backend lists it: no secrets.
 #[derive(Clone, Debug, Deserialize, PartialEq)]
@@ -38,7 +35,6 @@ struct SessionAnswer {
     token: String,
 }
 
-#[cfg(feature = "start")]
 pub(crate) fn mount_if_present() {
     use wasm_bindgen::JsCast;
     let Some(el) = document().get_element_by_id("creditkit-demo") else {
@@ -85,7 +81,7 @@ async fn session(product: String, member: &'static str) -> Option<String> {
 
 /// The whole demo page.
 #[component]
-pub fn Demo() -> impl IntoView {
+fn Demo() -> impl IntoView {
     let config = LocalResource::new(|| async {
         let resp = gloo_net::http::Request::get("/demo/products")
             .send()
@@ -698,7 +694,7 @@ fn Chat(
                 let (c, basis) = count.get();
                 match turn_estimate.get() {
                     Ok((lo, hi, exact)) => {
-                        let cost = if exact || lo == hi { credits_text(hi) } else { format!("{}–{}", crate::format::credits_number(lo), credits_text(hi)) };
+                        let cost = if exact || lo == hi { credits_text(hi) } else { format!("{}–{}", creditkit_widget::format::credits_number(lo), credits_text(hi)) };
                         let tokens = tokens::count_text(&c, basis, ranks_error.get().as_deref());
                         let chars = text.with(|t| t.chars().count());
                         format!("This turn: {chars} characters, {tokens} · {cost}")

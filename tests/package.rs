@@ -1,0 +1,156 @@
+//! The npm package as a frontend developer uses it: `npm install` the tarball that
+//! `cargo xtask package` packed into a scratch app, bundle the app with esbuild, serve it
+//! beside the demo, and drive it in Chromium: the balance shows, an estimate prices, a
+//! confirm places a hold.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use fantoccini::Client;
+
+use crate::browser::Result;
+use crate::{click, wait_text, Env};
+
+/// A required input of this test, from `cargo xtask test`. Never skipped.
+fn required(var: &str) -> PathBuf {
+    std::env::var_os(var).map(PathBuf::from).unwrap_or_else(|| {
+        panic!("{var} is not set: run `cargo xtask test`, which packs the npm packages first")
+    })
+}
+
+const APP_JS: &str = r#"
+import init, { Estimator, setSessionRefresher } from "@creditkit/widget";
+import "@creditkit/widget/creditkit.css";
+
+// As the package's README says: init() finds creditkit_bg.wasm next to this bundle.
+await init();
+const signIn = async () => {
+  const r = await fetch("/demo/session", { method: "POST", headers: { "content-type": "application/json" },
+    body: JSON.stringify({ product: "kappax", member: "bob" }) });
+  return (await r.json()).token;
+};
+const api = (await (await fetch("/demo/products")).json())[0].api;
+const token = await signIn();
+setSessionRefresher(signIn);
+for (const el of document.querySelectorAll("creditkit-balance, creditkit-estimate, creditkit-confirm")) {
+  el.setAttribute("api", api);
+  el.setAttribute("token", token);
+}
+document.addEventListener("creditkit:confirmed", (e) => {
+  document.getElementById("events").textContent = `confirmed ${JSON.stringify(e.detail)}`;
+});
+const card = await (await fetch(`${api}/v1/card`, { headers: { authorization: `Bearer ${token}` } })).text();
+document.getElementById("js").textContent =
+  new Estimator(card).estimate({ action: "static_creative", quantity: 3 }).max_millicredits;
+"#;
+
+const INDEX_HTML: &str = r#"<!DOCTYPE html>
+<html lang="en">
+<head><meta charset="utf-8"><title>A scratch app using @creditkit/widget</title>
+<link rel="stylesheet" href="app.css"></head>
+<body><main>
+  <h1>Scratch app</h1>
+  <p>Balance: <creditkit-balance id="balance" variant="inline"></creditkit-balance></p>
+  <creditkit-estimate id="estimate" request='{"action": "static_creative", "quantity": 2}'></creditkit-estimate>
+  <creditkit-confirm id="confirm" label="Generate a static creative" request='{"action": "static_creative"}'></creditkit-confirm>
+  <p id="js"></p>
+  <p id="events"></p>
+</main>
+<script type="module" src="app.js"></script>
+</body></html>
+"#;
+
+/// Installs the packed tarball into a scratch app, bundles it with esbuild into
+/// `site/scratch/`, and copies the wasm beside the bundle. Returns what it ran.
+pub(crate) fn build_scratch_app(work: &Path, site: &Path) -> String {
+    let packages = required("CREDITKIT_PACKAGES");
+    let esbuild = required("CREDITKIT_ESBUILD");
+    let tarball = std::fs::read_dir(&packages)
+        .unwrap_or_else(|e| panic!("{}: {e}", packages.display()))
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("creditkit-widget-"))
+        })
+        .unwrap_or_else(|| panic!("no creditkit-widget-*.tgz in {}", packages.display()));
+    let app = work.join("scratch-app");
+    std::fs::create_dir_all(&app).unwrap();
+    std::fs::write(
+        app.join("package.json"),
+        "{\"name\": \"scratch\", \"private\": true, \"type\": \"module\"}\n",
+    )
+    .unwrap();
+    std::fs::write(app.join("app.js"), APP_JS).unwrap();
+    let run = |cmd: &mut Command| {
+        let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+        assert!(
+            out.status.success(),
+            "{cmd:?} failed:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run(Command::new("npm")
+        .args(["install", "--no-audit", "--no-fund", "--offline"])
+        .arg(&tarball)
+        .current_dir(&app));
+    let out = site.join("scratch");
+    run(Command::new(&esbuild)
+        .args([
+            "app.js",
+            "--bundle",
+            "--format=esm",
+            "--target=es2022",
+            "--log-level=warning",
+        ])
+        .arg(format!("--outdir={}", out.display()))
+        .current_dir(&app));
+    let installed = app.join("node_modules/@creditkit/widget");
+    std::fs::copy(
+        installed.join("creditkit_bg.wasm"),
+        out.join("creditkit_bg.wasm"),
+    )
+    .unwrap();
+    std::fs::write(out.join("index.html"), INDEX_HTML).unwrap();
+    format!(
+        "npm install {} + esbuild --bundle",
+        tarball.file_name().unwrap_or_default().to_string_lossy()
+    )
+}
+
+/// The scratch app in the browser: what a developer sees after following the README.
+pub(crate) async fn scratch_app_works(c: &Client, env: &Env, built: &str) -> Result<()> {
+    c.goto(&format!("{}/scratch/index.html", env.base))
+        .await
+        .map_err(|e| e.to_string())?;
+    wait_text(
+        c,
+        "#balance .ck-balance-amount",
+        "the package's balance",
+        |t| t.contains("credits"),
+    )
+    .await?;
+    wait_text(
+        c,
+        "#estimate .ck-estimate-amount",
+        "the package's estimate",
+        |t| t == "4 credits",
+    )
+    .await?;
+    wait_text(c, "#js", "the package's Estimator", |t| t == "6000").await?;
+    click(c, "#confirm .ck-confirm-open").await?;
+    wait_text(
+        c,
+        "#confirm [role=dialog] h2",
+        "the package's dialog",
+        |t| t.contains("Generate"),
+    )
+    .await?;
+    click(c, "#confirm [role=dialog] .ck-primary").await?;
+    wait_text(c, "#events", "a hold placed from the package", |t| {
+        t.starts_with("confirmed") && t.contains("hold_id")
+    })
+    .await?;
+    println!("package: a scratch app ({built}) shows the balance, prices, and places a hold");
+    Ok(())
+}
