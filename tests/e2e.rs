@@ -19,6 +19,7 @@ use serde_json::{json, Value};
 mod audit;
 mod browser;
 mod flows;
+mod locale;
 mod package;
 mod promise;
 
@@ -640,6 +641,8 @@ async fn scenario(c: &Client, env: &Env) -> Result<()> {
     audit::audit(c, "the plain-HTML page").await?;
     promise::browser_estimates_equal_server_quotes(c, env).await?;
     package::scratch_app_works(c, env, &env.scratch).await?;
+    locale::a_french_page_reads_french(c, env).await?;
+    package::first_estimate_times(c, env).await?;
 
     // Kopai: an agent's first messages are free; the turn is sent through the same flow.
     c.goto(&format!("{}/#kopai", env.base))

@@ -154,3 +154,35 @@ pub(crate) async fn scratch_app_works(c: &Client, env: &Env, built: &str) -> Res
     println!("package: a scratch app ({built}) shows the balance, prices, and places a hold");
     Ok(())
 }
+
+/// Time to first estimate with the embeddable module (the plain page), median of 5
+/// loads, with where the time goes: the module and the card fetched, the estimate
+/// shown (milliseconds after navigation start). Printed, not asserted: a figure.
+pub(crate) async fn first_estimate_times(c: &Client, env: &Env) -> Result<()> {
+    let mut runs = Vec::new();
+    for _ in 0..5 {
+        c.goto(&format!("{}/www/index.html", env.base))
+            .await
+            .map_err(|e| e.to_string())?;
+        wait_text(c, "#estimate .ck-estimate-amount", "the estimate", |t| {
+            !t.is_empty()
+        })
+        .await?;
+        let v = crate::js(
+            c,
+            "const end = (part) => Math.round((performance.getEntriesByType('resource')
+                 .find((e) => e.name.includes(part)) || { responseEnd: NaN }).responseEnd);
+             return [end('creditkit_bg.wasm'), end('/v1/card'), Math.round(window.__creditkitFirstEstimateMs)];",
+        )
+        .await?;
+        let n = |i: usize| v[i].as_f64().unwrap_or(f64::NAN);
+        runs.push((n(2), n(0), n(1)));
+    }
+    runs.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let (first, wasm, card) = runs[runs.len() / 2];
+    println!(
+        "first estimate, embeddable module (plain page), median of 5: {first} ms after navigation (wasm fetched at {wasm} ms, card at {card} ms); all: {:?}",
+        runs.iter().map(|r| r.0).collect::<Vec<_>>()
+    );
+    Ok(())
+}

@@ -23,7 +23,8 @@ const HELP: &str = "cargo xtask <command>
   size     what ships, wasm and JS (raw, gzip): the embeddable widget, the estimator alone,
            the demo page, beside floors (a minimal Leptos page, the engine alone), built
            alike, with a per-crate table of each shipped module; `size top [N]` lists the
-           N largest functions of the modules the last `size` built
+           N largest functions of the modules the last `size` built, `size table FILE` the
+           per-crate table of any module optimized with names (wasm-opt -g)
   page     build the demo page into dist/ (trunk build --release), and the shipped
            modules into dist/embed (the widget) and dist/estimator (the engine alone)
   package  the npm packages (@creditkit/widget, @creditkit/estimator) in target/package
@@ -52,6 +53,12 @@ fn main() -> Result<()> {
                 size::print_top(&named_copy(&root, &root.join("dist").join(dir)), n)?;
             }
             Ok(())
+        }
+        Some("size") if args.get(1).map(String::as_str) == Some("table") => {
+            let file = args
+                .get(2)
+                .context("size table FILE.wasm (optimized with -g)")?;
+            size::print_table(file, Path::new(file))
         }
         Some("size") => size(&root),
         Some("page") => build_page(&root).map(|_| ()),

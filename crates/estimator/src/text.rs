@@ -1,7 +1,80 @@
 //! Credits for people, in the page's language: amounts stay integers, only the final
-//! display divides, and the browser's `Intl.NumberFormat` writes the number.
+//! display divides, and the browser's `Intl.NumberFormat` writes the number in the
+//! chosen locale (English and French have their words; any locale formats numbers).
+
+use std::cell::RefCell;
 
 use creditkit_pricing::Estimate;
+#[cfg(target_arch = "wasm32")]
+use wasm_bindgen::prelude::*;
+
+/// The languages the words exist in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Locale {
+    En,
+    Fr,
+}
+
+thread_local! {
+    /// The language and the BCP 47 tag `Intl` formats with (e.g. `fr-CA`).
+    static CHOSEN: RefCell<Option<(Locale, String)>> = const { RefCell::new(None) };
+}
+
+/// Chooses the language from a BCP 47 tag (`fr`, `fr-CA`, `en-GB`, …); a language
+/// without words here falls back to English while numbers keep the tag's format.
+#[cfg_attr(target_arch = "wasm32", wasm_bindgen(js_name = setLocale))]
+pub fn set_locale(tag: &str) {
+    let tag = tag.trim();
+    let language = tag
+        .split(['-', '_'])
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let locale = if language == "fr" {
+        Locale::Fr
+    } else {
+        Locale::En
+    };
+    let tag = if tag.is_empty() {
+        "en".to_string()
+    } else {
+        tag.to_string()
+    };
+    CHOSEN.with(|c| *c.borrow_mut() = Some((locale, tag)));
+}
+
+/// The language words are shown in: as set, else the browser's.
+pub fn locale() -> Locale {
+    chosen().0
+}
+
+/// The tag numbers, money and dates are formatted with.
+pub fn locale_tag() -> String {
+    chosen().1
+}
+
+fn chosen() -> (Locale, String) {
+    if let Some(c) = CHOSEN.with(|c| c.borrow().clone()) {
+        return c;
+    }
+    set_locale(&browser_language().unwrap_or_default());
+    CHOSEN
+        .with(|c| c.borrow().clone())
+        .unwrap_or((Locale::En, "en".into()))
+}
+
+/// `navigator.language`, in the browser.
+fn browser_language() -> Option<String> {
+    #[cfg(target_arch = "wasm32")]
+    {
+        let navigator = js_sys::Reflect::get(&js_sys::global(), &"navigator".into()).ok()?;
+        js_sys::Reflect::get(&navigator, &"language".into())
+            .ok()?
+            .as_string()
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    None
+}
 
 /// `1,234.5` in the user's locale (at most three decimals, none when whole).
 pub fn credits_number(millicredits: u64) -> String {
@@ -16,12 +89,13 @@ pub fn credits_number(millicredits: u64) -> String {
     creditkit_pricing::Millicredits(millicredits).to_string()
 }
 
-/// "1 credit", "2.5 credits".
+/// "1 credit", "2.5 credits"; "1,5 crédit", "2 crédits" (French is singular below 2).
 pub fn credits_text(millicredits: u64) -> String {
-    let unit = if millicredits == 1000 {
-        "credit"
-    } else {
-        "credits"
+    let unit = match locale() {
+        Locale::En if millicredits == 1000 => "credit",
+        Locale::En => "credits",
+        Locale::Fr if millicredits < 2000 => "crédit",
+        Locale::Fr => "crédits",
     };
     format!("{} {unit}", credits_number(millicredits))
 }
@@ -46,6 +120,23 @@ pub fn intl_number(options: &[(&str, wasm_bindgen::JsValue)], value: f64) -> Opt
     for (k, v) in options {
         let _ = js_sys::Reflect::set(&o, &(*k).into(), v);
     }
-    let f = js_sys::Intl::NumberFormat::new(&js_sys::Array::new(), &o);
+    let locales = js_sys::Array::of1(&locale_tag().into());
+    let f = js_sys::Intl::NumberFormat::new(&locales, &o);
     f.format().call1(&f, &value.into()).ok()?.as_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_language_follows_the_tag_and_french_counts_like_french() {
+        set_locale("fr-CA");
+        assert_eq!((locale(), locale_tag()), (Locale::Fr, "fr-CA".to_string()));
+        assert_eq!(credits_text(1500), "1.5 crédit");
+        assert_eq!(credits_text(2000), "2 crédits");
+        set_locale("de");
+        assert_eq!(locale(), Locale::En, "no German words: English");
+        assert_eq!(credits_text(1000), "1 credit");
+    }
 }

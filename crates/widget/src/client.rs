@@ -13,6 +13,7 @@ use creditkit_pricing::{PackOffer, Request};
 use gloo_net::http::{Request as Http, RequestBuilder};
 use serde::de::DeserializeOwned;
 
+use crate::copy::words;
 use crate::format::credits_text;
 
 /// Asks the host page for a fresh session token (its backend mints one); `None` when
@@ -75,34 +76,21 @@ impl ClientError {
         match self {
             ClientError::Api { error, .. } => match error.code {
                 ErrorCode::InsufficientCredits => match &error.shortfall {
-                    Some(s) => format!(
-                        "Not enough credits: this needs {}, you have {}.",
-                        credits_text(s.required_millicredits),
-                        credits_text(s.balance_millicredits)
+                    Some(s) => (words().needs_have)(
+                        &credits_text(s.required_millicredits),
+                        &credits_text(s.balance_millicredits),
                     ),
-                    None => "Not enough credits for this action.".into(),
+                    None => words().not_enough_for_action.into(),
                 },
-                ErrorCode::Unauthorized | ErrorCode::SessionExpired => {
-                    "Your session has ended; reload the page to continue.".into()
-                }
-                ErrorCode::QuoteExpired => {
-                    "The price shown has expired; please confirm the new one.".into()
-                }
-                ErrorCode::Forbidden => "Your role in this workspace does not allow this.".into(),
-                ErrorCode::WorkspaceSuspended => {
-                    "This workspace is suspended; contact the application's support.".into()
-                }
-                ErrorCode::RateLimited => {
-                    "Too many requests at once; try again in a moment.".into()
-                }
+                ErrorCode::Unauthorized | ErrorCode::SessionExpired => words().session_ended.into(),
+                ErrorCode::QuoteExpired => words().price_expired.into(),
+                ErrorCode::Forbidden => words().role_forbids.into(),
+                ErrorCode::WorkspaceSuspended => words().suspended.into(),
+                ErrorCode::RateLimited => words().rate_limited.into(),
                 _ => sentence(&error.message),
             },
-            ClientError::Network(_) => {
-                "Cannot reach the credits server; check your connection and try again.".into()
-            }
-            ClientError::Decode(_) => {
-                "The credits server sent an answer this page does not understand.".into()
-            }
+            ClientError::Network(_) => words().unreachable.into(),
+            ClientError::Decode(_) => words().not_understood.into(),
         }
     }
 
@@ -376,15 +364,22 @@ async fn decode<T: DeserializeOwned>(resp: gloo_net::http::Response) -> Result<T
         .await
         .map_err(|e| ClientError::Network(e.to_string()))?;
     if (200..300).contains(&status) {
-        return serde_json::from_str(&text).map_err(|e| ClientError::Decode(e.to_string()));
+        return from_json(&text).map_err(|e| ClientError::Decode(e.to_string()));
     }
-    match serde_json::from_str::<ApiError>(&text) {
+    match from_json::<ApiError>(&text) {
         Ok(error) => Err(ClientError::Api { status, error }),
         Err(_) => Err(ClientError::Api {
             status,
-            error: ApiError::new(ErrorCode::Unknown, format!("the server answered {status}")),
+            error: ApiError::new(ErrorCode::Unknown, (words().server_answered)(status)),
         }),
     }
+}
+
+/// JSON text → `T` through one `serde_json::Value` parser shared by every type (the
+/// card's parser is the same one): each wire type then costs only its walk over a
+/// `Value`, not a copy of the JSON parser of its own. `cargo xtask size` measures it.
+pub(crate) fn from_json<T: DeserializeOwned>(text: &str) -> Result<T, serde_json::Error> {
+    serde_json::from_str::<serde_json::Value>(text).and_then(serde_json::from_value)
 }
 
 fn encode(s: &str) -> String {

@@ -6,6 +6,7 @@ use leptos::html;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 
+use crate::copy::words;
 use crate::format::{cap_sentence, credits_number, credits_text, estimate_text, money_text, when};
 use crate::state::{Credits, Flow, Outcome};
 
@@ -38,7 +39,7 @@ pub fn BalanceBadge(
     let held = move || {
         credits.balance.with(|b| match b {
             Some(b) if b.held_millicredits > 0 => {
-                format!("{} held", credits_number(b.held_millicredits))
+                (words().held)(&credits_number(b.held_millicredits))
             }
             _ => String::new(),
         })
@@ -49,21 +50,21 @@ pub fn BalanceBadge(
                 type="button"
                 class="ck-balance-button"
                 aria-expanded=move || open.get().to_string()
-                aria-label=move || format!("Credit balance: {} available. Show details", available())
+                aria-label=move || (words().balance_aria)(&available())
                 on:click=move |_| open.update(|o| *o = !*o)
             >
                 <span class="ck-balance-amount" aria-live="polite">{available}</span>
                 <span class="ck-balance-held">{held}</span>
             </button>
             <Show when=move || open.get()>
-                <div class="ck-balance-details" role="region" aria-label="Balance details">
+                <div class="ck-balance-details" role="region" aria-label=words().balance_details>
                     {move || credits.balance.with(|b| b.as_ref().map(|b| view! {
                         <dl>
-                            <dt>"Balance"</dt><dd>{credits_text(b.balance_millicredits)}</dd>
-                            <dt>"Held for running actions"</dt><dd>{credits_text(b.held_millicredits)}</dd>
-                            <dt>"Used, all time"</dt><dd>{credits_text(b.lifetime_used_millicredits)}</dd>
-                            <dt>"Last transaction"</dt>
-                            <dd>{b.last_transaction.as_ref().map(|t| format!("{} {} — {}", kind_label(t.kind), signed(t.delta_millicredits), when(t.created_at_ms))).unwrap_or_else(|| "none yet".into())}</dd>
+                            <dt>{words().balance}</dt><dd>{credits_text(b.balance_millicredits)}</dd>
+                            <dt>{words().held_for_running}</dt><dd>{credits_text(b.held_millicredits)}</dd>
+                            <dt>{words().used_all_time}</dt><dd>{credits_text(b.lifetime_used_millicredits)}</dd>
+                            <dt>{words().last_transaction}</dt>
+                            <dd>{b.last_transaction.as_ref().map(|t| format!("{} {} — {}", kind_label(t.kind), signed(t.delta_millicredits), when(t.created_at_ms))).unwrap_or_else(|| words().none_yet.into())}</dd>
                         </dl>
                     }))}
                 </div>
@@ -79,15 +80,15 @@ pub(crate) fn signed(delta: i64) -> String {
 
 pub(crate) fn kind_label(kind: TransactionKind) -> &'static str {
     match kind {
-        TransactionKind::Grant => "Credits added",
-        TransactionKind::Charge => "Charge",
-        TransactionKind::Refund => "Refund",
-        TransactionKind::Expiry => "Expired",
-        TransactionKind::Hold => "Held",
-        TransactionKind::Release => "Released",
-        TransactionKind::Payout => "Payout",
-        TransactionKind::Earning => "Earning",
-        TransactionKind::Revoke => "Credits removed",
+        TransactionKind::Grant => words().kind_grant,
+        TransactionKind::Charge => words().kind_charge,
+        TransactionKind::Refund => words().kind_refund,
+        TransactionKind::Expiry => words().kind_expiry,
+        TransactionKind::Hold => words().kind_hold,
+        TransactionKind::Release => words().kind_release,
+        TransactionKind::Payout => words().kind_payout,
+        TransactionKind::Earning => words().kind_earning,
+        TransactionKind::Revoke => words().kind_revoke,
     }
 }
 
@@ -109,15 +110,15 @@ pub fn LowBalanceBanner(
         match state() {
         Some((BalanceState::Low, left)) => Some(view! {
             <div class="ck-banner" data-level="low" role="status">
-                <span>{format!("Low balance: {} left.", credits_text(left))}</span>
-                {on_add_credits.map(|cb| view! { <button type="button" class="ck-link" on:click=move |_| cb.run(())>"Add credits"</button> })}
+                <span>{(words().low_balance)(&credits_text(left))}</span>
+                {on_add_credits.map(|cb| view! { <button type="button" class="ck-link" on:click=move |_| cb.run(())>{words().add_credits}</button> })}
             </div>
         }
         .into_any()),
         Some((BalanceState::Critical, left)) => Some(view! {
             <div class="ck-banner" data-level="critical" role="alert">
-                <span>{if left == 0 { "You are out of credits. New actions are paused; your past work stays available.".to_string() } else { format!("Almost out of credits: {} left.", credits_text(left)) }}</span>
-                {on_add_credits.map(|cb| view! { <button type="button" class="ck-link" on:click=move |_| cb.run(())>"Add credits"</button> })}
+                <span>{if left == 0 { words().out_of_credits.to_string() } else { (words().almost_out)(&credits_text(left)) }}</span>
+                {on_add_credits.map(|cb| view! { <button type="button" class="ck-link" on:click=move |_| cb.run(())>{words().add_credits}</button> })}
             </div>
         }
         .into_any()),
@@ -177,7 +178,7 @@ pub fn LiveEstimate(
             )
         })
     };
-    let label = label.unwrap_or_else(|| "Estimated cost".into());
+    let label = label.unwrap_or_else(|| words().estimated_cost.into());
     Effect::new(move |_| {
         if result.with(|r| matches!(r, Some(Ok(_)))) {
             mark_first_estimate();
@@ -193,7 +194,7 @@ pub fn LiveEstimate(
             {move || result.with(|r| match r {
                 None => view! { <span class="ck-estimate-loading">"…"</span> }.into_any(),
                 Some(Ok(e)) => view! {
-                    <span class="ck-estimate-label">{label.clone()}": "</span>
+                    <span class="ck-estimate-label">{label.clone()}{words().colon}</span>
                     <strong class="ck-estimate-amount">{estimate_text(e)}</strong>
                     <span class="ck-estimate-tokens">{tokens_line}</span>
                     <Exceeds estimate=e.clone()/>
@@ -223,7 +224,7 @@ fn Exceeds(estimate: Estimate) -> impl IntoView {
     move || {
         let available = credits.available_millicredits()?;
         (estimate.max_millicredits > available)
-            .then(|| view! { <span class="ck-estimate-warning">" · more than your balance"</span> })
+            .then(|| view! { <span class="ck-estimate-warning">{words().more_than_balance}</span> })
     }
 }
 
@@ -266,29 +267,27 @@ pub fn ConfirmDialog() -> impl IntoView {
         let body = match flow {
             Flow::Confirming { label, quote } => {
                 let e = &quote.estimate;
-                let cost = if e.exact { credits_text(e.max_millicredits) } else { format!("{} (at most {})", estimate_text(e), credits_text(e.max_millicredits)) };
+                let cost = if e.exact { credits_text(e.max_millicredits) } else { (words().at_most)(&estimate_text(e), &credits_text(e.max_millicredits)) };
                 let streamed = quote.streaming.then(|| view! {
-                    <p class="ck-note" data-field="streamed">{format!(
-                        "Charged as it streams: {} reserved now, more as the answer grows, never past {}.",
-                        credits_text(quote.hold_millicredits), credits_text(e.max_millicredits))}</p>
+                    <p class="ck-note" data-field="streamed">{(words().streamed)(&credits_text(quote.hold_millicredits), &credits_text(e.max_millicredits))}</p>
                 });
                 let after = quote.available_millicredits.saturating_sub(quote.hold_millicredits);
                 let low = credits.balance.with(|b| b.as_ref().map(|b| after < b.low_threshold_millicredits)).unwrap_or(false);
                 view! {
-                    <h2 id="ck-confirm-title">{format!("Confirm: {label}")}</h2>
-                    <p class="ck-confirm-cost">"Cost: " <strong>{cost}</strong></p>
+                    <h2 id="ck-confirm-title">{(words().confirm_title)(&label)}</h2>
+                    <p class="ck-confirm-cost">{words().cost_label}<strong>{cost}</strong></p>
                     <ul class="ck-lines">
                         {e.lines.iter().filter(|l| l.max_millicredits > 0 || l.kind == creditkit_pricing::LineKind::FreeMessage).map(|l| view! {
                             <li>{l.label.clone()}" — "{if l.min_millicredits == l.max_millicredits { credits_text(l.max_millicredits) } else { format!("{}–{}", credits_number(l.min_millicredits), credits_text(l.max_millicredits)) }}</li>
                         }).collect_view()}
                     </ul>
-                    <p class="ck-confirm-after">"Balance after: " <strong>{credits_text(after)}</strong></p>
+                    <p class="ck-confirm-after">{words().balance_after}<strong>{credits_text(after)}</strong></p>
                     {streamed}
-                    {(!e.exact).then(|| view! { <p class="ck-note">"You are charged what the action actually uses, never more than the maximum above."</p> })}
-                    {low.then(|| view! { <p class="ck-warning" role="note">"This leaves you below your low-balance level."</p> })}
+                    {(!e.exact).then(|| view! { <p class="ck-note">{words().charged_what_used}</p> })}
+                    {low.then(|| view! { <p class="ck-warning" role="note">{words().below_low_level}</p> })}
                     <div class="ck-actions">
-                        <button type="button" class="ck-secondary" on:click=move |_| credits.cancel()>"Cancel"</button>
-                        <button type="button" class="ck-primary" on:click=move |_| credits.confirm()>{format!("Confirm — {}", credits_text(quote.hold_millicredits))}</button>
+                        <button type="button" class="ck-secondary" on:click=move |_| credits.cancel()>{words().cancel}</button>
+                        <button type="button" class="ck-primary" on:click=move |_| credits.confirm()>{(words().confirm_button)(&credits_text(quote.hold_millicredits))}</button>
                     </div>
                 }
                 .into_any()
@@ -296,16 +295,13 @@ pub fn ConfirmDialog() -> impl IntoView {
             Flow::Working { label, hold } => {
                 let max = hold.stream.as_ref().map_or(hold.amount_millicredits, |st| st.confirmed_max_millicredits);
                 let status = move || match (credits.paused.get(), credits.running_millicredits.get()) {
-                    (Some(short), _) => format!(
-                        "Paused: out of credits. {} more are needed to go on; add credits and it continues.",
-                        credits_text(short.shortfall_millicredits)
-                    ),
-                    (None, Some(so_far)) => format!("Streaming… {} so far (at most {}).", credits_text(so_far), credits_text(max)),
-                    (None, None) => format!("Working… {} held.", credits_text(hold.amount_millicredits)),
+                    (Some(short), _) => (words().paused)(&credits_text(short.shortfall_millicredits)),
+                    (None, Some(so_far)) => (words().streaming)(&credits_text(so_far), &credits_text(max)),
+                    (None, None) => (words().working)(&credits_text(hold.amount_millicredits)),
                 };
                 let buy = move || credits.paused.get().and_then(|short| short.pack).map(|p| {
                     let (id, qty) = (p.pack.id.clone(), p.quantity);
-                    view! { <button type="button" class="ck-primary" on:click=move |_| credits.buy(Some(id.clone()), None, qty)>{format!("Buy {} ({})", p.pack.name, credits_text(p.credits * 1000))}</button> }
+                    view! { <button type="button" class="ck-primary" on:click=move |_| credits.buy(Some(id.clone()), None, qty)>{(words().buy)(&p.pack.name, &credits_text(p.credits * 1000), "")}</button> }
                 });
                 view! {
                     <h2 id="ck-confirm-title">{label}</h2>
@@ -317,21 +313,21 @@ pub fn ConfirmDialog() -> impl IntoView {
             Flow::Done { label, outcome } => {
                 let text = match outcome {
                     Outcome::Charged { charged_millicredits, confirmed_millicredits } => {
-                        format!("Done. Charged {} (you confirmed up to {}).", credits_text(charged_millicredits), credits_text(confirmed_millicredits))
+                        (words().done_charged)(&credits_text(charged_millicredits), &credits_text(confirmed_millicredits))
                     }
-                    Outcome::Held { amount_millicredits, .. } => format!("Confirmed: {} held.", credits_text(amount_millicredits)),
+                    Outcome::Held { amount_millicredits, .. } => (words().confirmed_held)(&credits_text(amount_millicredits)),
                 };
                 view! {
                     <h2 id="ck-confirm-title">{label}</h2>
                     <p role="status" class="ck-done">{text}</p>
-                    <div class="ck-actions"><button type="button" class="ck-primary" on:click=move |_| close(credits)>"Close"</button></div>
+                    <div class="ck-actions"><button type="button" class="ck-primary" on:click=move |_| close(credits)>{words().close}</button></div>
                 }
                 .into_any()
             }
             Flow::Failed { label, message } => view! {
                 <h2 id="ck-confirm-title">{label}</h2>
                 <p role="alert" class="ck-failed">{message}</p>
-                <div class="ck-actions"><button type="button" class="ck-primary" on:click=move |_| close(credits)>"Close"</button></div>
+                <div class="ck-actions"><button type="button" class="ck-primary" on:click=move |_| close(credits)>{words().close}</button></div>
             }
             .into_any(),
             _ => return None,
@@ -485,13 +481,13 @@ pub fn InsufficientPrompt() -> impl IntoView {
                 return Some(view! {
                     <div class="ck-backdrop">
                         <div class="ck-dialog ck-insufficient" role="alertdialog" aria-modal="true" aria-labelledby="ck-cap-title" aria-describedby="ck-cap-body" node_ref=dialog on:keydown=on_keydown>
-                            <h2 id="ck-cap-title">"Spending cap reached"</h2>
+                            <h2 id="ck-cap-title">{words().cap_reached}</h2>
                             <div id="ck-cap-body">
                                 <p data-field="cap">{format!("{label}: {}", cap_sentence(&cap))}</p>
-                                <p class="ck-note">"Nothing was started, and buying credits would not change this."</p>
+                                <p class="ck-note">{words().cap_note}</p>
                             </div>
                             <div class="ck-actions">
-                                <button type="button" class="ck-primary" on:click=move |_| credits.cancel()>"OK"</button>
+                                <button type="button" class="ck-primary" on:click=move |_| credits.cancel()>{words().ok}</button>
                             </div>
                         </div>
                     </div>
@@ -501,33 +497,33 @@ pub fn InsufficientPrompt() -> impl IntoView {
         };
         let pack = shortfall.pack.clone().map(|p| {
             let (id, qty) = (p.pack.id.clone(), p.quantity);
-            let price = p.price.as_ref().map(|m| format!(" for {}", money_text(m))).unwrap_or_default();
-            let text = if qty > 1 { format!("Buy {qty} × {} ({}){price}", p.pack.name, credits_text(p.credits * 1000)) } else { format!("Buy {} ({}){price}", p.pack.name, credits_text(p.credits * 1000)) };
+            let price = p.price.as_ref().map(|m| (words().for_price)(&money_text(m))).unwrap_or_default();
+            let text = if qty > 1 { (words().buy_many)(qty, &p.pack.name, &credits_text(p.credits * 1000), &price) } else { (words().buy)(&p.pack.name, &credits_text(p.credits * 1000), &price) };
             view! { <button type="button" class="ck-primary" on:click=move |_| credits.buy(Some(id.clone()), None, qty)>{text}</button> }
         });
         let plan = shortfall.plan.clone().map(|p| {
             let id = p.id.clone();
             let price = p.price.as_ref().map(|m| format!(" — {}", money_text(m))).unwrap_or_default();
-            let text = format!("Upgrade to {} ({}){price}", p.name, credits_text(p.credits * 1000));
+            let text = (words().upgrade)(&p.name, &credits_text(p.credits * 1000), &price);
             view! { <button type="button" class="ck-primary" on:click=move |_| credits.buy(None, Some(id.clone()), 1)>{text}</button> }
         });
         let notice = credits.notice.get();
         Some(view! {
             <div class="ck-backdrop">
                 <div class="ck-dialog ck-insufficient" role="alertdialog" aria-modal="true" aria-labelledby="ck-insufficient-title" aria-describedby="ck-insufficient-body" node_ref=dialog on:keydown=on_keydown>
-                    <h2 id="ck-insufficient-title">"Not enough credits"</h2>
+                    <h2 id="ck-insufficient-title">{words().not_enough}</h2>
                     <div id="ck-insufficient-body">
-                        <p>{format!("{label} needs {}.", credits_text(shortfall.required_millicredits))}</p>
+                        <p>{(words().needs)(&label, &credits_text(shortfall.required_millicredits))}</p>
                         <dl class="ck-shortfall">
-                            <dt>"Your balance"</dt><dd data-field="balance">{credits_text(shortfall.balance_millicredits)}</dd>
-                            <dt>"Required"</dt><dd data-field="required">{credits_text(shortfall.required_millicredits)}</dd>
-                            <dt>"Missing"</dt><dd data-field="shortfall">{credits_text(shortfall.shortfall_millicredits)}</dd>
+                            <dt>{words().your_balance}</dt><dd data-field="balance">{credits_text(shortfall.balance_millicredits)}</dd>
+                            <dt>{words().required}</dt><dd data-field="required">{credits_text(shortfall.required_millicredits)}</dd>
+                            <dt>{words().missing}</dt><dd data-field="shortfall">{credits_text(shortfall.shortfall_millicredits)}</dd>
                         </dl>
-                        <p class="ck-note">"Nothing was started. Add credits and this action continues where you left it."</p>
+                        <p class="ck-note">{words().insufficient_note}</p>
                         {notice.map(|n| view! { <p role="alert" class="ck-failed">{n}</p> })}
                     </div>
                     <div class="ck-actions">
-                        <button type="button" class="ck-secondary" on:click=move |_| credits.cancel()>"Not now"</button>
+                        <button type="button" class="ck-secondary" on:click=move |_| credits.cancel()>{words().not_now}</button>
                         {plan}
                         {pack}
                     </div>

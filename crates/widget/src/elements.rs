@@ -12,7 +12,9 @@
 //!   its API key), or `creditkit:insufficient`; buy buttons emit `creditkit:buy`.
 //!
 //! Sessions end; `setSessionRefresher(async () => token)` tells the elements how to get
-//! a new one from the page's backend.
+//! a new one from the page's backend. The words are in the page's language (`lang` on
+//! the element or an ancestor, else the browser's; English and French), and
+//! `setLocale(tag)` chooses one.
 
 use std::any::Any;
 
@@ -26,6 +28,7 @@ use crate::client::Client;
 use crate::components::{
     BalanceBadge, ConfirmDialog, InsufficientPrompt, LiveEstimate, LowBalanceBanner,
 };
+use crate::copy::words;
 use crate::state::{Credits, Flow};
 
 #[wasm_bindgen(inline_js = r#"
@@ -93,9 +96,27 @@ fn define(tag: &str, extra: &[&str], mount: fn(web_sys::HtmlElement) -> Mounted)
         .chain(extra)
         .map(|a| JsValue::from_str(a))
         .collect();
-    let closure = Closure::<dyn FnMut(web_sys::HtmlElement) -> Mounted>::new(mount);
+    let closure = Closure::<dyn FnMut(web_sys::HtmlElement) -> Mounted>::new(
+        move |host: web_sys::HtmlElement| {
+            page_language(&host);
+            mount(host)
+        },
+    );
     define_element(tag, attributes, &closure);
     closure.forget(); // registered for the page's lifetime
+}
+
+/// The words follow the language of the page around the element: its own `lang` or its
+/// nearest ancestor's (`<html lang="fr">`); without one, the browser's (the default).
+fn page_language(host: &web_sys::HtmlElement) {
+    let lang = host
+        .closest("[lang]")
+        .ok()
+        .flatten()
+        .and_then(|e| attr(&e, "lang"));
+    if let Some(lang) = lang {
+        crate::copy::set_locale(&lang);
+    }
 }
 
 fn attr(el: &web_sys::Element, name: &str) -> Option<String> {
@@ -219,8 +240,8 @@ fn mount_estimate(el: web_sys::HtmlElement) -> Mounted {
         }
         view! {
             {match text {
-                Some(text) => view! { <LiveEstimate request=request text=text label=label.clone().unwrap_or_else(|| "Estimated cost".into())/> }.into_any(),
-                None => view! { <LiveEstimate request=request label=label.clone().unwrap_or_else(|| "Estimated cost".into())/> }.into_any(),
+                Some(text) => view! { <LiveEstimate request=request text=text label=label.clone().unwrap_or_else(|| words().estimated_cost.into())/> }.into_any(),
+                None => view! { <LiveEstimate request=request label=label.clone().unwrap_or_else(|| words().estimated_cost.into())/> }.into_any(),
             }}
             {move || problem.get().or_else(|| credits.notice.get()).map(|p| view! { <span class="ck-estimate-error" role="alert">{p}</span> })}
         }
@@ -239,7 +260,7 @@ fn mount_confirm(el: web_sys::HtmlElement) -> Mounted {
         let host = host.clone();
         move || {
             request.set(request_of(&host).ok().flatten());
-            label.set(attr(&host, "label").unwrap_or_else(|| "Run".into()));
+            label.set(attr(&host, "label").unwrap_or_else(|| words().run.into()));
         }
     };
     read();
@@ -267,7 +288,7 @@ fn mount_confirm(el: web_sys::HtmlElement) -> Mounted {
             >
                 {move || label.get()}
             </button>
-            <LiveEstimate request=request label="Cost"/>
+            <LiveEstimate request=request label=words().cost/>
             {move || credits.notice.get().map(|p| view! { <span class="ck-estimate-error" role="alert">{p}</span> })}
             <ConfirmDialog/>
             <InsufficientPrompt/>

@@ -5,13 +5,18 @@
 use creditkit_estimator::text::intl_number;
 pub use creditkit_estimator::text::{credits_number, credits_text, estimate_text};
 
+use crate::copy::words;
+
 /// A moment as local date and time.
 pub(crate) fn when(ms: i64) -> String {
     #[cfg(target_arch = "wasm32")]
     let text = {
         #[allow(clippy::float_arithmetic)]
         let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64));
-        String::from(d.to_locale_string("default", &wasm_bindgen::JsValue::UNDEFINED))
+        String::from(d.to_locale_string(
+            &creditkit_estimator::text::locale_tag(),
+            &wasm_bindgen::JsValue::UNDEFINED,
+        ))
     };
     #[cfg(not(target_arch = "wasm32"))]
     let text = format!("{ms}");
@@ -39,32 +44,32 @@ pub fn money_text(m: &creditkit_pricing::Money) -> String {
 
 /// "daily", "monthly", … as a cap's period reads.
 pub fn period_word(p: creditkit_api::CapPeriod) -> &'static str {
-    match p {
-        creditkit_api::CapPeriod::Day => "daily",
-        creditkit_api::CapPeriod::Week => "weekly",
-        creditkit_api::CapPeriod::Month => "monthly",
-        creditkit_api::CapPeriod::Cycle => "billing-cycle",
-    }
+    let i = match p {
+        creditkit_api::CapPeriod::Day => 0,
+        creditkit_api::CapPeriod::Week => 1,
+        creditkit_api::CapPeriod::Month => 2,
+        creditkit_api::CapPeriod::Cycle => 3,
+    };
+    words().period_words[i]
 }
 
 /// Whose a cap is, for people: "your monthly cap", "the project “ads” weekly cap".
 pub fn cap_name(c: &creditkit_api::Cap) -> String {
     let period = period_word(c.period);
     match (c.scope, c.subject.as_deref()) {
-        (creditkit_api::CapScope::Member, _) => format!("your {period} spending cap"),
-        (creditkit_api::CapScope::Project, Some(p)) => format!("the {period} cap of project “{p}”"),
-        _ => format!("this workspace's {period} spending cap"),
+        (creditkit_api::CapScope::Member, _) => (words().cap_member)(period),
+        (creditkit_api::CapScope::Project, Some(p)) => (words().cap_project)(period, p),
+        _ => (words().cap_wallet)(period),
     }
 }
 
 /// Why a cap stops an action, what is left, when it resets and who can raise it.
 pub fn cap_sentence(c: &creditkit_api::Cap) -> String {
-    format!(
-        "This would go past {}: {} of {} used, {} left until {}. A workspace admin can raise it.",
-        cap_name(c),
-        credits_number(c.spent_millicredits + c.reserved_millicredits),
-        credits_text(c.limit_millicredits),
-        credits_text(c.left_millicredits),
-        when(c.resets_at_ms)
+    (words().cap_sentence)(
+        &cap_name(c),
+        &credits_number(c.spent_millicredits + c.reserved_millicredits),
+        &credits_text(c.limit_millicredits),
+        &credits_text(c.left_millicredits),
+        &when(c.resets_at_ms),
     )
 }

@@ -8,23 +8,35 @@ use creditkit_pricing::Card;
 use leptos::prelude::*;
 
 use crate::components::{kind_label, signed};
+use crate::copy::words;
 use crate::format::{credits_number, credits_text, when};
 use crate::state::Credits;
 
-/// A labelled `<select>` of `(value, text)` options that writes the chosen value.
+/// A labelled `<select>` of options (`values[i]` shown as `texts[i]`) that writes the
+/// chosen value.
 #[component]
 fn FilterSelect(
     label: &'static str,
     value: RwSignal<String>,
-    options: &'static [(&'static str, &'static str)],
+    values: &'static [&'static str],
+    texts: &'static [&'static str],
 ) -> impl IntoView {
     view! {
         <label>{label}
             <select on:change=move |ev| value.set(event_target_value(&ev))>
-                {options.iter().map(|&(v, text)| view! { <option value=v>{text}</option> }).collect_view()}
+                {values.iter().zip(texts).map(|(&v, &text)| view! { <option value=v>{text}</option> }).collect_view()}
             </select>
         </label>
     }
+}
+
+/// How a usage grouping reads, in the page's language.
+fn group_text(g: creditkit_api::UsageGroup) -> String {
+    let i = ["action", "project", "member", "month"]
+        .iter()
+        .position(|k| *k == g.as_str())
+        .unwrap_or(0);
+    words().group_options[i].to_string()
 }
 
 /// `fetch(client, filter)`, fetched again when the filter changes or the balance does.
@@ -128,13 +140,13 @@ pub(crate) fn history_rows(items: &[Transaction], card: Option<&Card>) -> Vec<Hi
                 let name = p
                     .action
                     .as_deref()
-                    .map_or_else(|| "Paid action".to_string(), |a| action_name(card, a));
+                    .map_or_else(|| words().paid_action.to_string(), |a| action_name(card, a));
                 let (kind, credits) = if p.charged > 0 {
-                    ("charge", format!("Charged {}", credits_text(p.charged)))
+                    ("charge", (words().charged)(&credits_text(p.charged)))
                 } else if p.settled {
-                    ("release", "Not charged".to_string())
+                    ("release", words().not_charged.to_string())
                 } else {
-                    ("hold", format!("{} reserved", credits_text(p.reserved)))
+                    ("hold", (words().reserved)(&credits_text(p.reserved)))
                 };
                 HistoryRow {
                     at_ms: p.at_ms,
@@ -158,13 +170,11 @@ pub fn UsageChart() -> impl IntoView {
         |client, g| async move { client.usage(&g).await },
     );
     view! {
-        <section class="ck-usage" aria-label="Usage">
-            <FilterSelect label="Usage by " value=group options=&[
-                ("action", "action type"), ("project", "project"), ("member", "member"), ("month", "month"),
-            ]/>
+        <section class="ck-usage" aria-label=words().usage>
+            <FilterSelect label=words().usage_by value=group values=&["action", "project", "member", "month"] texts=&words().group_options/>
             {move || usage.get().map(|r| match r {
                 Err(e) => view! { <p class="ck-failed">{e.words()}</p> }.into_any(),
-                Ok(u) if u.rows.is_empty() => view! { <p class="ck-note">"Nothing used yet."</p> }.into_any(),
+                Ok(u) if u.rows.is_empty() => view! { <p class="ck-note">{words().nothing_used}</p> }.into_any(),
                 Ok(u) => {
                     let card = credits.card.get();
                     let by_action = u.group_by == creditkit_api::UsageGroup::Action;
@@ -172,7 +182,7 @@ pub fn UsageChart() -> impl IntoView {
                     let rows = u.rows.len();
                     let height = rows * 28 + 8;
                     view! {
-                        <svg class="ck-chart" role="img" viewBox=format!("0 0 400 {height}") width="100%" aria-label=format!("Usage by {}: {} in total", u.group_by.as_str(), credits_text(u.total_millicredits))>
+                        <svg class="ck-chart" role="img" viewBox=format!("0 0 400 {height}") width="100%" aria-label=(words().usage_chart)(&group_text(u.group_by), &credits_text(u.total_millicredits))>
                             {u.rows.iter().enumerate().map(|(i, r)| {
                                 let w = (r.used_millicredits.saturating_mul(220) / top).max(1);
                                 let y = i * 28 + 4;
@@ -186,7 +196,7 @@ pub fn UsageChart() -> impl IntoView {
                                 }
                             }).collect_view()}
                         </svg>
-                        <p class="ck-note">{format!("Total: {}", credits_text(u.total_millicredits))}</p>
+                        <p class="ck-note">{(words().total)(&credits_text(u.total_millicredits))}</p>
                     }
                     .into_any()
                 }
@@ -214,11 +224,8 @@ pub fn TransactionList() -> impl IntoView {
             .await
     });
     view! {
-        <section class="ck-transactions" aria-label="Transactions">
-            <FilterSelect label="Show " value=kind options=&[
-                ("", "all"), ("charge", "charges"), ("grant", "credits added"), ("hold", "holds"),
-                ("release", "releases"), ("refund", "refunds"), ("expiry", "expiries"),
-            ]/>
+        <section class="ck-transactions" aria-label=words().transactions>
+            <FilterSelect label=words().show value=kind values=&["", "charge", "grant", "hold", "release", "refund", "expiry"] texts=&words().kind_options/>
             {move || page.get().map(|r| match r {
                 Err(e) => view! { <p class="ck-failed">{e.words()}</p> }.into_any(),
                 Ok(p) => {
@@ -226,7 +233,7 @@ pub fn TransactionList() -> impl IntoView {
                     let rows = history_rows(&p.items, card.as_deref());
                     view! {
                         <table>
-                            <thead><tr><th scope="col">"When"</th><th scope="col">"What"</th><th scope="col">"Credits"</th></tr></thead>
+                            <thead><tr><th scope="col">{words().when}</th><th scope="col">{words().what}</th><th scope="col">{words().credits}</th></tr></thead>
                             <tbody>
                                 {rows.into_iter().map(|r| view! {
                                     <tr data-kind=r.kind>

@@ -12,6 +12,7 @@
 pub mod caps;
 mod client;
 pub mod components;
+pub mod copy;
 mod elements;
 pub mod format;
 pub mod history;
@@ -24,6 +25,7 @@ pub use client::{Client, ClientError, Me};
 pub use components::{
     BalanceBadge, ConfirmDialog, InsufficientPrompt, LiveEstimate, LowBalanceBanner,
 };
+pub use copy::{set_locale, words, Locale};
 pub use creditkit_estimator::{load_token_counter, Estimator, TokenCounter};
 pub use elements::set_session_refresher;
 pub use format::{credits_text, estimate_text};

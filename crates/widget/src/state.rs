@@ -14,6 +14,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use crate::client::{new_key, Client, ClientError};
+use crate::copy::words;
 
 /// The work a confirmed action does once its credits are held: the host page hands the
 /// hold to its backend, which runs the operation and settles the hold with its API key
@@ -224,7 +225,7 @@ impl Credits {
     }
 
     pub fn set_card_json(&self, json: &str) -> Result<(), String> {
-        let card = parse_card(json).map_err(|e| format!("The rate card is not valid: {e}"))?;
+        let card = parse_card(json).map_err(|e| (words().invalid_card)(&e.to_string()))?;
         self.card.set(Some(Arc::new(card)));
         Ok(())
     }
@@ -266,7 +267,7 @@ impl Credits {
                 match ev.type_().as_str() {
                     "balance" => {
                         if let Some(text) = ev.data().as_string() {
-                            if let Ok(e) = serde_json::from_str::<BalanceEvent>(&text) {
+                            if let Ok(e) = crate::client::from_json::<BalanceEvent>(&text) {
                                 this.balance.set(Some(e.balance));
                                 this.continue_if_covered();
                             }
@@ -534,7 +535,7 @@ impl Credits {
             Ok(h) if h.status == HoldStatus::Active => {
                 let message = format!(
                     "{} Your credits stay reserved until the application settles this, and return by themselves if it does not.",
-                    message.unwrap_or_else(|| "The result is not known yet.".into())
+                    message.unwrap_or_else(|| words().result_unknown.into())
                 );
                 self.flow.set(Flow::Failed { label, message });
             }
@@ -545,7 +546,7 @@ impl Credits {
                 );
                 let message = format!(
                     "{} Nothing was charged.",
-                    message.unwrap_or_else(|| "The action did not complete.".into())
+                    message.unwrap_or_else(|| words().did_not_complete.into())
                 );
                 self.flow.set(Flow::Failed { label, message });
             }
@@ -627,9 +628,7 @@ impl Credits {
                             let _ = w.location().set_href(&started.url);
                         }
                     }
-                    this.notice.set(Some(
-                        "Complete the payment in the new window; this continues as soon as the credits arrive.".into(),
-                    ));
+                    this.notice.set(Some(words().pay_in_window.into()));
                 }
                 Err(e) => {
                     if let Some(w) = &window {
@@ -637,7 +636,7 @@ impl Credits {
                     }
                     let words = if e.code() == Some(creditkit_api::ErrorCode::PaymentsNotConfigured)
                     {
-                        "Complete the purchase with the application; this continues as soon as the credits arrive.".to_string()
+                        words().pay_with_app.to_string()
                     } else {
                         e.words()
                     };

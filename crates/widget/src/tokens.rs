@@ -12,6 +12,8 @@ use std::sync::Arc;
 use creditkit_pricing::tokens::{Count, Encoding, Incremental};
 use creditkit_pricing::{Model, TokenizerKind};
 
+use crate::copy::words;
+
 pub use creditkit_estimator::ranks::{load, loaded, loading};
 
 /// How a live count was made.
@@ -96,18 +98,12 @@ pub fn live_count(
 /// "7 tokens (o200k_base)", "5–36 tokens (loading the exact count…)", "≈9 tokens (…)".
 pub fn count_text(count: &Count, basis: Basis, error: Option<&str>) -> String {
     match basis {
-        Basis::Exact(e) => format!("{} tokens ({e})", count.min),
+        Basis::Exact(e) => (words().tokens_exact)(count.min, e.name()),
         Basis::Loading(_) => match error {
-            Some(err) => format!("{}–{} tokens ({err})", count.min, count.max),
-            None => format!(
-                "{}–{} tokens (loading the exact count…)",
-                count.min, count.max
-            ),
+            Some(err) => (words().tokens_failed)(count.min, count.max, err),
+            None => (words().tokens_loading)(count.min, count.max),
         },
-        Basis::Approximate => format!(
-            "≈{} tokens ({}–{}, approximate)",
-            count.likely, count.min, count.max
-        ),
+        Basis::Approximate => (words().tokens_approximate)(count.likely, count.min, count.max),
     }
 }
 
