@@ -24,6 +24,48 @@ fn image(res: &str) -> Item {
 }
 
 conformance! {
+    events_are_kept_for_their_window_and_until_delivered_then_pruned => |store| async move {
+        use creditkit_ledger::{Principal, EVENT_RETENTION_MS};
+        let env = env(store).await;
+        let outbox = |rows: Vec<(&'static str, i64)>| rows.iter().find(|(t, _)| *t == "outbox").unwrap().1;
+        // An endpoint that takes the first workspace's events, then a charge.
+        let (p, wallet) = env.workspace(LANDING, Some("free")).await;
+        env.ledger
+            .create_webhook_endpoint(&Principal::operator(""), &creditkit_api::admin::NewWebhookEndpoint {
+                url: "https://hooks.example.com/credits".into(),
+                events: Vec::new(),
+                workspace_id: Some(p.workspace_id.clone()),
+            })
+            .await
+            .unwrap();
+        let q = env.ledger.quote(&p, &quote_req(image("1k"))).await.unwrap();
+        let h = env.ledger.hold(&p, &HoldRequest { quote_id: q.id.clone() }, "h").await.unwrap();
+        env.ledger.capture(&p, &h.id, &CaptureRequest { amount_millicredits: None, actual: None }, "c").await.unwrap();
+        let written = outbox(env.ledger.row_counts().await.unwrap());
+        assert!(written > 0, "a charge writes events");
+        let due = env.ledger.claim_deliveries(100).await.unwrap();
+        assert!(!due.is_empty(), "the endpoint has deliveries");
+        // Inside the window every event stays, listed for the operator.
+        env.clock.advance(EVENT_RETENTION_MS - 60_000);
+        env.ledger.sweep().await.unwrap();
+        assert_eq!(outbox(env.ledger.row_counts().await.unwrap()), written);
+        // Past it, events with a delivery still going stay; the rest are gone.
+        env.clock.advance(120_000);
+        env.ledger.sweep().await.unwrap();
+        let pending = outbox(env.ledger.row_counts().await.unwrap());
+        assert!(pending > 0 && pending <= written, "{pending} of {written}");
+        // Once delivered, they go too: storage per charge does not grow with time. (The
+        // first claim's lease has lapsed, so the same deliveries are claimed again.)
+        let again = env.ledger.claim_deliveries(100).await.unwrap();
+        assert_eq!(again.len(), due.len());
+        for d in &again {
+            env.ledger.record_attempt(d, Some(200), None, 1).await.unwrap();
+        }
+        env.ledger.sweep().await.unwrap();
+        assert_eq!(outbox(env.ledger.row_counts().await.unwrap()), 0);
+        env.ledger.audit(&wallet).await.unwrap();
+    };
+
     records_replay_inside_the_retention_window_and_are_pruned_after => |store| async move {
         let env = env(store).await;
         let (p, wallet) = env.workspace(LANDING, Some("free")).await;
