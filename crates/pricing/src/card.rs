@@ -2,7 +2,7 @@
 //! has passed validation: ids are unique, references resolve, ranges are ordered and
 //! amounts are within limits.
 
-use std::collections::BTreeMap;
+use crate::map::Map;
 
 use serde::Serialize;
 
@@ -16,7 +16,7 @@ pub struct Card {
     pub version: String,
     pub currency: Option<Currency>,
     pub rounding: Rounding,
-    pub tiers: BTreeMap<String, Millicredits>,
+    pub tiers: Map<Millicredits>,
     pub actions: Vec<Action>,
     pub models: Vec<Model>,
     pub agents: Vec<Agent>,
@@ -91,7 +91,7 @@ pub struct Action {
     pub category: Option<String>,
     pub cost: Cost,
     /// Integer parameters the action accepts (platforms, weeks, models …).
-    pub counts: BTreeMap<String, CountParam>,
+    pub counts: Map<CountParam>,
     /// Count parameters that multiply the cost ("per platform").
     pub per: Vec<String>,
 }
@@ -117,7 +117,7 @@ pub enum Cost {
     /// Price chosen by a named option, e.g. `resolution` = `1k` | `2k`.
     Options {
         param: String,
-        choices: BTreeMap<String, Millicredits>,
+        choices: Map<Millicredits>,
         default: Option<String>,
     },
     /// A range that depends on complexity; exact when the request names a level.
@@ -127,7 +127,7 @@ pub enum Cost {
         expected: Millicredits,
         /// Parameter naming the level, e.g. `complexity`.
         param: Option<String>,
-        levels: BTreeMap<String, Millicredits>,
+        levels: Map<Millicredits>,
     },
     /// A chat message priced by model (per-message infra, per-token input/output) and
     /// optionally by marketplace agent (publisher add-on, free messages).
@@ -145,7 +145,7 @@ pub struct Component {
     pub quantity_from: Vec<String>,
     pub factor: u64,
     /// Fixed parameters passed to the component's action.
-    pub params: BTreeMap<String, crate::request::ParamValue>,
+    pub params: Map<crate::request::ParamValue>,
 }
 
 /// A model's chat pricing.

@@ -2,7 +2,7 @@
 //! charge out. Pure, deterministic, integer-only: the browser and the server run this
 //! same function, so the estimate shown is the amount charged.
 
-use std::collections::BTreeMap;
+use crate::map::Map;
 
 use serde::{Deserialize, Serialize};
 
@@ -454,10 +454,9 @@ impl Ctx<'_> {
                     let mut params = c.params.clone();
                     if let Some(child_action) = card.action(&c.action) {
                         for (name, value) in &counts {
-                            if child_action.counts.contains_key(name) {
-                                params
-                                    .entry(name.clone())
-                                    .or_insert(ParamValue::Count(*value));
+                            if child_action.counts.contains_key(name) && !params.contains_key(name)
+                            {
+                                params.insert(name.clone(), ParamValue::Count(*value));
                             }
                         }
                     }
@@ -806,7 +805,7 @@ fn param_names(action: &Action) -> Vec<&str> {
 fn check_param_names(
     path: &str,
     action: &Action,
-    params: &BTreeMap<String, ParamValue>,
+    params: &Map<ParamValue>,
 ) -> Result<(), EstimateError> {
     let names = param_names(action);
     for key in params.keys() {
@@ -828,9 +827,9 @@ fn check_param_names(
 fn resolve_counts(
     path: &str,
     action: &Action,
-    params: &BTreeMap<String, ParamValue>,
-) -> Result<BTreeMap<String, u64>, EstimateError> {
-    let mut out = BTreeMap::new();
+    params: &Map<ParamValue>,
+) -> Result<Map<u64>, EstimateError> {
+    let mut out = Map::new();
     for (name, spec) in &action.counts {
         let ppath = at(&at(path, "params"), name);
         let n = match (params.get(name), spec.default) {

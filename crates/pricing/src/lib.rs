@@ -24,6 +24,7 @@ mod amount;
 mod card;
 mod diff;
 mod estimate;
+mod map;
 mod money;
 mod parse;
 mod request;
@@ -40,6 +41,7 @@ pub use card::{
 pub use creditkit_tokens as tokens;
 pub use diff::{diff, Change, PriceChange};
 pub use estimate::{estimate, Estimate, EstimateError, EstimateErrorKind, Line, LineKind, Span};
+pub use map::Map;
 pub use money::{
     credits_to_money, pack_offer, pack_offers, shortfall, smallest_pack_covering,
     smallest_plan_covering, Money, PackCover, PackOffer, PlanCover, Shortfall,

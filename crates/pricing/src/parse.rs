@@ -1,6 +1,6 @@
 //! Rate card parsing and validation: JSON text → [`Card`] or every problem found.
 
-use std::collections::{BTreeMap, BTreeSet};
+use crate::map::Map;
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -80,10 +80,10 @@ fn read_card(p: &mut Problems, v: &Value) -> Option<Card> {
         .filter_map(|(path, v)| as_str(p, &path, v))
         .collect();
 
-    let mut tiers = BTreeMap::new();
+    let mut tiers = Map::new();
     for (path, key, v) in o.map(p, "tiers", MAX_TIERS) {
         if check_id(p, &path, &key) {
-            if let Some(a) = crate::walk::amount(p, &path, v, &BTreeMap::new()) {
+            if let Some(a) = crate::walk::amount(p, &path, v, &Map::new()) {
                 tiers.insert(key, a);
             }
         }
@@ -92,7 +92,7 @@ fn read_card(p: &mut Problems, v: &Value) -> Option<Card> {
     let models = read_list(p, &mut o, "models", MAX_MODELS, |p, path, v| {
         read_model(p, path, v, &tiers)
     });
-    let model_ids: BTreeSet<String> = models.iter().map(|m| m.id.clone()).collect();
+    let model_ids: Map<()> = models.iter().map(|m| (m.id.clone(), ())).collect();
     let agents = read_list(p, &mut o, "agents", MAX_AGENTS, |p, path, v| {
         read_agent(p, path, v, &tiers, &model_ids)
     });
@@ -105,9 +105,13 @@ fn read_card(p: &mut Problems, v: &Value) -> Option<Card> {
 
     // Actions may reference each other in any order: collect ids first.
     let action_values = o.array(p, "actions", MAX_ACTIONS);
-    let action_ids: BTreeSet<String> = action_values
+    let action_ids: Map<()> = action_values
         .iter()
-        .filter_map(|(_, v)| v.get("id").and_then(Value::as_str).map(str::to_string))
+        .filter_map(|(_, v)| {
+            v.get("id")
+                .and_then(Value::as_str)
+                .map(|id| (id.to_string(), ()))
+        })
         .collect();
     let mut actions = Vec::new();
     for (path, v) in &action_values {
@@ -183,7 +187,7 @@ fn read_list<T: HasId>(
 }
 
 fn check_duplicates<'a>(p: &mut Problems, items: impl Iterator<Item = (&'a str, &'a str)>) {
-    let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
+    let mut seen: Map<&str> = Map::new();
     for (path, id) in items {
         if let Some(first) = seen.get(id) {
             p.push(
@@ -191,7 +195,7 @@ fn check_duplicates<'a>(p: &mut Problems, items: impl Iterator<Item = (&'a str, 
                 format!("duplicate id `{id}` (first used at {first})"),
             );
         } else {
-            seen.insert(id, path);
+            seen.insert(id.to_string(), path);
         }
     }
 }
@@ -234,7 +238,7 @@ fn read_rounding(p: &mut Problems, path: &str, v: &Value) -> Option<Rounding> {
     let mut o = Obj::new(p, path, v)?;
     let step = match o.get("step") {
         None => Some(1),
-        Some(s) => match crate::walk::amount(p, &o.at("step"), s, &BTreeMap::new()) {
+        Some(s) => match crate::walk::amount(p, &o.at("step"), s, &Map::new()) {
             Some(Millicredits(0)) => {
                 p.push(&o.at("step"), "step must be at least 0.001");
                 None
@@ -279,12 +283,7 @@ fn money(p: &mut Problems, path: &str, v: &Value, currency: Option<&Currency>) -
     }
 }
 
-fn read_model(
-    p: &mut Problems,
-    path: &str,
-    v: &Value,
-    tiers: &BTreeMap<String, Millicredits>,
-) -> Option<Model> {
+fn read_model(p: &mut Problems, path: &str, v: &Value, tiers: &Map<Millicredits>) -> Option<Model> {
     let mut o = Obj::new(p, path, v)?;
     let id = o.id_req(p, "id");
     let name = o.str_opt(p, "name");
@@ -369,15 +368,15 @@ fn read_agent(
     p: &mut Problems,
     path: &str,
     v: &Value,
-    tiers: &BTreeMap<String, Millicredits>,
-    models: &BTreeSet<String>,
+    tiers: &Map<Millicredits>,
+    models: &Map<()>,
 ) -> Option<Agent> {
     let mut o = Obj::new(p, path, v)?;
     let id = o.id_req(p, "id");
     let name = o.str_opt(p, "name");
     let model = o.str_req(p, "model");
     if let Some(m) = &model {
-        if !models.contains(m) {
+        if !models.contains_key(m) {
             p.push(&o.at("model"), format!("unknown model `{m}`"));
         }
     }
@@ -456,8 +455,8 @@ fn read_action(
     p: &mut Problems,
     path: &str,
     v: &Value,
-    tiers: &BTreeMap<String, Millicredits>,
-    action_ids: &BTreeSet<String>,
+    tiers: &Map<Millicredits>,
+    action_ids: &Map<()>,
     has_models: bool,
 ) -> Option<Action> {
     let mut o = Obj::new(p, path, v)?;
@@ -465,7 +464,7 @@ fn read_action(
     let id = o.id_req(p, "id");
     let name = o.str_opt(p, "name");
     let category = o.str_opt(p, "category");
-    let mut counts = BTreeMap::new();
+    let mut counts = Map::new();
     for (cpath, key, cv) in o.map(p, "counts", MAX_COUNTS_PER_ACTION) {
         if check_id(p, &cpath, &key) {
             if let Some(c) = read_count(p, &cpath, cv, &key) {
@@ -491,7 +490,7 @@ fn read_action(
         .and_then(|c| read_cost(p, &cost_path, c, tiers, action_ids, &counts, has_models));
     if let Some(Cost::Chat) = &cost {
         for reserved in CHAT_PARAMS {
-            if counts.contains_key(*reserved) {
+            if counts.contains_key(reserved) {
                 p.push(
                     &join(&o.at("counts"), reserved),
                     format!("`{reserved}` is reserved for chat pricing"),
@@ -555,9 +554,9 @@ fn read_cost(
     p: &mut Problems,
     path: &str,
     v: &Value,
-    tiers: &BTreeMap<String, Millicredits>,
-    action_ids: &BTreeSet<String>,
-    counts: &BTreeMap<String, CountParam>,
+    tiers: &Map<Millicredits>,
+    action_ids: &Map<()>,
+    counts: &Map<CountParam>,
     has_models: bool,
 ) -> Option<Cost> {
     match v {
@@ -599,11 +598,11 @@ fn read_options(
     p: &mut Problems,
     path: &str,
     v: &Value,
-    tiers: &BTreeMap<String, Millicredits>,
+    tiers: &Map<Millicredits>,
 ) -> Option<Cost> {
     let mut o = Obj::new(p, path, v)?;
     let param = o.id_req(p, "param");
-    let mut choices = BTreeMap::new();
+    let mut choices = Map::new();
     for (cpath, key, cv) in o.map(p, "choices", MAX_CHOICES) {
         if let Some(a) = crate::walk::amount(p, &cpath, cv, tiers) {
             choices.insert(key, a);
@@ -638,12 +637,7 @@ fn read_options(
     })
 }
 
-fn read_range(
-    p: &mut Problems,
-    path: &str,
-    v: &Value,
-    tiers: &BTreeMap<String, Millicredits>,
-) -> Option<Cost> {
+fn read_range(p: &mut Problems, path: &str, v: &Value, tiers: &Map<Millicredits>) -> Option<Cost> {
     let mut o = Obj::new(p, path, v)?;
     let min = o
         .req(p, "min")
@@ -658,7 +652,7 @@ fn read_range(
         let s = as_str(p, &join(path, "param"), v)?;
         check_id(p, &join(path, "param"), &s).then_some(s)
     });
-    let mut levels = BTreeMap::new();
+    let mut levels = Map::new();
     for (lpath, key, lv) in o.map(p, "levels", MAX_CHOICES) {
         if let Some(a) = crate::walk::amount(p, &lpath, lv, tiers) {
             levels.insert(key, (lpath, a));
@@ -718,8 +712,8 @@ fn read_composite(
     p: &mut Problems,
     path: &str,
     v: &Value,
-    action_ids: &BTreeSet<String>,
-    counts: &BTreeMap<String, CountParam>,
+    action_ids: &Map<()>,
+    counts: &Map<CountParam>,
 ) -> Option<Cost> {
     let Value::Array(items) = v else {
         p.push(
@@ -748,7 +742,7 @@ fn read_composite(
         };
         let action = o.str_req(p, "action");
         if let Some(a) = &action {
-            if !action_ids.contains(a) {
+            if !action_ids.contains_key(a) {
                 p.push(&o.at("action"), format!("unknown action `{a}` referenced"));
                 ok = false;
             }
@@ -771,7 +765,7 @@ fn read_composite(
             p.push(&o.at("factor"), "factor must be at least 1");
             ok = false;
         }
-        let mut params = BTreeMap::new();
+        let mut params = Map::new();
         for (ppath, key, pv) in o.map(p, "params", MAX_COUNTS_PER_ACTION + 4) {
             match pv {
                 Value::String(s) => {
@@ -801,10 +795,10 @@ fn read_composite(
 
 /// Composite actions must not form cycles and must nest at most [`MAX_DEPTH`] deep.
 fn check_composites(p: &mut Problems, actions: &[Action], values: &[(String, &Value)]) {
-    let by_id: BTreeMap<&str, &Action> = actions.iter().map(|a| (a.id.as_str(), a)).collect();
+    let by_id: Map<&Action> = actions.iter().map(|a| (a.id.clone(), a)).collect();
     fn depth(
         id: &str,
-        by_id: &BTreeMap<&str, &Action>,
+        by_id: &Map<&Action>,
         stack: &mut Vec<String>,
     ) -> Result<usize, Vec<String>> {
         if stack.iter().any(|s| s == id) {

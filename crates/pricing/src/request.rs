@@ -1,7 +1,7 @@
 //! Estimate requests: one action, or several priced as one total (a landing page =
 //! 10 sections + 15 rewrites + 3 images).
 
-use std::collections::BTreeMap;
+use crate::map::Map;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -32,8 +32,8 @@ impl std::fmt::Display for ParamValue {
 pub struct Item {
     pub action: String,
     pub quantity: u64,
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
-    pub params: BTreeMap<String, ParamValue>,
+    #[serde(skip_serializing_if = "Map::is_empty")]
+    pub params: Map<ParamValue>,
 }
 
 impl Item {
@@ -41,7 +41,7 @@ impl Item {
         Item {
             action: action.into(),
             quantity: 1,
-            params: BTreeMap::new(),
+            params: Map::new(),
         }
     }
 
@@ -178,7 +178,7 @@ fn read_item(p: &mut Problems, path: &str, v: &Value) -> Option<Item> {
             other => other,
         },
     };
-    let mut params = BTreeMap::new();
+    let mut params = Map::new();
     for (ppath, key, pv) in o.map(p, "params", 16) {
         let value = match pv {
             Value::String(t) if key == crate::INPUT_TEXT => {

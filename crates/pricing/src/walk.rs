@@ -1,8 +1,6 @@
 //! A JSON walker that records every problem with its path instead of stopping at the
 //! first, and that reports unknown fields (serde's `deny_unknown_fields` stops at one).
 
-use std::collections::BTreeSet;
-
 use serde_json::{Map, Value};
 
 use crate::amount::{parse_json_scaled, DecimalError, Millicredits, MAX_PRICE_MILLICREDITS};
@@ -65,7 +63,8 @@ pub(crate) fn type_name(v: &Value) -> &'static str {
 pub(crate) struct Obj<'v> {
     pub(crate) path: String,
     map: &'v Map<String, Value>,
-    known: BTreeSet<&'static str>,
+    /// Fields read, sorted (a handful: a sorted `Vec`, no tree code in the wasm).
+    known: Vec<&'static str>,
 }
 
 impl<'v> Obj<'v> {
@@ -74,7 +73,7 @@ impl<'v> Obj<'v> {
             Value::Object(map) => Some(Obj {
                 path: path.to_string(),
                 map,
-                known: BTreeSet::new(),
+                known: Vec::new(),
             }),
             other => {
                 p.push(
@@ -92,7 +91,9 @@ impl<'v> Obj<'v> {
 
     /// The raw value of `key` (null counts as absent).
     pub(crate) fn get(&mut self, key: &'static str) -> Option<&'v Value> {
-        self.known.insert(key);
+        if let Err(i) = self.known.binary_search(&key) {
+            self.known.insert(i, key);
+        }
         self.map.get(key).filter(|v| !v.is_null())
     }
 
@@ -197,13 +198,12 @@ impl<'v> Obj<'v> {
     /// Reports every key that no reader asked for.
     pub(crate) fn finish(self, p: &mut Problems) {
         for key in self.map.keys() {
-            if !self.known.contains(key.as_str()) {
-                let expected: Vec<_> = self.known.iter().copied().collect();
+            if self.known.binary_search(&key.as_str()).is_err() {
                 p.push(
                     &join(&self.path, key),
                     format!(
                         "unknown field `{key}` (expected one of: {})",
-                        expected.join(", ")
+                        self.known.join(", ")
                     ),
                 );
             }
@@ -280,7 +280,7 @@ pub(crate) fn amount(
     p: &mut Problems,
     path: &str,
     v: &Value,
-    tiers: &std::collections::BTreeMap<String, Millicredits>,
+    tiers: &crate::map::Map<Millicredits>,
 ) -> Option<Millicredits> {
     if let Value::Object(m) = v {
         if let (1, Some(t)) = (m.len(), m.get("tier")) {
