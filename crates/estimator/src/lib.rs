@@ -110,8 +110,7 @@ impl Estimator {
 }
 
 impl Estimator {
-    /// The one path from a JavaScript request to an estimate: JSON, `input_text`
-    /// counted by `creditkit_pricing::count_input_text` (the server's function), priced.
+    /// The one path from a JavaScript request to an estimate: JSON, then [`price`].
     fn priced(&self, request: JsValue) -> Result<creditkit_pricing::Estimate, JsValue> {
         let json = match request.as_string() {
             Some(s) => s,
@@ -122,18 +121,51 @@ impl Estimator {
         let fail =
             |e: creditkit_pricing::EstimateError| failure(e.kind.code(), &e.path, &e.message);
         let request = Request::from_json(&json).map_err(fail)?;
-        let held: Vec<_> = creditkit_pricing::tokens::Encoding::ALL
-            .into_iter()
-            .filter_map(ranks::loaded)
-            .collect();
-        let counted = creditkit_pricing::count_input_text(&self.card, &request, |name| {
-            held.iter()
-                .find(|b| b.encoding().name() == name)
-                .map(|b| &**b as &dyn creditkit_pricing::tokens::Tokenizer)
-        })
-        .map_err(fail)?;
-        estimate(&self.card, &counted.request).map_err(fail)
+        price(&self.card, &request).map_err(fail)
     }
+}
+
+/// Prices `request` as the server will: each chat item's `input_text` counted by
+/// `count_input_text` (the server's function) with the ranks this page has loaded —
+/// exact once they are here, true bounds until then — then estimated. The widget's live
+/// estimates and `Estimator.estimate` both come through here.
+pub fn price(
+    card: &creditkit_pricing::Card,
+    request: &Request,
+) -> Result<creditkit_pricing::Estimate, creditkit_pricing::EstimateError> {
+    let held: Vec<_> = creditkit_pricing::tokens::Encoding::ALL
+        .into_iter()
+        .filter_map(ranks::loaded)
+        .collect();
+    let counted = creditkit_pricing::count_input_text(card, request, |name| {
+        held.iter()
+            .find(|b| b.encoding().name() == name)
+            .map(|b| &**b as &dyn creditkit_pricing::tokens::Tokenizer)
+    })?;
+    estimate(card, &counted.request)
+}
+
+/// The encodings whose ranks [`price`] needs for `request`'s `input_text` to be counted
+/// exactly, and that this page has not loaded yet.
+pub fn missing_ranks(
+    card: &creditkit_pricing::Card,
+    request: &Request,
+) -> Vec<creditkit_pricing::tokens::Encoding> {
+    let mut out = Vec::new();
+    for item in &request.items {
+        if !item.params.contains_key(creditkit_pricing::INPUT_TEXT) {
+            continue;
+        }
+        let Some(model) = creditkit_pricing::chat_model(card, item) else {
+            continue;
+        };
+        if let creditkit_pricing::TokenizerKind::Exact(e) = model.tokenizer_kind() {
+            if ranks::loaded(e).is_none() && !out.contains(&e) {
+                out.push(e);
+            }
+        }
+    }
+    out
 }
 
 fn failure(code: &str, path: &str, message: &str) -> JsValue {

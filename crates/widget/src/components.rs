@@ -1,7 +1,7 @@
 //! The embeddable components. Each reads [`Credits`] from context.
 
 use creditkit_api::{BalanceState, TransactionKind};
-use creditkit_pricing::{estimate, Estimate, Request};
+use creditkit_pricing::{Estimate, Request};
 use leptos::html;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
@@ -156,13 +156,33 @@ pub fn LiveEstimate(
         };
         crate::tokens::live_count(model, text, credits.client().base_url().to_string())
     });
+    // A request that carries its turn's text (`input_text`) is counted exactly once the
+    // model's ranks are here: fetch them the first time, then price again.
+    let arrived = RwSignal::new(0u32);
+    Effect::new(move |_| {
+        let Some(r) = request.get() else { return };
+        let missing = credits.card.with(|card| {
+            card.as_ref()
+                .map(|card| creditkit_estimator::missing_ranks(card, &r))
+                .unwrap_or_default()
+        });
+        for e in missing.into_iter().filter(|e| !crate::tokens::loading(*e)) {
+            let base = credits.client().base_url().to_string();
+            leptos::task::spawn_local(async move {
+                if crate::tokens::load(&base, e).await.is_ok() {
+                    arrived.update(|n| *n += 1);
+                }
+            });
+        }
+    });
     let result = Memo::new(move |_| {
         let request = request.get()?;
+        arrived.track();
         let count = counted.map(|(c, _)| c.get().0);
         credits.card.with(|card| {
             card.as_ref().map(|card| {
                 let priced = match count {
-                    None => estimate(card, &request),
+                    None => creditkit_estimator::price(card, &request),
                     Some(c) => crate::tokens::estimate_turn(card, &request, &c),
                 };
                 priced.map_err(|e| e.message.clone())

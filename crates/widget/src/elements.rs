@@ -146,6 +146,13 @@ async fn refreshed_token() -> Option<String> {
     value.as_string()
 }
 
+/// Whether the element has a session to call the API with. Until the page sets
+/// `token` (the element mounts again then), it asks the server nothing: a call without
+/// one could only be refused.
+fn signed_in(el: &web_sys::Element) -> bool {
+    attr(el, "token").is_some()
+}
+
 fn client_of(el: &web_sys::Element) -> Client {
     let origin = web_sys::window()
         .and_then(|w| w.location().origin().ok())
@@ -172,7 +179,13 @@ fn mount_balance(el: web_sys::HtmlElement) -> Mounted {
     let variant = attr(&host, "variant");
     let banner = host.has_attribute("banner");
     let handle = mount_to(el, move || {
-        let credits = Credits::provide(client_of(&host));
+        let credits = if signed_in(&host) {
+            Credits::provide(client_of(&host))
+        } else {
+            let idle = Credits::new(client_of(&host));
+            provide_context(idle);
+            idle
+        };
         credits.set_events_target(host.clone().into());
         view! {
             <BalanceBadge variant=variant.clone().unwrap_or_else(|| "header".into())/>
@@ -236,7 +249,8 @@ fn mount_estimate(el: web_sys::HtmlElement) -> Mounted {
                     problem.set(Some(e));
                 }
             }
-            None => credits.load(),
+            None if signed_in(&h) => credits.load(),
+            None => {}
         }
         view! {
             {match text {
@@ -269,7 +283,9 @@ fn mount_confirm(el: web_sys::HtmlElement) -> Mounted {
         let credits = Credits::new(client_of(&h));
         provide_context(credits);
         credits.set_events_target(h.clone().into());
-        credits.load();
+        if signed_in(&h) {
+            credits.load();
+        }
         let busy = move || {
             credits
                 .flow

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use creditkit_api::{Balance, BalanceEvent, Hold, HoldStatus, Quote};
 use creditkit_pricing::{parse_card, Card, Request, Shortfall};
+use futures_util::future::{FutureExt, LocalBoxFuture, Shared};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use wasm_bindgen::prelude::*;
@@ -133,6 +134,41 @@ type EventStream = (
     Closure<dyn FnMut(web_sys::MessageEvent)>,
 );
 
+/// A card being fetched and parsed, shared by everything that asks for it meanwhile.
+type CardFetch = Shared<LocalBoxFuture<'static, Result<Arc<Card>, String>>>;
+
+thread_local! {
+    /// In-flight card loads by (API, token): the elements of a page mount together, and
+    /// one request and one parse serve them all.
+    static CARD_FETCHES: std::cell::RefCell<Vec<((String, String), CardFetch)>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The workspace's card for `client`, fetched and parsed once however many ask at once.
+async fn shared_card(client: &Client) -> Result<Arc<Card>, String> {
+    let key = (client.base_url().to_string(), client.token());
+    let fetch = CARD_FETCHES.with(|f| {
+        let mut f = f.borrow_mut();
+        if let Some((_, fetch)) = f.iter().find(|(k, _)| *k == key) {
+            return fetch.clone();
+        }
+        let client = client.clone();
+        let fetch = async move {
+            let json = client.card_json().await.map_err(|e| e.words())?;
+            parse_card(&json)
+                .map(Arc::new)
+                .map_err(|e| (words().invalid_card)(&e.to_string()))
+        }
+        .boxed_local()
+        .shared();
+        f.push((key.clone(), fetch.clone()));
+        fetch
+    });
+    let card = fetch.await;
+    CARD_FETCHES.with(|f| f.borrow_mut().retain(|(k, _)| *k != key));
+    card
+}
+
 impl Credits {
     /// Creates the state, provides it as context, loads the card and balance and
     /// follows the server's balance events.
@@ -234,14 +270,9 @@ impl Credits {
     pub fn load(&self) {
         let this = *self;
         spawn_local(async move {
-            let client = this.client();
-            match client.card_json().await {
-                Ok(json) => {
-                    if let Err(e) = this.set_card_json(&json) {
-                        this.notice.set(Some(e));
-                    }
-                }
-                Err(e) => this.notice.set(Some(e.words())),
+            match shared_card(&this.client()).await {
+                Ok(card) => this.card.set(Some(card)),
+                Err(e) => this.notice.set(Some(e)),
             }
             this.refresh_balance().await;
         });
