@@ -177,13 +177,8 @@ pub(crate) async fn browser_estimates_equal_server_quotes(c: &Client, env: &Env)
         let key = product["api_key"].as_str().ok_or("no API key")?;
         let id = product["id"].as_str().unwrap_or("?");
         let token = fresh_member_session(env, key, id).await?;
-        let card_text = env
-            .http
-            .get(format!("{}/v1/card", env.api))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .map_err(|e| e.to_string())?
+        let card_text = call(env.http.get(format!("{}/v1/card", env.api)), &token)
+            .await?
             .text()
             .await
             .map_err(|e| e.to_string())?;
@@ -197,14 +192,8 @@ pub(crate) async fn browser_estimates_equal_server_quotes(c: &Client, env: &Env)
             .count();
         let browser = estimate_in_browser(c, env, &card_text, &requests).await?;
         for (i, request) in requests.iter().enumerate() {
-            let response = env
-                .http
-                .post(format!("{}/v1/quotes", env.api))
-                .bearer_auth(&token)
-                .json(&json!({ "request": request }))
-                .send()
-                .await
-                .map_err(|e| e.to_string())?;
+            let quote = env.http.post(format!("{}/v1/quotes", env.api));
+            let response = call(quote.json(&json!({ "request": request })), &token).await?;
             let status = response.status();
             let quote: Value = response.json().await.map_err(|e| e.to_string())?;
             let server = outcome(
@@ -244,32 +233,35 @@ pub(crate) async fn browser_estimates_equal_server_quotes(c: &Client, env: &Env)
     the_elements_show_the_maximum(c, &shown).await
 }
 
+/// Sends `request` with `token` as its bearer.
+async fn call(request: reqwest::RequestBuilder, token: &str) -> Result<reqwest::Response> {
+    request
+        .bearer_auth(token)
+        .send()
+        .await
+        .map_err(|e| e.to_string())
+}
+
 /// A new member of the product's workspace (so its free-message count is known: 0) and
 /// a browser session for it, as the operator's backend would mint one.
 async fn fresh_member_session(env: &Env, key: &str, product: &str) -> Result<String> {
     let external = format!("promise-{product}");
-    let member: Value = env
-        .http
-        .post(format!("{}/v1/members", env.api))
-        .bearer_auth(key)
-        .json(&json!({ "name": "Promise tester", "role": "member", "external_id": external }))
-        .send()
-        .await
-        .map_err(|e| e.to_string())?
-        .json()
-        .await
-        .map_err(|e| e.to_string())?;
-    let session: Value = env
-        .http
-        .post(format!("{}/v1/sessions", env.api))
-        .bearer_auth(key)
-        .json(&json!({ "external_id": external }))
-        .send()
-        .await
-        .map_err(|e| e.to_string())?
-        .json()
-        .await
-        .map_err(|e| e.to_string())?;
+    let post = |path: &str, body: Value| {
+        let r = env.http.post(format!("{}/v1{path}", env.api)).json(&body);
+        async move {
+            call(r, key)
+                .await?
+                .json::<Value>()
+                .await
+                .map_err(|e| e.to_string())
+        }
+    };
+    let member = post(
+        "/members",
+        json!({ "name": "Promise tester", "role": "member", "external_id": external }),
+    )
+    .await?;
+    let session = post("/sessions", json!({ "external_id": external })).await?;
     session["token"]
         .as_str()
         .map(str::to_string)

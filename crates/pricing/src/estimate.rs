@@ -789,7 +789,8 @@ fn output_span(model: &Model, output_tokens: Option<u64>, price: Millicredits) -
     }
 }
 
-fn param_names(action: &Action) -> Vec<&str> {
+/// The parameters `action` takes: its counts, its option or level, a chat's.
+pub(crate) fn param_names(action: &Action) -> Vec<&str> {
     let mut names: Vec<&str> = action.counts.keys().map(String::as_str).collect();
     match &action.cost {
         Cost::Options { param, .. } => names.push(param),

@@ -411,15 +411,7 @@ pub(super) fn check_composites(p: &mut Problems, actions: &[Action], values: &[(
 /// params are known to the child and in bounds, and a count the parent passes down
 /// fits the child's bounds.
 fn check_component(p: &mut Problems, path: &str, parent: &Action, c: &Component, child: &Action) {
-    let mut names: Vec<&str> = child.counts.keys().map(String::as_str).collect();
-    match &child.cost {
-        Cost::Options { param, .. } => names.push(param),
-        Cost::Range {
-            param: Some(param), ..
-        } => names.push(param),
-        Cost::Chat => names.extend(CHAT_PARAMS),
-        _ => {}
-    }
+    let names = crate::estimate::param_names(child);
     for (key, value) in &c.params {
         if !names.contains(&key.as_str()) {
             p.push(
