@@ -413,13 +413,7 @@ impl Ledger {
         };
         let hold = self.hold_in(&mut tx, hold_id).await?;
         if hold.status != HoldStatus::Active {
-            let status = hold.status.as_str().to_string();
-            self.save_wallet(&mut tx, &mut w).await?;
-            tx.commit().await?; // keep what settle did (a timed-out hold)
-            return Err(LedgerError::HoldNotActive {
-                id: hold_id.to_string(),
-                status,
-            });
+            return Err(self.refuse_inactive(tx, &mut w, &hold).await);
         }
         let held = to_i64(hold.amount_millicredits)?;
         if amount > held {
@@ -831,6 +825,26 @@ impl Ledger {
                 .fetch_one(&mut *conn)
                 .await?,
         )
+    }
+
+    /// Refuses a write to a hold that is no longer active, keeping what settling did on
+    /// the way (a hold that timed out is expired and its credits released).
+    pub(crate) async fn refuse_inactive(
+        &self,
+        mut tx: Tx,
+        w: &mut WalletRow,
+        hold: &Hold,
+    ) -> LedgerError {
+        if let Err(e) = self.save_wallet(&mut tx, w).await {
+            return e;
+        }
+        if let Err(e) = tx.commit().await {
+            return e;
+        }
+        LedgerError::HoldNotActive {
+            id: hold.id.clone(),
+            status: hold.status.as_str().to_string(),
+        }
     }
 
     pub(crate) async fn hold_in(&self, tx: &mut Tx, hold_id: &str) -> Result<Hold> {

@@ -92,13 +92,7 @@ impl Ledger {
             )));
         };
         if hold.status != HoldStatus::Active {
-            let status = hold.status.as_str().to_string();
-            self.save_wallet(&mut tx, &mut w).await?;
-            tx.commit().await?; // keep what settle did (a timed-out hold)
-            return Err(LedgerError::HoldNotActive {
-                id: hold_id.to_string(),
-                status,
-            });
+            return Err(self.refuse_inactive(tx, &mut w, &hold).await);
         }
         if to_u64(reserve_price) > stream.confirmed_max_millicredits {
             return Err(LedgerError::BeyondConfirmedMaximum(format!(
