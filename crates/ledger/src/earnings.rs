@@ -67,13 +67,13 @@ impl Ledger {
     ) -> Result<creditkit_api::Earnings> {
         p.require(Op::Read)?;
         let wallet_id = self.resolve_wallet(p, wallet_id).await?;
-        let mut conn = self.pool.acquire().await?;
+        let mut conn = Conn::Sqlx(self.pool.begin().await?);
         self.earnings_on(&mut conn, &wallet_id, self.now_ms()).await
     }
 
     async fn earnings_on(
         &self,
-        conn: &mut sqlx::AnyConnection,
+        conn: &mut Conn,
         wallet_id: &str,
         now: i64,
     ) -> Result<creditkit_api::Earnings> {

@@ -20,6 +20,8 @@ mod credits;
 mod earnings;
 mod error;
 mod holds;
+mod lite;
+pub(crate) use lite::Conn;
 mod outbox;
 mod purchases;
 mod reads;
@@ -170,11 +172,11 @@ pub(crate) fn to_u64(v: i64) -> u64 {
 impl Ledger {
     /// Opens (and migrates) `sqlite://path?mode=rwc` or `postgres://…`.
     pub async fn open(url: &str, clock: Arc<dyn Clock>, config: Config) -> Result<Ledger> {
-        let (pool, write_pool, dialect) = store::connect(url, config.power_safe).await?;
+        let (pool, writer, dialect) = store::connect(url, config.power_safe).await?;
         let (events, _) = broadcast::channel(1024);
         Ok(Ledger {
             pool,
-            writer: writer::Writer::new(write_pool, dialect == Dialect::Sqlite),
+            writer,
             dialect,
             clock,
             config,

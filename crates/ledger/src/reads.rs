@@ -19,7 +19,7 @@ impl Ledger {
         let now = self.now_ms();
         // Most reads change nothing: answered by a reader unless something is due.
         {
-            let mut read = self.pool.begin().await?;
+            let mut read = Conn::Sqlx(self.pool.begin().await?);
             let w = self.fetch_wallet(&mut read, &wallet_id, false).await?;
             if !self.settle_due(&mut read, &w, now).await? {
                 let b = self.balance_in(&mut read, &w).await?;
@@ -40,7 +40,7 @@ impl Ledger {
 
     pub(crate) async fn balance_in(
         &self,
-        conn: &mut sqlx::AnyConnection,
+        conn: &mut Conn,
         w: &WalletRow,
     ) -> Result<Balance> {
         // What the wallet used is kept on its row (`audit` checks it against the entries).

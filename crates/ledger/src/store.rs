@@ -7,7 +7,10 @@
 use sqlx::any::AnyPoolOptions;
 use sqlx::AnyPool;
 use sqlx::Executor;
+use std::str::FromStr;
 
+use crate::lite::LiteConn;
+use crate::writer::Writer;
 use crate::LedgerError;
 
 /// Which database is behind the pool.
@@ -381,7 +384,7 @@ const SQLITE_READERS: u32 = 4;
 pub(crate) async fn connect(
     url: &str,
     power_safe: bool,
-) -> Result<(AnyPool, AnyPool, Dialect), LedgerError> {
+) -> Result<(AnyPool, Writer, Dialect), LedgerError> {
     sqlx::any::install_default_drivers();
     let dialect = if url.starts_with("sqlite:") {
         Dialect::Sqlite
@@ -415,6 +418,12 @@ pub(crate) async fn connect(
                 .connect(url)
                 .await?;
             migrate(&writer, dialect).await?;
+            writer.close().await;
+            // Writes go through one connection run in place (`lite.rs`), with group commit.
+            let path = sqlx::sqlite::SqliteConnectOptions::from_str(url)?
+                .get_filename()
+                .to_path_buf();
+            let writer = Writer::group(LiteConn::open(&path, power_safe)?);
             let readers = AnyPoolOptions::new()
                 .max_connections(SQLITE_READERS)
                 .acquire_timeout(timeout)
@@ -437,7 +446,7 @@ pub(crate) async fn connect(
                 .connect(url)
                 .await?;
             migrate(&pool, dialect).await?;
-            Ok((pool.clone(), pool, dialect))
+            Ok((pool.clone(), Writer::pool(pool), dialect))
         }
     }
 }

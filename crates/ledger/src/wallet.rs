@@ -67,7 +67,7 @@ impl Ledger {
     /// A wallet's row; `lock`: held until commit (`FOR NO KEY UPDATE` on PostgreSQL).
     pub(crate) async fn fetch_wallet(
         &self,
-        conn: &mut sqlx::AnyConnection,
+        conn: &mut Conn,
         wallet_id: &str,
         lock: bool,
     ) -> Result<WalletRow> {
@@ -89,7 +89,7 @@ impl Ledger {
     /// expired, or a new billing cycle began.
     pub(crate) async fn settle_due(
         &self,
-        conn: &mut sqlx::AnyConnection,
+        conn: &mut Conn,
         w: &WalletRow,
         now: i64,
     ) -> Result<bool> {

@@ -18,10 +18,11 @@ use std::ops::{Deref, DerefMut};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use sqlx::{Any, AnyConnection, AnyPool, Transaction};
+use sqlx::AnyPool;
 use tokio::sync::{watch, Mutex, Notify, OwnedMutexGuard};
 
 use crate::error::LedgerError;
+use crate::lite::{Conn, LiteConn};
 
 type Outcome = Option<Result<(), String>>;
 
@@ -41,12 +42,14 @@ pub(crate) struct Group {
     /// Writes waiting for the batch lock: with none, a finished write commits at once
     /// itself, with no hand-over to the committer.
     queued: AtomicUsize,
-    pool: AnyPool,
 }
 
 /// The open batch: a transaction holding writes that are done but not yet durable.
 struct Batch {
-    tx: Option<Transaction<'static, Any>>,
+    /// The writer's connection (`None` once `crash` dropped it).
+    conn: Option<Conn>,
+    /// A transaction is open on it.
+    open: bool,
     /// Writes released into the batch since it began.
     writes: usize,
     /// A write ended without committing: its savepoint is still to be rolled back.
@@ -71,13 +74,17 @@ pub struct WriterStats {
 }
 
 impl Writer {
-    pub(crate) fn new(pool: AnyPool, grouped: bool) -> Writer {
-        if !grouped {
-            return Writer::Pool(pool);
-        }
+    /// One transaction per write from `pool` (PostgreSQL).
+    pub(crate) fn pool(pool: AnyPool) -> Writer {
+        Writer::Pool(pool)
+    }
+
+    /// Group commit on SQLite's one writer connection.
+    pub(crate) fn group(conn: LiteConn) -> Writer {
         let group = Arc::new(Group {
             batch: Arc::new(Mutex::new(Batch {
-                tx: None,
+                conn: Some(Conn::Lite(conn)),
+                open: false,
                 writes: 0,
                 abandoned: false,
                 broken: false,
@@ -88,7 +95,6 @@ impl Writer {
             })),
             ready: Notify::new(),
             queued: AtomicUsize::new(0),
-            pool,
         });
         // The committer holds only a weak reference: it ends with the ledger.
         let weak = Arc::downgrade(&group);
@@ -112,24 +118,32 @@ impl Writer {
     /// Starts a write.
     pub(crate) async fn begin(&self) -> Result<Tx, LedgerError> {
         match self {
-            Writer::Pool(pool) => Ok(Tx::Single(pool.begin().await?)),
+            Writer::Pool(pool) => Ok(Tx::Single(Conn::Sqlx(pool.begin().await?))),
             Writer::Group(group) => {
                 let mut batch = {
                     let _queued = Queued::new(&group.queued);
                     group.batch.clone().lock_owned().await
                 };
-                if batch.dead {
-                    return Err(LedgerError::Unavailable("the ledger is shut down".into()));
-                }
                 batch.tidy().await;
                 if batch.broken {
                     batch.finish().await;
                 }
-                if batch.tx.is_none() {
-                    batch.tx = Some(group.pool.begin().await?);
+                if batch.dead {
+                    return Err(LedgerError::Unavailable("the ledger is shut down".into()));
                 }
-                let conn: &mut AnyConnection = batch.tx.as_mut().expect("opened above");
-                if let Err(e) = sqlx::query("SAVEPOINT write").execute(&mut *conn).await {
+                let open = batch.open;
+                let Some(Conn::Lite(conn)) = batch.conn.as_mut() else {
+                    return Err(LedgerError::Unavailable("the ledger is shut down".into()));
+                };
+                let begun = if open {
+                    conn.batch("SAVEPOINT write")
+                } else {
+                    conn.batch("BEGIN IMMEDIATE; SAVEPOINT write")
+                };
+                if conn.in_transaction() {
+                    batch.open = true;
+                }
+                if let Err(e) = begun {
                     batch.broken = true;
                     return Err(e.into());
                 }
@@ -169,27 +183,36 @@ impl Writer {
             Writer::Group(group) => {
                 let mut batch = group.batch.clone().lock_owned().await;
                 batch.dead = true;
-                drop(batch.tx.take());
+                // Closing a connection with its transaction open rolls it back.
+                drop(batch.conn.take());
+                batch.open = false;
                 if let Some(outcome) = batch.outcome.take() {
                     let _ = outcome.send(Some(Err("the process died".into())));
                 }
-                drop(batch);
-                group.pool.close().await;
             }
         }
     }
 
     pub(crate) async fn close(&self) {
         self.flush().await;
-        if let Writer::Group(group) = self {
-            group.pool.close().await;
+        match self {
+            Writer::Pool(pool) => pool.close().await,
+            Writer::Group(group) => {
+                let mut batch = group.batch.lock().await;
+                batch.dead = true;
+                drop(batch.conn.take());
+            }
         }
     }
 }
 
 impl Batch {
-    fn conn(&mut self) -> Option<&mut AnyConnection> {
-        self.tx.as_deref_mut()
+    /// The writer's connection while a transaction is open on it.
+    fn conn(&mut self) -> Option<&mut LiteConn> {
+        match self.conn.as_mut() {
+            Some(Conn::Lite(c)) if self.open => Some(c),
+            _ => None,
+        }
     }
 
     /// Rolls back an abandoned write's savepoint.
@@ -199,15 +222,10 @@ impl Batch {
         }
         self.abandoned = false;
         let Some(conn) = self.conn() else { return };
-        let undone = sqlx::query("ROLLBACK TO SAVEPOINT write")
-            .execute(&mut *conn)
-            .await
-            .is_ok()
-            && sqlx::query("RELEASE SAVEPOINT write")
-                .execute(&mut *conn)
-                .await
-                .is_ok();
-        if !undone {
+        if conn
+            .batch("ROLLBACK TO SAVEPOINT write; RELEASE SAVEPOINT write")
+            .is_err()
+        {
             self.broken = true;
         }
     }
@@ -215,13 +233,26 @@ impl Batch {
     /// Commits the batch (or throws it away if broken) and tells its writes.
     async fn finish(&mut self) {
         self.tidy().await;
-        let Some(tx) = self.tx.take() else { return };
-        let result = if self.broken {
-            drop(tx); // rolled back
+        let broken = self.broken;
+        let Some(conn) = self.conn() else { return };
+        let result = if broken {
             Err("the write batch failed and was rolled back".to_string())
         } else {
-            tx.commit().await.map_err(|e| e.to_string())
+            // The fsync: off the runtime's worker when there are others to run tasks.
+            let mut commit = || conn.batch("COMMIT").map_err(|e| e.to_string());
+            match tokio::runtime::Handle::current().runtime_flavor() {
+                tokio::runtime::RuntimeFlavor::MultiThread => tokio::task::block_in_place(commit),
+                _ => commit(),
+            }
         };
+        if conn.in_transaction() {
+            // A failed commit (or a broken batch) leaves the transaction open: undo it.
+            // If even that fails the connection is unusable: no more writes.
+            if conn.batch("ROLLBACK").is_err() {
+                self.dead = true;
+            }
+        }
+        self.open = false;
         if result.is_ok() {
             self.batches_committed += 1;
             self.writes_committed += self.writes as u64;
@@ -237,7 +268,7 @@ impl Batch {
 /// A write in progress: derefs to its connection; `commit` makes it durable, dropping it
 /// rolls it back.
 pub(crate) enum Tx {
-    Single(Transaction<'static, Any>),
+    Single(Conn),
     Grouped(GroupTx),
 }
 
@@ -250,14 +281,11 @@ impl Tx {
     /// Returns once the write is durable.
     pub(crate) async fn commit(self) -> Result<(), LedgerError> {
         match self {
-            Tx::Single(tx) => Ok(tx.commit().await?),
+            Tx::Single(conn) => Ok(conn.commit().await?),
             Tx::Grouped(mut g) => {
                 let mut batch = g.batch.take().expect("a write holds its batch");
                 let conn = batch.conn().expect("a write has a transaction");
-                if let Err(e) = sqlx::query("RELEASE SAVEPOINT write")
-                    .execute(&mut *conn)
-                    .await
-                {
+                if let Err(e) = conn.batch("RELEASE SAVEPOINT write") {
                     batch.abandoned = true;
                     g.group.ready.notify_one();
                     return Err(e.into());
@@ -325,28 +353,28 @@ impl Drop for GroupTx {
 }
 
 impl Deref for Tx {
-    type Target = AnyConnection;
-    fn deref(&self) -> &AnyConnection {
+    type Target = Conn;
+    fn deref(&self) -> &Conn {
         match self {
-            Tx::Single(tx) => tx,
+            Tx::Single(conn) => conn,
             Tx::Grouped(g) => g
                 .batch
                 .as_ref()
-                .and_then(|b| b.tx.as_deref())
-                .expect("a write in progress has its transaction"),
+                .and_then(|b| b.conn.as_ref())
+                .expect("a write in progress has its connection"),
         }
     }
 }
 
 impl DerefMut for Tx {
-    fn deref_mut(&mut self) -> &mut AnyConnection {
+    fn deref_mut(&mut self) -> &mut Conn {
         match self {
-            Tx::Single(tx) => tx,
+            Tx::Single(conn) => conn,
             Tx::Grouped(g) => g
                 .batch
                 .as_mut()
-                .and_then(|b| b.tx.as_deref_mut())
-                .expect("a write in progress has its transaction"),
+                .and_then(|b| b.conn.as_mut())
+                .expect("a write in progress has its connection"),
         }
     }
 }
