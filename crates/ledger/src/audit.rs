@@ -41,13 +41,13 @@ impl Ledger {
         let mut read = self.pool.begin().await?;
         if self.dialect == Dialect::Postgres {
             sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-                .execute(&mut *read)
+                .execute(&mut read)
                 .await?;
         }
         let (balance, held, used): (i64, i64, i64) =
             sqlx::query_as("SELECT balance_mc, held_mc, used_mc FROM wallets WHERE id = $1")
                 .bind(wallet_id)
-                .fetch_one(&mut *read)
+                .fetch_one(&mut read)
                 .await?;
         // One pass over the (new) entries for every sum the checks need.
         let (last, d_balance, d_held, d_used, d_earnings): (i64, i64, i64, i64, i64) =
@@ -61,7 +61,7 @@ impl Ledger {
             )
             .bind(wallet_id)
             .bind(mark.seq)
-            .fetch_one(&mut *read)
+            .fetch_one(&mut read)
             .await?;
         let next = AuditMark {
             seq: last,
@@ -76,17 +76,17 @@ impl Ledger {
              FROM grants WHERE wallet_id = $1",
         )
         .bind(wallet_id)
-        .fetch_one(&mut *read)
+        .fetch_one(&mut read)
         .await?;
         let (h_active,): (i64,) = sqlx::query_as("SELECT CAST(COALESCE(SUM(amount_mc), 0) AS BIGINT) FROM holds WHERE wallet_id = $1 AND status = 'active'")
             .bind(wallet_id)
-            .fetch_one(&mut *read)
+            .fetch_one(&mut read)
             .await?;
         let (a_active,): (i64,) = sqlx::query_as(
             "SELECT CAST(COALESCE(SUM(a.amount_mc), 0) AS BIGINT) FROM hold_allocations a JOIN holds h ON h.id = a.hold_id WHERE h.wallet_id = $1 AND h.status = 'active'",
         )
         .bind(wallet_id)
-        .fetch_one(&mut *read)
+        .fetch_one(&mut read)
         .await?;
         // Every change to a hold writes an entry naming it: an incremental audit checks
         // the holds its new entries touched (reached from the entries, not the holds).
@@ -104,7 +104,7 @@ impl Ledger {
             .bind(wallet_id)
             .bind(mark.seq)
         };
-        let (over,): (i64,) = over_query.fetch_one(&mut *read).await?;
+        let (over,): (i64,) = over_query.fetch_one(&mut read).await?;
         // Settled earnings depend on the clock: read in full audits only.
         let earn_available = if full {
             let (v,): (i64,) = sqlx::query_as(
@@ -113,7 +113,7 @@ impl Ledger {
             )
             .bind(wallet_id)
             .bind(self.now_ms())
-            .fetch_one(&mut *read)
+            .fetch_one(&mut read)
             .await?;
             v
         } else {

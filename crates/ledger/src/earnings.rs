@@ -67,7 +67,7 @@ impl Ledger {
     ) -> Result<creditkit_api::Earnings> {
         p.require(Op::Read)?;
         let wallet_id = self.resolve_wallet(p, wallet_id).await?;
-        let mut conn = Conn::Sqlx(self.pool.begin().await?);
+        let mut conn = self.pool.begin().await?;
         self.earnings_on(&mut conn, &wallet_id, self.now_ms()).await
     }
 

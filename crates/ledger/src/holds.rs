@@ -818,11 +818,10 @@ impl Ledger {
     pub async fn get_hold(&self, p: &Principal, hold_id: &str) -> Result<Hold> {
         p.require(Op::Read)?;
         self.hold_wallet(p, hold_id).await?;
-        let mut conn = self.pool.acquire().await?;
         hold_from_row(
             &sqlx::query("SELECT id, quote_id, wallet_id, amount_mc, status, captured_mc, expires_at_ms, created_at_ms, confirmed_max_mc, reserved_tokens, generated_tokens, generated_mc FROM holds WHERE id = $1")
                 .bind(hold_id)
-                .fetch_one(&mut *conn)
+                .fetch_one(&self.pool)
                 .await?,
         )
     }

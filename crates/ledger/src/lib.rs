@@ -39,7 +39,6 @@ use std::sync::{Arc, Mutex};
 use creditkit_pricing::{Card, Request, MILLI_PER_CREDIT};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use sqlx::AnyPool;
 use tokio::sync::broadcast;
 
 pub use access::{
@@ -116,7 +115,7 @@ pub const MAX_PAGE_LIMIT: u32 = 200;
 
 pub struct Ledger {
     /// Reads (on SQLite, read-only connections beside the writer's).
-    pub(crate) pool: AnyPool,
+    pub(crate) pool: lite::ReadPool,
     /// Every write goes through here (`writer.rs`).
     pub(crate) writer: writer::Writer,
     pub(crate) dialect: Dialect,

@@ -10,15 +10,15 @@
 
 use std::borrow::Cow;
 use std::fmt;
-use std::path::Path;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use either::Either;
 use futures_util::future::{self, BoxFuture, FutureExt};
 use futures_util::stream::{self, BoxStream, StreamExt};
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use sqlx::any::{AnyQueryResult, AnyRow};
-use sqlx::{Any, AnyConnection, Database, Execute, Executor, Transaction};
+use sqlx::{Any, AnyConnection, AnyPool, Database, Execute, Executor, Transaction};
 use sqlx_core::any::{AnyColumn, AnyTypeInfo, AnyTypeInfoKind, AnyValue, AnyValueKind};
 use sqlx_core::ext::ustr::UStr;
 
@@ -29,15 +29,33 @@ const STATEMENT_CACHE: usize = 512;
 /// writes, every store's reads) or SQLite's writer run in place.
 pub(crate) enum Conn {
     Sqlx(Transaction<'static, Any>),
+    /// SQLite's writer (its batches commit in `writer.rs`).
     Lite(LiteConn),
+    /// A SQLite reader from [`ReadPool`], in a read transaction (one snapshot).
+    LiteRead(Pooled),
 }
 
 impl Conn {
-    /// Commits an sqlx transaction (SQLite's writer commits by batch, in `writer.rs`).
-    pub(crate) async fn commit(self) -> Result<(), sqlx::Error> {
-        match self {
-            Conn::Sqlx(tx) => tx.commit().await,
+    /// Ends a read or PostgreSQL transaction (SQLite's writer commits by batch).
+    pub(crate) async fn commit(mut self) -> Result<(), sqlx::Error> {
+        match &mut self {
+            Conn::Sqlx(_) => match self {
+                Conn::Sqlx(tx) => tx.commit().await,
+                _ => unreachable!("matched above"),
+            },
             Conn::Lite(_) => Ok(()),
+            Conn::LiteRead(p) => match p.conn.as_mut() {
+                Some(c) if c.in_transaction() => c.batch("COMMIT"),
+                _ => Ok(()),
+            },
+        }
+    }
+
+    fn lite(&mut self) -> Option<&mut LiteConn> {
+        match self {
+            Conn::Sqlx(_) => None,
+            Conn::Lite(c) => Some(c),
+            Conn::LiteRead(p) => p.conn.as_mut(),
         }
     }
 }
@@ -47,6 +65,7 @@ impl fmt::Debug for Conn {
         match self {
             Conn::Sqlx(_) => f.write_str("Conn::Sqlx"),
             Conn::Lite(_) => f.write_str("Conn::Lite"),
+            Conn::LiteRead(_) => f.write_str("Conn::LiteRead"),
         }
     }
 }
@@ -61,6 +80,26 @@ type Step = Either<AnyQueryResult, AnyRow>;
 impl LiteConn {
     /// Opens the (already migrated) database file for writing.
     pub(crate) fn open(path: &Path, power_safe: bool) -> Result<LiteConn, sqlx::Error> {
+        let conn = LiteConn::connect(path)?;
+        let sync = if power_safe { "FULL" } else { "NORMAL" };
+        conn.conn
+            .execute_batch(&format!(
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = {sync}; PRAGMA foreign_keys = ON;"
+            ))
+            .map_err(storage)?;
+        Ok(conn)
+    }
+
+    /// Opens a reader: every write through it fails (they all go through the writer).
+    pub(crate) fn open_reader(path: &Path) -> Result<LiteConn, sqlx::Error> {
+        let conn = LiteConn::connect(path)?;
+        conn.conn
+            .execute_batch("PRAGMA query_only = ON;")
+            .map_err(storage)?;
+        Ok(conn)
+    }
+
+    fn connect(path: &Path) -> Result<LiteConn, sqlx::Error> {
         let conn = rusqlite::Connection::open_with_flags(
             path,
             rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -69,11 +108,6 @@ impl LiteConn {
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(storage)?;
-        let sync = if power_safe { "FULL" } else { "NORMAL" };
-        conn.execute_batch(&format!(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = {sync}; PRAGMA foreign_keys = ON;"
-        ))
-        .map_err(storage)?;
         Ok(LiteConn { conn })
     }
 
@@ -262,13 +296,7 @@ impl<'c> Executor<'c> for &'c mut Conn {
     {
         match self {
             Conn::Sqlx(tx) => (&mut **tx as &mut AnyConnection).fetch_many(query),
-            Conn::Lite(c) => {
-                let steps = take(query).and_then(|(sql, args)| c.run(sql, args));
-                match steps {
-                    Ok(steps) => stream::iter(steps.into_iter().map(Ok)).boxed(),
-                    Err(e) => stream::once(future::ready(Err(e))).boxed(),
-                }
-            }
+            lite => steps_stream(take(query).and_then(|(sql, args)| run_on(lite.lite(), sql, args))),
         }
     }
 
@@ -282,12 +310,7 @@ impl<'c> Executor<'c> for &'c mut Conn {
     {
         match self {
             Conn::Sqlx(tx) => (&mut **tx as &mut AnyConnection).fetch_optional(query),
-            Conn::Lite(c) => {
-                let row = take(query).and_then(|(sql, args)| c.run(sql, args)).map(|steps| {
-                    steps.into_iter().find_map(|s| s.right())
-                });
-                future::ready(row).boxed()
-            }
+            lite => first_row(take(query).and_then(|(sql, args)| run_on(lite.lite(), sql, args))),
         }
     }
 
@@ -301,8 +324,8 @@ impl<'c> Executor<'c> for &'c mut Conn {
     {
         match self {
             Conn::Sqlx(tx) => (&mut **tx as &mut AnyConnection).prepare_with(sql, parameters),
-            Conn::Lite(_) => future::ready(Err(sqlx::Error::Protocol(
-                "SQLite's writer prepares its statements itself".into(),
+            _ => future::ready(Err(sqlx::Error::Protocol(
+                "SQLite's connections prepare their statements themselves".into(),
             )))
             .boxed(),
         }
@@ -317,10 +340,199 @@ impl<'c> Executor<'c> for &'c mut Conn {
     {
         match self {
             Conn::Sqlx(tx) => (&mut **tx as &mut AnyConnection).describe(sql),
-            Conn::Lite(_) => future::ready(Err(sqlx::Error::Protocol(
-                "SQLite's writer does not describe statements".into(),
+            _ => future::ready(Err(sqlx::Error::Protocol(
+                "SQLite's connections do not describe statements".into(),
             )))
             .boxed(),
         }
     }
+}
+
+fn run_on(
+    conn: Option<&mut LiteConn>,
+    sql: &str,
+    args: Option<Vec<AnyValueKind<'_>>>,
+) -> Result<Vec<Step>, sqlx::Error> {
+    conn.ok_or(sqlx::Error::PoolClosed)?.run(sql, args)
+}
+
+fn steps_stream<'e>(steps: Result<Vec<Step>, sqlx::Error>) -> BoxStream<'e, Result<Step, sqlx::Error>> {
+    match steps {
+        Ok(steps) => stream::iter(steps.into_iter().map(Ok)).boxed(),
+        Err(e) => stream::once(future::ready(Err(e))).boxed(),
+    }
+}
+
+fn first_row<'e>(steps: Result<Vec<Step>, sqlx::Error>) -> BoxFuture<'e, Result<Option<AnyRow>, sqlx::Error>> {
+    future::ready(steps.map(|steps| steps.into_iter().find_map(Either::right))).boxed()
+}
+
+// ---------------------------------------------------------------- readers
+
+/// Where reads go: PostgreSQL's pool, or SQLite's readers (run in place, like the
+/// writer; WAL lets them read beside it, each seeing only committed writes).
+pub(crate) enum ReadPool {
+    Sqlx(AnyPool),
+    Lite(Arc<LiteReaders>),
+}
+
+/// Idle SQLite readers; one is opened when none is idle, and at most
+/// [`IDLE_READERS`] are kept.
+pub(crate) struct LiteReaders {
+    path: PathBuf,
+    idle: Mutex<Vec<LiteConn>>,
+}
+
+const IDLE_READERS: usize = 8;
+
+/// A reader lent out; it returns to the pool when dropped (its transaction rolled back).
+pub(crate) struct Pooled {
+    conn: Option<LiteConn>,
+    home: Arc<LiteReaders>,
+}
+
+impl Drop for Pooled {
+    fn drop(&mut self) {
+        let Some(mut conn) = self.conn.take() else { return };
+        if conn.in_transaction() && conn.batch("ROLLBACK").is_err() {
+            return; // not reusable: closed
+        }
+        let mut idle = self.home.idle.lock().unwrap_or_else(|e| e.into_inner());
+        if idle.len() < IDLE_READERS {
+            idle.push(conn);
+        }
+    }
+}
+
+impl LiteReaders {
+    fn take(self: &Arc<Self>) -> Result<Pooled, sqlx::Error> {
+        let idle = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let conn = match idle {
+            Some(c) => c,
+            None => LiteConn::open_reader(&self.path)?,
+        };
+        Ok(Pooled {
+            conn: Some(conn),
+            home: self.clone(),
+        })
+    }
+}
+
+impl ReadPool {
+    pub(crate) fn lite(path: PathBuf) -> ReadPool {
+        ReadPool::Lite(Arc::new(LiteReaders {
+            path,
+            idle: Mutex::new(Vec::new()),
+        }))
+    }
+
+    /// A read transaction: every read through it sees one snapshot.
+    pub(crate) async fn begin(&self) -> Result<Conn, sqlx::Error> {
+        match self {
+            ReadPool::Sqlx(pool) => Ok(Conn::Sqlx(pool.begin().await?)),
+            ReadPool::Lite(readers) => {
+                let mut pooled = readers.take()?;
+                if let Some(c) = pooled.conn.as_mut() {
+                    c.batch("BEGIN")?;
+                }
+                Ok(Conn::LiteRead(pooled))
+            }
+        }
+    }
+
+    /// A SQLite connection of its own, not returned to the pool (`backup`).
+    pub(crate) fn detached(&self) -> Result<LiteConn, sqlx::Error> {
+        match self {
+            ReadPool::Lite(readers) => LiteConn::connect(&readers.path),
+            ReadPool::Sqlx(_) => Err(sqlx::Error::Protocol("not a SQLite database".into())),
+        }
+    }
+
+    pub(crate) async fn close(&self) {
+        match self {
+            ReadPool::Sqlx(pool) => pool.close().await,
+            ReadPool::Lite(readers) => readers.idle.lock().unwrap_or_else(|e| e.into_inner()).clear(),
+        }
+    }
+}
+
+impl fmt::Debug for ReadPool {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReadPool::Sqlx(_) => f.write_str("ReadPool::Sqlx"),
+            ReadPool::Lite(_) => f.write_str("ReadPool::Lite"),
+        }
+    }
+}
+
+impl<'p> Executor<'p> for &'p ReadPool {
+    type Database = Any;
+
+    fn fetch_many<'e, 'q: 'e, E>(self, query: E) -> BoxStream<'e, Result<Step, sqlx::Error>>
+    where
+        'p: 'e,
+        E: 'q + Execute<'q, Any>,
+    {
+        match self {
+            ReadPool::Sqlx(pool) => pool.fetch_many(query),
+            ReadPool::Lite(readers) => steps_stream(read_once(readers, query)),
+        }
+    }
+
+    fn fetch_optional<'e, 'q: 'e, E>(
+        self,
+        query: E,
+    ) -> BoxFuture<'e, Result<Option<AnyRow>, sqlx::Error>>
+    where
+        'p: 'e,
+        E: 'q + Execute<'q, Any>,
+    {
+        match self {
+            ReadPool::Sqlx(pool) => pool.fetch_optional(query),
+            ReadPool::Lite(readers) => first_row(read_once(readers, query)),
+        }
+    }
+
+    fn prepare_with<'e, 'q: 'e>(
+        self,
+        sql: &'q str,
+        parameters: &'e [<Any as Database>::TypeInfo],
+    ) -> BoxFuture<'e, Result<<Any as Database>::Statement<'q>, sqlx::Error>>
+    where
+        'p: 'e,
+    {
+        match self {
+            ReadPool::Sqlx(pool) => pool.prepare_with(sql, parameters),
+            ReadPool::Lite(_) => future::ready(Err(sqlx::Error::Protocol(
+                "SQLite's connections prepare their statements themselves".into(),
+            )))
+            .boxed(),
+        }
+    }
+
+    fn describe<'e, 'q: 'e>(
+        self,
+        sql: &'q str,
+    ) -> BoxFuture<'e, Result<sqlx_core::describe::Describe<Any>, sqlx::Error>>
+    where
+        'p: 'e,
+    {
+        match self {
+            ReadPool::Sqlx(pool) => pool.describe(sql),
+            ReadPool::Lite(_) => future::ready(Err(sqlx::Error::Protocol(
+                "SQLite's connections do not describe statements".into(),
+            )))
+            .boxed(),
+        }
+    }
+}
+
+/// One statement on an idle reader (its own implicit transaction).
+fn read_once<'q, E: Execute<'q, Any>>(
+    readers: &Arc<LiteReaders>,
+    query: E,
+) -> Result<Vec<Step>, sqlx::Error> {
+    let (sql, args) = take(query)?;
+    let mut pooled = readers.take()?;
+    run_on(pooled.conn.as_mut(), sql, args)
 }

@@ -19,7 +19,7 @@ impl Ledger {
         let now = self.now_ms();
         // Most reads change nothing: answered by a reader unless something is due.
         {
-            let mut read = Conn::Sqlx(self.pool.begin().await?);
+            let mut read = self.pool.begin().await?;
             let w = self.fetch_wallet(&mut read, &wallet_id, false).await?;
             if !self.settle_due(&mut read, &w, now).await? {
                 let b = self.balance_in(&mut read, &w).await?;
@@ -225,10 +225,7 @@ impl Ledger {
             .to_str()
             .ok_or_else(|| LedgerError::Config("the backup path must be UTF-8".into()))?;
         // A reader, made able to write the copy, then closed rather than returned.
-        let mut conn = self.pool.acquire().await?.detach();
-        sqlx::query("PRAGMA query_only = OFF")
-            .execute(&mut conn)
-            .await?;
+        let mut conn = Conn::Lite(self.pool.detached()?);
         sqlx::query("VACUUM INTO $1")
             .bind(target)
             .execute(&mut conn)

@@ -9,7 +9,7 @@ use sqlx::AnyPool;
 use sqlx::Executor;
 use std::str::FromStr;
 
-use crate::lite::LiteConn;
+use crate::lite::{LiteConn, ReadPool};
 use crate::writer::Writer;
 use crate::LedgerError;
 
@@ -375,16 +375,13 @@ UPDATE wallets SET used_mc = COALESCE((SELECT -SUM(e.balance_delta_mc) FROM entr
 "#,
 ];
 
-/// Readers per SQLite database (WAL lets them run beside the one writer).
-const SQLITE_READERS: u32 = 4;
-
 /// Opens the database: the read pool, the write pool and the dialect. On PostgreSQL
 /// they are one pool; on SQLite the writer is one connection with `synchronous = FULL`
 /// (an acknowledged write survives a power cut), the readers are read-only.
 pub(crate) async fn connect(
     url: &str,
     power_safe: bool,
-) -> Result<(AnyPool, Writer, Dialect), LedgerError> {
+) -> Result<(ReadPool, Writer, Dialect), LedgerError> {
     sqlx::any::install_default_drivers();
     let dialect = if url.starts_with("sqlite:") {
         Dialect::Sqlite
@@ -424,20 +421,8 @@ pub(crate) async fn connect(
                 .get_filename()
                 .to_path_buf();
             let writer = Writer::group(LiteConn::open(&path, power_safe)?);
-            let readers = AnyPoolOptions::new()
-                .max_connections(SQLITE_READERS)
-                .acquire_timeout(timeout)
-                .after_connect(|conn, _| {
-                    Box::pin(async move {
-                        conn.execute("PRAGMA busy_timeout = 10000").await?;
-                        // Every write goes through the writer: a stray one here fails.
-                        conn.execute("PRAGMA query_only = ON").await?;
-                        Ok(())
-                    })
-                })
-                .connect(url)
-                .await?;
-            Ok((readers, writer, dialect))
+            // Reads too run in place, on read-only connections beside the writer.
+            Ok((ReadPool::lite(path), writer, dialect))
         }
         Dialect::Postgres => {
             let pool = AnyPoolOptions::new()
@@ -446,7 +431,7 @@ pub(crate) async fn connect(
                 .connect(url)
                 .await?;
             migrate(&pool, dialect).await?;
-            Ok((pool.clone(), Writer::pool(pool), dialect))
+            Ok((ReadPool::Sqlx(pool.clone()), Writer::pool(pool), dialect))
         }
     }
 }
