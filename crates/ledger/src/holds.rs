@@ -254,7 +254,7 @@ impl Ledger {
         .bind(stream_tokens.map(|_| 0i64))
         .execute(&mut *tx)
         .await?;
-        self.allocate(&mut tx, &mut w, &hold_id, reserve, now)
+        self.allocate(&mut tx, &mut w, &hold_id, Allocated::None, reserve, now)
             .await?;
         self.entry(
             &mut tx,
@@ -289,6 +289,7 @@ impl Ledger {
         tx: &mut Tx,
         w: &mut WalletRow,
         hold_id: &str,
+        before: Allocated,
         amount: i64,
         now: i64,
     ) -> Result<()> {
@@ -301,11 +302,17 @@ impl Ledger {
         .bind(now)
         .fetch_all(&mut **tx)
         .await?;
-        let (existing,): (i64,) =
-            sqlx::query_as("SELECT COUNT(*) FROM hold_allocations WHERE hold_id = $1")
-                .bind(hold_id)
-                .fetch_one(&mut **tx)
-                .await?;
+        let existing = match before {
+            Allocated::None => 0,
+            Allocated::Some => {
+                let (n,): (i64,) =
+                    sqlx::query_as("SELECT COUNT(*) FROM hold_allocations WHERE hold_id = $1")
+                        .bind(hold_id)
+                        .fetch_one(&mut **tx)
+                        .await?;
+                n
+            }
+        };
         let mut need = amount;
         for (i, (grant_id, free)) in grants.iter().enumerate() {
             if need == 0 {
@@ -395,7 +402,9 @@ impl Ledger {
                         quoted.display()
                     )));
                 }
-                to_i64(quoted.max_millicredits)?
+                let amount = to_i64(quoted.max_millicredits)?;
+                priced = Some(quoted);
+                amount
             }
             (Some(_), Some(_)) => {
                 return Err(LedgerError::invalid(
@@ -403,6 +412,13 @@ impl Ledger {
                 ));
             }
         };
+        if priced.is_none() {
+            // What the add-ons are paid from: the quote's estimate (quotes never change).
+            priced = Some(
+                serde_json::from_str(&quote_json)
+                    .map_err(|e| LedgerError::Corrupt(format!("quote estimate: {e}")))?,
+            );
+        }
         let now = self.now_ms();
         let (mut tx, mut w) = match self
             .begin_write::<Hold>(&p.workspace_id, &wallet_id, key, &hash, now)
@@ -904,4 +920,11 @@ fn quote_view(
         shortfall: short,
         cap: None,
     }
+}
+
+/// Whether a hold being allocated may already draw on grants (a new one does not: no
+/// statement is spent counting its allocations).
+pub(crate) enum Allocated {
+    None,
+    Some,
 }

@@ -123,6 +123,8 @@ pub struct Ledger {
     pub(crate) config: Config,
     events: broadcast::Sender<String>,
     pub(crate) cards: Mutex<HashMap<String, Arc<Card>>>,
+    /// Each wallet's workspace, kind and owner, which never change once created.
+    pub(crate) wallet_owners: Mutex<HashMap<String, wallet::WalletOwner>>,
     /// When each credential was last recorded as used (written at most once a minute).
     pub(crate) last_used: Mutex<HashMap<String, i64>>,
     /// The webhook endpoints events fan out to, and when they were read.
@@ -181,6 +183,7 @@ impl Ledger {
             config,
             events,
             cards: Mutex::new(HashMap::new()),
+            wallet_owners: Mutex::new(HashMap::new()),
             last_used: Mutex::new(HashMap::new()),
             subscriptions: Mutex::new(None),
             outbox_ready: tokio::sync::Notify::new(),

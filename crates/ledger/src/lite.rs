@@ -11,6 +11,7 @@
 use std::borrow::Cow;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use either::Either;
@@ -30,7 +31,7 @@ const STATEMENT_CACHE: usize = 512;
 pub(crate) enum Conn {
     Sqlx(Transaction<'static, Any>),
     /// SQLite's writer (its batches commit in `writer.rs`).
-    Lite(LiteConn),
+    Lite(Box<LiteConn>),
     /// A SQLite reader from [`ReadPool`], in a read transaction (one snapshot).
     LiteRead(Pooled),
 }
@@ -55,7 +56,7 @@ impl Conn {
         match self {
             Conn::Sqlx(_) => None,
             Conn::Lite(c) => Some(c),
-            Conn::LiteRead(p) => p.conn.as_mut(),
+            Conn::LiteRead(p) => p.conn.as_deref_mut(),
         }
     }
 }
@@ -70,10 +71,26 @@ impl fmt::Debug for Conn {
     }
 }
 
-/// SQLite's writer: statements run on the calling thread.
+/// A SQLite connection whose statements run on the calling thread.
 pub(crate) struct LiteConn {
     conn: rusqlite::Connection,
+    /// Each statement's result columns as sqlx describes them, built once.
+    columns: std::collections::HashMap<String, Columns>,
 }
+
+/// What is known of a statement once prepared: where its arguments go, and its result
+/// columns (shared by every row it returns).
+#[derive(Clone)]
+struct Columns {
+    /// The SQLite parameter index of the ledger's `$1`, `$2`, … (`None`: not used).
+    params: Arc<[Option<usize>]>,
+    names: Arc<sqlx_core::HashMap<UStr, usize>>,
+    list: Arc<[AnyColumn]>,
+}
+
+/// Statements run through [`LiteConn`] (all connections): `cargo xtask bench http`
+/// prints them per charge.
+pub(crate) static STATEMENTS: AtomicU64 = AtomicU64::new(0);
 
 type Step = Either<AnyQueryResult, AnyRow>;
 
@@ -108,7 +125,10 @@ impl LiteConn {
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(storage)?;
-        Ok(LiteConn { conn })
+        Ok(LiteConn {
+            conn,
+            columns: std::collections::HashMap::new(),
+        })
     }
 
     /// Runs statements that take no arguments and return nothing (`BEGIN`, `COMMIT`, …).
@@ -122,7 +142,11 @@ impl LiteConn {
     }
 
     /// Runs one statement with sqlx's arguments; returns its rows, then what it changed.
-    fn run(&mut self, sql: &str, args: Option<Vec<AnyValueKind<'_>>>) -> Result<Vec<Step>, sqlx::Error> {
+    fn run(
+        &mut self,
+        sql: &str,
+        args: Option<Vec<AnyValueKind<'_>>>,
+    ) -> Result<Vec<Step>, sqlx::Error> {
         let mut stmt = match self.conn.prepare_cached(sql) {
             Ok(stmt) => stmt,
             // Several statements without arguments (a script): run them in turn.
@@ -132,47 +156,34 @@ impl LiteConn {
             }
             Err(e) => return Err(storage(e)),
         };
+        STATEMENTS.fetch_add(1, Ordering::Relaxed);
+        let columns = match self.columns.get(sql) {
+            Some(c) => c.clone(),
+            None => {
+                let c = describe(&stmt)?;
+                self.columns.insert(sql.to_owned(), c.clone());
+                c
+            }
+        };
         for (i, value) in args.iter().flatten().enumerate() {
-            // The ledger's SQL numbers its parameters `$1`, `$2`, … (possibly repeated).
-            let Some(index) = stmt.parameter_index(&format!("${}", i + 1)).map_err(storage)?
-            else {
-                continue;
-            };
-            stmt.raw_bind_parameter(index, bind_value(value)?)
-                .map_err(storage)?;
+            if let Some(&Some(index)) = columns.params.get(i) {
+                stmt.raw_bind_parameter(index, bind_value(value)?)
+                    .map_err(storage)?;
+            }
         }
         let readonly = stmt.readonly();
-        let names: Vec<UStr> = stmt.column_names().into_iter().map(UStr::new).collect();
-        let columns: Vec<AnyColumn> = names
-            .iter()
-            .enumerate()
-            .map(|(ordinal, name)| AnyColumn {
-                ordinal,
-                name: name.clone(),
-                type_info: AnyTypeInfo {
-                    kind: AnyTypeInfoKind::Null,
-                },
-            })
-            .collect();
-        let column_names: Arc<sqlx_core::HashMap<UStr, usize>> = Arc::new(
-            names
-                .into_iter()
-                .enumerate()
-                .map(|(i, name)| (name, i))
-                .collect(),
-        );
         let mut steps = Vec::new();
         let mut rows = stmt.raw_query();
         while let Some(row) = rows.next().map_err(storage)? {
-            let mut values = Vec::with_capacity(columns.len());
-            for i in 0..columns.len() {
+            let mut values = Vec::with_capacity(columns.list.len());
+            for i in 0..columns.list.len() {
                 values.push(AnyValue {
                     kind: read_value(row.get_ref(i).map_err(storage)?)?,
                 });
             }
             steps.push(Either::Right(AnyRow {
-                column_names: column_names.clone(),
-                columns: columns.clone(),
+                column_names: columns.names.clone(),
+                columns: columns.list.to_vec(),
                 values,
             }));
         }
@@ -183,6 +194,45 @@ impl LiteConn {
         }));
         Ok(steps)
     }
+}
+
+/// A statement's result columns, as sqlx's `Any` rows carry them.
+fn describe(stmt: &rusqlite::Statement<'_>) -> Result<Columns, sqlx::Error> {
+    // The ledger's SQL numbers its parameters `$1`, `$2`, … (a number may repeat, and
+    // SQLite numbers them in order of first appearance).
+    let mut params: Vec<Option<usize>> = Vec::new();
+    for index in 1..=stmt.parameter_count() {
+        let n = stmt
+            .parameter_name(index)
+            .and_then(|name| name.strip_prefix('$')?.parse::<usize>().ok())
+            .filter(|n| (1..=999).contains(n))
+            .ok_or_else(|| {
+                sqlx::Error::Protocol(format!("parameter {index} is not named $1 … $999"))
+            })?;
+        if params.len() < n {
+            params.resize(n, None);
+        }
+        params[n - 1] = Some(index);
+    }
+    let params: Arc<[Option<usize>]> = params.into();
+    let names: Vec<UStr> = stmt.column_names().into_iter().map(UStr::new).collect();
+    let list: Arc<[AnyColumn]> = names
+        .iter()
+        .enumerate()
+        .map(|(ordinal, name)| AnyColumn {
+            ordinal,
+            name: name.clone(),
+            type_info: AnyTypeInfo {
+                kind: AnyTypeInfoKind::Null,
+            },
+        })
+        .collect();
+    let names = Arc::new(names.into_iter().enumerate().map(|(i, n)| (n, i)).collect());
+    Ok(Columns {
+        params,
+        names,
+        list,
+    })
 }
 
 fn bind_value<'a>(value: &'a AnyValueKind<'_>) -> Result<ToSqlOutput<'a>, sqlx::Error> {
@@ -296,7 +346,9 @@ impl<'c> Executor<'c> for &'c mut Conn {
     {
         match self {
             Conn::Sqlx(tx) => (&mut **tx as &mut AnyConnection).fetch_many(query),
-            lite => steps_stream(take(query).and_then(|(sql, args)| run_on(lite.lite(), sql, args))),
+            lite => {
+                steps_stream(take(query).and_then(|(sql, args)| run_on(lite.lite(), sql, args)))
+            }
         }
     }
 
@@ -356,14 +408,18 @@ fn run_on(
     conn.ok_or(sqlx::Error::PoolClosed)?.run(sql, args)
 }
 
-fn steps_stream<'e>(steps: Result<Vec<Step>, sqlx::Error>) -> BoxStream<'e, Result<Step, sqlx::Error>> {
+fn steps_stream<'e>(
+    steps: Result<Vec<Step>, sqlx::Error>,
+) -> BoxStream<'e, Result<Step, sqlx::Error>> {
     match steps {
         Ok(steps) => stream::iter(steps.into_iter().map(Ok)).boxed(),
         Err(e) => stream::once(future::ready(Err(e))).boxed(),
     }
 }
 
-fn first_row<'e>(steps: Result<Vec<Step>, sqlx::Error>) -> BoxFuture<'e, Result<Option<AnyRow>, sqlx::Error>> {
+fn first_row<'e>(
+    steps: Result<Vec<Step>, sqlx::Error>,
+) -> BoxFuture<'e, Result<Option<AnyRow>, sqlx::Error>> {
     future::ready(steps.map(|steps| steps.into_iter().find_map(Either::right))).boxed()
 }
 
@@ -387,19 +443,21 @@ const IDLE_READERS: usize = 8;
 
 /// A reader lent out; it returns to the pool when dropped (its transaction rolled back).
 pub(crate) struct Pooled {
-    conn: Option<LiteConn>,
+    conn: Option<Box<LiteConn>>,
     home: Arc<LiteReaders>,
 }
 
 impl Drop for Pooled {
     fn drop(&mut self) {
-        let Some(mut conn) = self.conn.take() else { return };
+        let Some(mut conn) = self.conn.take() else {
+            return;
+        };
         if conn.in_transaction() && conn.batch("ROLLBACK").is_err() {
             return; // not reusable: closed
         }
         let mut idle = self.home.idle.lock().unwrap_or_else(|e| e.into_inner());
         if idle.len() < IDLE_READERS {
-            idle.push(conn);
+            idle.push(*conn);
         }
     }
 }
@@ -408,8 +466,8 @@ impl LiteReaders {
     fn take(self: &Arc<Self>) -> Result<Pooled, sqlx::Error> {
         let idle = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
         let conn = match idle {
-            Some(c) => c,
-            None => LiteConn::open_reader(&self.path)?,
+            Some(c) => Box::new(c),
+            None => Box::new(LiteConn::open_reader(&self.path)?),
         };
         Ok(Pooled {
             conn: Some(conn),
@@ -451,7 +509,11 @@ impl ReadPool {
     pub(crate) async fn close(&self) {
         match self {
             ReadPool::Sqlx(pool) => pool.close().await,
-            ReadPool::Lite(readers) => readers.idle.lock().unwrap_or_else(|e| e.into_inner()).clear(),
+            ReadPool::Lite(readers) => readers
+                .idle
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clear(),
         }
     }
 }
@@ -534,5 +596,5 @@ fn read_once<'q, E: Execute<'q, Any>>(
 ) -> Result<Vec<Step>, sqlx::Error> {
     let (sql, args) = take(query)?;
     let mut pooled = readers.take()?;
-    run_on(pooled.conn.as_mut(), sql, args)
+    run_on(pooled.conn.as_deref_mut(), sql, args)
 }

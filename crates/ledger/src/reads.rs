@@ -38,11 +38,7 @@ impl Ledger {
         Ok(b)
     }
 
-    pub(crate) async fn balance_in(
-        &self,
-        conn: &mut Conn,
-        w: &WalletRow,
-    ) -> Result<Balance> {
+    pub(crate) async fn balance_in(&self, conn: &mut Conn, w: &WalletRow) -> Result<Balance> {
         // What the wallet used is kept on its row (`audit` checks it against the entries).
         let (low, critical, used): (i64, i64, i64) = sqlx::query_as(
             "SELECT s.low_threshold_mc, s.critical_threshold_mc, w.used_mc \
@@ -225,7 +221,7 @@ impl Ledger {
             .to_str()
             .ok_or_else(|| LedgerError::Config("the backup path must be UTF-8".into()))?;
         // A reader, made able to write the copy, then closed rather than returned.
-        let mut conn = Conn::Lite(self.pool.detached()?);
+        let mut conn = Conn::Lite(Box::new(self.pool.detached()?));
         sqlx::query("VACUUM INTO $1")
             .bind(target)
             .execute(&mut conn)

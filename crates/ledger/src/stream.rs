@@ -5,6 +5,7 @@ use creditkit_api::{ExtendRequest, Hold, HoldStatus, Op};
 use creditkit_pricing::{estimate, shortfall, Card, Millicredits, Request};
 
 use crate::error::fmt_mc;
+use crate::holds::Allocated;
 use crate::*;
 
 /// Output tokens for a streamed turn, within its model's bound.
@@ -122,7 +123,8 @@ impl Ledger {
                 .ok_or_else(|| LedgerError::Corrupt("shortfall without a gap".into()))?;
                 return Err(LedgerError::Insufficient(Box::new(short)));
             }
-            self.allocate(&mut tx, &mut w, hold_id, add, now).await?;
+            self.allocate(&mut tx, &mut w, hold_id, Allocated::Some, add, now)
+                .await?;
             self.entry(
                 &mut tx,
                 &wallet_id,

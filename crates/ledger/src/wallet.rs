@@ -158,21 +158,42 @@ impl Ledger {
             .ok_or_else(|| LedgerError::NotFound(format!("workspace `{}`", p.workspace_id)))?;
             return Ok(id);
         };
-        let row: Option<(String, String, Option<String>)> =
-            sqlx::query_as("SELECT workspace_id, kind, owner_member_id FROM wallets WHERE id = $1")
+        let known = self.lock_owners().get(id).cloned();
+        let owner = match known {
+            Some(o) => o,
+            None => {
+                let row: Option<(String, String, Option<String>)> = sqlx::query_as(
+                    "SELECT workspace_id, kind, owner_member_id FROM wallets WHERE id = $1",
+                )
                 .bind(id)
                 .fetch_optional(&self.pool)
                 .await?;
-        match row {
-            Some((ws, kind, owner)) if ws == p.workspace_id => {
-                let personal = kind == WalletKind::Personal.as_str();
-                if personal && p.member_id.is_some() && owner != p.member_id {
+                let Some((workspace_id, kind, member_id)) = row else {
                     return Err(not_found(id));
+                };
+                let o = WalletOwner {
+                    workspace_id,
+                    personal: kind == WalletKind::Personal.as_str(),
+                    member_id,
+                };
+                let mut owners = self.lock_owners();
+                if owners.len() >= WALLET_OWNERS_KEPT {
+                    owners.clear();
                 }
-                Ok(id.to_string())
+                owners.insert(id.to_string(), o.clone());
+                o
             }
-            _ => Err(not_found(id)),
+        };
+        if owner.workspace_id != p.workspace_id
+            || (owner.personal && p.member_id.is_some() && owner.member_id != p.member_id)
+        {
+            return Err(not_found(id));
         }
+        Ok(id.to_string())
+    }
+
+    fn lock_owners(&self) -> std::sync::MutexGuard<'_, HashMap<String, WalletOwner>> {
+        self.wallet_owners.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     pub(crate) async fn entry(
@@ -278,6 +299,10 @@ impl Ledger {
     /// old allowance expires, no rollover), and expires grants past their date. Runs
     /// inside every wallet transaction, so a read never shows stale credits.
     pub(crate) async fn settle(&self, tx: &mut Tx, w: &mut WalletRow, now: i64) -> Result<bool> {
+        // Most writes find nothing due: one statement says so.
+        if !self.settle_due(tx, w, now).await? {
+            return Ok(false);
+        }
         let mut changed = false;
         let due: Vec<(String,)> =
             sqlx::query_as("SELECT id FROM holds WHERE wallet_id = $1 AND status = 'active' AND expires_at_ms <= $2 ORDER BY id")
@@ -568,3 +593,14 @@ pub(crate) fn wallet_from_row(r: &AnyRow) -> Result<WalletRow> {
         reported_available_mc: r.try_get::<i64, _>(8)? - r.try_get::<i64, _>(9)?,
     })
 }
+
+/// Whose a wallet is: set when it is created and never changed, so a process keeps it
+/// (up to [`WALLET_OWNERS_KEPT`] wallets) instead of reading it on every call.
+#[derive(Clone, Debug)]
+pub(crate) struct WalletOwner {
+    workspace_id: String,
+    personal: bool,
+    member_id: Option<String>,
+}
+
+const WALLET_OWNERS_KEPT: usize = 100_000;

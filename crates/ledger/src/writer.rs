@@ -71,6 +71,8 @@ struct Batch {
 pub struct WriterStats {
     pub batches: u64,
     pub writes: u64,
+    /// SQLite statements run so far, reads and writes, by every ledger in the process.
+    pub statements: u64,
 }
 
 impl Writer {
@@ -83,7 +85,7 @@ impl Writer {
     pub(crate) fn group(conn: LiteConn) -> Writer {
         let group = Arc::new(Group {
             batch: Arc::new(Mutex::new(Batch {
-                conn: Some(Conn::Lite(conn)),
+                conn: Some(Conn::Lite(Box::new(conn))),
                 open: false,
                 writes: 0,
                 abandoned: false,
@@ -170,6 +172,7 @@ impl Writer {
                 WriterStats {
                     batches: b.batches_committed,
                     writes: b.writes_committed,
+                    statements: crate::lite::STATEMENTS.load(Ordering::Relaxed),
                 }
             }
         }
