@@ -1,4 +1,5 @@
-//! Connecting to SQLite or PostgreSQL through `sqlx::Any`, and the schema both share.
+//! Connecting to SQLite (run in place, `lite.rs`) or PostgreSQL (`sqlx::Any`), and the
+//! schema both share.
 //!
 //! One SQL text serves both: `$N` placeholders (SQLite accepts them), BIGINT amounts,
 //! sums cast back to BIGINT (PostgreSQL sums BIGINT into NUMERIC). The few real
