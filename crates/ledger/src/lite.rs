@@ -101,7 +101,10 @@ impl LiteConn {
         let sync = if power_safe { "FULL" } else { "NORMAL" };
         conn.conn
             .execute_batch(&format!(
-                "PRAGMA journal_mode = WAL; PRAGMA synchronous = {sync}; PRAGMA foreign_keys = ON;"
+                // Each write is a savepoint, whose undo journal would otherwise be a temp
+                // file created, written and deleted per write.
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = {sync}; PRAGMA foreign_keys = ON; \
+                 PRAGMA temp_store = MEMORY;"
             ))
             .map_err(storage)?;
         Ok(conn)
