@@ -136,22 +136,29 @@ pub struct Ledger {
 pub(crate) fn new_id(prefix: &str) -> String {
     let mut bytes = [0u8; 12];
     getrandom::getrandom(&mut bytes).expect("the OS random source works");
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!("{prefix}_{hex}")
+    format!("{prefix}_{}", hex(&bytes))
 }
 
 pub(crate) fn new_secret(prefix: &str) -> String {
     let mut bytes = [0u8; 32];
     getrandom::getrandom(&mut bytes).expect("the OS random source works");
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!("{prefix}_{hex}")
+    format!("{prefix}_{}", hex(&bytes))
 }
 
 pub(crate) fn sha256_hex(data: &[u8]) -> String {
-    Sha256::digest(data)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex(&Sha256::digest(data))
+}
+
+/// Lower-case hex of `bytes`, in one allocation (ids, hashes and signatures are made on
+/// every call).
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    }
+    out
 }
 
 pub(crate) fn to_i64(amount: u64) -> Result<i64> {
@@ -324,7 +331,7 @@ pub(crate) fn payload_hash<T: Serialize>(op: &str, payload: &T) -> String {
     h.update(op.as_bytes());
     h.update([0]);
     h.update(&body);
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    hex(&h.finalize())
 }
 
 pub(crate) fn check_key(key: &str) -> Result<()> {

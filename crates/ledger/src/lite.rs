@@ -134,9 +134,14 @@ impl LiteConn {
         })
     }
 
-    /// Runs statements that take no arguments and return nothing (`BEGIN`, `COMMIT`, …).
+    /// Runs one statement that takes no arguments and returns nothing (`BEGIN`,
+    /// `SAVEPOINT write`, `COMMIT`, …), prepared once: a write runs several.
     pub(crate) fn batch(&mut self, sql: &str) -> Result<(), sqlx::Error> {
-        self.conn.execute_batch(sql).map_err(storage)
+        self.conn
+            .prepare_cached(sql)
+            .and_then(|mut stmt| stmt.raw_execute())
+            .map(|_| ())
+            .map_err(storage)
     }
 
     /// Whether a transaction is open (a failed `COMMIT` may leave one).

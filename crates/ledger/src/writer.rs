@@ -140,7 +140,8 @@ impl Writer {
                 let begun = if open {
                     conn.batch("SAVEPOINT write")
                 } else {
-                    conn.batch("BEGIN IMMEDIATE; SAVEPOINT write")
+                    conn.batch("BEGIN IMMEDIATE")
+                        .and_then(|()| conn.batch("SAVEPOINT write"))
                 };
                 if conn.in_transaction() {
                     batch.open = true;
@@ -226,7 +227,8 @@ impl Batch {
         self.abandoned = false;
         let Some(conn) = self.conn() else { return };
         if conn
-            .batch("ROLLBACK TO SAVEPOINT write; RELEASE SAVEPOINT write")
+            .batch("ROLLBACK TO SAVEPOINT write")
+            .and_then(|()| conn.batch("RELEASE SAVEPOINT write"))
             .is_err()
         {
             self.broken = true;

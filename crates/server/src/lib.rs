@@ -185,8 +185,7 @@ fn new_request_id() -> String {
     if getrandom::getrandom(&mut bytes).is_err() {
         return "req_unknown".into();
     }
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!("req_{hex}")
+    format!("req_{}", creditkit_ledger::hex(&bytes))
 }
 
 /// Runs each request on its own task, so a client that goes away mid-request (a page

@@ -34,8 +34,7 @@ fn mac(secret: &str, timestamp: i64, body: &[u8]) -> Hmac<Sha256> {
 /// The header value for `body` signed at `timestamp`.
 pub fn sign(secret: &str, timestamp: i64, body: &[u8]) -> String {
     let sig = mac(secret, timestamp, body).finalize().into_bytes();
-    let hex: String = sig.iter().map(|b| format!("{b:02x}")).collect();
-    format!("t={timestamp},v1={hex}")
+    format!("t={timestamp},v1={}", creditkit_ledger::hex(&sig))
 }
 
 /// Checks a header against `body` at `now` (unix seconds), in constant time per
