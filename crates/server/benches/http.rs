@@ -256,7 +256,10 @@ fn server_cpu_s() -> f64 {
         };
         let fields: Vec<&str> = rest.split_whitespace().collect();
         for i in [11, 12] {
-            ticks += fields.get(i).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
+            ticks += fields
+                .get(i)
+                .and_then(|f| f.parse::<u64>().ok())
+                .unwrap_or(0);
         }
     }
     // Linux reports these in USER_HZ, 100 per second.
