@@ -381,10 +381,7 @@ impl<'c> Executor<'c> for &'c mut Conn {
     {
         match self {
             Conn::Sqlx(tx) => (&mut **tx as &mut AnyConnection).prepare_with(sql, parameters),
-            _ => future::ready(Err(sqlx::Error::Protocol(
-                "SQLite's connections prepare their statements themselves".into(),
-            )))
-            .boxed(),
+            _ => unsupported("SQLite's connections prepare their statements themselves"),
         }
     }
 
@@ -397,12 +394,15 @@ impl<'c> Executor<'c> for &'c mut Conn {
     {
         match self {
             Conn::Sqlx(tx) => (&mut **tx as &mut AnyConnection).describe(sql),
-            _ => future::ready(Err(sqlx::Error::Protocol(
-                "SQLite's connections do not describe statements".into(),
-            )))
-            .boxed(),
+            _ => unsupported("SQLite's connections do not describe statements"),
         }
     }
+}
+
+/// What the ledger never asks of an in-place connection (sqlx's own preparing and
+/// describing), refused.
+fn unsupported<'e, T: Send + 'e>(what: &str) -> BoxFuture<'e, Result<T, sqlx::Error>> {
+    future::ready(Err(sqlx::Error::Protocol(what.into()))).boxed()
 }
 
 fn run_on(

@@ -4,12 +4,12 @@ use std::fmt;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use futures_util::future::{self, BoxFuture, FutureExt};
+use futures_util::future::BoxFuture;
 use futures_util::stream::BoxStream;
 use sqlx::any::AnyRow;
 use sqlx::{Any, AnyPool, Database, Execute, Executor};
 
-use super::{first_row, run_on, steps_stream, take, Conn, LiteConn, Step};
+use super::{first_row, run_on, steps_stream, take, unsupported, Conn, LiteConn, Step};
 
 /// Where reads go: PostgreSQL's pool, or SQLite's readers (run in place, like the
 /// writer; WAL lets them read beside it, each seeing only committed writes).
@@ -151,10 +151,9 @@ impl<'p> Executor<'p> for &'p ReadPool {
     {
         match self {
             ReadPool::Sqlx(pool) => pool.prepare_with(sql, parameters),
-            ReadPool::Lite(_) => future::ready(Err(sqlx::Error::Protocol(
-                "SQLite's connections prepare their statements themselves".into(),
-            )))
-            .boxed(),
+            ReadPool::Lite(_) => {
+                unsupported("SQLite's connections prepare their statements themselves")
+            }
         }
     }
 
@@ -167,10 +166,7 @@ impl<'p> Executor<'p> for &'p ReadPool {
     {
         match self {
             ReadPool::Sqlx(pool) => pool.describe(sql),
-            ReadPool::Lite(_) => future::ready(Err(sqlx::Error::Protocol(
-                "SQLite's connections do not describe statements".into(),
-            )))
-            .boxed(),
+            ReadPool::Lite(_) => unsupported("SQLite's connections do not describe statements"),
         }
     }
 }
