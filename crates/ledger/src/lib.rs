@@ -24,6 +24,7 @@ mod lite;
 pub(crate) use lite::Conn;
 mod outbox;
 mod purchases;
+mod quotes;
 mod reads;
 mod store;
 mod stream;
