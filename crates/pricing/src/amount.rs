@@ -145,22 +145,42 @@ pub fn parse_scaled(text: &str, scale: u32) -> Result<u64, DecimalError> {
 
 /// Reads a JSON number or decimal string exactly at `scale` decimals.
 ///
-/// Integers are taken as they are; floats through their shortest round-trip text, so
-/// the literal the author wrote is what is parsed.
-pub fn parse_json_scaled(value: &serde_json::Value, scale: u32) -> Result<u64, DecimalError> {
+/// A number is read from the literal the author wrote, digit for digit (`2.675`,
+/// `25e-3`): never through a float.
+pub fn parse_json_scaled(value: &crate::json::Value, scale: u32) -> Result<u64, DecimalError> {
+    use crate::json::Value;
     match value {
-        serde_json::Value::Number(n) => {
+        Value::Number(n) => {
             if let Some(u) = n.as_u64() {
-                u.checked_mul(10u64.pow(scale))
-                    .ok_or_else(|| DecimalError::Overflow(u.to_string()))
-            } else if let Some(i) = n.as_i64() {
-                Err(DecimalError::Negative(i.to_string()))
-            } else {
-                // Only floats reach here; their Display is the shortest round-trip text.
-                parse_scaled(&n.to_string(), scale)
+                return u
+                    .checked_mul(10u64.pow(scale))
+                    .ok_or_else(|| DecimalError::Overflow(u.to_string()));
+            }
+            let literal = n.as_str();
+            if literal.starts_with('-') {
+                return Err(DecimalError::Negative(literal.to_string()));
+            }
+            match n.plain() {
+                Some(plain) => parse_scaled(&plain, scale).map_err(|e| match e {
+                    // Name the literal as written, not its expansion.
+                    DecimalError::Overflow(_) => DecimalError::Overflow(literal.to_string()),
+                    DecimalError::TooPrecise { scale, .. } => DecimalError::TooPrecise {
+                        text: literal.to_string(),
+                        scale,
+                    },
+                    other => other,
+                }),
+                // More than 64 digits either side of the point.
+                None if literal.contains("e-") || literal.contains("E-") => {
+                    Err(DecimalError::TooPrecise {
+                        text: literal.to_string(),
+                        scale,
+                    })
+                }
+                None => Err(DecimalError::Overflow(literal.to_string())),
             }
         }
-        serde_json::Value::String(s) => parse_scaled(s, scale),
+        Value::String(s) => parse_scaled(s, scale),
         other => Err(DecimalError::NotANumber(other.to_string())),
     }
 }
@@ -243,8 +263,10 @@ mod tests {
 
     #[test]
     fn json_floats_mean_their_literal() {
-        let v: serde_json::Value =
-            serde_json::from_str("[0.1, 0.3, 2.675, 1e-3, -0.5, 7]").unwrap();
+        let v = crate::json::parse(
+            "[0.1, 0.3, 2.675, 1e-3, -0.5, 7, 25E-3, 1.5e1, 2.6750000000000001, 1e-999, 1e999]",
+        )
+        .unwrap();
         let got: Vec<_> = v
             .as_array()
             .unwrap()
@@ -253,7 +275,20 @@ mod tests {
             .collect();
         assert_eq!(
             got,
-            vec![Some(100), Some(300), Some(2675), Some(1), None, Some(7000)]
+            vec![
+                Some(100),
+                Some(300),
+                Some(2675),
+                Some(1),
+                None,
+                Some(7000),
+                Some(25),
+                Some(15000),
+                // Digits beyond a milli-credit are refused, not rounded away by a float.
+                None,
+                None,
+                None
+            ]
         );
     }
 

@@ -24,6 +24,7 @@ mod amount;
 mod card;
 mod diff;
 mod estimate;
+pub mod json;
 mod map;
 mod money;
 mod parse;

@@ -2,7 +2,7 @@
 
 use crate::map::Map;
 
-use serde_json::Value;
+use crate::json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::amount::{parse_json_scaled, Millicredits, Rounding, RoundingMode};
@@ -34,8 +34,7 @@ pub fn parse_card(json: &str) -> Result<Card, CardError> {
             ),
         ));
     }
-    let value: Value =
-        serde_json::from_str(json).map_err(|e| one("", format!("not valid JSON: {e}")))?;
+    let value = crate::json::parse(json).map_err(|e| one("", format!("not valid JSON: {e}")))?;
     card_from_value(&value)
 }
 

@@ -4,7 +4,7 @@
 use crate::map::Map;
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use crate::json::Value;
 
 use crate::limits::{MAX_ITEMS, MAX_QUANTITY, MAX_TEXT_BYTES};
 use crate::walk::{as_str, as_u64, Obj, Problems};
@@ -88,7 +88,7 @@ impl Request {
 
     /// Parses a request, reporting the first problem with its path.
     pub fn from_json(json: &str) -> Result<Request, EstimateError> {
-        let value: Value = serde_json::from_str(json).map_err(|e| {
+        let value = crate::json::parse(json).map_err(|e| {
             EstimateError::new(
                 EstimateErrorKind::InvalidRequest,
                 "",
@@ -119,14 +119,14 @@ impl Request {
 
 impl<'de> Deserialize<'de> for Request {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let value = Value::deserialize(d)?;
+        let value = Value::from(&serde_json::Value::deserialize(d)?);
         Request::from_value(&value).map_err(serde::de::Error::custom)
     }
 }
 
 impl<'de> Deserialize<'de> for Item {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let value = Value::deserialize(d)?;
+        let value = Value::from(&serde_json::Value::deserialize(d)?);
         let mut p = Problems::default();
         match (read_item(&mut p, "", &value), p.0.into_iter().next()) {
             (Some(item), None) => Ok(item),

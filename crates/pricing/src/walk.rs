@@ -1,7 +1,7 @@
 //! A JSON walker that records every problem with its path instead of stopping at the
 //! first, and that reports unknown fields (serde's `deny_unknown_fields` stops at one).
 
-use serde_json::{Map, Value};
+use crate::json::{Object, Value};
 
 use crate::amount::{parse_json_scaled, DecimalError, Millicredits, MAX_PRICE_MILLICREDITS};
 
@@ -62,7 +62,7 @@ pub(crate) fn type_name(v: &Value) -> &'static str {
 /// reported as unknown by [`Obj::finish`].
 pub(crate) struct Obj<'v> {
     pub(crate) path: String,
-    map: &'v Map<String, Value>,
+    map: &'v Object,
     /// Fields read, sorted (a handful: a sorted `Vec`, no tree code in the wasm).
     known: Vec<&'static str>,
 }

@@ -172,7 +172,7 @@ fn check_estimates(
 ) -> Result<usize, TestCaseError> {
     let mut priced = 0;
     for r in requests {
-        let Ok(request) = Request::from_value(&r) else {
+        let Ok(request) = Request::from_value(&(&r).into()) else {
             continue;
         };
         if let Ok(e) = estimate(card, &request) {
@@ -301,7 +301,7 @@ proptest! {
         check_estimates(&card, requests)?;
         // Valid by construction: each must price, or fail only by overflow.
         for rnd in &rnds {
-            let request = Request::from_value(&good_request(&card, rnd)).map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let request = Request::from_value(&(&good_request(&card, rnd)).into()).map_err(|e| TestCaseError::fail(e.to_string()))?;
             match estimate(&card, &request) {
                 Ok(_) => {}
                 Err(e) => prop_assert_eq!(e.kind, creditkit_pricing::EstimateErrorKind::Overflow, "{}", e),

@@ -49,7 +49,7 @@ fn estimates_match_vectors() {
     let cases = vectors()["estimates"].as_array().unwrap().clone();
     for case in &cases {
         let name = s(case, "name");
-        let request = Request::from_value(&case["request"])
+        let request = Request::from_value(&(&case["request"]).into())
             .unwrap_or_else(|e| panic!("{name}: request: {e}"));
         let got =
             estimate(&card(s(case, "card")), &request).unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -104,7 +104,7 @@ fn estimates_match_vectors() {
 fn errors_match_vectors() {
     for case in vectors()["errors"].as_array().unwrap() {
         let name = s(case, "name");
-        let result = Request::from_value(&case["request"])
+        let result = Request::from_value(&(&case["request"]).into())
             .and_then(|r| estimate(&card(s(case, "card")), &r));
         let e = match result {
             Ok(est) => panic!("{name}: expected an error, got {}", est.display()),
@@ -195,7 +195,7 @@ fn money_matches_vectors() {
 fn bad_cards_list_every_problem() {
     for case in vectors()["bad_cards"].as_array().unwrap() {
         let name = s(case, "name");
-        let err = card_from_value(&case["card"]).expect_err(name);
+        let err = card_from_value(&(&case["card"]).into()).expect_err(name);
         let got: Vec<String> = err
             .problems
             .iter()

@@ -1,7 +1,7 @@
 //! Actions and what they cost: counts, fixed amounts, options, ranges, chat and
 //! composites (which may reference each other in any order, checked once all are read).
 
-use serde_json::Value;
+use crate::json::Value;
 
 use crate::amount::Millicredits;
 use crate::card::{Action, Component, Cost, CountParam};
