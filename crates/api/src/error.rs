@@ -120,6 +120,15 @@ impl ErrorCode {
         }
     }
 
+    /// The code named `name`; a name this build does not know is [`ErrorCode::Unknown`]
+    /// (as serde's `#[serde(other)]` reads it).
+    pub fn parse(name: &str) -> ErrorCode {
+        ErrorCode::ALL
+            .into_iter()
+            .find(|c| c.as_str() == name)
+            .unwrap_or(ErrorCode::Unknown)
+    }
+
     /// The HTTP status this code is answered with.
     pub fn status(self) -> u16 {
         match self {

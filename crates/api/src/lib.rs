@@ -7,14 +7,17 @@
 
 pub mod access;
 pub mod admin;
+pub mod decode;
 mod error;
 
 use serde::{Deserialize, Serialize};
 
 pub use access::{permits, Actor, Op, Role};
+pub use creditkit_pricing::json;
 pub use creditkit_pricing::{
     CardRef, Estimate, Line, LineKind, PackCover, PackOffer, PlanCover, Request, Shortfall,
 };
+pub use decode::{from_json_text, FromJson};
 pub use error::{ApiError, ErrorCode};
 
 /// Whose credits a wallet holds (Kopai keeps personal and organization wallets apart).

@@ -388,10 +388,7 @@ impl Parser<'_> {
         }
     }
 
-    fn nested(
-        &mut self,
-        read: fn(&mut Self) -> Result<Value, Error>,
-    ) -> Result<Value, Error> {
+    fn nested(&mut self, read: fn(&mut Self) -> Result<Value, Error>) -> Result<Value, Error> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
             return Err(self.error("recursion limit exceeded"));
@@ -532,7 +529,8 @@ impl Parser<'_> {
                     out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
                 }
                 0..=0x1f => {
-                    return Err(self.error("control character (\\u0000-\\u001F) found while parsing a string"))
+                    return Err(self
+                        .error("control character (\\u0000-\\u001F) found while parsing a string"))
                 }
                 _ => out.push(b),
             }
@@ -607,11 +605,28 @@ mod tests {
     fn refuses_what_serde_json_refuses() {
         let deep = "[".repeat(129) + &"]".repeat(129);
         for text in [
-            "", "{", "[1,]", "{\"a\" 1}", "01", "1.", "-", "1e", "tru", "\"\\x\"", "\"a",
-            "[1] 2", "{1:2}", "\"\\ud800\"", "\"\t\"", &deep,
+            "",
+            "{",
+            "[1,]",
+            "{\"a\" 1}",
+            "01",
+            "1.",
+            "-",
+            "1e",
+            "tru",
+            "\"\\x\"",
+            "\"a",
+            "[1] 2",
+            "{1:2}",
+            "\"\\ud800\"",
+            "\"\t\"",
+            &deep,
         ] {
             assert!(parse(text).is_err(), "{text:?} parsed");
-            assert!(serde_json::from_str::<serde_json::Value>(text).is_err(), "{text:?}");
+            assert!(
+                serde_json::from_str::<serde_json::Value>(text).is_err(),
+                "{text:?}"
+            );
         }
         let ok = "[".repeat(128) + &"]".repeat(128);
         assert!(parse(&ok).is_ok());

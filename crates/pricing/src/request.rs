@@ -3,8 +3,8 @@
 
 use crate::map::Map;
 
-use serde::{Deserialize, Serialize};
 use crate::json::Value;
+use serde::{Deserialize, Serialize};
 
 use crate::limits::{MAX_ITEMS, MAX_QUANTITY, MAX_TEXT_BYTES};
 use crate::walk::{as_str, as_u64, Obj, Problems};

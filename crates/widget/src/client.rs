@@ -5,13 +5,13 @@ use std::future::Future;
 use std::pin::Pin;
 use std::rc::Rc;
 
+use creditkit_api::FromJson;
 use creditkit_api::{
     ApiError, Balance, CheckoutRequest, CheckoutStarted, ErrorCode, Hold, HoldRequest, Page, Quote,
     QuoteRequest, Transaction, Usage,
 };
 use creditkit_pricing::{PackOffer, Request};
 use gloo_net::http::{Request as Http, RequestBuilder};
-use serde::de::DeserializeOwned;
 
 use crate::copy::words;
 use crate::format::credits_text;
@@ -50,13 +50,14 @@ impl std::fmt::Debug for Client {
 }
 
 /// The caller, as `GET /v1/me` says.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Me {
     pub workspace_id: String,
-    #[serde(default)]
     pub member_id: Option<String>,
     pub rights: Vec<creditkit_api::Op>,
 }
+
+creditkit_api::from_json_struct! { Me { workspace_id, member_id, rights } }
 
 /// Why a call failed, in a form the user can be shown ([`ClientError::words`]).
 #[derive(Clone, Debug, PartialEq)]
@@ -206,13 +207,13 @@ impl Client {
         Ok(resp)
     }
 
-    async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
+    async fn get<T: FromJson>(&self, path: &str) -> Result<T, ClientError> {
         let url = self.url(path);
         let resp = self.send(|c| c.auth(Http::get(&url)).build()).await?;
         decode(resp).await
     }
 
-    async fn post<T: DeserializeOwned>(
+    async fn post<T: FromJson>(
         &self,
         path: &str,
         body: &impl serde::Serialize,
@@ -357,7 +358,7 @@ impl Client {
     }
 }
 
-async fn decode<T: DeserializeOwned>(resp: gloo_net::http::Response) -> Result<T, ClientError> {
+async fn decode<T: FromJson>(resp: gloo_net::http::Response) -> Result<T, ClientError> {
     let status = resp.status();
     let text = resp
         .text()
@@ -375,11 +376,11 @@ async fn decode<T: DeserializeOwned>(resp: gloo_net::http::Response) -> Result<T
     }
 }
 
-/// JSON text → `T` through one `serde_json::Value` parser shared by every type (the
-/// card's parser is the same one): each wire type then costs only its walk over a
-/// `Value`, not a copy of the JSON parser of its own. `cargo xtask size` measures it.
-pub(crate) fn from_json<T: DeserializeOwned>(text: &str) -> Result<T, serde_json::Error> {
-    serde_json::from_str::<serde_json::Value>(text).and_then(serde_json::from_value)
+/// JSON text → `T` through the engine's JSON parser (the card's) and the wire types'
+/// serde-free readers (`creditkit_api::decode`): serde's per-type `Deserialize` impls
+/// weighed ~100 KB of this module. `cargo xtask size` measures it.
+pub(crate) fn from_json<T: FromJson>(text: &str) -> Result<T, creditkit_api::decode::DecodeError> {
+    creditkit_api::from_json_text(text)
 }
 
 fn encode(s: &str) -> String {

@@ -1,0 +1,580 @@
+//! The wire types read from JSON without serde, for the browser.
+//!
+//! serde's derived `Deserialize` is generated per type and per format: in the widget's
+//! WebAssembly the `/v1` types' impls weighed ~100 KB before compression (`cargo xtask
+//! size`). A client reads these shapes through [`FromJson`] instead: one small generic
+//! field reader, one line per type below. Same names and rules as the derives (a field
+//! absent or `null` is `None`; `#[serde(default)]` fields are listed after `;`;
+//! unknown fields are ignored), and the tests check every type against what serde
+//! writes. The server keeps serde, in both directions.
+
+use std::fmt;
+
+use creditkit_pricing::json::{Object, Value};
+use creditkit_pricing::{Map, Money, Renewal, Span};
+
+use crate::*;
+
+/// A value read from JSON.
+pub trait FromJson: Sized {
+    fn from_json(v: &Value) -> Result<Self, DecodeError>;
+}
+
+/// Parses `text` and reads a `T` from it.
+pub fn from_json_text<T: FromJson>(text: &str) -> Result<T, DecodeError> {
+    let v = creditkit_pricing::json::parse(text).map_err(|e| DecodeError {
+        path: String::new(),
+        message: e.to_string(),
+    })?;
+    T::from_json(&v)
+}
+
+/// What did not fit, and where (`estimate.lines[2].kind`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DecodeError {
+    pub path: String,
+    pub message: String,
+}
+
+impl DecodeError {
+    fn expected(what: &str, v: &Value) -> DecodeError {
+        let found = match v {
+            Value::Null => "null",
+            Value::Bool(_) => "a boolean",
+            Value::Number(_) => "a number",
+            Value::String(_) => "a string",
+            Value::Array(_) => "an array",
+            Value::Object(_) => "an object",
+        };
+        DecodeError {
+            path: String::new(),
+            message: format!("expected {what}, found {found}"),
+        }
+    }
+
+    fn within(mut self, outer: &str) -> DecodeError {
+        self.path = match (self.path.is_empty(), self.path.starts_with('[')) {
+            (true, _) => outer.to_string(),
+            (false, true) => format!("{outer}{}", self.path),
+            (false, false) => format!("{outer}.{}", self.path),
+        };
+        self
+    }
+}
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.path.is_empty() {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "{}: {}", self.path, self.message)
+        }
+    }
+}
+
+impl std::error::Error for DecodeError {}
+
+/// The object a struct is read from.
+pub fn object(v: &Value) -> Result<&Object, DecodeError> {
+    v.as_object()
+        .ok_or_else(|| DecodeError::expected("an object", v))
+}
+
+/// `name`'s value in `o` (absent reads as `null`).
+pub fn field<T: FromJson>(o: &Object, name: &str) -> Result<T, DecodeError> {
+    T::from_json(o.get(name).unwrap_or(&Value::Null)).map_err(|e| e.within(name))
+}
+
+/// `name`'s value, or `T::default()` when absent or `null` (`#[serde(default)]`).
+pub fn field_or_default<T: FromJson + Default>(o: &Object, name: &str) -> Result<T, DecodeError> {
+    match o.get(name) {
+        None | Some(Value::Null) => Ok(T::default()),
+        Some(_) => field(o, name),
+    }
+}
+
+/// Any document: an answer whose body the caller does not need.
+impl FromJson for () {
+    fn from_json(_: &Value) -> Result<Self, DecodeError> {
+        Ok(())
+    }
+}
+
+impl FromJson for String {
+    fn from_json(v: &Value) -> Result<Self, DecodeError> {
+        v.as_str()
+            .map(str::to_string)
+            .ok_or_else(|| DecodeError::expected("a string", v))
+    }
+}
+
+impl FromJson for bool {
+    fn from_json(v: &Value) -> Result<Self, DecodeError> {
+        v.as_bool()
+            .ok_or_else(|| DecodeError::expected("a boolean", v))
+    }
+}
+
+impl FromJson for u64 {
+    fn from_json(v: &Value) -> Result<Self, DecodeError> {
+        v.as_u64()
+            .ok_or_else(|| DecodeError::expected("a whole number", v))
+    }
+}
+
+impl FromJson for i64 {
+    fn from_json(v: &Value) -> Result<Self, DecodeError> {
+        v.as_i64()
+            .ok_or_else(|| DecodeError::expected("a whole number", v))
+    }
+}
+
+impl FromJson for u32 {
+    fn from_json(v: &Value) -> Result<Self, DecodeError> {
+        u32::try_from(u64::from_json(v)?).map_err(|_| DecodeError::expected("a smaller number", v))
+    }
+}
+
+impl FromJson for usize {
+    fn from_json(v: &Value) -> Result<Self, DecodeError> {
+        usize::try_from(u64::from_json(v)?)
+            .map_err(|_| DecodeError::expected("a smaller number", v))
+    }
+}
+
+impl<T: FromJson> FromJson for Option<T> {
+    fn from_json(v: &Value) -> Result<Self, DecodeError> {
+        match v {
+            Value::Null => Ok(None),
+            v => T::from_json(v).map(Some),
+        }
+    }
+}
+
+impl<T: FromJson> FromJson for Vec<T> {
+    fn from_json(v: &Value) -> Result<Self, DecodeError> {
+        let items = v
+            .as_array()
+            .ok_or_else(|| DecodeError::expected("an array", v))?;
+        items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| T::from_json(item).map_err(|e| e.within(&format!("[{i}]"))))
+            .collect()
+    }
+}
+
+impl<T: FromJson> FromJson for Map<T> {
+    fn from_json(v: &Value) -> Result<Self, DecodeError> {
+        let mut out = Map::new();
+        for (k, item) in object(v)?.iter() {
+            out.insert(k.clone(), T::from_json(item).map_err(|e| e.within(k))?);
+        }
+        Ok(out)
+    }
+}
+
+impl<T: FromJson> FromJson for Page<T> {
+    fn from_json(v: &Value) -> Result<Self, DecodeError> {
+        let o = object(v)?;
+        Ok(Page {
+            items: field(o, "items")?,
+            next_cursor: field(o, "next_cursor")?,
+        })
+    }
+}
+
+/// A struct read field by field: `Type { required_or_optional, …; defaulted, … }`.
+#[macro_export]
+macro_rules! from_json_struct {
+    ($($t:ident { $($f:ident),* $(; $($d:ident),*)? })*) => {$(
+        impl $crate::decode::FromJson for $t {
+            fn from_json(
+                v: &$crate::json::Value,
+            ) -> Result<Self, $crate::decode::DecodeError> {
+                let o = $crate::decode::object(v)?;
+                Ok($t {
+                    $($f: $crate::decode::field(o, stringify!($f))?,)*
+                    $($($d: $crate::decode::field_or_default(o, stringify!($d))?,)*)?
+                })
+            }
+        }
+    )*};
+}
+
+/// An enum of names, read by its `parse` (the wire names, as serde writes them).
+macro_rules! from_json_names {
+    ($($t:ty),*) => {$(
+        impl FromJson for $t {
+            fn from_json(v: &Value) -> Result<Self, DecodeError> {
+                v.as_str()
+                    .and_then(<$t>::parse)
+                    .ok_or_else(|| DecodeError::expected(concat!("a ", stringify!($t), " name"), v))
+            }
+        }
+    )*};
+}
+
+from_json_names!(
+    WalletKind,
+    HoldStatus,
+    TransactionKind,
+    UsageGroup,
+    Role,
+    Op
+);
+
+/// An enum of names without a `parse` of its own: each variant with its wire name.
+macro_rules! from_json_variants {
+    ($($t:ident { $($v:ident = $name:literal),* })*) => {$(
+        impl FromJson for $t {
+            fn from_json(v: &Value) -> Result<Self, DecodeError> {
+                match v.as_str() {
+                    $(Some($name) => Ok($t::$v),)*
+                    _ => Err(DecodeError::expected(concat!("a ", stringify!($t), " name"), v)),
+                }
+            }
+        }
+    )*};
+}
+
+from_json_variants! {
+    BalanceState { Ok = "ok", Low = "low", Critical = "critical" }
+    CapScope { Wallet = "wallet", Member = "member", Project = "project" }
+    CapPeriod { Day = "day", Week = "week", Month = "month", Cycle = "cycle" }
+    Renewal { Monthly = "monthly", Once = "once" }
+    LineKind {
+        Action = "action", Free = "free", Infra = "infra", InputTokens = "input_tokens",
+        OutputTokens = "output_tokens", PublisherAddon = "publisher_addon",
+        FreeMessage = "free_message"
+    }
+}
+
+/// A code this build does not know reads as `Unknown` (`#[serde(other)]`).
+impl FromJson for ErrorCode {
+    fn from_json(v: &Value) -> Result<Self, DecodeError> {
+        let name = v
+            .as_str()
+            .ok_or_else(|| DecodeError::expected("an error code", v))?;
+        Ok(ErrorCode::parse(name))
+    }
+}
+
+from_json_struct! {
+    Balance {
+        wallet_id, kind, balance_millicredits, held_millicredits, available_millicredits,
+        state, low_threshold_millicredits, critical_threshold_millicredits,
+        lifetime_used_millicredits, last_transaction, plan_id; debt_millicredits
+    }
+    CheckoutStarted { id, url, credits, amount_minor, currency }
+    Cap {
+        id, wallet_id, scope, subject, limit_millicredits, period, period_start_ms,
+        resets_at_ms, spent_millicredits, reserved_millicredits, left_millicredits
+    }
+    Quote {
+        id, wallet_id, estimate, expires_at_ms, hold_millicredits, available_millicredits,
+        would_exceed, shortfall, cap; streaming
+    }
+    Hold {
+        id, quote_id, wallet_id, amount_millicredits, status, captured_millicredits,
+        expires_at_ms, created_at_ms, stream
+    }
+    HoldStream {
+        confirmed_max_millicredits, reserved_output_tokens, generated_output_tokens,
+        generated_millicredits
+    }
+    Transaction {
+        seq, kind, delta_millicredits, held_delta_millicredits, grant_id, hold_id,
+        member_id, action, project, note, created_at_ms
+    }
+    UsageRow { key, used_millicredits, charges }
+    Usage { wallet_id, group_by, rows, total_millicredits }
+    Member { id, name, role, external_id, created_at_ms }
+    BalanceEvent { wallet_id, balance }
+    ApiError { code, message, path, shortfall, cap, retry_after_ms }
+    Estimate {
+        min_millicredits, max_millicredits, expected_millicredits, exact, subtotal, lines,
+        card
+    }
+    Span { min_millicredits, max_millicredits, expected_millicredits }
+    Line {
+        item, action, kind, label, quantity, min_millicredits, max_millicredits,
+        expected_millicredits, model, agent
+    }
+    CardRef { id, version, hash }
+    Money { currency, amount_minor, display }
+    PackOffer {
+        id, name, credits, price, per_credit_micros, per_credit_display, validity_months
+    }
+    PackCover { pack, quantity, credits, price }
+    PlanCover { id, name, credits, renewal, price }
+    Shortfall { balance_millicredits, required_millicredits, shortfall_millicredits, pack, plan }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Serialize;
+
+    /// What serde writes, read back through [`FromJson`].
+    fn round<T: Serialize + FromJson + PartialEq + fmt::Debug>(value: T) {
+        let text = serde_json::to_string(&value).unwrap();
+        let back: T = from_json_text(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+        assert_eq!(back, value, "{text}");
+    }
+
+    fn money() -> Money {
+        Money {
+            currency: "USD".into(),
+            amount_minor: 1999,
+            display: "19.99".into(),
+        }
+    }
+
+    fn pack() -> PackOffer {
+        PackOffer {
+            id: "large".into(),
+            name: "Large".into(),
+            credits: 20_000,
+            price: Some(money()),
+            per_credit_micros: Some(35_000),
+            per_credit_display: Some("0.035".into()),
+            validity_months: Some(12),
+        }
+    }
+
+    fn shortfall() -> Shortfall {
+        Shortfall {
+            balance_millicredits: 1,
+            required_millicredits: 5000,
+            shortfall_millicredits: 4999,
+            pack: Some(PackCover {
+                pack: pack(),
+                quantity: 2,
+                credits: 40_000,
+                price: Some(money()),
+            }),
+            plan: Some(PlanCover {
+                id: "pro".into(),
+                name: "Pro".into(),
+                credits: 5000,
+                renewal: Renewal::Once,
+                price: None,
+            }),
+        }
+    }
+
+    fn cap() -> Cap {
+        Cap {
+            id: "cap_1".into(),
+            wallet_id: "w".into(),
+            scope: CapScope::Member,
+            subject: Some("m_1".into()),
+            limit_millicredits: 10_000,
+            period: CapPeriod::Cycle,
+            period_start_ms: 1,
+            resets_at_ms: -2,
+            spent_millicredits: 3,
+            reserved_millicredits: 4,
+            left_millicredits: 5,
+        }
+    }
+
+    fn transaction(kind: TransactionKind) -> Transaction {
+        Transaction {
+            seq: 7,
+            kind,
+            delta_millicredits: -1500,
+            held_delta_millicredits: 1500,
+            grant_id: Some("g".into()),
+            hold_id: Some("h".into()),
+            member_id: None,
+            action: Some("image".into()),
+            project: Some("p".into()),
+            note: Some("a \"quoted\" note\n".into()),
+            created_at_ms: 1_700_000_000_000,
+        }
+    }
+
+    fn estimate() -> Estimate {
+        let line = |kind, model: Option<&str>| Line {
+            item: 1,
+            action: "chat".into(),
+            kind,
+            label: "Input tokens – 🙂".into(),
+            quantity: 3,
+            min_millicredits: 1,
+            max_millicredits: 9,
+            expected_millicredits: 4,
+            model: model.map(Into::into),
+            agent: None,
+        };
+        Estimate {
+            min_millicredits: 1,
+            max_millicredits: 9,
+            expected_millicredits: 4,
+            exact: false,
+            subtotal: Span {
+                min_millicredits: 1,
+                max_millicredits: 9,
+                expected_millicredits: 4,
+            },
+            lines: [
+                LineKind::Action,
+                LineKind::Free,
+                LineKind::Infra,
+                LineKind::InputTokens,
+                LineKind::OutputTokens,
+                LineKind::PublisherAddon,
+                LineKind::FreeMessage,
+            ]
+            .into_iter()
+            .map(|k| line(k, (k == LineKind::InputTokens).then_some("gpt-4o")))
+            .collect(),
+            card: CardRef {
+                id: "c".into(),
+                version: "2".into(),
+                hash: "sha256:ab".into(),
+            },
+        }
+    }
+
+    fn balance(last: Option<Transaction>, debt: u64) -> Balance {
+        Balance {
+            wallet_id: "w".into(),
+            kind: WalletKind::Organization,
+            balance_millicredits: 10,
+            held_millicredits: 2,
+            available_millicredits: 8,
+            state: BalanceState::Critical,
+            low_threshold_millicredits: 100_000,
+            critical_threshold_millicredits: 10_000,
+            lifetime_used_millicredits: u64::MAX,
+            last_transaction: last,
+            plan_id: debt.gt(&0).then(|| "pro".to_string()),
+            debt_millicredits: debt,
+        }
+    }
+
+    #[test]
+    fn every_client_type_reads_what_serde_writes() {
+        round(balance(None, 0));
+        round(balance(Some(transaction(TransactionKind::Revoke)), 12));
+        round(BalanceEvent {
+            wallet_id: "w".into(),
+            balance: balance(None, 3),
+        });
+        round(CheckoutStarted {
+            id: "cs".into(),
+            url: "https://pay.example/cs?a=1&b=2".into(),
+            credits: 1000,
+            amount_minor: 999,
+            currency: "EUR".into(),
+        });
+        for scope in [CapScope::Wallet, CapScope::Member, CapScope::Project] {
+            for period in [
+                CapPeriod::Day,
+                CapPeriod::Week,
+                CapPeriod::Month,
+                CapPeriod::Cycle,
+            ] {
+                round(Cap {
+                    scope,
+                    period,
+                    subject: (scope != CapScope::Wallet).then(|| "s".into()),
+                    ..cap()
+                });
+            }
+        }
+        for state in [BalanceState::Ok, BalanceState::Low, BalanceState::Critical] {
+            round(Balance {
+                state,
+                ..balance(None, 0)
+            });
+        }
+        for (streaming, short, c) in [(false, None, None), (true, Some(shortfall()), Some(cap()))] {
+            round(Quote {
+                id: "q".into(),
+                wallet_id: "w".into(),
+                estimate: estimate(),
+                expires_at_ms: 5,
+                hold_millicredits: 9,
+                streaming,
+                available_millicredits: 0,
+                would_exceed: short.is_some(),
+                shortfall: short,
+                cap: c,
+            });
+        }
+        for stream in [
+            None,
+            Some(HoldStream {
+                confirmed_max_millicredits: 1,
+                reserved_output_tokens: 2,
+                generated_output_tokens: 3,
+                generated_millicredits: 4,
+            }),
+        ] {
+            round(Hold {
+                id: "h".into(),
+                quote_id: "q".into(),
+                wallet_id: "w".into(),
+                amount_millicredits: 9,
+                status: HoldStatus::Refunded,
+                captured_millicredits: stream.as_ref().map(|_| 7),
+                expires_at_ms: 1,
+                created_at_ms: 0,
+                stream,
+            });
+        }
+        round(Page {
+            items: TransactionKind::ALL.map(transaction).to_vec(),
+            next_cursor: Some("abc".into()),
+        });
+        round(Page::<Transaction> {
+            items: vec![],
+            next_cursor: None,
+        });
+        round(Usage {
+            wallet_id: "w".into(),
+            group_by: UsageGroup::Month,
+            rows: vec![UsageRow {
+                key: "2026-11".into(),
+                used_millicredits: 5,
+                charges: 1,
+            }],
+            total_millicredits: 5,
+        });
+        for role in [Role::Viewer, Role::Member, Role::Admin, Role::Owner] {
+            round(vec![Member {
+                id: "m".into(),
+                name: "Ana".into(),
+                role,
+                external_id: (role == Role::Admin).then(|| "ext".into()),
+                created_at_ms: 3,
+            }]);
+        }
+        for code in ErrorCode::ALL {
+            round(ApiError {
+                code,
+                message: "no".into(),
+                path: Some("request.items[0]".into()),
+                shortfall: Some(shortfall()),
+                cap: Some(cap()),
+                retry_after_ms: Some(1000),
+            });
+        }
+        round(ApiError::new(ErrorCode::Internal, "x"));
+        round(vec![pack()]);
+    }
+
+    #[test]
+    fn unknown_codes_and_fields_read_as_serde_reads_them() {
+        let e: ApiError =
+            from_json_text(r#"{"code":"from_the_future","message":"m","extra":1}"#).unwrap();
+        assert_eq!(e.code, ErrorCode::Unknown);
+        let err = from_json_text::<Page<Transaction>>(r#"{"items":[{"seq":1}]}"#).unwrap_err();
+        assert_eq!(err.path, "items[0].kind");
+        assert!(from_json_text::<Balance>("[1]").is_err());
+    }
+}
