@@ -7,7 +7,7 @@
 pub mod ranks;
 pub mod text;
 
-use creditkit_pricing::{estimate, parse_card, Card, Millicredits, Request};
+use creditkit_pricing::{estimate, parse_card, Card, Millicredits, Request, ToJson};
 use wasm_bindgen::prelude::*;
 
 use crate::text::estimate_text;
@@ -71,9 +71,7 @@ impl Estimator {
         #[wasm_bindgen(unchecked_param_type = "EstimateRequest | string")] request: JsValue,
     ) -> Result<JsValue, JsValue> {
         let e = self.priced(request)?;
-        let text =
-            serde_json::to_string(&e).map_err(|e| failure("internal", "", &e.to_string()))?;
-        js_sys::JSON::parse(&text)
+        js_sys::JSON::parse(&e.to_json_string())
     }
 
     /// "30 credits" or "2–3 credits", in the page's locale.
@@ -104,7 +102,7 @@ impl Estimator {
         };
         match creditkit_pricing::shortfall(&self.card, Millicredits(b), Millicredits(r)) {
             None => Ok(JsValue::UNDEFINED),
-            Some(s) => js_sys::JSON::parse(&serde_json::to_string(&s).unwrap_or_default()),
+            Some(s) => js_sys::JSON::parse(&s.to_json_string()),
         }
     }
 }

@@ -30,6 +30,7 @@ mod money;
 mod parse;
 mod request;
 mod text;
+pub mod to_json;
 mod walk;
 
 pub use amount::{
@@ -50,6 +51,7 @@ pub use money::{
 pub use parse::{card_from_value, parse_card, CardError};
 pub use request::{Item, ParamValue, Request};
 pub use text::{chat_model, count_input_text, input_count, Counted, TokenizerKind, INPUT_TEXT};
+pub use to_json::ToJson;
 pub use walk::Problem;
 
 /// Limits on everything a card or request may hold. Each error that hits one names it.

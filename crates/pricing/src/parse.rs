@@ -150,14 +150,17 @@ fn read_card(p: &mut Problems, v: &Value) -> Option<Card> {
 }
 
 /// `sha256:` over the canonical JSON of the validated card (integers only, fixed
-/// field order), so `1`, `"1"` and `1.0` hash alike.
-fn hash_card(card: &Card) -> String {
-    let canonical = serde_json::to_vec(card).unwrap_or_default();
-    let digest = Sha256::digest(&canonical);
+/// field order), so `1`, `"1"` and `1.0` hash alike. The canonical form is the bytes
+/// `serde_json::to_vec(card)` writes (the tests hold them equal), written by
+/// [`crate::ToJson`] so the browser's modules need no serde.
+pub(crate) fn hash_card(card: &Card) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let digest = Sha256::digest(crate::ToJson::to_json_string(card).as_bytes());
     let mut out = String::with_capacity(7 + 64);
     out.push_str("sha256:");
     for b in digest {
-        out.push_str(&format!("{b:02x}"));
+        out.push(HEX[usize::from(b >> 4)] as char);
+        out.push(HEX[usize::from(b & 15)] as char);
     }
     out
 }

@@ -5,7 +5,7 @@
 
 use creditkit_pricing::{
     estimate, format_scaled, parse_card, parse_scaled, Millicredits, Request, Rounding,
-    RoundingMode,
+    RoundingMode, ToJson,
 };
 use proptest::prelude::*;
 use serde_json::{json, Value};
@@ -171,12 +171,20 @@ fn check_estimates(
     requests: Vec<Value>,
 ) -> Result<usize, TestCaseError> {
     let mut priced = 0;
+    // The card's canonical form (its hash) is what serde writes, byte for byte.
+    prop_assert_eq!(card.to_json_string(), serde_json::to_string(card).unwrap());
     for r in requests {
         let Ok(request) = Request::from_value(&(&r).into()) else {
             continue;
         };
+        prop_assert_eq!(
+            request.to_json_string(),
+            serde_json::to_string(&request).unwrap()
+        );
         if let Ok(e) = estimate(card, &request) {
             priced += 1;
+            // What the browser's modules hand to JavaScript is what the server writes.
+            prop_assert_eq!(e.to_json_string(), serde_json::to_string(&e).unwrap());
             prop_assert!(e.min_millicredits <= e.expected_millicredits);
             prop_assert!(e.expected_millicredits <= e.max_millicredits);
             prop_assert_eq!(e.exact, e.min_millicredits == e.max_millicredits);
