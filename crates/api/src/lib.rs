@@ -8,6 +8,7 @@
 pub mod access;
 pub mod admin;
 pub mod decode;
+mod encode;
 mod error;
 
 use serde::{Deserialize, Serialize};

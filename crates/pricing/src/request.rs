@@ -22,7 +22,7 @@ impl std::fmt::Display for ParamValue {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             ParamValue::Count(n) => write!(f, "{n}"),
-            ParamValue::Text(s) => write!(f, "{s:?}"),
+            ParamValue::Text(s) => write!(f, "\"{s}\""),
         }
     }
 }

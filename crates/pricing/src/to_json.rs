@@ -47,6 +47,15 @@ impl ToJson for u64 {
     }
 }
 
+impl ToJson for i64 {
+    fn write_json(&self, out: &mut String) {
+        if *self < 0 {
+            out.push('-');
+        }
+        self.unsigned_abs().write_json(out);
+    }
+}
+
 impl ToJson for u32 {
     fn write_json(&self, out: &mut String) {
         u64::from(*self).write_json(out);
@@ -62,6 +71,12 @@ impl ToJson for usize {
 impl ToJson for bool {
     fn write_json(&self, out: &mut String) {
         out.push_str(if *self { "true" } else { "false" });
+    }
+}
+
+impl ToJson for str {
+    fn write_json(&self, out: &mut String) {
+        write_str(out, self);
     }
 }
 
@@ -159,9 +174,10 @@ macro_rules! to_json_struct {
 }
 
 /// `ToJson` for enums of names: each variant with its wire name.
+#[macro_export]
 macro_rules! to_json_names {
     ($($t:ident { $($v:ident = $name:literal),* })*) => {$(
-        impl ToJson for $t {
+        impl $crate::to_json::ToJson for $t {
             fn write_json(&self, out: &mut String) {
                 out.push_str(match self { $($t::$v => concat!("\"", $name, "\""),)* });
             }

@@ -216,11 +216,11 @@ impl Client {
     async fn post<T: FromJson>(
         &self,
         path: &str,
-        body: &impl serde::Serialize,
+        body: &impl creditkit_pricing::ToJson,
         key: Option<&str>,
     ) -> Result<T, ClientError> {
         let url = self.url(path);
-        let body = serde_json::to_string(body).map_err(|e| ClientError::Decode(e.to_string()))?;
+        let body = body.to_json_string();
         let resp = self
             .send(|c| {
                 let mut b = c

@@ -25,13 +25,33 @@ use crate::copy::words;
 pub type Operation = Rc<dyn Fn(Hold) -> Pin<Box<dyn Future<Output = Result<Hold, String>>>>>;
 
 /// What a buy button asks for: a pack (with a quantity) or a plan of the card.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Purchase {
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub pack_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub plan_id: Option<String>,
     pub quantity: u64,
+}
+
+/// The details of the element's events (`creditkit:confirmed`, …), as JavaScript gets them.
+struct Confirmed {
+    quote_id: String,
+    hold_id: String,
+    amount_millicredits: u64,
+    estimate: creditkit_api::Estimate,
+}
+struct Charged {
+    hold_id: String,
+    charged_millicredits: u64,
+}
+struct Released {
+    hold_id: String,
+}
+
+creditkit_pricing::to_json_struct! {
+    Purchase { quantity; pack_id, plan_id }
+    Confirmed { quote_id, hold_id, amount_millicredits, estimate }
+    Charged { hold_id, charged_millicredits }
+    Released { hold_id }
 }
 
 /// The host's purchase flow (its checkout). Resolves once the purchase is done (the
@@ -459,10 +479,7 @@ impl Credits {
     }
 
     fn insufficient(&self, label: &str, shortfall: Shortfall) {
-        self.emit(
-            "creditkit:insufficient",
-            &serde_json::to_value(&shortfall).unwrap_or_default(),
-        );
+        self.emit("creditkit:insufficient", &shortfall);
         self.flow.set(Flow::Insufficient {
             label: label.to_string(),
             shortfall,
@@ -473,10 +490,7 @@ impl Credits {
         match e {
             ClientError::Api { error, .. } if error.cap.is_some() => {
                 if let Some(cap) = error.cap.clone() {
-                    self.emit(
-                        "creditkit:cap",
-                        &serde_json::to_value(&cap).unwrap_or_default(),
-                    );
+                    self.emit("creditkit:cap", &cap);
                     self.flow.set(Flow::CapReached {
                         label: label.to_string(),
                         cap,
@@ -513,10 +527,12 @@ impl Credits {
                 Err(e) => return this.fail(&label, &e),
             };
             this.pending.set_value(None);
-            let detail = serde_json::json!({
-                "quote_id": quote.id, "hold_id": hold.id, "amount_millicredits": hold.amount_millicredits,
-                "estimate": quote.estimate,
-            });
+            let detail = Confirmed {
+                quote_id: quote.id.clone(),
+                hold_id: hold.id.clone(),
+                amount_millicredits: hold.amount_millicredits,
+                estimate: quote.estimate.clone(),
+            };
             this.emit("creditkit:confirmed", &detail);
             let Some(operation) = operation else {
                 let outcome = Outcome::Held {
@@ -555,7 +571,10 @@ impl Credits {
                     .update(|s| *s = s.saturating_add(charged));
                 self.emit(
                     "creditkit:charged",
-                    &serde_json::json!({ "hold_id": h.id, "charged_millicredits": charged }),
+                    &Charged {
+                        hold_id: h.id.clone(),
+                        charged_millicredits: charged,
+                    },
                 );
                 let outcome = Outcome::Charged {
                     charged_millicredits: charged,
@@ -573,7 +592,9 @@ impl Credits {
             Ok(h) => {
                 self.emit(
                     "creditkit:released",
-                    &serde_json::json!({ "hold_id": h.id }),
+                    &Released {
+                        hold_id: h.id.clone(),
+                    },
                 );
                 let message = format!(
                     "{} Nothing was charged.",
@@ -620,10 +641,7 @@ impl Credits {
             plan_id,
             quantity: quantity.max(1),
         };
-        self.emit(
-            "creditkit:buy",
-            &serde_json::to_value(&purchase).unwrap_or_default(),
-        );
+        self.emit("creditkit:buy", &purchase);
         let this = *self;
         if let Some(buy) = self.buy_handler.get_value() {
             spawn_local(async move {
@@ -677,7 +695,7 @@ impl Credits {
         });
     }
 
-    fn emit(&self, name: &str, detail: &serde_json::Value) {
+    fn emit(&self, name: &str, detail: &dyn creditkit_pricing::ToJson) {
         let target = self
             .events_target
             .try_get_value()
@@ -687,7 +705,7 @@ impl Credits {
         let init = web_sys::CustomEventInit::new();
         init.set_bubbles(true);
         init.set_composed(true);
-        let detail = js_sys::JSON::parse(&detail.to_string()).unwrap_or(JsValue::NULL);
+        let detail = js_sys::JSON::parse(&detail.to_json_string()).unwrap_or(JsValue::NULL);
         init.set_detail(&detail);
         if let Ok(ev) = web_sys::CustomEvent::new_with_event_init_dict(name, &init) {
             let _ = target.dispatch_event(&ev);
