@@ -69,6 +69,8 @@ impl fmt::Debug for Conn {
 }
 
 /// A SQLite connection whose statements run on the calling thread.
+pub(crate) use checkpoint::Checkpointer;
+
 pub(crate) struct LiteConn {
     conn: rusqlite::Connection,
     /// Each statement's result columns as sqlx describes them, built once.
@@ -93,15 +95,26 @@ type Step = Either<AnyQueryResult, AnyRow>;
 
 impl LiteConn {
     /// Opens the (already migrated) database file for writing.
-    pub(crate) fn open(path: &Path, power_safe: bool) -> Result<LiteConn, sqlx::Error> {
+    /// The writer. `checkpointed`: a [`Checkpointer`] runs beside it, so its own
+    /// automatic checkpoint is only a backstop.
+    pub(crate) fn open(
+        path: &Path,
+        power_safe: bool,
+        checkpointed: bool,
+    ) -> Result<LiteConn, sqlx::Error> {
         let conn = LiteConn::connect(path)?;
         let sync = if power_safe { "FULL" } else { "NORMAL" };
+        let auto_pages = if checkpointed {
+            checkpoint::BACKSTOP_PAGES
+        } else {
+            1000 // SQLite's default
+        };
         conn.conn
             .execute_batch(&format!(
                 // Each write is a savepoint, whose undo journal would otherwise be a temp
                 // file created, written and deleted per write.
                 "PRAGMA journal_mode = WAL; PRAGMA synchronous = {sync}; PRAGMA foreign_keys = ON; \
-                 PRAGMA temp_store = MEMORY;"
+                 PRAGMA temp_store = MEMORY; PRAGMA wal_autocheckpoint = {auto_pages};"
             ))
             .map_err(storage)?;
         Ok(conn)
@@ -428,6 +441,7 @@ fn first_row<'e>(
     future::ready(steps.map(|steps| steps.into_iter().find_map(Either::right))).boxed()
 }
 
+mod checkpoint;
 mod readers;
 #[cfg(test)]
 mod tests;

@@ -10,7 +10,7 @@ use sqlx::AnyPool;
 use sqlx::Executor;
 use std::str::FromStr;
 
-use crate::lite::{LiteConn, ReadPool};
+use crate::lite::{Checkpointer, LiteConn, ReadPool};
 use crate::writer::Writer;
 use crate::LedgerError;
 
@@ -382,6 +382,7 @@ UPDATE wallets SET used_mc = COALESCE((SELECT -SUM(e.balance_delta_mc) FROM entr
 pub(crate) async fn connect(
     url: &str,
     power_safe: bool,
+    background_checkpoint: bool,
 ) -> Result<(ReadPool, Writer, Dialect), LedgerError> {
     sqlx::any::install_default_drivers();
     let dialect = if url.starts_with("sqlite:") {
@@ -421,7 +422,15 @@ pub(crate) async fn connect(
             let path = sqlx::sqlite::SqliteConnectOptions::from_str(url)?
                 .get_filename()
                 .to_path_buf();
-            let writer = Writer::group(LiteConn::open(&path, power_safe)?);
+            let checkpoint = if background_checkpoint {
+                Some(Checkpointer::start(&path)?)
+            } else {
+                None
+            };
+            let writer = Writer::group(
+                LiteConn::open(&path, power_safe, checkpoint.is_some())?,
+                checkpoint,
+            );
             // Reads too run in place, on read-only connections beside the writer.
             Ok((ReadPool::lite(path), writer, dialect))
         }

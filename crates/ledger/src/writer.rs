@@ -22,7 +22,7 @@ use sqlx::AnyPool;
 use tokio::sync::{watch, Mutex, Notify, OwnedMutexGuard};
 
 use crate::error::LedgerError;
-use crate::lite::{Conn, LiteConn};
+use crate::lite::{Checkpointer, Conn, LiteConn};
 
 type Outcome = Option<Result<(), String>>;
 
@@ -42,6 +42,8 @@ pub(crate) struct Group {
     /// Writes waiting for the batch lock: with none, a finished write commits at once
     /// itself, with no hand-over to the committer.
     queued: AtomicUsize,
+    /// Copies the log back into the database beside the writer (`lite/checkpoint.rs`).
+    checkpoint: Option<Checkpointer>,
 }
 
 /// The open batch: a transaction holding writes that are done but not yet durable.
@@ -81,8 +83,8 @@ impl Writer {
         Writer::Pool(pool)
     }
 
-    /// Group commit on SQLite's one writer connection.
-    pub(crate) fn group(conn: LiteConn) -> Writer {
+    /// Group commit on SQLite's one writer connection; `checkpoint` keeps its log short.
+    pub(crate) fn group(conn: LiteConn, checkpoint: Option<Checkpointer>) -> Writer {
         let group = Arc::new(Group {
             batch: Arc::new(Mutex::new(Batch {
                 conn: Some(Conn::Lite(Box::new(conn))),
@@ -97,6 +99,7 @@ impl Writer {
             })),
             ready: Notify::new(),
             queued: AtomicUsize::new(0),
+            checkpoint,
         });
         // The committer holds only a weak reference: it ends with the ledger.
         let weak = Arc::downgrade(&group);
@@ -185,6 +188,9 @@ impl Writer {
         match self {
             Writer::Pool(pool) => pool.close().await,
             Writer::Group(group) => {
+                if let Some(c) = &group.checkpoint {
+                    c.stop();
+                }
                 let mut batch = group.batch.clone().lock_owned().await;
                 batch.dead = true;
                 // Closing a connection with its transaction open rolls it back.
@@ -202,6 +208,9 @@ impl Writer {
         match self {
             Writer::Pool(pool) => pool.close().await,
             Writer::Group(group) => {
+                if let Some(c) = &group.checkpoint {
+                    c.stop();
+                }
                 let mut batch = group.batch.lock().await;
                 batch.dead = true;
                 drop(batch.conn.take());

@@ -175,3 +175,47 @@ async fn concurrent_writes_share_commits_and_each_is_durable_when_answered() {
     assert_eq!(b.lifetime_used_millicredits, 200 * 1000);
     assert_eq!(holds.len(), 200);
 }
+
+/// The log is copied back into the database by the checkpoint thread, not only once it
+/// reaches SQLite's 1,000 pages inside a commit: after a few dozen writes and a pause,
+/// the database file has grown with them; with SQLite's own checkpointing alone it has not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_checkpoint_thread_copies_the_log_back_beside_the_writer() {
+    for background_checkpoint in [false, true] {
+        let config = Config {
+            background_checkpoint,
+            ..Config::default()
+        };
+        let env = env_with(Store::Sqlite, config).await;
+        let (p, wallet) = env.workspace(LANDING, None).await;
+        env.ledger
+            .grant(&p, &grant_req(1_000_000, None), "seed")
+            .await
+            .unwrap();
+        let path = env
+            .url
+            .trim_start_matches("sqlite://")
+            .split('?')
+            .next()
+            .unwrap()
+            .to_string();
+        let file_bytes = || std::fs::metadata(&path).unwrap().len();
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let before = file_bytes();
+        for n in 0..20 {
+            charge(&env.ledger, &p, n).await;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let after = file_bytes();
+        println!("background checkpoint {background_checkpoint}: database file {before} -> {after} bytes");
+        if background_checkpoint {
+            assert!(
+                after > before,
+                "the log was copied back: {before} -> {after}"
+            );
+        } else {
+            assert_eq!(after, before, "SQLite alone copies only at 1,000 pages");
+        }
+        env.ledger.audit(&wallet).await.unwrap();
+    }
+}

@@ -11,7 +11,7 @@ fn scratch() -> (tempfile_path::Path, LiteConn) {
             c.execute_batch("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT, n BIGINT, x REAL)")
         })
         .expect("a scratch database");
-    let conn = LiteConn::open(&path.0, false).expect("opens");
+    let conn = LiteConn::open(&path.0, false, false).expect("opens");
     (path, conn)
 }
 
