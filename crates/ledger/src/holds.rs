@@ -8,6 +8,13 @@ use sqlx::Row;
 
 use crate::*;
 
+/// The columns [`hold_from_row`] reads, in its order (a macro, for `concat!`).
+macro_rules! hold_columns {
+    () => {
+        "id, quote_id, wallet_id, amount_mc, status, captured_mc, expires_at_ms, created_at_ms, confirmed_max_mc, reserved_tokens, generated_tokens, generated_mc"
+    };
+}
+
 impl Ledger {
     // ---------------------------------------------------------------- hold, capture, release
 
@@ -146,7 +153,23 @@ impl Ledger {
         .await?;
         w.held_mc += reserve;
         self.save_wallet(&mut tx, &mut w).await?;
-        let hold = self.hold_in(&mut tx, &hold_id).await?;
+        // As written above (what `hold_in` would read back).
+        let hold = Hold {
+            id: hold_id.clone(),
+            quote_id: req.quote_id.clone(),
+            wallet_id: wallet_id.clone(),
+            amount_millicredits: to_u64(reserve),
+            status: HoldStatus::Active,
+            captured_millicredits: None,
+            expires_at_ms,
+            created_at_ms: now,
+            stream: stream_tokens.map(|tokens| HoldStream {
+                confirmed_max_millicredits: to_u64(max),
+                reserved_output_tokens: to_u64(tokens),
+                generated_output_tokens: 0,
+                generated_millicredits: 0,
+            }),
+        };
         let data = serde_json::json!({ "hold": hold, "member_id": member, "action": action, "project": project });
         self.emit(&mut tx, &p.workspace_id, EventType::HoldCreated, data, now)
             .await?;
@@ -347,17 +370,27 @@ impl Ledger {
         priced: Option<&creditkit_pricing::Estimate>,
         now: i64,
     ) -> Result<(Hold, Vec<String>)> {
+        // The hold and who it is for, in one read: the settled hold is this one captured.
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            hold_columns!(),
+            ", member_id, action, project FROM holds WHERE id = $1"
+        ))
+        .bind(hold_id)
+        .fetch_one(&mut **tx)
+        .await?;
+        let hold = hold_from_row(&row)?;
         let meta: (Option<String>, Option<String>, Option<String>) =
-            sqlx::query_as("SELECT member_id, action, project FROM holds WHERE id = $1")
-                .bind(hold_id)
-                .fetch_one(&mut **tx)
-                .await?;
-        let allocations: Vec<(String, i64)> = sqlx::query_as(
-            "SELECT grant_id, amount_mc FROM hold_allocations WHERE hold_id = $1 ORDER BY position",
+            (row.try_get(12)?, row.try_get(13)?, row.try_get(14)?);
+        // With each grant's expiry: only a released part of an expired grant is left to
+        // expire after this (`settle` expired every other part when the write began).
+        let allocations: Vec<(String, i64, Option<i64>)> = sqlx::query_as(
+            "SELECT a.grant_id, a.amount_mc, g.expires_at_ms FROM hold_allocations a JOIN grants g ON g.id = a.grant_id WHERE a.hold_id = $1 ORDER BY a.position",
         )
         .bind(hold_id)
         .fetch_all(&mut **tx)
         .await?;
+        let mut expired_part_released = false;
         self.entry(
             tx,
             &w.id.clone(),
@@ -372,8 +405,9 @@ impl Ledger {
         )
         .await?;
         let mut left = amount;
-        for (grant_id, allocated) in &allocations {
+        for (grant_id, allocated, expires_at_ms) in &allocations {
             let take = left.min(*allocated);
+            expired_part_released |= take < *allocated && expires_at_ms.is_some_and(|t| t <= now);
             sqlx::query("UPDATE grants SET held_mc = held_mc - $1, remaining_mc = remaining_mc - $2 WHERE id = $3")
                 .bind(allocated)
                 .bind(take)
@@ -415,9 +449,15 @@ impl Ledger {
             .await?;
         w.held_mc -= held;
         w.balance_mc -= amount;
-        self.expire_grants(tx, w, now).await?; // a released part of an expired grant
+        if expired_part_released {
+            self.expire_grants(tx, w, now).await?;
+        }
         self.save_wallet(tx, w).await?;
-        let captured = self.hold_in(tx, hold_id).await?;
+        let captured = Hold {
+            status: HoldStatus::Captured,
+            captured_millicredits: Some(to_u64(amount)),
+            ..hold
+        };
         let data = serde_json::json!({
             "hold": captured, "charged_millicredits": amount, "member_id": meta.0, "action": meta.1, "project": meta.2,
         });
@@ -708,10 +748,14 @@ impl Ledger {
         p.require(Op::Read)?;
         self.hold_wallet(p, hold_id).await?;
         hold_from_row(
-            &sqlx::query("SELECT id, quote_id, wallet_id, amount_mc, status, captured_mc, expires_at_ms, created_at_ms, confirmed_max_mc, reserved_tokens, generated_tokens, generated_mc FROM holds WHERE id = $1")
-                .bind(hold_id)
-                .fetch_one(&self.pool)
-                .await?,
+            &sqlx::query(concat!(
+                "SELECT ",
+                hold_columns!(),
+                " FROM holds WHERE id = $1"
+            ))
+            .bind(hold_id)
+            .fetch_one(&self.pool)
+            .await?,
         )
     }
 
@@ -736,11 +780,15 @@ impl Ledger {
     }
 
     pub(crate) async fn hold_in(&self, tx: &mut Tx, hold_id: &str) -> Result<Hold> {
-        let row = sqlx::query("SELECT id, quote_id, wallet_id, amount_mc, status, captured_mc, expires_at_ms, created_at_ms, confirmed_max_mc, reserved_tokens, generated_tokens, generated_mc FROM holds WHERE id = $1")
-            .bind(hold_id)
-            .fetch_optional(&mut **tx)
-            .await?
-            .ok_or_else(|| LedgerError::NotFound(format!("hold `{hold_id}`")))?;
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            hold_columns!(),
+            " FROM holds WHERE id = $1"
+        ))
+        .bind(hold_id)
+        .fetch_optional(&mut **tx)
+        .await?
+        .ok_or_else(|| LedgerError::NotFound(format!("hold `{hold_id}`")))?;
         hold_from_row(&row)
     }
 }

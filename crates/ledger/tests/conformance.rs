@@ -311,6 +311,23 @@ conformance! {
         env.ledger.audit(&wallet).await.unwrap();
     };
 
+    a_partial_capture_expires_what_it_releases_of_an_expired_grant => |store| async move {
+        let env = env(store).await;
+        let (p, wallet) = env.workspace(LANDING, Some("free")).await;
+        env.clock.advance(31 * DAY_MS - env.ledger.config().quote_ttl_ms / 2);
+        let q = env.ledger.quote(&p, &quote_req(Item::new("section").quantity(20))).await.unwrap(); // 200 of 250
+        let h = env.ledger.hold(&p, &HoldRequest { quote_id: q.id }, "h").await.unwrap();
+        env.clock.advance(10 * 60 * 1000); // the cycle turns while 200 are held
+        let c = CaptureRequest { amount_millicredits: Some(credits(50)), actual: None };
+        env.ledger.capture(&p, &h.id, &c, "c").await.unwrap();
+        // In the capture's own commit (the history settles nothing when it reads).
+        let expiries = env.ledger.transactions(&p, None, Some(TransactionKind::Expiry), None, None).await.unwrap();
+        assert_eq!(expiries.items.iter().map(|t| t.delta_millicredits).sum::<i64>(), -(credits(200) as i64), "50 unheld at the turn, then the 150 released");
+        let b = env.ledger.balance(&p, None).await.unwrap();
+        assert_eq!((b.balance_millicredits, b.held_millicredits), (credits(250), 0), "the 150 released of the old cycle expired");
+        env.ledger.audit(&wallet).await.unwrap();
+    };
+
     roles_and_workspaces_fence_each_other => |store| async move {
         let env = env(store).await;
         let (owner, wallet) = env.workspace(LANDING, Some("free")).await;
