@@ -25,7 +25,8 @@ impl Ledger {
         p.require(Op::Hold)?;
         check_key(key)?;
         let hash = payload_hash("hold", &req.quote_id);
-        let q = sqlx::query("SELECT wallet_id, max_mc, expires_at_ms, member_id, action, project, hold_mc, stream_first_tokens FROM quotes WHERE id = $1 AND workspace_id = $2")
+        // The quote, and the card the workspace prices with now (for a shortfall's offer).
+        let q = sqlx::query("SELECT q.wallet_id, q.max_mc, q.expires_at_ms, q.member_id, q.action, q.project, q.hold_mc, q.stream_first_tokens, s.card_hash FROM quotes q JOIN workspaces s ON s.id = q.workspace_id WHERE q.id = $1 AND q.workspace_id = $2")
             .bind(&req.quote_id)
             .bind(&p.workspace_id)
             .fetch_optional(&self.pool)
@@ -43,7 +44,7 @@ impl Ledger {
         let stream_tokens: Option<i64> = q.try_get(7)?;
         // Read through the pool before the transaction: on SQLite the transaction holds
         // the only connection.
-        let card = self.card(&p.workspace_id).await?;
+        let card = self.card_by_hash(&q.try_get::<String, _>(8)?).await?;
         let now = self.now_ms();
         let (mut tx, mut w) = match self
             .begin_write::<Hold>(&p.workspace_id, &wallet_id, key, &hash, now)
@@ -55,12 +56,15 @@ impl Ledger {
         if quote_expires <= now {
             return Err(LedgerError::QuoteExpired(req.quote_id.clone()));
         }
-        let existing: Option<(String,)> =
-            sqlx::query_as("SELECT id FROM holds WHERE quote_id = $1")
-                .bind(&req.quote_id)
-                .fetch_optional(&mut *tx)
-                .await?;
-        if let Some((h,)) = existing {
+        // Whether the quote is confirmed already, and the wallet's active holds.
+        let (existing, active): (Option<String>, i64) = sqlx::query_as(
+            "SELECT (SELECT id FROM holds WHERE quote_id = $1), (SELECT COUNT(*) FROM holds WHERE wallet_id = $2 AND status = 'active')",
+        )
+        .bind(&req.quote_id)
+        .bind(&wallet_id)
+        .fetch_one(&mut *tx)
+        .await?;
+        if let Some(h) = existing {
             return Err(LedgerError::Invalid {
                 path: Some("quote_id".into()),
                 message: format!(
@@ -69,11 +73,6 @@ impl Ledger {
                 ),
             });
         }
-        let (active,): (i64,) =
-            sqlx::query_as("SELECT COUNT(*) FROM holds WHERE wallet_id = $1 AND status = 'active'")
-                .bind(&wallet_id)
-                .fetch_one(&mut *tx)
-                .await?;
         if active >= self.config.max_active_holds {
             return Err(LedgerError::invalid(format!(
                 "wallet has {active} active holds; the limit is {}",
@@ -261,13 +260,18 @@ impl Ledger {
         p.require(Op::Settle)?;
         check_key(key)?;
         let hash = payload_hash("capture", &(hold_id, req));
-        let (wallet_id, quote_id) = self.hold_wallet(p, hold_id).await?;
-        let (card_hash, quote_json, request_json): (String, String, String) = sqlx::query_as(
-            "SELECT card_hash, estimate_json, request_json FROM quotes WHERE id = $1",
+        let row: Option<(String, String, String, String, String)> = sqlx::query_as(
+            "SELECT h.wallet_id, h.quote_id, q.card_hash, q.estimate_json, q.request_json FROM holds h JOIN wallets w ON w.id = h.wallet_id JOIN quotes q ON q.id = h.quote_id WHERE h.id = $1 AND w.workspace_id = $2",
         )
-        .bind(&quote_id)
-        .fetch_one(&self.pool)
+        .bind(hold_id)
+        .bind(&p.workspace_id)
+        .fetch_optional(&self.pool)
         .await?;
+        let (wallet_id, quote_id, card_hash, quote_json, request_json) =
+            row.ok_or_else(|| hold_not_found(hold_id))?;
+        self.resolve_wallet(p, Some(&wallet_id))
+            .await
+            .map_err(|_| hold_not_found(hold_id))?;
         let mut priced = None;
         let amount = match (req.amount_millicredits, &req.actual) {
             (Some(a), None) => to_i64(a)?,
@@ -736,11 +740,10 @@ impl Ledger {
         .bind(&p.workspace_id)
         .fetch_optional(&self.pool)
         .await?;
-        let (wallet, quote) =
-            row.ok_or_else(|| LedgerError::NotFound(format!("hold `{hold_id}`")))?;
+        let (wallet, quote) = row.ok_or_else(|| hold_not_found(hold_id))?;
         self.resolve_wallet(p, Some(&wallet))
             .await
-            .map_err(|_| LedgerError::NotFound(format!("hold `{hold_id}`")))?;
+            .map_err(|_| hold_not_found(hold_id))?;
         Ok((wallet, quote))
     }
 
@@ -791,6 +794,11 @@ impl Ledger {
         .ok_or_else(|| LedgerError::NotFound(format!("hold `{hold_id}`")))?;
         hold_from_row(&row)
     }
+}
+
+/// Another workspace's hold, or a wallet the caller may not see, reads as none.
+fn hold_not_found(hold_id: &str) -> LedgerError {
+    LedgerError::NotFound(format!("hold `{hold_id}`"))
 }
 
 pub(crate) fn hold_from_row(r: &AnyRow) -> Result<Hold> {
