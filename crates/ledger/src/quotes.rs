@@ -40,8 +40,14 @@ impl Ledger {
         let expires_at_ms = now + self.config.quote_ttl_ms;
         let action = request.items.first().map(|i| i.action.clone());
         let mut tx = self.writer.begin().await?;
-        let mut w = self.lock_wallet(&mut tx, &wallet_id).await?;
-        self.settle(&mut tx, &mut w, now).await?;
+        // A quote moves no credits: it locks the wallet (on PostgreSQL, its row) only
+        // when something is due to settle, so quotes never queue the hot wallet's holds
+        // and captures. What it says is available is checked again, locked, by the hold.
+        let mut w = self.fetch_wallet(&mut tx, &wallet_id, false).await?;
+        if self.settle_due(&mut tx, &w, now).await? {
+            w = self.lock_wallet(&mut tx, &wallet_id).await?;
+            self.settle(&mut tx, &mut w, now).await?;
+        }
         sqlx::query(
             "INSERT INTO quotes (id, workspace_id, wallet_id, card_hash, request_json, estimate_json, max_mc, member_id, action, project, expires_at_ms, created_at_ms, stream_first_tokens, hold_mc) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
