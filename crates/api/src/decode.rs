@@ -38,17 +38,9 @@ pub struct DecodeError {
 
 impl DecodeError {
     fn expected(what: &str, v: &Value) -> DecodeError {
-        let found = match v {
-            Value::Null => "null",
-            Value::Bool(_) => "a boolean",
-            Value::Number(_) => "a number",
-            Value::String(_) => "a string",
-            Value::Array(_) => "an array",
-            Value::Object(_) => "an object",
-        };
         DecodeError {
             path: String::new(),
-            message: format!("expected {what}, found {found}"),
+            message: format!("expected {what}, found {}", v.kind_name()),
         }
     }
 
@@ -221,34 +213,13 @@ from_json_names!(
     TransactionKind,
     UsageGroup,
     Role,
-    Op
+    Op,
+    BalanceState,
+    CapScope,
+    CapPeriod,
+    Renewal,
+    LineKind
 );
-
-/// An enum of names without a `parse` of its own: each variant with its wire name.
-macro_rules! from_json_variants {
-    ($($t:ident { $($v:ident = $name:literal),* })*) => {$(
-        impl FromJson for $t {
-            fn from_json(v: &Value) -> Result<Self, DecodeError> {
-                match v.as_str() {
-                    $(Some($name) => Ok($t::$v),)*
-                    _ => Err(DecodeError::expected(concat!("a ", stringify!($t), " name"), v)),
-                }
-            }
-        }
-    )*};
-}
-
-from_json_variants! {
-    BalanceState { Ok = "ok", Low = "low", Critical = "critical" }
-    CapScope { Wallet = "wallet", Member = "member", Project = "project" }
-    CapPeriod { Day = "day", Week = "week", Month = "month", Cycle = "cycle" }
-    Renewal { Monthly = "monthly", Once = "once" }
-    LineKind {
-        Action = "action", Free = "free", Infra = "infra", InputTokens = "input_tokens",
-        OutputTokens = "output_tokens", PublisherAddon = "publisher_addon",
-        FreeMessage = "free_message"
-    }
-}
 
 /// A code this build does not know reads as `Unknown` (`#[serde(other)]`).
 impl FromJson for ErrorCode {

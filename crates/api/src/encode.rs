@@ -2,14 +2,15 @@
 //! ([`creditkit_pricing::ToJson`]); the server reads them with its serde derives, and
 //! the tests check that it reads back exactly what was written.
 
-use creditkit_pricing::{to_json_names, to_json_struct};
+use creditkit_pricing::{to_json_struct, wire_names};
 
-use crate::StreamStart;
-use crate::{Cap, CapPeriod, CapScope, CheckoutRequest, HoldRequest, NewCap, QuoteRequest};
+use crate::{BalanceState, Cap, CapPeriod, CapScope, CheckoutRequest, HoldRequest, NewCap};
+use crate::{QuoteRequest, StreamStart};
 
-to_json_names! {
+wire_names! {
     CapScope { Wallet = "wallet", Member = "member", Project = "project" }
     CapPeriod { Day = "day", Week = "week", Month = "month", Cycle = "cycle" }
+    BalanceState { Ok = "ok", Low = "low", Critical = "critical" }
 }
 
 to_json_struct! {

@@ -16,6 +16,7 @@ mod access;
 mod agents;
 mod audit;
 mod caps;
+mod capture;
 mod credits;
 mod earnings;
 mod error;

@@ -107,6 +107,17 @@ impl Value {
             _ => None,
         }
     }
+    /// What kind of value this is, for messages: `a string`, `an object`, …
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            Value::Null => "null",
+            Value::Bool(_) => "a boolean",
+            Value::Number(_) => "a number",
+            Value::String(_) => "a string",
+            Value::Array(_) => "an array",
+            Value::Object(_) => "an object",
+        }
+    }
     pub fn is_null(&self) -> bool {
         matches!(self, Value::Null)
     }

@@ -173,19 +173,30 @@ macro_rules! to_json_struct {
     )*};
 }
 
-/// `ToJson` for enums of names: each variant with its wire name.
+/// For an enum of names: `as_str` and `parse` (the wire names, as serde writes them:
+/// the tests compare) and `ToJson`. One table per enum, read by both directions.
 #[macro_export]
-macro_rules! to_json_names {
-    ($($t:ident { $($v:ident = $name:literal),* })*) => {$(
+macro_rules! wire_names {
+    ($($t:ident { $($v:ident = $name:literal),* $(,)? })*) => {$(
+        impl $t {
+            /// The wire name.
+            pub fn as_str(self) -> &'static str {
+                match self { $($t::$v => $name,)* }
+            }
+            /// The variant with wire name `name`.
+            pub fn parse(name: &str) -> Option<$t> {
+                match name { $($name => Some($t::$v),)* _ => None }
+            }
+        }
         impl $crate::to_json::ToJson for $t {
             fn write_json(&self, out: &mut String) {
-                out.push_str(match self { $($t::$v => concat!("\"", $name, "\""),)* });
+                $crate::json::write_str(out, self.as_str());
             }
         }
     )*};
 }
 
-to_json_names! {
+wire_names! {
     RoundingMode { Up = "up", Down = "down", Nearest = "nearest" }
     Renewal { Monthly = "monthly", Once = "once" }
     LineKind {

@@ -48,14 +48,7 @@ pub(crate) fn index(path: &str, i: usize) -> String {
 }
 
 pub(crate) fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
+    v.kind_name()
 }
 
 /// An object being read; remembers which keys were asked for so the rest can be
