@@ -5,7 +5,7 @@ use creditkit_api::admin::EventType;
 use creditkit_api::{CaptureRequest, Hold, HoldStatus, Op};
 use creditkit_pricing::{estimate, Estimate, Request};
 
-use crate::holds::hold_not_found;
+use crate::holds::{hold_not_found, HoldWrite};
 use crate::*;
 
 impl Ledger {
@@ -82,14 +82,13 @@ impl Ledger {
             );
         }
         let now = self.now_ms();
-        let (mut tx, mut w) = match self
-            .begin_write::<Hold>(&p.workspace_id, &wallet_id, key, &hash, now)
+        let (mut tx, mut w, hold) = match self
+            .begin_hold_write(&p.workspace_id, &wallet_id, hold_id, key, &hash, now)
             .await?
         {
-            Write::Replayed(done) => return done,
-            Write::Fresh(tx, w) => (tx, w),
+            HoldWrite::Replayed(done) => return done,
+            HoldWrite::Fresh(tx, w, hold) => (tx, w, hold),
         };
-        let hold = self.hold_in(&mut tx, hold_id).await?;
         if hold.status != HoldStatus::Active {
             return Err(self.refuse_inactive(tx, &mut w, &hold).await);
         }
@@ -309,14 +308,13 @@ impl Ledger {
         let hash = payload_hash("refund", &hold_id);
         let (wallet_id, _) = self.hold_wallet(p, hold_id).await?;
         let now = self.now_ms();
-        let (mut tx, mut w) = match self
-            .begin_write::<Hold>(&p.workspace_id, &wallet_id, key, &hash, now)
+        let (mut tx, mut w, hold) = match self
+            .begin_hold_write(&p.workspace_id, &wallet_id, hold_id, key, &hash, now)
             .await?
         {
-            Write::Replayed(done) => return done,
-            Write::Fresh(tx, w) => (tx, w),
+            HoldWrite::Replayed(done) => return done,
+            HoldWrite::Fresh(tx, w, hold) => (tx, w, hold),
         };
-        let hold = self.hold_in(&mut tx, hold_id).await?;
         if hold.status != HoldStatus::Captured {
             return Err(LedgerError::HoldNotActive {
                 id: hold_id.to_string(),

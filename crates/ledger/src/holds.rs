@@ -255,14 +255,13 @@ impl Ledger {
         let hash = payload_hash("release", &hold_id);
         let (wallet_id, _) = self.hold_wallet(p, hold_id).await?;
         let now = self.now_ms();
-        let (mut tx, mut w) = match self
-            .begin_write::<Hold>(&p.workspace_id, &wallet_id, key, &hash, now)
+        let (mut tx, mut w, hold) = match self
+            .begin_hold_write(&p.workspace_id, &wallet_id, hold_id, key, &hash, now)
             .await?
         {
-            Write::Replayed(done) => return done,
-            Write::Fresh(tx, w) => (tx, w),
+            HoldWrite::Replayed(done) => return done,
+            HoldWrite::Fresh(tx, w, hold) => (tx, w, hold),
         };
-        let hold = self.hold_in(&mut tx, hold_id).await?;
         if hold.status != HoldStatus::Active {
             let status = hold.status.as_str().to_string();
             self.save_wallet(&mut tx, &mut w).await?;
@@ -398,6 +397,29 @@ impl Ledger {
         }
     }
 
+    /// Begins an idempotent write on an existing hold ([`Ledger::begin_write`]): its
+    /// wallet locked and settled, and the hold as it stands under that lock.
+    pub(crate) async fn begin_hold_write(
+        &self,
+        ws: &str,
+        wallet_id: &str,
+        hold_id: &str,
+        key: &str,
+        payload_hash: &str,
+        now: i64,
+    ) -> Result<HoldWrite> {
+        match self
+            .begin_write::<Hold>(ws, wallet_id, key, payload_hash, now)
+            .await?
+        {
+            Write::Replayed(done) => Ok(HoldWrite::Replayed(done)),
+            Write::Fresh(mut tx, w) => {
+                let hold = self.hold_in(&mut tx, hold_id).await?;
+                Ok(HoldWrite::Fresh(tx, w, hold))
+            }
+        }
+    }
+
     /// A hold and who it is for (member, action, project), in one statement.
     pub(crate) async fn hold_with_owner_in(
         &self,
@@ -434,6 +456,15 @@ impl Ledger {
 /// Another workspace's hold, or a wallet the caller may not see, reads as none.
 pub(crate) fn hold_not_found(hold_id: &str) -> LedgerError {
     LedgerError::NotFound(format!("hold `{hold_id}`"))
+}
+
+/// How a write on an existing hold starts (see [`Ledger::begin_hold_write`]).
+#[allow(clippy::large_enum_variant)] // returned once and taken apart at once: boxing buys nothing
+pub(crate) enum HoldWrite {
+    /// The key ran before: its recorded answer.
+    Replayed(Result<Hold>),
+    /// A new call: its transaction, the wallet locked and settled, the hold read.
+    Fresh(Tx, WalletRow, Hold),
 }
 
 /// Who a hold is for: (member, action, project).

@@ -5,7 +5,7 @@ use creditkit_api::{ExtendRequest, Hold, HoldStatus, Op};
 use creditkit_pricing::{estimate, shortfall, Card, Millicredits, Request};
 
 use crate::error::fmt_mc;
-use crate::holds::Allocated;
+use crate::holds::{Allocated, HoldWrite};
 use crate::*;
 
 /// Output tokens for a streamed turn, within its model's bound.
@@ -79,14 +79,13 @@ impl Ledger {
         let reserve_price = to_i64(stream_price(&card, &request, reserve_tokens)?)?;
         let generated_price = to_i64(stream_price(&card, &request, generated_tokens)?)?;
         let now = self.now_ms();
-        let (mut tx, mut w) = match self
-            .begin_write::<Hold>(&p.workspace_id, &wallet_id, key, &hash, now)
+        let (mut tx, mut w, hold) = match self
+            .begin_hold_write(&p.workspace_id, &wallet_id, hold_id, key, &hash, now)
             .await?
         {
-            Write::Replayed(done) => return done,
-            Write::Fresh(tx, w) => (tx, w),
+            HoldWrite::Replayed(done) => return done,
+            HoldWrite::Fresh(tx, w, hold) => (tx, w, hold),
         };
-        let hold = self.hold_in(&mut tx, hold_id).await?;
         let Some(stream) = hold.stream.clone() else {
             return Err(LedgerError::invalid(format!(
                 "hold `{hold_id}` is not a streamed turn (quote it with `stream`)"
