@@ -13,6 +13,12 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use serde_json::Value;
 
+/// mimalloc, not the system's allocator: the server allocates per request and per
+/// statement, and glibc's malloc was 15 % of its CPU under load (`cargo xtask bench http`,
+/// which serves with the same allocator).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The credit-pricing kit: a rate card, one pricing engine for server and browser, a
 /// credits ledger behind an HTTP API.
 #[derive(Parser)]

@@ -26,6 +26,10 @@ use creditkit_server::{router, AppState, Options, Rate, RateLimits};
 use serde_json::{json, Value};
 use sqlx::Connection;
 
+/// The allocator `creditkit serve` runs with.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const CARD: &str = include_str!("../../../examples/ratecards/landing.json");
 
 struct Target {
