@@ -139,6 +139,9 @@ pub struct Ledger {
     pub(crate) subscriptions: Mutex<Option<(i64, Arc<Vec<outbox::Subscription>>)>>,
     /// Woken after commits that may have written events (the delivery worker waits on it).
     outbox_ready: tokio::sync::Notify,
+    /// On PostgreSQL, the wallets changed by committed writes, on their way to every
+    /// instance (`announcer`).
+    announce: Option<tokio::sync::mpsc::UnboundedSender<String>>,
 }
 
 /// A new id: `{prefix}_` then the time in milliseconds (12 hex digits) and 64 random bits.
@@ -221,6 +224,14 @@ impl Ledger {
         let (pool, writer, dialect) =
             store::connect(url, config.power_safe, config.background_checkpoint).await?;
         let (events, _) = broadcast::channel(1024);
+        let announce = match (&pool, dialect) {
+            (lite::ReadPool::Sqlx(pg), Dialect::Postgres) => {
+                let (send, receive) = tokio::sync::mpsc::unbounded_channel();
+                tokio::spawn(announcer(pg.clone(), events.clone(), receive));
+                Some(send)
+            }
+            _ => None,
+        };
         Ok(Ledger {
             pool,
             writer,
@@ -233,6 +244,7 @@ impl Ledger {
             last_used: Mutex::new(HashMap::new()),
             subscriptions: Mutex::new(None),
             outbox_ready: tokio::sync::Notify::new(),
+            announce,
         })
     }
 
@@ -258,53 +270,36 @@ impl Ledger {
         let _ = self.events.send(wallet_id.to_string());
     }
 
-    /// After a commit: tells every instance. On PostgreSQL through NOTIFY (each
-    /// instance's listener, this one's included, forwards it to its subscribers);
-    /// on SQLite, one machine, straight to this process's subscribers.
     /// Waits until a commit may have written events (or `max` passes).
     pub async fn outbox_wait(&self, max: std::time::Duration) {
         let _ = tokio::time::timeout(max, self.outbox_ready.notified()).await;
     }
 
-    /// Inside a write, before its commit: on PostgreSQL the NOTIFY joins the transaction
-    /// (sent with the commit, dropped with a rollback, no commit of its own). Pair with
-    /// `committed`.
-    pub(crate) async fn notify_in(&self, tx: &mut Tx, wallet_ids: &[&str]) -> Result<()> {
-        if self.dialect == Dialect::Postgres {
-            for wallet_id in wallet_ids {
-                sqlx::query("SELECT pg_notify('creditkit_wallets', $1)")
-                    .bind(*wallet_id)
-                    .execute(&mut **tx)
-                    .await?;
-            }
-        }
-        Ok(())
-    }
-
-    /// After the commit of a write that called `notify_in`.
+    /// After the commit of a write: tells every instance that these wallets changed.
+    /// On SQLite (one machine) straight to this process's subscribers; on PostgreSQL
+    /// through NOTIFY, sent by `announcer` after the commit, outside the transaction:
+    /// a NOTIFY inside it took PostgreSQL's one notification lock at commit and held it
+    /// through the commit's flush, so every write of the database committed one at a
+    /// time. (A crash between a commit and its NOTIFY loses a live update, not data: a
+    /// browser reads the balance again when its stream reconnects.)
     pub(crate) fn committed(&self, wallet_ids: &[&str]) {
         self.outbox_ready.notify_one();
-        if self.dialect == Dialect::Sqlite {
-            for wallet_id in wallet_ids {
-                self.notify(wallet_id);
-            }
+        for wallet_id in wallet_ids {
+            self.changed_without_event(wallet_id);
         }
     }
 
-    pub(crate) async fn changed(&self, wallet_id: &str) {
+    /// A wallet changed outside an idempotent write (expiry by the sweeper, a settled
+    /// read).
+    pub(crate) fn changed(&self, wallet_id: &str) {
         self.outbox_ready.notify_one();
-        match self.dialect {
-            Dialect::Sqlite => self.notify(wallet_id),
-            Dialect::Postgres => {
-                let sent = self
-                    .write_one(
-                        sqlx::query("SELECT pg_notify('creditkit_wallets', $1)").bind(wallet_id),
-                    )
-                    .await;
-                if sent.is_err() {
-                    self.notify(wallet_id); // at least this instance hears it
-                }
-            }
+        self.changed_without_event(wallet_id);
+    }
+
+    fn changed_without_event(&self, wallet_id: &str) {
+        match &self.announce {
+            Some(announce) if announce.send(wallet_id.to_string()).is_ok() => {}
+            _ => self.notify(wallet_id),
         }
     }
 
@@ -361,6 +356,36 @@ impl Ledger {
         let done = q.execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(done)
+    }
+}
+
+/// Sends PostgreSQL NOTIFYs for the wallets committed writes changed: whatever is queued,
+/// each wallet once, in one statement outside any write (a NOTIFY alone writes nothing,
+/// so its commit waits for no flush). Every instance's listener, this one's included,
+/// forwards them to its subscribers; if the database cannot be reached, at least this
+/// instance's subscribers hear. Ends when the ledger is dropped.
+async fn announcer(
+    pool: sqlx::AnyPool,
+    local: broadcast::Sender<String>,
+    mut changed: tokio::sync::mpsc::UnboundedReceiver<String>,
+) {
+    const MOST_PER_STATEMENT: usize = 1_000;
+    let mut wallets = Vec::new();
+    while changed.recv_many(&mut wallets, MOST_PER_STATEMENT).await > 0 {
+        wallets.sort_unstable();
+        wallets.dedup();
+        let sent = sqlx::query(
+            "SELECT pg_notify('creditkit_wallets', w) FROM unnest(string_to_array($1, ' ')) AS w",
+        )
+        .bind(wallets.join(" "))
+        .execute(&pool)
+        .await;
+        if sent.is_err() {
+            for wallet_id in &wallets {
+                let _ = local.send(wallet_id.clone());
+            }
+        }
+        wallets.clear();
     }
 }
 

@@ -33,7 +33,7 @@ impl Ledger {
         let b = self.balance_in(&mut tx, &w).await?;
         tx.commit().await?;
         if changed {
-            self.changed(&wallet_id).await;
+            self.changed(&wallet_id);
         }
         Ok(b)
     }
@@ -188,7 +188,7 @@ impl Ledger {
                 changed += 1;
             }
             tx.commit().await?;
-            self.changed(&wallet_id).await;
+            self.changed(&wallet_id);
         }
         self.prune_events(now).await?;
         self.prune_records(now).await?;

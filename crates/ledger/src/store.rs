@@ -22,15 +22,18 @@ pub enum Dialect {
 }
 
 impl Dialect {
-    /// Locks the selected wallet row until commit. SQLite has no row locks: its pool
-    /// has one connection, so every transaction is already serialised.
+    /// Locks the selected wallet row (the table aliased `w`) until commit, and only it:
+    /// without `OF w` the workspace row joined to it was locked too, so every write in a
+    /// workspace queued behind every other (64 wallets ran no faster than one). SQLite
+    /// has no row locks: its pool has one connection, so every transaction is already
+    /// serialised.
     pub(crate) fn for_update(self) -> &'static str {
         match self {
             Dialect::Sqlite => "",
             // NO KEY UPDATE: an entry inserted for another wallet (a creator's earning)
             // takes only KEY SHARE on that wallet, so two wallets paying each other
             // cannot deadlock.
-            Dialect::Postgres => " FOR NO KEY UPDATE",
+            Dialect::Postgres => " FOR NO KEY UPDATE OF w",
         }
     }
 

@@ -568,7 +568,6 @@ impl Ledger {
     ) -> Result<T> {
         self.remember(&mut tx, ws, key, payload_hash, &result)
             .await?;
-        self.notify_in(&mut tx, changed).await?;
         tx.commit().await?;
         self.committed(changed);
         result
