@@ -21,6 +21,7 @@ fn required(var: &str) -> PathBuf {
 const APP_JS: &str = r#"
 import init, { Estimator, setSessionRefresher } from "@creditkit/widget";
 import "@creditkit/widget/creditkit.css";
+import initEstimator, { Estimator as PricingOnly, loadTokenCounter } from "@creditkit/estimator";
 
 // As the package's README says: init() finds creditkit_bg.wasm next to this bundle.
 await init();
@@ -42,6 +43,19 @@ document.addEventListener("creditkit:confirmed", (e) => {
 const card = await (await fetch(`${api}/v1/card`, { headers: { authorization: `Bearer ${token}` } })).text();
 document.getElementById("js").textContent =
   new Estimator(card).estimate({ action: "static_creative", quantity: 3 }).max_millicredits;
+
+// The estimator package alone, beside the widget: its own module (and allocator). A chat
+// turn typed character by character, each keystroke counted, then the whole text at once.
+await initEstimator();
+const counter = await loadTokenCounter(api, "o200k_base");
+const turn = "Write a haiku about credits, 你好 🙂 fn main() { 42 }\n".repeat(200);
+let live = 0;
+for (let i = 1; i <= turn.length; i += 1) live = counter.update(turn.slice(0, i));
+document.getElementById("estimator").textContent = [
+  new PricingOnly(card).estimate({ action: "static_creative", quantity: 3 }).max_millicredits,
+  live === counter.count(turn) ? "typed = pasted" : `typed ${live} != pasted ${counter.count(turn)}`,
+  live,
+].join(" ");
 "#;
 
 const INDEX_HTML: &str = r#"<!DOCTYPE html>
@@ -54,6 +68,7 @@ const INDEX_HTML: &str = r#"<!DOCTYPE html>
   <creditkit-estimate id="estimate" request='{"action": "static_creative", "quantity": 2}'></creditkit-estimate>
   <creditkit-confirm id="confirm" label="Generate a static creative" request='{"action": "static_creative"}'></creditkit-confirm>
   <p id="js"></p>
+  <p id="estimator"></p>
   <p id="events"></p>
 </main>
 <script type="module" src="app.js"></script>
@@ -65,14 +80,17 @@ const INDEX_HTML: &str = r#"<!DOCTYPE html>
 pub(crate) fn build_scratch_app(work: &Path, site: &Path) -> String {
     let packages = required("CREDITKIT_PACKAGES");
     let esbuild = required("CREDITKIT_ESBUILD");
-    let tarball = std::fs::read_dir(&packages)
-        .unwrap_or_else(|e| panic!("{}: {e}", packages.display()))
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .find(|p| {
-            p.file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with("creditkit-widget-"))
-        })
-        .unwrap_or_else(|| panic!("no creditkit-widget-*.tgz in {}", packages.display()));
+    let tarball = |package: &str| {
+        std::fs::read_dir(&packages)
+            .unwrap_or_else(|e| panic!("{}: {e}", packages.display()))
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .find(|p| {
+                p.file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with(&format!("{package}-")))
+            })
+            .unwrap_or_else(|| panic!("no {package}-*.tgz in {}", packages.display()))
+    };
+    let tarballs = [tarball("creditkit-widget"), tarball("creditkit-estimator")];
     let app = work.join("scratch-app");
     std::fs::create_dir_all(&app).unwrap();
     std::fs::write(
@@ -92,7 +110,7 @@ pub(crate) fn build_scratch_app(work: &Path, site: &Path) -> String {
     };
     run(Command::new("npm")
         .args(["install", "--no-audit", "--no-fund", "--offline"])
-        .arg(&tarball)
+        .args(&tarballs)
         .current_dir(&app));
     let out = site.join("scratch");
     run(Command::new(&esbuild)
@@ -105,17 +123,26 @@ pub(crate) fn build_scratch_app(work: &Path, site: &Path) -> String {
         ])
         .arg(format!("--outdir={}", out.display()))
         .current_dir(&app));
-    let installed = app.join("node_modules/@creditkit/widget");
-    std::fs::copy(
-        installed.join("creditkit_bg.wasm"),
-        out.join("creditkit_bg.wasm"),
-    )
-    .unwrap();
+    // Each package's init() finds its wasm next to the bundle.
+    for (package, wasm) in [
+        ("widget", "creditkit_bg.wasm"),
+        ("estimator", "creditkit_estimator_bg.wasm"),
+    ] {
+        let installed = app.join("node_modules/@creditkit").join(package);
+        std::fs::copy(installed.join(wasm), out.join(wasm))
+            .unwrap_or_else(|e| panic!("{}: {e}", installed.join(wasm).display()));
+    }
     std::fs::write(out.join("index.html"), INDEX_HTML).unwrap();
-    format!(
-        "npm install {} + esbuild --bundle",
-        tarball.file_name().unwrap_or_default().to_string_lossy()
-    )
+    let names: Vec<_> = tarballs
+        .iter()
+        .map(|t| {
+            t.file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .into_owned()
+        })
+        .collect();
+    format!("npm install {} + esbuild --bundle", names.join(" "))
 }
 
 /// The scratch app in the browser: what a developer sees after following the README.
@@ -138,6 +165,11 @@ pub(crate) async fn scratch_app_works(c: &Client, env: &Env, built: &str) -> Res
     )
     .await?;
     wait_text(c, "#js", "the package's Estimator", |t| t == "6000").await?;
+    let typed = wait_text(c, "#estimator", "the estimator package", |t| {
+        t.starts_with("6000 typed = pasted ")
+            && t.rsplit(' ').next().and_then(|n| n.parse::<u32>().ok()) > Some(1_000)
+    })
+    .await?;
     click(c, "#confirm .ck-confirm-open").await?;
     wait_text(
         c,
@@ -152,6 +184,7 @@ pub(crate) async fn scratch_app_works(c: &Client, env: &Env, built: &str) -> Res
     })
     .await?;
     println!("package: a scratch app ({built}) shows the balance, prices, and places a hold");
+    println!("package: @creditkit/estimator beside it prices alike and counts a chat turn typed key by key as pasted ({typed})");
     Ok(())
 }
 

@@ -12,6 +12,11 @@ use wasm_bindgen::prelude::*;
 
 use crate::text::estimate_text;
 
+/// Talc, not Rust's default wasm allocator (dlmalloc): smaller here (feature `talc`).
+#[cfg(all(target_arch = "wasm32", feature = "talc"))]
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+
 #[wasm_bindgen(typescript_custom_section)]
 const TS_TYPES: &str = r#"
 /** One charge line of an estimate; amounts in milli-credits (1 credit = 1000). */
