@@ -43,8 +43,8 @@ impl Ledger {
         // A quote moves no credits: it locks the wallet (on PostgreSQL, its row) only
         // when something is due to settle, so quotes never queue the hot wallet's holds
         // and captures. What it says is available is checked again, locked, by the hold.
-        let mut w = self.fetch_wallet(&mut tx, &wallet_id, false).await?;
-        if self.settle_due(&mut tx, &w, now).await? {
+        let (mut w, due) = self.fetch_wallet_and_due(&mut tx, &wallet_id, now).await?;
+        if due {
             w = self.lock_wallet(&mut tx, &wallet_id).await?;
             self.settle(&mut tx, &mut w, now).await?;
         }

@@ -20,8 +20,10 @@ impl Ledger {
         // Most reads change nothing: answered by a reader unless something is due.
         {
             let mut read = self.pool.begin().await?;
-            let w = self.fetch_wallet(&mut read, &wallet_id, false).await?;
-            if !self.settle_due(&mut read, &w, now).await? {
+            let (w, due) = self
+                .fetch_wallet_and_due(&mut read, &wallet_id, now)
+                .await?;
+            if !due {
                 let b = self.balance_in(&mut read, &w).await?;
                 read.commit().await?;
                 return Ok(b);

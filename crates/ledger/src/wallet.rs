@@ -72,9 +72,7 @@ impl Ledger {
         lock: bool,
     ) -> Result<WalletRow> {
         let sql = format!(
-            "SELECT w.id, w.workspace_id, w.kind, w.owner_member_id, w.plan_id, w.plan_credits_mc, w.cycle_anchor_ms, w.cycle_index, w.balance_mc, w.held_mc, \
-             s.low_threshold_mc, s.critical_threshold_mc \
-             FROM wallets w JOIN workspaces s ON s.id = w.workspace_id WHERE w.id = $1{}",
+            concat!("SELECT ", wallet_columns!(), " ", wallet_from!(), "{}"),
             if lock { self.dialect.for_update() } else { "" }
         );
         let row = sqlx::query(&sql)
@@ -85,6 +83,32 @@ impl Ledger {
         wallet_from_row(&row)
     }
 
+    /// A wallet's row, unlocked, and whether `settle` would change anything at `now`,
+    /// in one statement (the first read of a quote or a balance).
+    pub(crate) async fn fetch_wallet_and_due(
+        &self,
+        conn: &mut Conn,
+        wallet_id: &str,
+        now: i64,
+    ) -> Result<(WalletRow, bool)> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            wallet_columns!(),
+            ", ",
+            due_count!("w.id", "$2"),
+            " ",
+            wallet_from!()
+        ))
+        .bind(wallet_id)
+        .bind(now)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or_else(|| LedgerError::NotFound(format!("wallet `{wallet_id}`")))?;
+        let w = wallet_from_row(&row)?;
+        let due = cycle_due(&w, now) || row.try_get::<i64, _>(12)? > 0;
+        Ok((w, due))
+    }
+
     /// Whether `settle` would change anything at `now`: a hold timed out, a grant
     /// expired, or a new billing cycle began.
     pub(crate) async fn settle_due(
@@ -93,20 +117,14 @@ impl Ledger {
         w: &WalletRow,
         now: i64,
     ) -> Result<bool> {
-        if let (Some(anchor), Some(idx)) = (w.cycle_anchor_ms, w.cycle_index) {
-            if w.plan_id.is_some() && w.plan_credits_mc.is_some() && cycle_index(anchor, now) > idx
-            {
-                return Ok(true);
-            }
+        if cycle_due(w, now) {
+            return Ok(true);
         }
-        let (due,): (i64,) = sqlx::query_as(
-            "SELECT (SELECT COUNT(*) FROM holds WHERE wallet_id = $1 AND status = 'active' AND expires_at_ms <= $2) \
-             + (SELECT COUNT(*) FROM grants WHERE wallet_id = $1 AND expires_at_ms IS NOT NULL AND expires_at_ms <= $2 AND remaining_mc > held_mc)",
-        )
-        .bind(&w.id)
-        .bind(now)
-        .fetch_one(&mut *conn)
-        .await?;
+        let (due,): (i64,) = sqlx::query_as(concat!("SELECT ", due_count!("$1", "$2")))
+            .bind(&w.id)
+            .bind(now)
+            .fetch_one(&mut *conn)
+            .await?;
         Ok(due > 0)
     }
 
@@ -303,6 +321,11 @@ impl Ledger {
         if !self.settle_due(tx, w, now).await? {
             return Ok(false);
         }
+        self.settle_what_is_due(tx, w, now).await
+    }
+
+    /// `settle`, once something was found due.
+    async fn settle_what_is_due(&self, tx: &mut Tx, w: &mut WalletRow, now: i64) -> Result<bool> {
         let mut changed = false;
         let due: Vec<(String,)> =
             sqlx::query_as("SELECT id FROM holds WHERE wallet_id = $1 AND status = 'active' AND expires_at_ms <= $2 ORDER BY id")
@@ -496,19 +519,7 @@ impl Ledger {
         let Some((hash, response)) = row else {
             return Ok(None);
         };
-        if hash != payload_hash {
-            return Err(LedgerError::IdempotencyConflict(key.to_string()));
-        }
-        let stored: serde_json::Value = serde_json::from_str(&response)
-            .map_err(|e| LedgerError::Corrupt(format!("idempotency record: {e}")))?;
-        if let Some(ok) = stored.get("ok") {
-            let v = serde_json::from_value(ok.clone())
-                .map_err(|e| LedgerError::Corrupt(format!("idempotency record: {e}")))?;
-            return Ok(Some(Ok(v)));
-        }
-        let err = serde_json::from_value(stored["err"].clone())
-            .map_err(|e| LedgerError::Corrupt(format!("idempotency record: {e}")))?;
-        Ok(Some(Err(LedgerError::Replayed(Box::new(err)))))
+        replayed(key, payload_hash, hash, response).map(Some)
     }
 
     pub(crate) async fn remember<T: Serialize>(
@@ -547,10 +558,30 @@ impl Ledger {
     ) -> Result<Write<T>> {
         let mut tx = self.writer.begin().await?;
         let mut w = self.lock_wallet(&mut tx, wallet_id).await?;
-        if let Some(done) = self.replay::<T>(&mut tx, ws, key, payload_hash).await? {
-            return Ok(Write::Replayed(done));
+        // The key's record and whether anything is due to settle, in one statement
+        // (after the lock, so on PostgreSQL it sees every write that held it before).
+        let row = sqlx::query(concat!(
+            "SELECT (SELECT payload_hash FROM idempotency WHERE workspace_id = $1 AND key = $2), \
+             (SELECT response FROM idempotency WHERE workspace_id = $1 AND key = $2), ",
+            due_count!("$3", "$4")
+        ))
+        .bind(ws)
+        .bind(key)
+        .bind(wallet_id)
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        if let (Some(hash), Some(response)) = (row.try_get(0)?, row.try_get(1)?) {
+            return Ok(Write::Replayed(replayed(
+                key,
+                payload_hash,
+                hash,
+                response,
+            )?));
         }
-        self.settle(&mut tx, &mut w, now).await?;
+        if cycle_due(&w, now) || row.try_get::<i64, _>(2)? > 0 {
+            self.settle_what_is_due(&mut tx, &mut w, now).await?;
+        }
         Ok(Write::Fresh(tx, w))
     }
 
@@ -572,6 +603,77 @@ impl Ledger {
         self.committed(changed);
         result
     }
+}
+
+/// What `wallet_from_row` reads, in its order (12 columns).
+macro_rules! wallet_columns {
+    () => {
+        "w.id, w.workspace_id, w.kind, w.owner_member_id, w.plan_id, w.plan_credits_mc, \
+         w.cycle_anchor_ms, w.cycle_index, w.balance_mc, w.held_mc, \
+         s.low_threshold_mc, s.critical_threshold_mc"
+    };
+}
+use wallet_columns;
+
+/// The wallet `$1` with its workspace's thresholds.
+macro_rules! wallet_from {
+    () => {
+        "FROM wallets w JOIN workspaces s ON s.id = w.workspace_id WHERE w.id = $1"
+    };
+}
+use wallet_from;
+
+/// How many holds have timed out and grants expired in a wallet at a time (SQL
+/// parameters for both), as one expression.
+macro_rules! due_count {
+    ($wallet:literal, $now:literal) => {
+        concat!(
+            "(SELECT COUNT(*) FROM holds WHERE wallet_id = ",
+            $wallet,
+            " AND status = 'active' AND expires_at_ms <= ",
+            $now,
+            ") \
+             + (SELECT COUNT(*) FROM grants WHERE wallet_id = ",
+            $wallet,
+            " AND expires_at_ms IS NOT NULL AND expires_at_ms <= ",
+            $now,
+            " AND remaining_mc > held_mc)"
+        )
+    };
+}
+use due_count;
+
+/// Whether a wallet's plan began a new cycle since it was last settled.
+fn cycle_due(w: &WalletRow, now: i64) -> bool {
+    match (w.cycle_anchor_ms, w.cycle_index) {
+        (Some(anchor), Some(idx)) => {
+            w.plan_id.is_some() && w.plan_credits_mc.is_some() && cycle_index(anchor, now) > idx
+        }
+        _ => false,
+    }
+}
+
+/// The first answer to a key, from its record; the same key with another body is a
+/// conflict.
+fn replayed<T: DeserializeOwned>(
+    key: &str,
+    payload_hash: &str,
+    hash: String,
+    response: String,
+) -> Result<Result<T>> {
+    if hash != payload_hash {
+        return Err(LedgerError::IdempotencyConflict(key.to_string()));
+    }
+    let stored: serde_json::Value = serde_json::from_str(&response)
+        .map_err(|e| LedgerError::Corrupt(format!("idempotency record: {e}")))?;
+    if let Some(ok) = stored.get("ok") {
+        let v = serde_json::from_value(ok.clone())
+            .map_err(|e| LedgerError::Corrupt(format!("idempotency record: {e}")))?;
+        return Ok(Ok(v));
+    }
+    let err = serde_json::from_value(stored["err"].clone())
+        .map_err(|e| LedgerError::Corrupt(format!("idempotency record: {e}")))?;
+    Ok(Err(LedgerError::Replayed(Box::new(err))))
 }
 
 pub(crate) fn wallet_from_row(r: &AnyRow) -> Result<WalletRow> {
