@@ -5,7 +5,7 @@ use creditkit_api::admin::EventType;
 use creditkit_api::{CaptureRequest, Hold, HoldStatus, Op};
 use creditkit_pricing::{estimate, Estimate, Request};
 
-use crate::holds::{hold_not_found, HoldWrite};
+use crate::holds::{hold_not_found, HoldOwner, HoldWrite};
 use crate::*;
 
 impl Ledger {
@@ -82,12 +82,12 @@ impl Ledger {
             );
         }
         let now = self.now_ms();
-        let (mut tx, mut w, hold) = match self
+        let (mut tx, mut w, hold, owner) = match self
             .begin_hold_write(&p.workspace_id, &wallet_id, hold_id, key, &hash, now)
             .await?
         {
             HoldWrite::Replayed(done) => return done,
-            HoldWrite::Fresh(tx, w, hold) => (tx, w, hold),
+            HoldWrite::Fresh(tx, w, hold, owner) => (tx, w, hold, owner),
         };
         if hold.status != HoldStatus::Active {
             return Err(self.refuse_inactive(tx, &mut w, &hold).await);
@@ -104,6 +104,7 @@ impl Ledger {
                 &mut tx,
                 &mut w,
                 hold_id,
+                Some((hold, owner)),
                 held,
                 amount,
                 &quote_id,
@@ -122,12 +123,14 @@ impl Ledger {
     /// Charges `amount` of a hold of `held` (the rest returns to the wallet), from the
     /// grants it was allocated: the charge entries, the creator's add-ons, the agent's
     /// message count, the event. Returns the settled hold and the payee wallets credited.
+    /// `read`: the hold and its owner, if the caller read them inside this transaction.
     #[allow(clippy::too_many_arguments)] // one settlement's facts
     pub(crate) async fn charge_hold(
         &self,
         tx: &mut Tx,
         w: &mut WalletRow,
         hold_id: &str,
+        read: Option<(Hold, HoldOwner)>,
         held: i64,
         amount: i64,
         quote_id: &str,
@@ -135,8 +138,12 @@ impl Ledger {
         priced: Option<&creditkit_pricing::Estimate>,
         now: i64,
     ) -> Result<(Hold, Vec<String>)> {
-        // The hold and who it is for, in one read: the settled hold is this one captured.
-        let (hold, meta) = self.hold_with_owner_in(tx, hold_id).await?;
+        // The hold and who it is for (as the caller read them under this lock, or read
+        // now): the settled hold is this one captured.
+        let (hold, meta) = match read {
+            Some(read) => read,
+            None => self.hold_with_owner_in(tx, hold_id).await?,
+        };
         // With each grant's expiry: only a released part of an expired grant is left to
         // expire after this (`settle` expired every other part when the write began).
         let allocations: Vec<(String, i64, Option<i64>)> = sqlx::query_as(
@@ -313,7 +320,7 @@ impl Ledger {
             .await?
         {
             HoldWrite::Replayed(done) => return done,
-            HoldWrite::Fresh(tx, w, hold) => (tx, w, hold),
+            HoldWrite::Fresh(tx, w, hold, _) => (tx, w, hold),
         };
         if hold.status != HoldStatus::Captured {
             return Err(LedgerError::HoldNotActive {

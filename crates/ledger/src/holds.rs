@@ -260,7 +260,7 @@ impl Ledger {
             .await?
         {
             HoldWrite::Replayed(done) => return done,
-            HoldWrite::Fresh(tx, w, hold) => (tx, w, hold),
+            HoldWrite::Fresh(tx, w, hold, _) => (tx, w, hold),
         };
         if hold.status != HoldStatus::Active {
             let status = hold.status.as_str().to_string();
@@ -414,8 +414,8 @@ impl Ledger {
         {
             Write::Replayed(done) => Ok(HoldWrite::Replayed(done)),
             Write::Fresh(mut tx, w) => {
-                let hold = self.hold_in(&mut tx, hold_id).await?;
-                Ok(HoldWrite::Fresh(tx, w, hold))
+                let (hold, owner) = self.hold_with_owner_in(&mut tx, hold_id).await?;
+                Ok(HoldWrite::Fresh(tx, w, hold, owner))
             }
         }
     }
@@ -463,8 +463,9 @@ pub(crate) fn hold_not_found(hold_id: &str) -> LedgerError {
 pub(crate) enum HoldWrite {
     /// The key ran before: its recorded answer.
     Replayed(Result<Hold>),
-    /// A new call: its transaction, the wallet locked and settled, the hold read.
-    Fresh(Tx, WalletRow, Hold),
+    /// A new call: its transaction, the wallet locked and settled, the hold read with
+    /// who it is for.
+    Fresh(Tx, WalletRow, Hold, HoldOwner),
 }
 
 /// Who a hold is for: (member, action, project).

@@ -84,7 +84,7 @@ impl Ledger {
             .await?
         {
             HoldWrite::Replayed(done) => return done,
-            HoldWrite::Fresh(tx, w, hold) => (tx, w, hold),
+            HoldWrite::Fresh(tx, w, hold, _) => (tx, w, hold),
         };
         let Some(stream) = hold.stream.clone() else {
             return Err(LedgerError::invalid(format!(

@@ -348,6 +348,7 @@ impl Ledger {
                         tx,
                         w,
                         &hold_id,
+                        None,
                         held,
                         generated.min(held),
                         &quote_id,
