@@ -193,6 +193,7 @@ impl Ledger {
                     },
                 )
                 .await?;
+                w.used_delta_mc += take;
             }
             left -= take;
         }
@@ -367,6 +368,7 @@ impl Ledger {
             )
             .await?;
             w.balance_mc += amount;
+            w.used_delta_mc -= amount;
         }
         sqlx::query("UPDATE holds SET status = 'refunded' WHERE id = $1")
             .bind(hold_id)

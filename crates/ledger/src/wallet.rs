@@ -38,6 +38,9 @@ pub(crate) struct WalletRow {
     pub(crate) low_mc: i64,
     pub(crate) critical_mc: i64,
     pub(crate) reported_available_mc: i64,
+    /// Charged minus refunded since the row was read: the next save adds it to
+    /// `used_mc` in the same statement that writes the balance.
+    pub(crate) used_delta_mc: i64,
 }
 
 /// An entry to write.
@@ -136,7 +139,8 @@ impl Ledger {
             )));
         }
         sqlx::query(
-            "UPDATE wallets SET balance_mc = $1, held_mc = $2, plan_id = $3, plan_credits_mc = $4, cycle_anchor_ms = $5, cycle_index = $6 WHERE id = $7",
+            "UPDATE wallets SET balance_mc = $1, held_mc = $2, plan_id = $3, plan_credits_mc = $4, cycle_anchor_ms = $5, cycle_index = $6, \
+             used_mc = used_mc + $8 WHERE id = $7",
         )
         .bind(w.balance_mc)
         .bind(w.held_mc)
@@ -145,8 +149,10 @@ impl Ledger {
         .bind(w.cycle_anchor_ms)
         .bind(w.cycle_index)
         .bind(&w.id)
+        .bind(w.used_delta_mc)
         .execute(&mut **tx)
         .await?;
+        w.used_delta_mc = 0;
         self.report_balance_state(tx, w).await
     }
 
@@ -243,13 +249,6 @@ impl Ledger {
         .bind(e.available_at_ms)
         .execute(&mut **tx)
         .await?;
-        if matches!(e.kind, "charge" | "refund") && e.balance_delta_mc != 0 {
-            sqlx::query("UPDATE wallets SET used_mc = used_mc - $1 WHERE id = $2")
-                .bind(e.balance_delta_mc)
-                .bind(wallet_id)
-                .execute(&mut **tx)
-                .await?;
-        }
         Ok(())
     }
 
@@ -693,6 +692,7 @@ pub(crate) fn wallet_from_row(r: &AnyRow) -> Result<WalletRow> {
         low_mc: r.try_get(10)?,
         critical_mc: r.try_get(11)?,
         reported_available_mc: r.try_get::<i64, _>(8)? - r.try_get::<i64, _>(9)?,
+        used_delta_mc: 0,
     })
 }
 
