@@ -153,19 +153,14 @@ impl Ledger {
         .fetch_all(&mut **tx)
         .await?;
         let mut expired_part_released = false;
-        self.entry(
-            tx,
-            &w.id.clone(),
-            now,
-            Entry {
-                kind: "release",
-                held_delta_mc: -held,
-                hold_id: Some(hold_id),
-                note: Some("captured"),
-                ..Entry::default()
-            },
-        )
-        .await?;
+        // The hold released, then a charge per grant it takes from: one statement.
+        let mut entries = vec![Entry {
+            kind: "release",
+            held_delta_mc: -held,
+            hold_id: Some(hold_id),
+            note: Some("captured"),
+            ..Entry::default()
+        }];
         let mut left = amount;
         for (grant_id, allocated, expires_at_ms) in &allocations {
             let take = left.min(*allocated);
@@ -177,26 +172,21 @@ impl Ledger {
                 .execute(&mut **tx)
                 .await?;
             if take > 0 {
-                self.entry(
-                    tx,
-                    &w.id.clone(),
-                    now,
-                    Entry {
-                        kind: "charge",
-                        balance_delta_mc: -take,
-                        grant_id: Some(grant_id),
-                        hold_id: Some(hold_id),
-                        member_id: meta.0.as_deref(),
-                        action: meta.1.as_deref(),
-                        project: meta.2.as_deref(),
-                        ..Entry::default()
-                    },
-                )
-                .await?;
+                entries.push(Entry {
+                    kind: "charge",
+                    balance_delta_mc: -take,
+                    grant_id: Some(grant_id),
+                    hold_id: Some(hold_id),
+                    member_id: meta.0.as_deref(),
+                    action: meta.1.as_deref(),
+                    project: meta.2.as_deref(),
+                    ..Entry::default()
+                });
                 w.used_delta_mc += take;
             }
             left -= take;
         }
+        self.entries(tx, &w.id.clone(), now, &entries).await?;
         debug_assert_eq!(left, 0, "allocations cover the hold");
         sqlx::query("UPDATE holds SET status = 'captured', captured_mc = $1 WHERE id = $2")
             .bind(amount)

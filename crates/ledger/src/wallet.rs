@@ -227,28 +227,53 @@ impl Ledger {
         now: i64,
         e: Entry<'_>,
     ) -> Result<()> {
-        sqlx::query(
+        self.entries(tx, wallet_id, now, &[e]).await
+    }
+
+    /// Inserts `entries` of one wallet in one statement, in their order.
+    pub(crate) async fn entries(
+        &self,
+        tx: &mut Tx,
+        wallet_id: &str,
+        now: i64,
+        entries: &[Entry<'_>],
+    ) -> Result<()> {
+        const COLUMNS: usize = 15;
+        let mut sql = String::from(
             "INSERT INTO entries (wallet_id, kind, balance_delta_mc, held_delta_mc, grant_id, hold_id, member_id, action, project, note, month, created_at_ms, \
-             earnings_delta_mc, platform_share_mc, available_at_ms) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
-        )
-        .bind(wallet_id)
-        .bind(e.kind)
-        .bind(e.balance_delta_mc)
-        .bind(e.held_delta_mc)
-        .bind(e.grant_id)
-        .bind(e.hold_id)
-        .bind(e.member_id)
-        .bind(e.action)
-        .bind(e.project)
-        .bind(e.note)
-        .bind(month_key(now))
-        .bind(now)
-        .bind(e.earnings_delta_mc)
-        .bind(e.platform_share_mc)
-        .bind(e.available_at_ms)
-        .execute(&mut **tx)
-        .await?;
+             earnings_delta_mc, platform_share_mc, available_at_ms) VALUES ",
+        );
+        for row in 0..entries.len() {
+            sql.push_str(if row == 0 { "(" } else { ", (" });
+            for column in 0..COLUMNS {
+                if column > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push_str(&format!("${}", row * COLUMNS + column + 1));
+            }
+            sql.push(')');
+        }
+        let month = month_key(now);
+        let mut query = sqlx::query(&sql);
+        for e in entries {
+            query = query
+                .bind(wallet_id)
+                .bind(e.kind)
+                .bind(e.balance_delta_mc)
+                .bind(e.held_delta_mc)
+                .bind(e.grant_id)
+                .bind(e.hold_id)
+                .bind(e.member_id)
+                .bind(e.action)
+                .bind(e.project)
+                .bind(e.note)
+                .bind(month.clone())
+                .bind(now)
+                .bind(e.earnings_delta_mc)
+                .bind(e.platform_share_mc)
+                .bind(e.available_at_ms);
+        }
+        query.execute(&mut **tx).await?;
         Ok(())
     }
 
