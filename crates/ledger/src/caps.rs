@@ -164,7 +164,7 @@ impl Ledger {
     /// would pass a cap. Runs under the wallet's lock, in the write's transaction.
     pub(crate) async fn check_caps(
         &self,
-        tx: &mut Tx,
+        tx: &mut Conn,
         w: &WalletRow,
         member_id: Option<&str>,
         project: Option<&str>,
@@ -175,7 +175,7 @@ impl Ledger {
             "{CAP_SELECT} WHERE wallet_id = $1 ORDER BY created_at_ms, id"
         ))
         .bind(&w.id)
-        .fetch_all(&mut **tx)
+        .fetch_all(&mut *tx)
         .await?;
         for r in &rows {
             let cap = cap_from_row(r)?;
@@ -196,7 +196,7 @@ impl Ledger {
     }
 
     /// A cap with its current period and what counts against it.
-    async fn cap_now(&self, tx: &mut Tx, w: &WalletRow, cap: &CapRow, now: i64) -> Result<Cap> {
+    async fn cap_now(&self, tx: &mut Conn, w: &WalletRow, cap: &CapRow, now: i64) -> Result<Cap> {
         let (start, end) = match cap.period {
             CapPeriod::Day => day_bounds(now),
             CapPeriod::Week => week_bounds(now),
@@ -220,7 +220,7 @@ impl Ledger {
         .bind(start)
         .bind(member)
         .bind(project)
-        .fetch_one(&mut **tx)
+        .fetch_one(&mut *tx)
         .await?;
         let (reserved,): (i64,) = sqlx::query_as(
             "SELECT CAST(COALESCE(SUM(amount_mc), 0) AS BIGINT) FROM holds \
@@ -229,7 +229,7 @@ impl Ledger {
         .bind(&cap.wallet_id)
         .bind(member)
         .bind(project)
-        .fetch_one(&mut **tx)
+        .fetch_one(&mut *tx)
         .await?;
         let (spent, reserved) = (spent.max(0), reserved.max(0));
         Ok(Cap {

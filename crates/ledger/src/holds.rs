@@ -3,7 +3,7 @@
 
 use creditkit_api::admin::EventType;
 use creditkit_api::{Hold, HoldRequest, HoldStatus, HoldStream, Op};
-use creditkit_pricing::{shortfall, Millicredits};
+use creditkit_pricing::{estimate, shortfall, Millicredits};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
@@ -26,26 +26,28 @@ impl Ledger {
         p.require(Op::Hold)?;
         check_key(key)?;
         let hash = payload_hash("hold", &req.quote_id);
-        // The quote, and the card the workspace prices with now (for a shortfall's offer).
-        let q = sqlx::query("SELECT q.wallet_id, q.max_mc, q.expires_at_ms, q.member_id, q.action, q.project, q.hold_mc, q.stream_first_tokens, s.card_hash FROM quotes q JOIN workspaces s ON s.id = q.workspace_id WHERE q.id = $1 AND q.workspace_id = $2")
-            .bind(&req.quote_id)
-            .bind(&p.workspace_id)
-            .fetch_optional(&self.pool)
-            .await?
+        // The quote, as signed into its id (`signed.rs`): checked here, written below.
+        let (quote_id, q) = self
+            .quote_key
+            .open(&req.quote_id)
+            .filter(|(_, q)| q.workspace_id == p.workspace_id)
             .ok_or_else(|| LedgerError::NotFound(format!("quote `{}`", req.quote_id)))?;
-        let wallet_id: String = q.try_get(0)?;
+        let wallet_id = q.wallet_id.clone();
         self.resolve_wallet(p, Some(&wallet_id)).await?;
-        let max: i64 = q.try_get(1)?;
-        let quote_expires: i64 = q.try_get(2)?;
-        let member: Option<String> = p.member_id.clone().or(q.try_get(3)?);
-        let action: Option<String> = q.try_get(4)?;
-        let project: Option<String> = q.try_get(5)?;
+        let max = q.max_mc;
+        let member: Option<String> = p.member_id.clone().or(q.member_id.clone());
+        let action: Option<String> = q.request.items.first().map(|i| i.action.clone());
+        let project = q.project.clone();
         // What the hold reserves now: the maximum, or a streamed turn's first chunk.
-        let reserve: i64 = q.try_get::<Option<i64>, _>(6)?.unwrap_or(max);
-        let stream_tokens: Option<i64> = q.try_get(7)?;
-        // Read through the pool before the transaction: on SQLite the transaction holds
-        // the only connection.
-        let card = self.card_by_hash(&q.try_get::<String, _>(8)?).await?;
+        let reserve = q.hold_mc.unwrap_or(max);
+        let stream_tokens = q.stream_first_tokens;
+        // The estimate the quote showed (the engine is pure: the same card and request
+        // price the same), and the card the workspace prices with now (for a shortfall's
+        // offer). Read through the pool before the transaction: on PostgreSQL the
+        // transaction holds one of its connections.
+        let quoted = estimate(&*self.card_by_hash(&q.card_hash).await?, &q.request)
+            .map_err(LedgerError::Estimate)?;
+        let card = self.card(&p.workspace_id).await?;
         let now = self.now_ms();
         let (mut tx, mut w) = match self
             .begin_write::<Hold>(&p.workspace_id, &wallet_id, key, &hash, now)
@@ -54,24 +56,21 @@ impl Ledger {
             Write::Replayed(done) => return done,
             Write::Fresh(tx, w) => (tx, w),
         };
-        if quote_expires <= now {
+        if q.expires_at_ms <= now {
             return Err(LedgerError::QuoteExpired(req.quote_id.clone()));
         }
         // Whether the quote is confirmed already, and the wallet's active holds.
         let (existing, active): (Option<String>, i64) = sqlx::query_as(
             "SELECT (SELECT id FROM holds WHERE quote_id = $1), (SELECT COUNT(*) FROM holds WHERE wallet_id = $2 AND status = 'active')",
         )
-        .bind(&req.quote_id)
+        .bind(quote_id)
         .bind(&wallet_id)
         .fetch_one(&mut *tx)
         .await?;
         if let Some(h) = existing {
             return Err(LedgerError::Invalid {
                 path: Some("quote_id".into()),
-                message: format!(
-                    "quote `{}` was already confirmed by hold `{h}`",
-                    req.quote_id
-                ),
+                message: format!("quote `{quote_id}` was already confirmed by hold `{h}`"),
             });
         }
         if active >= self.config.max_active_holds {
@@ -114,6 +113,7 @@ impl Ledger {
                 .finish(tx, &p.workspace_id, key, &hash, result, &[])
                 .await;
         }
+        self.insert_quote(&mut tx, quote_id, &q, &quoted).await?;
         let hold_id = new_id("hld");
         let expires_at_ms = now + self.config.hold_ttl_ms;
         sqlx::query(
@@ -121,7 +121,7 @@ impl Ledger {
              VALUES ($1, $2, $3, $4, 'active', $5, $6, $7, $8, $9, $10, $11, $12, $12)",
         )
         .bind(&hold_id)
-        .bind(&req.quote_id)
+        .bind(quote_id)
         .bind(&wallet_id)
         .bind(reserve)
         .bind(&member)
@@ -156,7 +156,7 @@ impl Ledger {
         // As written above (what `hold_in` would read back).
         let hold = Hold {
             id: hold_id.clone(),
-            quote_id: req.quote_id.clone(),
+            quote_id: quote_id.to_string(),
             wallet_id: wallet_id.clone(),
             amount_millicredits: to_u64(reserve),
             status: HoldStatus::Active,

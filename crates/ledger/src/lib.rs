@@ -27,6 +27,7 @@ mod outbox;
 mod purchases;
 mod quotes;
 mod reads;
+mod signed;
 mod store;
 mod stream;
 pub mod testing;
@@ -142,6 +143,8 @@ pub struct Ledger {
     /// On PostgreSQL, the wallets changed by committed writes, on their way to every
     /// instance (`announcer`).
     announce: Option<tokio::sync::mpsc::UnboundedSender<String>>,
+    /// Signs the quotes this database gives and checks the ones it is handed back.
+    pub(crate) quote_key: signed::QuoteKey,
 }
 
 /// A new id: `{prefix}_` then the time in milliseconds (12 hex digits) and 64 random bits.
@@ -223,6 +226,7 @@ impl Ledger {
     pub async fn open(url: &str, clock: Arc<dyn Clock>, config: Config) -> Result<Ledger> {
         let (pool, writer, dialect) =
             store::connect(url, config.power_safe, config.background_checkpoint).await?;
+        let quote_key = signed::QuoteKey::load(&writer).await?;
         let (events, _) = broadcast::channel(1024);
         let announce = match (&pool, dialect) {
             (lite::ReadPool::Sqlx(pg), Dialect::Postgres) => {
@@ -245,6 +249,7 @@ impl Ledger {
             subscriptions: Mutex::new(None),
             outbox_ready: tokio::sync::Notify::new(),
             announce,
+            quote_key,
         })
     }
 

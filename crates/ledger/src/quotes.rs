@@ -1,9 +1,10 @@
-//! Quotes: a request priced with the workspace's current card, kept for the hold that
-//! confirms it (`holds.rs`).
+//! Quotes: a request priced with the workspace's current card, signed into the quote's
+//! id (`signed.rs`) for the hold that confirms it (`holds.rs`), which writes it.
 
-use creditkit_api::{Op, Quote, QuoteRequest};
+use creditkit_api::{Cap, Op, Quote, QuoteRequest};
 use creditkit_pricing::{estimate, shortfall, Card, Estimate, Millicredits};
 
+use crate::signed::QuoteClaims;
 use crate::stream::{clamp_output, stream_price};
 use crate::*;
 
@@ -36,58 +37,52 @@ impl Ledger {
             }
         };
         let now = self.now_ms();
-        let id = new_id("quo");
         let expires_at_ms = now + self.config.quote_ttl_ms;
-        let action = request.items.first().map(|i| i.action.clone());
-        let mut tx = self.writer.begin().await?;
-        // A quote moves no credits: it locks the wallet (on PostgreSQL, its row) only
-        // when something is due to settle, so quotes never queue the hot wallet's holds
-        // and captures. What it says is available is checked again, locked, by the hold.
-        let (mut w, due) = self.fetch_wallet_and_due(&mut tx, &wallet_id, now).await?;
-        if due {
-            w = self.lock_wallet(&mut tx, &wallet_id).await?;
-            self.settle(&mut tx, &mut w, now).await?;
-        }
-        sqlx::query(
-            "INSERT INTO quotes (id, workspace_id, wallet_id, card_hash, request_json, estimate_json, max_mc, member_id, action, project, expires_at_ms, created_at_ms, stream_first_tokens, hold_mc) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-        )
-        .bind(&id)
-        .bind(&p.workspace_id)
-        .bind(&wallet_id)
-        .bind(card.hash())
-        .bind(serde_json::to_string(&request).unwrap_or_default())
-        .bind(serde_json::to_string(&est).unwrap_or_default())
-        .bind(max)
-        .bind(&p.member_id)
-        .bind(&action)
-        .bind(&req.project)
-        .bind(expires_at_ms)
-        .bind(now)
-        .bind(first.map(|f| f.0 as i64))
-        .bind(first.map(|f| f.1))
-        .execute(&mut *tx)
-        .await?;
-        // Say now whether a cap would refuse the hold (the hold checks again, locked).
+        // A quote moves no credits and writes nothing (its id carries it, signed:
+        // `signed.rs`); it reads on a reader, beside the writer. Only when something is
+        // due to settle on the wallet does it write, settling. What it says is available
+        // is checked again, locked, by the hold.
+        let mut read = self.pool.begin().await?;
+        let (w, due) = self
+            .fetch_wallet_and_due(&mut read, &wallet_id, now)
+            .await?;
         let reserve = first.map_or(max, |f| f.1);
-        let cap = match self
-            .check_caps(
-                &mut tx,
-                &w,
-                p.member_id.as_deref(),
-                req.project.as_deref(),
-                reserve,
-                now,
-            )
-            .await
-        {
-            Err(LedgerError::CapExceeded(cap)) => Some(*cap),
-            other => {
-                other?;
-                None
+        let member = p.member_id.as_deref();
+        let project = req.project.as_deref();
+        let (w, cap) = if due {
+            read.commit().await?;
+            let mut tx = self.writer.begin().await?;
+            let mut w = self.lock_wallet(&mut tx, &wallet_id).await?;
+            let changed = self.settle(&mut tx, &mut w, now).await?;
+            let cap = self
+                .cap_refusal(&mut tx, &w, member, project, reserve, now)
+                .await?;
+            tx.commit().await?;
+            if changed {
+                self.changed(&wallet_id);
             }
+            (w, cap)
+        } else {
+            let cap = self
+                .cap_refusal(&mut read, &w, member, project, reserve, now)
+                .await?;
+            read.commit().await?;
+            (w, cap)
         };
-        tx.commit().await?;
+        let claims = QuoteClaims {
+            workspace_id: p.workspace_id.clone(),
+            wallet_id: wallet_id.clone(),
+            card_hash: card.hash().to_string(),
+            request,
+            member_id: p.member_id.clone(),
+            project: req.project.clone(),
+            max_mc: max,
+            stream_first_tokens: first.map(|f| f.0 as i64),
+            hold_mc: first.map(|f| f.1),
+            created_at_ms: now,
+            expires_at_ms,
+        };
+        let id = self.quote_key.sign(&new_id("quo"), &claims);
         let available = to_u64(w.balance_mc - w.held_mc);
         let mut quote = quote_view(
             &card,
@@ -103,24 +98,46 @@ impl Ledger {
     }
 
     /// A quote given earlier (the operator's backend reads what the user confirmed),
-    /// with what is available now.
+    /// with what is available now: by the id the quote gave, or by the short id
+    /// (`quo_…`) its hold names. A quote nobody confirmed is forgotten after the
+    /// retention window, as idempotency records are.
     pub async fn get_quote(&self, p: &Principal, quote_id: &str) -> Result<Quote> {
         p.require(Op::Read)?;
-        let row: Option<(String, String, String, i64, Option<i64>)> = sqlx::query_as(
-            "SELECT wallet_id, card_hash, estimate_json, expires_at_ms, hold_mc FROM quotes WHERE id = $1 AND workspace_id = $2",
-        )
-        .bind(quote_id)
-        .bind(&p.workspace_id)
-        .fetch_optional(&self.pool)
-        .await?;
         let not_found = || LedgerError::NotFound(format!("quote `{quote_id}`"));
-        let (wallet_id, card_hash, json, expires_at_ms, first) = row.ok_or_else(not_found)?;
+        let (short_id, claims) = match self.quote_key.open(quote_id) {
+            Some((id, c)) if c.workspace_id == p.workspace_id => (id, Some(c)),
+            Some(_) => return Err(not_found()),
+            None => (quote_id, None),
+        };
+        let remembered = self.now_ms() - self.config.retention_ms;
+        let (wallet_id, card, est, expires_at_ms, first) = match claims
+            .filter(|c| c.expires_at_ms >= remembered)
+        {
+            Some(c) => {
+                let card = self.card_by_hash(&c.card_hash).await?;
+                let est = estimate(&card, &c.request).map_err(LedgerError::Estimate)?;
+                (c.wallet_id, card, est, c.expires_at_ms, c.hold_mc)
+            }
+            // Confirmed: its hold wrote it.
+            None => {
+                let row: Option<(String, String, String, i64, Option<i64>)> = sqlx::query_as(
+                        "SELECT wallet_id, card_hash, estimate_json, expires_at_ms, hold_mc FROM quotes WHERE id = $1 AND workspace_id = $2",
+                    )
+                    .bind(short_id)
+                    .bind(&p.workspace_id)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                let (wallet_id, card_hash, json, expires_at_ms, first) =
+                    row.ok_or_else(not_found)?;
+                let est: Estimate = serde_json::from_str(&json)
+                    .map_err(|e| LedgerError::Corrupt(format!("quote estimate: {e}")))?;
+                let card = self.card_by_hash(&card_hash).await?;
+                (wallet_id, card, est, expires_at_ms, first)
+            }
+        };
         self.resolve_wallet(p, Some(&wallet_id))
             .await
             .map_err(|_| not_found())?;
-        let est: Estimate = serde_json::from_str(&json)
-            .map_err(|e| LedgerError::Corrupt(format!("quote estimate: {e}")))?;
-        let card = self.card_by_hash(&card_hash).await?;
         let (balance, held): (i64, i64) =
             sqlx::query_as("SELECT balance_mc, held_mc FROM wallets WHERE id = $1")
                 .bind(&wallet_id)
@@ -136,6 +153,57 @@ impl Ledger {
             available,
             first.map(to_u64),
         ))
+    }
+
+    /// The cap a hold of `reserve` would pass, said with the quote (not an error).
+    async fn cap_refusal(
+        &self,
+        conn: &mut Conn,
+        w: &WalletRow,
+        member_id: Option<&str>,
+        project: Option<&str>,
+        reserve: i64,
+        now: i64,
+    ) -> Result<Option<Cap>> {
+        match self
+            .check_caps(conn, w, member_id, project, reserve, now)
+            .await
+        {
+            Err(LedgerError::CapExceeded(cap)) => Ok(Some(*cap)),
+            other => other.map(|()| None),
+        }
+    }
+
+    /// Writes a confirmed quote's row, in its hold's transaction (what the capture, a
+    /// stream's top-ups and the audit read back).
+    pub(crate) async fn insert_quote(
+        &self,
+        conn: &mut Conn,
+        id: &str,
+        q: &QuoteClaims,
+        est: &Estimate,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO quotes (id, workspace_id, wallet_id, card_hash, request_json, estimate_json, max_mc, member_id, action, project, expires_at_ms, created_at_ms, stream_first_tokens, hold_mc) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+        )
+        .bind(id)
+        .bind(&q.workspace_id)
+        .bind(&q.wallet_id)
+        .bind(&q.card_hash)
+        .bind(serde_json::to_string(&q.request).unwrap_or_default())
+        .bind(serde_json::to_string(est).unwrap_or_default())
+        .bind(q.max_mc)
+        .bind(&q.member_id)
+        .bind(q.request.items.first().map(|i| i.action.as_str()))
+        .bind(&q.project)
+        .bind(q.expires_at_ms)
+        .bind(q.created_at_ms)
+        .bind(q.stream_first_tokens)
+        .bind(q.hold_mc)
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
     }
 }
 

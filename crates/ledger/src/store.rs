@@ -377,6 +377,13 @@ ALTER TABLE wallets ADD COLUMN used_mc BIGINT NOT NULL DEFAULT 0;
 UPDATE wallets SET used_mc = COALESCE((SELECT -SUM(e.balance_delta_mc) FROM entries e
     WHERE e.wallet_id = wallets.id AND e.kind IN ('charge', 'refund')), 0)
 "#,
+    // 9: quotes are signed, not stored (`signed.rs`): the database's signing key.
+    r#"
+CREATE TABLE secrets (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+)
+"#,
 ];
 
 /// Opens the database: the read pool, the write pool and the dialect. On PostgreSQL

@@ -74,21 +74,25 @@ conformance! {
         let h = env.ledger.hold(&p, &HoldRequest { quote_id: q.id.clone() }, "h").await.unwrap();
         let unconfirmed = env.ledger.quote(&p, &quote_req(image("2k"))).await.unwrap();
         let before = env.ledger.row_counts().await.unwrap();
+        // A quote writes nothing (its id carries it): only the confirmed one has a row.
+        assert_eq!(count(before.clone(), "quotes"), 1, "{before:?}");
+        env.ledger.get_quote(&p, &unconfirmed.id).await.unwrap();
         // Just inside the window: the sweep keeps the key, and a retry replays it.
         env.clock.advance(env.ledger.config().retention_ms - 60_000);
         env.ledger.sweep().await.unwrap();
         let again = env.ledger.hold(&p, &HoldRequest { quote_id: q.id.clone() }, "h").await.unwrap();
         assert_eq!(again.id, h.id, "replayed inside the window");
         assert_eq!(count(env.ledger.row_counts().await.unwrap(), "idempotency"), count(before.clone(), "idempotency"));
-        // Past it: the records and the quote nobody confirmed are gone; the confirmed
-        // quote stays with its hold.
+        // Past it: the records are gone and the quote nobody confirmed is forgotten;
+        // the confirmed quote stays with its hold, by its id and by its hold's.
         env.clock.advance(2 * 60_000 + env.ledger.config().quote_ttl_ms);
         env.ledger.sweep().await.unwrap();
         let after = env.ledger.row_counts().await.unwrap();
         assert!(count(after.clone(), "idempotency") < count(before.clone(), "idempotency"), "{after:?} vs {before:?}");
-        assert_eq!(count(after.clone(), "quotes"), count(before, "quotes") - 1);
+        assert_eq!(count(after.clone(), "quotes"), count(before, "quotes"));
         assert!(matches!(env.ledger.get_quote(&p, &unconfirmed.id).await, Err(LedgerError::NotFound(_))));
-        env.ledger.get_quote(&p, &q.id).await.unwrap();
+        assert_eq!(env.ledger.get_quote(&p, &q.id).await.unwrap().hold_millicredits, q.hold_millicredits);
+        assert_eq!(env.ledger.get_quote(&p, &h.quote_id).await.unwrap().hold_millicredits, q.hold_millicredits);
         env.ledger.audit(&wallet).await.unwrap();
     };
 
@@ -412,6 +416,15 @@ conformance! {
         let e = env.ledger.quote(&p, &quote_req(Item::new("image"))).await.unwrap_err();
         assert_eq!((e.code(), e.to_api().path.as_deref()), (ErrorCode::MissingParam, Some("request.params.resolution")));
         assert_eq!(env.ledger.hold(&p, &HoldRequest { quote_id: "quo_nope".into() }, "k").await.unwrap_err().code(), ErrorCode::NotFound);
+        // A quote's id is signed: altered anywhere, or cut to its short id, it is no quote.
+        let q = env.ledger.quote(&p, &quote_req(image("1k"))).await.unwrap();
+        let (head, tag) = q.id.rsplit_once('.').unwrap();
+        let (short, _) = head.split_once('.').unwrap();
+        for forged in [format!("{}.{tag}", head.replacen(".eyJ", ".eyK", 1)), format!("{head}.{}{}", if tag.starts_with('A') { 'B' } else { 'A' }, &tag[1..]), short.to_string()] {
+            assert_ne!(forged, q.id);
+            assert_eq!(env.ledger.hold(&p, &HoldRequest { quote_id: forged.clone() }, "f").await.unwrap_err().code(), ErrorCode::NotFound, "{forged}");
+            assert_eq!(env.ledger.get_quote(&p, &forged).await.unwrap_err().code(), ErrorCode::NotFound, "{forged}");
+        }
         assert_eq!(env.ledger.release(&p, "hld_nope", "k").await.unwrap_err().code(), ErrorCode::NotFound);
         assert_eq!(env.ledger.hold(&p, &HoldRequest { quote_id: "x".into() }, "").await.unwrap_err().code(), ErrorCode::InvalidRequest);
         assert_eq!(env.ledger.grant(&p, &grant_req(u64::MAX, None), "g").await.unwrap_err().code(), ErrorCode::InvalidRequest);

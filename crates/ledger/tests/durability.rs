@@ -157,8 +157,8 @@ async fn concurrent_writes_share_commits_and_each_is_durable_when_answered() {
     let (batches, writes) = (stats.batches - before.batches, stats.writes - before.writes);
     println!("group commit: {writes} writes in {batches} commits");
     assert!(
-        writes >= 600,
-        "quote, hold and capture each wrote: {writes}"
+        writes >= 400,
+        "hold and capture each wrote (a quote writes nothing): {writes}"
     );
     assert!(
         batches < writes,
