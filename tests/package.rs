@@ -51,9 +51,15 @@ const counter = await loadTokenCounter(api, "o200k_base");
 const turn = "Write a haiku about credits, 你好 🙂 fn main() { 42 }\n".repeat(200);
 let live = 0;
 for (let i = 1; i <= turn.length; i += 1) live = counter.update(turn.slice(0, i));
+// loadTokenCounter is the package's JavaScript: fetched once, a new counter each call,
+// an unknown encoding refused before any fetch.
+const again = await loadTokenCounter(api, "o200k_base");
+const unknown = await loadTokenCounter(api, "p50k_base").then(() => "loaded", (e) => e.message);
 document.getElementById("estimator").textContent = [
   new PricingOnly(card).estimate({ action: "static_creative", quantity: 3 }).max_millicredits,
   live === counter.count(turn) ? "typed = pasted" : `typed ${live} != pasted ${counter.count(turn)}`,
+  again !== counter && again.update("") === 0 && counter.count("hello") === again.count("hello") ? "shared" : "not shared",
+  unknown.startsWith("unknown encoding `p50k_base`") ? "refused" : `unknown: ${unknown}`,
   live,
 ].join(" ");
 "#;
@@ -166,7 +172,7 @@ pub(crate) async fn scratch_app_works(c: &Client, env: &Env, built: &str) -> Res
     .await?;
     wait_text(c, "#js", "the package's Estimator", |t| t == "6000").await?;
     let typed = wait_text(c, "#estimator", "the estimator package", |t| {
-        t.starts_with("6000 typed = pasted ")
+        t.starts_with("6000 typed = pasted shared refused ")
             && t.rsplit(' ').next().and_then(|n| n.parse::<u32>().ok()) > Some(1_000)
     })
     .await?;

@@ -214,6 +214,14 @@ pub(crate) fn build_embed(root: &Path, path: &str) -> Result<()> {
         root.join("crates/widget/style/creditkit.css"),
         root.join("dist/embed/creditkit.css"),
     )?;
+    // The estimator's entry point: the module plus `loadTokenCounter` in JavaScript
+    // (counted with it by `size` and the e2e's budget).
+    for file in ["index.js", "index.d.ts"] {
+        std::fs::copy(
+            root.join("crates/estimator/npm").join(file),
+            root.join("dist/estimator").join(file),
+        )?;
+    }
     Ok(())
 }
 

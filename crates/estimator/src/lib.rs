@@ -193,12 +193,24 @@ pub struct TokenCounter {
 #[wasm_bindgen]
 impl TokenCounter {
     /// A counter from rank data already in memory (refused unless its SHA-256 matches).
+    /// The page keeps the data: `Estimator.estimate` then counts `input_text` exactly.
     #[wasm_bindgen(js_name = fromBytes)]
     pub fn from_bytes(encoding: &str, bytes: &[u8]) -> Result<TokenCounter, JsError> {
         let e = encoding_named(encoding)?;
         let bpe = creditkit_pricing::tokens::Bpe::from_asset(e, bytes)
             .map_err(|err| JsError::new(&err.to_string()))?;
-        Ok(TokenCounter::with(std::sync::Arc::new(bpe)))
+        Ok(TokenCounter::with(crate::ranks::keep(bpe)))
+    }
+
+    /// A new counter over the same rank data (nothing is parsed or verified again): one
+    /// per text box.
+    pub fn another(&self) -> TokenCounter {
+        TokenCounter::with(self.bpe.clone())
+    }
+
+    /// Whether `encoding` is one this module counts exactly (`o200k_base`, `cl100k_base`).
+    pub fn knows(encoding: &str) -> bool {
+        creditkit_pricing::tokens::Encoding::from_name(encoding).is_some()
     }
 
     fn with(bpe: std::sync::Arc<creditkit_pricing::tokens::Bpe>) -> TokenCounter {
@@ -292,7 +304,9 @@ fn encoding_named(name: &str) -> Result<creditkit_pricing::tokens::Encoding, JsE
 }
 
 /// Fetches an encoding's rank data from a creditkit API (`{api}/v1/tokenizers/{name}`),
-/// verifies it, and returns a counter. Loaded once per page.
+/// verifies it, and returns a counter. Loaded once per page. (Without `fetch`, the
+/// package's `index.js` defines it, in JavaScript, with `fromBytes` and `another`.)
+#[cfg(feature = "fetch")]
 #[wasm_bindgen(js_name = loadTokenCounter)]
 pub async fn load_token_counter(api: String, encoding: String) -> Result<TokenCounter, JsError> {
     let e = encoding_named(&encoding)?;
