@@ -18,8 +18,9 @@ use sha2::Sha256;
 use crate::error::LedgerError;
 use crate::writer::Writer;
 
-/// Longer ids are refused before any decoding (a request is bounded far below this).
-const MAX_QUOTE_ID_BYTES: usize = 16 * 1024;
+/// Longer ids are refused before any decoding: a request body's limit (1 MiB), which
+/// bounds every request a quote can price (100 items, text counted away).
+const MAX_QUOTE_ID_BYTES: usize = 1 << 20;
 /// Bytes of the MAC kept in the id.
 const MAC_BYTES: usize = 16;
 
