@@ -59,9 +59,10 @@ impl Ledger {
         if q.expires_at_ms <= now {
             return Err(LedgerError::QuoteExpired(req.quote_id.clone()));
         }
-        // Whether the quote is confirmed already, and the wallet's active holds.
-        let (existing, active): (Option<String>, i64) = sqlx::query_as(
-            "SELECT (SELECT id FROM holds WHERE quote_id = $1), (SELECT COUNT(*) FROM holds WHERE wallet_id = $2 AND status = 'active')",
+        // Whether the quote is confirmed already, the wallet's active holds, and whether
+        // it has caps at all (most have none: then no caps are read under the lock).
+        let (existing, active, caps): (Option<String>, i64, i64) = sqlx::query_as(
+            "SELECT (SELECT id FROM holds WHERE quote_id = $1), (SELECT COUNT(*) FROM holds WHERE wallet_id = $2 AND status = 'active'), (SELECT COUNT(*) FROM caps WHERE wallet_id = $2)",
         )
         .bind(quote_id)
         .bind(&wallet_id)
@@ -80,8 +81,10 @@ impl Ledger {
             )));
         }
         // A cap that would be passed refuses the hold, remembered like a shortfall.
-        match self
-            .check_caps(
+        let checked = if caps == 0 {
+            Ok(())
+        } else {
+            self.check_caps(
                 &mut tx,
                 &w,
                 member.as_deref(),
@@ -90,7 +93,8 @@ impl Ledger {
                 now,
             )
             .await
-        {
+        };
+        match checked {
             Err(e @ LedgerError::CapExceeded(_)) => {
                 self.save_wallet(&mut tx, &mut w).await?;
                 return self
