@@ -42,12 +42,10 @@ impl Ledger {
         let reserve = q.hold_mc.unwrap_or(max);
         let stream_tokens = q.stream_first_tokens;
         // The estimate the quote showed (the engine is pure: the same card and request
-        // price the same), and the card the workspace prices with now (for a shortfall's
-        // offer). Read through the pool before the transaction: on PostgreSQL the
-        // transaction holds one of its connections.
-        let quoted = estimate(&*self.card_by_hash(&q.card_hash).await?, &q.request)
-            .map_err(LedgerError::Estimate)?;
-        let card = self.card(&p.workspace_id).await?;
+        // price the same). Read through the pool before the transaction: on PostgreSQL
+        // the transaction holds one of its connections.
+        let quoted_card = self.card_by_hash(&q.card_hash).await?;
+        let quoted = estimate(&quoted_card, &q.request).map_err(LedgerError::Estimate)?;
         let now = self.now_ms();
         let (mut tx, mut w) = match self
             .begin_write::<Hold>(&p.workspace_id, &wallet_id, key, &hash, now)
@@ -105,6 +103,18 @@ impl Ledger {
         }
         let available = w.balance_mc - w.held_mc;
         if reserve > available {
+            // The offer is priced with the card the workspace uses now (almost always the
+            // quoted one, already in hand; read only on a refusal, not on every hold).
+            let (current,): (String,) =
+                sqlx::query_as("SELECT card_hash FROM workspaces WHERE id = $1")
+                    .bind(&p.workspace_id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            let card = if current == q.card_hash {
+                quoted_card.clone()
+            } else {
+                self.card_by_hash(&current).await?
+            };
             let short = shortfall(
                 &card,
                 Millicredits(to_u64(available)),
