@@ -2,6 +2,7 @@
 //! before credits apply"), counted by the ledger. The count a price depends on cannot
 //! come from the browser: a session could otherwise claim every message is its first.
 
+use crate::later::later;
 use creditkit_pricing::{ParamValue, Request};
 
 use crate::*;
@@ -69,7 +70,7 @@ impl Ledger {
     ) -> Result<()> {
         for (i, agent) in agents_of(request) {
             let n = i64::try_from(request.items[i].quantity).unwrap_or(i64::MAX);
-            sqlx::query(
+            later(tx, sqlx::query(
                 "INSERT INTO agent_usage (wallet_id, member_key, agent_id, messages) VALUES ($1, $2, $3, $4) \
                  ON CONFLICT (wallet_id, member_key, agent_id) DO UPDATE SET messages = agent_usage.messages + excluded.messages",
             )
@@ -77,7 +78,7 @@ impl Ledger {
             .bind(member_key(member_id))
             .bind(agent)
             .bind(n)
-            .execute(&mut **tx)
+            )
             .await?;
         }
         Ok(())

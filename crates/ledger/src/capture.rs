@@ -1,6 +1,7 @@
 //! Settling a hold: capture (what a completed operation used, never above the hold) and
 //! refund (a capture given back to the grants it drew from), with the creator's add-ons.
 
+use crate::later::later;
 use creditkit_api::admin::EventType;
 use creditkit_api::{CaptureRequest, Hold, HoldStatus, Op};
 use creditkit_pricing::{estimate, Estimate, Request};
@@ -165,11 +166,11 @@ impl Ledger {
         for (grant_id, allocated, expires_at_ms) in &allocations {
             let take = left.min(*allocated);
             expired_part_released |= take < *allocated && expires_at_ms.is_some_and(|t| t <= now);
-            sqlx::query("UPDATE grants SET held_mc = held_mc - $1, remaining_mc = remaining_mc - $2 WHERE id = $3")
+            later(tx, sqlx::query("UPDATE grants SET held_mc = held_mc - $1, remaining_mc = remaining_mc - $2 WHERE id = $3")
                 .bind(allocated)
                 .bind(take)
                 .bind(grant_id)
-                .execute(&mut **tx)
+                )
                 .await?;
             if take > 0 {
                 entries.push(Entry {
@@ -188,11 +189,13 @@ impl Ledger {
         }
         self.entries(tx, &w.id.clone(), now, &entries).await?;
         debug_assert_eq!(left, 0, "allocations cover the hold");
-        sqlx::query("UPDATE holds SET status = 'captured', captured_mc = $1 WHERE id = $2")
-            .bind(amount)
-            .bind(hold_id)
-            .execute(&mut **tx)
-            .await?;
+        later(
+            tx,
+            sqlx::query("UPDATE holds SET status = 'captured', captured_mc = $1 WHERE id = $2")
+                .bind(amount)
+                .bind(hold_id),
+        )
+        .await?;
         let payees = self
             .accrue_earnings(tx, quote_id, priced, hold_id, amount, now)
             .await?;
@@ -336,11 +339,13 @@ impl Ledger {
         for (grant_id, delta, member, action, project) in &charges {
             let Some(grant_id) = grant_id else { continue };
             let amount = -delta;
-            sqlx::query("UPDATE grants SET remaining_mc = remaining_mc + $1 WHERE id = $2")
-                .bind(amount)
-                .bind(grant_id)
-                .execute(&mut *tx)
-                .await?;
+            later(
+                &mut tx,
+                sqlx::query("UPDATE grants SET remaining_mc = remaining_mc + $1 WHERE id = $2")
+                    .bind(amount)
+                    .bind(grant_id),
+            )
+            .await?;
             self.entry(
                 &mut tx,
                 &wallet_id,
@@ -360,10 +365,11 @@ impl Ledger {
             w.balance_mc += amount;
             w.used_delta_mc -= amount;
         }
-        sqlx::query("UPDATE holds SET status = 'refunded' WHERE id = $1")
-            .bind(hold_id)
-            .execute(&mut *tx)
-            .await?;
+        later(
+            &mut tx,
+            sqlx::query("UPDATE holds SET status = 'refunded' WHERE id = $1").bind(hold_id),
+        )
+        .await?;
         let refunded: i64 = charges.iter().map(|c| -c.1).sum();
         let data = serde_json::json!({ "hold_id": hold_id, "wallet_id": wallet_id, "refunded_millicredits": refunded });
         self.emit(

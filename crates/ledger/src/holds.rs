@@ -1,6 +1,7 @@
 //! The money path after the quote (`quotes.rs`): hold, then release (`capture.rs`
 //! captures and refunds).
 
+use crate::later::later;
 use creditkit_api::admin::EventType;
 use creditkit_api::{Hold, HoldRequest, HoldStatus, HoldStream, Op};
 use creditkit_pricing::{estimate, shortfall, Millicredits};
@@ -127,10 +128,13 @@ impl Ledger {
                 .finish(tx, &p.workspace_id, key, &hash, result, &[])
                 .await;
         }
+        // The grants it draws on, read before its writes: on PostgreSQL the writes that
+        // follow then go to the database together (`later.rs`).
+        let free = self.free_grants(&mut tx, &w, now).await?;
         self.insert_quote(&mut tx, quote_id, &q, &quoted).await?;
         let hold_id = new_id("hld");
         let expires_at_ms = now + self.config.hold_ttl_ms;
-        sqlx::query(
+        later(&mut tx, sqlx::query(
             "INSERT INTO holds (id, quote_id, wallet_id, amount_mc, status, member_id, action, project, expires_at_ms, created_at_ms, confirmed_max_mc, reserved_tokens, generated_tokens, generated_mc) \
              VALUES ($1, $2, $3, $4, 'active', $5, $6, $7, $8, $9, $10, $11, $12, $12)",
         )
@@ -146,9 +150,9 @@ impl Ledger {
         .bind(stream_tokens.map(|_| max))
         .bind(stream_tokens)
         .bind(stream_tokens.map(|_| 0i64))
-        .execute(&mut *tx)
+        )
         .await?;
-        self.allocate(&mut tx, &mut w, &hold_id, Allocated::None, reserve, now)
+        self.allocate_from(&mut tx, &w, &hold_id, &free, 0, reserve)
             .await?;
         self.entry(
             &mut tx,
@@ -192,18 +196,35 @@ impl Ledger {
             .await
     }
 
-    /// Reserves `amount` for a hold from the wallet's grants, soonest-expiring first
-    /// (never-expiring last), then oldest; a grant it already draws on grows.
+    /// Reserves `amount` more for a hold that may already draw on grants (a streamed
+    /// turn's next chunk): [`Ledger::allocate_from`] the wallet's free grants.
     pub(crate) async fn allocate(
         &self,
         tx: &mut Tx,
-        w: &mut WalletRow,
+        w: &WalletRow,
         hold_id: &str,
-        before: Allocated,
         amount: i64,
         now: i64,
     ) -> Result<()> {
-        let grants: Vec<(String, i64)> = sqlx::query_as(
+        let free = self.free_grants(tx, w, now).await?;
+        let (existing,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM hold_allocations WHERE hold_id = $1")
+                .bind(hold_id)
+                .fetch_one(&mut **tx)
+                .await?;
+        self.allocate_from(tx, w, hold_id, &free, existing, amount)
+            .await
+    }
+
+    /// A wallet's grants with credits not held, in the order holds draw on them:
+    /// soonest-expiring first (never-expiring last), then oldest.
+    pub(crate) async fn free_grants(
+        &self,
+        tx: &mut Tx,
+        w: &WalletRow,
+        now: i64,
+    ) -> Result<Vec<(String, i64)>> {
+        Ok(sqlx::query_as(
             "SELECT id, remaining_mc - held_mc FROM grants WHERE wallet_id = $1 AND remaining_mc > held_mc \
              AND (expires_at_ms IS NULL OR expires_at_ms > $2) \
              ORDER BY CASE WHEN expires_at_ms IS NULL THEN 1 ELSE 0 END, expires_at_ms, seq",
@@ -211,18 +232,21 @@ impl Ledger {
         .bind(&w.id)
         .bind(now)
         .fetch_all(&mut **tx)
-        .await?;
-        let existing = match before {
-            Allocated::None => 0,
-            Allocated::Some => {
-                let (n,): (i64,) =
-                    sqlx::query_as("SELECT COUNT(*) FROM hold_allocations WHERE hold_id = $1")
-                        .bind(hold_id)
-                        .fetch_one(&mut **tx)
-                        .await?;
-                n
-            }
-        };
+        .await?)
+    }
+
+    /// Reserves `amount` for a hold from `grants` (as [`Ledger::free_grants`] read them,
+    /// in this transaction), in their order; a grant the hold already draws on grows.
+    /// `existing`: how many grants it draws on already. Writes only (`later`).
+    pub(crate) async fn allocate_from(
+        &self,
+        tx: &mut Tx,
+        w: &WalletRow,
+        hold_id: &str,
+        grants: &[(String, i64)],
+        existing: i64,
+        amount: i64,
+    ) -> Result<()> {
         let mut need = amount;
         for (i, (grant_id, free)) in grants.iter().enumerate() {
             if need == 0 {
@@ -236,20 +260,24 @@ impl Ledger {
                 )));
             }
             let take = need.min(*free);
-            sqlx::query("UPDATE grants SET held_mc = held_mc + $1 WHERE id = $2")
-                .bind(take)
-                .bind(grant_id)
-                .execute(&mut **tx)
-                .await?;
-            sqlx::query(
-                "INSERT INTO hold_allocations (hold_id, grant_id, position, amount_mc) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (hold_id, grant_id) DO UPDATE SET amount_mc = hold_allocations.amount_mc + excluded.amount_mc",
+            later(
+                tx,
+                sqlx::query("UPDATE grants SET held_mc = held_mc + $1 WHERE id = $2")
+                    .bind(take)
+                    .bind(grant_id),
             )
-            .bind(hold_id)
-            .bind(grant_id)
-            .bind(position)
-            .bind(take)
-            .execute(&mut **tx)
+            .await?;
+            later(
+                tx,
+                sqlx::query(
+                    "INSERT INTO hold_allocations (hold_id, grant_id, position, amount_mc) VALUES ($1, $2, $3, $4) \
+                     ON CONFLICT (hold_id, grant_id) DO UPDATE SET amount_mc = hold_allocations.amount_mc + excluded.amount_mc",
+                )
+                .bind(hold_id)
+                .bind(grant_id)
+                .bind(position)
+                .bind(take),
+            )
             .await?;
             need -= take;
         }
@@ -312,17 +340,21 @@ impl Ledger {
                 .fetch_all(&mut **tx)
                 .await?;
         for (grant_id, allocated) in &allocations {
-            sqlx::query("UPDATE grants SET held_mc = held_mc - $1 WHERE id = $2")
-                .bind(allocated)
-                .bind(grant_id)
-                .execute(&mut **tx)
-                .await?;
-        }
-        sqlx::query("UPDATE holds SET status = $1 WHERE id = $2")
-            .bind(status.as_str())
-            .bind(hold_id)
-            .execute(&mut **tx)
+            later(
+                tx,
+                sqlx::query("UPDATE grants SET held_mc = held_mc - $1 WHERE id = $2")
+                    .bind(allocated)
+                    .bind(grant_id),
+            )
             .await?;
+        }
+        later(
+            tx,
+            sqlx::query("UPDATE holds SET status = $1 WHERE id = $2")
+                .bind(status.as_str())
+                .bind(hold_id),
+        )
+        .await?;
         let note = if status == HoldStatus::Expired {
             "timed out"
         } else {
@@ -508,11 +540,4 @@ pub(crate) fn hold_from_row(r: &AnyRow) -> Result<Hold> {
             }),
         },
     })
-}
-
-/// Whether a hold being allocated may already draw on grants (a new one does not: no
-/// statement is spent counting its allocations).
-pub(crate) enum Allocated {
-    None,
-    Some,
 }

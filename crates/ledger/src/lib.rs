@@ -21,6 +21,7 @@ mod credits;
 mod earnings;
 mod error;
 mod holds;
+mod later;
 mod lite;
 pub(crate) use lite::Conn;
 mod outbox;

@@ -10,6 +10,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::ops::DerefMut;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -29,7 +30,8 @@ const STATEMENT_CACHE: usize = 512;
 /// A connection the ledger writes or reads through: an sqlx transaction (PostgreSQL's
 /// writes, every store's reads) or SQLite's writer run in place.
 pub(crate) enum Conn {
-    Sqlx(Transaction<'static, Any>),
+    /// With the writes queued to go with its next statement (`later.rs`).
+    Sqlx(Transaction<'static, Any>, crate::later::Queue),
     /// SQLite's writer (its batches commit in `writer.rs`).
     Lite(Box<LiteConn>),
     /// A SQLite reader from [`ReadPool`], in a read transaction (one snapshot).
@@ -40,7 +42,10 @@ impl Conn {
     /// Ends a read or PostgreSQL transaction (SQLite's writer commits by batch).
     pub(crate) async fn commit(self) -> Result<(), sqlx::Error> {
         match self {
-            Conn::Sqlx(tx) => tx.commit().await,
+            Conn::Sqlx(mut tx, mut queue) => {
+                queue.send(&mut tx).await?;
+                tx.commit().await
+            }
             Conn::Lite(_) => Ok(()),
             Conn::LiteRead(mut p) => match p.conn.as_deref_mut() {
                 Some(c) if c.in_transaction() => c.batch("COMMIT"),
@@ -51,7 +56,7 @@ impl Conn {
 
     fn lite(&mut self) -> Option<&mut LiteConn> {
         match self {
-            Conn::Sqlx(_) => None,
+            Conn::Sqlx(..) => None,
             Conn::Lite(c) => Some(c),
             Conn::LiteRead(p) => p.conn.as_deref_mut(),
         }
@@ -61,7 +66,7 @@ impl Conn {
 impl fmt::Debug for Conn {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Conn::Sqlx(_) => f.write_str("Conn::Sqlx"),
+            Conn::Sqlx(..) => f.write_str("Conn::Sqlx"),
             Conn::Lite(_) => f.write_str("Conn::Lite"),
             Conn::LiteRead(_) => f.write_str("Conn::LiteRead"),
         }
@@ -363,7 +368,22 @@ impl<'c> Executor<'c> for &'c mut Conn {
         E: 'q + Execute<'q, Any>,
     {
         match self {
-            Conn::Sqlx(tx) => (&mut **tx as &mut AnyConnection).fetch_many(query),
+            Conn::Sqlx(tx, queue) => {
+                let conn: &'c mut AnyConnection = DerefMut::deref_mut(tx);
+                if queue.is_empty() {
+                    return conn.fetch_many(query);
+                }
+                // The queued writes go first (`later.rs`), then the statement.
+                let mut queue = std::mem::take(queue);
+                stream::once(async move {
+                    match queue.send(&mut *conn).await {
+                        Ok(()) => conn.fetch_many(query),
+                        Err(e) => stream::once(future::ready(Err(e))).boxed(),
+                    }
+                })
+                .flatten()
+                .boxed()
+            }
             lite => {
                 steps_stream(take(query).and_then(|(sql, args)| run_on(lite.lite(), sql, args)))
             }
@@ -379,7 +399,18 @@ impl<'c> Executor<'c> for &'c mut Conn {
         E: 'q + Execute<'q, Any>,
     {
         match self {
-            Conn::Sqlx(tx) => (&mut **tx as &mut AnyConnection).fetch_optional(query),
+            Conn::Sqlx(tx, queue) => {
+                let conn: &'c mut AnyConnection = DerefMut::deref_mut(tx);
+                if queue.is_empty() {
+                    return conn.fetch_optional(query);
+                }
+                let mut queue = std::mem::take(queue);
+                async move {
+                    queue.send(&mut *conn).await?;
+                    conn.fetch_optional(query).await
+                }
+                .boxed()
+            }
             lite => first_row(take(query).and_then(|(sql, args)| run_on(lite.lite(), sql, args))),
         }
     }
@@ -393,7 +424,7 @@ impl<'c> Executor<'c> for &'c mut Conn {
         'c: 'e,
     {
         match self {
-            Conn::Sqlx(tx) => (&mut **tx as &mut AnyConnection).prepare_with(sql, parameters),
+            Conn::Sqlx(tx, _) => (&mut **tx as &mut AnyConnection).prepare_with(sql, parameters),
             _ => unsupported("SQLite's connections prepare their statements themselves"),
         }
     }
@@ -406,7 +437,7 @@ impl<'c> Executor<'c> for &'c mut Conn {
         'c: 'e,
     {
         match self {
-            Conn::Sqlx(tx) => (&mut **tx as &mut AnyConnection).describe(sql),
+            Conn::Sqlx(tx, _) => (&mut **tx as &mut AnyConnection).describe(sql),
             _ => unsupported("SQLite's connections do not describe statements"),
         }
     }

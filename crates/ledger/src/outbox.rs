@@ -6,6 +6,7 @@
 //! once: a delivery claimed by a process that dies is claimed again when its lease
 //! ends, with the same event id.
 
+use crate::later::later;
 use std::sync::Arc;
 
 use creditkit_api::admin::{
@@ -109,22 +110,22 @@ impl Ledger {
         };
         let body = serde_json::to_string(&event)
             .map_err(|e| LedgerError::Corrupt(format!("event: {e}")))?;
-        sqlx::query("INSERT INTO outbox (id, workspace_id, type, payload, created_at_ms) VALUES ($1, $2, $3, $4, $5)")
+        later(tx, sqlx::query("INSERT INTO outbox (id, workspace_id, type, payload, created_at_ms) VALUES ($1, $2, $3, $4, $5)")
             .bind(&event.id)
             .bind(workspace_id)
             .bind(kind.as_str())
             .bind(&body)
             .bind(now)
-            .execute(&mut **tx)
+            )
             .await?;
         for sub in self.subscriptions(tx, now).await?.iter() {
             if sub.wants(workspace_id, kind) {
-                sqlx::query("INSERT INTO deliveries (event_id, endpoint_id, attempts, next_attempt_at_ms, expires_at_ms) VALUES ($1, $2, 0, $3, $4)")
+                later(tx, sqlx::query("INSERT INTO deliveries (event_id, endpoint_id, attempts, next_attempt_at_ms, expires_at_ms) VALUES ($1, $2, 0, $3, $4)")
                     .bind(&event.id)
                     .bind(&sub.id)
                     .bind(now)
                     .bind(now + DELIVERY_WINDOW_MS)
-                    .execute(&mut **tx)
+                    )
                     .await?;
             }
         }

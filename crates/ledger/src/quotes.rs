@@ -1,11 +1,14 @@
 //! Quotes: a request priced with the workspace's current card, signed into the quote's
 //! id (`signed.rs`) for the hold that confirms it (`holds.rs`), which writes it.
 
+use crate::later::later;
 use creditkit_api::{Cap, Op, Quote, QuoteRequest};
 use creditkit_pricing::{estimate, shortfall, Card, Estimate, Millicredits};
 
 use crate::signed::QuoteClaims;
 use crate::stream::{clamp_output, stream_price};
+use crate::wallet::{cycle_due, due_count, wallet_columns, wallet_from, wallet_from_row};
+use sqlx::Row;
 use crate::*;
 
 impl Ledger {
@@ -20,7 +23,28 @@ impl Ledger {
                 message: "project is limited to 200 characters".into(),
             });
         }
-        let card = self.card(&p.workspace_id).await?;
+        // One statement, on a reader beside the writer (a quote moves no credits and
+        // writes nothing: its id carries it, signed, `signed.rs`): the wallet, whether
+        // anything is due to settle on it, the workspace's card and whether the wallet
+        // has caps. What it says is available is checked again, locked, by the hold.
+        let now = self.now_ms();
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            wallet_columns!(),
+            ", ",
+            due_count!("w.id", "$2"),
+            ", s.card_hash, (SELECT COUNT(*) FROM caps WHERE wallet_id = w.id) ",
+            wallet_from!()
+        ))
+        .bind(&wallet_id)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or_else(|| LedgerError::NotFound(format!("wallet `{wallet_id}`")))?;
+        let w = wallet_from_row(&row)?;
+        let due = row.try_get::<i64, _>(12)? > 0 || cycle_due(&w, now);
+        let card = self.card_by_hash(&row.try_get::<String, _>(13)?).await?;
+        let caps: i64 = row.try_get(14)?;
         let mut request = count_text(&card, &req.request)?;
         self.fill_agent_usage(p, &wallet_id, &mut request).await?;
         let est = estimate(&card, &request).map_err(LedgerError::Estimate)?;
@@ -36,21 +60,12 @@ impl Ledger {
                 ))
             }
         };
-        let now = self.now_ms();
         let expires_at_ms = now + self.config.quote_ttl_ms;
-        // A quote moves no credits and writes nothing (its id carries it, signed:
-        // `signed.rs`); it reads on a reader, beside the writer. Only when something is
-        // due to settle on the wallet does it write, settling. What it says is available
-        // is checked again, locked, by the hold.
-        let mut read = self.pool.begin().await?;
-        let (w, due) = self
-            .fetch_wallet_and_due(&mut read, &wallet_id, now)
-            .await?;
         let reserve = first.map_or(max, |f| f.1);
         let member = p.member_id.as_deref();
         let project = req.project.as_deref();
         let (w, cap) = if due {
-            read.commit().await?;
+            // Something is due: the quote settles it (the only time a quote writes).
             let mut tx = self.writer.begin().await?;
             let mut w = self.lock_wallet(&mut tx, &wallet_id).await?;
             let changed = self.settle(&mut tx, &mut w, now).await?;
@@ -62,12 +77,15 @@ impl Ledger {
                 self.changed(&wallet_id);
             }
             (w, cap)
-        } else {
+        } else if caps > 0 {
+            let mut read = self.pool.begin().await?;
             let cap = self
                 .cap_refusal(&mut read, &w, member, project, reserve, now)
                 .await?;
             read.commit().await?;
             (w, cap)
+        } else {
+            (w, None)
         };
         let claims = QuoteClaims {
             workspace_id: p.workspace_id.clone(),
@@ -183,7 +201,7 @@ impl Ledger {
         q: &QuoteClaims,
         est: &Estimate,
     ) -> Result<()> {
-        sqlx::query(
+        later(&mut *conn, sqlx::query(
             "INSERT INTO quotes (id, workspace_id, wallet_id, card_hash, request_json, estimate_json, max_mc, member_id, action, project, expires_at_ms, created_at_ms, stream_first_tokens, hold_mc) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
         )
@@ -201,7 +219,7 @@ impl Ledger {
         .bind(q.created_at_ms)
         .bind(q.stream_first_tokens)
         .bind(q.hold_mc)
-        .execute(&mut *conn)
+        )
         .await?;
         Ok(())
     }

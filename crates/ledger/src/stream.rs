@@ -1,11 +1,12 @@
 //! Streamed turns: a hold opened for the input and a first chunk of output, grown chunk by
 //! chunk while the model streams, never past what the user confirmed.
 
+use crate::later::later;
 use creditkit_api::{ExtendRequest, Hold, HoldStatus, Op};
 use creditkit_pricing::{estimate, shortfall, Card, Millicredits, Request};
 
 use crate::error::fmt_mc;
-use crate::holds::{Allocated, HoldWrite};
+use crate::holds::HoldWrite;
 use crate::*;
 
 /// Output tokens for a streamed turn, within its model's bound.
@@ -122,8 +123,7 @@ impl Ledger {
                 .ok_or_else(|| LedgerError::Corrupt("shortfall without a gap".into()))?;
                 return Err(LedgerError::Insufficient(Box::new(short)));
             }
-            self.allocate(&mut tx, &mut w, hold_id, Allocated::Some, add, now)
-                .await?;
+            self.allocate(&mut tx, &w, hold_id, add, now).await?;
             self.entry(
                 &mut tx,
                 &wallet_id,
@@ -141,7 +141,7 @@ impl Ledger {
             w.held_mc += add;
         }
         // Only forward: a late or repeated chunk never shrinks what was recorded.
-        sqlx::query(
+        later(&mut tx, sqlx::query(
             "UPDATE holds SET amount_mc = $1, reserved_tokens = $2, \
              generated_tokens = CASE WHEN generated_tokens > $3 THEN generated_tokens ELSE $3 END, \
              generated_mc = CASE WHEN generated_mc > $4 THEN generated_mc ELSE $4 END WHERE id = $5",
@@ -151,7 +151,7 @@ impl Ledger {
         .bind(generated_tokens as i64)
         .bind(generated_price)
         .bind(hold_id)
-        .execute(&mut *tx)
+        )
         .await?;
         self.save_wallet(&mut tx, &mut w).await?;
         let result = Ok(self.hold_in(&mut tx, hold_id).await?);

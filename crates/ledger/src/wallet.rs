@@ -1,6 +1,7 @@
 //! A wallet inside a write: lock, settle (expiry, plan cycles, timed-out holds),
 //! grants and entries, and the idempotency record that answers retries.
 
+use crate::later::later;
 use creditkit_api::admin::EventType;
 use creditkit_api::{HoldStatus, WalletKind};
 use creditkit_pricing::{Card, Renewal, MILLI_PER_CREDIT};
@@ -13,6 +14,7 @@ use crate::time::{add_months, cycle_index, month_key};
 use crate::*;
 
 /// How an idempotent write on a wallet starts (see [`Ledger::begin_write`]).
+#[allow(clippy::large_enum_variant)] // returned once and taken apart at once: boxing buys nothing
 pub(crate) enum Write<T> {
     /// The key ran before: its recorded answer, success or refusal.
     Replayed(Result<T>),
@@ -138,7 +140,7 @@ impl Ledger {
                 w.id, w.balance_mc, w.held_mc
             )));
         }
-        sqlx::query(
+        later(tx, sqlx::query(
             "UPDATE wallets SET balance_mc = $1, held_mc = $2, plan_id = $3, plan_credits_mc = $4, cycle_anchor_ms = $5, cycle_index = $6, \
              used_mc = used_mc + $8 WHERE id = $7",
         )
@@ -150,7 +152,7 @@ impl Ledger {
         .bind(w.cycle_index)
         .bind(&w.id)
         .bind(w.used_delta_mc)
-        .execute(&mut **tx)
+        )
         .await?;
         w.used_delta_mc = 0;
         self.report_balance_state(tx, w).await
@@ -273,7 +275,7 @@ impl Ledger {
                 .bind(e.platform_share_mc)
                 .bind(e.available_at_ms);
         }
-        query.execute(&mut **tx).await?;
+        later(tx, query).await?;
         Ok(())
     }
 
@@ -296,7 +298,7 @@ impl Ledger {
         .bind(&w.id)
         .fetch_one(&mut **tx)
         .await?;
-        sqlx::query("INSERT INTO grants (id, wallet_id, seq, source, ref, amount_mc, remaining_mc, held_mc, expires_at_ms, created_at_ms) VALUES ($1, $2, $8, $3, $4, $5, $5, 0, $6, $7)")
+        later(tx, sqlx::query("INSERT INTO grants (id, wallet_id, seq, source, ref, amount_mc, remaining_mc, held_mc, expires_at_ms, created_at_ms) VALUES ($1, $2, $8, $3, $4, $5, $5, 0, $6, $7)")
             .bind(&id)
             .bind(&w.id)
             .bind(source)
@@ -305,7 +307,7 @@ impl Ledger {
             .bind(expires_at_ms)
             .bind(now)
             .bind(seq)
-            .execute(&mut **tx)
+            )
             .await?;
         let note = format!(
             "{source}{}",
@@ -431,11 +433,13 @@ impl Ledger {
         let changed = !due.is_empty();
         for (grant_id, remaining, held) in due {
             let amount = remaining - held;
-            sqlx::query("UPDATE grants SET remaining_mc = remaining_mc - $1 WHERE id = $2")
-                .bind(amount)
-                .bind(&grant_id)
-                .execute(&mut **tx)
-                .await?;
+            later(
+                tx,
+                sqlx::query("UPDATE grants SET remaining_mc = remaining_mc - $1 WHERE id = $2")
+                    .bind(amount)
+                    .bind(&grant_id),
+            )
+            .await?;
             self.entry(
                 tx,
                 &w.id.clone(),
@@ -481,10 +485,10 @@ impl Ledger {
         match plan.renewal {
             Renewal::Monthly => {
                 // The old allowance ends now: no rollover between plans either.
-                sqlx::query("UPDATE grants SET expires_at_ms = $1 WHERE wallet_id = $2 AND source = 'plan' AND (expires_at_ms IS NULL OR expires_at_ms > $1)")
+                later(tx, sqlx::query("UPDATE grants SET expires_at_ms = $1 WHERE wallet_id = $2 AND source = 'plan' AND (expires_at_ms IS NULL OR expires_at_ms > $1)")
                     .bind(now)
                     .bind(&w.id)
-                    .execute(&mut **tx)
+                    )
                     .await?;
                 self.expire_grants(tx, w, now).await?;
                 w.plan_id = Some(plan.id.clone());
@@ -559,13 +563,13 @@ impl Ledger {
             Ok(v) => serde_json::json!({ "ok": v }),
             Err(e) => serde_json::json!({ "err": e.to_api() }),
         };
-        sqlx::query("INSERT INTO idempotency (workspace_id, key, payload_hash, response, created_at_ms) VALUES ($1, $2, $3, $4, $5)")
+        later(tx, sqlx::query("INSERT INTO idempotency (workspace_id, key, payload_hash, response, created_at_ms) VALUES ($1, $2, $3, $4, $5)")
             .bind(ws)
             .bind(key)
             .bind(payload_hash)
             .bind(body.to_string())
             .bind(self.now_ms())
-            .execute(&mut **tx)
+            )
             .await?;
         Ok(())
     }
@@ -638,7 +642,7 @@ macro_rules! wallet_columns {
          s.low_threshold_mc, s.critical_threshold_mc"
     };
 }
-use wallet_columns;
+pub(crate) use wallet_columns;
 
 /// The wallet `$1` with its workspace's thresholds.
 macro_rules! wallet_from {
@@ -646,7 +650,7 @@ macro_rules! wallet_from {
         "FROM wallets w JOIN workspaces s ON s.id = w.workspace_id WHERE w.id = $1"
     };
 }
-use wallet_from;
+pub(crate) use wallet_from;
 
 /// How many holds have timed out and grants expired in a wallet at a time (SQL
 /// parameters for both), as one expression.
@@ -666,10 +670,10 @@ macro_rules! due_count {
         )
     };
 }
-use due_count;
+pub(crate) use due_count;
 
 /// Whether a wallet's plan began a new cycle since it was last settled.
-fn cycle_due(w: &WalletRow, now: i64) -> bool {
+pub(crate) fn cycle_due(w: &WalletRow, now: i64) -> bool {
     match (w.cycle_anchor_ms, w.cycle_index) {
         (Some(anchor), Some(idx)) => {
             w.plan_id.is_some() && w.plan_credits_mc.is_some() && cycle_index(anchor, now) > idx

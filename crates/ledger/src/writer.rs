@@ -123,7 +123,10 @@ impl Writer {
     /// Starts a write.
     pub(crate) async fn begin(&self) -> Result<Tx, LedgerError> {
         match self {
-            Writer::Pool(pool) => Ok(Tx::Single(Conn::Sqlx(pool.begin().await?))),
+            Writer::Pool(pool) => Ok(Tx::Single(Conn::Sqlx(
+                pool.begin().await?,
+                Default::default(),
+            ))),
             Writer::Group(group) => {
                 let mut batch = {
                     let _queued = Queued::new(&group.queued);

@@ -73,7 +73,7 @@ impl ReadPool {
     /// A read transaction: every read through it sees one snapshot.
     pub(crate) async fn begin(&self) -> Result<Conn, sqlx::Error> {
         match self {
-            ReadPool::Sqlx(pool) => Ok(Conn::Sqlx(pool.begin().await?)),
+            ReadPool::Sqlx(pool) => Ok(Conn::Sqlx(pool.begin().await?, Default::default())),
             ReadPool::Lite(readers) => {
                 let mut pooled = readers.take()?;
                 if let Some(c) = pooled.conn.as_mut() {
