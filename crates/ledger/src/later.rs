@@ -224,6 +224,136 @@ mod tests {
         assert!(q.is_empty() && q.tables.is_empty() && q.combined().is_none());
     }
 
+    /// A PostgreSQL transaction on a fresh database with a parent and a child table.
+    async fn postgres() -> (sqlx::AnyPool, Conn) {
+        sqlx::any::install_default_drivers();
+        let url = crate::testing::fresh_url(crate::testing::Store::Postgres).await;
+        let pool = sqlx::AnyPool::connect(&url).await.expect("PostgreSQL");
+        sqlx::raw_sql(
+            "CREATE TABLE p (id TEXT PRIMARY KEY, n BIGINT NOT NULL CHECK (n >= 0)); \
+             CREATE TABLE c (seq BIGSERIAL PRIMARY KEY, p TEXT NOT NULL REFERENCES p(id), note TEXT)",
+        )
+        .execute(&pool)
+        .await
+        .expect("schema");
+        let tx = pool.begin().await.expect("begin");
+        (pool, Conn::Sqlx(tx, Queue::default()))
+    }
+
+    fn queued(conn: &Conn) -> usize {
+        match conn {
+            Conn::Sqlx(_, q) => q.statements.len(),
+            _ => unreachable!("a PostgreSQL transaction"),
+        }
+    }
+
+    #[tokio::test]
+    async fn queued_writes_are_sent_together_and_read_back_in_their_order() {
+        let (pool, mut conn) = postgres().await;
+        // A child before its parent, in one sending: foreign keys hold at its end.
+        later(
+            &mut conn,
+            sqlx::query("INSERT INTO c (p, note) VALUES ($1, $2)")
+                .bind("a")
+                .bind("first"),
+        )
+        .await
+        .unwrap();
+        later(
+            &mut conn,
+            sqlx::query("INSERT INTO p (id, n) VALUES ($1, $2)")
+                .bind("a")
+                .bind(5i64),
+        )
+        .await
+        .unwrap();
+        assert_eq!(queued(&conn), 2, "nothing sent yet");
+        // The same table again sends the queue first, so rows keep their order.
+        later(
+            &mut conn,
+            sqlx::query("INSERT INTO c (p, note) VALUES ($1, $2)")
+                .bind("a")
+                .bind("second"),
+        )
+        .await
+        .unwrap();
+        assert_eq!(queued(&conn), 1);
+        later(
+            &mut conn,
+            sqlx::query("UPDATE p SET n = n - $1 WHERE id = $2")
+                .bind(2i64)
+                .bind("a"),
+        )
+        .await
+        .unwrap();
+        // A read sends what is queued first, and sees it.
+        let (n,): (i64,) = sqlx::query_as("SELECT n FROM p WHERE id = $1")
+            .bind("a")
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        assert_eq!(n, 3);
+        assert_eq!(queued(&conn), 0);
+        later(
+            &mut conn,
+            sqlx::query("INSERT INTO c (p, note) VALUES ($1, $2)")
+                .bind("a")
+                .bind("third"),
+        )
+        .await
+        .unwrap();
+        conn.commit().await.expect("the commit sends the queue");
+        let notes: Vec<(String,)> = sqlx::query_as("SELECT note FROM c ORDER BY seq")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+        let notes: Vec<&str> = notes.iter().map(|(n,)| n.as_str()).collect();
+        assert_eq!(notes, ["first", "second", "third"]);
+    }
+
+    #[tokio::test]
+    async fn a_queued_write_that_fails_fails_the_write_and_stores_nothing() {
+        let (pool, mut conn) = postgres().await;
+        later(
+            &mut conn,
+            sqlx::query("INSERT INTO p (id, n) VALUES ($1, $2)")
+                .bind("a")
+                .bind(1i64),
+        )
+        .await
+        .unwrap();
+        // Breaks the CHECK: refused when the queue is sent, here by the commit.
+        later(
+            &mut conn,
+            sqlx::query("UPDATE p SET n = n - $1 WHERE id = $2")
+                .bind(2i64)
+                .bind("a"),
+        )
+        .await
+        .unwrap();
+        later(
+            &mut conn,
+            sqlx::query("INSERT INTO c (p) VALUES ($1)").bind("a"),
+        )
+        .await
+        .unwrap();
+        assert_eq!(queued(&conn), 2);
+        let err = conn
+            .commit()
+            .await
+            .expect_err("a CHECK broken in the queue");
+        assert!(
+            err.as_database_error()
+                .is_some_and(|e| e.kind() == sqlx::error::ErrorKind::CheckViolation),
+            "{err}"
+        );
+        let (rows,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM p")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(rows, 0, "nothing of the write is stored");
+    }
+
     #[test]
     fn only_plain_writes_name_their_table() {
         assert_eq!(

@@ -8,8 +8,8 @@ use creditkit_pricing::{estimate, shortfall, Card, Estimate, Millicredits};
 use crate::signed::QuoteClaims;
 use crate::stream::{clamp_output, stream_price};
 use crate::wallet::{cycle_due, due_count, wallet_columns, wallet_from, wallet_from_row};
-use sqlx::Row;
 use crate::*;
+use sqlx::Row;
 
 impl Ledger {
     /// Prices a request with the workspace's current card and keeps the quote for
