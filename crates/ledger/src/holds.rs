@@ -48,25 +48,46 @@ impl Ledger {
         let quoted_card = self.card_by_hash(&q.card_hash).await?;
         let quoted = estimate(&quoted_card, &q.request).map_err(LedgerError::Estimate)?;
         let now = self.now_ms();
-        let (mut tx, mut w) = match self
-            .begin_write::<Hold>(&p.workspace_id, &wallet_id, key, &hash, now)
+        // With the key's record, under the lock: whether the quote is confirmed already,
+        // the wallet's active holds, and whether it has caps at all (most have none:
+        // then no caps are read under the lock).
+        const ALSO: &str = ", (SELECT id FROM holds WHERE quote_id = $5), \
+             (SELECT COUNT(*) FROM holds WHERE wallet_id = $3 AND status = 'active'), \
+             (SELECT COUNT(*) FROM caps WHERE wallet_id = $3)";
+        let (mut tx, mut w, row, settled) = match self
+            .begin_write_also::<Hold>(
+                &p.workspace_id,
+                &wallet_id,
+                key,
+                &hash,
+                now,
+                Some((ALSO, quote_id)),
+            )
             .await?
         {
-            Write::Replayed(done) => return done,
-            Write::Fresh(tx, w) => (tx, w),
+            (Write::Replayed(done), _) => return done,
+            (Write::Fresh(tx, w), Some((row, settled))) => (tx, w, row, settled),
+            (Write::Fresh(..), None) => {
+                return Err(LedgerError::Corrupt("a hold's write read nothing".into()))
+            }
         };
         if q.expires_at_ms <= now {
             return Err(LedgerError::QuoteExpired(req.quote_id.clone()));
         }
-        // Whether the quote is confirmed already, the wallet's active holds, and whether
-        // it has caps at all (most have none: then no caps are read under the lock).
-        let (existing, active, caps): (Option<String>, i64, i64) = sqlx::query_as(
-            "SELECT (SELECT id FROM holds WHERE quote_id = $1), (SELECT COUNT(*) FROM holds WHERE wallet_id = $2 AND status = 'active'), (SELECT COUNT(*) FROM caps WHERE wallet_id = $2)",
-        )
-        .bind(quote_id)
-        .bind(&wallet_id)
-        .fetch_one(&mut *tx)
-        .await?;
+        let existing: Option<String> = row.try_get(3)?;
+        let caps: i64 = row.try_get(5)?;
+        let active: i64 = if settled {
+            // Settling timed some holds out: count again.
+            sqlx::query_as::<_, (i64,)>(
+                "SELECT COUNT(*) FROM holds WHERE wallet_id = $1 AND status = 'active'",
+            )
+            .bind(&wallet_id)
+            .fetch_one(&mut *tx)
+            .await?
+            .0
+        } else {
+            row.try_get(4)?
+        };
         if let Some(h) = existing {
             return Err(LedgerError::Invalid {
                 path: Some("quote_id".into()),

@@ -585,33 +585,58 @@ impl Ledger {
         payload_hash: &str,
         now: i64,
     ) -> Result<Write<T>> {
+        Ok(self
+            .begin_write_also(ws, wallet_id, key, payload_hash, now, None)
+            .await?
+            .0)
+    }
+
+    /// [`Ledger::begin_write`], also reading `also`'s SQL — scalar subqueries over `$3`
+    /// (the wallet) and `$5` (its argument) — in the statement that reads the key's
+    /// record, after the lock: one round trip less under it. Returns that row (its
+    /// columns from 3 on), and whether the wallet was settled after it was read (then
+    /// what it counted may have changed).
+    pub(crate) async fn begin_write_also<T: DeserializeOwned>(
+        &self,
+        ws: &str,
+        wallet_id: &str,
+        key: &str,
+        payload_hash: &str,
+        now: i64,
+        also: Option<(&str, &str)>,
+    ) -> Result<(Write<T>, Option<(AnyRow, bool)>)> {
         let mut tx = self.writer.begin().await?;
         let mut w = self.lock_wallet(&mut tx, wallet_id).await?;
         // The key's record and whether anything is due to settle, in one statement
         // (after the lock, so on PostgreSQL it sees every write that held it before).
-        let row = sqlx::query(concat!(
-            "SELECT (SELECT payload_hash FROM idempotency WHERE workspace_id = $1 AND key = $2), \
-             (SELECT response FROM idempotency WHERE workspace_id = $1 AND key = $2), ",
-            due_count!("$3", "$4")
-        ))
-        .bind(ws)
-        .bind(key)
-        .bind(wallet_id)
-        .bind(now)
-        .fetch_one(&mut *tx)
-        .await?;
-        if let (Some(hash), Some(response)) = (row.try_get(0)?, row.try_get(1)?) {
-            return Ok(Write::Replayed(replayed(
-                key,
-                payload_hash,
-                hash,
-                response,
-            )?));
+        let sql = format!(
+            concat!(
+                "SELECT (SELECT payload_hash FROM idempotency WHERE workspace_id = $1 AND key = $2), \
+                 (SELECT response FROM idempotency WHERE workspace_id = $1 AND key = $2), ",
+                due_count!("$3", "$4"),
+                "{}"
+            ),
+            also.map_or("", |(sql, _)| sql)
+        );
+        let mut query = sqlx::query(&sql)
+            .bind(ws)
+            .bind(key)
+            .bind(wallet_id)
+            .bind(now);
+        if let Some((_, arg)) = also {
+            query = query.bind(arg);
         }
-        if cycle_due(&w, now) || row.try_get::<i64, _>(2)? > 0 {
+        let row = query.fetch_one(&mut *tx).await?;
+        if let (Some(hash), Some(response)) = (row.try_get(0)?, row.try_get(1)?) {
+            let done = replayed(key, payload_hash, hash, response)?;
+            return Ok((Write::Replayed(done), None));
+        }
+        let due = cycle_due(&w, now) || row.try_get::<i64, _>(2)? > 0;
+        if due {
             self.settle_what_is_due(&mut tx, &mut w, now).await?;
         }
-        Ok(Write::Fresh(tx, w))
+        let row = also.map(|_| (row, due));
+        Ok((Write::Fresh(tx, w), row))
     }
 
     /// Ends an idempotent write: stores `result` (success or refusal) under the key in

@@ -228,6 +228,33 @@ conformance! {
         env.ledger.audit(&wallet).await.unwrap();
     };
 
+    a_wallet_holds_at_most_its_limit_and_timed_out_holds_free_their_places => |store| async move {
+        let env = env_with(store, Config { max_active_holds: 2, ..Config::default() }).await;
+        let (p, wallet) = env.workspace(LANDING, Some("free")).await;
+        let hold = |key: &'static str| {
+            let (env, p) = (&env, &p);
+            async move {
+                let q = env.ledger.quote(p, &quote_req(image("1k"))).await.unwrap();
+                env.ledger.hold(p, &HoldRequest { quote_id: q.id }, key).await
+            }
+        };
+        hold("a").await.unwrap();
+        env.clock.advance(60_000);
+        hold("b").await.unwrap();
+        let err = hold("c").await.unwrap_err();
+        assert_eq!(err.code(), ErrorCode::InvalidRequest);
+        assert!(err.to_string().contains("2 active holds; the limit is 2"), "{err}");
+        // The first times out between a quote and its hold: the hold finds it due,
+        // settles it, then counts one active hold, not two.
+        env.clock.advance(env.ledger.config().hold_ttl_ms - 120_000);
+        let q = env.ledger.quote(&p, &quote_req(image("1k"))).await.unwrap();
+        env.clock.advance(90_000);
+        env.ledger.hold(&p, &HoldRequest { quote_id: q.id }, "d").await.unwrap();
+        let err = hold("e").await.unwrap_err();
+        assert!(err.to_string().contains("2 active holds"), "{err}");
+        env.ledger.audit(&wallet).await.unwrap();
+    };
+
     expired_quotes_cannot_be_confirmed => |store| async move {
         let env = env(store).await;
         let (p, _) = env.workspace(LANDING, Some("free")).await;
