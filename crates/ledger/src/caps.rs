@@ -143,7 +143,7 @@ impl Ledger {
         p.require(Op::Read)?;
         let wallet_id = self.resolve_wallet(p, wallet_id).await?;
         let now = self.now_ms();
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.writer.begin_on(&wallet_id).await?;
         let w = self.lock_wallet(&mut tx, &wallet_id).await?;
         let rows = sqlx::query(&format!(
             "{CAP_SELECT} WHERE wallet_id = $1 ORDER BY created_at_ms, id"

@@ -115,7 +115,7 @@ impl Ledger {
         let wallet_id = self.resolve_wallet(p, wallet_id).await?;
         let hash = payload_hash("payout", &(&wallet_id, amount));
         let now = self.now_ms();
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.writer.begin_on(&wallet_id).await?;
         self.lock_wallet(&mut tx, &wallet_id).await?;
         if let Some(done) = self.replay(&mut tx, &p.workspace_id, key, &hash).await? {
             return done;

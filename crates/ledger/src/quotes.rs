@@ -66,7 +66,7 @@ impl Ledger {
         let project = req.project.as_deref();
         let (w, cap) = if due {
             // Something is due: the quote settles it (the only time a quote writes).
-            let mut tx = self.writer.begin().await?;
+            let mut tx = self.writer.begin_on(&wallet_id).await?;
             let mut w = self.lock_wallet(&mut tx, &wallet_id).await?;
             let changed = self.settle(&mut tx, &mut w, now).await?;
             let cap = self

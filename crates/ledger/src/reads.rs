@@ -29,7 +29,7 @@ impl Ledger {
                 return Ok(b);
             }
         }
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.writer.begin_on(&wallet_id).await?;
         let mut w = self.lock_wallet(&mut tx, &wallet_id).await?;
         let changed = self.settle(&mut tx, &mut w, now).await?;
         let b = self.balance_in(&mut tx, &w).await?;
@@ -184,7 +184,7 @@ impl Ledger {
         .await?;
         let mut changed = 0;
         for (wallet_id,) in due {
-            let mut tx = self.writer.begin().await?;
+            let mut tx = self.writer.begin_on(&wallet_id).await?;
             let mut w = self.lock_wallet(&mut tx, &wallet_id).await?;
             if self.settle(&mut tx, &mut w, now).await? {
                 changed += 1;

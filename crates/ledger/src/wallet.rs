@@ -605,7 +605,7 @@ impl Ledger {
         now: i64,
         also: Option<(&str, &str)>,
     ) -> Result<(Write<T>, Option<(AnyRow, bool)>)> {
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.writer.begin_on(wallet_id).await?;
         let mut w = self.lock_wallet(&mut tx, wallet_id).await?;
         // The key's record and whether anything is due to settle, in one statement
         // (after the lock, so on PostgreSQL it sees every write that held it before).

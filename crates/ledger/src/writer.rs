@@ -29,8 +29,8 @@ type Outcome = Option<Result<(), String>>;
 /// Where writes go.
 #[derive(Clone)]
 pub(crate) enum Writer {
-    /// One transaction per write (PostgreSQL).
-    Pool(AnyPool),
+    /// One transaction per write (PostgreSQL), writes to one wallet queued in process.
+    Pool(AnyPool, Arc<WalletQueues>),
     /// One writer connection, group commit (SQLite).
     Group(Arc<Group>),
 }
@@ -80,7 +80,7 @@ pub struct WriterStats {
 impl Writer {
     /// One transaction per write from `pool` (PostgreSQL).
     pub(crate) fn pool(pool: AnyPool) -> Writer {
-        Writer::Pool(pool)
+        Writer::Pool(pool, Arc::default())
     }
 
     /// Group commit on SQLite's one writer connection; `checkpoint` keeps its log short.
@@ -123,10 +123,10 @@ impl Writer {
     /// Starts a write.
     pub(crate) async fn begin(&self) -> Result<Tx, LedgerError> {
         match self {
-            Writer::Pool(pool) => Ok(Tx::Single(Conn::Sqlx(
-                pool.begin().await?,
-                Default::default(),
-            ))),
+            Writer::Pool(pool, _) => Ok(Tx::Single(
+                Conn::Sqlx(pool.begin().await?, Default::default()),
+                None,
+            )),
             Writer::Group(group) => {
                 let mut batch = {
                     let _queued = Queued::new(&group.queued);
@@ -164,6 +164,23 @@ impl Writer {
         }
     }
 
+    /// Starts a write that locks `wallet_id` first. On PostgreSQL it waits here, in
+    /// this process, behind the other writes to that wallet, *before* it takes a
+    /// connection from the pool: a hot wallet's writers then wait in a queue in memory,
+    /// not each in a connection blocked on the row lock (with 64 of them the pool of 16
+    /// was all blocked writers, and the quotes and reads waited behind them). The row
+    /// lock is still taken, so servers sharing the database stay serialised.
+    pub(crate) async fn begin_on(&self, wallet_id: &str) -> Result<Tx, LedgerError> {
+        match self {
+            Writer::Pool(pool, queues) => {
+                let turn = queues.get(wallet_id).lock_owned().await;
+                let conn = Conn::Sqlx(pool.begin().await?, Default::default());
+                Ok(Tx::Single(conn, Some(turn)))
+            }
+            Writer::Group(_) => self.begin().await,
+        }
+    }
+
     /// Commits whatever is pending now (tests, shutdown).
     pub(crate) async fn flush(&self) {
         if let Writer::Group(group) = self {
@@ -173,7 +190,7 @@ impl Writer {
 
     pub(crate) async fn stats(&self) -> WriterStats {
         match self {
-            Writer::Pool(_) => WriterStats::default(),
+            Writer::Pool(..) => WriterStats::default(),
             Writer::Group(group) => {
                 let b = group.batch.lock().await;
                 WriterStats {
@@ -189,7 +206,7 @@ impl Writer {
     /// acknowledged: they get an error), nothing more is written.
     pub(crate) async fn crash(&self) {
         match self {
-            Writer::Pool(pool) => pool.close().await,
+            Writer::Pool(pool, _) => pool.close().await,
             Writer::Group(group) => {
                 if let Some(c) = &group.checkpoint {
                     c.stop();
@@ -209,7 +226,7 @@ impl Writer {
     pub(crate) async fn close(&self) {
         self.flush().await;
         match self {
-            Writer::Pool(pool) => pool.close().await,
+            Writer::Pool(pool, _) => pool.close().await,
             Writer::Group(group) => {
                 if let Some(c) = &group.checkpoint {
                     c.stop();
@@ -284,7 +301,8 @@ impl Batch {
 /// A write in progress: derefs to its connection; `commit` makes it durable, dropping it
 /// rolls it back.
 pub(crate) enum Tx {
-    Single(Conn),
+    /// With its turn on its wallet, if it took one ([`Writer::begin_on`]).
+    Single(Conn, Option<OwnedMutexGuard<()>>),
     Grouped(GroupTx),
 }
 
@@ -297,7 +315,7 @@ impl Tx {
     /// Returns once the write is durable.
     pub(crate) async fn commit(self) -> Result<(), LedgerError> {
         match self {
-            Tx::Single(conn) => Ok(conn.commit().await?),
+            Tx::Single(conn, _turn) => Ok(conn.commit().await?),
             Tx::Grouped(mut g) => {
                 let mut batch = g.batch.take().expect("a write holds its batch");
                 let conn = batch.conn().expect("a write has a transaction");
@@ -328,6 +346,36 @@ impl Tx {
                 done
             }
         }
+    }
+}
+
+/// One queue per wallet being written (PostgreSQL): an async lock each, dropped from the
+/// map once no write holds or waits for it.
+#[derive(Default)]
+pub(crate) struct WalletQueues(std::sync::Mutex<WalletMap>);
+
+#[derive(Default)]
+struct WalletMap {
+    locks: std::collections::HashMap<String, std::sync::Weak<Mutex<()>>>,
+    /// The map's size after its last sweep of unused entries.
+    swept: usize,
+}
+
+impl WalletQueues {
+    fn get(&self, wallet_id: &str) -> Arc<Mutex<()>> {
+        let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(lock) = map.locks.get(wallet_id).and_then(std::sync::Weak::upgrade) {
+            return lock;
+        }
+        // Amortised: sweep when the map has doubled since the last sweep.
+        if map.locks.len() >= 2 * map.swept.max(64) {
+            map.locks.retain(|_, lock| lock.strong_count() > 0);
+            map.swept = map.locks.len();
+        }
+        let lock = Arc::new(Mutex::new(()));
+        map.locks
+            .insert(wallet_id.to_owned(), Arc::downgrade(&lock));
+        lock
     }
 }
 
@@ -372,7 +420,7 @@ impl Deref for Tx {
     type Target = Conn;
     fn deref(&self) -> &Conn {
         match self {
-            Tx::Single(conn) => conn,
+            Tx::Single(conn, _) => conn,
             Tx::Grouped(g) => g
                 .batch
                 .as_ref()
@@ -385,12 +433,37 @@ impl Deref for Tx {
 impl DerefMut for Tx {
     fn deref_mut(&mut self) -> &mut Conn {
         match self {
-            Tx::Single(conn) => conn,
+            Tx::Single(conn, _) => conn,
             Tx::Grouped(g) => g
                 .batch
                 .as_mut()
                 .and_then(|b| b.conn.as_mut())
                 .expect("a write in progress has its connection"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_wallet_has_one_queue_while_used_and_none_after() {
+        let queues = WalletQueues::default();
+        let turn = queues.get("a").lock_owned().await;
+        // Another write to the wallet waits; another wallet's does not.
+        assert!(queues.get("a").try_lock().is_err());
+        assert!(queues.get("b").try_lock().is_ok());
+        drop(turn);
+        assert!(queues.get("a").try_lock().is_ok());
+        // Unused queues are swept as the map grows: it stays near the wallets in use.
+        let held: Vec<_> = (0..10).map(|i| queues.get(&format!("held{i}"))).collect();
+        for i in 0..10_000 {
+            drop(queues.get(&format!("w{i}")));
+        }
+        let len = queues.0.lock().unwrap().locks.len();
+        assert!(len < 300, "{len} entries kept for 10 wallets in use");
+        assert!(held.iter().all(|h| h.try_lock().is_ok()));
+        assert!(Arc::ptr_eq(&held[3], &queues.get("held3")));
     }
 }
