@@ -30,12 +30,16 @@ pub async fn fresh_url(store: Store) -> String {
         }
         Store::Postgres => {
             let admin = postgres_admin_url();
-            let name = format!("ck_test_{}", random_suffix());
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs());
+            let name = format!("ck_test_t{now}_{}", random_suffix());
             let mut conn = sqlx::PgConnection::connect(&admin)
                 .await
                 .unwrap_or_else(|e| {
                     panic!("PostgreSQL at {admin} (cargo xtask test starts it): {e}")
                 });
+            drop_stale_databases(&mut conn, now).await;
             sqlx::query(&format!("CREATE DATABASE {name}"))
                 .execute(&mut conn)
                 .await
@@ -46,5 +50,34 @@ pub async fn fresh_url(store: Store) -> String {
                 .expect("URL has a database");
             format!("{base}/{name}")
         }
+    }
+}
+
+/// Test databases are not dropped by the tests that made them (a test's end has no
+/// async hook); so that runs on one machine do not pile them up (hundreds slowed the
+/// server down), the first database a process makes drops those made over an hour ago
+/// (no test runs that long), and those named before names carried their time.
+async fn drop_stale_databases(conn: &mut sqlx::PgConnection, now: u64) {
+    static SWEPT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if SWEPT.swap(true, std::sync::atomic::Ordering::SeqCst) {
+        return;
+    }
+    let names: Vec<(String,)> =
+        sqlx::query_as("SELECT datname FROM pg_database WHERE datname LIKE 'ck\\_test\\_%'")
+            .fetch_all(&mut *conn)
+            .await
+            .unwrap_or_default();
+    for (name,) in names {
+        let made = name
+            .strip_prefix("ck_test_t")
+            .and_then(|rest| rest.split_once('_'))
+            .and_then(|(secs, _)| secs.parse::<u64>().ok());
+        if made.is_some_and(|t| t + 3600 > now) {
+            continue;
+        }
+        // In use (a test of another run still going): left for a later sweep.
+        let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\""))
+            .execute(&mut *conn)
+            .await;
     }
 }
