@@ -465,7 +465,8 @@ impl Ledger {
     }
 
     /// Begins an idempotent write on an existing hold ([`Ledger::begin_write`]): its
-    /// wallet locked and settled, and the hold as it stands under that lock.
+    /// wallet locked and settled, and the hold as it stands under that lock (read with
+    /// the key's record, in one statement; again if settling changed it).
     pub(crate) async fn begin_hold_write(
         &self,
         ws: &str,
@@ -475,12 +476,25 @@ impl Ledger {
         payload_hash: &str,
         now: i64,
     ) -> Result<HoldWrite> {
+        const ALSO: &str = concat!(
+            ", ",
+            hold_columns!(),
+            ", member_id, action, project FROM (SELECT 1 AS one) o LEFT JOIN holds ON holds.id = $5"
+        );
         match self
-            .begin_write::<Hold>(ws, wallet_id, key, payload_hash, now)
+            .begin_write_also::<Hold>(ws, wallet_id, key, payload_hash, now, Some((ALSO, hold_id)))
             .await?
         {
-            Write::Replayed(done) => Ok(HoldWrite::Replayed(done)),
-            Write::Fresh(mut tx, w) => {
+            (Write::Replayed(done), _) => Ok(HoldWrite::Replayed(done)),
+            (Write::Fresh(tx, w), Some((row, false))) => {
+                if row.try_get::<Option<String>, _>(3)?.is_none() {
+                    return Err(hold_not_found(hold_id));
+                }
+                let hold = hold_from_row_at(&row, 3)?;
+                let owner = (row.try_get(15)?, row.try_get(16)?, row.try_get(17)?);
+                Ok(HoldWrite::Fresh(tx, w, hold, owner))
+            }
+            (Write::Fresh(mut tx, w), _) => {
                 let (hold, owner) = self.hold_with_owner_in(&mut tx, hold_id).await?;
                 Ok(HoldWrite::Fresh(tx, w, hold, owner))
             }
@@ -539,25 +553,31 @@ pub(crate) enum HoldWrite {
 pub(crate) type HoldOwner = (Option<String>, Option<String>, Option<String>);
 
 pub(crate) fn hold_from_row(r: &AnyRow) -> Result<Hold> {
-    let status: String = r.try_get(4)?;
-    let captured: Option<i64> = r.try_get(5)?;
+    hold_from_row_at(r, 0)
+}
+
+/// A hold from `hold_columns!()` read from column `at` on.
+pub(crate) fn hold_from_row_at(r: &AnyRow, at: usize) -> Result<Hold> {
+    let status: String = r.try_get(at + 4)?;
+    let captured: Option<i64> = r.try_get(at + 5)?;
+    let optional = |i: usize| r.try_get::<Option<i64>, _>(at + i);
     Ok(Hold {
-        id: r.try_get(0)?,
-        quote_id: r.try_get(1)?,
-        wallet_id: r.try_get(2)?,
-        amount_millicredits: to_u64(r.try_get(3)?),
+        id: r.try_get(at)?,
+        quote_id: r.try_get(at + 1)?,
+        wallet_id: r.try_get(at + 2)?,
+        amount_millicredits: to_u64(r.try_get(at + 3)?),
         status: HoldStatus::parse(&status)
             .ok_or_else(|| LedgerError::Corrupt(format!("hold status `{status}`")))?,
         captured_millicredits: captured.map(to_u64),
-        expires_at_ms: r.try_get(6)?,
-        created_at_ms: r.try_get(7)?,
-        stream: match r.try_get::<Option<i64>, _>(8)? {
+        expires_at_ms: r.try_get(at + 6)?,
+        created_at_ms: r.try_get(at + 7)?,
+        stream: match optional(8)? {
             None => None,
             Some(max) => Some(HoldStream {
                 confirmed_max_millicredits: to_u64(max),
-                reserved_output_tokens: to_u64(r.try_get::<Option<i64>, _>(9)?.unwrap_or(0)),
-                generated_output_tokens: to_u64(r.try_get::<Option<i64>, _>(10)?.unwrap_or(0)),
-                generated_millicredits: to_u64(r.try_get::<Option<i64>, _>(11)?.unwrap_or(0)),
+                reserved_output_tokens: to_u64(optional(9)?.unwrap_or(0)),
+                generated_output_tokens: to_u64(optional(10)?.unwrap_or(0)),
+                generated_millicredits: to_u64(optional(11)?.unwrap_or(0)),
             }),
         },
     })

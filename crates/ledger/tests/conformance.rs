@@ -255,6 +255,20 @@ conformance! {
         env.ledger.audit(&wallet).await.unwrap();
     };
 
+    a_capture_that_finds_its_hold_timed_out_is_refused_and_charges_nothing => |store| async move {
+        let env = env(store).await;
+        let (p, wallet) = env.workspace(LANDING, Some("free")).await;
+        let q = env.ledger.quote(&p, &quote_req(image("2k"))).await.unwrap();
+        let h = env.ledger.hold(&p, &HoldRequest { quote_id: q.id }, "h").await.unwrap();
+        env.clock.advance(env.ledger.config().hold_ttl_ms);
+        // No sweep ran: the capture's own write times the hold out, then sees it expired.
+        let err = env.ledger.capture(&p, &h.id, &CaptureRequest { amount_millicredits: Some(1), actual: None }, "c").await.unwrap_err();
+        assert!(matches!(err, LedgerError::HoldNotActive { ref status, .. } if status == "expired"), "{err}");
+        let b = env.ledger.balance(&p, None).await.unwrap();
+        assert_eq!((b.balance_millicredits, b.held_millicredits), (credits(250), 0));
+        env.ledger.audit(&wallet).await.unwrap();
+    };
+
     expired_quotes_cannot_be_confirmed => |store| async move {
         let env = env(store).await;
         let (p, _) = env.workspace(LANDING, Some("free")).await;
