@@ -25,6 +25,7 @@ fn random_suffix() -> String {
 pub async fn fresh_url(store: Store) -> String {
     match store {
         Store::Sqlite => {
+            remove_stale_files();
             let path = std::env::temp_dir().join(format!("creditkit-test-{}.db", random_suffix()));
             format!("sqlite://{}?mode=rwc", path.display())
         }
@@ -79,5 +80,34 @@ async fn drop_stale_databases(conn: &mut sqlx::PgConnection, now: u64) {
         let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\""))
             .execute(&mut *conn)
             .await;
+    }
+}
+
+/// Likewise for SQLite: the first database a process makes removes test database files
+/// (and their logs) last written over an hour ago.
+fn remove_stale_files() {
+    static SWEPT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if SWEPT.swap(true, std::sync::atomic::Ordering::SeqCst) {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    let hour = std::time::Duration::from_secs(3600);
+    for entry in entries.flatten() {
+        let stale = entry
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > hour);
+        if stale
+            && entry
+                .file_name()
+                .to_string_lossy()
+                .starts_with("creditkit-test-")
+        {
+            let _ = std::fs::remove_file(entry.path());
+        }
     }
 }
