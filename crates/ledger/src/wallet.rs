@@ -591,8 +591,9 @@ impl Ledger {
             .0)
     }
 
-    /// [`Ledger::begin_write`], also reading `also`'s SQL — scalar subqueries over `$3`
-    /// (the wallet) and `$5` (its argument) — in the statement that reads the key's
+    /// [`Ledger::begin_write`], also reading `also`'s SQL — more columns over `$3` (the
+    /// wallet) and `$5` (its argument), scalar subqueries or from a `FROM` clause that
+    /// yields one row (a hold's: `begin_hold_write`) — in the statement that reads the key's
     /// record, after the lock: one round trip less under it. Returns that row (its
     /// columns from 3 on), and whether the wallet was settled after it was read (then
     /// what it counted may have changed).
