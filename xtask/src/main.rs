@@ -203,12 +203,14 @@ fn build_page(root: &Path) -> Result<String> {
 /// custom elements on load; no demo) plus its stylesheet, `estimator/` the pricing
 /// module alone (`creditkit-estimator`). Built with the page's wasm-opt settings.
 pub(crate) fn build_embed(root: &Path, path: &str) -> Result<()> {
+    let (_, esbuild) = tools::ensure_e2e_npm()?;
     for (package, feature, dir, name) in MODULES {
         step(&format!("building {dir}/{name}.js ({package})"));
         let built = cargo_wasm(root, package, feature)?;
         let out = root.join("dist").join(dir);
         let _ = std::fs::remove_dir_all(&out);
         bindgen_and_opt(root, path, &built, &out, name)?;
+        minify_js(&esbuild, &out.join(format!("{name}.js")))?;
     }
     std::fs::copy(
         root.join("crates/widget/style/creditkit.css"),
@@ -237,19 +239,39 @@ const MODULES: [(&str, Option<&str>, &str, &str); 2] = [
 ];
 
 /// Builds `package` for wasm32 with the `wasm-release` profile; returns the raw module.
+///
+/// The standard library is rebuilt with the module (`-Z build-std`, on the nightly
+/// toolchain) for size: optimised like our code (`opt-level = "z"`, its size-over-speed
+/// algorithms), and with `panic = immediate-abort` a panic is a trap, so no panic
+/// message, formatting machinery or source location is compiled in. Nothing may panic
+/// on input anyway (the engine is property-tested for it). In its own target directory:
+/// a std built this way is not the one the tests use.
 fn cargo_wasm(root: &Path, package: &str, feature: Option<&str>) -> Result<PathBuf> {
     let mut cargo = Command::new("cargo");
+    cargo.arg(format!("+{}", tools::SHIPPED_TOOLCHAIN));
     cargo.args(["build", "--locked", "--target", "wasm32-unknown-unknown"]);
     cargo.args(["--profile", "wasm-release", "-p", package]);
+    cargo.args(["--target-dir", SHIPPED_TARGET_DIR]);
+    cargo.args(["-Z", "build-std=std,panic_abort"]);
+    cargo.args(["-Z", "build-std-features=optimize_for_size"]);
+    // Added to `.cargo/config.toml`'s flags for this target (cargo joins the lists).
+    cargo.args([
+        "--config",
+        "target.wasm32-unknown-unknown.rustflags = \
+         ['-Zunstable-options', '-Cpanic=immediate-abort', '-Zlocation-detail=none']",
+    ]);
     if let Some(f) = feature {
         cargo.args(["--features", f]);
     }
     run(&mut cargo)?;
     Ok(root.join(format!(
-        "target/wasm32-unknown-unknown/wasm-release/{}.wasm",
+        "{SHIPPED_TARGET_DIR}/wasm32-unknown-unknown/wasm-release/{}.wasm",
         package.replace('-', "_")
     )))
 }
+
+/// Where [`cargo_wasm`] builds: apart from `target/`'s stable builds.
+const SHIPPED_TARGET_DIR: &str = "target/shipped";
 
 /// wasm-bindgen (`--target web`) into `out` as `{name}.js` + `{name}_bg.wasm`, then
 /// wasm-opt in place with index.html's settings, so every module is built alike.
@@ -278,6 +300,25 @@ fn bindgen_and_opt(root: &Path, path: &str, built: &Path, out: &Path, name: &str
         }
         run(&mut opt)?;
     }
+    Ok(())
+}
+
+/// Minifies wasm-bindgen's glue in place with esbuild (ES module in, ES module out;
+/// `new URL("…_bg.wasm", import.meta.url)` stays as bundlers look for it). Its first
+/// line, the `@ts-self-types` pointer to the declarations, is kept.
+fn minify_js(esbuild: &Path, js: &Path) -> Result<()> {
+    let text = std::fs::read_to_string(js).with_context(|| format!("reading {}", js.display()))?;
+    let first = text.lines().next().unwrap_or_default();
+    let minified = js.with_extension("min.js");
+    let mut cmd = Command::new(esbuild);
+    cmd.arg(js)
+        .args(["--minify", "--format=esm", "--log-level=warning"])
+        .arg(format!("--outfile={}", minified.display()));
+    if first.starts_with("/* @ts-self-types=") {
+        cmd.arg(format!("--banner:js={first}"));
+    }
+    run(&mut cmd)?;
+    std::fs::rename(&minified, js)?;
     Ok(())
 }
 

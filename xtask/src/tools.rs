@@ -52,12 +52,70 @@ pub(crate) fn locked_version(root: &Path, package: &str) -> Result<String> {
 
 /// The wasm32 target, which the page, the embed and the browser tests all build for.
 fn ensure_wasm_target() -> Result<()> {
+    ensure_wasm_target_of(&[])
+}
+
+/// The wasm32 target of the active toolchain, or of `["--toolchain", name]`.
+fn ensure_wasm_target_of(toolchain: &[&str]) -> Result<()> {
     let installed = Command::new("rustup")
         .args(["target", "list", "--installed"])
+        .args(toolchain)
         .output()
         .context("running rustup")?;
     if !String::from_utf8_lossy(&installed.stdout).contains("wasm32-unknown-unknown") {
-        run(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))?;
+        run(Command::new("rustup")
+            .args(["target", "add", "wasm32-unknown-unknown"])
+            .args(toolchain))?;
+    }
+    Ok(())
+}
+
+/// The toolchain the shipped modules are built with: the machine's nightly, with the
+/// standard library's source and the wasm32 target, so `-Z build-std` can rebuild std
+/// for size with `-C panic=immediate-abort` (ARCHITECTURE.md, widget invariants).
+pub(crate) const SHIPPED_TOOLCHAIN: &str = "nightly";
+
+fn ensure_shipped_toolchain() -> Result<()> {
+    if !answers(
+        "rustup",
+        &["run", SHIPPED_TOOLCHAIN, "rustc", "--version"],
+        "nightly",
+    ) {
+        step(&format!(
+            "installing Rust's {SHIPPED_TOOLCHAIN} toolchain (for the shipped wasm modules)"
+        ));
+        run(Command::new("rustup").args([
+            "toolchain",
+            "install",
+            SHIPPED_TOOLCHAIN,
+            "--profile",
+            "minimal",
+            "--component",
+            "rust-src",
+            "--target",
+            "wasm32-unknown-unknown",
+        ]))
+        .context("the shipped wasm modules are built with -Z build-std, which needs nightly")?;
+    }
+    ensure_wasm_target_of(&["--toolchain", SHIPPED_TOOLCHAIN])?;
+    if !answers(
+        "rustup",
+        &[
+            "component",
+            "list",
+            "--installed",
+            "--toolchain",
+            SHIPPED_TOOLCHAIN,
+        ],
+        "rust-src",
+    ) {
+        run(Command::new("rustup").args([
+            "component",
+            "add",
+            "rust-src",
+            "--toolchain",
+            SHIPPED_TOOLCHAIN,
+        ]))?;
     }
     Ok(())
 }
@@ -93,6 +151,7 @@ pub(crate) fn ensure_test_tools(root: &Path) -> Result<Tools> {
 pub(crate) fn ensure_page_tools(root: &Path) -> Result<String> {
     let bin = cargo_bin();
     ensure_wasm_target()?;
+    ensure_shipped_toolchain()?;
     ensure_wasm_bindgen(root, &bin)?;
     if !answers(
         &bin.join("trunk").to_string_lossy(),
