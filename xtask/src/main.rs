@@ -187,10 +187,12 @@ fn build_page(root: &Path) -> Result<String> {
     let path = tools::ensure_page_tools(root)?;
     step("building the page (trunk build --release)");
     run(Command::new("cargo").args(["fetch", "--locked"]))?;
-    run(Command::new("trunk")
-        .args(["build", "--release", "--offline"])
-        .env("PATH", &path)
-        .env("TRUNK_OFFLINE", "true"))?;
+    run(shipped_build(
+        Command::new("trunk")
+            .args(["build", "--release", "--offline"])
+            .env("PATH", &path)
+            .env("TRUNK_OFFLINE", "true"),
+    ))?;
     build_embed(root, &path)?;
     for (name, bytes) in served_files(root)? {
         eprintln!("xtask: {name}: {} KB", bytes.len() / 1024);
@@ -239,38 +241,40 @@ const MODULES: [(&str, Option<&str>, &str, &str); 2] = [
 ];
 
 /// Builds `package` for wasm32 with the `wasm-release` profile; returns the raw module.
-///
-/// The standard library is rebuilt with the module (`-Z build-std`, on the nightly
-/// toolchain) for size: optimised like our code (`opt-level = "z"`, its size-over-speed
-/// algorithms), and with `panic = immediate-abort` a panic is a trap, so no panic
-/// message, formatting machinery or source location is compiled in. Nothing may panic
-/// on input anyway (the engine is property-tested for it). In its own target directory:
-/// a std built this way is not the one the tests use.
 fn cargo_wasm(root: &Path, package: &str, feature: Option<&str>) -> Result<PathBuf> {
     let mut cargo = Command::new("cargo");
-    cargo.arg(format!("+{}", tools::SHIPPED_TOOLCHAIN));
     cargo.args(["build", "--locked", "--target", "wasm32-unknown-unknown"]);
     cargo.args(["--profile", "wasm-release", "-p", package]);
-    cargo.args(["--target-dir", SHIPPED_TARGET_DIR]);
-    cargo.args(["-Z", "build-std=std,panic_abort"]);
-    cargo.args(["-Z", "build-std-features=optimize_for_size"]);
-    // Added to `.cargo/config.toml`'s flags for this target (cargo joins the lists).
-    cargo.args([
-        "--config",
-        "target.wasm32-unknown-unknown.rustflags = \
-         ['-Zunstable-options', '-Cpanic=immediate-abort', '-Zlocation-detail=none']",
-    ]);
     if let Some(f) = feature {
         cargo.args(["--features", f]);
     }
-    run(&mut cargo)?;
+    run(shipped_build(&mut cargo))?;
     Ok(root.join(format!(
         "{SHIPPED_TARGET_DIR}/wasm32-unknown-unknown/wasm-release/{}.wasm",
         package.replace('-', "_")
     )))
 }
 
-/// Where [`cargo_wasm`] builds: apart from `target/`'s stable builds.
+/// How every module a browser loads is compiled (the shipped ones, the demo page through
+/// Trunk, the size probes): the standard library is rebuilt with it (`-Z build-std`, on
+/// the nightly toolchain) for size: optimised like our code (`opt-level = "z"`, its
+/// size-over-speed algorithms), and with `panic = immediate-abort` a panic is a trap, so
+/// no panic message, formatting machinery or source location is compiled in. Nothing
+/// may panic on input anyway (the engine is property-tested for it). In its own target
+/// directory: a std built this way is not the one the tests use.
+fn shipped_build(cmd: &mut Command) -> &mut Command {
+    cmd.env("RUSTUP_TOOLCHAIN", tools::SHIPPED_TOOLCHAIN)
+        .env("CARGO_TARGET_DIR", SHIPPED_TARGET_DIR)
+        .env("CARGO_UNSTABLE_BUILD_STD", "std,panic_abort")
+        .env("CARGO_UNSTABLE_BUILD_STD_FEATURES", "optimize_for_size")
+        // Joined to `.cargo/config.toml`'s flags for this target.
+        .env(
+            "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS",
+            "-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none",
+        )
+}
+
+/// Where [`shipped_build`] builds: apart from `target/`'s stable builds.
 const SHIPPED_TARGET_DIR: &str = "target/shipped";
 
 /// wasm-bindgen (`--target web`) into `out` as `{name}.js` + `{name}_bg.wasm`, then
