@@ -47,8 +47,15 @@ document.getElementById("js").textContent =
 // The estimator package alone, beside the widget: its own module (and allocator). A chat
 // turn typed character by character, each keystroke counted, then the whole text at once.
 await initEstimator();
-const counter = await loadTokenCounter(api, "o200k_base");
 const turn = "Write a haiku about credits, 你好 🙂 fn main() { 42 }\n".repeat(200);
+// Its input tokens as the estimate prices them: bounded until the counter module is
+// loaded (loadTokenCounter loads it), then exactly the counter's count.
+const inputLine = () => new PricingOnly(card)
+  .estimate({ action: "chat_turn", params: { model: "kappax-agent", input_text: turn } })
+  .lines.find((l) => l.kind === "input_tokens").label;
+const bounded = inputLine();
+const counter = await loadTokenCounter(api, "o200k_base");
+const counted = inputLine();
 let live = 0;
 for (let i = 1; i <= turn.length; i += 1) live = counter.update(turn.slice(0, i));
 // loadTokenCounter is the package's JavaScript: fetched once, a new counter each call,
@@ -60,6 +67,8 @@ document.getElementById("estimator").textContent = [
   live === counter.count(turn) ? "typed = pasted" : `typed ${live} != pasted ${counter.count(turn)}`,
   again !== counter && again.update("") === 0 && counter.count("hello") === again.count("hello") ? "shared" : "not shared",
   unknown.startsWith("unknown encoding `p50k_base`") ? "refused" : `unknown: ${unknown}`,
+  counted === `Input — ${counter.count(turn)} tokens` && bounded !== counted
+    ? "priced exactly" : `priced: ${bounded} then ${counted}`,
   live,
 ].join(" ");
 "#;
@@ -133,6 +142,7 @@ pub(crate) fn build_scratch_app(work: &Path, site: &Path) -> String {
     for (package, wasm) in [
         ("widget", "creditkit_bg.wasm"),
         ("estimator", "creditkit_estimator_bg.wasm"),
+        ("estimator", "creditkit_token_counter_bg.wasm"),
     ] {
         let installed = app.join("node_modules/@creditkit").join(package);
         std::fs::copy(installed.join(wasm), out.join(wasm))
@@ -172,7 +182,7 @@ pub(crate) async fn scratch_app_works(c: &Client, env: &Env, built: &str) -> Res
     .await?;
     wait_text(c, "#js", "the package's Estimator", |t| t == "6000").await?;
     let typed = wait_text(c, "#estimator", "the estimator package", |t| {
-        t.starts_with("6000 typed = pasted shared refused ")
+        t.starts_with("6000 typed = pasted shared refused priced exactly ")
             && t.rsplit(' ').next().and_then(|n| n.parse::<u32>().ok()) > Some(1_000)
     })
     .await?;
@@ -190,7 +200,7 @@ pub(crate) async fn scratch_app_works(c: &Client, env: &Env, built: &str) -> Res
     })
     .await?;
     println!("package: a scratch app ({built}) shows the balance, prices, and places a hold");
-    println!("package: @creditkit/estimator beside it prices alike and counts a chat turn typed key by key as pasted ({typed})");
+    println!("package: @creditkit/estimator beside it prices alike, counts a chat turn typed key by key as pasted, and prices its text exactly once loadTokenCounter has loaded the counter module ({typed})");
     Ok(())
 }
 

@@ -31,8 +31,10 @@ pub(crate) fn pack(root: &Path) -> Result<Vec<PathBuf>> {
         ));
         let out = out_root.join(dist_dir);
         let _ = std::fs::remove_dir_all(&out);
-        crate::copy_dir(&root.join("dist").join(dist_dir), &out)?;
+        // The hand-written files first: what `dist/` has of them (the estimator's
+        // `index.js`, minified) is what ships.
         crate::copy_dir(&root.join(crate_dir).join("npm"), &out)?;
+        crate::copy_dir(&root.join("dist").join(dist_dir), &out)?;
         let manifest = out.join("package.json");
         let text = std::fs::read_to_string(&manifest)?;
         if !text.contains("\"version\": \"0.0.0\"") {

@@ -3,10 +3,23 @@
 //! server charges with, and `loadTokenCounter` counts a chat turn's tokens exactly as
 //! the server will. TypeScript declarations come with the module. The widget
 //! (`creditkit-widget`) is built on this crate and exports the same API.
+//!
+//! Token counting is `creditkit-token-counter`: in the widget's module through feature
+//! `counter`; in the estimator's package a second module that its `loadTokenCounter`
+//! loads, whose counts reach [`price`] through [`use_token_counts`] (`counts.rs`).
 
-pub mod ranks;
+#[cfg(not(feature = "counter"))]
+mod counts;
 pub mod text;
 
+#[cfg(not(feature = "counter"))]
+pub use counts::use_token_counts;
+#[cfg(feature = "fetch")]
+pub use creditkit_token_counter::load_token_counter;
+#[cfg(feature = "counter")]
+pub use creditkit_token_counter::{ranks, TokenCounter};
+
+use creditkit_pricing::tokens::Tokenizer as _;
 use creditkit_pricing::{estimate, parse_card, Card, Millicredits, Request, ToJson};
 use wasm_bindgen::prelude::*;
 
@@ -129,27 +142,31 @@ impl Estimator {
 }
 
 /// Prices `request` as the server will: each chat item's `input_text` counted by
-/// `count_input_text` (the server's function) with the ranks this page has loaded —
+/// `count_input_text` (the server's function) with the counters this page has loaded —
 /// exact once they are here, true bounds until then — then estimated. The widget's live
 /// estimates and `Estimator.estimate` both come through here.
 pub fn price(
     card: &creditkit_pricing::Card,
     request: &Request,
 ) -> Result<creditkit_pricing::Estimate, creditkit_pricing::EstimateError> {
+    #[cfg(feature = "counter")]
     let held: Vec<_> = creditkit_pricing::tokens::Encoding::ALL
         .into_iter()
         .filter_map(ranks::loaded)
         .collect();
+    #[cfg(not(feature = "counter"))]
+    let held = counts::held();
     let counted = creditkit_pricing::count_input_text(card, request, |name| {
         held.iter()
-            .find(|b| b.encoding().name() == name)
-            .map(|b| &**b as &dyn creditkit_pricing::tokens::Tokenizer)
+            .find(|t| t.name() == name)
+            .map(|t| &**t as &dyn creditkit_pricing::tokens::Tokenizer)
     })?;
     estimate(card, &counted.request)
 }
 
 /// The encodings whose ranks [`price`] needs for `request`'s `input_text` to be counted
 /// exactly, and that this page has not loaded yet.
+#[cfg(feature = "counter")]
 pub fn missing_ranks(
     card: &creditkit_pricing::Card,
     request: &Request,
@@ -177,203 +194,4 @@ fn failure(code: &str, path: &str, message: &str) -> JsValue {
     let _ = js_sys::Reflect::set(&o, &"path".into(), &path.into());
     let _ = js_sys::Reflect::set(&o, &"message".into(), &message.into());
     o.into()
-}
-
-/// Exact token counts for `o200k_base` and `cl100k_base`, equal to tiktoken's; the rank
-/// data is fetched separately and verified by SHA-256 (see `loadTokenCounter`).
-#[wasm_bindgen]
-pub struct TokenCounter {
-    bpe: std::sync::Arc<creditkit_pricing::tokens::Bpe>,
-    live: creditkit_pricing::tokens::Incremental,
-    /// The last edit's position in the held text, as (UTF-16 units, bytes): typing
-    /// stays near it, so mapping the next offset walks a few chars, not the text.
-    cursor: (usize, usize),
-}
-
-#[wasm_bindgen]
-impl TokenCounter {
-    /// A counter from rank data already in memory (refused unless its SHA-256 matches).
-    /// The page keeps the data: `Estimator.estimate` then counts `input_text` exactly.
-    #[wasm_bindgen(js_name = fromBytes)]
-    pub fn from_bytes(encoding: &str, bytes: &[u8]) -> Result<TokenCounter, JsError> {
-        let e = encoding_named(encoding)?;
-        let bpe = creditkit_pricing::tokens::Bpe::from_asset(e, bytes)
-            .map_err(|err| JsError::new(&err.to_string()))?;
-        Ok(TokenCounter::with(crate::ranks::keep(bpe)))
-    }
-
-    /// A new counter over the same rank data (nothing is parsed or verified again): one
-    /// per text box.
-    pub fn another(&self) -> TokenCounter {
-        TokenCounter::with(self.bpe.clone())
-    }
-
-    /// Whether `encoding` is one this module counts exactly (`o200k_base`, `cl100k_base`).
-    pub fn knows(encoding: &str) -> bool {
-        creditkit_pricing::tokens::Encoding::from_name(encoding).is_some()
-    }
-
-    fn with(bpe: std::sync::Arc<creditkit_pricing::tokens::Bpe>) -> TokenCounter {
-        TokenCounter {
-            live: creditkit_pricing::tokens::Incremental::new(bpe.clone()),
-            bpe,
-            cursor: (0, 0),
-        }
-    }
-
-    /// The encoding's name, e.g. `o200k_base`.
-    #[wasm_bindgen(getter)]
-    pub fn encoding(&self) -> String {
-        self.bpe.encoding().name().to_string()
-    }
-
-    /// The exact token count of `text` (lone surrogates count as U+FFFD, as sent).
-    pub fn count(&self, text: &str) -> f64 {
-        self.bpe.count(text) as f64
-    }
-
-    /// The count of `text`, re-tokenizing only what changed since the last call: call it
-    /// on every input event of a text box.
-    pub fn update(&mut self, text: &str) -> f64 {
-        self.cursor = (0, 0);
-        match self.live.set(text) {
-            Ok(n) => n as f64,
-            Err(_) => self.bpe.count(text) as f64,
-        }
-    }
-
-    /// The count after one edit of the text last given to `update` or `edit`: at
-    /// `offset`, `removed` UTF-16 units (JavaScript string indices) replaced by
-    /// `inserted`. Only the edit crosses into WebAssembly, so a keystroke costs the same
-    /// in a 10-character and a 10,000-character message. Throws when the edit does not
-    /// fit the text (call `update` with the whole text then).
-    pub fn edit(&mut self, offset: f64, removed: f64, inserted: &str) -> Result<f64, JsError> {
-        let units = |v: f64| {
-            (v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v <= u32::MAX as f64)
-                .then_some(v as usize)
-        };
-        let misfit = || JsError::new("the edit does not fit the counted text; call update(text)");
-        let (Some(offset), Some(removed)) = (units(offset), units(removed)) else {
-            return Err(misfit());
-        };
-        let text = self.live.text();
-        let start = utf16_to_byte(text, self.cursor, offset).ok_or_else(misfit)?;
-        let end = utf16_to_byte(text, (offset, start), offset + removed).ok_or_else(misfit)?;
-        let n = self
-            .live
-            .splice(start..end, inserted)
-            .map_err(|_| misfit())?;
-        self.cursor = (offset, start);
-        Ok(n as f64)
-    }
-}
-
-/// The byte offset in `text` of UTF-16 offset `target`, walking from `from` (a known
-/// (UTF-16, byte) pair): forward, or back when the target is before it. `None` past the
-/// end or inside a surrogate pair.
-fn utf16_to_byte(text: &str, from: (usize, usize), target: usize) -> Option<usize> {
-    let (mut units, mut bytes) = if text.is_char_boundary(from.1) && from.1 <= text.len() {
-        from
-    } else {
-        (0, 0)
-    };
-    if target < units {
-        for c in text[..bytes].chars().rev() {
-            units -= c.len_utf16();
-            bytes -= c.len_utf8();
-            if units <= target {
-                break;
-            }
-        }
-    }
-    let mut chars = text[bytes..].chars();
-    while units < target {
-        let c = chars.next()?;
-        units += c.len_utf16();
-        bytes += c.len_utf8();
-    }
-    (units == target).then_some(bytes)
-}
-
-fn encoding_named(name: &str) -> Result<creditkit_pricing::tokens::Encoding, JsError> {
-    creditkit_pricing::tokens::Encoding::from_name(name).ok_or_else(|| {
-        JsError::new(&format!(
-            "unknown encoding `{name}` (known: o200k_base, cl100k_base)"
-        ))
-    })
-}
-
-/// Fetches an encoding's rank data from a creditkit API (`{api}/v1/tokenizers/{name}`),
-/// verifies it, and returns a counter. Loaded once per page. (Without `fetch`, the
-/// package's `index.js` defines it, in JavaScript, with `fromBytes` and `another`.)
-#[cfg(feature = "fetch")]
-#[wasm_bindgen(js_name = loadTokenCounter)]
-pub async fn load_token_counter(api: String, encoding: String) -> Result<TokenCounter, JsError> {
-    let e = encoding_named(&encoding)?;
-    let bpe = crate::ranks::load(&api, e)
-        .await
-        .map_err(|err| JsError::new(&err))?;
-    Ok(TokenCounter::with(bpe))
-}
-
-#[cfg(all(test, not(target_arch = "wasm32")))]
-mod tests {
-    use super::{utf16_to_byte, TokenCounter};
-    use proptest::prelude::*;
-
-    proptest! {
-        /// Edits in JavaScript's UTF-16 offsets keep the count equal to a full recount.
-        #[test]
-        fn edits_count_like_a_full_recount(
-            start in "[a-z €🙂\n]{0,40}",
-            edits in prop::collection::vec((0usize..64, 0usize..4, "[a-z €🙂\n]{0,3}"), 1..12),
-        ) {
-            let encoding = creditkit_tokens::Encoding::O200kBase;
-            let bytes = creditkit_tokens::Bpe::asset_bytes(encoding);
-            let mut counter = TokenCounter::from_bytes("o200k_base", bytes).unwrap();
-            counter.update(&start);
-            let mut text: Vec<u16> = start.encode_utf16().collect();
-            for (at, removed, inserted) in edits {
-                // Keep the edit on char boundaries, as a text box's edits are.
-                let at = at.min(text.len());
-                let end = (at + removed).min(text.len());
-                let boundary = |i: usize| i == text.len() || !(0xDC00..0xE000).contains(&text[i]);
-                if !boundary(at) || !boundary(end) {
-                    continue;
-                }
-                let n = counter.edit(at as f64, (end - at) as f64, &inserted).unwrap();
-                text.splice(at..end, inserted.encode_utf16());
-                let now = String::from_utf16(&text).unwrap();
-                prop_assert_eq!(n, counter.count(&now));
-            }
-        }
-    }
-
-    #[test]
-    fn utf16_offsets_map_to_bytes_from_any_known_position() {
-        let text = "a€🙂b"; // 1 + 3 + 4 + 1 bytes; 1 + 1 + 2 + 1 UTF-16 units
-        let expected = [
-            (0, Some(0)),
-            (1, Some(1)),
-            (2, Some(4)),
-            (3, None),
-            (4, Some(8)),
-            (5, Some(9)),
-            (6, None),
-        ];
-        for from in [(0, 0), (2, 4), (4, 8), (5, 9)] {
-            for (target, bytes) in expected {
-                assert_eq!(
-                    utf16_to_byte(text, from, target),
-                    bytes,
-                    "{from:?} → {target}"
-                );
-            }
-        }
-        assert_eq!(
-            utf16_to_byte(text, (1, 2), 4),
-            Some(8),
-            "a stale cursor mid-char"
-        );
-    }
 }

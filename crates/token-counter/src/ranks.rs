@@ -1,13 +1,14 @@
 //! Token rank data in the browser: fetched from a creditkit API once per page, refused
 //! unless its SHA-256 is the one compiled in, shared by every counter on the page (the
-//! widget's chat boxes and `loadTokenCounter` alike) and by [`crate::price`]. The fetch
-//! is Rust's with feature `fetch` (the widget's); the estimator's package fetches in
-//! JavaScript and hands the bytes to `TokenCounter.fromBytes`, which keeps them here too.
+//! widget's chat boxes and `loadTokenCounter` alike) and, in the widget, by
+//! `creditkit_estimator::price`. The fetch is Rust's with feature `fetch` (the widget's);
+//! the estimator's package fetches in JavaScript and hands the bytes to
+//! `TokenCounter.fromBytes`, which keeps them here too.
 
 use std::cell::RefCell;
 use std::sync::Arc;
 
-use creditkit_pricing::tokens::{Bpe, Encoding};
+use creditkit_tokens::{Bpe, Encoding};
 
 thread_local! {
     static LOADED: RefCell<Vec<Arc<Bpe>>> = const { RefCell::new(Vec::new()) };
@@ -41,7 +42,7 @@ mod fetch {
     use std::cell::RefCell;
     use std::sync::Arc;
 
-    use creditkit_pricing::tokens::{Bpe, Encoding};
+    use creditkit_tokens::{Bpe, Encoding};
     use wasm_bindgen::JsCast;
     use wasm_bindgen_futures::JsFuture;
 
