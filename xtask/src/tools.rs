@@ -117,6 +117,18 @@ fn ensure_shipped_toolchain() -> Result<()> {
             SHIPPED_TOOLCHAIN,
         ]))?;
     }
+    // Trunk builds offline, and the standard library it rebuilds has crates of its own:
+    // into cargo's cache first (on a new machine nothing else fetches them).
+    let sysroot = Command::new("rustup")
+        .args(["run", SHIPPED_TOOLCHAIN, "rustc", "--print", "sysroot"])
+        .output()
+        .context("asking rustc for its sysroot")?;
+    let library = PathBuf::from(String::from_utf8_lossy(&sysroot.stdout).trim())
+        .join("lib/rustlib/src/rust/library/Cargo.toml");
+    run(Command::new("rustup")
+        .args(["run", SHIPPED_TOOLCHAIN, "cargo", "fetch", "--locked"])
+        .arg("--manifest-path")
+        .arg(&library))?;
     Ok(())
 }
 
