@@ -106,36 +106,20 @@ fn test(root: &Path) -> Result<()> {
         "-D",
         "warnings",
     ]))?;
-    // The widget's browser code only compiles for wasm32: lint it there too.
-    run(Command::new("cargo").args([
-        "clippy",
-        "--locked",
-        "--target",
-        "wasm32-unknown-unknown",
-        "-p",
-        "creditkit-widget",
-        "-p",
-        "creditkit-demo",
-        "-p",
-        "creditkit-estimator",
-        "--all-targets",
-        "--",
-        "-D",
-        "warnings",
-    ]))?;
-    // Apart: linted with the widget, its allocator would meet the estimator's.
-    run(Command::new("cargo").args([
-        "clippy",
-        "--locked",
-        "--target",
-        "wasm32-unknown-unknown",
-        "-p",
-        "creditkit-token-counter",
-        "--all-targets",
-        "--",
-        "-D",
-        "warnings",
-    ]))?;
+    // The widget's browser code only compiles for wasm32: lint it there too. The token
+    // counter apart: linted with the widget, its allocator would meet the estimator's.
+    let wasm_lints: [&[&str]; 2] = [
+        &["creditkit-widget", "creditkit-demo", "creditkit-estimator"],
+        &["creditkit-token-counter"],
+    ];
+    for packages in wasm_lints {
+        let mut clippy = Command::new("cargo");
+        clippy.args(["clippy", "--locked", "--target", "wasm32-unknown-unknown"]);
+        for p in packages {
+            clippy.args(["-p", p]);
+        }
+        run(clippy.args(["--all-targets", "--", "-D", "warnings"]))?;
+    }
     step("native tests (cargo test --workspace)");
     // The widget is tested where it runs, in the browser; the end-to-end test needs the page.
     run(Command::new("cargo")
