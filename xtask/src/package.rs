@@ -16,7 +16,7 @@ const PACKAGES: [(&str, &str); 2] = [
 /// Builds the modules and packs each package; returns the tarballs' paths.
 pub(crate) fn package(root: &Path) -> Result<Vec<PathBuf>> {
     let path = crate::tools::ensure_page_tools(root)?;
-    crate::build_embed(root, &path)?;
+    crate::build::build_embed(root, &path)?;
     pack(root)
 }
 
