@@ -33,15 +33,13 @@ pub fn use_token_counts(encoding: &str, count: js_sys::Function) -> Result<(), J
 }
 
 /// The counters registered so far, for one estimate.
-pub(crate) fn held() -> Vec<Box<JsCounts>> {
+pub(crate) fn held() -> Vec<JsCounts> {
     COUNTERS.with(|c| {
         c.borrow()
             .iter()
-            .map(|(encoding, count)| {
-                Box::new(JsCounts {
-                    encoding: *encoding,
-                    count: count.clone(),
-                })
+            .map(|(encoding, count)| JsCounts {
+                encoding: *encoding,
+                count: count.clone(),
             })
             .collect()
     })

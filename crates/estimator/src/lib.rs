@@ -19,7 +19,7 @@ pub use creditkit_token_counter::load_token_counter;
 #[cfg(feature = "counter")]
 pub use creditkit_token_counter::{ranks, TokenCounter};
 
-use creditkit_pricing::tokens::Tokenizer as _;
+use creditkit_pricing::tokens::Tokenizer;
 use creditkit_pricing::{estimate, parse_card, Card, Millicredits, Request, ToJson};
 use wasm_bindgen::prelude::*;
 
@@ -154,13 +154,21 @@ pub fn price(
         .into_iter()
         .filter_map(ranks::loaded)
         .collect();
+    #[cfg(feature = "counter")]
+    let find = |name: &str| {
+        held.iter()
+            .find(|b| b.encoding().name() == name)
+            .map(|b| &**b as &dyn Tokenizer)
+    };
     #[cfg(not(feature = "counter"))]
     let held = counts::held();
-    let counted = creditkit_pricing::count_input_text(card, request, |name| {
+    #[cfg(not(feature = "counter"))]
+    let find = |name: &str| {
         held.iter()
             .find(|t| t.name() == name)
-            .map(|t| &**t as &dyn creditkit_pricing::tokens::Tokenizer)
-    })?;
+            .map(|t| t as &dyn Tokenizer)
+    };
+    let counted = creditkit_pricing::count_input_text(card, request, find)?;
     estimate(card, &counted.request)
 }
 
