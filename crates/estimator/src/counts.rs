@@ -19,11 +19,7 @@ thread_local! {
 /// exactly. Throws on an encoding this module does not know.
 #[wasm_bindgen(js_name = useTokenCounts)]
 pub fn use_token_counts(encoding: &str, count: js_sys::Function) -> Result<(), JsError> {
-    let e = Encoding::from_name(encoding).ok_or_else(|| {
-        JsError::new(&format!(
-            "unknown encoding `{encoding}` (known: o200k_base, cl100k_base)"
-        ))
-    })?;
+    let e = Encoding::named(encoding).map_err(|e| JsError::new(&e))?;
     COUNTERS.with(|c| {
         let mut c = c.borrow_mut();
         c.retain(|(held, _)| *held != e);

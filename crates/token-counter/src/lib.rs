@@ -132,11 +132,7 @@ fn utf16_to_byte(text: &str, from: (usize, usize), target: usize) -> Option<usiz
 }
 
 fn encoding_named(name: &str) -> Result<creditkit_tokens::Encoding, JsError> {
-    creditkit_tokens::Encoding::from_name(name).ok_or_else(|| {
-        JsError::new(&format!(
-            "unknown encoding `{name}` (known: o200k_base, cl100k_base)"
-        ))
-    })
+    creditkit_tokens::Encoding::named(name).map_err(|e| JsError::new(&e))
 }
 
 /// Fetches an encoding's rank data from a creditkit API (`{api}/v1/tokenizers/{name}`),

@@ -52,6 +52,12 @@ impl Encoding {
         Encoding::ALL.into_iter().find(|e| e.name() == name)
     }
 
+    /// [`Encoding::from_name`], or the sentence a caller shows for a name it does not know.
+    pub fn named(name: &str) -> Result<Encoding, String> {
+        Encoding::from_name(name)
+            .ok_or_else(|| format!("unknown encoding `{name}` (known: o200k_base, cl100k_base)"))
+    }
+
     /// The identity of this encoding's rank asset.
     pub fn asset(self) -> &'static Asset {
         match self {
