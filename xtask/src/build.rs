@@ -6,22 +6,33 @@ use std::process::Command;
 
 use anyhow::{Context, Result};
 
+use crate::config::{target_dir, WasmConfig};
 use crate::{run, step, tools};
 
 /// Builds the demo page (index.html) with Trunk into `dist/`, and the embeddable module
 /// beside it in `dist/embed/`; returns the PATH used.
 pub(crate) fn build_page(root: &Path) -> Result<String> {
-    let path = tools::ensure_page_tools(root)?;
+    let config = WasmConfig::read(root)?;
+    let path = tools::ensure_page_tools(root, &config)?;
     step("building the page (trunk build --release)");
     run(Command::new("cargo").args(["fetch", "--locked"]))?;
-    run(shipped_build(
+    run(config.shipped_build(
+        root,
         Command::new("trunk")
             .args(["build", "--release", "--offline"])
             .env("PATH", &path)
             .env("TRUNK_OFFLINE", "true"),
     ))?;
-    build_embed(root, &path)?;
-    for (name, bytes) in served_files(root)? {
+    // Trunk leaves wasm-opt to us (index.html says 0), so the page is optimised exactly
+    // like the shipped modules.
+    for entry in std::fs::read_dir(root.join("dist"))? {
+        let wasm = entry?.path();
+        if wasm.extension().and_then(|e| e.to_str()) == Some("wasm") {
+            wasm_opt(&config, &path, &wasm, &wasm, false)?;
+        }
+    }
+    build_embed(root, &config, &path)?;
+    for (name, bytes) in served_files(root, &config)? {
         eprintln!("xtask: {name}: {} KB", bytes.len() / 1024);
     }
     Ok(path)
@@ -30,17 +41,19 @@ pub(crate) fn build_page(root: &Path) -> Result<String> {
 /// What embedders ship, each a directory of `dist/` that is also its npm package's
 /// content: `embed/` is `creditkit-widget` with the `start` feature (registers the
 /// custom elements on load; no demo) plus its stylesheet, `estimator/` the pricing
-/// module alone (`creditkit-estimator`). Built with the page's wasm-opt settings.
-pub(crate) fn build_embed(root: &Path, path: &str) -> Result<()> {
+/// module alone (`creditkit-estimator`) and its token counter. The modules are
+/// `wasm.toml`'s, built with its settings.
+pub(crate) fn build_embed(root: &Path, config: &WasmConfig, path: &str) -> Result<()> {
     let (_, esbuild) = tools::ensure_e2e_npm()?;
-    for dir in SHIPPED_DIRS {
+    for dir in config.shipped_dirs() {
         let _ = std::fs::remove_dir_all(root.join("dist").join(dir));
     }
-    for (package, feature, dir, name) in MODULES {
+    for module in &config.modules {
+        let (package, dir, name) = (&module.package, &module.dir, &module.name);
         step(&format!("building {dir}/{name}.js ({package})"));
-        let built = cargo_wasm(root, package, feature)?;
+        let built = cargo_wasm(root, config, package, &module.features)?;
         let out = root.join("dist").join(dir);
-        bindgen_and_opt(root, path, &built, &out, name)?;
+        bindgen_and_opt(root, config, path, &built, &out, name)?;
         minify_js(&esbuild, &out.join(format!("{name}.js")))?;
     }
     std::fs::copy(
@@ -59,75 +72,33 @@ pub(crate) fn build_embed(root: &Path, path: &str) -> Result<()> {
     Ok(())
 }
 
-/// The shipped modules: (package, feature, directory in `dist/`, module name).
-/// The estimator's package holds two: the engine (its first load) and the token counter
-/// its `loadTokenCounter` loads when a page first counts.
-pub(crate) const MODULES: [(&str, Option<&str>, &str, &str); 3] = [
-    ("creditkit-widget", Some("start"), "embed", "creditkit"),
-    (
-        "creditkit-estimator",
-        None,
-        "estimator",
-        "creditkit_estimator",
-    ),
-    ("creditkit-token-counter", None, "estimator", COUNTER_MODULE),
-];
-
-/// The directories of `dist/` the shipped modules go to.
-const SHIPPED_DIRS: [&str; 2] = ["embed", "estimator"];
-
-/// The estimator package's second module, loaded when a page first counts tokens.
-pub(crate) const COUNTER_MODULE: &str = "creditkit_token_counter";
-
-/// Builds `package` for wasm32 with the `wasm-release` profile; returns the raw module.
-pub(crate) fn cargo_wasm(root: &Path, package: &str, feature: Option<&str>) -> Result<PathBuf> {
+/// Builds `package` for the browser as `wasm.toml` says; returns the raw module.
+pub(crate) fn cargo_wasm(
+    root: &Path,
+    config: &WasmConfig,
+    package: &str,
+    features: &[String],
+) -> Result<PathBuf> {
     let mut cargo = Command::new("cargo");
-    cargo.args(["build", "--locked", "--target", "wasm32-unknown-unknown"]);
-    cargo.args(["--profile", "wasm-release", "-p", package]);
-    if let Some(f) = feature {
-        cargo.args(["--features", f]);
+    cargo.args(["build", "--locked", "--target", &config.build.target]);
+    cargo.args(["--profile", &config.build.profile, "-p", package]);
+    if !features.is_empty() {
+        cargo.args(["--features", &features.join(",")]);
     }
-    run(shipped_build(&mut cargo))?;
-    Ok(root.join(format!(
-        "{SHIPPED_TARGET_DIR}/wasm32-unknown-unknown/wasm-release/{}.wasm",
-        package.replace('-', "_")
-    )))
+    run(config.shipped_build(root, &mut cargo))?;
+    Ok(config.built_wasm(root, package))
 }
-
-/// How every module a browser loads is compiled (the shipped ones, the demo page through
-/// Trunk, the size probes): the standard library is rebuilt with it (`-Z build-std`, on
-/// the nightly toolchain) for size: optimised like our code (`opt-level = "z"`, its
-/// size-over-speed algorithms), and with `panic = immediate-abort` a panic is a trap, so
-/// no panic message, formatting machinery or source location is compiled in. Nothing
-/// may panic on input anyway (the engine is property-tested for it). In its own target
-/// directory: a std built this way is not the one the tests use.
-fn shipped_build(cmd: &mut Command) -> &mut Command {
-    cmd.env("RUSTUP_TOOLCHAIN", tools::SHIPPED_TOOLCHAIN)
-        .env("CARGO_TARGET_DIR", SHIPPED_TARGET_DIR)
-        .env("CARGO_UNSTABLE_BUILD_STD", "std,panic_abort")
-        .env("CARGO_UNSTABLE_BUILD_STD_FEATURES", "optimize_for_size")
-        // Joined to `.cargo/config.toml`'s flags for this target.
-        .env(
-            "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS",
-            "-Zunstable-options -Cpanic=immediate-abort -Zlocation-detail=none",
-        )
-}
-
-/// Where [`shipped_build`] builds: apart from `target/`'s stable builds.
-const SHIPPED_TARGET_DIR: &str = "target/shipped";
 
 /// wasm-bindgen (`--target web`) into `out` as `{name}.js` + `{name}_bg.wasm`, then
-/// wasm-opt in place with index.html's settings, so every module is built alike.
+/// wasm-opt in place with `wasm.toml`'s settings, so every module is built alike.
 pub(crate) fn bindgen_and_opt(
     root: &Path,
+    config: &WasmConfig,
     path: &str,
     built: &Path,
     out: &Path,
     name: &str,
 ) -> Result<()> {
-    let html = std::fs::read_to_string(root.join("index.html"))?;
-    let level = attribute(&html, "data-wasm-opt").context("index.html: data-wasm-opt")?;
-    let params = attribute(&html, "data-wasm-opt-params").unwrap_or_default();
     run(Command::new("wasm-bindgen")
         .args(["--target", "web", "--out-name", name, "--out-dir"])
         .arg(out)
@@ -136,20 +107,24 @@ pub(crate) fn bindgen_and_opt(
     let wasm = out.join(format!("{name}_bg.wasm"));
     // A copy with function names, for the per-crate table, outside what is served.
     let named = named_copy(root, name);
-    std::fs::create_dir_all(root.join("target/size"))?;
-    for (target, names) in [(named, true), (wasm.clone(), false)] {
-        let mut opt = Command::new("wasm-opt");
-        opt.arg(format!("-O{level}"))
-            .arg(&wasm)
-            .arg("-o")
-            .arg(&target);
-        opt.args(params.split_whitespace()).env("PATH", path);
-        if names {
-            opt.arg("-g");
-        }
-        run(&mut opt)?;
+    std::fs::create_dir_all(named.parent().context("named copy's directory")?)?;
+    wasm_opt(config, path, &wasm, &named, true)?;
+    wasm_opt(config, path, &wasm, &wasm, false)
+}
+
+/// wasm-opt with `wasm.toml`'s level and passes, `names` kept or not.
+fn wasm_opt(config: &WasmConfig, path: &str, from: &Path, to: &Path, names: bool) -> Result<()> {
+    let mut opt = Command::new("wasm-opt");
+    opt.arg(format!("-O{}", config.wasm_opt.level))
+        .arg(from)
+        .arg("-o")
+        .arg(to)
+        .args(&config.wasm_opt.params)
+        .env("PATH", path);
+    if names {
+        opt.arg("-g");
     }
-    Ok(())
+    run(&mut opt)
 }
 
 /// Minifies wasm-bindgen's glue in place with esbuild (ES module in, ES module out;
@@ -173,13 +148,13 @@ fn minify_js(esbuild: &Path, js: &Path) -> Result<()> {
 
 /// Where [`bindgen_and_opt`] keeps the module built into `out` with its names.
 pub(crate) fn named_copy(root: &Path, name: &str) -> PathBuf {
-    root.join(format!("target/size/{name}-named.wasm"))
+    target_dir(root).join(format!("size/{name}-named.wasm"))
 }
 
 /// The page's and the embed's `.wasm` and `.js` files, named relative to `dist/`.
-pub(crate) fn served_files(root: &Path) -> Result<Vec<(String, Vec<u8>)>> {
+pub(crate) fn served_files(root: &Path, config: &WasmConfig) -> Result<Vec<(String, Vec<u8>)>> {
     let mut files = Vec::new();
-    for dir in std::iter::once("").chain(SHIPPED_DIRS) {
+    for dir in std::iter::once("").chain(config.shipped_dirs()) {
         for entry in std::fs::read_dir(root.join("dist").join(dir))? {
             let p = entry?.path();
             if matches!(p.extension().and_then(|e| e.to_str()), Some("wasm" | "js")) {
@@ -195,11 +170,4 @@ pub(crate) fn served_files(root: &Path) -> Result<Vec<(String, Vec<u8>)>> {
     }
     files.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(files)
-}
-
-/// The value of `name="…"` in `html`.
-fn attribute(html: &str, name: &str) -> Option<String> {
-    let start = html.find(&format!("{name}=\""))? + name.len() + 2;
-    let end = start + html[start..].find('"')?;
-    Some(html[start..end].to_string())
 }

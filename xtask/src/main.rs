@@ -4,7 +4,10 @@
 //! answers with the right version, so the README's two commands work on a new machine.
 
 mod build;
+mod clean;
+mod config;
 mod package;
+mod phases;
 mod size;
 mod tools;
 
@@ -13,14 +16,16 @@ use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 
-use crate::build::{
-    bindgen_and_opt, build_page, cargo_wasm, named_copy, served_files, COUNTER_MODULE, MODULES,
-};
+use crate::build::{bindgen_and_opt, build_page, cargo_wasm, named_copy, served_files};
+use crate::config::{target_dir, WasmConfig};
+use crate::phases::Phases;
 
 const HELP: &str = "cargo xtask <command>
 
   demo     run the demo: the server on SQLite with seeded workspaces + the widget page
-  test     run every test: native, then the wasm build in headless Chrome
+  test     run every test: native (SQLite + PostgreSQL), in headless Chrome, end to end,
+           and print each phase's time; `test --quick` is the loop while working: formatting,
+           lints, native tests on SQLite (no browser, no PostgreSQL, no wasm build)
   bench    run the benchmarks: token counting (native, and in Chromium vs npm tokenizers),
            estimates/second, charges/second per store, charges over HTTP;
            `bench tokens` for tokens only, `bench http` for the HTTP load only
@@ -34,14 +39,24 @@ const HELP: &str = "cargo xtask <command>
            modules into dist/embed (the widget) and dist/estimator (the engine alone)
   package  the npm packages (@creditkit/widget, @creditkit/estimator) in target/package
   fuzz     fuzz the card parser for a while: fuzz [SECONDS]
-  tools    install the tools the tests need, and nothing else";
+  tools    install the tools the tests need, and nothing else
+  clean-stale  free disk: build outputs of other clones of this project, the project's
+           scratch files in the temp directory, and the shared target directory when it
+           has grown past its bound (`clean-stale --dry-run` only lists them)";
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let root = project_root();
     std::env::set_current_dir(&root)?;
     match args.first().map(String::as_str) {
-        Some("test") => test(&root),
+        Some("test") => match args.get(1).map(String::as_str) {
+            None => test(&root, false),
+            Some("--quick") => test(&root, true),
+            Some(other) => bail!("unknown option `{other}` (test [--quick])"),
+        },
+        Some("clean-stale") => {
+            clean::clean_stale(&root, args.get(1).map(String::as_str) == Some("--dry-run"))
+        }
         Some("demo") => demo(&root),
         Some("bench") if args.get(1).map(String::as_str) == Some("tokens") => {
             bench_tokens_in_browser(&root)
@@ -54,8 +69,8 @@ fn main() -> Result<()> {
         ),
         Some("size") if args.get(1).map(String::as_str) == Some("top") => {
             let n = args.get(2).and_then(|n| n.parse().ok()).unwrap_or(40);
-            for (_, _, _, name) in MODULES {
-                size::print_top(&named_copy(&root, name), n)?;
+            for module in WasmConfig::read(&root)?.modules {
+                size::print_top(&named_copy(&root, &module.name), n)?;
             }
             Ok(())
         }
@@ -96,9 +111,108 @@ pub(crate) fn run(cmd: &mut Command) -> Result<()> {
     Ok(())
 }
 
-fn test(root: &Path) -> Result<()> {
-    let tools = tools::ensure_test_tools(root)?;
+/// `cargo xtask test [--quick]`: every test, each phase timed; `--quick` is the loop to
+/// run while working (formatting, lints, native unit and conformance tests on SQLite; no
+/// browser, no PostgreSQL, no wasm or release build).
+fn test(root: &Path, quick: bool) -> Result<()> {
+    let mut phases = Phases::new();
+    let result = test_phases(root, quick, &mut phases);
+    phases.print(match (&result, quick) {
+        (Ok(()), true) => "quick tier passed",
+        (Ok(()), false) => "all tests passed",
+        (Err(_), _) => "failed",
+    });
+    result
+}
+
+/// The native packages tested in one build: all but what runs in a browser (the widget,
+/// the demo page) and, for `--quick`, the end-to-end test. One package set for the build
+/// and the run, so cargo unifies features once and builds every dependency once.
+fn native_test(quick: bool) -> Command {
+    let mut cargo = Command::new("cargo");
+    cargo.args(["test", "--workspace", "--locked"]);
+    for package in ["creditkit-widget", "creditkit-demo"] {
+        cargo.args(["--exclude", package]);
+    }
+    if quick {
+        cargo.args(["--exclude", "creditkit-e2e"]);
+    }
+    cargo
+}
+
+fn test_phases(root: &Path, quick: bool, phases: &mut Phases) -> Result<()> {
+    let tools = phases.time("tools", || {
+        if quick {
+            tools::ensure_lint_tools().map(|()| None)
+        } else {
+            tools::ensure_test_tools(root).map(Some)
+        }
+    })?;
     // CI checks what review checks: formatting and lints first, they fail fastest.
+    phases.time("lints", || lints(quick))?;
+    phases.time("native build", || {
+        step("native build (cargo test --no-run)");
+        run(native_test(quick).arg("--no-run"))
+    })?;
+    let Some(tools) = tools else {
+        return phases.time("native tests", || {
+            step("native tests on SQLite (quick: no PostgreSQL, no README run-through)");
+            run(native_test(true).args(["--", "--skip", "postgres", "--skip", "run_it_for_real"]))
+        });
+    };
+    phases.time("native tests", || {
+        step("native tests (SQLite and PostgreSQL)");
+        // The end-to-end test runs later, with the page built.
+        run(native_test(false)
+            .args(["--exclude", "creditkit-e2e"])
+            .env("CREDITKIT_TEST_POSTGRES", &tools.postgres))
+    })?;
+    // Never the whole workspace for wasm32: servers' dependencies do not build there.
+    // One build for every crate tested in the browser.
+    let browser_tests = || {
+        let mut cargo = Command::new("cargo");
+        cargo.args(["test", "--locked", "--target", "wasm32-unknown-unknown"]);
+        for package in WASM_PACKAGES {
+            cargo.args(["-p", package]);
+        }
+        cargo
+            .env("CHROMEDRIVER", &tools.chromedriver)
+            .env("PATH", &tools.path);
+        cargo
+    };
+    phases.time("wasm build", || {
+        step("wasm build of the browser tests");
+        run(browser_tests().arg("--no-run"))
+    })?;
+    phases.time("browser tests", || {
+        step(&format!(
+            "browser tests in headless Chrome: {}",
+            WASM_PACKAGES.join(", ")
+        ));
+        run(&mut browser_tests())
+    })?;
+    let page_path = phases.time("page", || build_page(root))?;
+    phases.time("package", || package::pack(root))?;
+    let (axe, esbuild) = tools::ensure_e2e_npm()?;
+    phases.time("e2e", || {
+        step("end to end: the server + the page in headless Chromium (screenshots in target/e2e-artifacts)");
+        run(Command::new("cargo")
+            .args(["test", "--workspace", "--locked"])
+            .args(["--exclude", "creditkit-widget", "--exclude", "creditkit-demo"])
+            .args(["--test", "e2e", "--", "--nocapture", "--test-threads=1"])
+            .env("CREDITKIT_E2E_DIST", root.join("dist"))
+            .env("CREDITKIT_AXE", &axe)
+            .env("CREDITKIT_PACKAGES", target_dir(root).join("package"))
+            .env("CREDITKIT_ESBUILD", &esbuild)
+            .env("CHROMEDRIVER", &tools.chromedriver)
+            .env("PATH", &page_path))
+    })
+}
+
+/// Crates that run their tests in the browser as well as natively.
+const WASM_PACKAGES: &[&str] = &["creditkit-pricing", "creditkit-tokens", "creditkit-widget"];
+
+fn lints(quick: bool) -> Result<()> {
     step("formatting (cargo fmt --check)");
     run(Command::new("cargo").args(["fmt", "--all", "--", "--check"]))?;
     step("lints (cargo clippy --workspace --all-targets -- -D warnings)");
@@ -111,6 +225,9 @@ fn test(root: &Path) -> Result<()> {
         "-D",
         "warnings",
     ]))?;
+    if quick {
+        return Ok(());
+    }
     // The widget's browser code only compiles for wasm32: lint it there too. The
     // estimator twice: with the counter compiled in (the widget's) and without (its own
     // module, beside the token counter's; linted with the widget, that one's allocator
@@ -127,73 +244,25 @@ fn test(root: &Path) -> Result<()> {
         }
         run(clippy.args(["--all-targets", "--", "-D", "warnings"]))?;
     }
-    step("native tests (cargo test --workspace)");
-    // The widget is tested where it runs, in the browser; the end-to-end test needs the page.
-    run(Command::new("cargo")
-        .args([
-            "test",
-            "--workspace",
-            "--locked",
-            "--exclude",
-            "creditkit-widget",
-            "--exclude",
-            "creditkit-demo",
-            "--exclude",
-            "creditkit-e2e",
-        ])
-        .env("CREDITKIT_TEST_POSTGRES", &tools.postgres))?;
-
-    // Never the whole workspace for wasm32: servers' dependencies do not build there.
-    for package in WASM_PACKAGES {
-        step(&format!("browser tests: {package} in headless Chrome"));
-        run(Command::new("cargo")
-            .args([
-                "test",
-                "--locked",
-                "--target",
-                "wasm32-unknown-unknown",
-                "-p",
-                package,
-            ])
-            .env("CHROMEDRIVER", &tools.chromedriver)
-            .env("PATH", &tools.path))?;
-    }
-    let page_path = build_page(root)?;
-    package::pack(root)?;
-    let (axe, esbuild) = tools::ensure_e2e_npm()?;
-    step("end to end: the server + the page in headless Chromium (screenshots in target/e2e-artifacts)");
-    run(Command::new("cargo")
-        .args([
-            "test",
-            "--locked",
-            "-p",
-            "creditkit-e2e",
-            "--",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env("CREDITKIT_E2E_DIST", root.join("dist"))
-        .env("CREDITKIT_AXE", &axe)
-        .env("CREDITKIT_PACKAGES", root.join("target/package"))
-        .env("CREDITKIT_ESBUILD", &esbuild)
-        .env("CHROMEDRIVER", &tools.chromedriver)
-        .env("PATH", &page_path))?;
-    step("all tests passed");
     Ok(())
 }
-
-/// Crates that run their tests in the browser as well as natively.
-const WASM_PACKAGES: &[&str] = &["creditkit-pricing", "creditkit-tokens", "creditkit-widget"];
 
 /// Sizes side by side, built the same way: the embeddable module, the demo page, and
 /// probes (`xtask/probes`) that hold only what every widget page must contain.
 fn size(root: &Path) -> Result<()> {
     let path = build_page(root)?;
+    let config = WasmConfig::read(root)?;
+    let lazy: Vec<&str> = config
+        .modules
+        .iter()
+        .filter(|m| m.lazy)
+        .map(|m| m.name.as_str())
+        .collect();
     let mut rows = Vec::new();
-    for (name, bytes) in served_files(root)? {
+    for (name, bytes) in served_files(root, &config)? {
         let label = match name.split_once('/') {
             Some(("embed", _)) => format!("embeddable (widget): {name}"),
-            Some(("estimator", file)) if file.starts_with(COUNTER_MODULE) => {
+            Some(("estimator", file)) if lazy.iter().any(|l| file.starts_with(l)) => {
                 format!("token counter (lazy): {name}")
             }
             Some(("estimator", _)) => format!("estimator alone: {name}"),
@@ -221,22 +290,26 @@ fn size(root: &Path) -> Result<()> {
     ];
     for (label, package, feature) in probes {
         step(&format!("building {label}"));
-        let built = cargo_wasm(root, package, feature)?;
+        let features: Vec<String> = feature.iter().map(|f| f.to_string()).collect();
+        let built = cargo_wasm(root, &config, package, &features)?;
         let name = format!(
             "{package}{}",
             feature.map_or(String::new(), |f| format!("-{f}"))
         )
         .replace('-', "_");
-        let out = root.join("target/size").join(&name);
+        let out = target_dir(root).join("size").join(&name);
         let _ = std::fs::remove_dir_all(&out);
-        bindgen_and_opt(root, &path, &built, &out, &name)?;
+        bindgen_and_opt(root, &config, &path, &built, &out, &name)?;
         rows.push((
             label.to_string(),
             std::fs::read(out.join(format!("{name}_bg.wasm")))?,
         ));
     }
-    for (package, _, dir, name) in MODULES {
-        size::print_table(&format!("{package} (dist/{dir})"), &named_copy(root, name))?;
+    for m in &config.modules {
+        size::print_table(
+            &format!("{} (dist/{})", m.package, m.dir),
+            &named_copy(root, &m.name),
+        )?;
     }
     println!("\n{:<52} {:>10} {:>10}", "", "raw bytes", "gzip -9");
     for (label, bytes) in &rows {
@@ -291,7 +364,8 @@ fn demo(root: &Path) -> Result<()> {
         "creditkit-stripe-standin",
     ]))?;
     // A fresh demo database each run, so the story starts from the seeded balances.
-    let data = root.join("target/demo");
+    let target = target_dir(root);
+    let data = target.join("demo");
     let _ = std::fs::remove_dir_all(&data);
     std::fs::create_dir_all(&data)?;
     let listen = std::env::var("CREDITKIT_DEMO_LISTEN").unwrap_or_else(|_| "127.0.0.1:8080".into());
@@ -302,7 +376,7 @@ fn demo(root: &Path) -> Result<()> {
     let keys = data.join("demo-keys.json");
     // Test-mode keys shared by creditkit and the local Stripe stand-in (no network).
     let (secret_key, webhook_secret) = ("sk_test_creditkit_demo", "whsec_creditkit_demo");
-    let mut stripe = Command::new(root.join("target/debug/stripe-standin"))
+    let mut stripe = Command::new(target.join("debug/stripe-standin"))
         .args(["--listen", &stripe_listen, "--webhook"])
         .arg(format!("http://{api_listen}/v1/webhooks/stripe"))
         .args([
@@ -313,7 +387,7 @@ fn demo(root: &Path) -> Result<()> {
         ])
         .spawn()
         .context("starting the Stripe stand-in")?;
-    let mut api = Command::new(root.join("target/debug/creditkit"))
+    let mut api = Command::new(target.join("debug/creditkit"))
         .args(["serve", "--listen", &api_listen, "--cors"])
         .arg(format!("http://{listen}"))
         .args([
@@ -348,7 +422,7 @@ fn demo(root: &Path) -> Result<()> {
     step(&format!(
         "creditkit demo on http://{listen}/ (API at http://{api_listen}; Ctrl-C stops it)"
     ));
-    let backend = run(Command::new(root.join("target/debug/example-operator"))
+    let backend = run(Command::new(target.join("debug/example-operator"))
         .args(["--listen", &listen, "--static", "dist", "--keys"])
         .arg(&keys)
         .arg("--api")
@@ -447,7 +521,7 @@ fn bench_tokens_in_browser(root: &Path) -> Result<()> {
     let npm = tools::ensure_bench_npm()?;
     let chromedriver = tools::ensure_chrome()?;
     step("tokens: bundling the npm tokenizers for the benchmark page");
-    let site = root.join("target/bench-tokens");
+    let site = target_dir(root).join("bench-tokens");
     let _ = std::fs::remove_dir_all(&site);
     copy_dir(&root.join("dist"), &site)?;
     copy_dir(&root.join("www"), &site.join("www"))?;

@@ -15,15 +15,16 @@ const PACKAGES: [(&str, &str); 2] = [
 
 /// Builds the modules and packs each package; returns the tarballs' paths.
 pub(crate) fn package(root: &Path) -> Result<Vec<PathBuf>> {
-    let path = crate::tools::ensure_page_tools(root)?;
-    crate::build::build_embed(root, &path)?;
+    let config = crate::config::WasmConfig::read(root)?;
+    let path = crate::tools::ensure_page_tools(root, &config)?;
+    crate::build::build_embed(root, &config, &path)?;
     pack(root)
 }
 
 /// Packs the modules already in `dist/` into `target/package/*.tgz`.
 pub(crate) fn pack(root: &Path) -> Result<Vec<PathBuf>> {
     let version = workspace_version(root)?;
-    let out_root = root.join("target/package");
+    let out_root = crate::config::target_dir(root).join("package");
     let mut tarballs = Vec::new();
     for (crate_dir, dist_dir) in PACKAGES {
         crate::step(&format!(

@@ -8,6 +8,7 @@ use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 
+use crate::config::{Toolchain, WasmConfig};
 use crate::{run, step};
 
 /// Paths the test steps need.
@@ -50,85 +51,84 @@ pub(crate) fn locked_version(root: &Path, package: &str) -> Result<String> {
     bail!("{package} is not in Cargo.lock")
 }
 
-/// The wasm32 target, which the page, the embed and the browser tests all build for.
+/// The wasm32 target of the stable toolchain, which the browser tests build for.
 fn ensure_wasm_target() -> Result<()> {
-    ensure_wasm_target_of(&[])
-}
-
-/// The wasm32 target of the active toolchain, or of `["--toolchain", name]`.
-fn ensure_wasm_target_of(toolchain: &[&str]) -> Result<()> {
     let installed = Command::new("rustup")
         .args(["target", "list", "--installed"])
-        .args(toolchain)
         .output()
         .context("running rustup")?;
     if !String::from_utf8_lossy(&installed.stdout).contains("wasm32-unknown-unknown") {
-        run(Command::new("rustup")
-            .args(["target", "add", "wasm32-unknown-unknown"])
-            .args(toolchain))?;
+        run(Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))?;
     }
     Ok(())
 }
 
-/// The toolchain the shipped modules are built with: the machine's nightly, with the
-/// standard library's source and the wasm32 target, so `-Z build-std` can rebuild std
-/// for size with `-C panic=immediate-abort` (ARCHITECTURE.md, widget invariants).
-pub(crate) const SHIPPED_TOOLCHAIN: &str = "nightly";
-
-fn ensure_shipped_toolchain() -> Result<()> {
-    if !answers(
-        "rustup",
-        &["run", SHIPPED_TOOLCHAIN, "rustc", "--version"],
-        "nightly",
-    ) {
+/// The toolchain the shipped modules are built with (`wasm.toml`'s `[toolchain]`, a
+/// dated nightly), with its components and targets, so `-Z build-std` can rebuild std for
+/// size with `-C panic=immediate-abort` (ARCHITECTURE.md, widget invariants).
+fn ensure_shipped_toolchain(toolchain: &Toolchain) -> Result<()> {
+    let channel = toolchain.channel.as_str();
+    if !answers("rustup", &["run", channel, "rustc", "--version"], "rustc") {
         step(&format!(
-            "installing Rust's {SHIPPED_TOOLCHAIN} toolchain (for the shipped wasm modules)"
+            "installing Rust {channel} (for the shipped wasm modules)"
         ));
-        run(Command::new("rustup").args([
-            "toolchain",
-            "install",
-            SHIPPED_TOOLCHAIN,
-            "--profile",
-            "minimal",
-            "--component",
-            "rust-src",
-            "--target",
-            "wasm32-unknown-unknown",
-        ]))
-        .context("the shipped wasm modules are built with -Z build-std, which needs nightly")?;
+        let mut install = Command::new("rustup");
+        install.args(["toolchain", "install", channel, "--profile", "minimal"]);
+        for component in &toolchain.components {
+            install.args(["--component", component]);
+        }
+        for target in &toolchain.targets {
+            install.args(["--target", target]);
+        }
+        run(&mut install)
+            .context("the shipped wasm modules are built with -Z build-std, which needs nightly")?;
     }
-    ensure_wasm_target_of(&["--toolchain", SHIPPED_TOOLCHAIN])?;
-    if !answers(
-        "rustup",
-        &[
-            "component",
-            "list",
-            "--installed",
-            "--toolchain",
-            SHIPPED_TOOLCHAIN,
-        ],
-        "rust-src",
-    ) {
-        run(Command::new("rustup").args([
-            "component",
-            "add",
-            "rust-src",
-            "--toolchain",
-            SHIPPED_TOOLCHAIN,
-        ]))?;
+    let installed = |what: &str| -> Result<String> {
+        let out = Command::new("rustup")
+            .args([what, "list", "--installed", "--toolchain", channel])
+            .output()
+            .context("running rustup")?;
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    let targets = installed("target")?;
+    for target in toolchain
+        .targets
+        .iter()
+        .filter(|t| !targets.contains(t.as_str()))
+    {
+        run(Command::new("rustup").args(["target", "add", target, "--toolchain", channel]))?;
+    }
+    let components = installed("component")?;
+    for component in toolchain
+        .components
+        .iter()
+        .filter(|c| !components.contains(c.as_str()))
+    {
+        run(Command::new("rustup").args(["component", "add", component, "--toolchain", channel]))?;
     }
     // Trunk builds offline, and the standard library it rebuilds has crates of its own:
     // into cargo's cache first (on a new machine nothing else fetches them).
     let sysroot = Command::new("rustup")
-        .args(["run", SHIPPED_TOOLCHAIN, "rustc", "--print", "sysroot"])
+        .args(["run", channel, "rustc", "--print", "sysroot"])
         .output()
         .context("asking rustc for its sysroot")?;
     let library = PathBuf::from(String::from_utf8_lossy(&sysroot.stdout).trim())
         .join("lib/rustlib/src/rust/library/Cargo.toml");
     run(Command::new("rustup")
-        .args(["run", SHIPPED_TOOLCHAIN, "cargo", "fetch", "--locked"])
+        .args(["run", channel, "cargo", "fetch", "--locked"])
         .arg("--manifest-path")
         .arg(&library))?;
+    Ok(())
+}
+
+/// What the quick tier needs: the lints' components.
+pub(crate) fn ensure_lint_tools() -> Result<()> {
+    step("checking tools (clippy, rustfmt)");
+    for (component, probe) in [("clippy", "clippy"), ("rustfmt", "fmt")] {
+        if !answers("cargo", &[probe, "--version"], "") {
+            run(Command::new("rustup").args(["component", "add", component]))?;
+        }
+    }
     Ok(())
 }
 
@@ -143,12 +143,7 @@ pub(crate) fn ensure_test_tools(root: &Path) -> Result<Tools> {
 
     ensure_wasm_target()?;
     ensure_wasm_bindgen(root, &bin)?;
-    for (component, probe) in [("clippy", "clippy"), ("rustfmt", "fmt")] {
-        if !answers("cargo", &[probe, "--version"], "") {
-            run(Command::new("rustup").args(["component", "add", component]))?;
-        }
-    }
-
+    ensure_lint_tools()?;
     let chromedriver = ensure_chrome()?;
     let postgres = ensure_postgres()?;
     Ok(Tools {
@@ -158,27 +153,28 @@ pub(crate) fn ensure_test_tools(root: &Path) -> Result<Tools> {
     })
 }
 
-/// Trunk and wasm-opt at the versions `Trunk.toml` pins (Trunk cannot download here).
+/// Trunk and wasm-opt at the versions `wasm.toml` pins (Trunk cannot download here).
 /// Returns the PATH to build with.
-pub(crate) fn ensure_page_tools(root: &Path) -> Result<String> {
+pub(crate) fn ensure_page_tools(root: &Path, config: &WasmConfig) -> Result<String> {
     let bin = cargo_bin();
     ensure_wasm_target()?;
-    ensure_shipped_toolchain()?;
+    ensure_shipped_toolchain(&config.toolchain)?;
     ensure_wasm_bindgen(root, &bin)?;
     if !answers(
         &bin.join("trunk").to_string_lossy(),
         &["--version"],
-        &format!("trunk {TRUNK_VERSION}"),
+        &format!("trunk {}", config.tools.trunk),
     ) {
         step(&format!(
-            "installing trunk {TRUNK_VERSION} (a few minutes, once)"
+            "installing trunk {} (a few minutes, once)",
+            config.tools.trunk
         ));
         run(Command::new("cargo").args([
             "install",
             "--locked",
             "trunk",
             "--version",
-            TRUNK_VERSION,
+            &config.tools.trunk,
         ]))?;
     }
     let binaryen = cache_dir().join("binaryen");
@@ -186,9 +182,12 @@ pub(crate) fn ensure_page_tools(root: &Path) -> Result<String> {
     if !answers(
         &wasm_opt.to_string_lossy(),
         &["--version"],
-        &format!("version {BINARYEN_VERSION}"),
+        &format!("version {}", config.tools.binaryen),
     ) {
-        npm_install(&binaryen, &[&format!("binaryen@{BINARYEN_VERSION}.0.0")])?;
+        npm_install(
+            &binaryen,
+            &[&format!("binaryen@{}.0.0", config.tools.binaryen)],
+        )?;
     }
     Ok(format!(
         "{}:{}:{}",
@@ -274,10 +273,6 @@ fn npm_install(dir: &Path, packages: &[&str]) -> Result<()> {
         .args(["--no-audit", "--no-fund"])
         .args(packages))
 }
-
-const TRUNK_VERSION: &str = "0.21.14";
-/// Debian's binaryen (108) breaks the page; npm's 132 is what Trunk.toml pins.
-const BINARYEN_VERSION: &str = "132";
 
 fn cache_dir() -> PathBuf {
     std::env::var_os("XDG_CACHE_HOME")
