@@ -7,6 +7,8 @@ use std::time::{Duration, Instant};
 pub(crate) struct Phases {
     done: Vec<(&'static str, Duration)>,
     started: Option<Instant>,
+    /// The phase that failed, if one did.
+    failed: Option<&'static str>,
 }
 
 impl Phases {
@@ -14,6 +16,7 @@ impl Phases {
         Phases {
             done: Vec::new(),
             started: Some(Instant::now()),
+            failed: None,
         }
     }
 
@@ -31,7 +34,7 @@ impl Phases {
             None => self.done.push((name, took)),
         }
         if result.is_err() {
-            self.print(&format!("{name}: FAILED"));
+            self.failed = Some(name);
         }
         result
     }
@@ -39,7 +42,12 @@ impl Phases {
     pub(crate) fn print(&self, outcome: &str) {
         eprintln!("\n==> phases ({outcome})");
         for (name, took) in &self.done {
-            eprintln!("    {name:<16} {:>8}", minutes(*took));
+            let failed = if self.failed == Some(*name) {
+                "  FAILED"
+            } else {
+                ""
+            };
+            eprintln!("    {name:<16} {:>8}{failed}", minutes(*took));
         }
         if let Some(start) = self.started {
             eprintln!("    {:<16} {:>8}", "total", minutes(start.elapsed()));

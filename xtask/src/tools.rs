@@ -169,13 +169,11 @@ pub(crate) fn ensure_page_tools(root: &Path, config: &WasmConfig) -> Result<Stri
             "installing trunk {} (a few minutes, once)",
             config.tools.trunk
         ));
-        run(Command::new("cargo").args([
-            "install",
-            "--locked",
-            "trunk",
-            "--version",
-            &config.tools.trunk,
-        ]))?;
+        // In a target directory of its own, removed after (not the shared one).
+        run(Command::new("cargo")
+            .args(["install", "--locked", "trunk", "--version"])
+            .arg(&config.tools.trunk)
+            .env_remove("CARGO_TARGET_DIR"))?;
     }
     let binaryen = cache_dir().join("binaryen");
     let wasm_opt = binaryen.join("node_modules/.bin/wasm-opt");
@@ -250,12 +248,10 @@ fn ensure_wasm_bindgen(root: &Path, bin: &Path) -> Result<()> {
     ) && bin.join("wasm-bindgen-test-runner").exists();
     if !installed {
         // Not --locked: its lockfile wants a crate version this registry lacks.
-        run(Command::new("cargo").args([
-            "install",
-            "wasm-bindgen-cli",
-            "--version",
-            &format!("={version}"),
-        ]))?;
+        run(Command::new("cargo")
+            .args(["install", "wasm-bindgen-cli", "--version"])
+            .arg(format!("={version}"))
+            .env_remove("CARGO_TARGET_DIR"))?;
     }
     Ok(())
 }
