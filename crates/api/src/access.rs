@@ -86,8 +86,11 @@ pub enum Op {
     ManageMembers,
     /// Spending caps per member, project and wallet.
     SetCaps,
-    /// Low-balance thresholds, extra wallets, agent payees.
+    /// Low-balance thresholds, extra wallets.
     ManageWallets,
+    /// Name the wallet an agent's publisher add-ons are paid to (any workspace's use of
+    /// the agent pays it): the operator's, who knows which creator made the agent.
+    AssignPayee,
     /// Request a payout of a creator's settled earnings.
     Payout,
     /// Start a checkout (the payment provider's page) for a pack or a plan.
@@ -99,7 +102,7 @@ pub enum Op {
 }
 
 impl Op {
-    pub const ALL: [Op; 15] = [
+    pub const ALL: [Op; 16] = [
         Op::Read,
         Op::Quote,
         Op::Hold,
@@ -111,6 +114,7 @@ impl Op {
         Op::ManageMembers,
         Op::SetCaps,
         Op::ManageWallets,
+        Op::AssignPayee,
         Op::Payout,
         Op::Buy,
         Op::MintSession,
@@ -130,6 +134,7 @@ impl Op {
             Op::ManageMembers => "manage_members",
             Op::SetCaps => "set_caps",
             Op::ManageWallets => "manage_wallets",
+            Op::AssignPayee => "assign_payee",
             Op::Payout => "payout",
             Op::Buy => "buy",
             Op::MintSession => "mint_session",
@@ -154,7 +159,8 @@ impl Op {
             Op::SetCard => "set the rate card (new version)",
             Op::ManageMembers => "manage members (add, change role, remove)",
             Op::SetCaps => "set or remove spending caps (members, projects, wallets)",
-            Op::ManageWallets => "thresholds, extra wallets, agent payees",
+            Op::ManageWallets => "thresholds, extra wallets",
+            Op::AssignPayee => "name the wallet an agent's add-ons are paid to",
             Op::Payout => "request a payout of earnings",
             Op::Buy => "buy credits through checkout (members: their own wallet)",
             Op::MintSession => "mint a browser session",
@@ -166,7 +172,7 @@ impl Op {
 /// The table: for each operation, which actors may do it, in [`Actor::ALL`] order
 /// (operator key, workspace API key, owner, admin, member, viewer). Owners and admins
 /// differ only in what they may do to owners (checked where members are managed).
-const TABLE: [(Op, [bool; 6]); 15] = [
+const TABLE: [(Op, [bool; 6]); 16] = [
     (Op::Read, [true, true, true, true, true, true]),
     (Op::Quote, [true, true, true, true, true, true]),
     (Op::Hold, [true, true, true, true, true, false]),
@@ -178,6 +184,7 @@ const TABLE: [(Op, [bool; 6]); 15] = [
     (Op::ManageMembers, [true, true, true, true, false, false]),
     (Op::SetCaps, [true, true, true, true, false, false]),
     (Op::ManageWallets, [true, true, true, true, false, false]),
+    (Op::AssignPayee, [true, false, false, false, false, false]),
     (Op::Payout, [true, true, true, true, false, false]),
     (Op::Buy, [true, true, true, true, true, false]),
     (Op::MintSession, [true, true, false, false, false, false]),

@@ -248,7 +248,7 @@ from_json_struct! {
     }
     Hold {
         id, quote_id, wallet_id, amount_millicredits, status, captured_millicredits,
-        expires_at_ms, created_at_ms, stream
+        expires_at_ms, created_at_ms, stream, member_id
     }
     HoldStream {
         confirmed_max_millicredits, reserved_output_tokens, generated_output_tokens,
@@ -495,6 +495,7 @@ mod tests {
                 captured_millicredits: stream.as_ref().map(|_| 7),
                 expires_at_ms: 1,
                 created_at_ms: 0,
+                member_id: stream.as_ref().map(|_| "mem_1".into()),
                 stream,
             });
         }

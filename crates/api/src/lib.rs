@@ -289,6 +289,10 @@ pub struct Hold {
     /// A streamed turn: what the user confirmed and how far the stream has come.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stream: Option<HoldStream>,
+    /// The member whose session confirmed it (none for the backend's own holds): a
+    /// backend settles a hold for the member who asked, and checks this first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member_id: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -518,6 +522,10 @@ pub struct SessionRequest {
     /// Narrows what the session may do (default: all its role may, see the table).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rights: Option<Vec<Op>>,
+    /// Binds the session to one project: every quote it makes is that project's (its
+    /// caps apply whether or not the page names it; another project is refused).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
 }
 
 /// A session: the token the browser sends as `Authorization: Bearer …` (shown once).
@@ -532,6 +540,9 @@ pub struct Session {
     pub wallet_id: Option<String>,
     pub rights: Vec<Op>,
     pub expires_at_ms: i64,
+    /// The project it is bound to, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

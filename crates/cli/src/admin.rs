@@ -59,6 +59,17 @@ enum AdminCommand {
     /// Webhook endpoints: creditkit's events, signed, to your backend.
     #[command(subcommand)]
     Webhook(WebhookCommand),
+    /// Pay an agent's publisher add-ons, wherever it is used, to its creator's
+    /// workspace (an organization wallet of it); again to reassign.
+    Payee {
+        agent: String,
+        /// The creator's workspace.
+        #[arg(long)]
+        workspace: String,
+        /// Its organization wallet that receives the earnings.
+        #[arg(long)]
+        wallet: String,
+    },
     /// Events, newest first, with their deliveries and attempts.
     Events {
         #[arg(long)]
@@ -88,6 +99,10 @@ enum WebhookCommand {
         events: Vec<EventType>,
         #[arg(long)]
         workspace: Option<String>,
+        /// Allow a loopback, link-local or private address (a receiver on this machine
+        /// or network); the server delivers there only with `--allow-private-webhooks`.
+        #[arg(long)]
+        allow_private: bool,
     },
     List,
     /// Stop an endpoint (pending deliveries are dropped).
@@ -227,6 +242,9 @@ struct SessionArgs {
     /// Narrower rights, comma-separated (read, quote, hold, …).
     #[arg(long, value_delimiter = ',', value_parser = parse_op)]
     rights: Option<Vec<Op>>,
+    /// Binds the session to a project: its quotes are that project's.
+    #[arg(long)]
+    project: Option<String>,
 }
 
 #[derive(Args)]
@@ -320,9 +338,19 @@ pub(crate) fn run(args: AdminArgs) -> Result<Output> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
+    let config = Config {
+        allow_private_webhooks: matches!(
+            args.command,
+            AdminCommand::Webhook(WebhookCommand::Create {
+                allow_private: true,
+                ..
+            })
+        ),
+        ..Config::default()
+    };
     rt.block_on(async move {
         let ledger = Arc::new(
-            Ledger::open(&args.db, Arc::new(SystemClock), Config::default())
+            Ledger::open(&args.db, Arc::new(SystemClock), config)
                 .await
                 .with_context(|| format!("opening {}", crate::serve::redact(&args.db)))?,
         );
@@ -439,9 +467,20 @@ async fn dispatch(ledger: &Ledger, command: AdminCommand) -> Result<Output> {
                         wallet_id: s.wallet,
                         ttl_seconds: s.ttl_seconds,
                         rights: s.rights,
+                        project: s.project,
                     },
                 )
                 .await,
+        ),
+        AdminCommand::Payee {
+            agent,
+            workspace,
+            wallet,
+        } => answer(
+            ledger
+                .set_payee(&on(&workspace), &agent, &wallet)
+                .await
+                .map(|()| json!({ "agent_id": agent, "workspace_id": workspace, "wallet_id": wallet })),
         ),
         AdminCommand::Grant(g) => {
             let req = GrantRequest {
@@ -473,6 +512,7 @@ async fn dispatch(ledger: &Ledger, command: AdminCommand) -> Result<Output> {
             url,
             events,
             workspace,
+            allow_private: _,
         }) => answer(
             ledger
                 .create_webhook_endpoint(

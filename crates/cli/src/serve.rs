@@ -51,6 +51,10 @@ pub(crate) struct ServeArgs {
     /// Requests per second per workspace from all its sessions, `RATE` or `RATE/BURST`.
     #[arg(long, default_value = "200/400", value_parser = Rate::parse)]
     rate_workspace: Rate,
+    /// Failed authentications per second per client address (×100 for all clients),
+    /// `RATE` or `RATE/BURST`; over it, a client gets 429 before its token is looked up.
+    #[arg(long, default_value = "10/50", value_parser = Rate::parse)]
+    rate_auth_failures: Rate,
     /// Stripe's secret key (`sk_live_…` / `sk_test_…`): turns on checkout.
     #[arg(
         long,
@@ -70,7 +74,11 @@ pub(crate) struct ServeArgs {
     /// Stripe's API (a local stand-in in tests and the demo).
     #[arg(long, default_value = "https://api.stripe.com")]
     stripe_api_base: String,
-    /// This API's public base URL (the checkout's return page); default: from the request's Host.
+    /// Deliver creditkit's webhooks to loopback, link-local and private addresses too (a
+    /// receiver on this machine or network); off, only public addresses are called.
+    #[arg(long)]
+    allow_private_webhooks: bool,
+    /// This API's public base URL (the checkout's return page); required with payments.
     #[arg(long, value_name = "URL")]
     public_url: Option<String>,
     /// Log lines as text or JSON (one object per line); filter with CREDITKIT_LOG.
@@ -113,6 +121,7 @@ async fn serve(a: ServeArgs) -> Result<()> {
     let config = Config {
         hold_ttl_ms: a.hold_ttl_ms,
         quote_ttl_ms: a.quote_ttl_ms,
+        allow_private_webhooks: a.allow_private_webhooks,
         ..Config::default()
     };
     let ledger = Arc::new(
@@ -140,6 +149,7 @@ async fn serve(a: ServeArgs) -> Result<()> {
     let limits = RateLimits {
         session: a.rate_session,
         workspace: a.rate_workspace,
+        failures: a.rate_auth_failures,
     };
     let options = Options {
         cors_origins: a.cors,
@@ -148,14 +158,21 @@ async fn serve(a: ServeArgs) -> Result<()> {
     let mut state = AppState::with_limits(ledger.clone(), limits);
     if let (Some(secret_key), Some(webhook_secret)) = (a.stripe_secret_key, a.stripe_webhook_secret)
     {
-        let stripe = Stripe::new(StripeConfig {
+        let config = StripeConfig {
             secret_key,
             webhook_secret,
             api_base: a.stripe_api_base,
-        });
+        };
+        config
+            .check()
+            .map_err(|e| anyhow::anyhow!("refusing to start: {e}"))?;
+        let public_url = a
+            .public_url
+            .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
+            .context("refusing to start: payments need --public-url, this API's public address as http(s)://… (the checkout's return page; a request's Host header is the caller's to set)")?;
         state = state.with_payments(Payments {
-            provider: Arc::new(stripe),
-            public_url: a.public_url,
+            provider: Arc::new(Stripe::new(config)),
+            public_url,
             return_origins: options.cors_origins.clone(),
         });
         tracing::info!(
@@ -171,11 +188,15 @@ async fn serve(a: ServeArgs) -> Result<()> {
         socket.local_addr()?,
         redact(&a.db)
     );
-    axum::serve(socket, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
+    // Each connection's address: failed authentications are limited per client.
+    axum::serve(
+        socket,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
     ledger.close().await;
     Ok(())
 }

@@ -41,6 +41,7 @@ fn start(db: &str, demo: &std::path::Path) -> Server {
         ])
         .arg(demo)
         .args(["--hold-ttl-ms", "1500", "--sweep-ms", "200"])
+        .arg("--allow-private-webhooks")
         .stderr(Stdio::piped())
         .spawn()
         .expect("start creditkit serve");
@@ -101,7 +102,12 @@ async fn kill_mid_load_and_restart(store: Store) {
     // Subscribe a receiver to every event before the server starts.
     let (hook, received) = receiver().await;
     {
-        let ledger = Ledger::open(&db, Arc::new(SystemClock), Config::default())
+        // The receiver is on this machine: a private target, allowed for this test.
+        let config = Config {
+            allow_private_webhooks: true,
+            ..Config::default()
+        };
+        let ledger = Ledger::open(&db, Arc::new(SystemClock), config)
             .await
             .unwrap();
         let endpoint = NewWebhookEndpoint {

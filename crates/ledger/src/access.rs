@@ -45,12 +45,26 @@ pub struct Principal {
     pub credential_id: String,
     /// When a session ends (keys do not).
     pub expires_at_ms: Option<i64>,
+    /// The project a session is bound to: its quotes are that project's.
+    pub project: Option<String>,
     /// Operations beyond the actor's row this credential was narrowed away from.
     rights: Vec<Op>,
     suspended: bool,
 }
 
 impl Principal {
+    /// Whose idempotency keys these are: the operator's, the workspace's API keys' (the
+    /// backend, whichever key it uses), or one member's sessions. Each class keys its
+    /// records apart (`check_key`), so no credential can take a key another will send.
+    pub fn idempotency_scope(&self) -> String {
+        match (&self.actor, &self.member_id) {
+            (Actor::Operator, _) => "operator".into(),
+            (Actor::ApiKey, _) => "apikey".into(),
+            (_, Some(member)) => format!("member:{member}"),
+            (_, None) => format!("session:{}", self.credential_id),
+        }
+    }
+
     /// The operator acting on one workspace (the admin API, `creditkit admin`).
     pub fn operator(workspace_id: &str) -> Principal {
         Principal {
@@ -60,6 +74,7 @@ impl Principal {
             wallet_id: None,
             credential_id: "operator".into(),
             expires_at_ms: None,
+            project: None,
             rights: rights_of(Actor::Operator),
             suspended: false,
         }
@@ -187,7 +202,7 @@ impl Ledger {
         if secret.starts_with(SESSION_PREFIX) {
             let row = sqlx::query(
                 "SELECT s.id, s.workspace_id, s.member_id, s.wallet_id, s.rights, s.expires_at_ms, s.revoked_at_ms, \
-                 m.role, m.removed_at_ms, w.suspended_at_ms \
+                 m.role, m.removed_at_ms, w.suspended_at_ms, s.project \
                  FROM sessions s JOIN members m ON m.id = s.member_id JOIN workspaces w ON w.id = s.workspace_id \
                  WHERE s.token_hash = $1",
             )
@@ -221,6 +236,7 @@ impl Ledger {
                 wallet_id: row.try_get(3)?,
                 credential_id: row.try_get(0)?,
                 expires_at_ms: Some(row.try_get(5)?),
+                project: row.try_get(10)?,
                 rights,
                 suspended: false,
             });
@@ -250,6 +266,7 @@ impl Ledger {
             wallet_id: None,
             credential_id: id,
             expires_at_ms: None,
+            project: None,
             rights: rights_of(Actor::ApiKey),
             suspended: row.try_get::<Option<i64>, _>(4)?.is_some(),
         })
@@ -531,6 +548,7 @@ impl Ledger {
             wallet_id: None,
             credential_id: String::new(),
             expires_at_ms: None,
+            project: None,
             rights: rights.clone(),
             suspended: false,
         };
@@ -542,11 +560,19 @@ impl Ledger {
             ),
             None => None,
         };
+        if let Some(project) = &req.project {
+            if project.is_empty() || project.len() > 200 {
+                return Err(LedgerError::invalid_at(
+                    "project",
+                    "a project is 1 to 200 characters",
+                ));
+            }
+        }
         let (token, _) = mint_secret(SESSION_PREFIX);
         let id = new_id("ses");
         let now = self.now_ms();
         let expires_at_ms = now + (ttl as i64) * 1000;
-        self.write_one(sqlx::query("INSERT INTO sessions (id, workspace_id, member_id, wallet_id, rights, token_hash, created_at_ms, expires_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+        self.write_one(sqlx::query("INSERT INTO sessions (id, workspace_id, member_id, wallet_id, rights, token_hash, created_at_ms, expires_at_ms, project) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
             .bind(&id)
             .bind(&p.workspace_id)
             .bind(&member.id)
@@ -555,6 +581,7 @@ impl Ledger {
             .bind(sha256_hex(token.as_bytes()))
             .bind(now)
             .bind(expires_at_ms)
+            .bind(&req.project)
             )
             .await?;
         Ok(Session {
@@ -566,6 +593,7 @@ impl Ledger {
             wallet_id,
             rights,
             expires_at_ms,
+            project: req.project.clone(),
         })
     }
 

@@ -27,14 +27,39 @@ fn agents_of(request: &Request) -> impl Iterator<Item = (usize, &str)> {
         })
 }
 
+/// Messages with `$3` counted for member `$2` of workspace `$1`: those charged, and those
+/// confirmed and not yet settled (an active hold holds its place; a released one gives
+/// it back by no longer being active).
+const USED_MESSAGES: &str = "SELECT CAST(\
+    COALESCE((SELECT messages FROM agent_messages WHERE workspace_id = $1 AND member_key = $2 AND agent_id = $3), 0) \
+    + COALESCE((SELECT SUM(a.messages) FROM hold_agents a JOIN holds h ON h.id = a.hold_id \
+      WHERE a.workspace_id = $1 AND a.member_key = $2 AND a.agent_id = $3 AND h.status = 'active'), 0) \
+    AS BIGINT)";
+
 impl Ledger {
+    /// How many of `agent`'s messages `member` of `workspace` has used or holds.
+    async fn used_messages(
+        &self,
+        conn: &mut Conn,
+        workspace_id: &str,
+        member_id: Option<&str>,
+        agent: &str,
+    ) -> Result<u64> {
+        let (n,): (i64,) = sqlx::query_as(USED_MESSAGES)
+            .bind(workspace_id)
+            .bind(member_key(member_id))
+            .bind(agent)
+            .fetch_one(&mut *conn)
+            .await?;
+        Ok(to_u64(n))
+    }
+
     /// Sets each agent item's `messages_used` to the ledger's count of this member's
-    /// charged messages with that agent in this wallet. A backend (API key) that names a
-    /// count of its own keeps it; a browser's is always replaced.
+    /// messages with that agent in this workspace (charged or held). A backend (API key)
+    /// that names a count of its own keeps it; a browser's is always replaced.
     pub(crate) async fn fill_agent_usage(
         &self,
         p: &Principal,
-        wallet_id: &str,
         request: &mut Request,
     ) -> Result<()> {
         let wanted: Vec<(usize, String)> = agents_of(request)
@@ -43,19 +68,60 @@ impl Ledger {
             })
             .map(|(i, a)| (i, a.to_string()))
             .collect();
+        if wanted.is_empty() {
+            return Ok(());
+        }
+        let mut conn = self.pool.begin().await?;
         for (i, agent) in wanted {
-            let used: Option<(i64,)> = sqlx::query_as(
-                "SELECT messages FROM agent_usage WHERE wallet_id = $1 AND member_key = $2 AND agent_id = $3",
-            )
-            .bind(wallet_id)
-            .bind(member_key(p.member_id.as_deref()))
-            .bind(&agent)
-            .fetch_optional(&self.pool)
-            .await?;
-            let used = used.map_or(0, |(n,)| to_u64(n));
+            let used = self
+                .used_messages(&mut conn, &p.workspace_id, p.member_id.as_deref(), &agent)
+                .await?;
             request.items[i]
                 .params
                 .insert(MESSAGES_USED.to_string(), ParamValue::Count(used));
+        }
+        Ok(())
+    }
+
+    /// Under the wallet's lock, as a browser's hold begins: the count each agent item was
+    /// priced with must still be the member's count (two quotes made before either was
+    /// confirmed both saw the same free message: the second must quote again). Then the
+    /// hold takes its messages' places.
+    pub(crate) async fn hold_agent_messages(
+        &self,
+        tx: &mut Tx,
+        p: &Principal,
+        member_id: Option<&str>,
+        hold_id: &str,
+        request: &Request,
+        quote_id: &str,
+    ) -> Result<()> {
+        for (i, agent) in agents_of(request) {
+            if p.actor.is_browser() {
+                let priced = match request.items[i].params.get(MESSAGES_USED) {
+                    Some(ParamValue::Count(n)) => *n,
+                    _ => 0,
+                };
+                let now = self
+                    .used_messages(tx, &p.workspace_id, member_id, agent)
+                    .await?;
+                if now != priced {
+                    // Priced with a count that no longer holds: like an expired quote,
+                    // the page asks for a new one (the same code, the same handling).
+                    return Err(LedgerError::QuoteExpired(quote_id.to_string()));
+                }
+            }
+            let n = i64::try_from(request.items[i].quantity).unwrap_or(i64::MAX);
+            later(tx, sqlx::query(
+                "INSERT INTO hold_agents (hold_id, workspace_id, member_key, agent_id, messages) VALUES ($1, $2, $3, $4, $5)",
+            )
+            .bind(hold_id)
+            .bind(&p.workspace_id)
+            .bind(member_key(member_id))
+            .bind(agent)
+            .bind(n)
+            )
+            .await?;
         }
         Ok(())
     }
@@ -64,17 +130,17 @@ impl Ledger {
     pub(crate) async fn record_agent_usage(
         &self,
         tx: &mut Tx,
-        wallet_id: &str,
+        workspace_id: &str,
         member_id: Option<&str>,
         request: &Request,
     ) -> Result<()> {
         for (i, agent) in agents_of(request) {
             let n = i64::try_from(request.items[i].quantity).unwrap_or(i64::MAX);
             later(tx, sqlx::query(
-                "INSERT INTO agent_usage (wallet_id, member_key, agent_id, messages) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (wallet_id, member_key, agent_id) DO UPDATE SET messages = agent_usage.messages + excluded.messages",
+                "INSERT INTO agent_messages (workspace_id, member_key, agent_id, messages) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (workspace_id, member_key, agent_id) DO UPDATE SET messages = agent_messages.messages + excluded.messages",
             )
-            .bind(wallet_id)
+            .bind(workspace_id)
             .bind(member_key(member_id))
             .bind(agent)
             .bind(n)

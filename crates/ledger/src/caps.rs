@@ -59,6 +59,10 @@ struct CapRow {
 
 const CAP_SELECT: &str = "SELECT id, wallet_id, scope, subject, limit_mc, period FROM caps";
 
+/// Caps one wallet may have: enough for every member and project a team names, and a
+/// bound on what each hold checks (a cap is counted under the wallet's lock).
+pub const MAX_CAPS_PER_WALLET: i64 = 50;
+
 fn cap_from_row(r: &AnyRow) -> Result<CapRow> {
     Ok(CapRow {
         id: r.try_get(0)?,
@@ -68,6 +72,19 @@ fn cap_from_row(r: &AnyRow) -> Result<CapRow> {
         limit_mc: r.try_get(4)?,
         period: parse_period(&r.try_get::<String, _>(5)?)?,
     })
+}
+
+/// How much say a caller has over caps: the operator over the backend (its API key) over
+/// an owner over an admin. A cap records its setter's; only as much removes it, so an
+/// admin cannot lift a limit the owner or the operator put on them.
+fn authority(p: &Principal) -> i64 {
+    use creditkit_api::Actor;
+    match p.actor {
+        Actor::Operator => 3,
+        Actor::ApiKey => 2,
+        Actor::Owner => 1,
+        Actor::Admin | Actor::Member | Actor::Viewer => 0,
+    }
 }
 
 impl Ledger {
@@ -105,7 +122,20 @@ impl Ledger {
             }
         };
         let id = new_id("cap");
-        self.write_one(sqlx::query("INSERT INTO caps (id, workspace_id, wallet_id, scope, subject, limit_mc, period, created_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
+        // Counted and written under the wallet's lock: two at once cannot pass the bound.
+        let mut tx = self.writer.begin_on(&wallet_id).await?;
+        self.lock_wallet(&mut tx, &wallet_id).await?;
+        let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM caps WHERE wallet_id = $1")
+            .bind(&wallet_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        if count >= MAX_CAPS_PER_WALLET {
+            return Err(LedgerError::invalid_at(
+                "wallet_id",
+                format!("a wallet has at most {MAX_CAPS_PER_WALLET} caps; remove one first"),
+            ));
+        }
+        sqlx::query("INSERT INTO caps (id, workspace_id, wallet_id, scope, subject, limit_mc, period, created_at_ms, set_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
             .bind(&id)
             .bind(&p.workspace_id)
             .bind(&wallet_id)
@@ -114,8 +144,10 @@ impl Ledger {
             .bind(limit)
             .bind(period_text(req.period))
             .bind(self.now_ms())
-            )
+            .bind(authority(p))
+            .execute(&mut *tx)
             .await?;
+        tx.commit().await?;
         self.caps(p, Some(&wallet_id))
             .await?
             .into_iter()
@@ -123,40 +155,57 @@ impl Ledger {
             .ok_or_else(|| LedgerError::Corrupt(format!("cap {id} not stored")))
     }
 
+    /// Removes a cap, if the caller has as much say as whoever set it.
     pub async fn delete_cap(&self, p: &Principal, cap_id: &str) -> Result<()> {
         p.require(Op::SetCaps)?;
-        let done = self
-            .write_one(
-                sqlx::query("DELETE FROM caps WHERE id = $1 AND workspace_id = $2")
-                    .bind(cap_id)
-                    .bind(&p.workspace_id),
-            )
-            .await?;
-        if done.rows_affected() == 0 {
+        let mut tx = self.writer.begin().await?;
+        let set_by: Option<(i64,)> =
+            sqlx::query_as("SELECT set_by FROM caps WHERE id = $1 AND workspace_id = $2")
+                .bind(cap_id)
+                .bind(&p.workspace_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some((set_by,)) = set_by else {
             return Err(LedgerError::NotFound(format!("cap `{cap_id}`")));
+        };
+        if set_by > authority(p) {
+            let who = match set_by {
+                3 => "the operator",
+                2 => "the application's backend",
+                _ => "an owner",
+            };
+            return Err(LedgerError::Forbidden(format!(
+                "cap `{cap_id}` was set by {who}; only they (or above) remove it"
+            )));
         }
+        sqlx::query("DELETE FROM caps WHERE id = $1")
+            .bind(cap_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
         Ok(())
     }
 
-    /// A wallet's caps, each with what was spent and held in its current period.
+    /// A wallet's caps, each with what was spent and held in its current period: read
+    /// from a snapshot of the readers, never through the writer (a read must not slow
+    /// every tenant's writes).
     pub async fn caps(&self, p: &Principal, wallet_id: Option<&str>) -> Result<Vec<Cap>> {
         p.require(Op::Read)?;
         let wallet_id = self.resolve_wallet(p, wallet_id).await?;
         let now = self.now_ms();
-        let mut tx = self.writer.begin_on(&wallet_id).await?;
-        let w = self.lock_wallet(&mut tx, &wallet_id).await?;
+        let mut conn = self.pool.begin().await?;
+        let w = self.fetch_wallet(&mut conn, &wallet_id, false).await?;
         let rows = sqlx::query(&format!(
             "{CAP_SELECT} WHERE wallet_id = $1 ORDER BY created_at_ms, id"
         ))
         .bind(&wallet_id)
-        .fetch_all(&mut *tx)
+        .fetch_all(&mut conn)
         .await?;
         let mut out = Vec::with_capacity(rows.len());
         for r in &rows {
             let cap = cap_from_row(r)?;
-            out.push(self.cap_now(&mut tx, &w, &cap, now).await?);
+            out.push(self.cap_now(&mut conn, &w, &cap, now).await?);
         }
-        tx.commit().await?;
         Ok(out)
     }
 
@@ -171,22 +220,19 @@ impl Ledger {
         add_mc: i64,
         now: i64,
     ) -> Result<()> {
+        // Only the caps that apply to this action are read and counted.
         let rows = sqlx::query(&format!(
-            "{CAP_SELECT} WHERE wallet_id = $1 ORDER BY created_at_ms, id"
+            "{CAP_SELECT} WHERE wallet_id = $1 AND (scope = 'wallet' \
+             OR (scope = 'member' AND subject = $2) OR (scope = 'project' AND subject = $3)) \
+             ORDER BY created_at_ms, id"
         ))
         .bind(&w.id)
+        .bind(member_id.unwrap_or(""))
+        .bind(project.unwrap_or(""))
         .fetch_all(&mut *tx)
         .await?;
         for r in &rows {
             let cap = cap_from_row(r)?;
-            let applies = match cap.scope {
-                CapScope::Wallet => true,
-                CapScope::Member => cap.subject.is_some() && cap.subject.as_deref() == member_id,
-                CapScope::Project => cap.subject.is_some() && cap.subject.as_deref() == project,
-            };
-            if !applies {
-                continue;
-            }
             let now_cap = self.cap_now(tx, w, &cap, now).await?;
             if to_u64(add_mc) > now_cap.left_millicredits {
                 return Err(LedgerError::CapExceeded(Box::new(now_cap)));

@@ -21,7 +21,7 @@ impl Ledger {
         key: &str,
     ) -> Result<Hold> {
         p.require(Op::Settle)?;
-        check_key(key)?;
+        let key = &check_key(p, key)?;
         let hash = payload_hash("capture", &(hold_id, req));
         let row: Option<(String, String, String, String, String)> = sqlx::query_as(
             "SELECT h.wallet_id, h.quote_id, q.card_hash, q.estimate_json, q.request_json FROM holds h JOIN wallets w ON w.id = h.wallet_id JOIN quotes q ON q.id = h.quote_id WHERE h.id = $1 AND w.workspace_id = $2",
@@ -201,7 +201,7 @@ impl Ledger {
             .await?;
         let quoted: Request = serde_json::from_str(request_json)
             .map_err(|e| LedgerError::Corrupt(format!("quote request: {e}")))?;
-        self.record_agent_usage(tx, &w.id.clone(), meta.0.as_deref(), &quoted)
+        self.record_agent_usage(tx, &w.workspace_id.clone(), meta.0.as_deref(), &quoted)
             .await?;
         w.held_mc -= held;
         w.balance_mc -= amount;
@@ -305,7 +305,7 @@ impl Ledger {
     /// Creator earnings are not clawed back. The operator's backend only.
     pub async fn refund(&self, p: &Principal, hold_id: &str, key: &str) -> Result<Hold> {
         p.require(Op::Refund)?;
-        check_key(key)?;
+        let key = &check_key(p, key)?;
         let hash = payload_hash("refund", &hold_id);
         let (wallet_id, _) = self.hold_wallet(p, hold_id).await?;
         let now = self.now_ms();

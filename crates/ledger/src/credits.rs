@@ -35,7 +35,7 @@ impl Ledger {
         key: &str,
     ) -> Result<Balance> {
         p.require(Op::Grant)?;
-        check_key(key)?;
+        let key = &check_key(p, key)?;
         let quantity = req.quantity.unwrap_or(1);
         if quantity == 0 || quantity > 100 {
             return Err(LedgerError::Invalid {
@@ -100,7 +100,7 @@ impl Ledger {
         key: &str,
     ) -> Result<Balance> {
         p.require(Op::ChangePlan)?;
-        check_key(key)?;
+        let key = &check_key(p, key)?;
         let wallet_id = self.resolve_wallet(p, wallet_id).await?;
         let card = self.card(&p.workspace_id).await?;
         let hash = payload_hash("change_plan", &(&wallet_id, plan_id));
@@ -124,7 +124,7 @@ impl Ledger {
     /// kept on the grant and its entry.
     pub async fn grant(&self, p: &Principal, req: &GrantRequest, key: &str) -> Result<Balance> {
         p.require(Op::Grant)?;
-        check_key(key)?;
+        let key = &check_key(p, key)?;
         check_reason(&req.reason)?;
         if req.amount_millicredits == 0 {
             return Err(LedgerError::invalid_at(
@@ -165,7 +165,7 @@ impl Ledger {
     /// it holds), so the balance never goes below zero; asking for more is refused.
     pub async fn revoke(&self, p: &Principal, req: &RevokeRequest, key: &str) -> Result<Balance> {
         p.require(Op::Grant)?;
-        check_key(key)?;
+        let key = &check_key(p, key)?;
         check_reason(&req.reason)?;
         let asked = match (req.amount_millicredits, &req.grant_id) {
             (Some(0), _) => {

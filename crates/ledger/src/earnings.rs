@@ -6,10 +6,12 @@ use creditkit_api::{Op, WalletKind};
 use crate::*;
 
 impl Ledger {
-    /// Names the organization wallet that receives an agent's publisher add-ons. An
-    /// agent has one payee; only its workspace can move it.
+    /// Names the organization wallet that receives an agent's publisher add-ons,
+    /// wherever the agent is used: the operator's call (it knows which creator made the
+    /// agent), on the creator's workspace (`p`), whose wallet it must be. Naming another
+    /// reassigns the agent; nothing earned before moves.
     pub async fn set_payee(&self, p: &Principal, agent_id: &str, wallet_id: &str) -> Result<()> {
-        p.require(Op::ManageWallets)?;
+        p.require(Op::AssignPayee)?;
         if agent_id.is_empty() || agent_id.len() > 64 {
             return Err(LedgerError::Invalid {
                 path: Some("agent_id".into()),
@@ -28,33 +30,15 @@ impl Ledger {
             });
         }
         let mut tx = self.writer.begin().await?;
-        let existing: Option<(String,)> =
-            sqlx::query_as("SELECT workspace_id FROM agent_payees WHERE agent_id = $1")
-                .bind(agent_id)
-                .fetch_optional(&mut *tx)
-                .await?;
-        match existing {
-            Some((ws,)) if ws != p.workspace_id => {
-                return Err(LedgerError::Forbidden(format!(
-                    "agent `{agent_id}` is paid to another workspace"
-                )))
-            }
-            Some(_) => {
-                sqlx::query("UPDATE agent_payees SET wallet_id = $1 WHERE agent_id = $2")
-                    .bind(&wallet_id)
-                    .bind(agent_id)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            None => {
-                sqlx::query("INSERT INTO agent_payees (agent_id, workspace_id, wallet_id) VALUES ($1, $2, $3)")
-                    .bind(agent_id)
-                    .bind(&p.workspace_id)
-                    .bind(&wallet_id)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-        }
+        sqlx::query(
+            "INSERT INTO agent_payees (agent_id, workspace_id, wallet_id) VALUES ($1, $2, $3) \
+             ON CONFLICT (agent_id) DO UPDATE SET workspace_id = $2, wallet_id = $3",
+        )
+        .bind(agent_id)
+        .bind(&p.workspace_id)
+        .bind(&wallet_id)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -110,7 +94,7 @@ impl Ledger {
         key: &str,
     ) -> Result<creditkit_api::Earnings> {
         p.require(Op::Payout)?;
-        check_key(key)?;
+        let key = &check_key(p, key)?;
         let amount_i = to_i64(amount)?;
         let wallet_id = self.resolve_wallet(p, wallet_id).await?;
         let hash = payload_hash("payout", &(&wallet_id, amount));

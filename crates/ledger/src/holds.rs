@@ -13,7 +13,7 @@ use crate::*;
 /// The columns [`hold_from_row`] reads, in its order (a macro, for `concat!`).
 macro_rules! hold_columns {
     () => {
-        "id, quote_id, wallet_id, amount_mc, status, captured_mc, expires_at_ms, created_at_ms, confirmed_max_mc, reserved_tokens, generated_tokens, generated_mc"
+        "id, quote_id, wallet_id, amount_mc, status, captured_mc, expires_at_ms, created_at_ms, confirmed_max_mc, reserved_tokens, generated_tokens, generated_mc, member_id"
     };
 }
 
@@ -25,7 +25,7 @@ impl Ledger {
     /// remembered under the idempotency key, so a retry stays refused.
     pub async fn hold(&self, p: &Principal, req: &HoldRequest, key: &str) -> Result<Hold> {
         p.require(Op::Hold)?;
-        check_key(key)?;
+        let key = &check_key(p, key)?;
         let hash = payload_hash("hold", &req.quote_id);
         // The quote, as signed into its id (`signed.rs`): checked here, written below.
         let (quote_id, q) = self
@@ -35,18 +35,23 @@ impl Ledger {
             .ok_or_else(|| LedgerError::NotFound(format!("quote `{}`", req.quote_id)))?;
         let wallet_id = q.wallet_id.clone();
         self.resolve_wallet(p, Some(&wallet_id)).await?;
-        let max = q.max_mc;
         let member: Option<String> = p.member_id.clone().or(q.member_id.clone());
         let action: Option<String> = q.request.items.first().map(|i| i.action.clone());
         let project = q.project.clone();
-        // What the hold reserves now: the maximum, or a streamed turn's first chunk.
-        let reserve = q.hold_mc.unwrap_or(max);
-        let stream_tokens = q.stream_first_tokens;
         // The estimate the quote showed (the engine is pure: the same card and request
         // price the same). Read through the pool before the transaction: on PostgreSQL
         // the transaction holds one of its connections.
         let quoted_card = self.card_by_hash(&q.card_hash).await?;
         let quoted = estimate(&quoted_card, &q.request).map_err(LedgerError::Estimate)?;
+        // What is reserved is the maximum priced again here, never only what the quote
+        // claims; a quote whose claim disagrees is not confirmed.
+        let max = to_i64(quoted.max_millicredits)?;
+        if max != q.max_mc {
+            return Err(LedgerError::QuoteExpired(req.quote_id.clone()));
+        }
+        // What the hold reserves now: the maximum, or a streamed turn's first chunk.
+        let reserve = q.hold_mc.map_or(max, |first| first.min(max));
+        let stream_tokens = q.stream_first_tokens;
         let now = self.now_ms();
         // With the key's record, under the lock: whether the quote is confirmed already,
         // the wallet's active holds, and whether it has caps at all (most have none:
@@ -173,6 +178,15 @@ impl Ledger {
         .bind(stream_tokens.map(|_| 0i64))
         )
         .await?;
+        self.hold_agent_messages(
+            &mut tx,
+            p,
+            member.as_deref(),
+            &hold_id,
+            &q.request,
+            quote_id,
+        )
+        .await?;
         self.allocate_from(&mut tx, &w, &hold_id, &free, 0, reserve)
             .await?;
         self.entry(
@@ -208,6 +222,7 @@ impl Ledger {
                 generated_output_tokens: 0,
                 generated_millicredits: 0,
             }),
+            member_id: member.clone(),
         };
         let data = serde_json::json!({ "hold": hold, "member_id": member, "action": action, "project": project });
         self.emit(&mut tx, &p.workspace_id, EventType::HoldCreated, data, now)
@@ -314,7 +329,7 @@ impl Ledger {
     /// Returns a hold in full: the operation failed or was cancelled; nothing is charged.
     pub async fn release(&self, p: &Principal, hold_id: &str, key: &str) -> Result<Hold> {
         p.require(Op::Settle)?;
-        check_key(key)?;
+        let key = &check_key(p, key)?;
         let hash = payload_hash("release", &hold_id);
         let (wallet_id, _) = self.hold_wallet(p, hold_id).await?;
         let now = self.now_ms();
@@ -491,7 +506,7 @@ impl Ledger {
                     return Err(hold_not_found(hold_id));
                 }
                 let hold = hold_from_row_at(&row, 3)?;
-                let owner = (row.try_get(15)?, row.try_get(16)?, row.try_get(17)?);
+                let owner = (row.try_get(16)?, row.try_get(17)?, row.try_get(18)?);
                 Ok(HoldWrite::Fresh(tx, w, hold, owner))
             }
             (Write::Fresh(mut tx, w), _) => {
@@ -516,7 +531,7 @@ impl Ledger {
         .fetch_optional(&mut **tx)
         .await?
         .ok_or_else(|| hold_not_found(hold_id))?;
-        let owner = (row.try_get(12)?, row.try_get(13)?, row.try_get(14)?);
+        let owner = (row.try_get(13)?, row.try_get(14)?, row.try_get(15)?);
         Ok((hold_from_row(&row)?, owner))
     }
 
@@ -580,5 +595,6 @@ pub(crate) fn hold_from_row_at(r: &AnyRow, at: usize) -> Result<Hold> {
                 generated_millicredits: to_u64(optional(11)?.unwrap_or(0)),
             }),
         },
+        member_id: r.try_get(at + 12)?,
     })
 }

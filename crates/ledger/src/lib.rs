@@ -50,10 +50,12 @@ pub use access::{
     MAX_SESSION_TTL_SECONDS, MIN_SESSION_TTL_SECONDS, OPERATOR_KEY_PREFIX, SESSION_PREFIX,
 };
 pub use audit::AuditMark;
+pub use caps::MAX_CAPS_PER_WALLET;
 pub use credits::MAX_REASON_BYTES;
 pub use error::LedgerError;
 pub use outbox::{
-    backoff_ms, DueDelivery, DELIVERY_LEASE_MS, DELIVERY_WINDOW_MS, EVENT_RETENTION_MS,
+    backoff_ms, check_webhook_target, is_private_address, DueDelivery, DELIVERY_LEASE_MS,
+    DELIVERY_WINDOW_MS, EVENT_RETENTION_MS, PROVIDER_EVENT_RETENTION_MS,
 };
 pub use purchases::{CheckoutDraft, Paid, PaidPeriod};
 pub use store::Dialect;
@@ -95,6 +97,10 @@ pub struct Config {
     /// SQLite's default, a commit that crosses 1,000 pages of log copies it (the HTTP
     /// bench runs both side by side).
     pub background_checkpoint: bool,
+    /// Outbound webhooks may go to loopback, link-local and private addresses (a
+    /// receiver on the same machine or network). Off by default: an endpoint's URL is
+    /// otherwise a way to make the server call inside its own network.
+    pub allow_private_webhooks: bool,
 }
 
 impl Default for Config {
@@ -112,6 +118,7 @@ impl Default for Config {
             retention_ms: 24 * 60 * 60 * 1000,
             power_safe: true,
             background_checkpoint: true,
+            allow_private_webhooks: false,
         }
     }
 }
@@ -404,7 +411,12 @@ pub(crate) fn payload_hash<T: Serialize>(op: &str, payload: &T) -> String {
     hex(&h.finalize())
 }
 
-pub(crate) fn check_key(key: &str) -> Result<()> {
+/// Checks a caller's idempotency key and returns it as stored: within the caller's
+/// credential class ([`Principal::idempotency_scope`]), so no caller can take a key
+/// another will use (a browser cannot occupy the key the backend settles with). A
+/// caller's key has no space; the scope ends at the first one. Keys the ledger makes
+/// itself (a provider's event ids) have no space either: a namespace of their own.
+pub(crate) fn check_key(p: &Principal, key: &str) -> Result<String> {
     if key.is_empty()
         || key.len() > MAX_IDEMPOTENCY_KEY_BYTES
         || !key.bytes().all(|b| b.is_ascii_graphic())
@@ -414,7 +426,12 @@ pub(crate) fn check_key(key: &str) -> Result<()> {
             message: format!("an idempotency key of 1 to {MAX_IDEMPOTENCY_KEY_BYTES} printable ASCII characters is required"),
         });
     }
-    Ok(())
+    Ok(format!("{} {key}", p.idempotency_scope()))
+}
+
+/// The key a caller sent, without the scope [`check_key`] put before it (for messages).
+pub(crate) fn unscoped_key(stored: &str) -> &str {
+    stored.split_once(' ').map_or(stored, |(_, key)| key)
 }
 
 /// The exact token count of `text` with the compiled-in ranks (loaded on first use).

@@ -90,6 +90,70 @@ fn state_rank(available: i64, low: i64, critical: i64) -> (u8, Option<EventType>
     }
 }
 
+/// Addresses an outbound webhook may not reach unless [`Config::allow_private_webhooks`]:
+/// loopback, private, link-local, shared (carrier-grade NAT), unique-local, unspecified
+/// and broadcast, and IPv6's forms of the IPv4 ones.
+pub fn is_private_address(ip: std::net::IpAddr) -> bool {
+    use std::net::IpAddr;
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || (a == 100 && (64..128).contains(&b))
+                || a == 0
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_private_address(IpAddr::V4(v4));
+            }
+            let first = v6.segments()[0];
+            v6.is_loopback()
+                || v6.is_unspecified()
+                || (first & 0xfe00) == 0xfc00
+                || (first & 0xffc0) == 0xfe80
+        }
+    }
+}
+
+/// The host of an `http(s)://` URL, without brackets or port.
+fn url_host(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    if let Some(v6) = host_port.strip_prefix('[') {
+        return v6.split(']').next().unwrap_or("");
+    }
+    host_port.split(':').next().unwrap_or("")
+}
+
+/// Refuses an endpoint URL naming a private address or `localhost`, unless allowed.
+pub fn check_webhook_target(url: &str, allow_private: bool) -> Result<()> {
+    if allow_private {
+        return Ok(());
+    }
+    let host = url_host(url).to_ascii_lowercase();
+    let private = host == "localhost"
+        || host.ends_with(".localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(is_private_address);
+    if private {
+        return Err(LedgerError::invalid_at(
+            "url",
+            format!("`{host}` is a loopback, link-local or private address: webhooks go to public addresses unless the operator allows private ones (creditkit serve --allow-private-webhooks)"),
+        ));
+    }
+    Ok(())
+}
+
+/// How long a payment provider's event ids are remembered: a week, beyond Stripe's three
+/// days of retries, so a late duplicate changes nothing.
+pub const PROVIDER_EVENT_RETENTION_MS: i64 = 7 * 24 * 60 * 60 * 1000;
+
 impl Ledger {
     /// Writes an event to the outbox, and a delivery for each endpoint that wants it,
     /// in the caller's transaction.
@@ -198,6 +262,7 @@ impl Ledger {
                 "the endpoint must be an http(s) URL of at most 2000 characters",
             ));
         }
+        check_webhook_target(url, self.config.allow_private_webhooks)?;
         if let Some(ws) = &req.workspace_id {
             self.workspace(ws).await?;
         }
@@ -484,16 +549,22 @@ impl Ledger {
         Ok(())
     }
 
-    /// Forgets idempotency records and unconfirmed quotes past the retention window, a
+    /// Forgets idempotency records and unconfirmed quotes past the retention window (a
+    /// provider's events: [`PROVIDER_EVENT_RETENTION_MS`]), a
     /// thousand rows per write so the writer is never held long. Returns rows removed.
     pub(crate) async fn prune_records(&self, now: i64) -> Result<u64> {
         let before = now - self.config.retention_ms;
+        // A payment provider's event ids (keys without a caller's scope, no space) are
+        // kept for the provider's whole retry window: Stripe retries for three days.
+        let provider_before = now - self.config.retention_ms.max(PROVIDER_EVENT_RETENTION_MS);
         let mut removed = 0;
-        for sql in [
-            "DELETE FROM idempotency WHERE (workspace_id, key) IN \
-             (SELECT workspace_id, key FROM idempotency WHERE created_at_ms < $1 LIMIT 1000)",
-            "DELETE FROM quotes WHERE id IN (SELECT q.id FROM quotes q WHERE q.expires_at_ms < $1 \
-             AND NOT EXISTS (SELECT 1 FROM holds h WHERE h.quote_id = q.id) LIMIT 1000)",
+        for (sql, before) in [
+            ("DELETE FROM idempotency WHERE (workspace_id, key) IN \
+             (SELECT workspace_id, key FROM idempotency WHERE created_at_ms < $1 AND key LIKE '% %' LIMIT 1000)", before),
+            ("DELETE FROM idempotency WHERE (workspace_id, key) IN \
+             (SELECT workspace_id, key FROM idempotency WHERE created_at_ms < $1 AND key NOT LIKE '% %' LIMIT 1000)", provider_before),
+            ("DELETE FROM quotes WHERE id IN (SELECT q.id FROM quotes q WHERE q.expires_at_ms < $1 \
+             AND NOT EXISTS (SELECT 1 FROM holds h WHERE h.quote_id = q.id) LIMIT 1000)", before),
         ] {
             loop {
                 let done = self.write_one(sqlx::query(sql).bind(before)).await?;

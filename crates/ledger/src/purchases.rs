@@ -42,6 +42,9 @@ pub struct Paid {
     pub provider: String,
     pub event_id: String,
     pub checkout_id: String,
+    /// The provider's own id of the checkout (Stripe's session id): must be the one this
+    /// server opened for `checkout_id` (a customer can name any checkout id elsewhere).
+    pub session_ref: String,
     /// The provider's payment (what a refund names), if this payment has one yet.
     pub payment_ref: Option<String>,
     pub subscription_ref: Option<String>,
@@ -197,7 +200,7 @@ impl Ledger {
     /// allowance ends now, no rollover); a one-time plan grants once per wallet.
     pub async fn complete_checkout(&self, paid: &Paid) -> Result<Balance> {
         let row = sqlx::query(
-            "SELECT workspace_id, wallet_id, provider, card_hash, pack_id, plan_id, quantity, amount_minor, currency, status FROM checkouts WHERE id = $1",
+            "SELECT workspace_id, wallet_id, provider, card_hash, pack_id, plan_id, quantity, amount_minor, currency, status, provider_ref FROM checkouts WHERE id = $1",
         )
         .bind(&paid.checkout_id)
         .fetch_optional(&self.pool)
@@ -212,6 +215,13 @@ impl Ledger {
         let quantity = to_u64(row.try_get(6)?);
         let amount = to_u64(row.try_get(7)?);
         let currency: String = row.try_get(8)?;
+        let opened: Option<String> = row.try_get(10)?;
+        if opened.as_deref() != Some(paid.session_ref.as_str()) {
+            return Err(LedgerError::invalid(format!(
+                "checkout `{}` was not opened as the provider's `{}`",
+                paid.checkout_id, paid.session_ref
+            )));
+        }
         if provider != paid.provider
             || amount != paid.amount_minor
             || !currency.eq_ignore_ascii_case(&paid.currency)
@@ -339,8 +349,8 @@ impl Ledger {
             .insert_grant(tx, w, "plan", Some(plan_id), credits, Some(ends), now)
             .await?;
         sqlx::query(
-            "INSERT INTO subscriptions (provider, subscription_ref, wallet_id, plan_id, card_hash, grant_id, status, created_at_ms) VALUES ($1, $2, $3, $4, $5, $6, 'active', $7) \
-             ON CONFLICT (provider, subscription_ref) DO UPDATE SET grant_id = excluded.grant_id, status = 'active'",
+            "INSERT INTO subscriptions (provider, subscription_ref, wallet_id, plan_id, card_hash, grant_id, status, created_at_ms, amount_minor, currency) VALUES ($1, $2, $3, $4, $5, $6, 'active', $7, $8, $9) \
+             ON CONFLICT (provider, subscription_ref) DO UPDATE SET grant_id = excluded.grant_id, status = 'active', amount_minor = excluded.amount_minor, currency = excluded.currency",
         )
         .bind(&paid.provider)
         .bind(sub)
@@ -349,6 +359,8 @@ impl Ledger {
         .bind(card.hash())
         .bind(&grant)
         .bind(now)
+        .bind(to_i64(paid.amount_minor)?)
+        .bind(paid.currency.to_ascii_lowercase())
         .execute(&mut **tx)
         .await?;
         Ok(Some(grant))
@@ -372,17 +384,30 @@ impl Ledger {
         period: &PaidPeriod,
         first: bool,
     ) -> Result<Option<Balance>> {
-        let sub: Option<(String, String, String, Option<String>, String)> = sqlx::query_as(
-            "SELECT s.wallet_id, s.plan_id, w.workspace_id, s.grant_id, s.card_hash FROM subscriptions s JOIN wallets w ON w.id = s.wallet_id WHERE s.provider = $1 AND s.subscription_ref = $2",
+        #[allow(clippy::type_complexity)]
+        let sub: Option<(String, String, String, Option<String>, Option<i64>, Option<String>)> = sqlx::query_as(
+            "SELECT s.wallet_id, s.plan_id, w.workspace_id, s.grant_id, s.amount_minor, s.currency FROM subscriptions s JOIN wallets w ON w.id = s.wallet_id WHERE s.provider = $1 AND s.subscription_ref = $2",
         )
         .bind(&period.provider)
         .bind(&period.subscription_ref)
         .fetch_optional(&self.pool)
         .await?;
-        let Some((wallet_id, plan_id, ws, first_grant, _)) = sub else {
+        let Some((wallet_id, plan_id, ws, first_grant, amount, currency)) = sub else {
             // Not known yet (its checkout's webhook may come later): the provider retries.
             return Ok(None);
         };
+        // A period is renewed only by an invoice for what was subscribed to: another
+        // amount or currency (a partial payment, a changed price) resets nothing.
+        if let (Some(amount), Some(currency)) = (amount, &currency) {
+            if to_u64(amount) != period.amount_minor
+                || !currency.eq_ignore_ascii_case(&period.currency)
+            {
+                return Err(LedgerError::invalid(format!(
+                    "subscription `{}` is {amount} {currency} a period; the invoice paid {} {}",
+                    period.subscription_ref, period.amount_minor, period.currency
+                )));
+            }
+        }
         let card = self.card(&ws).await?;
         let key = idem(&period.provider, &period.event_id);
         let hash = payload_hash("renew", &(&period.subscription_ref, &period.payment_ref));

@@ -23,6 +23,17 @@ impl Ledger {
                 message: "project is limited to 200 characters".into(),
             });
         }
+        // A session bound to a project quotes for it, named or not; never for another.
+        let project: Option<String> = match (&p.project, &req.project) {
+            (Some(bound), Some(asked)) if bound != asked => {
+                return Err(LedgerError::invalid_at(
+                    "project",
+                    format!("this session works on project `{bound}` only"),
+                ))
+            }
+            (Some(bound), _) => Some(bound.clone()),
+            (None, asked) => asked.clone(),
+        };
         // One statement, on a reader beside the writer (a quote moves no credits and
         // writes nothing: its id carries it, signed, `signed.rs`): the wallet, whether
         // anything is due to settle on it, the workspace's card and whether the wallet
@@ -46,7 +57,7 @@ impl Ledger {
         let card = self.card_by_hash(&row.try_get::<String, _>(13)?).await?;
         let caps: i64 = row.try_get(14)?;
         let mut request = count_text(&card, &req.request)?;
-        self.fill_agent_usage(p, &wallet_id, &mut request).await?;
+        self.fill_agent_usage(p, &mut request).await?;
         let est = estimate(&card, &request).map_err(LedgerError::Estimate)?;
         let max = to_i64(est.max_millicredits)?;
         // A streamed turn reserves its first chunk; the maximum is what is confirmed.
@@ -63,7 +74,7 @@ impl Ledger {
         let expires_at_ms = now + self.config.quote_ttl_ms;
         let reserve = first.map_or(max, |f| f.1);
         let member = p.member_id.as_deref();
-        let project = req.project.as_deref();
+        let project = project.as_deref();
         let (w, cap) = if due {
             // Something is due: the quote settles it (the only time a quote writes).
             let mut tx = self.writer.begin_on(&wallet_id).await?;
@@ -93,7 +104,7 @@ impl Ledger {
             card_hash: card.hash().to_string(),
             request,
             member_id: p.member_id.clone(),
-            project: req.project.clone(),
+            project: project.map(str::to_string),
             max_mc: max,
             stream_first_tokens: first.map(|f| f.0 as i64),
             hold_mc: first.map(|f| f.1),

@@ -384,6 +384,50 @@ CREATE TABLE secrets (
     value TEXT NOT NULL
 )
 "#,
+    // 10: idempotency keys are kept apart by credential class (`check_key`): a record
+    // stored before is the backend's (its API key settles and retries); a provider's
+    // event ids (`stripe:evt_…`) keep their own namespace.
+    r#"
+UPDATE idempotency SET key = 'apikey ' || key WHERE key NOT LIKE '% %' AND key NOT LIKE 'stripe:%'
+"#,
+    // 11: what a subscription is paid each period, so a renewal's invoice is checked.
+    r#"
+ALTER TABLE subscriptions ADD COLUMN amount_minor BIGINT;
+ALTER TABLE subscriptions ADD COLUMN currency TEXT
+"#,
+    // 12: free messages are a member's in the workspace (a new wallet is no new
+    // allowance), and a confirmed message holds its place (`hold_agents`) until its
+    // hold is released, so quotes confirmed before any capture are not all free.
+    r#"
+CREATE TABLE agent_messages (
+    workspace_id TEXT NOT NULL REFERENCES workspaces(id),
+    member_key TEXT NOT NULL,
+    agent_id TEXT NOT NULL,
+    messages BIGINT NOT NULL,
+    PRIMARY KEY (workspace_id, member_key, agent_id)
+);
+INSERT INTO agent_messages (workspace_id, member_key, agent_id, messages)
+    SELECT w.workspace_id, u.member_key, u.agent_id, SUM(u.messages)
+    FROM agent_usage u JOIN wallets w ON w.id = u.wallet_id
+    GROUP BY w.workspace_id, u.member_key, u.agent_id;
+CREATE TABLE hold_agents (
+    hold_id TEXT NOT NULL REFERENCES holds(id),
+    workspace_id TEXT NOT NULL,
+    member_key TEXT NOT NULL,
+    agent_id TEXT NOT NULL,
+    messages BIGINT NOT NULL
+);
+CREATE INDEX hold_agents_member ON hold_agents (workspace_id, member_key, agent_id)
+"#,
+    // 13: who set a cap (`caps.rs`, `authority`): only as high an authority removes it.
+    // Caps set before were the backend's or an admin's: kept as the backend's.
+    r#"
+ALTER TABLE caps ADD COLUMN set_by BIGINT NOT NULL DEFAULT 2
+"#,
+    // 14: a session may be bound to a project by the backend that mints it.
+    r#"
+ALTER TABLE sessions ADD COLUMN project TEXT
+"#,
 ];
 
 /// Opens the database: the read pool, the write pool and the dialect. On PostgreSQL

@@ -58,7 +58,7 @@ impl Ledger {
         key: &str,
     ) -> Result<Hold> {
         p.require(Op::Settle)?;
-        check_key(key)?;
+        let key = &check_key(p, key)?;
         if req.reserve_output_tokens < req.generated_output_tokens {
             return Err(LedgerError::invalid_at(
                 "reserve_output_tokens",

@@ -717,7 +717,9 @@ fn replayed<T: DeserializeOwned>(
     response: String,
 ) -> Result<Result<T>> {
     if hash != payload_hash {
-        return Err(LedgerError::IdempotencyConflict(key.to_string()));
+        return Err(LedgerError::IdempotencyConflict(
+            crate::unscoped_key(key).to_string(),
+        ));
     }
     let stored: serde_json::Value = serde_json::from_str(&response)
         .map_err(|e| LedgerError::Corrupt(format!("idempotency record: {e}")))?;

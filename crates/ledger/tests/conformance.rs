@@ -478,10 +478,16 @@ conformance! {
         // The creator's organization receives the SEO Writer's add-on.
         let (creator, _) = env.workspace(KOPAI, None).await;
         let org = env.ledger.create_wallet(&creator, WalletKind::Organization).await.unwrap();
-        env.ledger.set_payee(&creator, "seo-writer", &org).await.unwrap();
+        // Only the operator names payees: the creator's own backend cannot.
+        assert_eq!(env.ledger.set_payee(&creator, "seo-writer", &org).await.unwrap_err().code(), ErrorCode::Forbidden);
+        let operator = Principal::operator(&creator.workspace_id);
+        env.ledger.set_payee(&operator, "seo-writer", &org).await.unwrap();
         // A user in another workspace chats with it, past the free allowance.
         let (user, wallet) = env.workspace(KOPAI, None).await;
-        assert_eq!(env.ledger.set_payee(&user, "seo-writer", &wallet).await.unwrap_err().code(), ErrorCode::InvalidRequest);
+        let on_user = Principal::operator(&user.workspace_id);
+        assert_eq!(env.ledger.set_payee(&on_user, "seo-writer", &wallet).await.unwrap_err().code(), ErrorCode::InvalidRequest);
+        // The payee's wallet is the named workspace's: another's is not found.
+        assert_eq!(env.ledger.set_payee(&on_user, "seo-writer", &org).await.unwrap_err().code(), ErrorCode::NotFound);
         env.ledger.top_up(&user, None, &TopUpRequest { pack_id: "pro".into(), quantity: None }, "t").await.unwrap();
         let msg = Item::new("message").param("agent", "seo-writer").param("messages_used", 5u64).quantity(200);
         let q = env.ledger.quote(&user, &quote_req(msg)).await.unwrap(); // 200 × (1 infra + 0.5 add-on)

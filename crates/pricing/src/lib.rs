@@ -69,6 +69,10 @@ pub mod limits {
     pub const MAX_COUNTS_PER_ACTION: usize = 8;
     /// Composite actions nest at most this deep.
     pub const MAX_DEPTH: usize = 4;
+    /// What one composite action expands to when priced: at most this many priced
+    /// parts (each component, through every level), so an estimate stays small and
+    /// quick (50 components 4 deep would be 6 million lines for one item).
+    pub const MAX_EXPANDED_PARTS: u64 = 256;
     pub const MAX_ID_BYTES: usize = 64;
     pub const MAX_TEXT_BYTES: usize = 4096;
     /// A chat turn's `input_text` (counted into `input_tokens` by the model's tokenizer).

@@ -309,6 +309,7 @@ fn start(server_rt: &tokio::runtime::Runtime, url: &str, background_checkpoint: 
                 RateLimits {
                     session: off,
                     workspace: off,
+                    failures: off,
                 },
             ),
             &Options::default(),

@@ -37,6 +37,10 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/workspaces/{ws}/balance", get(balance))
         .route("/workspaces/{ws}/grants", post(grant))
         .route("/workspaces/{ws}/revocations", post(revoke))
+        .route(
+            "/workspaces/{ws}/agents/{agent}/payee",
+            axum::routing::put(put_payee),
+        )
         .route("/webhooks", get(list_webhooks).post(create_webhook))
         .route("/webhooks/{id}", axum::routing::delete(disable_webhook))
         .route("/events", get(list_events))
@@ -290,4 +294,16 @@ async fn list_events(
             )
             .await?,
     ))
+}
+
+/// The creator's workspace `ws` is paid an agent's publisher add-ons, into its wallet.
+async fn put_payee(
+    State(s): State<AppState>,
+    _: OperatorAuth,
+    Path((ws, agent)): Path<(String, String)>,
+    Body(req): Body<creditkit_api::PayeeRequest>,
+) -> Result<axum::http::StatusCode, crate::extract::AppError> {
+    let p = on(&s, &ws).await?;
+    s.ledger.set_payee(&p, &agent, &req.wallet_id).await?;
+    Ok(axum::http::StatusCode::NO_CONTENT)
 }

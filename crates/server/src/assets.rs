@@ -39,19 +39,20 @@ pub(crate) async fn get_tokenizer(
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.split(',').any(|e| e.trim().starts_with("gzip")));
     let mut response = if gzip {
-        static GZ: [OnceLock<Vec<u8>>; 2] = [OnceLock::new(), OnceLock::new()];
+        // Compressed once, then shared by every response (a clone is a reference count).
+        static GZ: [OnceLock<axum::body::Bytes>; 2] = [OnceLock::new(), OnceLock::new()];
         let body = GZ[encoding as usize].get_or_init(|| {
             use std::io::Write;
             let mut z = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
             let _ = z.write_all(raw);
-            z.finish().unwrap_or_default()
+            z.finish().unwrap_or_default().into()
         });
         let mut r = body.clone().into_response();
         r.headers_mut()
             .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
         r
     } else {
-        raw.to_vec().into_response()
+        axum::body::Bytes::from_static(raw).into_response()
     };
     let h = response.headers_mut();
     h.insert(

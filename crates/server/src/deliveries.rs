@@ -13,13 +13,43 @@ const BATCH: u32 = 32;
 /// An endpoint gets this long to answer.
 const DELIVERY_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Runs the worker until the task is dropped.
+/// Resolves endpoint names to public addresses only: a name that resolves only to
+/// loopback, link-local or private addresses is not delivered to (so a public name
+/// pointed inside the network cannot make the server call there).
+struct PublicOnly;
+
+impl reqwest::dns::Resolve for PublicOnly {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        Box::pin(async move {
+            let host = name.as_str().to_string();
+            let found: Vec<std::net::SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
+                .await?
+                .filter(|a| !creditkit_ledger::is_private_address(a.ip()))
+                .collect();
+            if found.is_empty() {
+                return Err(format!(
+                    "`{host}` resolves to no public address (private targets are off)"
+                )
+                .into());
+            }
+            Ok(Box::new(found.into_iter()) as reqwest::dns::Addrs)
+        })
+    }
+}
+
+/// Runs the worker until the task is dropped. Redirects are never followed (the target
+/// is what the operator registered); unless the ledger allows private targets, only
+/// public addresses are reached.
 pub fn spawn_delivery_worker(ledger: Arc<Ledger>) -> tokio::task::JoinHandle<()> {
-    let http = reqwest::Client::builder()
+    let allow_private = ledger.config().allow_private_webhooks;
+    let mut builder = reqwest::Client::builder()
         .timeout(DELIVERY_TIMEOUT)
-        .user_agent(concat!("creditkit/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .expect("an HTTP client");
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("creditkit/", env!("CARGO_PKG_VERSION")));
+    if !allow_private {
+        builder = builder.dns_resolver(Arc::new(PublicOnly));
+    }
+    let http = builder.build().expect("an HTTP client");
     tokio::spawn(async move {
         loop {
             match ledger.claim_deliveries(BATCH).await {
@@ -44,6 +74,16 @@ async fn deliver(ledger: &Ledger, http: &reqwest::Client, d: &DueDelivery) {
         .and_then(|v| v["type"].as_str().map(str::to_string))
         .unwrap_or_default();
     let start = Instant::now();
+    // An address written in the URL is not resolved: checked here (an endpoint made
+    // while private targets were allowed stays refused once they are not).
+    if let Err(e) =
+        creditkit_ledger::check_webhook_target(&d.url, ledger.config().allow_private_webhooks)
+    {
+        let _ = ledger
+            .record_attempt(d, None, Some(&e.to_string()), 0)
+            .await;
+        return;
+    }
     let sent = http
         .post(&d.url)
         .header("content-type", "application/json")

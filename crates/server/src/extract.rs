@@ -133,20 +133,52 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned + Default> FromRequest<S> fo
 }
 
 /// `Authorization: Bearer <secret>`, or `?access_token=` for EventSource (which cannot
-/// set headers).
-fn bearer(parts: &Parts) -> Option<String> {
+/// set headers): only where `query_ok` (the event stream, [`EventsAuth`]) and only for a
+/// session, since a URL ends up in logs and histories (an API key never goes there).
+fn bearer(parts: &Parts, query_ok: bool) -> Result<Option<String>, AppError> {
     let header_token = parts
         .headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(|t| t.trim().to_string());
-    header_token.or_else(|| {
-        parts.uri.query().and_then(|q| {
-            q.split('&')
-                .find_map(|kv| kv.strip_prefix("access_token=").map(str::to_string))
-        })
-    })
+    if header_token.is_some() {
+        return Ok(header_token);
+    }
+    let Some(token) = parts
+        .uri
+        .query()
+        .and_then(|q| q.split('&').find_map(|kv| kv.strip_prefix("access_token=")))
+    else {
+        return Ok(None);
+    };
+    if query_ok && token.starts_with(creditkit_ledger::SESSION_PREFIX) {
+        return Ok(Some(token.to_string()));
+    }
+    Err(error(
+        ErrorCode::Unauthorized,
+        "`access_token` in the URL is taken only by GET /v1/events and only for a browser session (EventSource cannot send headers); send `Authorization: Bearer <token>`",
+    ))
+}
+
+/// The client's address (the connection's; empty where the server was started without
+/// it, as in tests: one bucket for all).
+fn client_address(parts: &Parts) -> String {
+    parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+        .unwrap_or_default()
+}
+
+/// A credential that does not hold counts against its client's failures.
+fn count_failure(state: &AppState, client: &str, e: &LedgerError) {
+    if matches!(
+        e,
+        LedgerError::Unauthorized(_) | LedgerError::SessionExpired
+    ) {
+        state.limits.failed(client);
+    }
 }
 
 /// The caller on `/v1`: a workspace API key or a browser session. Browser sessions are
@@ -160,20 +192,66 @@ impl FromRequestParts<AppState> for Auth {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let token = bearer(parts).ok_or_else(|| {
+        authenticate(parts, state, false).await.map(Auth)
+    }
+}
+
+/// The caller of `GET /v1/events`: as [`Auth`], and a session may also name itself in
+/// the URL (`?access_token=`), which EventSource needs.
+pub(crate) struct EventsAuth(pub Principal);
+
+impl FromRequestParts<AppState> for EventsAuth {
+    type Rejection = AppError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        authenticate(parts, state, true).await.map(EventsAuth)
+    }
+}
+
+async fn authenticate(
+    parts: &Parts,
+    state: &AppState,
+    query_ok: bool,
+) -> Result<Principal, AppError> {
+    let token = bearer(parts, query_ok)?.ok_or_else(|| {
+        error(
+            ErrorCode::Unauthorized,
+            "send `Authorization: Bearer <API key or session token>`",
+        )
+    })?;
+    if token.starts_with(creditkit_ledger::SESSION_PREFIX) {
+        state.limits.check_credential(&token)?;
+    }
+    let client = client_address(parts);
+    state.limits.check_not_guessing(&client)?;
+    let p = state
+        .ledger
+        .authenticate(&token)
+        .await
+        .inspect_err(|e| count_failure(state, &client, e))?;
+    if p.actor.is_browser() {
+        state.limits.check_workspace(&p.workspace_id)?;
+    }
+    Ok(p)
+}
+
+/// The credential a request was made with, as sent (after [`Auth`] accepted it): a
+/// long-lived response (the event stream) asks again whether it still holds.
+pub(crate) struct Token(pub String);
+
+impl FromRequestParts<AppState> for Token {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, Self::Rejection> {
+        bearer(parts, true)?.map(Token).ok_or_else(|| {
             error(
                 ErrorCode::Unauthorized,
-                "send `Authorization: Bearer <API key or session token>`",
+                "send `Authorization: Bearer <token>`",
             )
-        })?;
-        if token.starts_with(creditkit_ledger::SESSION_PREFIX) {
-            state.limits.check_credential(&token)?;
-        }
-        let p = state.ledger.authenticate(&token).await?;
-        if p.actor.is_browser() {
-            state.limits.check_workspace(&p.workspace_id)?;
-        }
-        Ok(Auth(p))
+        })
     }
 }
 
@@ -187,12 +265,14 @@ impl FromRequestParts<AppState> for OperatorAuth {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let token = bearer(parts).ok_or_else(|| {
+        let token = bearer(parts, false)?.ok_or_else(|| {
             error(
                 ErrorCode::Unauthorized,
                 "send `Authorization: Bearer <operator key>`",
             )
         })?;
+        let client = client_address(parts);
+        state.limits.check_not_guessing(&client)?;
         if !token.starts_with(creditkit_ledger::OPERATOR_KEY_PREFIX) {
             // A real credential of the wrong kind is a 403; garbage stays a 401.
             if state.ledger.authenticate(&token).await.is_ok() {
@@ -202,7 +282,11 @@ impl FromRequestParts<AppState> for OperatorAuth {
                 ));
             }
         }
-        state.ledger.authenticate_operator(&token).await?;
+        state
+            .ledger
+            .authenticate_operator(&token)
+            .await
+            .inspect_err(|e| count_failure(state, &client, e))?;
         Ok(OperatorAuth)
     }
 }

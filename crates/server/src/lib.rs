@@ -49,6 +49,7 @@ pub struct AppState {
     pub ledger: Arc<Ledger>,
     metrics: Arc<Metrics>,
     limits: Arc<limit::Limits>,
+    streams: Arc<limit::StreamSlots>,
     payments: Option<payments::Payments>,
 }
 
@@ -62,6 +63,7 @@ impl AppState {
             ledger,
             metrics: Arc::new(Metrics::default()),
             limits: Arc::new(limit::Limits::new(limits)),
+            streams: Arc::default(),
             payments: None,
         }
     }
@@ -221,8 +223,27 @@ async fn healthz(State(s): State<AppState>) -> Response {
 
 // ------------------------------------------------------------------- metrics
 
-/// (method, route, status).
-type RouteKey = (String, String, u16);
+/// (method, route, status): each from a bounded set, so no caller can add series
+/// ([`method_label`]; a route is a pattern of the router or `unmatched`).
+type RouteKey = (&'static str, String, u16);
+
+/// The methods the API serves by name; any other (a caller can invent them) is `other`.
+fn method_label(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    const KNOWN: [(Method, &str); 7] = [
+        (Method::GET, "GET"),
+        (Method::HEAD, "HEAD"),
+        (Method::POST, "POST"),
+        (Method::PUT, "PUT"),
+        (Method::PATCH, "PATCH"),
+        (Method::DELETE, "DELETE"),
+        (Method::OPTIONS, "OPTIONS"),
+    ];
+    KNOWN
+        .iter()
+        .find(|(m, _)| m == method)
+        .map_or("other", |(_, label)| label)
+}
 
 #[derive(Default)]
 struct Metrics {
@@ -235,7 +256,7 @@ async fn record(State(s): State<AppState>, req: Request, next: Next) -> Response
         .extensions()
         .get::<MatchedPath>()
         .map_or_else(|| "unmatched".to_string(), |m| m.as_str().to_string());
-    let method = req.method().to_string();
+    let method = method_label(req.method());
     let start = Instant::now();
     let mut response = next.run(req).await;
     let elapsed_us = u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX);

@@ -49,6 +49,10 @@ pub struct RateLimits {
     pub session: Rate,
     /// Per workspace, all its sessions together.
     pub workspace: Rate,
+    /// Failed authentications (unknown, revoked or expired credentials, on `/v1` and
+    /// `/admin/v1`) per client address; a tenth of it, ×100, for all clients together. A
+    /// fresh random token escapes the per-session bucket, this one it does not.
+    pub failures: Rate,
 }
 
 impl Default for RateLimits {
@@ -61,6 +65,10 @@ impl Default for RateLimits {
             workspace: Rate {
                 per_second: 200,
                 burst: 400,
+            },
+            failures: Rate {
+                per_second: 10,
+                burst: 50,
             },
         }
     }
@@ -90,6 +98,30 @@ impl Limiter {
             scope,
             tat: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Whether one more for `key` would be refused now, taking nothing.
+    fn peek(&self, key: &str, now: Instant) -> Result<(), Refusal> {
+        if self.rate.per_second == 0 {
+            return Ok(());
+        }
+        let interval = Duration::from_secs(1) / self.rate.per_second;
+        let tolerance = interval * self.rate.burst;
+        let digest = Sha256::digest(key.as_bytes());
+        let mut id = [0u8; 16];
+        id.copy_from_slice(&digest[..16]);
+        let map = self.tat.lock().expect("rate limiter lock");
+        let tat = map.get(&id).copied().unwrap_or(now).max(now);
+        let next = tat + interval;
+        if next - now > tolerance {
+            return Err(Refusal {
+                scope: self.scope,
+                retry_after_ms: u64::try_from((next - now - tolerance).as_millis())
+                    .unwrap_or(u64::MAX)
+                    .max(1),
+            });
+        }
+        Ok(())
     }
 
     fn check(&self, key: &str, now: Instant) -> Result<(), Refusal> {
@@ -122,14 +154,40 @@ impl Limiter {
 pub struct Limits {
     session: Limiter,
     workspace: Limiter,
+    failures: Limiter,
+    all_failures: Limiter,
 }
 
 impl Limits {
     pub fn new(limits: RateLimits) -> Limits {
+        let f = limits.failures;
         Limits {
             session: Limiter::new(limits.session, "session"),
             workspace: Limiter::new(limits.workspace, "workspace"),
+            failures: Limiter::new(f, "address (failed authentications)"),
+            all_failures: Limiter::new(
+                Rate {
+                    per_second: f.per_second.saturating_mul(100),
+                    burst: f.burst.saturating_mul(100),
+                },
+                "server (failed authentications)",
+            ),
         }
+    }
+
+    /// Refuses a client whose failed authentications are over the limit, before its
+    /// credential is looked up (no database read for a guessing client).
+    pub fn check_not_guessing(&self, client: &str) -> Result<(), Refusal> {
+        let now = Instant::now();
+        self.failures.peek(client, now)?;
+        self.all_failures.peek("", now)
+    }
+
+    /// Counts a failed authentication of `client`.
+    pub fn failed(&self, client: &str) {
+        let now = Instant::now();
+        let _ = self.failures.check(client, now);
+        let _ = self.all_failures.check("", now);
     }
 
     /// Per session: keyed by the token itself (hashed), before it is looked up.
@@ -139,6 +197,76 @@ impl Limits {
 
     pub fn check_workspace(&self, workspace_id: &str) -> Result<(), Refusal> {
         self.workspace.check(workspace_id, Instant::now())
+    }
+}
+
+/// Event streams a session may hold open at once (a page's tabs), and a workspace: each
+/// holds a connection and a task for up to a session's life.
+pub const STREAMS_PER_SESSION: usize = 4;
+pub const STREAMS_PER_WORKSPACE: usize = 256;
+
+/// Open event streams by session and by workspace.
+#[derive(Default)]
+pub struct StreamSlots {
+    open: Mutex<HashMap<String, usize>>,
+}
+
+/// One open stream's place, given back when the stream ends (dropped).
+pub struct StreamSlot {
+    slots: std::sync::Arc<StreamSlots>,
+    keys: Vec<String>,
+}
+
+impl StreamSlots {
+    /// A place for a stream of `workspace` opened by `session` (none for an API key,
+    /// counted per workspace only), or when to retry.
+    pub fn take(
+        slots: &std::sync::Arc<StreamSlots>,
+        session: Option<&str>,
+        workspace: &str,
+    ) -> Result<StreamSlot, Refusal> {
+        let mut wanted = vec![(
+            format!("w {workspace}"),
+            STREAMS_PER_WORKSPACE,
+            "workspace (open event streams)",
+        )];
+        if let Some(s) = session {
+            wanted.push((
+                format!("s {s}"),
+                STREAMS_PER_SESSION,
+                "session (open event streams)",
+            ));
+        }
+        let mut open = slots.open.lock().expect("stream slots lock");
+        for (key, limit, scope) in &wanted {
+            if open.get(key).copied().unwrap_or(0) >= *limit {
+                return Err(Refusal {
+                    scope,
+                    retry_after_ms: 5_000,
+                });
+            }
+        }
+        for (key, _, _) in &wanted {
+            *open.entry(key.clone()).or_insert(0) += 1;
+        }
+        Ok(StreamSlot {
+            slots: slots.clone(),
+            keys: wanted.into_iter().map(|(k, _, _)| k).collect(),
+        })
+    }
+}
+
+impl Drop for StreamSlot {
+    fn drop(&mut self) {
+        let mut open = self.slots.open.lock().expect("stream slots lock");
+        for key in &self.keys {
+            if let Some(n) = open.get_mut(key) {
+                *n -= 1;
+                if *n == 0 {
+                    open.remove(key);
+                }
+            }
+        }
     }
 }
 

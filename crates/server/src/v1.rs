@@ -19,7 +19,7 @@ use creditkit_ledger::Principal;
 use futures_util::stream::{self, Stream};
 use serde::{Deserialize, Serialize};
 
-use crate::extract::{error, ApiResult, AppError, Auth, Body, Key};
+use crate::extract::{error, ApiResult, AppError, Auth, Body, EventsAuth, Key, Token};
 use crate::AppState;
 
 /// Every `/v1` route, one per line (the tidy test reads them from here).
@@ -255,6 +255,8 @@ async fn post_wallet(
     }))
 }
 
+/// Refused for every `/v1` credential, with the reason: the operator names payees
+/// (`PUT /admin/v1/workspaces/{ws}/agents/{agent}/payee`).
 async fn put_payee(
     State(s): State<AppState>,
     Auth(p): Auth,
@@ -483,58 +485,93 @@ async fn delete_session(
 /// Server-sent events: the wallet's balance now, then again after every change to it,
 /// by anyone (on PostgreSQL, on any instance). Ends when the credential stops being
 /// valid (an expired or revoked session): the browser reconnects with a fresh one.
+/// How often an open event stream asks whether its credential still holds (also before
+/// each event it sends): a revoked session, a removed member or a suspended workspace
+/// stops receiving within this, with an `end` event.
+const STREAM_RECHECK: Duration = Duration::from_secs(30);
+
 async fn get_events(
     State(s): State<AppState>,
-    Auth(p): Auth,
+    EventsAuth(p): EventsAuth,
+    Token(token): Token,
     Query(q): Query<WalletQuery>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, AppError> {
+    let session = p.actor.is_browser().then_some(p.credential_id.as_str());
+    let slot = crate::limit::StreamSlots::take(&s.streams, session, &p.workspace_id)?;
     let first = s.ledger.balance(&p, q.wallet_id.as_deref()).await?;
-    let wallet_id = first.wallet_id.clone();
-    let rx = s.ledger.subscribe();
-    let ledger = s.ledger.clone();
+    let open = OpenStream {
+        rx: s.ledger.subscribe(),
+        ledger: s.ledger.clone(),
+        wallet_id: first.wallet_id.clone(),
+        token,
+        p,
+        _slot: slot,
+    };
     let initial = stream::iter([Ok(balance_event(&first))]);
-    // A session's stream ends when the session does; the browser reconnects with a new one.
-    let until = p.expires_at_ms;
-    let updates = stream::unfold(
-        Some((rx, ledger, p, wallet_id)),
-        move |state: Option<(
-            _,
-            std::sync::Arc<creditkit_ledger::Ledger>,
-            Principal,
-            String,
-        )>| async move {
-            let (mut rx, ledger, p, wallet_id) = state?;
-            loop {
-                let left_ms = until.map(|t| t - ledger.now_ms());
-                let next = match left_ms {
-                    Some(ms) if ms <= 0 => Err(()),
-                    Some(ms) => tokio::time::timeout(Duration::from_millis(ms as u64), rx.recv())
-                        .await
-                        .map_err(|_| ()),
-                    None => Ok(rx.recv().await),
-                };
-                let changed = match next {
-                    Err(()) => {
-                        let end = error_event(&creditkit_ledger::LedgerError::SessionExpired);
-                        return Some((Ok(end), None));
-                    }
-                    Ok(Ok(changed)) => changed == wallet_id,
-                    // Fell behind: send the current balance rather than every missed one.
-                    Ok(Err(tokio::sync::broadcast::error::RecvError::Lagged(_))) => true,
-                    Ok(Err(tokio::sync::broadcast::error::RecvError::Closed)) => return None,
-                };
-                if !changed {
-                    continue;
-                }
-                return match ledger.balance(&p, Some(&wallet_id)).await {
-                    Ok(b) => Some((Ok(balance_event(&b)), Some((rx, ledger, p, wallet_id)))),
-                    Err(e) => Some((Ok(error_event(&e)), None)),
-                };
-            }
-        },
-    );
+    let updates = stream::unfold(Some(open), |open: Option<OpenStream>| async move {
+        let mut open = open?;
+        match open.next().await {
+            Ok(Some(b)) => Some((Ok(balance_event(&b)), Some(open))),
+            Ok(None) => None,
+            Err(e) => Some((Ok(error_event(&e)), None)),
+        }
+    });
     Ok(Sse::new(futures_util::StreamExt::chain(initial, updates))
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+}
+
+/// An event stream's state: what it listens to, and the credential it re-checks.
+struct OpenStream {
+    rx: tokio::sync::broadcast::Receiver<String>,
+    ledger: std::sync::Arc<creditkit_ledger::Ledger>,
+    wallet_id: String,
+    token: String,
+    p: Principal,
+    /// Its place among the session's and the workspace's open streams.
+    _slot: crate::limit::StreamSlot,
+}
+
+impl OpenStream {
+    /// The wallet's next balance; `Err` ends the stream (the credential no longer holds,
+    /// or the session's time is over), `None` when the server shuts down.
+    async fn next(
+        &mut self,
+    ) -> Result<Option<creditkit_api::Balance>, creditkit_ledger::LedgerError> {
+        use tokio::sync::broadcast::error::RecvError;
+        loop {
+            // A session's stream ends when the session does; the browser reconnects with a new one.
+            let left_ms = self.p.expires_at_ms.map(|t| t - self.ledger.now_ms());
+            if left_ms.is_some_and(|ms| ms <= 0) {
+                return Err(creditkit_ledger::LedgerError::SessionExpired);
+            }
+            let wait = left_ms.map_or(STREAM_RECHECK, |ms| {
+                STREAM_RECHECK.min(Duration::from_millis(ms as u64))
+            });
+            let (changed, ticked) = match tokio::time::timeout(wait, self.rx.recv()).await {
+                Err(_) => (false, true),
+                Ok(Ok(changed)) => (changed == self.wallet_id, false),
+                // Fell behind: send the current balance rather than every missed one.
+                Ok(Err(RecvError::Lagged(_))) => (true, false),
+                Ok(Err(RecvError::Closed)) => return Ok(None),
+            };
+            let at_session_end =
+                left_ms.is_some_and(|ms| u128::from(ms.unsigned_abs()) <= wait.as_millis());
+            if (ticked && at_session_end) || (!ticked && !changed) {
+                continue; // the session's end (the top ends it), or another wallet's change
+            }
+            // Before each event and on each tick: does the credential still hold?
+            let now = self.ledger.authenticate(&self.token).await?;
+            now.require(Op::Read)?;
+            self.p = now;
+            if changed {
+                return self
+                    .ledger
+                    .balance(&self.p, Some(&self.wallet_id))
+                    .await
+                    .map(Some);
+            }
+        }
+    }
 }
 
 fn balance_event(b: &creditkit_api::Balance) -> Event {

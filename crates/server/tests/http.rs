@@ -50,7 +50,7 @@ both! {
     two_hundred_parallel_holds_meet_a_member_cap_exactly => |store| async move {
         let url = fresh_url(store).await;
         let off = creditkit_server::Rate { per_second: 0, burst: 0 };
-        let mut srv = start_with(&url, RateLimits { session: off, workspace: off }).await;
+        let mut srv = start_with(&url, RateLimits { session: off, workspace: off, failures: off }).await;
         let wallet = srv.workspace(Some("starter")).await; // 1,000 credits
         let ann = srv.session("Ann", Role::Member).await;
         let (_, me) = srv.call("GET", "/v1/me", &ann, None, None).await;
@@ -175,7 +175,7 @@ both! {
         let srv = start(store).await;
         let doc: Value = srv.http.get(format!("{}/v1/openapi.json", srv.base)).send().await.unwrap().json().await.unwrap();
         assert_eq!(doc["openapi"], "3.1.0");
-        for path in ["/v1/earnings", "/v1/payouts", "/v1/wallets", "/v1/agents/{id}/payee", "/v1/holds/{id}/refund", "/v1/quotes", "/v1/holds", "/v1/holds/{id}/capture", "/v1/holds/{id}/release", "/v1/balance", "/v1/topups", "/v1/usage", "/v1/transactions", "/v1/events", "/v1/members"] {
+        for path in ["/v1/earnings", "/v1/payouts", "/v1/wallets", "/v1/holds/{id}/refund", "/v1/quotes", "/v1/holds", "/v1/holds/{id}/capture", "/v1/holds/{id}/release", "/v1/balance", "/v1/topups", "/v1/usage", "/v1/transactions", "/v1/events", "/v1/members"] {
             assert!(doc["paths"][path].is_object(), "{path} documented");
         }
         let health = srv.http.get(format!("{}/healthz", srv.base)).send().await.unwrap();
@@ -220,7 +220,8 @@ async fn postgres_instances_share_balance_events() {
     let b = start_on(&a.url).await;
     let mut events = b
         .http
-        .get(format!("{}/v1/events?access_token={}", b.base, a.key))
+        .get(format!("{}/v1/events", b.base))
+        .bearer_auth(&a.key)
         .send()
         .await
         .unwrap();

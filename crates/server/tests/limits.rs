@@ -136,6 +136,7 @@ async fn one_session_flooding_is_limited_and_others_keep_their_latency() {
     let unlimited = flood(RateLimits {
         session: off,
         workspace: off,
+        failures: off,
     })
     .await;
     let limits = RateLimits {
@@ -147,6 +148,7 @@ async fn one_session_flooding_is_limited_and_others_keep_their_latency() {
             per_second: 200,
             burst: 400,
         },
+        ..RateLimits::default()
     };
     let f = flood(limits).await;
     // At most the burst plus the rate over the flood (and one interval of slack).
@@ -188,6 +190,7 @@ async fn the_workspace_limit_holds_across_its_sessions() {
             per_second: 10,
             burst: 15,
         },
+        ..RateLimits::default()
     };
     let mut a = start_with(&url, limits).await;
     a.workspace(Some("free")).await;

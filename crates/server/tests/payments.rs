@@ -18,7 +18,7 @@ const CAMPAIGNS: &str = include_str!("../../../examples/ratecards/campaigns.json
 const KUMARI: &str = include_str!("../../../examples/ratecards/kumari.json");
 const KAPPAX: &str = include_str!("../../../examples/ratecards/kappax.json");
 const SECRET_KEY: &str = "sk_test_creditkit";
-const WEBHOOK_SECRET: &str = "whsec_test_creditkit";
+const WEBHOOK_SECRET: &str = "whsec_test_creditkit_not_a_real_one";
 const MONTH_MS: i64 = 31 * 86_400_000;
 
 struct Shop {
@@ -55,7 +55,7 @@ async fn shop(store: Store, card: &str, plan: Option<&str>) -> Shop {
             webhook_secret: WEBHOOK_SECRET.into(),
             api_base: stripe.clone(),
         })),
-        public_url: Some(base.clone()),
+        public_url: base.clone(),
         return_origins: vec!["https://app.example.com".into()],
     };
     let app = router(
@@ -358,6 +358,64 @@ both! {
         shop.buy(&shop.srv.key, json!({ "pack_id": "pro" })).await; // 500
         let b = shop.balance().await;
         assert_eq!((b.balance_millicredits, b.debt_millicredits), (400_000, 0));
+        shop.audit().await;
+    };
+
+    renewals_and_completions_must_match_what_was_stored => |store| async move {
+        // Issue 30, item 7: a provider's event is trusted only for what this server stored.
+        let shop = shop(store, LANDING, Some("free")).await;
+        shop.buy(&shop.srv.key, json!({ "plan_id": "starter" })).await;
+        assert_eq!(shop.balance().await.balance_millicredits, 1_000_000);
+        let q = shop.srv.quote(&shop.srv.key, json!({ "action": "section", "quantity": 30 })).await;
+        let (_, h) = shop.srv.call("POST", "/v1/holds", &shop.srv.key, Some("h"), Some(json!({ "quote_id": q.id }))).await;
+        shop.srv.call("POST", &format!("/v1/holds/{}/capture", h["id"].as_str().unwrap()), &shop.srv.key, Some("c"), Some(json!({}))).await;
+        let snapshot = || async { (shop.balance().await, shop.srv.ledger.transactions(&Principal::operator(&shop.srv.workspace_id), None, None, None, Some(200)).await.unwrap().items.len()) };
+        let now = || shop.srv.ledger.now_ms() / 1000;
+        let signed = |event: &Value| { let body = event.to_string(); let sig = creditkit_stripe_standin::sign(WEBHOOK_SECRET, now(), &body); (body, sig) };
+        let before = snapshot().await;
+        // A renewal's invoice for another amount, or another currency: resets nothing.
+        let first = shop.last_event("invoice.paid");
+        for (amount, currency) in [(100, "usd"), (4900, "eur")] {
+            let mut renewal = first.clone();
+            renewal["id"] = format!("evt_renew_{amount}_{currency}").into();
+            renewal["data"]["object"]["billing_reason"] = "subscription_cycle".into();
+            renewal["data"]["object"]["amount_paid"] = amount.into();
+            renewal["data"]["object"]["currency"] = currency.into();
+            let (body, sig) = signed(&renewal);
+            let (s, v) = shop.raw_webhook(&body, &sig).await;
+            assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+        }
+        assert_eq!(snapshot().await, before, "a mismatched invoice changed nothing");
+        // A completion naming our checkout but not the session this server opened for it,
+        // or naming it only by client_reference_id (a Payment Link's customer sets that).
+        let completed = shop.last_event("checkout.session.completed");
+        let mut other_session = completed.clone();
+        other_session["id"] = "evt_other_session".into();
+        other_session["data"]["object"]["id"] = "cs_test_someone_elses".into();
+        let mut by_reference = completed.clone();
+        by_reference["id"] = "evt_by_reference".into();
+        by_reference["data"]["object"]["metadata"] = json!({});
+        for forged in [other_session, by_reference] {
+            let (body, sig) = signed(&forged);
+            let (s, v) = shop.raw_webhook(&body, &sig).await;
+            assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+        }
+        assert_eq!(snapshot().await, before, "a forged completion changed nothing");
+        // The real renewal, then Stripe's late retry of it (three days on, after the
+        // sweeper forgot callers' keys): applied once.
+        shop.srv.clock.advance(MONTH_MS);
+        let sub = first["data"]["object"]["subscription"].as_str().unwrap().to_string();
+        let r = shop.test_call(&format!("/_test/renew/{sub}")).await;
+        assert_eq!(r["creditkit_status"], 200);
+        let renewed = snapshot().await;
+        assert_eq!(renewed.0.balance_millicredits, 1_000_000);
+        shop.srv.clock.advance(3 * 86_400_000);
+        shop.srv.ledger.sweep().await.unwrap();
+        let at_retry = snapshot().await;
+        let renew_event = shop.last_event("invoice.paid");
+        let r = shop.test_call(&format!("/_test/replay/{}", renew_event["id"].as_str().unwrap())).await;
+        assert_eq!(r["creditkit_status"], 200, "a late retry is acknowledged");
+        assert_eq!(snapshot().await, at_retry, "and changes nothing");
         shop.audit().await;
     };
 }

@@ -290,9 +290,17 @@ fn cases() -> Vec<Case> {
             Nothing,
         ),
         case(
-            Op::ManageWallets,
+            Op::AssignPayee,
             "PUT",
             "/v1/agents/{agent}/payee",
+            Some(r#"{"wallet_id": "{org}"}"#),
+            false,
+            OrgWallet,
+        ),
+        case(
+            Op::AssignPayee,
+            "PUT",
+            "/admin/v1/workspaces/{ws}/agents/{agent}/payee",
             Some(r#"{"wallet_id": "{org}"}"#),
             false,
             OrgWallet,
@@ -608,7 +616,10 @@ async fn fixtures(srv: &Srv, needs: Needs, n: usize) -> Vec<(&'static str, Strin
             out.push(("{session}", s["id"].as_str().unwrap().to_string()));
         }
         Needs::Cap => {
-            let (s, c) = srv.call("POST", "/v1/caps", k, None, Some(json!({ "scope": "wallet", "limit_millicredits": 900_000_000, "period": "day" }))).await;
+            // Set by an admin, the lowest authority that may: every caller the table
+            // allows may remove it (a cap set higher is removed only as high: seams.rs).
+            let admin = srv.session(&format!("Cap setter {n}"), Role::Admin).await;
+            let (s, c) = srv.call("POST", "/v1/caps", &admin, None, Some(json!({ "scope": "wallet", "limit_millicredits": 900_000_000, "period": "day" }))).await;
             assert_eq!(s, StatusCode::OK, "{c}");
             out.push(("{cap}", c["id"].as_str().unwrap().to_string()));
         }
@@ -632,7 +643,8 @@ async fn fixtures(srv: &Srv, needs: Needs, n: usize) -> Vec<(&'static str, Strin
 /// The trust model, written out here independently of the code's table: browser
 /// sessions read, quote and confirm (admins and owners also manage members, wallets
 /// and payouts); only the backend's API key settles, refunds, adds credits, changes
-/// plans and mints sessions; rate cards and workspaces are the operator key's.
+/// plans and mints sessions; rate cards, workspaces and agents' payees are the
+/// operator key's.
 fn allowed(actor: Actor, op: Op) -> bool {
     use Actor::*;
     match op {
@@ -643,7 +655,7 @@ fn allowed(actor: Actor, op: Op) -> bool {
             matches!(actor, ApiKey | Owner | Admin)
         }
         Op::Buy => matches!(actor, ApiKey | Owner | Admin | Member),
-        Op::SetCard | Op::ManageWorkspaces => false,
+        Op::SetCard | Op::ManageWorkspaces | Op::AssignPayee => false,
     }
 }
 
@@ -725,6 +737,7 @@ async fn walk(store: Store) {
         RateLimits {
             session: off,
             workspace: off,
+            failures: off,
         },
     )
     .await;

@@ -4,12 +4,14 @@
 //!
 //! 1. **Sign-in** (`POST /demo/session`): after your own login, mint a short-lived
 //!    creditkit session for that user (`POST /v1/sessions` with the API key). The page
-//!    gives the token to the widget, and asks again when it ends.
+//!    gives the token to the widget, and asks again when it ends. (The demo's own
+//!    "login" is a cookie naming who signed in here; yours is your app's.)
 //! 2. **Run a confirmed operation** (`POST /demo/run`): the page confirmed a quote (the
 //!    widget placed the hold with the session); it sends the hold id here. This backend
 //!    reads what was confirmed (the hold and its quote) — never trusting the page for
-//!    the price — runs the operation, then settles with the API key: capture what was
-//!    used (at most the hold), or release the hold when the operation failed.
+//!    the price, and settling only a hold the signed-in user confirmed (`Hold::member_id`)
+//!    — runs the operation, then settles with the API key: capture what was used (at
+//!    most the hold), or release the hold when the operation failed.
 //! 3. **Stream a chat turn** (`GET /demo/stream`, `stream.rs`): grow the hold chunk by
 //!    chunk as the model streams, pause when credits run out, charge what was generated.
 //! 4. **Buying credits** needs nothing here: the widget opens creditkit's checkout
@@ -17,7 +19,9 @@
 //!    the credits. Subscribe to creditkit's own webhooks to hear about it.
 //!
 //! Every call that moves credits carries an idempotency key derived from what it
-//! settles (`capture-<hold>`), so a retry after a timeout cannot charge twice.
+//! settles and a secret of this backend (`App::settle_key`): a retry after a timeout
+//! cannot charge twice, and no browser can guess the key to take it first. (creditkit
+//! also keeps each credential's keys apart: a session's keys are never the API key's.)
 
 mod stream;
 
@@ -76,6 +80,10 @@ pub(crate) struct App {
     config: Config,
     keys: BTreeMap<String, String>,
     http: reqwest::Client,
+    /// 128 random bits, in every idempotency key this backend sends.
+    key_secret: String,
+    /// Who signed in on which browser: sign-in id (the cookie) → (product, member id).
+    signins: std::sync::Mutex<BTreeMap<String, (String, String)>>,
 }
 
 type Shared = State<Arc<App>>;
@@ -89,6 +97,8 @@ pub fn router(config: Config) -> Router {
             .collect(),
         http: reqwest::Client::new(),
         config: config.clone(),
+        key_secret: random_hex(),
+        signins: std::sync::Mutex::default(),
     });
     let mut r = Router::new()
         .route("/demo/products", get(products))
@@ -116,7 +126,61 @@ fn refuse(status: StatusCode, message: impl Into<String>) -> Refusal {
     Refusal(status, message.into(), Value::Null)
 }
 
+fn random_hex() -> String {
+    let mut bytes = [0u8; 16];
+    getrandom::getrandom(&mut bytes).expect("OS randomness");
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The cookie naming this browser's sign-in to `product`.
+fn signin_cookie(product: &str) -> String {
+    let safe: String = product
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+        .collect();
+    format!("demo_signin_{safe}")
+}
+
 impl App {
+    /// The member signed in to `product` on the browser that sent `headers`, or a 401.
+    pub(crate) fn signed_in(
+        &self,
+        headers: &axum::http::HeaderMap,
+        product: &str,
+    ) -> Result<String, Refusal> {
+        let name = signin_cookie(product);
+        let id = headers
+            .get_all(axum::http::header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .find_map(|c| c.trim().strip_prefix(&name)?.strip_prefix('='));
+        let signins = self.signins.lock().expect("sign-ins lock");
+        id.and_then(|id| signins.get(id))
+            .filter(|(p, _)| p == product)
+            .map(|(_, member)| member.clone())
+            .ok_or_else(|| refuse(StatusCode::UNAUTHORIZED, "sign in first"))
+    }
+
+    /// Refuses to settle a hold the signed-in member did not confirm: the page sends
+    /// hold ids, and a hold id can be read by others of the workspace.
+    pub(crate) fn check_owner(&self, hold: &Hold, member: &str) -> Result<(), Refusal> {
+        if hold.member_id.as_deref() == Some(member) {
+            Ok(())
+        } else {
+            Err(refuse(
+                StatusCode::FORBIDDEN,
+                "this action was confirmed by someone else",
+            ))
+        }
+    }
+
+    /// The idempotency key of one settlement step (`what`: capture, release, extend…)
+    /// of a hold: the same on a retry, unguessable outside this backend.
+    pub(crate) fn settle_key(&self, what: &str, hold_id: &str) -> String {
+        format!("{what}-{hold_id}-{}", self.key_secret)
+    }
+
     pub(crate) fn key(&self, product: &str) -> Result<&str, Refusal> {
         self.keys
             .get(product)
@@ -187,16 +251,31 @@ struct SessionAsk {
     member: String,
 }
 
-/// Step 1, sign-in: a 15-minute session for the signed-in user.
-async fn session(State(app): Shared, Json(ask): Json<SessionAsk>) -> Result<Json<Value>, Refusal> {
+/// Step 1, sign-in: a 15-minute session for the signed-in user, and (the demo's login)
+/// a cookie saying who signed in on this browser.
+async fn session(State(app): Shared, Json(ask): Json<SessionAsk>) -> Result<Response, Refusal> {
     let key = app.key(&ask.product)?;
     let body = json!({ "external_id": ask.member, "ttl_seconds": 900 });
     let s = app
         .call(key, reqwest::Method::POST, "/sessions", None, Some(body))
         .await?;
-    Ok(Json(
-        json!({ "token": s["token"], "expires_at_ms": s["expires_at_ms"] }),
-    ))
+    let member = s["member_id"].as_str().unwrap_or_default().to_string();
+    let id = random_hex();
+    let mut signins = app.signins.lock().expect("sign-ins lock");
+    if signins.len() >= 10_000 {
+        signins.clear(); // a demo's memory stays bounded: everyone signs in again
+    }
+    signins.insert(id.clone(), (ask.product.clone(), member));
+    drop(signins);
+    let cookie = format!(
+        "{}={id}; Path=/demo; HttpOnly; SameSite=Strict",
+        signin_cookie(&ask.product)
+    );
+    Ok((
+        [(axum::http::header::SET_COOKIE, cookie)],
+        Json(json!({ "token": s["token"], "expires_at_ms": s["expires_at_ms"] })),
+    )
+        .into_response())
 }
 
 #[derive(Deserialize)]
@@ -209,12 +288,18 @@ struct RunAsk {
 }
 
 /// Step 2: run what the user confirmed, then settle its hold.
-async fn run(State(app): Shared, Json(ask): Json<RunAsk>) -> Result<Json<Value>, Refusal> {
+async fn run(
+    State(app): Shared,
+    headers: axum::http::HeaderMap,
+    Json(ask): Json<RunAsk>,
+) -> Result<Json<Value>, Refusal> {
     let key = app.key(&ask.product)?;
+    let member = app.signed_in(&headers, &ask.product)?;
     // What was confirmed, from creditkit: another workspace's hold is not found.
     let hold_path = format!("/holds/{}", ask.hold_id);
     let hold: Hold = serde_json::from_value(app.get(key, &hold_path).await?)
         .map_err(|_| refuse(StatusCode::BAD_GATEWAY, "unexpected hold"))?;
+    app.check_owner(&hold, &member)?;
     if hold.status != HoldStatus::Active {
         return Err(refuse(
             StatusCode::CONFLICT,
@@ -231,7 +316,7 @@ async fn run(State(app): Shared, Json(ask): Json<RunAsk>) -> Result<Json<Value>,
             key,
             reqwest::Method::POST,
             &format!("/holds/{}/release", hold.id),
-            Some(&format!("release-{}", hold.id)),
+            Some(&app.settle_key("release", &hold.id)),
             Some(json!({})),
         )
         .await?;
@@ -252,7 +337,7 @@ async fn run(State(app): Shared, Json(ask): Json<RunAsk>) -> Result<Json<Value>,
             key,
             reqwest::Method::POST,
             &format!("/holds/{}/capture", hold.id),
-            Some(&format!("capture-{}", hold.id)),
+            Some(&app.settle_key("capture", &hold.id)),
             Some(body),
         )
         .await?;

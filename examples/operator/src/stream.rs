@@ -56,11 +56,16 @@ fn answer_tokens(hold_id: &str) -> u64 {
 
 pub(crate) async fn stream(
     State(app): State<Arc<App>>,
+    headers: axum::http::HeaderMap,
     Query(ask): Query<StreamAsk>,
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Event, Infallible>>(16);
+    let member = app.signed_in(&headers, &ask.product).map_err(|r| r.1);
     tokio::spawn(async move {
-        let outcome = run(&app, &ask, &tx).await;
+        let outcome = match member {
+            Ok(member) => run(&app, &ask, &member, &tx).await,
+            Err(message) => Err(message),
+        };
         let last = match outcome {
             Ok(hold) => event("done", json!({ "hold": hold })),
             Err(message) => event("failed", json!({ "message": message })),
@@ -79,12 +84,14 @@ fn tokio_stream_from(
 async fn run(
     app: &App,
     ask: &StreamAsk,
+    member: &str,
     tx: &tokio::sync::mpsc::Sender<Result<Event, Infallible>>,
 ) -> Result<Hold, String> {
     let key = app.key(&ask.product).map_err(|r| r.1)?.to_string();
     let path = |tail: &str| format!("/holds/{}{tail}", ask.hold_id);
     let hold: Hold = serde_json::from_value(app.get(&key, &path("")).await.map_err(|r| r.1)?)
         .map_err(|e| e.to_string())?;
+    app.check_owner(&hold, member).map_err(|r| r.1)?;
     let Some(stream) = hold.stream else {
         return Err("this confirmed action is not a streamed turn".into());
     };
@@ -97,7 +104,7 @@ async fn run(
         if next > reserved {
             // Pay for the next chunks before sending them: extend (idempotent per chunk).
             let body = json!({ "generated_output_tokens": generated, "reserve_output_tokens": next + AHEAD_TOKENS });
-            let idem = format!("extend-{}-{generated}", ask.hold_id);
+            let idem = app.settle_key(&format!("extend-{generated}"), &ask.hold_id);
             let mut paused_at = None::<std::time::Instant>;
             let extended = loop {
                 match app
@@ -144,7 +151,7 @@ async fn run(
                 &key,
                 reqwest::Method::POST,
                 &path("/release"),
-                Some(&format!("release-{}", ask.hold_id)),
+                Some(&app.settle_key("release", &ask.hold_id)),
                 Some(json!({})),
             )
             .await
@@ -177,7 +184,7 @@ async fn generated_cost(
             key,
             reqwest::Method::POST,
             &format!("/holds/{hold_id}/extend"),
-            Some(&format!("progress-{hold_id}-{generated}")),
+            Some(&app.settle_key(&format!("progress-{generated}"), hold_id)),
             Some(
                 json!({ "generated_output_tokens": generated, "reserve_output_tokens": generated }),
             ),
@@ -198,7 +205,7 @@ async fn finish(app: &App, key: &str, hold_id: &str, generated: u64) -> Result<H
             key,
             reqwest::Method::POST,
             &format!("/holds/{hold_id}/capture"),
-            Some(&format!("capture-{hold_id}")),
+            Some(&app.settle_key("capture", hold_id)),
             Some(json!({ "amount_millicredits": cost })),
         )
         .await

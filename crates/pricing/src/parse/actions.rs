@@ -352,30 +352,47 @@ fn read_composite(
     ok.then_some(Cost::Composite { components })
 }
 
-/// Composite actions must not form cycles and must nest at most [`MAX_DEPTH`] deep.
+/// Composite actions must not form cycles, must nest at most [`MAX_DEPTH`] deep and
+/// expand to at most [`MAX_EXPANDED_PARTS`] priced parts. Each action's depth and size
+/// is computed once (memoised), so the check is linear in the card, however it nests.
 pub(super) fn check_composites(p: &mut Problems, actions: &[Action], values: &[(String, &Value)]) {
     let by_id: Map<&Action> = actions.iter().map(|a| (a.id.clone(), a)).collect();
-    fn depth(
+    /// An action's shape: (depth, priced parts), or the cycle it is on.
+    type Shape = Result<(usize, u64), Vec<String>>;
+    fn shape(
         id: &str,
         by_id: &Map<&Action>,
         stack: &mut Vec<String>,
-    ) -> Result<usize, Vec<String>> {
+        done: &mut Map<Shape>,
+    ) -> Shape {
+        if let Some(known) = done.get(id) {
+            return known.clone();
+        }
         if stack.iter().any(|s| s == id) {
             let mut cycle = stack.clone();
             cycle.push(id.to_string());
             return Err(cycle);
         }
         let Some(Cost::Composite { components }) = by_id.get(id).map(|a| &a.cost) else {
-            return Ok(0);
+            return Ok((0, 1));
         };
         stack.push(id.to_string());
-        let mut d = 0;
+        let mut result: Shape = Ok((0, 0));
         for c in components {
-            d = d.max(depth(&c.action, by_id, stack)? + 1);
+            match (shape(&c.action, by_id, stack, done), &mut result) {
+                (Ok((d, n)), Ok((depth, parts))) => {
+                    *depth = (*depth).max(d + 1);
+                    *parts = (*parts).saturating_add(n);
+                }
+                (Err(cycle), Ok(_)) => result = Err(cycle),
+                (_, Err(_)) => {}
+            }
         }
         stack.pop();
-        Ok(d)
+        done.insert(id.to_string(), result.clone());
+        result
     }
+    let mut done: Map<Shape> = Map::new();
     for (i, a) in actions.iter().enumerate() {
         if !matches!(a.cost, Cost::Composite { .. }) {
             continue;
@@ -393,14 +410,18 @@ pub(super) fn check_composites(p: &mut Problems, actions: &[Action], values: &[(
                 check_component(p, &cpath, a, c, child);
             }
         }
-        match depth(&a.id, &by_id, &mut Vec::new()) {
+        match shape(&a.id, &by_id, &mut Vec::new(), &mut done) {
             Err(cycle) => p.push(
                 &join(&path, "cost.composite"),
                 format!("cycle: {}", cycle.join(" → ")),
             ),
-            Ok(d) if d > MAX_DEPTH => p.push(
+            Ok((d, _)) if d > MAX_DEPTH => p.push(
                 &join(&path, "cost.composite"),
                 format!("nests {d} deep; the limit is {MAX_DEPTH}"),
+            ),
+            Ok((_, n)) if n > MAX_EXPANDED_PARTS => p.push(
+                &join(&path, "cost.composite"),
+                format!("expands to {n} priced parts; the limit is {MAX_EXPANDED_PARTS}"),
             ),
             Ok(_) => {}
         }

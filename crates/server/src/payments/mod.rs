@@ -85,8 +85,9 @@ pub trait PaymentProvider: Send + Sync {
 #[derive(Clone)]
 pub struct Payments {
     pub provider: std::sync::Arc<dyn PaymentProvider>,
-    /// The API's public base URL (for the default "you can close this window" page).
-    pub public_url: Option<String>,
+    /// The API's public base URL (for the default "you can close this window" page):
+    /// configured, never taken from a request's `Host` header, which a caller sets.
+    pub public_url: String,
     /// Origins a `return_url` may point into (the `--cors` origins).
     pub return_origins: Vec<String>,
 }

@@ -2,7 +2,7 @@
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
 use creditkit_api::{ApiError, CheckoutRequest, CheckoutStarted, ErrorCode};
@@ -16,7 +16,6 @@ use crate::AppState;
 /// provider's webhook confirms. Nothing is credited here.
 pub(crate) async fn post_checkout(
     State(s): State<AppState>,
-    headers: HeaderMap,
     Auth(p): Auth,
     Body(req): Body<CheckoutRequest>,
 ) -> ApiResult<CheckoutStarted> {
@@ -27,7 +26,7 @@ pub(crate) async fn post_checkout(
             "this server takes no payments: buy through the application, or ask its operator",
         )
     })?;
-    let urls = return_urls(&payments, &headers, req.return_url.as_deref())?;
+    let urls = return_urls(&payments, req.return_url.as_deref())?;
     let draft = s
         .ledger
         .begin_checkout(&p, &req, payments.provider.name())
@@ -56,11 +55,7 @@ pub(crate) async fn post_checkout(
 }
 
 /// Where the buyer comes back: a page of an allowed origin, or our own small page.
-fn return_urls(
-    payments: &super::Payments,
-    headers: &HeaderMap,
-    asked: Option<&str>,
-) -> Result<ReturnUrls, AppError> {
+fn return_urls(payments: &super::Payments, asked: Option<&str>) -> Result<ReturnUrls, AppError> {
     if let Some(url) = asked {
         let allowed = payments
             .return_origins
@@ -81,14 +76,7 @@ fn return_urls(
             cancel: format!("{url}{sep}checkout=canceled"),
         });
     }
-    let base = payments.public_url.clone().unwrap_or_else(|| {
-        let host = headers
-            .get(header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .unwrap_or("localhost");
-        format!("http://{host}")
-    });
-    let base = base.trim_end_matches('/');
+    let base = payments.public_url.trim_end_matches('/');
     Ok(ReturnUrls {
         success: format!("{base}/v1/checkout/done"),
         cancel: format!("{base}/v1/checkout/done?canceled=1"),

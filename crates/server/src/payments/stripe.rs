@@ -28,6 +28,28 @@ pub struct StripeConfig {
     pub api_base: String,
 }
 
+/// Stripe's webhook signing secrets are `whsec_` and 32 more characters; a shorter one
+/// is a placeholder or a mistake, and would let anyone forge a payment.
+pub const MIN_WEBHOOK_SECRET_CHARS: usize = 24;
+
+impl StripeConfig {
+    /// Refuses a configuration that would let payments be forged: no secret key, or an
+    /// empty or short webhook signing secret.
+    pub fn check(&self) -> Result<(), String> {
+        if self.secret_key.trim().is_empty() {
+            return Err("the Stripe secret key is empty".into());
+        }
+        let secret = self.webhook_secret.trim();
+        if secret.chars().count() < MIN_WEBHOOK_SECRET_CHARS {
+            return Err(format!(
+                "the Stripe webhook signing secret is {} (at least {MIN_WEBHOOK_SECRET_CHARS} characters): copy the endpoint's `whsec_…` secret from Stripe",
+                if secret.is_empty() { "empty" } else { "too short" }
+            ));
+        }
+        Ok(())
+    }
+}
+
 pub struct Stripe {
     config: StripeConfig,
     http: reqwest::Client,
@@ -151,18 +173,22 @@ pub fn read_event(body: &[u8]) -> Result<ProviderEvent, PaymentError> {
                 // Paid later by an asynchronous method: its own event will say so.
                 return Ok(ProviderEvent::Ignored { event_id, kind });
             }
+            // Our checkout id from the metadata this server set on the session, never from
+            // `client_reference_id` (a Payment Link's customer sets that one).
             let checkout_id = obj
                 .pointer("/metadata/creditkit_checkout")
                 .and_then(Value::as_str)
                 .map(str::to_string)
-                .or_else(|| text(obj, "client_reference_id"))
                 .ok_or_else(|| {
                     PaymentError::Body("the session names no creditkit checkout".into())
                 })?;
+            let session_ref =
+                text(obj, "id").ok_or_else(|| PaymentError::Body("no session id".into()))?;
             ProviderEvent::Paid(Paid {
                 provider: NAME.into(),
                 event_id,
                 checkout_id,
+                session_ref,
                 payment_ref: id_of(obj, "payment_intent"),
                 subscription_ref: id_of(obj, "subscription"),
                 amount_minor: amount(obj, "amount_total")?,

@@ -35,10 +35,19 @@ pub async fn start_on(url: &str) -> Srv {
     start_with(url, RateLimits::default()).await
 }
 
+/// Webhook receivers in tests listen on this machine: private targets allowed.
 pub async fn start_with(url: &str, limits: RateLimits) -> Srv {
+    let config = Config {
+        allow_private_webhooks: true,
+        ..Config::default()
+    };
+    start_config(url, limits, config).await
+}
+
+pub async fn start_config(url: &str, limits: RateLimits, config: Config) -> Srv {
     let clock = ManualClock::new(T0);
     let ledger = Arc::new(
-        Ledger::open(url, Arc::new(clock.clone()), Config::default())
+        Ledger::open(url, Arc::new(clock.clone()), config)
             .await
             .unwrap(),
     );
