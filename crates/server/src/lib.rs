@@ -38,7 +38,7 @@ use tracing::Instrument;
 
 pub use deliveries::spawn_delivery_worker;
 pub use extract::{status_of, AppError};
-pub use limit::{Rate, RateLimits};
+pub use limit::{Rate, RateLimits, STREAMS_PER_SESSION, STREAMS_PER_WORKSPACE};
 pub use openapi::document as openapi_document;
 
 /// Largest request body accepted (a rate card is the biggest thing anyone sends).

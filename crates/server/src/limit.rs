@@ -200,9 +200,10 @@ impl Limits {
     }
 }
 
-/// Event streams a session may hold open at once (a page's tabs), and a workspace: each
-/// holds a connection and a task for up to a session's life.
-pub const STREAMS_PER_SESSION: usize = 4;
+/// Event streams a session may hold open at once (each embedded element of a page opens
+/// one today; a page has a few), and a workspace: each holds a connection and a task for
+/// up to a session's life.
+pub const STREAMS_PER_SESSION: usize = 8;
 pub const STREAMS_PER_WORKSPACE: usize = 256;
 
 /// Open event streams by session and by workspace.

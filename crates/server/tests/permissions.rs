@@ -769,7 +769,10 @@ async fn walk(store: Store) {
                 req = req.bearer_auth(t);
             }
             if c.idempotent {
-                req = req.header("Idempotency-Key", format!("walk-{id}"));
+                // One key per case, sent by every caller (each on its own fixtures): the
+                // credential-class dimension. Keys are kept apart by class (the API key,
+                // each member's sessions), so no caller's call meets another's record.
+                req = req.header("Idempotency-Key", format!("walk-{n}"));
             }
             if let Some(b) = &body {
                 req = req

@@ -18,6 +18,19 @@ async fn money(srv: &Srv) -> (Value, usize) {
     (b, t["items"].as_array().map_or(0, Vec::len))
 }
 
+/// What an event stream sends until `what` appears (10 s at most between chunks).
+async fn read_until(resp: &mut reqwest::Response, what: &str) -> String {
+    let mut text = String::new();
+    while !text.contains(what) {
+        let chunk = tokio::time::timeout(std::time::Duration::from_secs(10), resp.chunk()).await;
+        match chunk {
+            Ok(Ok(Some(bytes))) => text.push_str(&String::from_utf8_lossy(&bytes)),
+            other => panic!("no `{what}` on the stream (got {text:?}, then {other:?})"),
+        }
+    }
+    text
+}
+
 both! {
     a_session_cannot_occupy_the_key_the_backend_settles_with => |store| async move {
         let mut srv = start(store).await;
@@ -274,5 +287,38 @@ both! {
         assert_eq!(list.as_array().map(Vec::len), Some(0), "nothing was registered: {list}");
         let (s, v) = srv.call("POST", "/admin/v1/webhooks", &op, None, Some(json!({ "url": "https://hooks.example.com/creditkit" }))).await;
         assert_eq!(s, StatusCode::OK, "{v}");
+    };
+
+    an_event_stream_ends_with_its_session_and_a_session_has_few => |store| async move {
+        let mut srv = start(store).await;
+        srv.workspace(Some("free")).await;
+        let (_, m) = srv.call("POST", "/v1/members", &srv.key, None, Some(json!({ "name": "Sid", "role": "member" }))).await;
+        let (s, session) = srv.call("POST", "/v1/sessions", &srv.key, None, Some(json!({ "member_id": m["id"] }))).await;
+        assert_eq!(s, StatusCode::OK, "{session}");
+        let token = session["token"].as_str().unwrap().to_string();
+        let open = || srv.http.get(format!("{}/v1/events", srv.base)).bearer_auth(&token).send();
+        let mut stream = open().await.unwrap();
+        assert_eq!(stream.status(), StatusCode::OK);
+        read_until(&mut stream, "event: balance").await;
+        // A session holds a few streams at once, not any number.
+        let mut more = Vec::new();
+        for _ in 1..creditkit_server::STREAMS_PER_SESSION {
+            let r = open().await.unwrap();
+            assert_eq!(r.status(), StatusCode::OK);
+            more.push(r);
+        }
+        let refused = open().await.unwrap();
+        assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(refused.json::<Value>().await.unwrap()["code"], "rate_limited");
+        drop(more);
+        // Revoked, the session's open stream ends at the next change, with `end`, and
+        // is told nothing of it.
+        let (s, v) = srv.call("DELETE", &format!("/v1/sessions/{}", session["id"].as_str().unwrap()), &srv.key, None, None).await;
+        assert!(s.is_success(), "{s} {v}");
+        let (s, v) = srv.call("POST", "/v1/grants", &srv.key, Some("g"), Some(json!({ "amount_millicredits": 5_000, "reason": "after the revocation" }))).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let tail = read_until(&mut stream, "event: end").await;
+        assert!(tail.contains("unauthorized"), "{tail}");
+        assert!(!tail.contains("event: balance"), "no balance after the revocation: {tail}");
     };
 }

@@ -62,7 +62,48 @@ async fn wait_for(inbox: &Arc<Mutex<Inbox>>, n: usize) -> Vec<(String, String)> 
     inbox.lock().unwrap().got.clone()
 }
 
+/// A receiver that answers every delivery with a redirect to `to`.
+async fn redirecting_receiver(to: String) -> String {
+    let app = axum::Router::new().route(
+        "/hook",
+        post(move || {
+            let to = to.clone();
+            async move { (Status::FOUND, [(axum::http::header::LOCATION, to)]) }
+        }),
+    );
+    let socket = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hook", socket.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(socket, app).await.unwrap() });
+    url
+}
+
 both! {
+    a_delivery_never_follows_a_redirect => |store| async move {
+        // Issue 30, item 14: the target is what the operator registered, nothing else.
+        let mut srv = start(store).await;
+        let _worker = creditkit_server::spawn_delivery_worker(srv.ledger.clone());
+        srv.workspace(None).await;
+        let operator = srv.ledger.create_operator_key(None).await.unwrap().secret;
+        let (elsewhere, inbox) = receiver().await;
+        let url = redirecting_receiver(elsewhere).await;
+        let (s, created) = srv.call("POST", "/admin/v1/webhooks", &operator, None, Some(json!({ "url": url, "events": ["grant.added"] }))).await;
+        assert_eq!(s, StatusCode::OK, "{created}");
+        srv.call("POST", "/v1/grants", &srv.key, Some("g"), Some(json!({ "amount_millicredits": 1_000, "reason": "start" }))).await;
+        let mut attempts = Vec::new();
+        for _ in 0..200 {
+            let (_, page) = srv.call("GET", "/admin/v1/events", &operator, None, None).await;
+            let page: Page<EventRecord> = serde_json::from_value(page).unwrap();
+            attempts = page.items.iter().flat_map(|r| r.deliveries.iter().flat_map(|d| d.attempts.iter().map(|a| a.status_code))).collect();
+            if !attempts.is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        assert_eq!(attempts, vec![Some(302)], "the redirect is the answer, and a failure");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(inbox.lock().unwrap().got.is_empty(), "the redirect's target was never called");
+    };
+
     events_arrive_signed_once_each_and_failures_are_retried => |store| async move {
         let mut srv = start(store).await;
         let _worker = creditkit_server::spawn_delivery_worker(srv.ledger.clone());
