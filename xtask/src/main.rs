@@ -153,7 +153,7 @@ fn test_phases(root: &Path, quick: bool, phases: &mut Phases) -> Result<()> {
         Ok(Some(tools))
     })?;
     // CI checks what review checks: formatting and lints first, they fail fastest.
-    phases.time("lints", || lints(quick))?;
+    phases.time("lints", || lints(root, quick))?;
     phases.time("native build", || {
         step("native build (cargo test --no-run)");
         run(native_test(quick).arg("--no-run"))
@@ -166,16 +166,16 @@ fn test_phases(root: &Path, quick: bool, phases: &mut Phases) -> Result<()> {
     };
     phases.time("native tests", || {
         step("native tests (SQLite and PostgreSQL)");
-        // The end-to-end test runs later, with the page built.
         // The end-to-end tests are built here (one feature set for every native build)
         // and ignored until the page is built; the e2e phase runs them.
         run(native_test(false).env("CREDITKIT_TEST_POSTGRES", &tools.postgres))
     })?;
     // Never the whole workspace for wasm32: servers' dependencies do not build there.
     // One build for every crate tested in the browser.
+    let target = WasmConfig::read(root)?.build.target;
     let browser_tests = || {
         let mut cargo = Command::new("cargo");
-        cargo.args(["test", "--locked", "--target", "wasm32-unknown-unknown"]);
+        cargo.args(["test", "--locked", "--target", &target]);
         for package in WASM_PACKAGES {
             cargo.args(["-p", package]);
         }
@@ -216,7 +216,7 @@ fn test_phases(root: &Path, quick: bool, phases: &mut Phases) -> Result<()> {
 /// Crates that run their tests in the browser as well as natively.
 const WASM_PACKAGES: &[&str] = &["creditkit-pricing", "creditkit-tokens", "creditkit-widget"];
 
-fn lints(quick: bool) -> Result<()> {
+fn lints(root: &Path, quick: bool) -> Result<()> {
     step("formatting (cargo fmt --check)");
     run(Command::new("cargo").args(["fmt", "--all", "--", "--check"]))?;
     step("lints (cargo clippy --workspace --all-targets -- -D warnings)");
@@ -240,9 +240,10 @@ fn lints(quick: bool) -> Result<()> {
         &["creditkit-widget", "creditkit-demo", "creditkit-estimator"],
         &["creditkit-estimator", "creditkit-token-counter"],
     ];
+    let target = WasmConfig::read(root)?.build.target;
     for packages in wasm_lints {
         let mut clippy = Command::new("cargo");
-        clippy.args(["clippy", "--locked", "--target", "wasm32-unknown-unknown"]);
+        clippy.args(["clippy", "--locked", "--target", &target]);
         for p in packages {
             clippy.args(["-p", p]);
         }

@@ -322,4 +322,60 @@ both! {
         assert!(tail.contains("unauthorized"), "{tail}");
         assert!(!tail.contains("event: balance"), "no balance after the revocation: {tail}");
     };
+
+    free_messages_are_counted_once_per_member_however_they_are_confirmed => |store| async move {
+        let mut srv = start(store).await;
+        let wallet = srv.workspace_on(KOPAI, None).await;
+        let (s, v) = srv.call("POST", "/v1/topups", &srv.key, Some("t"), Some(json!({ "pack_id": "pro" }))).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let ada = srv.session("Ada", Role::Admin).await;
+        // The SEO Writer gives 5 free messages; the page claims each is the first.
+        let message = |wallet: Option<&str>| json!({ "request": { "action": "message", "params": { "agent": "seo-writer", "messages_used": 0, "input_tokens": 10 } }, "wallet_id": wallet });
+        let quote = |body: Value| { let srv = &srv; let ada = ada.clone(); async move {
+            let (s, q) = srv.call("POST", "/v1/quotes", &ada, None, Some(body)).await;
+            assert_eq!(s, StatusCode::OK, "{q}");
+            q
+        } };
+        // Six quotes before any is confirmed: each is free (nothing is used yet).
+        let mut early = Vec::new();
+        for _ in 0..6 {
+            let q = quote(message(None)).await;
+            assert_eq!(q["hold_millicredits"], 0, "{q}");
+            early.push(q["id"].as_str().unwrap().to_string());
+        }
+        let (s, first) = srv.call("POST", "/v1/holds", &ada, Some("h0"), Some(json!({ "quote_id": early[0] }))).await;
+        assert_eq!(s, StatusCode::OK, "{first}");
+        // The next, priced with the same count, must quote again: no free message twice.
+        let before = money(&srv).await;
+        for (i, id) in early.iter().enumerate().skip(1) {
+            let (s, v) = srv.call("POST", "/v1/holds", &ada, Some(&format!("early-{i}")), Some(json!({ "quote_id": id }))).await;
+            assert_eq!((s.as_u16(), v["code"].as_str()), (410, Some("quote_expired")), "{v}");
+        }
+        assert_eq!(money(&srv).await, before);
+        // Confirmed one at a time: four more are free, the sixth is not.
+        let mut free = 1;
+        for i in 1..6 {
+            let q = quote(message(None)).await;
+            if q["hold_millicredits"] != 0 {
+                break;
+            }
+            let (s, h) = srv.call("POST", "/v1/holds", &ada, Some(&format!("h{i}")), Some(json!({ "quote_id": q["id"] }))).await;
+            assert_eq!(s, StatusCode::OK, "{h}");
+            free += 1;
+        }
+        assert_eq!(free, 5);
+        assert!(quote(message(None)).await["hold_millicredits"].as_u64().unwrap() > 0);
+        // A released message gives its place back.
+        let (s, v) = srv.call("POST", &format!("/v1/holds/{}/release", first["id"].as_str().unwrap()), &srv.key, Some("r0"), Some(json!({}))).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(quote(message(None)).await["hold_millicredits"], 0, "the released place is free again");
+        // A new wallet is no new allowance.
+        let (s, org) = srv.call("POST", "/v1/wallets", &ada, None, Some(json!({ "kind": "organization" }))).await;
+        assert_eq!(s, StatusCode::OK, "{org}");
+        let (s, q) = srv.call("POST", "/v1/holds", &ada, Some("h-again"), Some(json!({ "quote_id": quote(message(None)).await["id"] }))).await;
+        assert_eq!(s, StatusCode::OK, "{q}");
+        let elsewhere = quote(message(org["wallet_id"].as_str())).await;
+        assert!(elsewhere["hold_millicredits"].as_u64().unwrap() > 0, "{elsewhere}");
+        srv.ledger.audit(&wallet).await.unwrap();
+    };
 }
