@@ -102,29 +102,15 @@ impl Limiter {
 
     /// Whether one more for `key` would be refused now, taking nothing.
     fn peek(&self, key: &str, now: Instant) -> Result<(), Refusal> {
-        if self.rate.per_second == 0 {
-            return Ok(());
-        }
-        let interval = Duration::from_secs(1) / self.rate.per_second;
-        let tolerance = interval * self.rate.burst;
-        let digest = Sha256::digest(key.as_bytes());
-        let mut id = [0u8; 16];
-        id.copy_from_slice(&digest[..16]);
-        let map = self.tat.lock().expect("rate limiter lock");
-        let tat = map.get(&id).copied().unwrap_or(now).max(now);
-        let next = tat + interval;
-        if next - now > tolerance {
-            return Err(Refusal {
-                scope: self.scope,
-                retry_after_ms: u64::try_from((next - now - tolerance).as_millis())
-                    .unwrap_or(u64::MAX)
-                    .max(1),
-            });
-        }
-        Ok(())
+        self.admit(key, now, false)
     }
 
     fn check(&self, key: &str, now: Instant) -> Result<(), Refusal> {
+        self.admit(key, now, true)
+    }
+
+    /// GCRA: refused when `key`'s bucket is past its burst; else, if `take`, one more.
+    fn admit(&self, key: &str, now: Instant, take: bool) -> Result<(), Refusal> {
         if self.rate.per_second == 0 {
             return Ok(());
         }
@@ -134,7 +120,7 @@ impl Limiter {
         let mut id = [0u8; 16];
         id.copy_from_slice(&digest[..16]);
         let mut map = self.tat.lock().expect("rate limiter lock");
-        if map.len() >= PRUNE_AT {
+        if take && map.len() >= PRUNE_AT {
             map.retain(|_, t| *t > now);
         }
         let tat = map.get(&id).copied().unwrap_or(now).max(now);
@@ -146,7 +132,9 @@ impl Limiter {
                 retry_after_ms: u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1),
             });
         }
-        map.insert(id, next);
+        if take {
+            map.insert(id, next);
+        }
         Ok(())
     }
 }
