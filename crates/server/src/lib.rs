@@ -51,6 +51,8 @@ pub struct AppState {
     limits: Arc<limit::Limits>,
     streams: Arc<limit::StreamSlots>,
     payments: Option<payments::Payments>,
+    /// How often an open event stream asks whether its credential still holds.
+    stream_recheck: std::time::Duration,
 }
 
 impl AppState {
@@ -65,7 +67,15 @@ impl AppState {
             limits: Arc::new(limit::Limits::new(limits)),
             streams: Arc::default(),
             payments: None,
+            stream_recheck: v1::STREAM_RECHECK,
         }
+    }
+
+    /// Event streams re-check their credential this often (30 s unless told; tests
+    /// shorten it to see a revocation end a quiet stream).
+    pub fn with_stream_recheck(mut self, every: std::time::Duration) -> AppState {
+        self.stream_recheck = every;
+        self
     }
 
     /// Takes payments through `payments` (checkout and its webhook).

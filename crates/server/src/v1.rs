@@ -488,7 +488,7 @@ async fn delete_session(
 /// How often an open event stream asks whether its credential still holds (also before
 /// each event it sends): a revoked session, a removed member or a suspended workspace
 /// stops receiving within this, with an `end` event.
-const STREAM_RECHECK: Duration = Duration::from_secs(30);
+pub(crate) const STREAM_RECHECK: Duration = Duration::from_secs(30);
 
 async fn get_events(
     State(s): State<AppState>,
@@ -505,6 +505,7 @@ async fn get_events(
         wallet_id: first.wallet_id.clone(),
         token,
         p,
+        recheck: s.stream_recheck,
         _slot: slot,
     };
     let initial = stream::iter([Ok(balance_event(&first))]);
@@ -527,6 +528,8 @@ struct OpenStream {
     wallet_id: String,
     token: String,
     p: Principal,
+    /// How long it waits, with no change, before it asks again.
+    recheck: Duration,
     /// Its place among the session's and the workspace's open streams.
     _slot: crate::limit::StreamSlot,
 }
@@ -544,8 +547,8 @@ impl OpenStream {
             if left_ms.is_some_and(|ms| ms <= 0) {
                 return Err(creditkit_ledger::LedgerError::SessionExpired);
             }
-            let wait = left_ms.map_or(STREAM_RECHECK, |ms| {
-                STREAM_RECHECK.min(Duration::from_millis(ms as u64))
+            let wait = left_ms.map_or(self.recheck, |ms| {
+                self.recheck.min(Duration::from_millis(ms as u64))
             });
             let (changed, ticked) = match tokio::time::timeout(wait, self.rx.recv()).await {
                 Err(_) => (false, true),

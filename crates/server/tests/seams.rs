@@ -31,6 +31,56 @@ async fn read_until(resp: &mut reqwest::Response, what: &str) -> String {
     text
 }
 
+/// The database's quote key (what only the server holds): a test signs claims with it
+/// to stand for a quote an earlier engine or a leaked key produced.
+async fn quote_key(srv: &Srv) -> Vec<u8> {
+    use sqlx::Connection;
+    let hex: String = if srv.url.starts_with("postgres") {
+        let mut c = sqlx::PgConnection::connect(&srv.url).await.unwrap();
+        sqlx::query_scalar("SELECT value FROM secrets WHERE name = 'quote_key'")
+            .fetch_one(&mut c)
+            .await
+            .unwrap()
+    } else {
+        let path = srv
+            .url
+            .trim_start_matches("sqlite://")
+            .split('?')
+            .next()
+            .unwrap();
+        let c = rusqlite::Connection::open(path).unwrap();
+        c.query_row(
+            "SELECT value FROM secrets WHERE name = 'quote_key'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+/// `quote_id` with its claims changed by `change`, signed again with `key`.
+fn resign(quote_id: &str, key: &[u8], change: impl FnOnce(&mut Value)) -> String {
+    use base64::engine::{general_purpose::URL_SAFE_NO_PAD, Engine};
+    use hmac::Mac;
+    let mut parts = quote_id.split('.');
+    let (id, payload) = (parts.next().unwrap(), parts.next().unwrap());
+    let mut claims: Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+    change(&mut claims);
+    let signed = format!(
+        "{id}.{}",
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims).unwrap())
+    );
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(key).unwrap();
+    mac.update(signed.as_bytes());
+    let tag = mac.finalize().into_bytes();
+    format!("{signed}.{}", URL_SAFE_NO_PAD.encode(&tag[..16]))
+}
+
 both! {
     a_session_cannot_occupy_the_key_the_backend_settles_with => |store| async move {
         let mut srv = start(store).await;
@@ -377,5 +427,58 @@ both! {
         let elsewhere = quote(message(org["wallet_id"].as_str())).await;
         assert!(elsewhere["hold_millicredits"].as_u64().unwrap() > 0, "{elsewhere}");
         srv.ledger.audit(&wallet).await.unwrap();
+    };
+
+    a_hold_reserves_the_maximum_priced_again_not_the_claim => |store| async move {
+        let mut srv = start(store).await;
+        let wallet = srv.workspace(Some("starter")).await;
+        let ann = srv.session("Ann", Role::Member).await;
+        let q = srv.quote(&ann, json!({ "action": "image", "params": { "resolution": "2k" } })).await;
+        assert!(q.estimate.max_millicredits > 1_000, "{q:?}");
+        // The same request, its claim of a maximum made 1 mc (a quote an older engine
+        // priced, or a leaked key signed): never confirmed at that.
+        let key = quote_key(&srv).await;
+        let cheap = resign(&q.id, &key, |c| {
+            assert_eq!(c["x"].as_u64(), Some(q.estimate.max_millicredits), "the claimed maximum: {c}");
+            c["x"] = json!(1);
+        });
+        let before = money(&srv).await;
+        let (s, v) = srv.call("POST", "/v1/holds", &ann, Some("cheap"), Some(json!({ "quote_id": cheap }))).await;
+        assert_eq!((s.as_u16(), v["code"].as_str()), (410, Some("quote_expired")), "{v}");
+        assert_eq!(money(&srv).await, before);
+        // The claim as the server made it, signed again, is confirmed: the maximum is held.
+        let same = resign(&q.id, &key, |_| {});
+        let (s, h) = srv.call("POST", "/v1/holds", &ann, Some("same"), Some(json!({ "quote_id": same }))).await;
+        assert_eq!(s, StatusCode::OK, "{h}");
+        assert_eq!(h["amount_millicredits"].as_u64(), Some(q.estimate.max_millicredits), "{h}");
+        srv.ledger.audit(&wallet).await.unwrap();
+    };
+
+    a_quiet_event_stream_ends_when_its_credential_does => |store| async move {
+        let url = fresh_url(store).await;
+        let every = std::time::Duration::from_millis(200);
+        let mut srv = start_state(&url, Config::default(), |l| AppState::new(l).with_stream_recheck(every)).await;
+        srv.workspace(Some("free")).await;
+        let ws = srv.workspace_id.clone();
+        let open = |token: String| srv.http.get(format!("{}/v1/events", srv.base)).bearer_auth(token).send();
+        // Revoked, with no change to the wallet: the stream ends at its next re-check.
+        let (_, m) = srv.call("POST", "/v1/members", &srv.key, None, Some(json!({ "name": "Sid", "role": "member" }))).await;
+        let (s, session) = srv.call("POST", "/v1/sessions", &srv.key, None, Some(json!({ "member_id": m["id"] }))).await;
+        assert_eq!(s, StatusCode::OK, "{session}");
+        let mut stream = open(session["token"].as_str().unwrap().to_string()).await.unwrap();
+        read_until(&mut stream, "event: balance").await;
+        let (s, v) = srv.call("DELETE", &format!("/v1/sessions/{}", session["id"].as_str().unwrap()), &srv.key, None, None).await;
+        assert!(s.is_success(), "{s} {v}");
+        let tail = read_until(&mut stream, "event: end").await;
+        assert!(tail.contains("unauthorized"), "{tail}");
+        // A suspended workspace: its members' streams end the same way.
+        let ann = srv.session("Ann", Role::Member).await;
+        let mut stream = open(ann).await.unwrap();
+        read_until(&mut stream, "event: balance").await;
+        let op = srv.ledger.create_operator_key(None).await.unwrap().secret;
+        let (s, v) = srv.call("POST", &format!("/admin/v1/workspaces/{ws}/suspend"), &op, None, Some(json!({}))).await;
+        assert!(s.is_success(), "{s} {v}");
+        let tail = read_until(&mut stream, "event: end").await;
+        assert!(!tail.contains("event: balance"), "{tail}");
     };
 }

@@ -45,6 +45,15 @@ pub async fn start_with(url: &str, limits: RateLimits) -> Srv {
 }
 
 pub async fn start_config(url: &str, limits: RateLimits, config: Config) -> Srv {
+    start_state(url, config, |ledger| AppState::with_limits(ledger, limits)).await
+}
+
+/// A server whose state `state` makes from its ledger.
+pub async fn start_state(
+    url: &str,
+    config: Config,
+    state: impl FnOnce(Arc<Ledger>) -> AppState,
+) -> Srv {
     let clock = ManualClock::new(T0);
     let ledger = Arc::new(
         Ledger::open(url, Arc::new(clock.clone()), config)
@@ -52,10 +61,7 @@ pub async fn start_config(url: &str, limits: RateLimits, config: Config) -> Srv 
             .unwrap(),
     );
     let _ = ledger.spawn_listener(url).await.unwrap();
-    let app = router(
-        AppState::with_limits(ledger.clone(), limits),
-        &Options::default(),
-    );
+    let app = router(state(ledger.clone()), &Options::default());
     let socket = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", socket.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(socket, app).await.unwrap() });
