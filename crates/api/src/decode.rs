@@ -11,7 +11,7 @@
 use std::fmt;
 
 use creditkit_pricing::json::{Object, Value};
-use creditkit_pricing::{Map, Money, Renewal, Span};
+use creditkit_pricing::{Contact, Map, Money, Renewal, Span};
 
 use crate::*;
 
@@ -256,7 +256,7 @@ from_json_struct! {
     }
     Transaction {
         seq, kind, delta_millicredits, held_delta_millicredits, grant_id, hold_id,
-        member_id, action, project, note, created_at_ms
+        member_id, action, project, note, created_at_ms; earnings_delta_millicredits
     }
     UsageRow { key, used_millicredits, charges }
     Usage { wallet_id, group_by, rows, total_millicredits }
@@ -279,7 +279,10 @@ from_json_struct! {
     }
     PackCover { pack, quantity, credits, price }
     PlanCover { id, name, credits, renewal, price }
-    Shortfall { balance_millicredits, required_millicredits, shortfall_millicredits, pack, plan }
+    Shortfall {
+        balance_millicredits, required_millicredits, shortfall_millicredits, pack, plan; contact
+    }
+    Contact { ; email, url, beyond_packs }
 }
 
 #[cfg(test)]
@@ -332,6 +335,11 @@ mod tests {
                 renewal: Renewal::Once,
                 price: None,
             }),
+            contact: Some(Contact {
+                email: Some("support@example.com".into()),
+                url: None,
+                beyond_packs: true,
+            }),
         }
     }
 
@@ -356,6 +364,7 @@ mod tests {
             seq: 7,
             kind,
             delta_millicredits: -1500,
+            earnings_delta_millicredits: 700,
             held_delta_millicredits: 1500,
             grant_id: Some("g".into()),
             hold_id: Some("h".into()),

@@ -102,6 +102,10 @@ fn is_zero(n: &u64) -> bool {
     *n == 0
 }
 
+fn is_zero_i64(n: &i64) -> bool {
+    *n == 0
+}
+
 /// Start a checkout: the payment provider's page for a pack (× quantity) or a plan.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CheckoutRequest {
@@ -403,6 +407,10 @@ pub struct Transaction {
     pub delta_millicredits: i64,
     /// Change of the held amount (holds +, releases and captures −).
     pub held_delta_millicredits: i64,
+    /// Change of a creator's earnings (publisher add-ons earned +, paid out −): an
+    /// earning or a payout moves these, not the balance.
+    #[serde(default, skip_serializing_if = "is_zero_i64")]
+    pub earnings_delta_millicredits: i64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grant_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -53,6 +53,9 @@ pub(crate) struct PacksArgs {
     /// Credits the next action needs.
     #[arg(long, requires = "balance")]
     required: Option<String>,
+    /// The wallet's plan now: the plan offered is one above it.
+    #[arg(long, requires = "required")]
+    plan: Option<String>,
 }
 
 pub(crate) fn run(c: CardCommand) -> Result<Output> {
@@ -120,7 +123,7 @@ pub(crate) fn packs(args: &PacksArgs) -> Result<Output> {
     if let (Some(balance), Some(required)) = (&args.balance, &args.required) {
         let b = Millicredits(parse_scaled(balance, 3).context("--balance")?);
         let r = Millicredits(parse_scaled(required, 3).context("--required")?);
-        out["shortfall"] = json!(shortfall(&card, b, r));
+        out["shortfall"] = json!(shortfall(&card, b, r, args.plan.as_deref()));
     }
     Ok(Output::ok(out))
 }

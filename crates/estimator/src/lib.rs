@@ -100,12 +100,14 @@ impl Estimator {
         Ok(estimate_text(&self.priced(request)?))
     }
 
-    /// What is missing for `required` with `balance` (both milli-credits), and the
-    /// smallest pack or plan that covers it; `undefined` when the balance suffices.
+    /// What is missing for `required` with `balance` (both milli-credits), and what
+    /// covers it: the smallest pack, the plan above `plan` (the wallet's now), or the
+    /// seller's contact; `undefined` when the balance suffices.
     pub fn shortfall(
         &self,
         balance_millicredits: f64,
         required_millicredits: f64,
+        plan: Option<String>,
     ) -> Result<JsValue, JsValue> {
         let whole = |v: f64| {
             (v.is_finite() && v >= 0.0 && v.fract() == 0.0 && v <= 9_007_199_254_740_991.0)
@@ -118,7 +120,7 @@ impl Estimator {
                 "amounts must be whole, non-negative milli-credits",
             ));
         };
-        match creditkit_pricing::shortfall(&self.card, Millicredits(b), Millicredits(r)) {
+        match creditkit_pricing::shortfall(&self.card, Millicredits(b), Millicredits(r), plan.as_deref()) {
             None => Ok(JsValue::UNDEFINED),
             Some(s) => js_sys::JSON::parse(&s.to_json_string()),
         }

@@ -146,6 +146,7 @@ impl Ledger {
                 &card,
                 Millicredits(to_u64(available)),
                 Millicredits(to_u64(reserve)),
+                w.plan_id.as_deref(),
             )
             .ok_or_else(|| LedgerError::Corrupt("shortfall without a gap".into()))?;
             let result: Result<Hold> = Err(LedgerError::Insufficient(Box::new(short)));

@@ -119,7 +119,7 @@ impl Ledger {
             wallet_id,
             est,
             expires_at_ms,
-            available,
+            (available, w.plan_id.as_deref()),
             first.map(|f| to_u64(f.1)),
         );
         quote.cap = cap;
@@ -167,8 +167,8 @@ impl Ledger {
         self.resolve_wallet(p, Some(&wallet_id))
             .await
             .map_err(|_| not_found())?;
-        let (balance, held): (i64, i64) =
-            sqlx::query_as("SELECT balance_mc, held_mc FROM wallets WHERE id = $1")
+        let (balance, held, plan): (i64, i64, Option<String>) =
+            sqlx::query_as("SELECT balance_mc, held_mc, plan_id FROM wallets WHERE id = $1")
                 .bind(&wallet_id)
                 .fetch_one(&self.pool)
                 .await?;
@@ -179,7 +179,7 @@ impl Ledger {
             wallet_id,
             est,
             expires_at_ms,
-            available,
+            (available, plan.as_deref()),
             first.map(to_u64),
         ))
     }
@@ -242,11 +242,11 @@ fn quote_view(
     wallet_id: String,
     est: Estimate,
     expires_at_ms: i64,
-    available: u64,
+    (available, plan): (u64, Option<&str>),
     stream_first: Option<u64>,
 ) -> Quote {
     let hold = stream_first.unwrap_or(est.max_millicredits);
-    let short = shortfall(card, Millicredits(available), Millicredits(hold));
+    let short = shortfall(card, Millicredits(available), Millicredits(hold), plan);
     Quote {
         id,
         wallet_id,

@@ -246,7 +246,7 @@ impl Ledger {
 }
 
 const ENTRY_SELECT: &str =
-    "SELECT seq, kind, balance_delta_mc, held_delta_mc, grant_id, hold_id, member_id, action, project, note, created_at_ms FROM entries";
+"SELECT seq, kind, balance_delta_mc, held_delta_mc, grant_id, hold_id, member_id, action, project, note, created_at_ms, earnings_delta_mc FROM entries";
 
 pub(crate) fn transaction_from_row(r: &AnyRow) -> Result<Transaction> {
     let kind: String = r.try_get(1)?;
@@ -263,5 +263,6 @@ pub(crate) fn transaction_from_row(r: &AnyRow) -> Result<Transaction> {
         project: r.try_get(8)?,
         note: r.try_get(9)?,
         created_at_ms: r.try_get(10)?,
+        earnings_delta_millicredits: r.try_get(11)?,
     })
 }

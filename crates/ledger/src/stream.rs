@@ -119,6 +119,7 @@ impl Ledger {
                     &card,
                     Millicredits(to_u64(available)),
                     Millicredits(to_u64(add)),
+                    w.plan_id.as_deref(),
                 )
                 .ok_or_else(|| LedgerError::Corrupt("shortfall without a gap".into()))?;
                 return Err(LedgerError::Insufficient(Box::new(short)));

@@ -23,6 +23,10 @@ pub struct Card {
     pub packs: Vec<Pack>,
     pub plans: Vec<Plan>,
     pub notes: Vec<String>,
+    /// Where a user asks for help, and whether high volumes beyond the packs are a
+    /// conversation rather than a multiple of the largest pack (seed 000: "get in touch").
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub contact: Option<Contact>,
     /// `sha256:` of the canonical form; see [`Card::hash`].
     #[serde(skip)]
     pub(crate) hash: String,
@@ -198,6 +202,20 @@ pub enum Renewal {
     Monthly,
     /// Granted once, never expires (Kumari's free plan).
     Once,
+}
+
+/// The seller's support contact, from the card.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Contact {
+    /// `support@…`; at least one of `email` and `url`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    /// A help or sales page (`https://…`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Needs beyond the largest pack are offered this contact, not N × the largest.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub beyond_packs: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]

@@ -38,7 +38,8 @@ pub use amount::{
     Rounding, RoundingMode, MAX_PRICE_MILLICREDITS, MILLI_PER_CREDIT,
 };
 pub use card::{
-    Action, Agent, Card, CardRef, Component, Cost, CountParam, Currency, Model, Pack, Plan, Renewal,
+    Action, Agent, Card, CardRef, Component, Contact, Cost, CountParam, Currency, Model, Pack, Plan,
+    Renewal,
 };
 pub use creditkit_tokens as tokens;
 pub use diff::{diff, Change, PriceChange};
@@ -46,7 +47,7 @@ pub use estimate::{estimate, Estimate, EstimateError, EstimateErrorKind, Line, L
 pub use map::Map;
 pub use money::{
     credits_to_money, pack_offer, pack_offers, shortfall, smallest_pack_covering,
-    smallest_plan_covering, Money, PackCover, PackOffer, PlanCover, Shortfall,
+    smallest_plan_covering, upgrade_covering, Money, PackCover, PackOffer, PlanCover, Shortfall,
 };
 pub use parse::{card_from_value, parse_card, CardError};
 pub use request::{Item, ParamValue, Request};

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::amount::{format_fixed, Millicredits, MILLI_PER_CREDIT};
-use crate::card::{Card, Pack, Plan, Renewal};
+use crate::card::{Card, Contact, Pack, Plan, Renewal};
 
 /// Money in minor units of a currency, with its display form.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -103,6 +103,9 @@ pub struct PlanCover {
     pub price: Option<Money>,
 }
 
+/// The packs that close `shortfall`: the smallest single pack that does; when none
+/// is big enough, enough of the largest, unless the card says needs beyond its packs
+/// are a conversation ([`Contact::beyond_packs`]): then none.
 pub fn smallest_pack_covering(card: &Card, shortfall: Millicredits) -> Option<PackCover> {
     let needed_credits = shortfall.credits_ceil().max(1);
     let by_size = |a: &&Pack, b: &&Pack| {
@@ -117,6 +120,7 @@ pub fn smallest_pack_covering(card: &Card, shortfall: Millicredits) -> Option<Pa
         .min_by(by_size)
     {
         Some(p) => (p, 1),
+        None if card.contact.as_ref().is_some_and(|c| c.beyond_packs) => return None,
         None => {
             let largest = card.packs.iter().max_by(by_size)?;
             (largest, needed_credits.div_ceil(largest.credits))
@@ -134,16 +138,28 @@ pub fn smallest_pack_covering(card: &Card, shortfall: Millicredits) -> Option<Pa
     })
 }
 
-pub fn smallest_plan_covering(card: &Card, required: Millicredits) -> Option<PlanCover> {
+/// Plans in the order a user climbs them: by allowance, then price.
+fn plan_rank(p: &Plan) -> (u64, Option<u64>) {
+    (p.credits, p.price_minor)
+}
+
+/// The plan to offer someone on `current` who needs `required`: the smallest monthly
+/// plan **above** the current one whose allowance covers it (seed 002: "upgrade your
+/// plan"; seed 003: "Upgrade to Pro"). `None` on the top plan, when no plan above
+/// covers it, or when the card has no plans. With no current plan (or one the card no
+/// longer has), any monthly plan covering it.
+pub fn upgrade_covering(
+    card: &Card,
+    required: Millicredits,
+    current: Option<&str>,
+) -> Option<PlanCover> {
     let needed = required.credits_ceil();
+    let floor = current.and_then(|id| card.plan(id)).map(plan_rank);
     card.plans
         .iter()
         .filter(|p| p.renewal == Renewal::Monthly && p.credits >= needed)
-        .min_by(|a, b| {
-            a.credits
-                .cmp(&b.credits)
-                .then(a.price_minor.cmp(&b.price_minor))
-        })
+        .filter(|p| floor.is_none_or(|f| plan_rank(p) > f && Some(p.id.as_str()) != current))
+        .min_by_key(|p| plan_rank(p))
         .map(|p: &Plan| PlanCover {
             id: p.id.clone(),
             name: p.name.clone(),
@@ -153,8 +169,16 @@ pub fn smallest_plan_covering(card: &Card, required: Millicredits) -> Option<Pla
         })
 }
 
+/// The smallest monthly plan whose allowance covers `required`, whatever plan the
+/// user is on ([`upgrade_covering`] with no current plan).
+pub fn smallest_plan_covering(card: &Card, required: Millicredits) -> Option<PlanCover> {
+    upgrade_covering(card, required, None)
+}
+
 /// Everything a user needs when an action costs more than they have: what they
-/// have, what it needs, the gap, and the smallest purchase that closes it.
+/// have, what it needs, the gap, and what closes it: a plan above theirs, the
+/// smallest pack, both where the card sells both, or the seller's contact when
+/// neither does.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Shortfall {
     pub balance_millicredits: u64,
@@ -162,16 +186,31 @@ pub struct Shortfall {
     pub shortfall_millicredits: u64,
     pub pack: Option<PackCover>,
     pub plan: Option<PlanCover>,
+    /// When no pack or plan covers it and the card names a contact ("get in touch").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub contact: Option<Contact>,
 }
 
-/// `None` when `balance` already covers `required`.
-pub fn shortfall(card: &Card, balance: Millicredits, required: Millicredits) -> Option<Shortfall> {
+/// `None` when `balance` already covers `required`. `plan` is the wallet's current
+/// plan: the offer is a plan above it.
+pub fn shortfall(
+    card: &Card,
+    balance: Millicredits,
+    required: Millicredits,
+    plan: Option<&str>,
+) -> Option<Shortfall> {
     let gap = required.0.checked_sub(balance.0).filter(|g| *g > 0)?;
+    let pack = smallest_pack_covering(card, Millicredits(gap));
+    let plan = upgrade_covering(card, required, plan);
+    let contact = (pack.is_none() && plan.is_none())
+        .then(|| card.contact.clone())
+        .flatten();
     Some(Shortfall {
         balance_millicredits: balance.0,
         required_millicredits: required.0,
         shortfall_millicredits: gap,
-        pack: smallest_pack_covering(card, Millicredits(gap)),
-        plan: smallest_plan_covering(card, required),
+        pack,
+        plan,
+        contact,
     })
 }

@@ -6,7 +6,7 @@ use crate::json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::amount::{parse_json_scaled, Millicredits, Rounding, RoundingMode};
-use crate::card::{Agent, Card, Currency, Model, Pack, Plan, Renewal};
+use crate::card::{Agent, Card, Contact, Currency, Model, Pack, Plan, Renewal};
 use crate::limits::*;
 use crate::walk::{as_str, check_id, join, Obj, Problem, Problems};
 
@@ -81,6 +81,10 @@ fn read_card(p: &mut Problems, v: &Value) -> Option<Card> {
         .filter_map(|(path, v)| as_str(p, &path, v))
         .collect();
 
+    let contact = o
+        .get("contact")
+        .and_then(|c| read_contact(p, &o.at("contact"), c));
+
     let mut tiers = Map::new();
     for (path, key, v) in o.map(p, "tiers", MAX_TIERS) {
         if check_id(p, &path, &key) {
@@ -143,6 +147,7 @@ fn read_card(p: &mut Problems, v: &Value) -> Option<Card> {
         packs,
         plans,
         notes,
+        contact,
         hash: String::new(),
     };
     card.hash = hash_card(&card);
@@ -453,4 +458,36 @@ fn read_plan(p: &mut Problems, path: &str, v: &Value, currency: Option<&Currency
         renewal: renewal?,
         price_minor: price.transpose_flat()?,
     })
+}
+
+/// `{ "email": "support@…", "url": "https://…", "beyond_packs": true }`.
+fn read_contact(p: &mut Problems, path: &str, v: &Value) -> Option<Contact> {
+    let mut o = Obj::new(p, path, v)?;
+    let email = o.str_opt(p, "email");
+    let url = o.str_opt(p, "url");
+    let beyond_packs = match o.get("beyond_packs") {
+        None => false,
+        Some(Value::Bool(b)) => *b,
+        Some(other) => {
+            let found = crate::walk::type_name(other);
+            p.push(&o.at("beyond_packs"), format!("expected true or false, found {found}"));
+            false
+        }
+    };
+    if let Some(e) = &email {
+        let ok = e.len() <= 254 && e.split_once('@').is_some_and(|(a, d)| !a.is_empty() && d.contains('.'));
+        if !ok {
+            p.push(&o.at("email"), format!("`{e}` is not an email address"));
+        }
+    }
+    if let Some(u) = &url {
+        if u.len() > 2048 || !(u.starts_with("https://") || u.starts_with("http://")) {
+            p.push(&o.at("url"), format!("`{u}` is not an http(s) URL"));
+        }
+    }
+    if email.is_none() && url.is_none() {
+        p.push(path, "a contact needs an `email` or a `url`");
+    }
+    o.finish(p);
+    Some(Contact { email, url, beyond_packs })
 }

@@ -5,7 +5,7 @@
 //! two to the same bytes, so a card hashes alike on both sides and in every store.
 
 use crate::amount::{Millicredits, Rounding, RoundingMode};
-use crate::card::{Action, Agent, Card, CardRef, Component, Cost, CountParam, Currency, Model};
+use crate::card::{Action, Agent, Card, CardRef, Component, Contact, Cost, CountParam, Currency, Model};
 use crate::card::{Pack, Plan, Renewal};
 use crate::estimate::{Estimate, Line, LineKind, Span};
 use crate::json::write_str;
@@ -71,6 +71,10 @@ impl ToJson for usize {
 impl ToJson for bool {
     fn write_json(&self, out: &mut String) {
         out.push_str(if *self { "true" } else { "false" });
+    }
+    /// A flag skipped when empty is written only when set.
+    fn is_empty_field(&self) -> bool {
+        !*self
     }
 }
 
@@ -266,7 +270,8 @@ impl ToJson for Cost {
 }
 
 to_json_struct! {
-    Card { id, name, version, currency, rounding, tiers, actions, models, agents, packs, plans, notes }
+    Card { id, name, version, currency, rounding, tiers, actions, models, agents, packs, plans, notes; contact }
+    Contact { ; email, url, beyond_packs }
     Currency { code, exponent, credit_value_micros }
     Rounding { step_millicredits, mode }
     Action { id, name, category, cost, counts, per }
@@ -292,7 +297,7 @@ to_json_struct! {
     PackOffer { id, name, credits, price, per_credit_micros, per_credit_display, validity_months }
     PackCover { pack, quantity, credits, price }
     PlanCover { id, name, credits, renewal, price }
-    Shortfall { balance_millicredits, required_millicredits, shortfall_millicredits, pack, plan }
+    Shortfall { balance_millicredits, required_millicredits, shortfall_millicredits, pack, plan; contact }
     Request { items }
     Item { action, quantity; params }
 }

@@ -142,6 +142,7 @@ fn covers_match_vectors() {
             &card(s(case, "card")),
             Millicredits(mc(&case["balance"])),
             Millicredits(mc(&case["required"])),
+            case["on"].as_str(),
         );
         if case["covered"].as_bool() == Some(true) {
             assert!(got.is_none(), "{name}");
@@ -153,6 +154,16 @@ fn covers_match_vectors() {
             mc(&case["required"]) - mc(&case["balance"]),
             "{name}"
         );
+        // `null` says none is offered; a missing key says nothing of it.
+        if case.get("plan").is_some_and(Value::is_null) {
+            assert_eq!(got.plan, None, "{name}: no plan above covers it");
+        }
+        if case.get("pack").is_some_and(Value::is_null) {
+            assert_eq!(got.pack, None, "{name}: no pack is offered");
+        }
+        if let Some(contact) = case["contact"].as_bool() {
+            assert_eq!(got.contact.is_some(), contact, "{name}: the seller's contact");
+        }
         if let Some(plan) = case["plan"].as_str() {
             assert_eq!(
                 got.plan.as_ref().map(|p| p.id.as_str()),

@@ -147,6 +147,11 @@ impl Client {
         self
     }
 
+    /// The wallet it acts on (`None`: the caller's default).
+    pub fn wallet_id(&self) -> Option<&str> {
+        self.wallet_id.as_deref()
+    }
+
     pub fn base_url(&self) -> &str {
         &self.base_url
     }

@@ -527,6 +527,13 @@ pub fn InsufficientPrompt() -> impl IntoView {
             let text = (words().upgrade)(&p.name, &credits_text(p.credits * 1000), &price);
             view! { <button type="button" class="ck-primary" on:click=move |_| credits.buy(None, Some(id.clone()), 1)>{text}</button> }
         });
+        // Nothing to buy covers it: the seller's contact is the offer ("get in touch").
+        let contact = shortfall.contact.clone().map(|c| {
+            let href = c.url.clone().or_else(|| c.email.as_ref().map(|e| format!("mailto:{e}"))).unwrap_or_default();
+            view! { <a class="ck-primary ck-contact" href=href target="_blank" rel="noopener">{words().get_in_touch}</a> }
+        });
+        let on_top = shortfall.plan.is_none() && shortfall.pack.is_none() && shortfall.contact.is_none();
+        let support = credits.card.get().and_then(|c| c.contact.clone()).map(support_line);
         let notice = credits.notice.get();
         Some(view! {
             <div class="ck-backdrop">
@@ -540,15 +547,33 @@ pub fn InsufficientPrompt() -> impl IntoView {
                             <dt>{words().missing}</dt><dd data-field="shortfall">{credits_text(shortfall.shortfall_millicredits)}</dd>
                         </dl>
                         <p class="ck-note">{words().insufficient_note}</p>
+                        {on_top.then(|| view! { <p class="ck-note" data-field="no-offer">{words().nothing_to_buy}</p> })}
                         {notice.map(|n| view! { <p role="alert" class="ck-failed">{n}</p> })}
+                        {support}
                     </div>
                     <div class="ck-actions">
                         <button type="button" class="ck-secondary" on:click=move |_| credits.cancel()>{words().not_now}</button>
                         {plan}
                         {pack}
+                        {contact}
                     </div>
                 </div>
             </div>
         }.into_any())
+    }
+}
+
+/// "Questions about your credits? support@…": the card's support contact, shown where a
+/// user looks for help (the insufficient prompt, the history).
+pub(crate) fn support_line(c: creditkit_pricing::Contact) -> impl IntoView {
+    let (href, shown) = match (&c.email, &c.url) {
+        (Some(e), _) => (format!("mailto:{e}"), e.clone()),
+        (None, Some(u)) => (u.clone(), u.trim_start_matches("https://").trim_start_matches("http://").to_string()),
+        (None, None) => (String::new(), String::new()),
+    };
+    view! {
+        <p class="ck-note ck-support" data-field="support">
+            {words().support_question}" "<a href=href target="_blank" rel="noopener">{shown}</a>
+        </p>
     }
 }

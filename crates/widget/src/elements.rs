@@ -29,6 +29,7 @@ use crate::components::{
     BalanceBadge, ConfirmDialog, InsufficientPrompt, LiveEstimate, LowBalanceBanner,
 };
 use crate::copy::words;
+use crate::shared::Lease;
 use crate::state::{Credits, Flow};
 
 #[wasm_bindgen(inline_js = r#"
@@ -178,22 +179,20 @@ fn mount_balance(el: web_sys::HtmlElement) -> Mounted {
     let host: web_sys::Element = el.clone().unchecked_into();
     let variant = attr(&host, "variant");
     let banner = host.has_attribute("banner");
+    // Until the page sets a token it asks the server nothing (a call could only be refused).
+    let lease = Lease::take(client_of(&host), signed_in(&host));
+    let credits = lease.credits;
+    credits.set_events_target(host.clone().into());
     let handle = mount_to(el, move || {
-        let credits = if signed_in(&host) {
-            Credits::provide(client_of(&host))
-        } else {
-            let idle = Credits::new(client_of(&host));
-            provide_context(idle);
-            idle
-        };
-        credits.set_events_target(host.clone().into());
+        provide_context(credits);
         view! {
             <BalanceBadge variant=variant.clone().unwrap_or_else(|| "header".into())/>
             {banner.then(|| view! { <LowBalanceBanner/> })}
         }
     });
     Mounted {
-        handle: Some(Box::new(handle)),
+        // The view goes first, then the element's use of the shared state.
+        handle: Some(Box::new((handle, lease))),
         update: Box::new(|| {}),
     }
 }
@@ -240,17 +239,19 @@ fn mount_estimate(el: web_sys::HtmlElement) -> Mounted {
     let label = attr(&host, "label");
     let text = attr(&host, "input").map(|selector| follow_input(&selector, problem));
     let h = host.clone();
+    // With its own `card` it prices alone, asking nothing; else it shares its caller's
+    // state (the card and balance the page's other elements have).
+    let lease = attr(&host, "card")
+        .is_none()
+        .then(|| Lease::take(client_of(&host), signed_in(&host)));
+    let shared = lease.as_ref().map(|l| l.credits);
     let handle = mount_to(el, move || {
-        let credits = Credits::new(client_of(&h));
+        let credits = shared.unwrap_or_else(|| Credits::new(client_of(&h)));
         provide_context(credits);
-        match attr(&h, "card") {
-            Some(json) => {
-                if let Err(e) = credits.set_card_json(&json) {
-                    problem.set(Some(e));
-                }
+        if let (None, Some(json)) = (shared, attr(&h, "card")) {
+            if let Err(e) = credits.set_card_json(&json) {
+                problem.set(Some(e));
             }
-            None if signed_in(&h) => credits.load(),
-            None => {}
         }
         view! {
             {match text {
@@ -261,7 +262,7 @@ fn mount_estimate(el: web_sys::HtmlElement) -> Mounted {
         }
     });
     Mounted {
-        handle: Some(Box::new(handle)),
+        handle: Some(Box::new((handle, lease))),
         update: Box::new(read),
     }
 }
@@ -279,13 +280,10 @@ fn mount_confirm(el: web_sys::HtmlElement) -> Mounted {
     };
     read();
     let h = host.clone();
+    let lease = Lease::take(client_of(&host), signed_in(&host));
+    let (credits, seat) = (lease.credits, lease.seat());
     let handle = mount_to(el, move || {
-        let credits = Credits::new(client_of(&h));
         provide_context(credits);
-        credits.set_events_target(h.clone().into());
-        if signed_in(&h) {
-            credits.load();
-        }
         let busy = move || {
             credits
                 .flow
@@ -296,9 +294,13 @@ fn mount_confirm(el: web_sys::HtmlElement) -> Mounted {
                 type="button"
                 class="ck-primary ck-confirm-open"
                 disabled=move || busy() || request.with(Option::is_none)
-                on:click=move |_| {
-                    if let Some(r) = request.get_untracked() {
-                        credits.request(r, label.get_untracked(), None, None);
+                on:click={
+                    let target: web_sys::EventTarget = h.clone().into();
+                    move |_| {
+                        if let Some(r) = request.get_untracked() {
+                            seat.take_flow(&target);
+                            credits.request(r, label.get_untracked(), None, None);
+                        }
                     }
                 }
             >
@@ -306,12 +308,12 @@ fn mount_confirm(el: web_sys::HtmlElement) -> Mounted {
             </button>
             <LiveEstimate request=request label=words().cost/>
             {move || credits.notice.get().map(|p| view! { <span class="ck-estimate-error" role="alert">{p}</span> })}
-            <ConfirmDialog/>
-            <InsufficientPrompt/>
+            // Elements sharing the state show one dialog: the one that started the flow.
+            {move || seat.shows_flow().then(|| view! { <ConfirmDialog/> <InsufficientPrompt/> })}
         }
     });
     Mounted {
-        handle: Some(Box::new(handle)),
+        handle: Some(Box::new((handle, lease))),
         update: Box::new(read),
     }
 }

@@ -133,7 +133,7 @@ pub(crate) fn history_rows(items: &[Transaction], card: Option<&Card>) -> Vec<Hi
                     Some(a) => format!("{} · {}", kind_label(t.kind), action_name(card, a)),
                     None => kind_label(t.kind).to_string(),
                 },
-                credits: signed(t.delta_millicredits),
+                credits: moved(t),
             },
             Err(hold) => {
                 let p = &paid[&hold];
@@ -157,6 +157,18 @@ pub(crate) fn history_rows(items: &[Transaction], card: Option<&Card>) -> Vec<Hi
             }
         })
         .collect()
+}
+
+/// What an entry moved, in words: an earning or a payout moves a creator's earnings,
+/// not the balance ("Earned 1.5 credits", "Paid out 50 credits"), never "+0 credits".
+fn moved(t: &Transaction) -> String {
+    let earned = t.earnings_delta_millicredits;
+    match t.kind {
+        TransactionKind::Earning if earned != 0 => (words().earned)(&credits_text(earned.unsigned_abs())),
+        TransactionKind::Payout if earned != 0 => (words().paid_out)(&credits_text(earned.unsigned_abs())),
+        _ if t.delta_millicredits == 0 && earned != 0 => signed(earned),
+        _ => signed(t.delta_millicredits),
+    }
 }
 
 /// Usage as an SVG bar chart, grouped by action, project, member or month.
@@ -225,7 +237,7 @@ pub fn TransactionList() -> impl IntoView {
     });
     view! {
         <section class="ck-transactions" aria-label=words().transactions>
-            <FilterSelect label=words().show value=kind values=&["", "charge", "grant", "hold", "release", "refund", "expiry"] texts=&words().kind_options/>
+            <FilterSelect label=words().show value=kind values=&["", "charge", "grant", "hold", "release", "refund", "expiry", "earning", "payout"] texts=&words().kind_options/>
             {move || page.get().map(|r| match r {
                 Err(e) => view! { <p class="ck-failed">{e.words()}</p> }.into_any(),
                 Ok(p) => {
@@ -276,7 +288,23 @@ mod tests {
             project: None,
             note: None,
             created_at_ms: at_ms,
+            earnings_delta_millicredits: 0,
         }
+    }
+
+    #[wasm_bindgen_test]
+    fn earnings_and_payouts_say_what_moved() {
+        let earning = Transaction {
+            earnings_delta_millicredits: 1_500,
+            ..entry(TransactionKind::Earning, None, None, 0, 0, 20)
+        };
+        let payout = Transaction {
+            earnings_delta_millicredits: -50_000,
+            ..entry(TransactionKind::Payout, None, None, 0, 0, 30)
+        };
+        let rows = history_rows(&[payout, earning], None);
+        let got: Vec<&str> = rows.iter().map(|r| r.credits.as_str()).collect();
+        assert_eq!(got, ["Paid out 50 credits", "Earned 1.5 credits"]);
     }
 
     #[wasm_bindgen_test]

@@ -16,6 +16,7 @@ pub mod copy;
 mod elements;
 pub mod format;
 pub mod history;
+mod shared;
 mod state;
 pub mod tokens;
 

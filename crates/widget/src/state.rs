@@ -195,10 +195,16 @@ impl Credits {
     pub fn provide(client: Client) -> Credits {
         let credits = Credits::new(client);
         provide_context(credits);
-        credits.load();
-        credits.follow_events();
-        credits.pause_events_while_hidden();
+        credits.start();
         credits
+    }
+
+    /// Loads the card and balance and follows the server's balance events (closed on
+    /// the current owner's cleanup).
+    pub(crate) fn start(&self) {
+        self.load();
+        self.follow_events();
+        self.pause_events_while_hidden();
     }
 
     /// A page kept in the browser's back/forward cache must not keep its event stream:

@@ -253,7 +253,7 @@ async fn insufficient_prompt_shows_the_gap_and_what_covers_it() {
         view! { <InsufficientPrompt/> }
     });
     let card = parse_card(CAMPAIGNS).unwrap();
-    let s = shortfall(&card, Millicredits(40_000), Millicredits(300_000)).unwrap();
+    let s = shortfall(&card, Millicredits(40_000), Millicredits(300_000), None).unwrap();
     credits.flow.set(Flow::Insufficient {
         label: "Campaign creation".into(),
         shortfall: s,
@@ -278,6 +278,35 @@ async fn insufficient_prompt_shows_the_gap_and_what_covers_it() {
     tick().await;
     assert!(q(&el, "[role=alertdialog]").is_none());
     assert!(!credits.has_pending());
+}
+
+#[wasm_bindgen_test]
+async fn beyond_the_packs_the_offer_is_to_get_in_touch() {
+    let el = host();
+    let credits = credits_with(KAPPAX);
+    let _h = mount_to(el.clone(), move || {
+        provide_context(credits);
+        view! { <InsufficientPrompt/> }
+    });
+    let card = parse_card(KAPPAX).unwrap();
+    // 25,000 short on the monthly plan: more than the Large pack (20,000).
+    let s = shortfall(&card, Millicredits(0), Millicredits(25_000_000), Some("monthly")).unwrap();
+    credits.flow.set(Flow::Insufficient {
+        label: "Multi-asset campaign".into(),
+        shortfall: s,
+    });
+    tick().await;
+    let offer = q(&el, ".ck-actions a.ck-contact").expect("the contact is the offer");
+    assert_eq!(offer.get_attribute("href").as_deref(), Some("mailto:support@kappax.io"));
+    assert_eq!(offer.text_content().unwrap(), "Get in touch for more credits");
+    assert!(q(&el, ".ck-actions button.ck-primary").is_none(), "no 2 × Large");
+    assert!(text(&el, "[data-field=support]").contains("support@kappax.io"));
+    // Within the packs, the pack is the offer and the support line stays.
+    let s = shortfall(&card, Millicredits(0), Millicredits(3_000_000), Some("monthly")).unwrap();
+    credits.flow.set(Flow::Insufficient { label: "Multi-asset campaign".into(), shortfall: s });
+    tick().await;
+    assert!(text(&el, ".ck-actions .ck-primary").starts_with("Buy Medium"), "{}", text(&el, ".ck-actions"));
+    assert!(q(&el, ".ck-contact").is_none());
 }
 
 #[wasm_bindgen_test]
@@ -490,8 +519,8 @@ fn js_estimator_prices_requests_and_reports_errors_as_objects() {
         Some("missing_param")
     );
     assert!(Estimator::new("{\"actions\": 5}").is_err());
-    assert!(est.shortfall(-1.0, 5.0).is_err());
-    assert!(est.shortfall(300_000.0, 205_000.0).unwrap().is_undefined());
+    assert!(est.shortfall(-1.0, 5.0, None).is_err());
+    assert!(est.shortfall(300_000.0, 205_000.0, None).unwrap().is_undefined());
 }
 
 #[wasm_bindgen_test]

@@ -1,0 +1,73 @@
+//! What the seed products' end users read through the API the embed is built on
+//! (issue 31): the upgrade offer from the plan they are on, and a creator's earnings
+//! and payouts in the history, on both stores over real HTTP.
+
+mod common;
+
+use common::*;
+use creditkit_api::Role;
+
+both! {
+    the_offer_is_a_plan_above_the_one_the_wallet_is_on => |store| async move {
+        let mut srv = start(store).await;
+        srv.workspace(Some("starter")).await;
+        let ann = srv.session("Ann", Role::Member).await;
+        // Starter's 1,000 credits, 10 left: a 2K image (60) is short by 50.
+        let (s, v) = srv.call("POST", "/v1/revocations", &srv.key, Some("r"), Some(json!({ "amount_millicredits": 990_000, "reason": "spent elsewhere" }))).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let image = json!({ "action": "image", "params": { "resolution": "2k" } });
+        let q = srv.quote(&ann, image.clone()).await;
+        let short = q.shortfall.expect("short of credits");
+        assert_eq!(short.shortfall_millicredits, 50_000);
+        // Free's 250 would cover 60 credits, but it is below Starter: Pro is offered.
+        assert_eq!(short.plan.as_ref().map(|p| p.id.as_str()), Some("pro"), "{short:?}");
+        assert_eq!(short.pack, None, "the landing builder sells no packs");
+        // On Pro, the top plan, nothing more is offered (the card names no contact).
+        let (s, v) = srv.call("POST", "/v1/plan", &srv.key, Some("p"), Some(json!({ "plan_id": "pro" }))).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let (s, v) = srv.call("POST", "/v1/revocations", &srv.key, Some("r2"), Some(json!({ "amount_millicredits": 4_990_000, "reason": "spent elsewhere" }))).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let short = srv.quote(&ann, image.clone()).await.shortfall.expect("short again");
+        assert_eq!((short.plan, short.pack, short.contact), (None, None, None));
+        // Confirmed anyway, the refusal names the same offer.
+        let (s, v) = srv.call("POST", "/v1/holds", &ann, Some("h"), Some(json!({ "quote_id": srv.quote(&ann, image).await.id }))).await;
+        assert_eq!((s, v["code"].as_str()), (StatusCode::PAYMENT_REQUIRED, Some("insufficient_credits")), "{v}");
+        assert!(v["shortfall"]["plan"].is_null(), "{v}");
+    };
+
+    earnings_and_payouts_say_what_they_moved => |store| async move {
+        let mut srv = start(store).await;
+        srv.workspace_on(KOPAI, None).await;
+        let (creator_ws, creator_key) = (srv.workspace_id.clone(), srv.key.clone());
+        let (s, org) = srv.call("POST", "/v1/wallets", &creator_key, None, Some(json!({ "kind": "organization" }))).await;
+        assert_eq!(s, StatusCode::OK, "{org}");
+        let org = org["wallet_id"].as_str().unwrap().to_string();
+        let op = srv.ledger.create_operator_key(None).await.unwrap().secret;
+        let assign = format!("/admin/v1/workspaces/{creator_ws}/agents/legal-drafter/payee");
+        let (s, v) = srv.call("PUT", &assign, &op, None, Some(json!({ "wallet_id": org }))).await;
+        assert_eq!(s, StatusCode::NO_CONTENT, "{v}");
+        // A customer sends the Legal Drafter 100 messages (a 2-credit add-on each).
+        srv.workspace_on(KOPAI, None).await;
+        for key in ["t1", "t2", "t3"] {
+            let (s, v) = srv.call("POST", "/v1/topups", &srv.key, Some(key), Some(json!({ "pack_id": "pro" }))).await;
+            assert_eq!(s, StatusCode::OK, "{v}");
+        }
+        let q = srv.quote(&srv.key, json!({ "action": "message", "params": { "agent": "legal-drafter" }, "quantity": 100 })).await;
+        let (s, h) = srv.call("POST", "/v1/holds", &srv.key, Some("h"), Some(json!({ "quote_id": q.id }))).await;
+        assert_eq!(s, StatusCode::OK, "{h}");
+        let (s, v) = srv.call("POST", &format!("/v1/holds/{}/capture", h["id"].as_str().unwrap()), &srv.key, Some("c"), Some(json!({}))).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        // A day later the creator's share (70% of 200 credits) is available and paid out.
+        srv.clock.advance(25 * 3_600_000);
+        let (s, e) = srv.call("GET", &format!("/v1/earnings?wallet_id={org}"), &creator_key, None, None).await;
+        assert_eq!((s, e["available_millicredits"].as_u64()), (StatusCode::OK, Some(140_000)), "{e}");
+        let (s, v) = srv.call("POST", &format!("/v1/payouts?wallet_id={org}"), &creator_key, Some("po"), Some(json!({ "amount_millicredits": 100_000 }))).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let (s, t) = srv.call("GET", &format!("/v1/transactions?wallet_id={org}"), &creator_key, None, None).await;
+        assert_eq!(s, StatusCode::OK, "{t}");
+        let moved: Vec<(&str, i64, i64)> = t["items"].as_array().unwrap().iter()
+            .map(|i| (i["kind"].as_str().unwrap(), i["delta_millicredits"].as_i64().unwrap(), i["earnings_delta_millicredits"].as_i64().unwrap_or(0)))
+            .collect();
+        assert_eq!(moved, [("payout", 0, -100_000), ("earning", 0, 140_000)]);
+    };
+}
