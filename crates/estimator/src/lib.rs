@@ -120,7 +120,12 @@ impl Estimator {
                 "amounts must be whole, non-negative milli-credits",
             ));
         };
-        match creditkit_pricing::shortfall(&self.card, Millicredits(b), Millicredits(r), plan.as_deref()) {
+        match creditkit_pricing::shortfall(
+            &self.card,
+            Millicredits(b),
+            Millicredits(r),
+            plan.as_deref(),
+        ) {
             None => Ok(JsValue::UNDEFINED),
             Some(s) => js_sys::JSON::parse(&s.to_json_string()),
         }

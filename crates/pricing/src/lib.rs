@@ -38,8 +38,8 @@ pub use amount::{
     Rounding, RoundingMode, MAX_PRICE_MILLICREDITS, MILLI_PER_CREDIT,
 };
 pub use card::{
-    Action, Agent, Card, CardRef, Component, Contact, Cost, CountParam, Currency, Model, Pack, Plan,
-    Renewal,
+    Action, Agent, Card, CardRef, Component, Contact, Cost, CountParam, Currency, Model, Pack,
+    Plan, Renewal,
 };
 pub use creditkit_tokens as tokens;
 pub use diff::{diff, Change, PriceChange};

@@ -470,12 +470,17 @@ fn read_contact(p: &mut Problems, path: &str, v: &Value) -> Option<Contact> {
         Some(Value::Bool(b)) => *b,
         Some(other) => {
             let found = crate::walk::type_name(other);
-            p.push(&o.at("beyond_packs"), format!("expected true or false, found {found}"));
+            p.push(
+                &o.at("beyond_packs"),
+                format!("expected true or false, found {found}"),
+            );
             false
         }
     };
     if let Some(e) = &email {
-        let ok = e.len() <= 254 && e.split_once('@').is_some_and(|(a, d)| !a.is_empty() && d.contains('.'));
+        let ok = e.len() <= 254
+            && e.split_once('@')
+                .is_some_and(|(a, d)| !a.is_empty() && d.contains('.'));
         if !ok {
             p.push(&o.at("email"), format!("`{e}` is not an email address"));
         }
@@ -489,5 +494,9 @@ fn read_contact(p: &mut Problems, path: &str, v: &Value) -> Option<Contact> {
         p.push(path, "a contact needs an `email` or a `url`");
     }
     o.finish(p);
-    Some(Contact { email, url, beyond_packs })
+    Some(Contact {
+        email,
+        url,
+        beyond_packs,
+    })
 }

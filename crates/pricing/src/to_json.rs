@@ -5,7 +5,9 @@
 //! two to the same bytes, so a card hashes alike on both sides and in every store.
 
 use crate::amount::{Millicredits, Rounding, RoundingMode};
-use crate::card::{Action, Agent, Card, CardRef, Component, Contact, Cost, CountParam, Currency, Model};
+use crate::card::{
+    Action, Agent, Card, CardRef, Component, Contact, Cost, CountParam, Currency, Model,
+};
 use crate::card::{Pack, Plan, Renewal};
 use crate::estimate::{Estimate, Line, LineKind, Span};
 use crate::json::write_str;

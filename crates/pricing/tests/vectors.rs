@@ -162,7 +162,11 @@ fn covers_match_vectors() {
             assert_eq!(got.pack, None, "{name}: no pack is offered");
         }
         if let Some(contact) = case["contact"].as_bool() {
-            assert_eq!(got.contact.is_some(), contact, "{name}: the seller's contact");
+            assert_eq!(
+                got.contact.is_some(),
+                contact,
+                "{name}: the seller's contact"
+            );
         }
         if let Some(plan) = case["plan"].as_str() {
             assert_eq!(

@@ -185,7 +185,7 @@ pub fn LiveEstimate(
                     None => creditkit_estimator::price(card, &request),
                     Some(c) => crate::tokens::estimate_turn(card, &request, &c),
                 };
-                priced.map_err(|e| e.message.clone())
+                priced.map_err(|e| estimate_problem(&e))
             })
         })
     });
@@ -532,8 +532,13 @@ pub fn InsufficientPrompt() -> impl IntoView {
             let href = c.url.clone().or_else(|| c.email.as_ref().map(|e| format!("mailto:{e}"))).unwrap_or_default();
             view! { <a class="ck-primary ck-contact" href=href target="_blank" rel="noopener">{words().get_in_touch}</a> }
         });
-        let on_top = shortfall.plan.is_none() && shortfall.pack.is_none() && shortfall.contact.is_none();
-        let support = credits.card.get().and_then(|c| c.contact.clone()).map(support_line);
+        let on_top =
+            shortfall.plan.is_none() && shortfall.pack.is_none() && shortfall.contact.is_none();
+        let support = credits
+            .card
+            .get()
+            .and_then(|c| c.contact.clone())
+            .map(support_line);
         let notice = credits.notice.get();
         Some(view! {
             <div class="ck-backdrop">
@@ -568,12 +573,32 @@ pub fn InsufficientPrompt() -> impl IntoView {
 pub(crate) fn support_line(c: creditkit_pricing::Contact) -> impl IntoView {
     let (href, shown) = match (&c.email, &c.url) {
         (Some(e), _) => (format!("mailto:{e}"), e.clone()),
-        (None, Some(u)) => (u.clone(), u.trim_start_matches("https://").trim_start_matches("http://").to_string()),
+        (None, Some(u)) => (
+            u.clone(),
+            u.trim_start_matches("https://")
+                .trim_start_matches("http://")
+                .to_string(),
+        ),
         (None, None) => (String::new(), String::new()),
     };
     view! {
         <p class="ck-note ck-support" data-field="support">
             {words().support_question}" "<a href=href target="_blank" rel="noopener">{shown}</a>
         </p>
+    }
+}
+
+/// Why a request cannot be priced, in the page's language: the kind of problem and the
+/// parameter it is about (the engine's own message is for developers, in English).
+pub(crate) fn estimate_problem(e: &creditkit_pricing::EstimateError) -> String {
+    use creditkit_pricing::EstimateErrorKind as K;
+    let param = e.path.rsplit('.').next().unwrap_or_default().to_string();
+    let w = words();
+    match e.kind {
+        K::UnknownAction => w.problem_unknown_action.to_string(),
+        K::MissingParam => (w.problem_missing)(&param),
+        K::UnknownParam | K::InvalidParam => (w.problem_invalid)(&param),
+        K::Overflow => w.problem_too_large.to_string(),
+        _ => w.problem_request.to_string(),
     }
 }

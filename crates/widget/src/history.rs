@@ -164,8 +164,12 @@ pub(crate) fn history_rows(items: &[Transaction], card: Option<&Card>) -> Vec<Hi
 fn moved(t: &Transaction) -> String {
     let earned = t.earnings_delta_millicredits;
     match t.kind {
-        TransactionKind::Earning if earned != 0 => (words().earned)(&credits_text(earned.unsigned_abs())),
-        TransactionKind::Payout if earned != 0 => (words().paid_out)(&credits_text(earned.unsigned_abs())),
+        TransactionKind::Earning if earned != 0 => {
+            (words().earned)(&credits_text(earned.unsigned_abs()))
+        }
+        TransactionKind::Payout if earned != 0 => {
+            (words().paid_out)(&credits_text(earned.unsigned_abs()))
+        }
         _ if t.delta_millicredits == 0 && earned != 0 => signed(earned),
         _ => signed(t.delta_millicredits),
     }

@@ -163,14 +163,21 @@ mod tests {
         assert_eq!(other.credits.session_spent_millicredits.get_untracked(), 0);
         assert_eq!(wallet.credits.session_spent_millicredits.get_untracked(), 0);
         // The element that starts a flow shows its dialogs; the others do not.
-        let target: web_sys::EventTarget = web_sys::window().unwrap().document().unwrap().into();
+        let target = web_sys::EventTarget::new().unwrap();
         b.seat().take_flow(&target);
         assert!(b.seat().shows_flow() && !a.seat().shows_flow());
         let spent = a.credits.session_spent_millicredits;
         drop(a);
-        assert_eq!(b.credits.session_spent_millicredits.get_untracked(), 7_000, "still in use");
+        assert_eq!(
+            b.credits.session_spent_millicredits.get_untracked(),
+            7_000,
+            "still in use"
+        );
         drop(b);
-        assert!(spent.try_get_untracked().is_none(), "disposed with its last user");
+        assert!(
+            spent.try_get_untracked().is_none(),
+            "disposed with its last user"
+        );
         drop((other, wallet));
         assert_eq!(states(), before);
     }

@@ -590,8 +590,9 @@ impl Credits {
             }
             Ok(h) if h.status == HoldStatus::Active => {
                 let message = format!(
-                    "{} Your credits stay reserved until the application settles this, and return by themselves if it does not.",
-                    message.unwrap_or_else(|| words().result_unknown.into())
+                    "{} {}",
+                    message.unwrap_or_else(|| words().result_unknown.into()),
+                    words().stays_reserved
                 );
                 self.flow.set(Flow::Failed { label, message });
             }
@@ -603,8 +604,9 @@ impl Credits {
                     },
                 );
                 let message = format!(
-                    "{} Nothing was charged.",
-                    message.unwrap_or_else(|| words().did_not_complete.into())
+                    "{} {}",
+                    message.unwrap_or_else(|| words().did_not_complete.into()),
+                    words().nothing_charged
                 );
                 self.flow.set(Flow::Failed { label, message });
             }

@@ -140,8 +140,20 @@ async fn live_estimate_shows_ranges_and_request_errors_in_words() {
     request.set(Some(Request::single(Item::new("no_such_action"))));
     tick().await;
     let error = text(&el, ".ck-estimate-error");
+    assert_eq!(
+        error, "This action has no price on the rate card.",
+        "words, not the id"
+    );
+    let mut bad = Item::new("content_generation");
+    bad.params.insert(
+        "complexity".into(),
+        creditkit_pricing::ParamValue::Text("huge".into()),
+    );
+    request.set(Some(Request::single(bad)));
+    tick().await;
+    let error = text(&el, ".ck-estimate-error");
     assert!(
-        error.contains("no_such_action") && !error.contains('{'),
+        error.contains("“complexity”") && !error.contains("huge"),
         "{error}"
     );
 }
@@ -290,22 +302,50 @@ async fn beyond_the_packs_the_offer_is_to_get_in_touch() {
     });
     let card = parse_card(KAPPAX).unwrap();
     // 25,000 short on the monthly plan: more than the Large pack (20,000).
-    let s = shortfall(&card, Millicredits(0), Millicredits(25_000_000), Some("monthly")).unwrap();
+    let s = shortfall(
+        &card,
+        Millicredits(0),
+        Millicredits(25_000_000),
+        Some("monthly"),
+    )
+    .unwrap();
     credits.flow.set(Flow::Insufficient {
         label: "Multi-asset campaign".into(),
         shortfall: s,
     });
     tick().await;
     let offer = q(&el, ".ck-actions a.ck-contact").expect("the contact is the offer");
-    assert_eq!(offer.get_attribute("href").as_deref(), Some("mailto:support@kappax.io"));
-    assert_eq!(offer.text_content().unwrap(), "Get in touch for more credits");
-    assert!(q(&el, ".ck-actions button.ck-primary").is_none(), "no 2 × Large");
+    assert_eq!(
+        offer.get_attribute("href").as_deref(),
+        Some("mailto:support@kappax.io")
+    );
+    assert_eq!(
+        offer.text_content().unwrap(),
+        "Get in touch for more credits"
+    );
+    assert!(
+        q(&el, ".ck-actions button.ck-primary").is_none(),
+        "no 2 × Large"
+    );
     assert!(text(&el, "[data-field=support]").contains("support@kappax.io"));
     // Within the packs, the pack is the offer and the support line stays.
-    let s = shortfall(&card, Millicredits(0), Millicredits(3_000_000), Some("monthly")).unwrap();
-    credits.flow.set(Flow::Insufficient { label: "Multi-asset campaign".into(), shortfall: s });
+    let s = shortfall(
+        &card,
+        Millicredits(0),
+        Millicredits(3_000_000),
+        Some("monthly"),
+    )
+    .unwrap();
+    credits.flow.set(Flow::Insufficient {
+        label: "Multi-asset campaign".into(),
+        shortfall: s,
+    });
     tick().await;
-    assert!(text(&el, ".ck-actions .ck-primary").starts_with("Buy Medium"), "{}", text(&el, ".ck-actions"));
+    assert!(
+        text(&el, ".ck-actions .ck-primary").starts_with("Buy Medium"),
+        "{}",
+        text(&el, ".ck-actions")
+    );
     assert!(q(&el, ".ck-contact").is_none());
 }
 
@@ -520,7 +560,10 @@ fn js_estimator_prices_requests_and_reports_errors_as_objects() {
     );
     assert!(Estimator::new("{\"actions\": 5}").is_err());
     assert!(est.shortfall(-1.0, 5.0, None).is_err());
-    assert!(est.shortfall(300_000.0, 205_000.0, None).unwrap().is_undefined());
+    assert!(est
+        .shortfall(300_000.0, 205_000.0, None)
+        .unwrap()
+        .is_undefined());
 }
 
 #[wasm_bindgen_test]
