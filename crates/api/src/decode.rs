@@ -260,6 +260,15 @@ from_json_struct! {
     }
     UsageRow { key, used_millicredits, charges }
     Usage { wallet_id, group_by, rows, total_millicredits }
+    Allowance { wallet_id, parts; plan }
+    PlanStatus {
+        id, name, renewal, allowance_millicredits, left_millicredits; renews_at_ms
+    }
+    CreditPart { source, remaining_millicredits; name, expires_at_ms }
+    Earnings {
+        wallet_id, available_millicredits, pending_millicredits, paid_out_millicredits,
+        platform_share_millicredits, minimum_payout_millicredits, payout_available
+    }
     Member { id, name, role, external_id, created_at_ms }
     BalanceEvent { wallet_id, balance }
     ApiError { code, message, path, shortfall, cap, retry_after_ms }
@@ -439,6 +448,46 @@ mod tests {
     #[test]
     fn every_client_type_reads_what_serde_writes() {
         round(balance(None, 0));
+        for plan in [None, Some(Some(1_768_000_000_000)), Some(None)] {
+            round(Allowance {
+                wallet_id: "w".into(),
+                plan: plan.map(|renews_at_ms| PlanStatus {
+                    id: "pro".into(),
+                    name: "Pro".into(),
+                    renewal: if renews_at_ms.is_some() {
+                        Renewal::Monthly
+                    } else {
+                        Renewal::Once
+                    },
+                    allowance_millicredits: 3_000_000,
+                    left_millicredits: 1,
+                    renews_at_ms,
+                }),
+                parts: vec![
+                    CreditPart {
+                        source: "plan".into(),
+                        name: Some("Pro".into()),
+                        remaining_millicredits: 1,
+                        expires_at_ms: Some(5),
+                    },
+                    CreditPart {
+                        source: "grant".into(),
+                        name: None,
+                        remaining_millicredits: 2,
+                        expires_at_ms: None,
+                    },
+                ],
+            });
+        }
+        round(Earnings {
+            wallet_id: "w".into(),
+            available_millicredits: 1,
+            pending_millicredits: 2,
+            paid_out_millicredits: 3,
+            platform_share_millicredits: 4,
+            minimum_payout_millicredits: 100_000,
+            payout_available: true,
+        });
         round(balance(Some(transaction(TransactionKind::Revoke)), 12));
         round(BalanceEvent {
             wallet_id: "w".into(),

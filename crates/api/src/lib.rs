@@ -6,6 +6,7 @@
 //! Unix milliseconds (`*_at_ms`).
 
 pub mod access;
+mod account;
 pub mod admin;
 pub mod decode;
 mod encode;
@@ -14,6 +15,7 @@ mod error;
 use serde::{Deserialize, Serialize};
 
 pub use access::{permits, Actor, Op, Role};
+pub use account::{Allowance, CreditPart, PlanStatus};
 pub use creditkit_pricing::json;
 pub use creditkit_pricing::{
     CardRef, Estimate, Line, LineKind, PackCover, PackOffer, PlanCover, Request, Shortfall,

@@ -14,6 +14,7 @@
 
 mod access;
 mod agents;
+mod allowance;
 mod audit;
 mod caps;
 mod capture;

@@ -43,6 +43,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/wallets", post(post_wallet))
         .route("/agents/{id}/payee", put(put_payee))
         .route("/earnings", get(get_earnings))
+        .route("/allowance", get(get_allowance))
         .route("/payouts", post(post_payout))
         .route("/balance", get(get_balance))
         .route("/topups", post(post_topup))
@@ -273,6 +274,14 @@ async fn get_earnings(
     Query(q): Query<WalletQuery>,
 ) -> ApiResult<creditkit_api::Earnings> {
     Ok(Json(s.ledger.earnings(&p, q.wallet_id.as_deref()).await?))
+}
+
+async fn get_allowance(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Query(q): Query<WalletQuery>,
+) -> ApiResult<creditkit_api::Allowance> {
+    Ok(Json(s.ledger.allowance(&p, q.wallet_id.as_deref()).await?))
 }
 
 async fn post_payout(

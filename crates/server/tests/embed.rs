@@ -70,4 +70,38 @@ both! {
             .collect();
         assert_eq!(moved, [("payout", 0, -100_000), ("earning", 0, 140_000)]);
     };
+
+    the_plan_its_allowance_and_when_credits_expire => |store| async move {
+        let mut srv = start(store).await;
+        srv.workspace(Some("starter")).await;
+        let ann = srv.session("Ann", Role::Member).await;
+        let month = creditkit_ledger::time::add_months(T0, 1);
+        let (s, a) = srv.call("GET", "/v1/allowance", &ann, None, None).await;
+        assert_eq!(s, StatusCode::OK, "{a}");
+        assert_eq!(a["plan"], json!({ "id": "starter", "name": "Starter", "renewal": "monthly",
+            "allowance_millicredits": 1_000_000, "left_millicredits": 1_000_000, "renews_at_ms": month }));
+        // 60 credits spent, 5 given for good will: the plan's part shrinks, the gift
+        // never expires and comes last.
+        let q = srv.quote(&ann, json!({ "action": "image", "params": { "resolution": "2k" } })).await;
+        let (_, h) = srv.call("POST", "/v1/holds", &ann, Some("h"), Some(json!({ "quote_id": q.id }))).await;
+        let (s, v) = srv.call("POST", &format!("/v1/holds/{}/capture", h["id"].as_str().unwrap()), &srv.key, Some("c"), Some(json!({}))).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let (s, v) = srv.call("POST", "/v1/grants", &srv.key, Some("g"), Some(json!({ "amount_millicredits": 5_000, "reason": "sorry" }))).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let (_, a) = srv.call("GET", "/v1/allowance", &ann, None, None).await;
+        assert_eq!(a["plan"]["left_millicredits"], 940_000, "{a}");
+        assert_eq!(a["parts"], json!([
+            { "source": "plan", "name": "Starter", "remaining_millicredits": 940_000, "expires_at_ms": month },
+            { "source": "grant", "remaining_millicredits": 5_000 },
+        ]));
+        // A month on, the allowance is whole again and renews a month later.
+        srv.clock.set(month + 1);
+        let (_, a) = srv.call("GET", "/v1/allowance", &srv.key, None, None).await;
+        assert_eq!(a["plan"]["left_millicredits"], 1_000_000, "{a}");
+        assert_eq!(a["plan"]["renews_at_ms"], creditkit_ledger::time::add_months(T0, 2), "{a}");
+        // Kumari's Free plan is granted once: it never renews.
+        srv.workspace_on(KUMARI, Some("free")).await;
+        let (_, a) = srv.call("GET", "/v1/allowance", &srv.key, None, None).await;
+        assert_eq!((a["plan"]["renewal"].as_str(), &a["plan"]["renews_at_ms"]), (Some("once"), &Value::Null), "{a}");
+    };
 }

@@ -124,6 +124,14 @@ fn cases() -> Vec<Case> {
         case(
             Op::Read,
             "GET",
+            "/v1/allowance?wallet_id={wallet}",
+            None,
+            false,
+            Nothing,
+        ),
+        case(
+            Op::Read,
+            "GET",
             "/v1/earnings?wallet_id={wallet}",
             None,
             false,

@@ -13,6 +13,7 @@ pub use serde_json::{json, Value};
 
 pub const LANDING: &str = include_str!("../../../../examples/ratecards/landing.json");
 pub const KOPAI: &str = include_str!("../../../../examples/ratecards/kopai.json");
+pub const KUMARI: &str = include_str!("../../../../examples/ratecards/kumari.json");
 pub const T0: i64 = 1_768_478_400_000;
 
 pub struct Srv {

@@ -1,0 +1,50 @@
+//! What an end user reads about where their credits come from: the plan they are on,
+//! what is left of its allowance and when it renews, and the balance broken down by
+//! when each part expires (seeds 000, 001, 002, 003).
+
+use creditkit_pricing::Renewal;
+use serde::{Deserialize, Serialize};
+
+/// `GET /v1/allowance`: the wallet's plan and what its balance is made of.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Allowance {
+    pub wallet_id: String,
+    /// `None` for a wallet on no plan (credits from packs and grants only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<PlanStatus>,
+    /// The balance by where it came from, soonest to expire first; parts that never
+    /// expire last. Their sum is the balance.
+    pub parts: Vec<CreditPart>,
+}
+
+/// The plan a wallet is on, as its user sees it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanStatus {
+    pub id: String,
+    /// The card's name for it (the id when the card no longer has the plan).
+    pub name: String,
+    pub renewal: Renewal,
+    /// What the plan gives each cycle (or once).
+    pub allowance_millicredits: u64,
+    /// What is left of it now (unused plan credits).
+    pub left_millicredits: u64,
+    /// When a monthly allowance resets to the full amount; unused credits do not roll
+    /// over. `None` for a one-time plan.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renews_at_ms: Option<i64>,
+}
+
+/// One part of the balance.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreditPart {
+    /// `plan` (its allowance, monthly or one-time), `pack` or `grant` (credits given
+    /// with a reason).
+    pub source: String,
+    /// The plan's or pack's name on the card, when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub remaining_millicredits: u64,
+    /// `None`: never expires.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at_ms: Option<i64>,
+}
