@@ -5,7 +5,7 @@
 use creditkit_pricing::{to_json_struct, wire_names};
 
 use crate::{BalanceState, Cap, CapPeriod, CapScope, CheckoutRequest, HoldRequest, NewCap};
-use crate::{QuoteRequest, StreamStart};
+use crate::{PayoutRequest, QuoteRequest, StreamStart};
 
 wire_names! {
     CapScope { Wallet = "wallet", Member = "member", Project = "project" }
@@ -17,6 +17,7 @@ to_json_struct! {
     QuoteRequest { request; wallet_id, project, stream }
     StreamStart { first_output_tokens }
     HoldRequest { quote_id }
+    PayoutRequest { amount_millicredits }
     CheckoutRequest { ; pack_id, plan_id, quantity, wallet_id, return_url }
     NewCap { scope, limit_millicredits, period; subject, wallet_id }
     Cap {

@@ -14,11 +14,12 @@ use creditkit_pricing::{Action, Card, Cost, Item, Request};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use creditkit_widget::format::{credits_text, money_text};
+use creditkit_widget::format::credits_text;
 use creditkit_widget::tokens;
 use creditkit_widget::{
-    BalanceBadge, Client, ConfirmDialog, Credits, Flow, InsufficientPrompt, LiveEstimate,
-    LowBalanceBanner, Operation, SpendingCaps, TransactionList, UsageChart,
+    BalanceBadge, BuyCredits, Client, ConfirmDialog, Credits, EarningsPanel, Flow,
+    InsufficientPrompt, LiveEstimate, LowBalanceBanner, Operation, PlanAllowance, SpendingCaps,
+    TransactionList, UsageChart,
 };
 
 /// A product as the demo backend lists it: no secrets.
@@ -190,34 +191,17 @@ fn Workspace(client: Client, product: String) -> impl IntoView {
     }
 }
 
-/// Packs and plans of the card, bought through checkout.
+/// What the visitor can buy, the plan they are on, and (a creator, on Kopai) their
+/// earnings: the shipped components, over a note on the simulated checkout.
 #[component]
 fn TopUp() -> impl IntoView {
     let credits = Credits::get();
-    let packs = LocalResource::new(move || {
-        let client = credits.client();
-        async move { client.packs().await }
-    });
     view! {
         <section class="demo-topup" aria-label="Add credits">
             <p class="ck-note">"Checkout opens in a new window: a local stand-in for Stripe here (no payment is taken). The credits arrive when its signed webhook confirms the payment."</p>
-            {move || packs.get().map(|r| match r {
-                Err(e) => view! { <p class="ck-failed">{e.words()}</p> }.into_any(),
-                Ok(list) => view! {
-                    <ul>
-                        {list.into_iter().map(|p| {
-                            let id = p.id.clone();
-                            let price = p.price.as_ref().map(|m| format!(" — {}", money_text(m))).unwrap_or_default();
-                            let per = p.per_credit_display.clone().map(|d| format!(" ({d} per credit)")).unwrap_or_default();
-                            view! { <li><button type="button" class="ck-secondary" data-pack=id.clone() on:click=move |_| credits.buy(Some(id.clone()), None, 1)>{format!("{} · {}{price}{per}", p.name, credits_text(p.credits * 1000))}</button></li> }
-                        }).collect_view()}
-                    </ul>
-                }.into_any(),
-            })}
-            {move || credits.card.get().map(|card| card.plans.iter().map(|plan| {
-                let id = plan.id.clone();
-                view! { <button type="button" class="ck-secondary" data-plan=id.clone() on:click=move |_| credits.buy(None, Some(id.clone()), 1)>{format!("Switch to plan {}", plan.name)}</button> }
-            }).collect_view())}
+            <BuyCredits/>
+            <PlanAllowance/>
+            {move || credits.card.with(|c| c.as_ref().is_some_and(|c| !c.agents.is_empty())).then(|| view! { <EarningsPanel/> })}
         </section>
     }
 }

@@ -260,6 +260,28 @@ impl Client {
         }
     }
 
+    /// The plan, what is left of its allowance and when it renews; the balance by expiry.
+    pub async fn allowance(&self) -> Result<creditkit_api::Allowance, ClientError> {
+        self.get("/allowance").await
+    }
+
+    /// A creator's earnings in this client's wallet.
+    pub async fn earnings(&self) -> Result<creditkit_api::Earnings, ClientError> {
+        self.get("/earnings").await
+    }
+
+    /// Requests a payout of `amount` milli-credits of available earnings.
+    pub async fn payout(
+        &self,
+        amount: u64,
+        key: &str,
+    ) -> Result<creditkit_api::Earnings, ClientError> {
+        let body = creditkit_api::PayoutRequest {
+            amount_millicredits: amount,
+        };
+        self.post("/payouts", &body, Some(key)).await
+    }
+
     pub async fn packs(&self) -> Result<Vec<PackOffer>, ClientError> {
         self.get("/packs").await
     }

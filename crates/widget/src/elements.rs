@@ -11,6 +11,15 @@
 //!   `amount_millicredits`) for the page's backend to settle (capture or release with
 //!   its API key), or `creditkit:insufficient`; buy buttons emit `creditkit:buy`.
 //!
+//! - `<creditkit-buy api token [wallet]>`: packs (price per credit, volume saving) and
+//!   plans (the current one marked); a choice emits `creditkit:buy` and opens checkout.
+//! - `<creditkit-plan api token [wallet]>`: the plan, what is left of its allowance, when
+//!   it resets, and when each part of the balance expires.
+//! - `<creditkit-earnings api token wallet>`: a creator's earnings and a payout request.
+//!
+//! Elements with the same `api`, `token` and `wallet` share one state: one balance, one
+//! event stream, one flow (a blocked action continues when a top-up arrives).
+//!
 //! Sessions end; `setSessionRefresher(async () => token)` tells the elements how to get
 //! a new one from the page's backend. The words are in the page's language (`lang` on
 //! the element or an ancestor, else the browser's; English and French), and
@@ -24,6 +33,7 @@ use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
+use crate::account::{BuyCredits, EarningsPanel, PlanAllowance};
 use crate::client::Client;
 use crate::components::{
     BalanceBadge, ConfirmDialog, InsufficientPrompt, LiveEstimate, LowBalanceBanner,
@@ -89,6 +99,31 @@ pub(crate) fn register() {
         mount_estimate,
     );
     define("creditkit-confirm", &["request", "label"], mount_confirm);
+    define("creditkit-buy", &[], |el| {
+        mount_panel(el, || view! { <BuyCredits/> }.into_any())
+    });
+    define("creditkit-plan", &[], |el| {
+        mount_panel(el, || view! { <PlanAllowance/> }.into_any())
+    });
+    define("creditkit-earnings", &[], |el| {
+        mount_panel(el, || view! { <EarningsPanel/> }.into_any())
+    });
+}
+
+/// An element that shows one component over its caller's shared state.
+fn mount_panel(el: web_sys::HtmlElement, panel: fn() -> AnyView) -> Mounted {
+    let host: web_sys::Element = el.clone().unchecked_into();
+    let lease = Lease::take(client_of(&host), signed_in(&host));
+    let credits = lease.credits;
+    credits.set_events_target(host.clone().into());
+    let handle = mount_to(el, move || {
+        provide_context(credits);
+        panel()
+    });
+    Mounted {
+        handle: Some(Box::new((handle, lease))),
+        update: Box::new(|| {}),
+    }
 }
 
 fn define(tag: &str, extra: &[&str], mount: fn(web_sys::HtmlElement) -> Mounted) {

@@ -23,6 +23,21 @@ pub(crate) fn when(ms: i64) -> String {
     text
 }
 
+/// A day as people read it ("February 15, 2026"), in the page's locale.
+pub(crate) fn day(ms: i64) -> String {
+    #[cfg(target_arch = "wasm32")]
+    let text = {
+        #[allow(clippy::float_arithmetic)]
+        let d = js_sys::Date::new(&wasm_bindgen::JsValue::from_f64(ms as f64));
+        let options = js_sys::Object::new();
+        let _ = js_sys::Reflect::set(&options, &"dateStyle".into(), &"long".into());
+        String::from(d.to_locale_date_string(&creditkit_estimator::text::locale_tag(), &options))
+    };
+    #[cfg(not(target_arch = "wasm32"))]
+    let text = format!("{ms}");
+    text
+}
+
 /// "$19.99" in the user's locale; the card's own text when the browser cannot format it.
 pub fn money_text(m: &creditkit_pricing::Money) -> String {
     #[cfg(target_arch = "wasm32")]

@@ -9,6 +9,7 @@
 //! view! { <BalanceBadge/> <LowBalanceBanner/> <ConfirmDialog/> <InsufficientPrompt/> }
 //! ```
 
+pub mod account;
 pub mod caps;
 mod client;
 pub mod components;
@@ -20,6 +21,7 @@ mod shared;
 mod state;
 pub mod tokens;
 
+pub use account::{BuyCredits, EarningsPanel, PlanAllowance};
 pub use caps::SpendingCaps;
 pub use client::Refresh;
 pub use client::{Client, ClientError, Me};
@@ -41,7 +43,8 @@ pub fn start() {
     elements::register();
 }
 
-/// Registers `<creditkit-balance>`, `<creditkit-estimate>` and `<creditkit-confirm>`
+/// Registers `<creditkit-balance>`, `<creditkit-estimate>`, `<creditkit-confirm>`,
+/// `<creditkit-buy>`, `<creditkit-plan>` and `<creditkit-earnings>`
 /// (for pages that load the module without the `start` feature).
 #[wasm_bindgen::prelude::wasm_bindgen(js_name = registerElements)]
 pub fn register_elements() {

@@ -6,8 +6,8 @@
 use creditkit_api::{Balance, BalanceState, Cap, CapPeriod, CapScope, Quote, WalletKind};
 use creditkit_pricing::{estimate, parse_card, shortfall, Item, Millicredits, Request};
 use creditkit_widget::{
-    BalanceBadge, Client, ConfirmDialog, Credits, Estimator, Flow, InsufficientPrompt,
-    LiveEstimate, LowBalanceBanner,
+    BalanceBadge, BuyCredits, Client, ConfirmDialog, Credits, Estimator, Flow, InsufficientPrompt,
+    LiveEstimate, LowBalanceBanner, Purchase,
 };
 use leptos::mount::mount_to;
 use leptos::prelude::*;
@@ -20,6 +20,7 @@ wasm_bindgen_test_configure!(run_in_browser);
 const LANDING: &str = include_str!("../../../examples/ratecards/landing.json");
 const CAMPAIGNS: &str = include_str!("../../../examples/ratecards/campaigns.json");
 const KAPPAX: &str = include_str!("../../../examples/ratecards/kappax.json");
+const KUMARI: &str = include_str!("../../../examples/ratecards/kumari.json");
 
 fn host() -> web_sys::HtmlElement {
     let doc = document();
@@ -290,6 +291,62 @@ async fn insufficient_prompt_shows_the_gap_and_what_covers_it() {
     tick().await;
     assert!(q(&el, "[role=alertdialog]").is_none());
     assert!(!credits.has_pending());
+}
+
+#[wasm_bindgen_test]
+async fn buy_shows_per_credit_prices_savings_and_the_current_plan() {
+    let el = host();
+    let credits = credits_with(KUMARI);
+    let bought = std::rc::Rc::new(std::cell::RefCell::new(Vec::<Purchase>::new()));
+    let log = bought.clone();
+    credits.set_buy(std::rc::Rc::new(move |p| {
+        log.borrow_mut().push(p);
+        Box::pin(async { Ok(()) })
+    }));
+    let mut b = balance(50_000, BalanceState::Ok);
+    b.plan_id = Some("pro".into());
+    credits.balance.set(Some(b));
+    let _h = mount_to(el.clone(), move || {
+        provide_context(credits);
+        view! { <BuyCredits/> }
+    });
+    tick().await;
+    // Seed 003: the $50 pack is the cheapest credit; Pro is marked, Free can be chosen.
+    let small = text(&el, "[data-pack=custom_10]");
+    let large = text(&el, "[data-pack=custom_50]");
+    assert!(
+        small.contains("0.010 USD per credit") && !small.contains("Save"),
+        "{small}"
+    );
+    assert!(
+        large.contains("0.009 USD per credit") && large.contains("Save 9%"),
+        "{large}"
+    );
+    assert!(large.contains("Never expire"), "{large}");
+    let pro = q(&el, "[data-plan=pro]").unwrap();
+    assert_eq!(pro.get_attribute("aria-current").as_deref(), Some("true"));
+    assert!(text(&el, "[data-plan=pro]").contains("Current plan"));
+    assert!(
+        q(&el, "[data-plan=pro] button").is_none(),
+        "no switching to the plan you are on"
+    );
+    let buy: web_sys::HtmlElement = q(&el, "[data-pack=custom_50] button")
+        .unwrap()
+        .unchecked_into();
+    assert!(buy
+        .get_attribute("aria-label")
+        .unwrap()
+        .starts_with("Buy Custom Pack $50"));
+    buy.click();
+    tick().await;
+    assert_eq!(
+        *bought.borrow(),
+        [Purchase {
+            pack_id: Some("custom_50".into()),
+            plan_id: None,
+            quantity: 1
+        }]
+    );
 }
 
 #[wasm_bindgen_test]

@@ -1,0 +1,238 @@
+//! What an end user sees of their credits beyond the balance: what they can buy (packs
+//! with their per-credit price and volume saving, plans with the current one marked),
+//! the plan they are on with its allowance and reset date, when their credits expire,
+//! and a creator's earnings (seeds 000–004). Each is a component and an element.
+
+use creditkit_api::{Allowance, Earnings};
+use creditkit_pricing::{pack_offers, Card, Renewal};
+use leptos::prelude::*;
+
+use crate::copy::words;
+use crate::format::{credits_text, day, money_text};
+use crate::state::Credits;
+
+/// `fetch(client)`, again after every charge, top-up or release (the balance moves).
+fn following<T: 'static, Fut>(
+    credits: Credits,
+    fetch: impl Fn(crate::client::Client) -> Fut + 'static,
+) -> LocalResource<T>
+where
+    Fut: std::future::Future<Output = T> + 'static,
+{
+    LocalResource::new(move || {
+        credits.revision.track();
+        credits.balance.track();
+        fetch(credits.client())
+    })
+}
+
+/// The card's support contact as a sentence with a link, when it names one.
+fn support(card: Option<&Card>) -> Option<impl IntoView> {
+    card.and_then(|c| c.contact.clone())
+        .map(crate::components::support_line)
+}
+
+/// Packs and plans to buy: each pack's price per credit and what it saves against the
+/// dearest pack per credit; each plan's allowance, the current one marked. A button
+/// opens the operator's checkout (`creditkit:buy`, or the host's `set_buy`).
+#[component]
+pub fn BuyCredits() -> impl IntoView {
+    let credits = Credits::get();
+    move || {
+        let card = credits.card.get()?;
+        let current = credits
+            .balance
+            .with(|b| b.as_ref().and_then(|b| b.plan_id.clone()));
+        let offers = pack_offers(&card);
+        let dearest = offers.iter().filter_map(|o| o.per_credit_micros).max();
+        let packs = offers
+            .into_iter()
+            .map(|o| {
+                let saving = match (dearest, o.per_credit_micros) {
+                    (Some(d), Some(p)) if p < d => Some((d - p) * 100 / d),
+                    _ => None,
+                };
+                let price = o.price.as_ref().map(money_text);
+                let per_credit = o.per_credit_display.clone().zip(o.price.as_ref()).map(|(per, m)| {
+                    (words().per_credit)(&format!("{per} {}", m.currency))
+                });
+                let validity = match o.validity_months {
+                    Some(n) => (words().valid_months)(n),
+                    None => words().never_expire.to_string(),
+                };
+                let id = o.id.clone();
+                let credits_label = credits_text(o.credits * 1000);
+                let label = (words().buy)(&o.name, &credits_label, &price.clone().map(|p| (words().for_price)(&p)).unwrap_or_default());
+                view! {
+                    <li class="ck-offer" data-pack=o.id.clone()>
+                        <span class="ck-offer-name">{o.name.clone()}</span>
+                        <span class="ck-offer-credits">{credits_label.clone()}</span>
+                        {price.map(|p| view! { <span class="ck-offer-price">{p}</span> })}
+                        {per_credit.map(|p| view! { <span class="ck-offer-per">{p}</span> })}
+                        {saving.filter(|s| *s > 0).map(|s| view! { <span class="ck-offer-saving" data-field="saving">{(words().saving)(s)}</span> })}
+                        <span class="ck-note">{validity}</span>
+                        <button type="button" class="ck-secondary" aria-label=label on:click=move |_| credits.buy(Some(id.clone()), None, 1)>{words().buy_button}</button>
+                    </li>
+                }
+            })
+            .collect_view();
+        let plans = card
+            .plans
+            .iter()
+            .map(|p| {
+                let is_current = current.as_deref() == Some(p.id.as_str());
+                let allowance = match p.renewal {
+                    Renewal::Monthly => (words().per_month)(&credits_text(p.credits * 1000)),
+                    Renewal::Once => (words().once)(&credits_text(p.credits * 1000)),
+                };
+                let price = p.price_minor.and_then(|m| {
+                    let c = card.currency.as_ref()?;
+                    Some(money_text(&creditkit_pricing::Money {
+                        currency: c.code.clone(),
+                        amount_minor: m,
+                        display: creditkit_pricing::format_fixed(m, c.exponent),
+                    }))
+                });
+                let id = p.id.clone();
+                let label = (words().switch_to)(&p.name);
+                view! {
+                    <li class="ck-offer" data-plan=p.id.clone() aria-current=is_current.then_some("true")>
+                        <span class="ck-offer-name">{p.name.clone()}</span>
+                        <span class="ck-offer-credits">{allowance}</span>
+                        {price.map(|p| view! { <span class="ck-offer-price">{p}</span> })}
+                        {if is_current {
+                            view! { <strong class="ck-current">{words().current_plan}</strong> }.into_any()
+                        } else {
+                            view! { <button type="button" class="ck-secondary" aria-label=label on:click=move |_| credits.buy(None, Some(id.clone()), 1)>{words().choose_button}</button> }.into_any()
+                        }}
+                    </li>
+                }
+            })
+            .collect_view();
+        let (has_packs, has_plans) = (!card.packs.is_empty(), !card.plans.is_empty());
+        Some(view! {
+            <section class="ck-buy" aria-labelledby="ck-buy-title">
+                <h2 id="ck-buy-title">{words().buy_title}</h2>
+                {has_plans.then(|| view! { <h3>{words().plans_heading}</h3><ul class="ck-offers ck-plans">{plans}</ul> })}
+                {has_packs.then(|| view! { <h3>{words().packs_heading}</h3><ul class="ck-offers ck-packs">{packs}</ul> })}
+                {move || credits.notice.get().map(|n| view! { <p role="alert" class="ck-failed">{n}</p> })}
+                {support(Some(&card))}
+            </section>
+        })
+    }
+}
+
+/// The plan the wallet is on: what is left of its allowance, when it resets (unused
+/// credits do not roll over), and the balance by when each part expires.
+#[component]
+pub fn PlanAllowance() -> impl IntoView {
+    let credits = Credits::get();
+    let allowance = following(credits, |client| async move { client.allowance().await });
+    view! {
+        <section class="ck-plan" aria-labelledby="ck-plan-title">
+            <h2 id="ck-plan-title">{words().plan_title}</h2>
+            {move || allowance.get().map(|r| match r {
+                Err(e) => view! { <p class="ck-failed">{e.words()}</p> }.into_any(),
+                Ok(a) => plan_view(a).into_any(),
+            })}
+        </section>
+    }
+}
+
+fn plan_view(a: Allowance) -> impl IntoView {
+    let plan = match a.plan {
+        None => view! { <p class="ck-note" data-field="plan">{words().no_plan}</p> }.into_any(),
+        Some(p) => {
+            let left = credits_text(p.left_millicredits);
+            let total = credits_text(p.allowance_millicredits);
+            let note = match p.renews_at_ms {
+                Some(at) => (words().resets_on)(&day(at)),
+                None => words().once_note.to_string(),
+            };
+            view! {
+                <p data-field="plan"><strong>{p.name.clone()}</strong></p>
+                <p data-field="allowance">{(words().allowance_left)(&left, &total)}</p>
+                <meter min="0" max=p.allowance_millicredits.to_string() value=p.left_millicredits.to_string() aria-label=(words().allowance_left)(&left, &total)></meter>
+                <p class="ck-note" data-field="resets">{note}</p>
+            }
+            .into_any()
+        }
+    };
+    let parts = a
+        .parts
+        .into_iter()
+        .map(|part| {
+            let what = match (part.source.as_str(), part.name) {
+                ("plan", Some(n)) => (words().source_plan)(&n),
+                ("pack", Some(n)) => n,
+                ("grant", _) => words().source_grant.to_string(),
+                (_, Some(n)) => n,
+                (other, None) => other.to_string(),
+            };
+            let until = match part.expires_at_ms {
+                Some(at) => (words().expires_on)(&day(at)),
+                None => words().never_expire.to_string(),
+            };
+            view! { <tr><td>{what}</td><td>{credits_text(part.remaining_millicredits)}</td><td>{until}</td></tr> }
+        })
+        .collect_view();
+    view! {
+        {plan}
+        <table class="ck-expiry" aria-label=words().expiry_title>
+            <caption>{words().expiry_title}</caption>
+            <thead><tr><th scope="col">{words().from}</th><th scope="col">{words().credits}</th><th scope="col">{words().expires}</th></tr></thead>
+            <tbody>{parts}</tbody>
+        </table>
+    }
+}
+
+/// A creator's earnings from publisher add-ons (seed 004): available, pending (about
+/// 24 h), paid out, the platform's share, the payout minimum, and a payout request.
+#[component]
+pub fn EarningsPanel() -> impl IntoView {
+    let credits = Credits::get();
+    let earnings = following(credits, |client| async move { client.earnings().await });
+    let asked = RwSignal::new(None::<Result<Earnings, String>>);
+    let request = move |amount: u64| {
+        let key = crate::client::new_key("payout");
+        leptos::task::spawn_local(async move {
+            let r = credits
+                .client()
+                .payout(amount, &key)
+                .await
+                .map_err(|e| e.words());
+            if r.is_ok() {
+                credits.revision.update(|n| *n += 1);
+            }
+            asked.set(Some(r));
+        });
+    };
+    view! {
+        <section class="ck-earnings" aria-labelledby="ck-earnings-title">
+            <h2 id="ck-earnings-title">{words().earnings_title}</h2>
+            {move || earnings.get().map(|r| match r {
+                Err(e) => view! { <p class="ck-failed">{e.words()}</p> }.into_any(),
+                Ok(e) => {
+                    let available = e.available_millicredits;
+                    let can = e.payout_available && available >= e.minimum_payout_millicredits;
+                    view! {
+                        <dl class="ck-shortfall">
+                            <dt>{words().available_now}</dt><dd data-field="available">{credits_text(available)}</dd>
+                            <dt>{words().pending}</dt><dd data-field="pending">{credits_text(e.pending_millicredits)}</dd>
+                            <dt>{words().paid_out_total}</dt><dd data-field="paid-out">{credits_text(e.paid_out_millicredits)}</dd>
+                            <dt>{words().platform_share}</dt><dd data-field="share">{credits_text(e.platform_share_millicredits)}</dd>
+                        </dl>
+                        <p class="ck-note">{(words().minimum_payout)(&credits_text(e.minimum_payout_millicredits))}</p>
+                        <button type="button" class="ck-primary" disabled=!can on:click=move |_| request(available)>
+                            {(words().request_payout)(&credits_text(available))}
+                        </button>
+                    }.into_any()
+                }
+            })}
+            {move || asked.get().map(|r| match r {
+                Ok(_) => view! { <p role="status" class="ck-note">{words().payout_requested}</p> }.into_any(),
+                Err(e) => view! { <p role="alert" class="ck-failed">{e}</p> }.into_any(),
+            })}
+        </section>
+    }
+}
