@@ -16,6 +16,7 @@ use creditkit_server::{router, AppState, Options};
 use fantoccini::{Client, Locator};
 use serde_json::{json, Value};
 
+mod account;
 mod audit;
 mod browser;
 mod flows;
@@ -746,6 +747,8 @@ async fn scenario(c: &Client, env: &Env) -> Result<()> {
         "13-landing-image",
     )
     .await?;
+    account::plan_and_buy(c, env).await?;
+    account::earnings(c, env).await?;
     flows::product_action(
         c,
         env,

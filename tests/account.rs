@@ -1,0 +1,95 @@
+//! What an end user reads of their account in the shipped components, on the demo page
+//! against the real server: the plan and what is left of its allowance, what they can
+//! buy (the current plan marked), and a creator's earnings (issue 31).
+
+use crate::*;
+
+/// The landing builder after a 2K image on Free (seed 002): 190 of 250 credits left,
+/// reset date and no rollover said, Free marked as the current plan, Starter and Pro
+/// offered; the panel passes the accessibility audit.
+pub(crate) async fn plan_and_buy(c: &Client, env: &Env) -> Result<()> {
+    c.goto("about:blank").await.map_err(|e| e.to_string())?;
+    c.goto(&format!("{}/#landing", env.base))
+        .await
+        .map_err(|e| e.to_string())?;
+    wait_text(
+        c,
+        ".ck-balance-amount",
+        "the balance after the image",
+        |t| t == "190 credits",
+    )
+    .await?;
+    click(c, "#demo-topup").await?;
+    wait_text(c, ".ck-plan [data-field=plan]", "the plan", |t| t == "Free").await?;
+    wait_text(
+        c,
+        ".ck-plan [data-field=allowance]",
+        "the allowance left",
+        |t| t == "190 credits left of 250 credits",
+    )
+    .await?;
+    let resets = text(c, ".ck-plan [data-field=resets]").await?;
+    if !resets.starts_with("Resets to the full allowance on ")
+        || !resets.contains("Unused credits do not roll over")
+    {
+        return Err(format!("the plan's reset reads {resets:?}"));
+    }
+    let expiry = text(c, ".ck-expiry tbody").await?;
+    if !expiry.contains("Free plan") || !expiry.contains("190 credits") {
+        return Err(format!("the expiry table reads {expiry:?}"));
+    }
+    let marked = js(
+        c,
+        "return [...document.querySelectorAll('.ck-plans [data-plan]')]
+           .map(li => [li.dataset.plan, li.getAttribute('aria-current'), !!li.querySelector('button')]);",
+    )
+    .await?;
+    let want = json!([
+        ["free", "true", false],
+        ["starter", null, true],
+        ["pro", null, true]
+    ]);
+    if marked != want {
+        return Err(format!("plans read {marked}, want {want}"));
+    }
+    shot(c, env, "15-plan-and-buy").await?;
+    audit::audit(c, "the buy and plan panels").await?;
+    Ok(())
+}
+
+/// Kopai (seed 004): the earnings panel reads the wallet's earnings from the server,
+/// with the payout minimum; with nothing available, a payout cannot be asked for.
+pub(crate) async fn earnings(c: &Client, env: &Env) -> Result<()> {
+    c.goto("about:blank").await.map_err(|e| e.to_string())?;
+    c.goto(&format!("{}/#kopai", env.base))
+        .await
+        .map_err(|e| e.to_string())?;
+    wait_text(c, ".ck-balance-amount", "Kopai's balance", |t| {
+        t.ends_with("credits")
+    })
+    .await?;
+    click(c, "#demo-topup").await?;
+    wait_text(
+        c,
+        ".ck-earnings [data-field=available]",
+        "the earnings",
+        |t| t == "0 credits",
+    )
+    .await?;
+    let panel = text(c, ".ck-earnings").await?;
+    if !panel.contains("Payouts from 100 credits")
+        || !panel.contains("Pending (available after about 24 hours)")
+    {
+        return Err(format!("the earnings panel reads {panel:?}"));
+    }
+    let disabled = js(
+        c,
+        "return document.querySelector('.ck-earnings button').disabled;",
+    )
+    .await?;
+    if disabled != json!(true) {
+        return Err("a payout of nothing can be asked for".into());
+    }
+    shot(c, env, "16-kopai-earnings").await?;
+    Ok(())
+}
