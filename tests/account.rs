@@ -54,6 +54,17 @@ pub(crate) async fn plan_and_buy(c: &Client, env: &Env) -> Result<()> {
     }
     shot(c, env, "15-plan-and-buy").await?;
     audit::audit(c, "the buy and plan panels").await?;
+    // Usage by member names the member (an admin sees everyone's), never an id.
+    js(
+        c,
+        "const u = document.querySelector('.ck-usage select'); u.value = 'member';
+         u.dispatchEvent(new Event('change', { bubbles: true })); return true;",
+    )
+    .await?;
+    wait_text(c, ".ck-usage svg", "usage by member, by name", |t| {
+        t.contains("Alice") && !t.contains("mem_")
+    })
+    .await?;
     Ok(())
 }
 
@@ -68,6 +79,19 @@ pub(crate) async fn earnings(c: &Client, env: &Env) -> Result<()> {
         t.ends_with("credits")
     })
     .await?;
+    // After a reload the agent's card still counts the free message sent before it,
+    // from the server, with its price per message (GPT-4o's 1 credit + 0.5 add-on).
+    wait_text(
+        c,
+        "[data-agent=seo-writer] [data-field=free-left]",
+        "the free messages left after a reload",
+        |t| t == "4 of 5 free messages left",
+    )
+    .await?;
+    let price = text(c, "[data-agent=seo-writer] [data-field=per-message]").await?;
+    if price != "1.5 credits a message after the free ones" {
+        return Err(format!("the agent's price reads {price:?}"));
+    }
     click(c, "#demo-topup").await?;
     wait_text(
         c,

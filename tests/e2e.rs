@@ -723,6 +723,14 @@ async fn scenario(c: &Client, env: &Env) -> Result<()> {
         balance_is("20 credits"),
     )
     .await?;
+    // The agent's card counts it: four free messages left for this member.
+    wait_text(
+        c,
+        "[data-agent=seo-writer] [data-field=free-left]",
+        "the free messages left",
+        |t| t == "4 of 5 free messages left",
+    )
+    .await?;
     shot(c, env, "11-kopai-free-message").await?;
 
     // The other seed products: set an action's options in the editor, see the engine's

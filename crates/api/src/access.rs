@@ -99,10 +99,13 @@ pub enum Op {
     MintSession,
     /// Create, suspend and list workspaces; create, rotate and revoke API keys.
     ManageWorkspaces,
+    /// See every member's usage and charges (seed 001: admins track who used credits);
+    /// without it a member sees their own, and the workspace's credits added.
+    ReadTeam,
 }
 
 impl Op {
-    pub const ALL: [Op; 16] = [
+    pub const ALL: [Op; 17] = [
         Op::Read,
         Op::Quote,
         Op::Hold,
@@ -119,6 +122,7 @@ impl Op {
         Op::Buy,
         Op::MintSession,
         Op::ManageWorkspaces,
+        Op::ReadTeam,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -139,6 +143,7 @@ impl Op {
             Op::Buy => "buy",
             Op::MintSession => "mint_session",
             Op::ManageWorkspaces => "manage_workspaces",
+            Op::ReadTeam => "read_team",
         }
     }
 
@@ -165,6 +170,7 @@ impl Op {
             Op::Buy => "buy credits through checkout (members: their own wallet)",
             Op::MintSession => "mint a browser session",
             Op::ManageWorkspaces => "create / suspend workspaces, API keys",
+            Op::ReadTeam => "see every member's usage and charges (members: their own)",
         }
     }
 }
@@ -172,7 +178,7 @@ impl Op {
 /// The table: for each operation, which actors may do it, in [`Actor::ALL`] order
 /// (operator key, workspace API key, owner, admin, member, viewer). Owners and admins
 /// differ only in what they may do to owners (checked where members are managed).
-const TABLE: [(Op, [bool; 6]); 16] = [
+const TABLE: [(Op, [bool; 6]); 17] = [
     (Op::Read, [true, true, true, true, true, true]),
     (Op::Quote, [true, true, true, true, true, true]),
     (Op::Hold, [true, true, true, true, true, false]),
@@ -192,6 +198,7 @@ const TABLE: [(Op, [bool; 6]); 16] = [
         Op::ManageWorkspaces,
         [true, false, false, false, false, false],
     ),
+    (Op::ReadTeam, [true, true, true, true, false, false]),
 ];
 
 /// Whether `actor` may do `op` (before a session's narrower rights).

@@ -48,3 +48,33 @@ pub struct CreditPart {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires_at_ms: Option<i64>,
 }
+
+/// `GET /v1/agents`: an agent as its card shows it to this member (seed 004): what a
+/// message costs after the free ones, and how many free ones are left.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AgentOffer {
+    pub id: String,
+    pub name: String,
+    /// The model it runs on, by the card's name for it.
+    pub model_name: String,
+    /// One paid message: the model's runtime plus the creator's add-on (a range where
+    /// the price depends on the message's length).
+    pub per_message: creditkit_pricing::Span,
+    pub publisher_addon_millicredits: u64,
+    pub free_messages: u64,
+    /// Free messages this member has not used (charged or confirmed) in this workspace.
+    pub free_left: u64,
+}
+
+/// Narrows usage and history to one member, one action, one month (`2026-01`): a month
+/// broken down by action and member, a member's own history (seeds 000, 001). A caller
+/// without `read_team` sees only their own member's charges whatever it asks.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsageFilter {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub action: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub month: Option<String>,
+}

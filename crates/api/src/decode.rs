@@ -265,6 +265,10 @@ from_json_struct! {
         id, name, renewal, allowance_millicredits, left_millicredits; renews_at_ms
     }
     CreditPart { source, remaining_millicredits; name, expires_at_ms }
+    AgentOffer {
+        id, name, model_name, per_message, publisher_addon_millicredits, free_messages,
+        free_left
+    }
     Earnings {
         wallet_id, available_millicredits, pending_millicredits, paid_out_millicredits,
         platform_share_millicredits, minimum_payout_millicredits, payout_available
@@ -479,6 +483,19 @@ mod tests {
                 ],
             });
         }
+        round(AgentOffer {
+            id: "seo-writer".into(),
+            name: "SEO Writer".into(),
+            model_name: "GPT-4o".into(),
+            per_message: Span {
+                min_millicredits: 1,
+                max_millicredits: 3,
+                expected_millicredits: 2,
+            },
+            publisher_addon_millicredits: 500,
+            free_messages: 5,
+            free_left: 4,
+        });
         round(Earnings {
             wallet_id: "w".into(),
             available_millicredits: 1,

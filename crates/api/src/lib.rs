@@ -15,7 +15,7 @@ mod error;
 use serde::{Deserialize, Serialize};
 
 pub use access::{permits, Actor, Op, Role};
-pub use account::{Allowance, CreditPart, PlanStatus};
+pub use account::{AgentOffer, Allowance, CreditPart, PlanStatus, UsageFilter};
 pub use creditkit_pricing::json;
 pub use creditkit_pricing::{
     CardRef, Estimate, Line, LineKind, PackCover, PackOffer, PlanCover, Request, Shortfall,

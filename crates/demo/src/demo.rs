@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use creditkit_widget::format::credits_text;
 use creditkit_widget::tokens;
 use creditkit_widget::{
-    BalanceBadge, BuyCredits, Client, ConfirmDialog, Credits, EarningsPanel, Flow,
+    AgentCards, BalanceBadge, BuyCredits, Client, ConfirmDialog, Credits, EarningsPanel, Flow,
     InsufficientPrompt, LiveEstimate, LowBalanceBanner, Operation, PlanAllowance, SpendingCaps,
     TransactionList, UsageChart,
 };
@@ -172,6 +172,7 @@ fn Workspace(client: Client, product: String) -> impl IntoView {
                 </ul>
             </section>
             <section class="demo-chat" aria-label="Chat">
+                {move || credits.card.with(|c| c.as_ref().is_some_and(|c| !c.agents.is_empty())).then(|| view! { <AgentCards/> })}
                 {move || credits.card.get().and_then(|card| {
                     let action = card.actions.iter().find(|a| matches!(a.cost, Cost::Chat))?.clone();
                     Some(view! { <Chat card=card.clone() action=action product=product.clone() fail_next=fail_next/> })

@@ -3,6 +3,7 @@
 //! come from the browser: a session could otherwise claim every message is its first.
 
 use crate::later::later;
+use creditkit_api::Op;
 use creditkit_pricing::{ParamValue, Request};
 
 use crate::*;
@@ -148,5 +149,61 @@ impl Ledger {
             .await?;
         }
         Ok(())
+    }
+}
+
+impl Ledger {
+    /// The workspace card's agents as this caller sees them: a paid message's price and
+    /// the free messages left to this member (the same count a quote is priced with).
+    pub async fn agents(&self, p: &Principal) -> Result<Vec<creditkit_api::AgentOffer>> {
+        p.require(Op::Read)?;
+        let (card_hash,): (String,) =
+            sqlx::query_as("SELECT card_hash FROM workspaces WHERE id = $1")
+                .bind(&p.workspace_id)
+                .fetch_one(&self.pool)
+                .await?;
+        let card = self.card_by_hash(&card_hash).await?;
+        let Some(chat) = card
+            .actions
+            .iter()
+            .find(|a| matches!(a.cost, creditkit_pricing::Cost::Chat))
+        else {
+            return Ok(Vec::new());
+        };
+        let mut conn = self.pool.begin().await?;
+        let mut out = Vec::with_capacity(card.agents.len());
+        for agent in &card.agents {
+            let used = self
+                .used_messages(
+                    &mut conn,
+                    &p.workspace_id,
+                    p.member_id.as_deref(),
+                    &agent.id,
+                )
+                .await?;
+            // A message past the free ones, as a quote would price it.
+            let paid = Request::single(
+                creditkit_pricing::Item::new(chat.id.clone())
+                    .param(AGENT, agent.id.clone())
+                    .param(MESSAGES_USED, agent.free_messages),
+            );
+            let est = creditkit_pricing::estimate(&card, &paid).map_err(LedgerError::Estimate)?;
+            out.push(creditkit_api::AgentOffer {
+                id: agent.id.clone(),
+                name: agent.name.clone(),
+                model_name: card
+                    .model(&agent.model)
+                    .map_or_else(|| agent.model.clone(), |m| m.name.clone()),
+                per_message: creditkit_pricing::Span {
+                    min_millicredits: est.min_millicredits,
+                    max_millicredits: est.max_millicredits,
+                    expected_millicredits: est.expected_millicredits,
+                },
+                publisher_addon_millicredits: agent.publisher_addon.0,
+                free_messages: agent.free_messages,
+                free_left: agent.free_messages.saturating_sub(used),
+            });
+        }
+        Ok(out)
     }
 }

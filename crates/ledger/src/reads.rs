@@ -1,7 +1,8 @@
 //! Reads: balance, history, usage; the expiry sweeper and the audit.
 
 use creditkit_api::{
-    Balance, BalanceState, Op, Page, Transaction, TransactionKind, Usage, UsageGroup, UsageRow,
+    Balance, BalanceState, Op, Page, Transaction, TransactionKind, Usage, UsageFilter, UsageGroup,
+    UsageRow,
 };
 use sqlx::any::AnyRow;
 use sqlx::Row;
@@ -87,7 +88,25 @@ impl Ledger {
         cursor: Option<&str>,
         limit: Option<u32>,
     ) -> Result<Page<Transaction>> {
+        let all = UsageFilter::default();
+        self.transactions_filtered(p, wallet_id, kind, &all, cursor, limit)
+            .await
+    }
+
+    /// [`Ledger::transactions`] of one member, action or month. Without `read_team` a
+    /// caller sees its own member's entries and those of no member (credits added,
+    /// expiries), never another member's.
+    pub async fn transactions_filtered(
+        &self,
+        p: &Principal,
+        wallet_id: Option<&str>,
+        kind: Option<TransactionKind>,
+        filter: &UsageFilter,
+        cursor: Option<&str>,
+        limit: Option<u32>,
+    ) -> Result<Page<Transaction>> {
         p.require(Op::Read)?;
+        let (member, own_only) = self.member_scope(p, filter).await?;
         let wallet_id = self.resolve_wallet(p, wallet_id).await?;
         let limit = limit.unwrap_or(50);
         if limit == 0 || limit > MAX_PAGE_LIMIT {
@@ -108,13 +127,19 @@ impl Ledger {
                 })?,
         };
         let sql = format!(
-            "{ENTRY_SELECT} WHERE wallet_id = $1 AND seq < $2 AND ($3 = '' OR kind = $3) ORDER BY seq DESC LIMIT $4"
+            "{ENTRY_SELECT} WHERE wallet_id = $1 AND seq < $2 AND ($3 = '' OR kind = $3) \
+             AND ($5 = '' OR member_id = $5 OR ($8 = 1 AND member_id IS NULL)) \
+             AND ($6 = '' OR action = $6) AND ($7 = '' OR month = $7) ORDER BY seq DESC LIMIT $4"
         );
         let rows = sqlx::query(&sql)
             .bind(&wallet_id)
             .bind(before)
             .bind(kind.map_or("", TransactionKind::as_str))
             .bind(i64::from(limit) + 1)
+            .bind(member.unwrap_or(""))
+            .bind(filter.action.as_deref().unwrap_or(""))
+            .bind(filter.month.as_deref().unwrap_or(""))
+            .bind(i64::from(own_only))
             .fetch_all(&self.pool)
             .await?;
         let mut items = rows
@@ -137,7 +162,21 @@ impl Ledger {
         wallet_id: Option<&str>,
         group_by: UsageGroup,
     ) -> Result<Usage> {
+        self.usage_filtered(p, wallet_id, group_by, &UsageFilter::default())
+            .await
+    }
+
+    /// [`Ledger::usage`] of one member, action or month (a month broken down by action
+    /// or member). Without `read_team`, only the caller's own member's charges.
+    pub async fn usage_filtered(
+        &self,
+        p: &Principal,
+        wallet_id: Option<&str>,
+        group_by: UsageGroup,
+        filter: &UsageFilter,
+    ) -> Result<Usage> {
         p.require(Op::Read)?;
+        let (member, _) = self.member_scope(p, filter).await?;
         let wallet_id = self.resolve_wallet(p, wallet_id).await?;
         let column = match group_by {
             UsageGroup::Action => "action",
@@ -147,10 +186,15 @@ impl Ledger {
         };
         let sql = format!(
             "SELECT COALESCE({column}, ''), CAST(COALESCE(SUM(-balance_delta_mc), 0) AS BIGINT), COUNT(DISTINCT hold_id) \
-             FROM entries WHERE wallet_id = $1 AND kind IN ('charge', 'refund') GROUP BY COALESCE({column}, '') ORDER BY 2 DESC, 1"
+             FROM entries WHERE wallet_id = $1 AND kind IN ('charge', 'refund') \
+             AND ($2 = '' OR member_id = $2) AND ($3 = '' OR action = $3) AND ($4 = '' OR month = $4) \
+             GROUP BY COALESCE({column}, '') ORDER BY 2 DESC, 1"
         );
         let rows: Vec<(String, i64, i64)> = sqlx::query_as(&sql)
             .bind(&wallet_id)
+            .bind(member.unwrap_or(""))
+            .bind(filter.action.as_deref().unwrap_or(""))
+            .bind(filter.month.as_deref().unwrap_or(""))
             .fetch_all(&self.pool)
             .await?;
         let rows: Vec<UsageRow> = rows
@@ -242,6 +286,41 @@ impl Ledger {
             out.push((table, n));
         }
         Ok(out)
+    }
+}
+
+impl Ledger {
+    /// Whose entries a read may show: the member `filter` names, or, for a caller
+    /// without `read_team`, its own member only (`true`: entries of no member too).
+    /// Naming another member without `read_team` is refused; naming someone who is not
+    /// a member of this workspace (now or before) is not found.
+    async fn member_scope<'a>(
+        &self,
+        p: &'a Principal,
+        filter: &'a UsageFilter,
+    ) -> Result<(Option<&'a str>, bool)> {
+        if let Some(id) = filter.member_id.as_deref() {
+            let known: Option<(i64,)> =
+                sqlx::query_as("SELECT 1 FROM members WHERE id = $1 AND workspace_id = $2")
+                    .bind(id)
+                    .bind(&p.workspace_id)
+                    .fetch_optional(&self.pool)
+                    .await?;
+            if known.is_none() {
+                return Err(LedgerError::NotFound(format!("member `{id}`")));
+            }
+        }
+        if p.may(Op::ReadTeam) {
+            return Ok((filter.member_id.as_deref(), false));
+        }
+        let own = p.member_id.as_deref();
+        match filter.member_id.as_deref() {
+            Some(other) if Some(other) != own => Err(LedgerError::Forbidden(
+                "only owners and admins see another member's usage".into(),
+            )),
+            // A session always names its member; a caller with neither sees no one's.
+            _ => Ok((Some(own.unwrap_or("\u{0}")), true)),
+        }
     }
 }
 

@@ -44,6 +44,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/agents/{id}/payee", put(put_payee))
         .route("/earnings", get(get_earnings))
         .route("/allowance", get(get_allowance))
+        .route("/agents", get(get_agents))
         .route("/payouts", post(post_payout))
         .route("/balance", get(get_balance))
         .route("/topups", post(post_topup))
@@ -284,6 +285,13 @@ async fn get_allowance(
     Ok(Json(s.ledger.allowance(&p, q.wallet_id.as_deref()).await?))
 }
 
+async fn get_agents(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+) -> ApiResult<Vec<creditkit_api::AgentOffer>> {
+    Ok(Json(s.ledger.agents(&p).await?))
+}
+
 async fn post_payout(
     State(s): State<AppState>,
     Auth(p): Auth,
@@ -356,6 +364,56 @@ async fn post_revocation(
 struct UsageQuery {
     wallet_id: Option<String>,
     group_by: Option<String>,
+    #[serde(flatten)]
+    filter: FilterQuery,
+}
+
+/// `member_id`, `action` and `month` (`2026-01`) narrowing usage and history.
+#[derive(Deserialize)]
+struct FilterQuery {
+    member_id: Option<String>,
+    action: Option<String>,
+    month: Option<String>,
+}
+
+impl FilterQuery {
+    fn checked(self) -> Result<creditkit_api::UsageFilter, AppError> {
+        let given = |v: Option<String>| v.filter(|v| !v.is_empty());
+        let month = given(self.month);
+        if let Some(m) = &month {
+            let b = m.as_bytes();
+            let ok = b.len() == 7
+                && b[4] == b'-'
+                && b.iter()
+                    .enumerate()
+                    .all(|(i, c)| i == 4 || c.is_ascii_digit())
+                && matches!(
+                    &m[5..],
+                    "01" | "02"
+                        | "03"
+                        | "04"
+                        | "05"
+                        | "06"
+                        | "07"
+                        | "08"
+                        | "09"
+                        | "10"
+                        | "11"
+                        | "12"
+                );
+            if !ok {
+                return Err(error(
+                    ErrorCode::InvalidRequest,
+                    format!("month `{m}` is not a month like 2026-01"),
+                ));
+            }
+        }
+        Ok(creditkit_api::UsageFilter {
+            member_id: given(self.member_id),
+            action: given(self.action),
+            month,
+        })
+    }
 }
 
 async fn get_usage(
@@ -372,8 +430,11 @@ async fn get_usage(
             )
         })?,
     };
+    let filter = q.filter.checked()?;
     Ok(Json(
-        s.ledger.usage(&p, q.wallet_id.as_deref(), group).await?,
+        s.ledger
+            .usage_filtered(&p, q.wallet_id.as_deref(), group, &filter)
+            .await?,
     ))
 }
 
@@ -384,6 +445,8 @@ struct TransactionsQuery {
     kind: Option<String>,
     cursor: Option<String>,
     limit: Option<String>,
+    #[serde(flatten)]
+    filter: FilterQuery,
 }
 
 async fn get_transactions(
@@ -412,7 +475,14 @@ async fn get_transactions(
     };
     Ok(Json(
         s.ledger
-            .transactions(&p, q.wallet_id.as_deref(), kind, q.cursor.as_deref(), limit)
+            .transactions_filtered(
+                &p,
+                q.wallet_id.as_deref(),
+                kind,
+                &q.filter.checked()?,
+                q.cursor.as_deref(),
+                limit,
+            )
             .await?,
     ))
 }

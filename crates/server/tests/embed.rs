@@ -104,4 +104,73 @@ both! {
         let (_, a) = srv.call("GET", "/v1/allowance", &srv.key, None, None).await;
         assert_eq!((a["plan"]["renewal"].as_str(), &a["plan"]["renews_at_ms"]), (Some("once"), &Value::Null), "{a}");
     };
+
+    an_agent_card_says_a_message_price_and_the_free_ones_left => |store| async move {
+        let mut srv = start(store).await;
+        srv.workspace_on(KOPAI, None).await;
+        let ada = srv.session("Ada", Role::Member).await;
+        let bo = srv.session("Bo", Role::Member).await;
+        let seo = |v: &Value| v.as_array().unwrap().iter().find(|a| a["id"] == "seo-writer").cloned().unwrap();
+        let (s, agents) = srv.call("GET", "/v1/agents", &ada, None, None).await;
+        assert_eq!(s, StatusCode::OK, "{agents}");
+        assert_eq!(agents.as_array().unwrap().len(), 3, "{agents}");
+        let a = seo(&agents);
+        // GPT-4o's 1 credit a message plus the creator's 0.5.
+        assert_eq!((a["model_name"].as_str(), &a["per_message"]["max_millicredits"], &a["publisher_addon_millicredits"]), (Some("GPT-4o"), &json!(1_500), &json!(500)), "{a}");
+        assert_eq!((&a["free_messages"], &a["free_left"]), (&json!(5), &json!(5)), "{a}");
+        // Ada confirms a free message: four left for her, still five for Bo.
+        let q = srv.quote(&ada, json!({ "action": "message", "params": { "agent": "seo-writer", "input_tokens": 10 } })).await;
+        assert_eq!(q.hold_millicredits, 0);
+        let (s, h) = srv.call("POST", "/v1/holds", &ada, Some("h"), Some(json!({ "quote_id": q.id }))).await;
+        assert_eq!(s, StatusCode::OK, "{h}");
+        let (_, agents) = srv.call("GET", "/v1/agents", &ada, None, None).await;
+        assert_eq!(seo(&agents)["free_left"], 4);
+        let (_, agents) = srv.call("GET", "/v1/agents", &bo, None, None).await;
+        assert_eq!(seo(&agents)["free_left"], 5);
+    };
+
+    admins_see_everyones_usage_a_member_their_own => |store| async move {
+        let mut srv = start(store).await;
+        srv.workspace(Some("starter")).await;
+        let ada = srv.session("Ada", Role::Admin).await;
+        let (bo, bo_id) = srv.session_and_member("Bo", Role::Member).await;
+        let (cy, cy_id) = srv.session_and_member("Cy", Role::Member).await;
+        let mut n = 0;
+        let rewrite = json!({ "action": "rewrite" });
+        let image = json!({ "action": "image", "params": { "resolution": "1k" } });
+        for (token, request) in [(&bo, &rewrite), (&bo, &image), (&cy, &rewrite)] {
+            n += 1;
+            let q = srv.quote(token, request.clone()).await;
+            let (s, h) = srv.call("POST", "/v1/holds", token, Some(&format!("h{n}")), Some(json!({ "quote_id": q.id }))).await;
+            assert_eq!(s, StatusCode::OK, "{h}");
+            let (s, v) = srv.call("POST", &format!("/v1/holds/{}/capture", h["id"].as_str().unwrap()), &srv.key, Some(&format!("c{n}")), Some(json!({}))).await;
+            assert_eq!(s, StatusCode::OK, "{v}");
+        }
+        let rows = |v: &Value| -> Vec<(String, u64)> { v["rows"].as_array().unwrap().iter().map(|r| (r["key"].as_str().unwrap().to_string(), r["used_millicredits"].as_u64().unwrap())).collect() };
+        // The admin sees who used what; a month broken down by member and by action.
+        let month = creditkit_ledger::time::month_key(T0);
+        let (s, v) = srv.call("GET", &format!("/v1/usage?group_by=member&month={month}"), &ada, None, None).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        assert_eq!(rows(&v), [(bo_id.clone(), 31_000), (cy_id.clone(), 1_000)]);
+        let (_, v) = srv.call("GET", &format!("/v1/usage?group_by=action&member_id={bo_id}"), &ada, None, None).await;
+        assert_eq!(rows(&v), [("image".to_string(), 30_000), ("rewrite".to_string(), 1_000)]);
+        let (_, v) = srv.call("GET", "/v1/transactions?action=rewrite&type=charge", &ada, None, None).await;
+        assert_eq!(v["items"].as_array().unwrap().len(), 2, "{v}");
+        // Bo sees his own usage, whatever he asks; another member's is refused.
+        let (_, v) = srv.call("GET", "/v1/usage?group_by=member", &bo, None, None).await;
+        assert_eq!(rows(&v), [(bo_id.clone(), 31_000)]);
+        let (s, v) = srv.call("GET", &format!("/v1/usage?member_id={cy_id}"), &bo, None, None).await;
+        assert_eq!((s, v["code"].as_str()), (StatusCode::FORBIDDEN, Some("forbidden")), "{v}");
+        let (s, v) = srv.call("GET", &format!("/v1/transactions?member_id={cy_id}"), &bo, None, None).await;
+        assert_eq!(s, StatusCode::FORBIDDEN, "{v}");
+        // His history: his holds and charges, and the workspace's credits added; none of Cy's.
+        let (_, v) = srv.call("GET", "/v1/transactions?limit=200", &bo, None, None).await;
+        let items = v["items"].as_array().unwrap();
+        assert!(items.iter().all(|t| t["member_id"].is_null() || t["member_id"] == bo_id.as_str()), "{v}");
+        assert!(items.iter().any(|t| t["kind"] == "grant"), "credits added show: {v}");
+        assert!(items.iter().filter(|t| t["kind"] == "charge").count() == 2, "{v}");
+        // A month that is not one is a clear 400.
+        let (s, v) = srv.call("GET", "/v1/usage?month=2026-13", &ada, None, None).await;
+        assert_eq!((s, v["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_request")), "{v}");
+    };
 }

@@ -121,6 +121,23 @@ fn cases() -> Vec<Case> {
         case(Op::Read, "GET", "/v1/members/{member}", None, false, Member),
         case(Op::Read, "GET", "/v1/workspace", None, false, Nothing),
         case(Op::Read, "GET", "/v1/me", None, false, Nothing),
+        case(Op::Read, "GET", "/v1/agents", None, false, Nothing),
+        case(
+            Op::ReadTeam,
+            "GET",
+            "/v1/usage?group_by=action&member_id={member}",
+            None,
+            false,
+            Member,
+        ),
+        case(
+            Op::ReadTeam,
+            "GET",
+            "/v1/transactions?member_id={member}",
+            None,
+            false,
+            Member,
+        ),
         case(
             Op::Read,
             "GET",
@@ -650,7 +667,7 @@ async fn fixtures(srv: &Srv, needs: Needs, n: usize) -> Vec<(&'static str, Strin
 
 /// The trust model, written out here independently of the code's table: browser
 /// sessions read, quote and confirm (admins and owners also manage members, wallets
-/// and payouts); only the backend's API key settles, refunds, adds credits, changes
+/// and payouts, and see every member's usage); only the backend's API key settles, refunds, adds credits, changes
 /// plans and mints sessions; rate cards, workspaces and agents' payees are the
 /// operator key's.
 fn allowed(actor: Actor, op: Op) -> bool {
@@ -659,7 +676,7 @@ fn allowed(actor: Actor, op: Op) -> bool {
         Op::Read | Op::Quote => true,
         Op::Hold => matches!(actor, ApiKey | Owner | Admin | Member),
         Op::Settle | Op::Refund | Op::Grant | Op::ChangePlan | Op::MintSession => actor == ApiKey,
-        Op::ManageMembers | Op::SetCaps | Op::ManageWallets | Op::Payout => {
+        Op::ManageMembers | Op::SetCaps | Op::ManageWallets | Op::Payout | Op::ReadTeam => {
             matches!(actor, ApiKey | Owner | Admin)
         }
         Op::Buy => matches!(actor, ApiKey | Owner | Admin | Member),

@@ -8,7 +8,7 @@ use creditkit_pricing::{pack_offers, Card, Renewal};
 use leptos::prelude::*;
 
 use crate::copy::words;
-use crate::format::{credits_text, day, money_text};
+use crate::format::{credits_number, credits_text, day, money_text};
 use crate::state::Credits;
 
 /// `fetch(client)`, again after every charge, top-up or release (the balance moves).
@@ -232,6 +232,51 @@ pub fn EarningsPanel() -> impl IntoView {
             {move || asked.get().map(|r| match r {
                 Ok(_) => view! { <p role="status" class="ck-note">{words().payout_requested}</p> }.into_any(),
                 Err(e) => view! { <p role="alert" class="ck-failed">{e}</p> }.into_any(),
+            })}
+        </section>
+    }
+}
+
+/// "1.5 credits", or "2–6 credits" where the price depends on the message.
+fn span_text(s: &creditkit_pricing::Span) -> String {
+    if s.min_millicredits == s.max_millicredits {
+        credits_text(s.max_millicredits)
+    } else {
+        format!(
+            "{}–{}",
+            credits_number(s.min_millicredits),
+            credits_text(s.max_millicredits)
+        )
+    }
+}
+
+/// The card's agents (seed 004): the model each runs on, what a message costs once the
+/// free ones are used (runtime plus the creator's add-on), and the free messages this
+/// member has left, counted by the server (right after a reload too).
+#[component]
+pub fn AgentCards() -> impl IntoView {
+    let credits = Credits::get();
+    let agents = following(credits, |client| async move { client.agents().await });
+    view! {
+        <section class="ck-agents" aria-labelledby="ck-agents-title">
+            <h2 id="ck-agents-title">{words().agents_title}</h2>
+            {move || agents.get().map(|r| match r {
+                Err(e) => view! { <p class="ck-failed">{e.words()}</p> }.into_any(),
+                Ok(list) => view! {
+                    <ul class="ck-agent-cards">
+                        {list.into_iter().map(|a| {
+                            let price = span_text(&a.per_message);
+                            view! {
+                                <li class="ck-agent" data-agent=a.id.clone()>
+                                    <strong>{a.name.clone()}</strong>
+                                    <span class="ck-note">{(words().runs_on)(&a.model_name)}</span>
+                                    <span data-field="per-message">{if a.free_messages > 0 { (words().per_message_after_free)(&price) } else { (words().per_message)(&price) }}</span>
+                                    {(a.free_messages > 0).then(|| view! { <span data-field="free-left">{(words().free_left)(a.free_left, a.free_messages)}</span> })}
+                                </li>
+                            }
+                        }).collect_view()}
+                    </ul>
+                }.into_any(),
             })}
         </section>
     }

@@ -265,6 +265,11 @@ impl Client {
         self.get("/allowance").await
     }
 
+    /// The card's agents for this member: a paid message's price, the free ones left.
+    pub async fn agents(&self) -> Result<Vec<creditkit_api::AgentOffer>, ClientError> {
+        self.get("/agents").await
+    }
+
     /// A creator's earnings in this client's wallet.
     pub async fn earnings(&self) -> Result<creditkit_api::Earnings, ClientError> {
         self.get("/earnings").await
@@ -360,18 +365,40 @@ impl Client {
     }
 
     pub async fn usage(&self, group_by: &str) -> Result<Usage, ClientError> {
-        self.get(&format!("/usage?group_by={}", encode(group_by)))
+        self.usage_of(group_by, &creditkit_api::UsageFilter::default())
             .await
     }
 
+    /// Usage grouped by `group_by`, of one member, action or month when `filter` says.
+    pub async fn usage_of(
+        &self,
+        group_by: &str,
+        filter: &creditkit_api::UsageFilter,
+    ) -> Result<Usage, ClientError> {
+        let path = format!(
+            "/usage?group_by={}{}",
+            encode(group_by),
+            filter_query(filter)
+        );
+        self.get(&path).await
+    }
+
     pub async fn transactions(&self, kind: Option<&str>) -> Result<Page<Transaction>, ClientError> {
-        match kind {
-            Some(k) => {
-                self.get(&format!("/transactions?limit=50&type={}", encode(k)))
-                    .await
-            }
-            None => self.get("/transactions?limit=50").await,
-        }
+        self.transactions_of(kind, &creditkit_api::UsageFilter::default())
+            .await
+    }
+
+    /// The latest 50 entries, of one kind, member, action or month when asked.
+    pub async fn transactions_of(
+        &self,
+        kind: Option<&str>,
+        filter: &creditkit_api::UsageFilter,
+    ) -> Result<Page<Transaction>, ClientError> {
+        let kind = kind
+            .map(|k| format!("&type={}", encode(k)))
+            .unwrap_or_default();
+        let path = format!("/transactions?limit=50{kind}{}", filter_query(filter));
+        self.get(&path).await
     }
 
     /// The server-sent balance events URL (EventSource cannot send headers).
@@ -408,6 +435,21 @@ async fn decode<T: FromJson>(resp: gloo_net::http::Response) -> Result<T, Client
 /// weighed ~100 KB of this module. `cargo xtask size` measures it.
 pub(crate) fn from_json<T: FromJson>(text: &str) -> Result<T, creditkit_api::decode::DecodeError> {
     creditkit_api::from_json_text(text)
+}
+
+/// `&member_id=…&action=…&month=…` for the parts `filter` names.
+fn filter_query(filter: &creditkit_api::UsageFilter) -> String {
+    let mut q = String::new();
+    for (name, value) in [
+        ("member_id", &filter.member_id),
+        ("action", &filter.action),
+        ("month", &filter.month),
+    ] {
+        if let Some(v) = value.as_deref().filter(|v| !v.is_empty()) {
+            q.push_str(&format!("&{name}={}", encode(v)));
+        }
+    }
+    q
 }
 
 fn encode(s: &str) -> String {

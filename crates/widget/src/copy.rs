@@ -188,6 +188,16 @@ pub struct Words {
     pub minimum_payout: fn(amount: &str) -> String,
     pub request_payout: fn(amount: &str) -> String,
     pub payout_requested: &'static str,
+    pub agents_title: &'static str,
+    pub runs_on: fn(model: &str) -> String,
+    pub per_message: fn(price: &str) -> String,
+    pub per_message_after_free: fn(price: &str) -> String,
+    pub free_left: fn(left: u64, of: u64) -> String,
+    pub by_application: &'static str,
+    pub in_month: &'static str,
+    pub by_member: &'static str,
+    pub by_action: &'static str,
+    pub every_action: &'static str,
 }
 
 /// The words of the page's language.
@@ -386,6 +396,16 @@ pub static EN: Words = Words {
     minimum_payout: |a| format!("Payouts from {a}."),
     request_payout: |a| format!("Request a payout of {a}"),
     payout_requested: "Payout requested: it appears in your history.",
+    agents_title: "Agents",
+    runs_on: |m| format!("Runs on {m}"),
+    per_message: |p| format!("{p} a message"),
+    per_message_after_free: |p| format!("{p} a message after the free ones"),
+    free_left: |l, t| format!("{l} of {t} free messages left"),
+    by_application: "The application",
+    in_month: "Month ",
+    by_member: "Member ",
+    by_action: "Action ",
+    every_action: "every action",
 };
 
 pub static FR: Words = Words {
@@ -557,4 +577,14 @@ pub static FR: Words = Words {
     minimum_payout: |a| format!("Versements à partir de {a}."),
     request_payout: |a| format!("Demander le versement de {a}"),
     payout_requested: "Versement demandé : il figure dans votre historique.",
+    agents_title: "Agents",
+    runs_on: |m| format!("Fonctionne avec {m}"),
+    per_message: |p| format!("{p} par message"),
+    per_message_after_free: |p| format!("{p} par message au-delà des messages gratuits"),
+    free_left: |l, t| format!("{l} messages gratuits restants sur {t}"),
+    by_application: "L’application",
+    in_month: "Mois ",
+    by_member: "Membre ",
+    by_action: "Action ",
+    every_action: "toutes les actions",
 };

@@ -16,6 +16,8 @@
 //! - `<creditkit-plan api token [wallet]>`: the plan, what is left of its allowance, when
 //!   it resets, and when each part of the balance expires.
 //! - `<creditkit-earnings api token wallet>`: a creator's earnings and a payout request.
+//! - `<creditkit-agents api token>`: each agent's price per message and the free
+//!   messages this member has left.
 //!
 //! Elements with the same `api`, `token` and `wallet` share one state: one balance, one
 //! event stream, one flow (a blocked action continues when a top-up arrives).
@@ -33,7 +35,7 @@ use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-use crate::account::{BuyCredits, EarningsPanel, PlanAllowance};
+use crate::account::{AgentCards, BuyCredits, EarningsPanel, PlanAllowance};
 use crate::client::Client;
 use crate::components::{
     BalanceBadge, ConfirmDialog, InsufficientPrompt, LiveEstimate, LowBalanceBanner,
@@ -104,6 +106,9 @@ pub(crate) fn register() {
     });
     define("creditkit-plan", &[], |el| {
         mount_panel(el, || view! { <PlanAllowance/> }.into_any())
+    });
+    define("creditkit-agents", &[], |el| {
+        mount_panel(el, || view! { <AgentCards/> }.into_any())
     });
     define("creditkit-earnings", &[], |el| {
         mount_panel(el, || view! { <EarningsPanel/> }.into_any())

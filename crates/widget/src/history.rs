@@ -39,20 +39,99 @@ fn group_text(g: creditkit_api::UsageGroup) -> String {
     words().group_options[i].to_string()
 }
 
-/// `fetch(client, filter)`, fetched again when the filter changes or the balance does.
-fn refetching<T, Fut>(
+/// `fetch(client, key())`, fetched again when the key changes or the balance does.
+fn refetching<K: 'static, T, Fut>(
     credits: Credits,
-    filter: RwSignal<String>,
-    fetch: impl Fn(crate::client::Client, String) -> Fut + 'static,
+    key: impl Fn() -> K + 'static,
+    fetch: impl Fn(crate::client::Client, K) -> Fut + 'static,
 ) -> LocalResource<T>
 where
     T: 'static,
     Fut: std::future::Future<Output = T> + 'static,
 {
     LocalResource::new(move || {
-        let (f, _) = (filter.get(), credits.revision.get());
-        fetch(credits.client(), f)
+        credits.revision.track();
+        fetch(credits.client(), key())
     })
+}
+
+/// Who may be named in the filters: every member with their name for a caller with
+/// `read_team` (admins, owners, the backend), nobody else's for a member (seed 001:
+/// admins track who used credits; a member sees their own).
+#[derive(Clone, Default)]
+pub(crate) struct Team {
+    pub(crate) sees_everyone: bool,
+    pub(crate) names: HashMap<String, String>,
+}
+
+impl Team {
+    fn load(credits: Credits) -> LocalResource<Team> {
+        LocalResource::new(move || {
+            let client = credits.client();
+            async move {
+                let sees_everyone = client
+                    .me()
+                    .await
+                    .is_ok_and(|me| me.rights.contains(&creditkit_api::Op::ReadTeam));
+                let names = client
+                    .members()
+                    .await
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|m| (m.id, m.name))
+                    .collect();
+                Team {
+                    sees_everyone,
+                    names,
+                }
+            }
+        })
+    }
+
+    /// A member's name; the member's own words when unknown; "" (no member) is the
+    /// application's backend.
+    fn name(&self, id: &str) -> String {
+        match self.names.get(id) {
+            Some(n) => n.clone(),
+            None if id.is_empty() => words().by_application.to_string(),
+            None => words().a_member.to_string(),
+        }
+    }
+}
+
+/// The month and member filters both views share.
+#[component]
+fn TeamFilters(
+    month: RwSignal<String>,
+    member: RwSignal<String>,
+    team: LocalResource<Team>,
+) -> impl IntoView {
+    view! {
+        <label>{words().in_month}
+            <input type="month" on:change=move |ev| month.set(event_target_value(&ev))/>
+        </label>
+        {move || team.get().filter(|t| t.sees_everyone).map(|t| {
+            let mut people: Vec<(String, String)> = t.names.into_iter().collect();
+            people.sort_by(|a, b| a.1.cmp(&b.1));
+            view! {
+                <label>{words().by_member}
+                    <select on:change=move |ev| member.set(event_target_value(&ev))>
+                        <option value="">{words().everyone}</option>
+                        {people.into_iter().map(|(id, name)| view! { <option value=id>{name}</option> }).collect_view()}
+                    </select>
+                </label>
+            }
+        })}
+    }
+}
+
+fn filter_of(member: &str, action: &str, month: &str) -> creditkit_api::UsageFilter {
+    let given = |s: &str| (!s.is_empty()).then(|| s.to_string());
+    creditkit_api::UsageFilter {
+        member_id: given(member),
+        action: given(action),
+        month: given(month),
+    }
 }
 
 /// What an action is called on the card; an id the card does not know (an older
@@ -77,6 +156,8 @@ pub(crate) struct HistoryRow {
     pub(crate) kind: &'static str,
     pub(crate) what: String,
     pub(crate) credits: String,
+    /// Whose it was (a paid action's member).
+    pub(crate) member: Option<String>,
 }
 
 /// Entries (newest first) as rows: a paid action's hold, charge and release become one
@@ -87,6 +168,7 @@ pub(crate) fn history_rows(items: &[Transaction], card: Option<&Card>) -> Vec<Hi
     struct Paid {
         at_ms: i64,
         action: Option<String>,
+        member: Option<String>,
         reserved: u64,
         charged: u64,
         settled: bool,
@@ -111,6 +193,9 @@ pub(crate) fn history_rows(items: &[Transaction], card: Option<&Card>) -> Vec<Hi
                 if p.action.is_none() {
                     p.action.clone_from(&t.action);
                 }
+                if p.member.is_none() {
+                    p.member.clone_from(&t.member_id);
+                }
                 match t.kind {
                     TransactionKind::Hold => p.reserved += t.held_delta_millicredits.unsigned_abs(),
                     TransactionKind::Charge => {
@@ -134,6 +219,7 @@ pub(crate) fn history_rows(items: &[Transaction], card: Option<&Card>) -> Vec<Hi
                     None => kind_label(t.kind).to_string(),
                 },
                 credits: moved(t),
+                member: t.member_id.clone(),
             },
             Err(hold) => {
                 let p = &paid[&hold];
@@ -153,6 +239,7 @@ pub(crate) fn history_rows(items: &[Transaction], card: Option<&Card>) -> Vec<Hi
                     kind,
                     what: name,
                     credits,
+                    member: p.member.clone(),
                 }
             }
         })
@@ -180,20 +267,25 @@ fn moved(t: &Transaction) -> String {
 pub fn UsageChart() -> impl IntoView {
     let credits = Credits::get();
     let group = RwSignal::new("action".to_string());
+    let (month, member) = (RwSignal::new(String::new()), RwSignal::new(String::new()));
+    let team = Team::load(credits);
     let usage = refetching(
         credits,
-        group,
-        |client, g| async move { client.usage(&g).await },
+        move || (group.get(), filter_of(&member.get(), "", &month.get())),
+        |client, (g, f)| async move { client.usage_of(&g, &f).await },
     );
     view! {
         <section class="ck-usage" aria-label=words().usage>
             <FilterSelect label=words().usage_by value=group values=&["action", "project", "member", "month"] texts=&words().group_options/>
+            <TeamFilters month=month member=member team=team/>
             {move || usage.get().map(|r| match r {
                 Err(e) => view! { <p class="ck-failed">{e.words()}</p> }.into_any(),
                 Ok(u) if u.rows.is_empty() => view! { <p class="ck-note">{words().nothing_used}</p> }.into_any(),
                 Ok(u) => {
                     let card = credits.card.get();
+                    let people = team.get().unwrap_or_default();
                     let by_action = u.group_by == creditkit_api::UsageGroup::Action;
+                    let by_member = u.group_by == creditkit_api::UsageGroup::Member;
                     let top = u.rows.iter().map(|r| r.used_millicredits).max().unwrap_or(1).max(1);
                     let rows = u.rows.len();
                     let height = rows * 28 + 8;
@@ -202,7 +294,13 @@ pub fn UsageChart() -> impl IntoView {
                             {u.rows.iter().enumerate().map(|(i, r)| {
                                 let w = (r.used_millicredits.saturating_mul(220) / top).max(1);
                                 let y = i * 28 + 4;
-                                let label = if by_action { action_name(card.as_deref(), &r.key) } else { r.key.clone() };
+                                let label = if by_action {
+                                    action_name(card.as_deref(), &r.key)
+                                } else if by_member {
+                                    people.name(&r.key)
+                                } else {
+                                    r.key.clone()
+                                };
                                 view! {
                                     <g>
                                         <text x="0" y=y + 16 class="ck-chart-label">{truncate(&label, 20)}</text>
@@ -234,19 +332,57 @@ fn truncate(s: &str, n: usize) -> String {
 pub fn TransactionList() -> impl IntoView {
     let credits = Credits::get();
     let kind = RwSignal::new(String::new());
-    let page = refetching(credits, kind, |client, k| async move {
-        client
-            .transactions((!k.is_empty()).then_some(k.as_str()))
-            .await
-    });
+    let (month, member, action) = (
+        RwSignal::new(String::new()),
+        RwSignal::new(String::new()),
+        RwSignal::new(String::new()),
+    );
+    let team = Team::load(credits);
+    let page = refetching(
+        credits,
+        move || {
+            (
+                kind.get(),
+                filter_of(&member.get(), &action.get(), &month.get()),
+            )
+        },
+        |client, (k, f)| async move {
+            client
+                .transactions_of((!k.is_empty()).then_some(k.as_str()), &f)
+                .await
+        },
+    );
+    let actions = move || {
+        credits.card.get().map(|card| {
+            view! {
+                <label>{words().by_action}
+                    <select on:change=move |ev| action.set(event_target_value(&ev))>
+                        <option value="">{words().every_action}</option>
+                        {card.actions.iter().map(|a| view! { <option value=a.id.clone()>{a.name.clone()}</option> }).collect_view()}
+                    </select>
+                </label>
+            }
+        })
+    };
     view! {
         <section class="ck-transactions" aria-label=words().transactions>
             <FilterSelect label=words().show value=kind values=&["", "charge", "grant", "hold", "release", "refund", "expiry", "earning", "payout"] texts=&words().kind_options/>
+            {actions}
+            <TeamFilters month=month member=member team=team/>
             {move || page.get().map(|r| match r {
                 Err(e) => view! { <p class="ck-failed">{e.words()}</p> }.into_any(),
                 Ok(p) => {
                     let card = credits.card.get();
-                    let rows = history_rows(&p.items, card.as_deref());
+                    let people = team.get().unwrap_or_default();
+                    let mut rows = history_rows(&p.items, card.as_deref());
+                    // Whose each charge was, where the viewer may see everyone's.
+                    if people.sees_everyone {
+                        for r in &mut rows {
+                            if let Some(m) = r.member.as_deref() {
+                                r.what = format!("{} · {}", r.what, people.name(m));
+                            }
+                        }
+                    }
                     view! {
                         <table>
                             <thead><tr><th scope="col">{words().when}</th><th scope="col">{words().what}</th><th scope="col">{words().credits}</th></tr></thead>

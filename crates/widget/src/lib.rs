@@ -21,7 +21,7 @@ mod shared;
 mod state;
 pub mod tokens;
 
-pub use account::{BuyCredits, EarningsPanel, PlanAllowance};
+pub use account::{AgentCards, BuyCredits, EarningsPanel, PlanAllowance};
 pub use caps::SpendingCaps;
 pub use client::Refresh;
 pub use client::{Client, ClientError, Me};

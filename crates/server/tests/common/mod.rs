@@ -105,6 +105,11 @@ impl Srv {
 
     /// A member with `role` and a session for them, minted over HTTP by the backend.
     pub async fn session(&self, name: &str, role: Role) -> String {
+        self.session_and_member(name, role).await.0
+    }
+
+    /// A new member's session token, and the member's id.
+    pub async fn session_and_member(&self, name: &str, role: Role) -> (String, String) {
         let (s, m) = self
             .call(
                 "POST",
@@ -125,7 +130,10 @@ impl Srv {
             )
             .await;
         assert_eq!(s, StatusCode::OK, "{v}");
-        v["token"].as_str().unwrap().to_string()
+        (
+            v["token"].as_str().unwrap().to_string(),
+            m["id"].as_str().unwrap().to_string(),
+        )
     }
 
     pub async fn call(
