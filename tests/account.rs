@@ -115,5 +115,64 @@ pub(crate) async fn earnings(c: &Client, env: &Env) -> Result<()> {
         return Err("a payout of nothing can be asked for".into());
     }
     shot(c, env, "16-kopai-earnings").await?;
+    chat_without_a_dialog_per_turn(c, env).await
+}
+
+/// Seed 000: the conversation's running total at the top of the chat, counted by the
+/// server (it survived the reload above), and turns the user lets run unasked: after
+/// opting in, a turn within the limit runs with no dialog and is counted.
+async fn chat_without_a_dialog_per_turn(c: &Client, env: &Env) -> Result<()> {
+    wait_text(
+        c,
+        "[data-field=chat-total]",
+        "the conversation's total after a reload",
+        |t| t == "This conversation: 0 credits over 1 turn",
+    )
+    .await?;
+    let off = js(
+        c,
+        "return document.querySelector('.ck-auto-confirm input[type=checkbox]').checked;",
+    )
+    .await?;
+    if off != json!(false) {
+        return Err("auto-confirm is on before the user chose it".into());
+    }
+    js(
+        c,
+        "document.querySelector('.ck-auto-confirm input[type=checkbox]').click();
+         const t = document.querySelector('#demo-chat-input'); t.value = 'Another meta description';
+         t.dispatchEvent(new Event('input', { bubbles: true })); return true;",
+    )
+    .await?;
+    wait_text(c, "#demo-turn-cost", "the free turn's estimate", |t| {
+        t.ends_with("· 0 credits")
+    })
+    .await?;
+    // Watch for any dialog while the turn runs.
+    js(
+        c,
+        "window.__dialogs = 0; new MutationObserver(() => { if (document.querySelector('[role=dialog]')) window.__dialogs++; })
+           .observe(document.body, { childList: true, subtree: true }); return true;",
+    )
+    .await?;
+    click(c, "#demo-send").await?;
+    wait_text(c, ".demo-turns", "the unasked turn", |t| {
+        t.contains("Another meta description")
+    })
+    .await?;
+    wait_text(
+        c,
+        "[data-field=chat-total]",
+        "the conversation's total",
+        |t| t == "This conversation: 0 credits over 2 turns",
+    )
+    .await?;
+    let dialogs = js(c, "return window.__dialogs;").await?;
+    if dialogs != json!(0) {
+        return Err(format!(
+            "an opted-in turn opened a dialog ({dialogs} times)"
+        ));
+    }
+    shot(c, env, "17-chat-unasked").await?;
     Ok(())
 }

@@ -78,3 +78,16 @@ pub struct UsageFilter {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub month: Option<String>,
 }
+
+/// `GET /v1/conversations/{id}`: what one chat has cost so far (seed 000: "running
+/// session usage is visible at the top of the chat"), counted by the server.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConversationUsage {
+    pub conversation_id: String,
+    /// Turns confirmed (charged, running, or released without charge).
+    pub turns: u64,
+    /// Charged for its turns (refunded ones not counted).
+    pub charged_millicredits: u64,
+    /// Reserved by turns still running.
+    pub held_millicredits: u64,
+}

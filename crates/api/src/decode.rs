@@ -265,6 +265,7 @@ from_json_struct! {
         id, name, renewal, allowance_millicredits, left_millicredits; renews_at_ms
     }
     CreditPart { source, remaining_millicredits; name, expires_at_ms }
+    ConversationUsage { conversation_id, turns, charged_millicredits, held_millicredits }
     AgentOffer {
         id, name, model_name, per_message, publisher_addon_millicredits, free_messages,
         free_left
@@ -483,6 +484,12 @@ mod tests {
                 ],
             });
         }
+        round(ConversationUsage {
+            conversation_id: "chat-1".into(),
+            turns: 3,
+            charged_millicredits: 4_500,
+            held_millicredits: 2_000,
+        });
         round(AgentOffer {
             id: "seo-writer".into(),
             name: "SEO Writer".into(),

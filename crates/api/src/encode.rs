@@ -14,7 +14,7 @@ wire_names! {
 }
 
 to_json_struct! {
-    QuoteRequest { request; wallet_id, project, stream }
+    QuoteRequest { request; wallet_id, project, stream, conversation_id }
     StreamStart { first_output_tokens }
     HoldRequest { quote_id }
     PayoutRequest { amount_millicredits }
@@ -62,8 +62,12 @@ mod tests {
                 stream: stream.map(|first_output_tokens| StreamStart {
                     first_output_tokens,
                 }),
+                conversation_id: project.map(|p| format!("chat-{p}")),
             });
         }
+        round(PayoutRequest {
+            amount_millicredits: 100_000,
+        });
         round(HoldRequest {
             quote_id: "q_1".into(),
         });

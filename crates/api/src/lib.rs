@@ -15,7 +15,7 @@ mod error;
 use serde::{Deserialize, Serialize};
 
 pub use access::{permits, Actor, Op, Role};
-pub use account::{AgentOffer, Allowance, CreditPart, PlanStatus, UsageFilter};
+pub use account::{AgentOffer, Allowance, ConversationUsage, CreditPart, PlanStatus, UsageFilter};
 pub use creditkit_pricing::json;
 pub use creditkit_pricing::{
     CardRef, Estimate, Line, LineKind, PackCover, PackOffer, PlanCover, Request, Shortfall,
@@ -210,6 +210,11 @@ pub struct QuoteRequest {
     /// tokens now, and grows as the model streams, up to the estimate's maximum.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stream: Option<StreamStart>,
+    /// The chat this turn belongs to (the page's id for it, at most 200 characters):
+    /// the server counts each conversation's spend (`GET /v1/conversations/{id}`),
+    /// across session refreshes and reloads.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conversation_id: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -17,9 +17,9 @@ use serde::{Deserialize, Serialize};
 use creditkit_widget::format::credits_text;
 use creditkit_widget::tokens;
 use creditkit_widget::{
-    AgentCards, BalanceBadge, BuyCredits, Client, ConfirmDialog, Credits, EarningsPanel, Flow,
-    InsufficientPrompt, LiveEstimate, LowBalanceBanner, Operation, PlanAllowance, SpendingCaps,
-    TransactionList, UsageChart,
+    AgentCards, AutoConfirm, BalanceBadge, BuyCredits, ChatTotal, Client, ConfirmDialog, Credits,
+    EarningsPanel, Flow, InsufficientPrompt, LiveEstimate, LowBalanceBanner, Operation,
+    PlanAllowance, SpendingCaps, TransactionList, UsageChart,
 };
 
 /// A product as the demo backend lists it: no secrets.
@@ -493,6 +493,7 @@ fn Chat(
     let used = RwSignal::new(std::collections::BTreeMap::<String, u64>::new());
     let turns = RwSignal::new(Vec::<Turn>::new());
     let action_id = action.id.clone();
+    let product_id = product.clone();
 
     let request_for = {
         let action_id = action_id.clone();
@@ -650,9 +651,7 @@ fn Chat(
     let has_agents = !card.agents.is_empty();
     view! {
         <h2>"Chat"</h2>
-        <p class="demo-session" aria-live="polite">
-            {move || format!("This session: {}", credits_text(credits.session_spent_millicredits.get()))}
-        </p>
+        <ChatTotal conversation=conversation_id(&product_id)/>
         <ol class="demo-turns">
             {move || turns.get().into_iter().map(|t| view! { <li><p class="demo-you">{t.text}</p><p class="demo-reply">{t.reply}</p></li> }).collect_view()}
         </ol>
@@ -689,8 +688,32 @@ fn Chat(
             }}
         </div>
         <button type="button" class="ck-primary" id="demo-send" disabled=paused on:click=move |_| send_click()>"Send"</button>
+        // The operator lets a user choose turns of up to 10 credits to run unasked.
+        <AutoConfirm ceiling_credits=10/>
         {move || paused().then(|| view! { <p class="ck-note">"New messages are paused at zero balance; your conversation stays here."</p> })}
     }
+}
+
+/// This browser's conversation with `product`'s chat: an id kept in local storage, so
+/// the server's running total follows it across reloads and session refreshes.
+#[allow(clippy::float_arithmetic)] // Math.random() scaled to 32 random bits; not an amount
+fn conversation_id(product: &str) -> String {
+    let key = format!("demo-conversation-{product}");
+    let storage = web_sys::window().and_then(|w| w.local_storage().ok().flatten());
+    if let Some(id) = storage
+        .as_ref()
+        .and_then(|s| s.get_item(&key).ok().flatten())
+    {
+        return id;
+    }
+    let id = format!(
+        "{product}-{:x}",
+        (js_sys::Math::random() * 4_294_967_296.0) as u64
+    );
+    if let Some(s) = storage {
+        let _ = s.set_item(&key, &id);
+    }
+    id
 }
 
 fn location_hash() -> Option<String> {

@@ -27,6 +27,7 @@ async fn charge(ledger: &Ledger, p: &Principal, wallet: &str, n: usize) -> Durat
         request: Request::single(Item::new("rewrite")),
         project: None,
         stream: None,
+        conversation_id: None,
     };
     let q = ledger.quote(p, &req).await.expect("quote");
     let h = ledger

@@ -162,8 +162,8 @@ impl Ledger {
         let hold_id = new_id("hld");
         let expires_at_ms = now + self.config.hold_ttl_ms;
         later(&mut tx, sqlx::query(
-            "INSERT INTO holds (id, quote_id, wallet_id, amount_mc, status, member_id, action, project, expires_at_ms, created_at_ms, confirmed_max_mc, reserved_tokens, generated_tokens, generated_mc) \
-             VALUES ($1, $2, $3, $4, 'active', $5, $6, $7, $8, $9, $10, $11, $12, $12)",
+            "INSERT INTO holds (id, quote_id, wallet_id, amount_mc, status, member_id, action, project, expires_at_ms, created_at_ms, confirmed_max_mc, reserved_tokens, generated_tokens, generated_mc, conversation) \
+             VALUES ($1, $2, $3, $4, 'active', $5, $6, $7, $8, $9, $10, $11, $12, $12, $13)",
         )
         .bind(&hold_id)
         .bind(quote_id)
@@ -177,6 +177,7 @@ impl Ledger {
         .bind(stream_tokens.map(|_| max))
         .bind(stream_tokens)
         .bind(stream_tokens.map(|_| 0i64))
+        .bind(&q.conversation)
         )
         .await?;
         self.hold_agent_messages(

@@ -23,6 +23,14 @@ impl Ledger {
                 message: "project is limited to 200 characters".into(),
             });
         }
+        if let Some(c) = &req.conversation_id {
+            if c.is_empty() || c.len() > 200 {
+                return Err(LedgerError::invalid_at(
+                    "conversation_id",
+                    "a conversation id is 1 to 200 characters".to_string(),
+                ));
+            }
+        }
         // A session bound to a project quotes for it, named or not; never for another.
         let project: Option<String> = match (&p.project, &req.project) {
             (Some(bound), Some(asked)) if bound != asked => {
@@ -108,6 +116,7 @@ impl Ledger {
             max_mc: max,
             stream_first_tokens: first.map(|f| f.0 as i64),
             hold_mc: first.map(|f| f.1),
+            conversation: req.conversation_id.clone(),
             created_at_ms: now,
             expires_at_ms,
         };

@@ -290,6 +290,36 @@ impl Ledger {
 }
 
 impl Ledger {
+    /// What one conversation's turns have cost so far in this workspace: counted from
+    /// their holds, whichever session or page confirmed them. Without `read_team`, the
+    /// caller's own turns only.
+    pub async fn conversation(
+        &self,
+        p: &Principal,
+        conversation_id: &str,
+    ) -> Result<creditkit_api::ConversationUsage> {
+        p.require(Op::Read)?;
+        let own = (!p.may(Op::ReadTeam)).then(|| p.member_id.clone().unwrap_or_default());
+        let (turns, charged, held): (i64, i64, i64) = sqlx::query_as(
+            "SELECT COUNT(*), \
+             CAST(COALESCE(SUM(CASE WHEN h.status = 'captured' THEN h.captured_mc ELSE 0 END), 0) AS BIGINT), \
+             CAST(COALESCE(SUM(CASE WHEN h.status = 'active' THEN h.amount_mc ELSE 0 END), 0) AS BIGINT) \
+             FROM holds h JOIN wallets w ON w.id = h.wallet_id \
+             WHERE h.conversation = $1 AND w.workspace_id = $2 AND ($3 = '' OR h.member_id = $3)",
+        )
+        .bind(conversation_id)
+        .bind(&p.workspace_id)
+        .bind(own.as_deref().map_or("", |m| if m.is_empty() { "\u{0}" } else { m }))
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(creditkit_api::ConversationUsage {
+            conversation_id: conversation_id.to_string(),
+            turns: to_u64(turns),
+            charged_millicredits: to_u64(charged),
+            held_millicredits: to_u64(held),
+        })
+    }
+
     /// Whose entries a read may show: the member `filter` names, or, for a caller
     /// without `read_team`, its own member only (`true`: entries of no member too).
     /// Naming another member without `read_team` is refused; naming someone who is not

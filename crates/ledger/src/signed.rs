@@ -48,6 +48,9 @@ pub(crate) struct QuoteClaims {
     pub stream_first_tokens: Option<i64>,
     #[serde(rename = "h", default, skip_serializing_if = "Option::is_none")]
     pub hold_mc: Option<i64>,
+    /// The chat the turn belongs to, counted per conversation.
+    #[serde(rename = "v", default, skip_serializing_if = "Option::is_none")]
+    pub conversation: Option<String>,
     #[serde(rename = "t")]
     pub created_at_ms: i64,
     #[serde(rename = "e")]
@@ -156,6 +159,7 @@ mod tests {
             max_mc: 60_000,
             stream_first_tokens: None,
             hold_mc: None,
+            conversation: None,
             created_at_ms: 1,
             expires_at_ms: 2,
         }

@@ -428,6 +428,11 @@ ALTER TABLE caps ADD COLUMN set_by BIGINT NOT NULL DEFAULT 2
     r#"
 ALTER TABLE sessions ADD COLUMN project TEXT
 "#,
+    // 15: a chat turn's hold names its conversation (what a chat has cost so far).
+    r#"
+ALTER TABLE holds ADD COLUMN conversation TEXT;
+CREATE INDEX holds_conversation ON holds (conversation)
+"#,
 ];
 
 /// Opens the database: the read pool, the write pool and the dialect. On PostgreSQL

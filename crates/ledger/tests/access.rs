@@ -18,6 +18,7 @@ fn quote_req(item: Item) -> QuoteRequest {
         request: Request::single(item),
         project: None,
         stream: None,
+        conversation_id: None,
     }
 }
 

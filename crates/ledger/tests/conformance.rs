@@ -16,6 +16,7 @@ fn quote_req(item: Item) -> QuoteRequest {
         request: Request::single(item),
         project: Some("launch".into()),
         stream: None,
+        conversation_id: None,
     }
 }
 

@@ -17,6 +17,7 @@ fn rewrite() -> QuoteRequest {
         request: Request::single(Item::new("rewrite")),
         project: None,
         stream: None,
+        conversation_id: None,
     }
 }
 

@@ -112,7 +112,7 @@ fn run(store: Store, cases: u32) {
                         if let Err(e) = r { prop_assert_eq!(e.code(), ErrorCode::InvalidRequest, "{}", e); }
                     }
                     Op::Hold { item: i, quantity } => {
-                        let q = env.ledger.quote(&p, &QuoteRequest { wallet_id: None, request: Request::single(item(*i, *quantity)), project: None, stream: None }).await.unwrap();
+                        let q = env.ledger.quote(&p, &QuoteRequest { wallet_id: None, request: Request::single(item(*i, *quantity)), project: None, stream: None, conversation_id: None }).await.unwrap();
                         prop_assert_eq!(q.available_millicredits, before.available_millicredits);
                         match env.ledger.hold(&p, &HoldRequest { quote_id: q.id.clone() }, &k).await {
                             Ok(h) => {

@@ -150,6 +150,7 @@ fn quote_for(rng: &mut Rng, card: &str, project: &str) -> QuoteRequest {
         request,
         project: Some(project.into()),
         stream,
+        conversation_id: None,
     }
 }
 

@@ -30,6 +30,7 @@ fn turn(first: Option<u64>) -> QuoteRequest {
         stream: first.map(|first_output_tokens| StreamStart {
             first_output_tokens,
         }),
+        conversation_id: None,
     }
 }
 
@@ -46,6 +47,7 @@ fn image(res: &str, project: &str) -> QuoteRequest {
         request: Request::single(Item::new("image").param("resolution", res)),
         project: Some(project.into()),
         stream: None,
+        conversation_id: None,
     }
 }
 

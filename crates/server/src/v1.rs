@@ -45,6 +45,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/earnings", get(get_earnings))
         .route("/allowance", get(get_allowance))
         .route("/agents", get(get_agents))
+        .route("/conversations/{id}", get(get_conversation))
         .route("/payouts", post(post_payout))
         .route("/balance", get(get_balance))
         .route("/topups", post(post_topup))
@@ -290,6 +291,14 @@ async fn get_agents(
     Auth(p): Auth,
 ) -> ApiResult<Vec<creditkit_api::AgentOffer>> {
     Ok(Json(s.ledger.agents(&p).await?))
+}
+
+async fn get_conversation(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<creditkit_api::ConversationUsage> {
+    Ok(Json(s.ledger.conversation(&p, &id).await?))
 }
 
 async fn post_payout(

@@ -173,4 +173,37 @@ both! {
         let (s, v) = srv.call("GET", "/v1/usage?month=2026-13", &ada, None, None).await;
         assert_eq!((s, v["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_request")), "{v}");
     };
+
+    a_conversation_s_running_total_is_counted_by_the_server => |store| async move {
+        let mut srv = start(store).await;
+        srv.workspace_on(KOPAI, None).await;
+        let (s, v) = srv.call("POST", "/v1/topups", &srv.key, Some("t"), Some(json!({ "pack_id": "pro" }))).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let (ann, _) = srv.session_and_member("Ann", Role::Member).await;
+        let turn = |n: u32| json!({ "request": { "action": "message", "params": { "model": "gpt-4o" } }, "conversation_id": format!("chat-{}", n % 2) });
+        // Three turns of chat-1 (one released: not charged), one of chat-0.
+        let mut n = 0;
+        for (chat, settle) in [(1, "capture"), (1, "capture"), (1, "release"), (0, "capture")] {
+            n += 1;
+            let (s, q) = srv.call("POST", "/v1/quotes", &ann, None, Some(turn(chat))).await;
+            assert_eq!(s, StatusCode::OK, "{q}");
+            let (s, h) = srv.call("POST", "/v1/holds", &ann, Some(&format!("h{n}")), Some(json!({ "quote_id": q["id"] }))).await;
+            assert_eq!(s, StatusCode::OK, "{h}");
+            let (s, v) = srv.call("POST", &format!("/v1/holds/{}/{settle}", h["id"].as_str().unwrap()), &srv.key, Some(&format!("s{n}")), Some(json!({}))).await;
+            assert_eq!(s, StatusCode::OK, "{v}");
+        }
+        // A fresh session (a reload, a refreshed token) reads the same total.
+        let again = srv.session("Ann again", Role::Admin).await;
+        let (s, c) = srv.call("GET", "/v1/conversations/chat-1", &again, None, None).await;
+        assert_eq!(s, StatusCode::OK, "{c}");
+        assert_eq!(c, json!({ "conversation_id": "chat-1", "turns": 3, "charged_millicredits": 2_000, "held_millicredits": 0 }));
+        // Another member's view is their own turns: none.
+        let bo = srv.session("Bo", Role::Member).await;
+        let (_, c) = srv.call("GET", "/v1/conversations/chat-1", &bo, None, None).await;
+        assert_eq!((&c["turns"], &c["charged_millicredits"]), (&json!(0), &json!(0)), "{c}");
+        // An id that cannot be one is refused when quoting.
+        let long = "x".repeat(201);
+        let (s, v) = srv.call("POST", "/v1/quotes", &ann, None, Some(json!({ "request": { "action": "message", "params": { "model": "gpt-4o" } }, "conversation_id": long }))).await;
+        assert_eq!((s, v["path"].as_str()), (StatusCode::BAD_REQUEST, Some("conversation_id")), "{v}");
+    };
 }

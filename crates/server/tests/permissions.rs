@@ -123,6 +123,14 @@ fn cases() -> Vec<Case> {
         case(Op::Read, "GET", "/v1/me", None, false, Nothing),
         case(Op::Read, "GET", "/v1/agents", None, false, Nothing),
         case(
+            Op::Read,
+            "GET",
+            "/v1/conversations/chat-1",
+            None,
+            false,
+            Nothing,
+        ),
+        case(
             Op::ReadTeam,
             "GET",
             "/v1/usage?group_by=action&member_id={member}",

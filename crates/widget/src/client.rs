@@ -265,6 +265,14 @@ impl Client {
         self.get("/allowance").await
     }
 
+    /// What the chat `id` has cost so far, counted by the server.
+    pub async fn conversation(
+        &self,
+        id: &str,
+    ) -> Result<creditkit_api::ConversationUsage, ClientError> {
+        self.get(&format!("/conversations/{}", encode(id))).await
+    }
+
     /// The card's agents for this member: a paid message's price, the free ones left.
     pub async fn agents(&self) -> Result<Vec<creditkit_api::AgentOffer>, ClientError> {
         self.get("/agents").await
@@ -299,7 +307,19 @@ impl Client {
         project: Option<&str>,
         stream: Option<u64>,
     ) -> Result<Quote, ClientError> {
+        self.quote_turn(request, project, stream, None).await
+    }
+
+    /// [`Client::quote`] for a turn of the chat `conversation` (counted per chat).
+    pub async fn quote_turn(
+        &self,
+        request: &Request,
+        project: Option<&str>,
+        stream: Option<u64>,
+        conversation: Option<&str>,
+    ) -> Result<Quote, ClientError> {
         let body = QuoteRequest {
+            conversation_id: conversation.map(str::to_string),
             wallet_id: self.wallet_id.clone(),
             request: request.clone(),
             project: project.map(str::to_string),

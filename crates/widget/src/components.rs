@@ -255,15 +255,13 @@ fn Exceeds(estimate: Estimate) -> impl IntoView {
 pub fn ConfirmDialog() -> impl IntoView {
     let credits = Credits::get();
     let dialog = NodeRef::<html::Div>::new();
+    // An auto-confirmed turn runs without the dialog; only a failure is shown.
     let open = Memo::new(move |_| {
-        credits.flow.with(|f| {
-            matches!(
-                f,
-                Flow::Confirming { .. }
-                    | Flow::Working { .. }
-                    | Flow::Done { .. }
-                    | Flow::Failed { .. }
-            )
+        let unattended = credits.unattended.get();
+        credits.flow.with(|f| match f {
+            Flow::Confirming { .. } | Flow::Working { .. } | Flow::Done { .. } => !unattended,
+            Flow::Failed { .. } => true,
+            _ => false,
         })
     });
 
@@ -283,6 +281,9 @@ pub fn ConfirmDialog() -> impl IntoView {
     };
 
     move || {
+        if !open.get() {
+            return None;
+        }
         let flow = credits.flow.get();
         let body = match flow {
             Flow::Confirming { label, quote } => {

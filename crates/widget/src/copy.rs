@@ -198,6 +198,10 @@ pub struct Words {
     pub by_member: &'static str,
     pub by_action: &'static str,
     pub every_action: &'static str,
+    pub auto_confirm_before: &'static str,
+    pub auto_confirm_limit: &'static str,
+    pub auto_confirm_after: &'static str,
+    pub chat_total: fn(total: &str, turns: u64) -> String,
 }
 
 /// The words of the page's language.
@@ -406,6 +410,10 @@ pub static EN: Words = Words {
     by_member: "Member ",
     by_action: "Action ",
     every_action: "every action",
+    auto_confirm_before: " Don't ask me for turns up to ",
+    auto_confirm_limit: "Largest turn that runs without asking, in credits",
+    auto_confirm_after: " credits",
+    chat_total: |t, n| format!("This conversation: {t} over {n} {}", if n == 1 { "turn" } else { "turns" }),
 };
 
 pub static FR: Words = Words {
@@ -587,4 +595,8 @@ pub static FR: Words = Words {
     by_member: "Membre ",
     by_action: "Action ",
     every_action: "toutes les actions",
+    auto_confirm_before: " Ne pas me demander pour les tours jusqu’à ",
+    auto_confirm_limit: "Plus grand tour lancé sans demander, en crédits",
+    auto_confirm_after: " crédits",
+    chat_total: |t, n| format!("Cette conversation : {t} en {n} {}", if n > 1 { "tours" } else { "tour" }),
 };

@@ -11,6 +11,7 @@
 
 pub mod account;
 pub mod caps;
+pub mod chat;
 mod client;
 pub mod components;
 pub mod copy;
@@ -23,6 +24,7 @@ pub mod tokens;
 
 pub use account::{AgentCards, BuyCredits, EarningsPanel, PlanAllowance};
 pub use caps::SpendingCaps;
+pub use chat::{AutoConfirm, ChatTotal};
 pub use client::Refresh;
 pub use client::{Client, ClientError, Me};
 pub use components::{
@@ -33,7 +35,7 @@ pub use creditkit_estimator::{load_token_counter, Estimator, TokenCounter};
 pub use elements::set_session_refresher;
 pub use format::{credits_text, estimate_text};
 pub use history::{TransactionList, UsageChart};
-pub use state::{Buy, Credits, Flow, Operation, Outcome, Purchase};
+pub use state::{auto_confirms, Buy, Credits, Flow, Operation, Outcome, Purchase};
 
 /// Registers the custom elements when the module loads (the embeddable build).
 #[cfg(feature = "start")]

@@ -136,12 +136,12 @@ impl Drop for Lease {
 }
 
 /// How many states the page holds (tests).
-#[cfg(test)]
+#[cfg(all(test, target_arch = "wasm32"))]
 pub(crate) fn states() -> usize {
     PAGE.with(|p| p.borrow().len())
 }
 
-#[cfg(test)]
+#[cfg(all(test, target_arch = "wasm32"))]
 mod tests {
     use super::*;
     use wasm_bindgen_test::wasm_bindgen_test;

@@ -123,6 +123,8 @@ struct Pending {
     operation: Option<Operation>,
     /// A streamed turn: output tokens its hold starts with.
     stream: Option<u64>,
+    /// The chat it is a turn of ([`Credits::conversation`] when it was asked for).
+    conversation: Option<String>,
 }
 
 /// Context for every component: `Credits::provide(client)` once, `Credits::get()` below.
@@ -142,6 +144,14 @@ pub struct Credits {
     pub running_millicredits: RwSignal<Option<u64>>,
     /// A streamed turn paused for want of credits (`pause`), with what covers it.
     pub paused: RwSignal<Option<Shortfall>>,
+    /// The chat the next turns belong to (the page's id for it): the server counts what
+    /// each conversation has cost ([`crate::ChatTotal`]).
+    pub conversation: RwSignal<Option<String>>,
+    /// Turns at most this many milli-credits run without a dialog, once the user opts
+    /// in ([`crate::AutoConfirm`]); `None`: every turn asks.
+    pub auto_confirm_millicredits: RwSignal<Option<u64>>,
+    /// The current flow was confirmed by the user's standing choice, not a dialog.
+    pub unattended: RwSignal<bool>,
     pending: StoredValue<Option<Pending>, LocalStorage>,
     buy_handler: StoredValue<Option<Buy>, LocalStorage>,
     events_target: StoredValue<Option<web_sys::EventTarget>, LocalStorage>,
@@ -261,6 +271,9 @@ impl Credits {
             revision: RwSignal::new(0),
             running_millicredits: RwSignal::new(None),
             paused: RwSignal::new(None),
+            conversation: RwSignal::new(None),
+            auto_confirm_millicredits: RwSignal::new(None),
+            unattended: RwSignal::new(false),
             pending: StoredValue::new_local(None),
             buy_handler: StoredValue::new_local(None),
             events_target: StoredValue::new_local(None),
@@ -414,6 +427,7 @@ impl Credits {
             project,
             operation,
             stream: None,
+            conversation: self.conversation.get_untracked(),
         };
         self.pending.set_value(Some(pending.clone()));
         self.quote_pending();
@@ -438,6 +452,7 @@ impl Credits {
             project,
             operation: Some(operation),
             stream: Some(first_output_tokens),
+            conversation: self.conversation.get_untracked(),
         };
         self.pending.set_value(Some(pending));
         self.quote_pending();
@@ -465,7 +480,12 @@ impl Credits {
         spawn_local(async move {
             match this
                 .client()
-                .quote(&p.request, p.project.as_deref(), p.stream)
+                .quote_turn(
+                    &p.request,
+                    p.project.as_deref(),
+                    p.stream,
+                    p.conversation.as_deref(),
+                )
                 .await
             {
                 Ok(quote) => match (&quote.cap, &quote.shortfall) {
@@ -474,10 +494,18 @@ impl Credits {
                         cap: cap.clone(),
                     }),
                     (None, Some(s)) => this.insufficient(&p.label, s.clone()),
-                    (None, None) => this.flow.set(Flow::Confirming {
-                        label: p.label.clone(),
-                        quote,
-                    }),
+                    (None, None) => {
+                        let limit = this.auto_confirm_millicredits.get_untracked();
+                        let auto = limit.is_some_and(|l| auto_confirms(l, &quote.estimate));
+                        this.unattended.set(auto);
+                        this.flow.set(Flow::Confirming {
+                            label: p.label.clone(),
+                            quote,
+                        });
+                        if auto {
+                            this.confirm();
+                        }
+                    }
                 },
                 Err(e) => this.fail(&p.label, &e),
             }
@@ -719,4 +747,13 @@ impl Credits {
             let _ = target.dispatch_event(&ev);
         }
     }
+}
+
+/// Whether a turn runs without asking, under the user's standing limit (seed 000:
+/// "never charged for something you haven't agreed to"): its maximum is within the
+/// limit, and the price is known well enough (the maximum at most twice the minimum).
+/// Anything else opens the dialog.
+pub fn auto_confirms(limit_millicredits: u64, e: &creditkit_pricing::Estimate) -> bool {
+    e.max_millicredits <= limit_millicredits
+        && e.max_millicredits <= e.min_millicredits.saturating_mul(2)
 }

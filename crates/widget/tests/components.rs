@@ -350,6 +350,24 @@ async fn buy_shows_per_credit_prices_savings_and_the_current_plan() {
 }
 
 #[wasm_bindgen_test]
+fn only_small_well_priced_turns_run_unasked() {
+    let price = |card: &str, item: Item| {
+        estimate(&parse_card(card).unwrap(), &Request::single(item)).unwrap()
+    };
+    // KappaX's static creative: exactly 2 credits.
+    let exact = price(KAPPAX, Item::new("static_creative"));
+    assert!(creditkit_widget::auto_confirms(2_000, &exact));
+    assert!(
+        !creditkit_widget::auto_confirms(1_999, &exact),
+        "above the user's limit: ask"
+    );
+    // Content generation of unknown complexity: 1 to 3 credits, more than twice: ask.
+    let wide = price(CAMPAIGNS, Item::new("content_generation"));
+    assert!((wide.min_millicredits, wide.max_millicredits) == (1_000, 3_000));
+    assert!(!creditkit_widget::auto_confirms(10_000, &wide));
+}
+
+#[wasm_bindgen_test]
 async fn beyond_the_packs_the_offer_is_to_get_in_touch() {
     let el = host();
     let credits = credits_with(KAPPAX);
