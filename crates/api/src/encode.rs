@@ -5,7 +5,7 @@
 use creditkit_pricing::{to_json_struct, wire_names};
 
 use crate::{BalanceState, Cap, CapPeriod, CapScope, CheckoutRequest, HoldRequest, NewCap};
-use crate::{PayoutRequest, QuoteRequest, StreamStart};
+use crate::{PayoutRequest, QuoteRequest, StreamStart, Thresholds};
 
 wire_names! {
     CapScope { Wallet = "wallet", Member = "member", Project = "project" }
@@ -18,6 +18,7 @@ to_json_struct! {
     StreamStart { first_output_tokens }
     HoldRequest { quote_id }
     PayoutRequest { amount_millicredits }
+    Thresholds { low_threshold_millicredits, critical_threshold_millicredits }
     CheckoutRequest { ; pack_id, plan_id, quantity, wallet_id, return_url }
     NewCap { scope, limit_millicredits, period; subject, wallet_id }
     Cap {
@@ -67,6 +68,10 @@ mod tests {
         }
         round(PayoutRequest {
             amount_millicredits: 100_000,
+        });
+        round(Thresholds {
+            low_threshold_millicredits: 100_000,
+            critical_threshold_millicredits: 10_000,
         });
         round(HoldRequest {
             quote_id: "q_1".into(),

@@ -18,8 +18,8 @@ use creditkit_widget::format::credits_text;
 use creditkit_widget::tokens;
 use creditkit_widget::{
     AgentCards, AutoConfirm, BalanceBadge, BuyCredits, ChatTotal, Client, ConfirmDialog, Credits,
-    EarningsPanel, Flow, InsufficientPrompt, LiveEstimate, LowBalanceBanner, Operation,
-    PlanAllowance, SpendingCaps, TransactionList, UsageChart,
+    EarningsPanel, Flow, InsufficientPrompt, LiveEstimate, LowBalanceAlerts, LowBalanceBanner,
+    Operation, PlanAllowance, SpendingCaps, TransactionList, UsageChart,
 };
 
 /// A product as the demo backend lists it: no secrets.
@@ -183,6 +183,7 @@ fn Workspace(client: Client, product: String) -> impl IntoView {
                 <UsageChart/>
                 <h2>"Spending caps"</h2>
                 <SpendingCaps/>
+                <LowBalanceAlerts/>
                 <h2>"History"</h2>
                 <TransactionList/>
             </section>

@@ -302,10 +302,10 @@ both! {
     };
 
     kappax_allowance_follows_its_subscription_cycle => |store| async move {
-        // Seed 000: a monthly allowance that resets with the subscription cycle (the card
-        // has no plan size; the operator adds one), with priced packs beside it.
+        // Seed 000: a monthly allowance that resets with the subscription cycle (the seed
+        // gives no plan size or price; the operator sets them), with priced packs beside it.
         let card = KAPPAX
-            .replacen(r#""packs": ["#, r#""plans": [{ "id": "team", "name": "Team", "credits": 2000, "renewal": "monthly", "price": "99" }], "packs": ["#, 1)
+            .replacen(r#"{ "id": "monthly", "name": "Monthly", "credits": 500, "renewal": "monthly" }"#, r#"{ "id": "team", "name": "Team", "credits": 2000, "renewal": "monthly", "price": "99" }"#, 1)
             .replace(r#"{ "id": "small", "name": "Small", "credits": 1000 }"#, r#"{ "id": "small", "name": "Small", "credits": 1000, "price": "45" }"#);
         let shop = shop(store, &card, None).await;
         shop.buy(&shop.srv.key, json!({ "plan_id": "team" })).await;

@@ -281,3 +281,85 @@ pub fn AgentCards() -> impl IntoView {
         </section>
     }
 }
+
+/// The low-balance alerts (seed 001: "Set low balance alerts"): the level below which the
+/// balance warns, and the critical one. Admins and owners set them for the workspace;
+/// a member reads them.
+#[component]
+pub fn LowBalanceAlerts() -> impl IntoView {
+    let credits = Credits::get();
+    let may_set = LocalResource::new(move || {
+        let client = credits.client();
+        async move {
+            client
+                .me()
+                .await
+                .is_ok_and(|me| me.rights.contains(&creditkit_api::Op::ManageWallets))
+        }
+    });
+    let low = RwSignal::new(String::new());
+    let critical = RwSignal::new(String::new());
+    let said = RwSignal::new(None::<Result<(), String>>);
+    Effect::new(move |_| {
+        credits.balance.with(|b| {
+            if let Some(b) = b {
+                low.set(
+                    credits_number(b.low_threshold_millicredits)
+                        .replace(['\u{a0}', '\u{202f}', ','], ""),
+                );
+                critical.set(
+                    credits_number(b.critical_threshold_millicredits)
+                        .replace(['\u{a0}', '\u{202f}', ','], ""),
+                );
+            }
+        });
+    });
+    let save = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        let parse =
+            |s: String| creditkit_pricing::parse_scaled(&s.trim().replace(',', "."), 3).ok();
+        let (Some(l), Some(c)) = (parse(low.get_untracked()), parse(critical.get_untracked()))
+        else {
+            said.set(Some(Err(words().alerts_invalid.to_string())));
+            return;
+        };
+        if c > l {
+            said.set(Some(Err(words().alerts_order.to_string())));
+            return;
+        }
+        leptos::task::spawn_local(async move {
+            let t = creditkit_api::Thresholds {
+                low_threshold_millicredits: l,
+                critical_threshold_millicredits: c,
+            };
+            let r = credits
+                .client()
+                .set_thresholds(&t)
+                .await
+                .map_err(|e| e.words());
+            if r.is_ok() {
+                credits.refresh_balance().await;
+            }
+            said.set(Some(r));
+        });
+    };
+    view! {
+        <section class="ck-alerts" aria-labelledby="ck-alerts-title">
+            <h2 id="ck-alerts-title">{words().alerts_title}</h2>
+            {move || credits.balance.get().map(|b| view! {
+                <p class="ck-note" data-field="alerts">{(words().alerts_now)(&credits_text(b.low_threshold_millicredits), &credits_text(b.critical_threshold_millicredits))}</p>
+            })}
+            {move || may_set.get().filter(|m| *m).map(|_| view! {
+                <form on:submit=save>
+                    <label>{words().alerts_low}<input type="text" inputmode="decimal" prop:value=move || low.get() on:input=move |ev| low.set(event_target_value(&ev))/></label>
+                    <label>{words().alerts_critical}<input type="text" inputmode="decimal" prop:value=move || critical.get() on:input=move |ev| critical.set(event_target_value(&ev))/></label>
+                    <button type="submit" class="ck-secondary">{words().alerts_save}</button>
+                </form>
+            })}
+            {move || said.get().map(|r| match r {
+                Ok(()) => view! { <p role="status" class="ck-note">{words().alerts_saved}</p> }.into_any(),
+                Err(e) => view! { <p role="alert" class="ck-failed">{e}</p> }.into_any(),
+            })}
+        </section>
+    }
+}

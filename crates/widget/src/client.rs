@@ -350,6 +350,26 @@ impl Client {
         self.post("/caps", cap, None).await
     }
 
+    /// Sets the workspace's low-balance alert levels (admins).
+    pub async fn set_thresholds(&self, t: &creditkit_api::Thresholds) -> Result<(), ClientError> {
+        let url = self.url("/thresholds");
+        let body = creditkit_pricing::ToJson::to_json_string(t);
+        let resp = self
+            .send(|c| {
+                c.auth(Http::put(&url))
+                    .header("content-type", "application/json")
+                    .body(body.clone())
+            })
+            .await?;
+        if resp.ok() {
+            return Ok(());
+        }
+        Err(decode::<()>(resp)
+            .await
+            .err()
+            .unwrap_or(ClientError::Decode("error without a body".into())))
+    }
+
     pub async fn delete_cap(&self, id: &str) -> Result<(), ClientError> {
         let url = self.url(&format!("/caps/{}", encode(id)));
         let resp = self.send(|c| c.auth(Http::delete(&url)).build()).await?;

@@ -202,6 +202,14 @@ pub struct Words {
     pub auto_confirm_limit: &'static str,
     pub auto_confirm_after: &'static str,
     pub chat_total: fn(total: &str, turns: u64) -> String,
+    pub alerts_title: &'static str,
+    pub alerts_now: fn(low: &str, critical: &str) -> String,
+    pub alerts_low: &'static str,
+    pub alerts_critical: &'static str,
+    pub alerts_save: &'static str,
+    pub alerts_saved: &'static str,
+    pub alerts_invalid: &'static str,
+    pub alerts_order: &'static str,
 }
 
 /// The words of the page's language.
@@ -414,6 +422,14 @@ pub static EN: Words = Words {
     auto_confirm_limit: "Largest turn that runs without asking, in credits",
     auto_confirm_after: " credits",
     chat_total: |t, n| format!("This conversation: {t} over {n} {}", if n == 1 { "turn" } else { "turns" }),
+    alerts_title: "Low-balance alerts",
+    alerts_now: |l, c| format!("You are warned when the balance falls below {l}, and again below {c}."),
+    alerts_low: "Warn below (credits) ",
+    alerts_critical: "Warn again below (credits) ",
+    alerts_save: "Save alerts",
+    alerts_saved: "Alerts saved.",
+    alerts_invalid: "Enter both levels in credits, like 100 or 12.5.",
+    alerts_order: "The second level must not be above the first.",
 };
 
 pub static FR: Words = Words {
@@ -599,4 +615,12 @@ pub static FR: Words = Words {
     auto_confirm_limit: "Plus grand tour lancé sans demander, en crédits",
     auto_confirm_after: " crédits",
     chat_total: |t, n| format!("Cette conversation : {t} en {n} {}", if n > 1 { "tours" } else { "tour" }),
+    alerts_title: "Alertes de solde bas",
+    alerts_now: |l, c| format!("Vous êtes averti quand le solde passe sous {l}, puis sous {c}."),
+    alerts_low: "Avertir sous (crédits) ",
+    alerts_critical: "Avertir encore sous (crédits) ",
+    alerts_save: "Enregistrer les alertes",
+    alerts_saved: "Alertes enregistrées.",
+    alerts_invalid: "Indiquez les deux seuils en crédits, par exemple 100 ou 12,5.",
+    alerts_order: "Le second seuil ne doit pas dépasser le premier.",
 };

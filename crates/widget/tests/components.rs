@@ -7,7 +7,7 @@ use creditkit_api::{Balance, BalanceState, Cap, CapPeriod, CapScope, Quote, Wall
 use creditkit_pricing::{estimate, parse_card, shortfall, Item, Millicredits, Request};
 use creditkit_widget::{
     BalanceBadge, BuyCredits, Client, ConfirmDialog, Credits, Estimator, Flow, InsufficientPrompt,
-    LiveEstimate, LowBalanceBanner, Purchase,
+    LiveEstimate, LowBalanceAlerts, LowBalanceBanner, Purchase,
 };
 use leptos::mount::mount_to;
 use leptos::prelude::*;
@@ -347,6 +347,27 @@ async fn buy_shows_per_credit_prices_savings_and_the_current_plan() {
             quantity: 1
         }]
     );
+}
+
+#[wasm_bindgen_test]
+async fn low_balance_alerts_say_the_levels_and_no_member_can_change_them_unasked() {
+    let el = host();
+    let credits = credits_with(LANDING);
+    credits
+        .balance
+        .set(Some(balance(500_000, BalanceState::Ok)));
+    let _h = mount_to(el.clone(), move || {
+        provide_context(credits);
+        view! { <LowBalanceAlerts/> }
+    });
+    tick().await;
+    assert_eq!(
+        text(&el, "[data-field=alerts]"),
+        "You are warned when the balance falls below 100 credits, and again below 10 credits."
+    );
+    // Who may set them is the server's answer (`manage_wallets`); none here, no form.
+    sleep_ms(200).await;
+    assert!(q(&el, "form").is_none());
 }
 
 #[wasm_bindgen_test]
