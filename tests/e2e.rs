@@ -29,8 +29,14 @@ use browser::{connect, connect_with, start_chromedriver, Result};
 /// The embeddable module (`dist/embed`: what the npm package ships, no demo), wasm + JS
 /// gzip together. Issue 13's target is 120 KB; this guard holds today's size so nothing
 /// grows unnoticed while the levers bring it down (`cargo xtask size` has the table).
+///
+/// Issue 31 added the end user's account and chat (`account.rs`, `chat.rs`: buy, plan and
+/// allowance, earnings, agents, alerts, auto-confirm, the chat total, shared state):
+/// 186 → 231 KB (236,363 B), spread over the new components, their resources and wire
+/// decoders (`cargo xtask size top`: no single function above 2.3 KB). Issue 35 loads
+/// those groups lazily; until then the guard holds the new size.
 const EMBED_GZIP_BUDGET_BYTES: usize = EMBED_GZIP_TODAY_BYTES;
-const EMBED_GZIP_TODAY_BYTES: usize = 186 * 1024;
+const EMBED_GZIP_TODAY_BYTES: usize = 234 * 1024;
 /// The estimator alone (`dist/estimator`), likewise: issue 13's target is 40 KB.
 const ESTIMATOR_GZIP_TODAY_BYTES: usize = 56 * 1024;
 /// The estimator package's token counter, a second module its `loadTokenCounter` loads
@@ -550,7 +556,12 @@ async fn scenario(c: &Client, env: &Env) -> Result<()> {
     // stand-in here), is paid there; its signed webhook adds the credits, and the
     // pending action continues to its confirm dialog on its own.
     let home = c.window().await.map_err(|e| e.to_string())?;
-    click(c, "[role=alertdialog] .ck-primary").await?;
+    // KappaX offers its monthly plan and a pack: the pack, bought here.
+    let plan = text(c, "[role=alertdialog] [data-offer=plan]").await?;
+    if !plan.starts_with("Upgrade to Monthly") {
+        return Err(format!("the plan offered reads {plan:?}"));
+    }
+    click(c, "[role=alertdialog] [data-offer=pack]").await?;
     pay_in_checkout_window(c, env, &home).await?;
     let dialog = wait_text(
         c,

@@ -111,9 +111,9 @@ pub async fn seed(ledger: &Ledger, path: &Path) -> Result<Value, SeedError> {
     Ok(out)
 }
 
-/// A product's card as the demo sells it. Seed 000 does not publish KappaX's pack prices
-/// ("shown in your account billing page"); the demo's operator sets some, with the
-/// volume discount the seed mentions, so its packs can be bought through checkout.
+/// A product's card as the demo sells it. Seed 000 does not publish KappaX's pack or plan
+/// prices ("shown in your account billing page"); the demo's operator sets some, with the
+/// volume discount the seed mentions, so its packs and plan can be bought through checkout.
 fn demo_card(p: &Product) -> String {
     if p.id != "kappax" {
         return p.card.to_string();
@@ -130,6 +130,10 @@ fn demo_card(p: &Product) -> String {
         .replace(
             r#""credits": 20000 }"#,
             r#""credits": 20000, "price": "700" }"#,
+        )
+        .replace(
+            r#""credits": 500, "renewal": "monthly" }"#,
+            r#""credits": 500, "renewal": "monthly", "price": "25" }"#,
         )
 }
 
@@ -160,6 +164,11 @@ mod tests {
             card.packs.iter().all(|p| p.price_minor.is_some()),
             "{:?}",
             card.packs
+        );
+        assert!(
+            card.plans.iter().all(|p| p.price_minor.is_some()),
+            "{:?}",
+            card.plans
         );
     }
 }

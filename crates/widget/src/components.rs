@@ -93,7 +93,8 @@ pub(crate) fn kind_label(kind: TransactionKind) -> &'static str {
 }
 
 /// Below the low threshold a warning, at the critical one an alert (thresholds come
-/// from the server). Renders nothing while the balance is fine.
+/// from the server). Renders nothing while the balance is fine. Its "Add credits" runs
+/// `on_add_credits`, or, without one, opens what can be bought ([`crate::BuyCredits`]).
 #[component]
 pub fn LowBalanceBanner(
     /// Called by the banner's "Add credits" button.
@@ -101,12 +102,16 @@ pub fn LowBalanceBanner(
     on_add_credits: Option<Callback<()>>,
 ) -> impl IntoView {
     let credits = Credits::get();
+    let buying = RwSignal::new(false);
+    let on_add_credits = Some(
+        on_add_credits.unwrap_or_else(|| Callback::new(move |()| buying.update(|b| *b = !*b))),
+    );
     let state = move || {
         credits
             .balance
             .with(|b| b.as_ref().map(|b| (b.state, b.available_millicredits)))
     };
-    move || {
+    let banner = move || {
         match state() {
         Some((BalanceState::Low, left)) => Some(view! {
             <div class="ck-banner" data-level="low" role="status">
@@ -124,7 +129,8 @@ pub fn LowBalanceBanner(
         .into_any()),
         _ => None,
     }
-    }
+    };
+    view! { {banner} {move || buying.get().then(|| view! { <crate::account::BuyCredits/> })} }
 }
 
 /// The cost of `request`, recomputed locally by the pricing engine whenever it changes —
@@ -520,13 +526,13 @@ pub fn InsufficientPrompt() -> impl IntoView {
             let (id, qty) = (p.pack.id.clone(), p.quantity);
             let price = p.price.as_ref().map(|m| (words().for_price)(&money_text(m))).unwrap_or_default();
             let text = if qty > 1 { (words().buy_many)(qty, &p.pack.name, &credits_text(p.credits * 1000), &price) } else { (words().buy)(&p.pack.name, &credits_text(p.credits * 1000), &price) };
-            view! { <button type="button" class="ck-primary" on:click=move |_| credits.buy(Some(id.clone()), None, qty)>{text}</button> }
+            view! { <button type="button" class="ck-primary" data-offer="pack" on:click=move |_| credits.buy(Some(id.clone()), None, qty)>{text}</button> }
         });
         let plan = shortfall.plan.clone().map(|p| {
             let id = p.id.clone();
             let price = p.price.as_ref().map(|m| format!(" — {}", money_text(m))).unwrap_or_default();
             let text = (words().upgrade)(&p.name, &credits_text(p.credits * 1000), &price);
-            view! { <button type="button" class="ck-primary" on:click=move |_| credits.buy(None, Some(id.clone()), 1)>{text}</button> }
+            view! { <button type="button" class="ck-primary" data-offer="plan" on:click=move |_| credits.buy(None, Some(id.clone()), 1)>{text}</button> }
         });
         // Nothing to buy covers it: the seller's contact is the offer ("get in touch").
         let contact = shortfall.contact.clone().map(|c| {

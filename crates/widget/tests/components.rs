@@ -548,6 +548,15 @@ async fn balance_badge_and_banner_follow_the_balance_state() {
         Some("alert")
     );
     assert!(text(&el, ".ck-banner").contains("New actions are paused"));
+    // With no handler of the page's, "Add credits" opens what can be bought.
+    assert!(q(&el, ".ck-buy").is_none());
+    let add: web_sys::HtmlElement = q(&el, ".ck-banner button").unwrap().unchecked_into();
+    add.click();
+    tick().await;
+    assert!(
+        q(&el, ".ck-buy").is_some(),
+        "the buy panel opens from the banner"
+    );
 
     // Details on click: lifetime used.
     let button: web_sys::HtmlElement = q(&el, ".ck-balance-button").unwrap().unchecked_into();
