@@ -52,7 +52,7 @@ pub(crate) async fn plan_and_buy(c: &Client, env: &Env) -> Result<()> {
     if marked != want {
         return Err(format!("plans read {marked}, want {want}"));
     }
-    shot(c, env, "15-plan-and-buy").await?;
+    shot(c, env, "14a-plan-and-buy").await?;
     audit::audit(c, "the buy and plan panels").await?;
     // Usage by member names the member (an admin sees everyone's), never an id.
     js(
@@ -114,7 +114,7 @@ pub(crate) async fn earnings(c: &Client, env: &Env) -> Result<()> {
     if disabled != json!(true) {
         return Err("a payout of nothing can be asked for".into());
     }
-    shot(c, env, "16-kopai-earnings").await?;
+    shot(c, env, "14b-kopai-earnings").await?;
     chat_without_a_dialog_per_turn(c, env).await
 }
 
@@ -173,6 +173,6 @@ async fn chat_without_a_dialog_per_turn(c: &Client, env: &Env) -> Result<()> {
             "an opted-in turn opened a dialog ({dialogs} times)"
         ));
     }
-    shot(c, env, "17-chat-unasked").await?;
+    shot(c, env, "14c-chat-unasked").await?;
     Ok(())
 }

@@ -220,6 +220,29 @@ pub(crate) async fn phone_in_the_dark(c: &Client, env: &Env) -> Result<()> {
     audit(c, "the confirm dialog, phone, dark theme").await?;
     press(c, Key::Escape).await?;
 
+    // The account panels (buy, plan and allowance) on the phone, dark: they fit, and pass.
+    click(c, "#demo-topup").await?;
+    wait_text(c, ".ck-buy [data-plan=monthly]", "the buy panel", |t| {
+        t.contains("Monthly")
+    })
+    .await?;
+    wait_text(c, ".ck-plan [data-field=plan]", "the plan panel", |t| {
+        !t.is_empty()
+    })
+    .await?;
+    let scroll = js(
+        c,
+        "return [document.documentElement.scrollWidth, innerWidth];",
+    )
+    .await?;
+    if scroll[0].as_u64() > scroll[1].as_u64() {
+        return Err(format!(
+            "the account panels scroll sideways on the phone: {scroll}"
+        ));
+    }
+    shot(c, env, "16a-phone-dark-account").await?;
+    audit(c, "the buy and plan panels, phone, dark theme").await?;
+
     c.goto(&format!("{}/www/index.html", env.base))
         .await
         .map_err(|e| e.to_string())?;

@@ -37,8 +37,9 @@ use browser::{connect, connect_with, start_chromedriver, Result};
 /// those groups lazily; until then the guard holds the new size.
 const EMBED_GZIP_BUDGET_BYTES: usize = EMBED_GZIP_TODAY_BYTES;
 const EMBED_GZIP_TODAY_BYTES: usize = 234 * 1024;
-/// The estimator alone (`dist/estimator`), likewise: issue 13's target is 40 KB.
-const ESTIMATOR_GZIP_TODAY_BYTES: usize = 56 * 1024;
+/// The estimator alone (`dist/estimator`), likewise: issue 13's target is 40 KB. Issue 31's
+/// card `contact` (parsed, in the canonical form) and plan-aware offer: 57,804 B.
+const ESTIMATOR_GZIP_TODAY_BYTES: usize = 57 * 1024;
 /// The estimator package's token counter, a second module its `loadTokenCounter` loads
 /// when a page first counts (`dist/estimator/creditkit_token_counter*`), likewise.
 const COUNTER_GZIP_TODAY_BYTES: usize = 21 * 1024;
