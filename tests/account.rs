@@ -174,5 +174,54 @@ async fn chat_without_a_dialog_per_turn(c: &Client, env: &Env) -> Result<()> {
         ));
     }
     shot(c, env, "14c-chat-unasked").await?;
+    wallet_switch(c, env).await
+}
+
+/// Seed 004: personal and organization wallets are separate. The switcher lists the
+/// wallets this member may use; choosing the personal one moves the balance (and what
+/// the panels read) to it, and back.
+async fn wallet_switch(c: &Client, env: &Env) -> Result<()> {
+    let shared = text(c, ".ck-balance-amount").await?;
+    let options = js(
+        c,
+        "return [...document.querySelectorAll('.ck-wallets option')].map(o => o.textContent);",
+    )
+    .await?;
+    let texts: Vec<&str> = options
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| v.as_str())
+        .collect();
+    if texts.len() < 2
+        || !texts[0].starts_with("Shared")
+        || !texts.iter().any(|t| t.starts_with("Personal · 0 credits"))
+    {
+        return Err(format!("the wallet switcher reads {options}"));
+    }
+    let choose = |kind: &'static str| {
+        format!(
+            "const s = document.querySelector('.ck-wallets select');
+             s.value = [...s.options].find(o => o.textContent.startsWith('{kind}')).value;
+             s.dispatchEvent(new Event('change', {{ bubbles: true }})); return true;"
+        )
+    };
+    js(c, &choose("Personal")).await?;
+    wait_text(
+        c,
+        ".ck-balance-amount",
+        "the personal wallet's balance",
+        |t| t == "0 credits",
+    )
+    .await?;
+    shot(c, env, "14d-personal-wallet").await?;
+    js(c, &choose("Shared")).await?;
+    wait_text(
+        c,
+        ".ck-balance-amount",
+        "the shared wallet's balance again",
+        |t| t == shared,
+    )
+    .await?;
     Ok(())
 }

@@ -91,3 +91,13 @@ pub struct ConversationUsage {
     /// Reserved by turns still running.
     pub held_millicredits: u64,
 }
+
+/// `GET /v1/wallets`: a wallet the caller may use (seed 004: personal and organization
+/// wallets are separate), for the wallet switcher.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WalletSummary {
+    pub wallet_id: String,
+    pub kind: crate::WalletKind,
+    /// Balance minus what running actions hold.
+    pub available_millicredits: u64,
+}

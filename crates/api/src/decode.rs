@@ -266,6 +266,7 @@ from_json_struct! {
     }
     CreditPart { source, remaining_millicredits; name, expires_at_ms }
     ConversationUsage { conversation_id, turns, charged_millicredits, held_millicredits }
+    WalletSummary { wallet_id, kind, available_millicredits }
     AgentOffer {
         id, name, model_name, per_message, publisher_addon_millicredits, free_messages,
         free_left
@@ -482,6 +483,17 @@ mod tests {
                         expires_at_ms: None,
                     },
                 ],
+            });
+        }
+        for kind in [
+            WalletKind::Workspace,
+            WalletKind::Personal,
+            WalletKind::Organization,
+        ] {
+            round(WalletSummary {
+                wallet_id: "wal_1".into(),
+                kind,
+                available_millicredits: 7,
             });
         }
         round(ConversationUsage {

@@ -15,7 +15,9 @@ mod error;
 use serde::{Deserialize, Serialize};
 
 pub use access::{permits, Actor, Op, Role};
-pub use account::{AgentOffer, Allowance, ConversationUsage, CreditPart, PlanStatus, UsageFilter};
+pub use account::{
+    AgentOffer, Allowance, ConversationUsage, CreditPart, PlanStatus, UsageFilter, WalletSummary,
+};
 pub use creditkit_pricing::json;
 pub use creditkit_pricing::{
     CardRef, Estimate, Line, LineKind, PackCover, PackOffer, PlanCover, Request, Shortfall,

@@ -19,7 +19,7 @@ use creditkit_widget::tokens;
 use creditkit_widget::{
     AgentCards, AutoConfirm, BalanceBadge, BuyCredits, ChatTotal, Client, ConfirmDialog, Credits,
     EarningsPanel, Flow, InsufficientPrompt, LiveEstimate, LowBalanceAlerts, LowBalanceBanner,
-    Operation, PlanAllowance, SpendingCaps, TransactionList, UsageChart,
+    Operation, PlanAllowance, SpendingCaps, TransactionList, UsageChart, WalletSwitcher,
 };
 
 /// A product as the demo backend lists it: no secrets.
@@ -151,6 +151,7 @@ fn Workspace(client: Client, product: String) -> impl IntoView {
     view! {
         <section class="demo-bar" aria-label="Your credits">
             <BalanceBadge/>
+            <WalletSwitcher/>
             <button type="button" id="demo-topup" class="ck-secondary" aria-expanded=move || topup_open.get().to_string() on:click=move |_| topup_open.update(|o| *o = !*o)>"Add credits"</button>
             <label class="demo-fail"><input type="checkbox" id="demo-fail" on:change=move |ev| fail_next.set(event_target_checked(&ev))/>" make the next generation fail"</label>
         </section>

@@ -324,6 +324,38 @@ impl Ledger {
     }
 
     /// Creates an extra wallet (an organization wallet, say).
+    /// The wallets this caller may use: the workspace's and its organizations', and a
+    /// member's own personal wallet (never another member's); a session bound to one
+    /// wallet, that one.
+    pub async fn wallets(&self, p: &Principal) -> Result<Vec<creditkit_api::WalletSummary>> {
+        p.require(Op::Read)?;
+        let rows: Vec<(String, String, Option<String>, i64, i64)> = sqlx::query_as(
+            "SELECT id, kind, owner_member_id, balance_mc, held_mc FROM wallets WHERE workspace_id = $1 \
+             ORDER BY CASE kind WHEN 'workspace' THEN 0 WHEN 'personal' THEN 1 ELSE 2 END, id",
+        )
+        .bind(&p.workspace_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .filter(|(id, kind, owner, _, _)| match &p.wallet_id {
+                Some(bound) => bound == id,
+                None => {
+                    kind != WalletKind::Personal.as_str()
+                        || p.member_id.is_none()
+                        || *owner == p.member_id
+                }
+            })
+            .filter_map(|(id, kind, _, balance, held)| {
+                Some(creditkit_api::WalletSummary {
+                    wallet_id: id,
+                    kind: WalletKind::parse(&kind)?,
+                    available_millicredits: to_u64(balance - held),
+                })
+            })
+            .collect())
+    }
+
     pub async fn create_wallet(&self, p: &Principal, kind: WalletKind) -> Result<String> {
         p.require(Op::ManageWallets)?;
         if kind == WalletKind::Personal && p.member_id.is_none() {

@@ -40,7 +40,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/holds/{id}/extend", post(post_extend))
         .route("/caps", get(get_caps).post(post_cap))
         .route("/caps/{id}", axum::routing::delete(delete_cap))
-        .route("/wallets", post(post_wallet))
+        .route("/wallets", get(get_wallets).post(post_wallet))
         .route("/agents/{id}/payee", put(put_payee))
         .route("/earnings", get(get_earnings))
         .route("/allowance", get(get_allowance))
@@ -244,6 +244,13 @@ async fn delete_cap(
 ) -> Result<StatusCode, AppError> {
     s.ledger.delete_cap(&p, &id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+async fn get_wallets(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+) -> ApiResult<Vec<creditkit_api::WalletSummary>> {
+    Ok(Json(s.ledger.wallets(&p).await?))
 }
 
 async fn post_wallet(

@@ -206,4 +206,28 @@ both! {
         let (s, v) = srv.call("POST", "/v1/quotes", &ann, None, Some(json!({ "request": { "action": "message", "params": { "model": "gpt-4o" } }, "conversation_id": long }))).await;
         assert_eq!((s, v["path"].as_str()), (StatusCode::BAD_REQUEST, Some("conversation_id")), "{v}");
     };
+
+    a_member_switches_between_the_wallets_that_are_theirs => |store| async move {
+        let mut srv = start(store).await;
+        srv.workspace_on(KOPAI, None).await;
+        let ada = srv.session("Ada", Role::Admin).await;
+        let bo = srv.session("Bo", Role::Member).await;
+        let (s, org) = srv.call("POST", "/v1/wallets", &ada, None, Some(json!({ "kind": "organization" }))).await;
+        assert_eq!(s, StatusCode::OK, "{org}");
+        let kinds = |v: &Value| -> Vec<String> { v.as_array().unwrap().iter().map(|w| w["kind"].as_str().unwrap().to_string()).collect() };
+        // Ada: the shared wallet (20 credits), her personal one, the organization's.
+        let (s, mine) = srv.call("GET", "/v1/wallets", &ada, None, None).await;
+        assert_eq!(s, StatusCode::OK, "{mine}");
+        assert_eq!(kinds(&mine), ["workspace", "personal", "organization"]);
+        assert_eq!(mine[0]["available_millicredits"], 0, "{mine}");
+        // Bo sees his own personal wallet, never Ada's.
+        let (_, his) = srv.call("GET", "/v1/wallets", &bo, None, None).await;
+        assert_eq!(kinds(&his), ["workspace", "personal", "organization"]);
+        assert_ne!(his[1]["wallet_id"], mine[1]["wallet_id"]);
+        // Switching to his personal wallet, the balance is that wallet's; Ada's is refused.
+        let (s, b) = srv.call("GET", &format!("/v1/balance?wallet_id={}", his[1]["wallet_id"].as_str().unwrap()), &bo, None, None).await;
+        assert_eq!((s, b["kind"].as_str()), (StatusCode::OK, Some("personal")), "{b}");
+        let (s, _) = srv.call("GET", &format!("/v1/balance?wallet_id={}", mine[1]["wallet_id"].as_str().unwrap()), &bo, None, None).await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+    };
 }

@@ -122,6 +122,7 @@ fn cases() -> Vec<Case> {
         case(Op::Read, "GET", "/v1/workspace", None, false, Nothing),
         case(Op::Read, "GET", "/v1/me", None, false, Nothing),
         case(Op::Read, "GET", "/v1/agents", None, false, Nothing),
+        case(Op::Read, "GET", "/v1/wallets", None, false, Nothing),
         case(
             Op::Read,
             "GET",

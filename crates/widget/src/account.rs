@@ -363,3 +363,40 @@ pub fn LowBalanceAlerts() -> impl IntoView {
         </section>
     }
 }
+
+/// Which wallet the page acts on, where a member has more than one (seed 004: personal
+/// and organization wallets are separate): each with what it has available.
+#[component]
+pub fn WalletSwitcher() -> impl IntoView {
+    let credits = Credits::get();
+    let wallets = LocalResource::new(move || {
+        credits.revision.track();
+        let client = credits.client();
+        async move { client.wallets().await }
+    });
+    let current = move || {
+        credits
+            .balance
+            .with(|b| b.as_ref().map(|b| b.wallet_id.clone()))
+    };
+    move || {
+        let list = wallets.get()?.ok()?;
+        (list.len() > 1).then(|| {
+            view! {
+                <label class="ck-wallets">{words().wallet_label}
+                    <select on:change=move |ev| credits.switch_wallet(Some(event_target_value(&ev)))>
+                        {list.into_iter().map(|w| {
+                            let kind = match w.kind {
+                                creditkit_api::WalletKind::Workspace => words().wallet_workspace,
+                                creditkit_api::WalletKind::Personal => words().wallet_personal,
+                                creditkit_api::WalletKind::Organization => words().wallet_organization,
+                            };
+                            let selected = current().as_deref() == Some(w.wallet_id.as_str());
+                            view! { <option value=w.wallet_id.clone() selected=selected>{format!("{kind} · {}", credits_text(w.available_millicredits))}</option> }
+                        }).collect_view()}
+                    </select>
+                </label>
+            }
+        })
+    }
+}

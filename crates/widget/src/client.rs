@@ -273,6 +273,13 @@ impl Client {
         self.get(&format!("/conversations/{}", encode(id))).await
     }
 
+    /// The wallets this caller may use, with what each has available.
+    pub async fn wallets(&self) -> Result<Vec<creditkit_api::WalletSummary>, ClientError> {
+        let url = format!("{}/v1/wallets", self.base_url);
+        let resp = self.send(|c| c.auth(Http::get(&url)).build()).await?;
+        decode(resp).await
+    }
+
     /// The card's agents for this member: a paid message's price, the free ones left.
     pub async fn agents(&self) -> Result<Vec<creditkit_api::AgentOffer>, ClientError> {
         self.get("/agents").await

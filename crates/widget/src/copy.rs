@@ -210,6 +210,10 @@ pub struct Words {
     pub alerts_saved: &'static str,
     pub alerts_invalid: &'static str,
     pub alerts_order: &'static str,
+    pub wallet_label: &'static str,
+    pub wallet_workspace: &'static str,
+    pub wallet_personal: &'static str,
+    pub wallet_organization: &'static str,
 }
 
 /// The words of the page's language.
@@ -430,6 +434,10 @@ pub static EN: Words = Words {
     alerts_saved: "Alerts saved.",
     alerts_invalid: "Enter both levels in credits, like 100 or 12.5.",
     alerts_order: "The second level must not be above the first.",
+    wallet_label: "Wallet ",
+    wallet_workspace: "Shared",
+    wallet_personal: "Personal",
+    wallet_organization: "Organization",
 };
 
 pub static FR: Words = Words {
@@ -623,4 +631,8 @@ pub static FR: Words = Words {
     alerts_saved: "Alertes enregistrées.",
     alerts_invalid: "Indiquez les deux seuils en crédits, par exemple 100 ou 12,5.",
     alerts_order: "Le second seuil ne doit pas dépasser le premier.",
+    wallet_label: "Portefeuille ",
+    wallet_workspace: "Partagé",
+    wallet_personal: "Personnel",
+    wallet_organization: "Organisation",
 };

@@ -16,6 +16,8 @@
 //! - `<creditkit-plan api token [wallet]>`: the plan, what is left of its allowance, when
 //!   it resets, and when each part of the balance expires.
 //! - `<creditkit-earnings api token wallet>`: a creator's earnings and a payout request.
+//! - `<creditkit-wallets api token>`: which wallet the page acts on (personal,
+//!   organization, shared), for a caller with more than one.
 //! - `<creditkit-alerts api token>`: the low-balance alert levels (admins set them).
 //! - `<creditkit-agents api token>`: each agent's price per message and the free
 //!   messages this member has left.
@@ -36,7 +38,9 @@ use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-use crate::account::{AgentCards, BuyCredits, EarningsPanel, LowBalanceAlerts, PlanAllowance};
+use crate::account::{
+    AgentCards, BuyCredits, EarningsPanel, LowBalanceAlerts, PlanAllowance, WalletSwitcher,
+};
 use crate::client::Client;
 use crate::components::{
     BalanceBadge, ConfirmDialog, InsufficientPrompt, LiveEstimate, LowBalanceBanner,
@@ -107,6 +111,9 @@ pub(crate) fn register() {
     });
     define("creditkit-plan", &[], |el| {
         mount_panel(el, || view! { <PlanAllowance/> }.into_any())
+    });
+    define("creditkit-wallets", &[], |el| {
+        mount_panel(el, || view! { <WalletSwitcher/> }.into_any())
     });
     define("creditkit-alerts", &[], |el| {
         mount_panel(el, || view! { <LowBalanceAlerts/> }.into_any())

@@ -22,7 +22,9 @@ mod shared;
 mod state;
 pub mod tokens;
 
-pub use account::{AgentCards, BuyCredits, EarningsPanel, LowBalanceAlerts, PlanAllowance};
+pub use account::{
+    AgentCards, BuyCredits, EarningsPanel, LowBalanceAlerts, PlanAllowance, WalletSwitcher,
+};
 pub use caps::SpendingCaps;
 pub use chat::{AutoConfirm, ChatTotal};
 pub use client::Refresh;

@@ -378,6 +378,22 @@ impl Credits {
         });
     }
 
+    /// Acts on `wallet_id` from now on (the wallet switcher): the balance, the event
+    /// stream and everything below follow it.
+    pub fn switch_wallet(&self, wallet_id: Option<String>) {
+        let client = self.client().with_wallet(wallet_id);
+        self.client.set_value(client);
+        let streaming = self.stream.with_value(Option::is_some);
+        if streaming {
+            self.follow_events();
+        }
+        let this = *self;
+        spawn_local(async move {
+            this.refresh_balance().await;
+            this.revision.update(|r| *r += 1);
+        });
+    }
+
     fn close_events(&self) {
         self.stream.try_update_value(|s| {
             if let Some((old, _)) = s.take() {
