@@ -98,6 +98,11 @@ pub struct Action {
     pub counts: Map<CountParam>,
     /// Count parameters that multiply the cost ("per platform").
     pub per: Vec<String>,
+    /// A chat action whose model a router picks (seed 003: routing mode "varies by
+    /// selected model"): a request naming no model is quoted as the range over these,
+    /// and the backend captures at the one the router chose.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub route: Vec<String>,
 }
 
 /// An integer parameter with its bounds.

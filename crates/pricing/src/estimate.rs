@@ -534,6 +534,9 @@ impl Ctx<'_> {
             }
             (Some(m), _) => m.clone(),
             (None, Some(a)) => a.model.clone(),
+            (None, None) if !action.route.is_empty() => {
+                return self.price_routed(path, action, item, units);
+            }
             (None, None) => {
                 return Err(err(
                     EstimateErrorKind::MissingParam,
@@ -742,6 +745,53 @@ impl Ctx<'_> {
     }
 
     #[allow(clippy::too_many_arguments)]
+    /// A routed chat turn: the range over the models the router may pick (each priced as
+    /// if named, for one message), times the messages. The hold covers the dearest; the
+    /// backend captures at the model the router chose.
+    fn price_routed(
+        &mut self,
+        path: &str,
+        action: &Action,
+        item: &Item,
+        units: u64,
+    ) -> Result<(), EstimateError> {
+        let (mut lo, mut hi, mut expected_sum) = (u64::MAX, 0u64, 0u128);
+        for id in &action.route {
+            let mut one = item.clone();
+            one.params
+                .insert("model".to_string(), ParamValue::Text(id.clone()));
+            let mut lines = Vec::new();
+            let mut sub = Ctx {
+                card: self.card,
+                item_index: self.item_index,
+                lines: &mut lines,
+            };
+            sub.price_chat(path, action, &one, 1)?;
+            let (min, max, expected) = lines.iter().fold((0u64, 0u64, 0u64), |t, l| {
+                (
+                    t.0.saturating_add(l.min_millicredits),
+                    t.1.saturating_add(l.max_millicredits),
+                    t.2.saturating_add(l.expected_millicredits),
+                )
+            });
+            lo = lo.min(min);
+            hi = hi.max(max);
+            expected_sum += u128::from(expected);
+        }
+        let n = action.route.len() as u128;
+        let expected = u64::try_from(expected_sum / n).unwrap_or(hi).clamp(lo, hi);
+        self.push_tagged(
+            action,
+            LineKind::Infra,
+            format!("Routed to one of {} models", action.route.len()),
+            units,
+            Span::range(lo, hi, expected),
+            path,
+            None,
+            None,
+        )
+    }
+
     fn push_tagged(
         &mut self,
         action: &Action,

@@ -120,7 +120,7 @@ fn read_card(p: &mut Problems, v: &Value) -> Option<Card> {
         .collect();
     let mut actions = Vec::new();
     for (path, v) in &action_values {
-        if let Some(a) = read_action(p, path, v, &tiers, &action_ids, !models.is_empty()) {
+        if let Some(a) = read_action(p, path, v, &tiers, &action_ids, &model_ids) {
             actions.push(a);
         }
     }

@@ -121,6 +121,9 @@ impl<T: ToJson> ToJson for Vec<T> {
         }
         out.push(']');
     }
+    fn is_empty_field(&self) -> bool {
+        self.is_empty()
+    }
 }
 
 impl<T: ToJson> ToJson for Map<T> {
@@ -276,7 +279,7 @@ to_json_struct! {
     Contact { ; email, url, beyond_packs }
     Currency { code, exponent, credit_value_micros }
     Rounding { step_millicredits, mode }
-    Action { id, name, category, cost, counts, per }
+    Action { id, name, category, cost, counts, per; route }
     CountParam { label, min, max, default }
     Component { action, quantity_from, factor, params }
     Model {

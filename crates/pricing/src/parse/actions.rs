@@ -16,8 +16,9 @@ pub(super) fn read_action(
     v: &Value,
     tiers: &Map<Millicredits>,
     action_ids: &Map<()>,
-    has_models: bool,
+    model_ids: &Map<()>,
 ) -> Option<Action> {
+    let has_models = !model_ids.is_empty();
     let mut o = Obj::new(p, path, v)?;
     o.get("description");
     let id = o.id_req(p, "id");
@@ -47,6 +48,23 @@ pub(super) fn read_action(
     let cost = o
         .req(p, "cost")
         .and_then(|c| read_cost(p, &cost_path, c, tiers, action_ids, &counts, has_models));
+    let mut route = Vec::new();
+    for (rpath, rv) in o.array(p, "route", crate::limits::MAX_MODELS) {
+        if let Some(id) = as_str(p, &rpath, rv) {
+            if !model_ids.contains_key(&id) {
+                p.push(&rpath, format!("`{id}` is not one of the card's `models`"));
+            } else if route.contains(&id) {
+                p.push(&rpath, format!("`{id}` is listed twice"));
+            }
+            route.push(id);
+        }
+    }
+    if !route.is_empty() && !matches!(cost, Some(Cost::Chat) | None) {
+        p.push(
+            &o.at("route"),
+            "only a chat action (`\"cost\": \"chat\"`) is routed among models",
+        );
+    }
     if let Some(Cost::Chat) = &cost {
         for reserved in CHAT_PARAMS {
             if counts.contains_key(reserved) {
@@ -66,6 +84,7 @@ pub(super) fn read_action(
         cost: cost?,
         counts,
         per,
+        route,
     })
 }
 
