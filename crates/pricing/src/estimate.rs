@@ -744,7 +744,6 @@ impl Ctx<'_> {
         self.push_tagged(action, kind, label, units, unit, path, None, None)
     }
 
-    #[allow(clippy::too_many_arguments)]
     /// A routed chat turn: the range over the models the router may pick (each priced as
     /// if named, for one message), times the messages. The hold covers the dearest; the
     /// backend captures at the model the router chose.
@@ -792,6 +791,7 @@ impl Ctx<'_> {
         )
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn push_tagged(
         &mut self,
         action: &Action,
