@@ -31,15 +31,16 @@ use browser::{connect, connect_with, start_chromedriver, Result};
 /// grows unnoticed while the levers bring it down (`cargo xtask size` has the table).
 ///
 /// Issue 31 added the end user's account and chat (`account.rs`, `chat.rs`: buy, plan and
-/// allowance, earnings, agents, alerts, auto-confirm, the chat total, shared state):
-/// 186 → 231 KB (236,363 B), spread over the new components, their resources and wire
-/// decoders (`cargo xtask size top`: no single function above 2.3 KB). Issue 35 loads
-/// those groups lazily; until then the guard holds the new size.
+/// allowance, earnings, agents, alerts, wallets, auto-confirm, the chat total, shared
+/// state): 186 → 235 KB (240,221 B), spread over the new components, their resources and
+/// wire decoders (`cargo xtask size top`: no single function above 2.3 KB). Issue 35
+/// loads those groups lazily; until then the guard holds the new size.
 const EMBED_GZIP_BUDGET_BYTES: usize = EMBED_GZIP_TODAY_BYTES;
-const EMBED_GZIP_TODAY_BYTES: usize = 234 * 1024;
+const EMBED_GZIP_TODAY_BYTES: usize = 236 * 1024;
 /// The estimator alone (`dist/estimator`), likewise: issue 13's target is 40 KB. Issue 31's
-/// card `contact` (parsed, in the canonical form) and plan-aware offer: 57,804 B.
-const ESTIMATOR_GZIP_TODAY_BYTES: usize = 57 * 1024;
+/// card `contact` (parsed, in the canonical form), plan-aware offer and routed chat
+/// actions: 57,804 B before routing.
+const ESTIMATOR_GZIP_TODAY_BYTES: usize = 58 * 1024;
 /// The estimator package's token counter, a second module its `loadTokenCounter` loads
 /// when a page first counts (`dist/estimator/creditkit_token_counter*`), likewise.
 const COUNTER_GZIP_TODAY_BYTES: usize = 21 * 1024;
