@@ -4,6 +4,71 @@
 
 use crate::*;
 
+/// Kopai (seed 004): an agent's first messages are free; the turn is sent through the
+/// same flow, and the agent's card counts it.
+pub(crate) async fn kopai_free_message(c: &Client, env: &Env) -> Result<()> {
+    c.goto(&format!("{}/#kopai", env.base))
+        .await
+        .map_err(|e| e.to_string())?;
+    wait_text(
+        c,
+        ".ck-balance-amount",
+        "Kopai's seeded balance",
+        balance_is("20 credits"),
+    )
+    .await?;
+    let input = c
+        .wait()
+        .at_most(Duration::from_secs(15))
+        .for_element(Locator::Css("#demo-chat-input"))
+        .await
+        .map_err(|e| e.to_string())?;
+    input
+        .send_keys("Draft a meta description")
+        .await
+        .map_err(|e| e.to_string())?;
+    wait_text(c, "#demo-turn-cost", "a free turn", |t| {
+        t.ends_with("· 0 credits")
+    })
+    .await?;
+    click(c, "#demo-send").await?;
+    wait_text(c, "[role=dialog] h2", "the confirm dialog", |t| {
+        t.contains("Send message")
+    })
+    .await?;
+    let dialog = text(c, "[role=dialog]").await?;
+    if !dialog.contains("Free message 1 of 5") {
+        return Err(format!("free turn dialog reads {dialog:?}"));
+    }
+    click(c, "[role=dialog] .ck-primary").await?;
+    wait_text(c, "[role=dialog] .ck-done", "the free turn", |t| {
+        t.contains("Charged 0 credits")
+    })
+    .await?;
+    click(c, "[role=dialog] .ck-primary").await?;
+    wait_text(c, ".demo-turns", "the sent turn", |t| {
+        t.contains("Draft a meta description")
+    })
+    .await?;
+    wait_text(
+        c,
+        ".ck-balance-amount",
+        "an unchanged balance",
+        balance_is("20 credits"),
+    )
+    .await?;
+    // The agent's card counts it: four free messages left for this member.
+    wait_text(
+        c,
+        "[data-agent=seo-writer] [data-field=free-left]",
+        "the free messages left",
+        |t| t == "4 of 5 free messages left",
+    )
+    .await?;
+    shot(c, env, "11-kopai-free-message").await?;
+    Ok(())
+}
+
 /// The landing builder after a 2K image on Free (seed 002): 190 of 250 credits left,
 /// reset date and no rollover said, Free marked as the current plan, Starter and Pro
 /// offered; the panel passes the accessibility audit.

@@ -199,6 +199,8 @@ async fn shared_card(client: &Client) -> Result<Arc<Card>, String> {
     card
 }
 
+mod buying;
+
 impl Credits {
     /// Creates the state, provides it as context, loads the card and balance and
     /// follows the server's balance events.
@@ -378,22 +380,6 @@ impl Credits {
         });
     }
 
-    /// Acts on `wallet_id` from now on (the wallet switcher): the balance, the event
-    /// stream and everything below follow it.
-    pub fn switch_wallet(&self, wallet_id: Option<String>) {
-        let client = self.client().with_wallet(wallet_id);
-        self.client.set_value(client);
-        let streaming = self.stream.with_value(Option::is_some);
-        if streaming {
-            self.follow_events();
-        }
-        let this = *self;
-        spawn_local(async move {
-            this.refresh_balance().await;
-            this.revision.update(|r| *r += 1);
-        });
-    }
-
     fn close_events(&self) {
         self.stream.try_update_value(|s| {
             if let Some((old, _)) = s.take() {
@@ -404,7 +390,7 @@ impl Credits {
 
     /// A blocked action continues once the balance covers it (a purchase landed, by
     /// this page's buy button or anywhere else).
-    fn continue_if_covered(&self) {
+    pub(crate) fn continue_if_covered(&self) {
         let Some(Flow::Insufficient { shortfall, .. }) = self.flow.try_get_untracked() else {
             return;
         };
@@ -677,77 +663,7 @@ impl Credits {
             .unwrap_or(false)
     }
 
-    /// The host's purchase flow (its checkout), used by the buy buttons.
-    pub fn set_buy(&self, buy: Buy) {
-        self.buy_handler.set_value(Some(buy));
-    }
-
-    /// Buys `quantity` of a pack, or a plan: emits `creditkit:buy`, then runs the host's
-    /// purchase flow if one was set, else opens the server's checkout (the payment
-    /// provider's page, in a window opened by this click so no popup blocker stops
-    /// it). Credits are added by a verified payment, never by the browser; when they
-    /// arrive on the balance stream, a waiting action continues to its confirm dialog.
-    pub fn buy(&self, pack_id: Option<String>, plan_id: Option<String>, quantity: u64) {
-        let purchase = Purchase {
-            pack_id,
-            plan_id,
-            quantity: quantity.max(1),
-        };
-        self.emit("creditkit:buy", &purchase);
-        let this = *self;
-        if let Some(buy) = self.buy_handler.get_value() {
-            spawn_local(async move {
-                match buy(purchase).await {
-                    Ok(()) => {
-                        this.notice.set(None);
-                        this.refresh_balance().await;
-                        this.revision.update(|r| *r += 1);
-                        this.continue_if_covered();
-                    }
-                    Err(e) => this.notice.set(Some(e)),
-                }
-            });
-            return;
-        }
-        // Opened now, while this is still the user's click; pointed at the page below.
-        let window =
-            web_sys::window().and_then(|w| w.open_with_url_and_target("", "_blank").ok().flatten());
-        spawn_local(async move {
-            let req = creditkit_api::CheckoutRequest {
-                pack_id: purchase.pack_id.clone(),
-                plan_id: purchase.plan_id.clone(),
-                quantity: Some(purchase.quantity),
-                ..Default::default()
-            };
-            match this.client().checkout(&req).await {
-                Ok(started) => {
-                    let opened = window
-                        .as_ref()
-                        .is_some_and(|w| w.location().set_href(&started.url).is_ok());
-                    if !opened {
-                        if let Some(w) = web_sys::window() {
-                            let _ = w.location().set_href(&started.url);
-                        }
-                    }
-                    this.notice.set(Some(words().pay_in_window.into()));
-                }
-                Err(e) => {
-                    if let Some(w) = &window {
-                        let _ = w.close();
-                    }
-                    let words = if e.code() == Some(creditkit_api::ErrorCode::PaymentsNotConfigured)
-                    {
-                        words().pay_with_app.to_string()
-                    } else {
-                        e.words()
-                    };
-                    this.notice.set(Some(words));
-                }
-            }
-        });
-    }
-
-    fn emit(&self, name: &str, detail: &dyn creditkit_pricing::ToJson) {
+    pub(crate) fn emit(&self, name: &str, detail: &dyn creditkit_pricing::ToJson) {
         let target = self
             .events_target
             .try_get_value()
