@@ -32,11 +32,13 @@ use browser::{connect, connect_with, start_chromedriver, Result};
 ///
 /// Issue 31 added the end user's account and chat (`account.rs`, `chat.rs`: buy, plan and
 /// allowance, earnings, agents, alerts, wallets, auto-confirm, the chat total, shared
-/// state): 186 → 235 KB (240,221 B), spread over the new components, their resources and
-/// wire decoders (`cargo xtask size top`: no single function above 2.3 KB). Issue 35
-/// loads those groups lazily; until then the guard holds the new size.
+/// state): 186 → 235 KB (240,973 B), spread over the new components, their resources and
+/// wire decoders (`cargo xtask size top`: no single function above 2.3 KB). Then one
+/// request body and one answer reader for every type (the client's `send`, `get`, `post`
+/// were copied per type and per closure) and one resource type for the panels: 232,491 B.
+/// Issue 35 loads the new groups lazily; until then the guard holds this size.
 const EMBED_GZIP_BUDGET_BYTES: usize = EMBED_GZIP_TODAY_BYTES;
-const EMBED_GZIP_TODAY_BYTES: usize = 236 * 1024;
+const EMBED_GZIP_TODAY_BYTES: usize = 228 * 1024;
 /// The estimator alone (`dist/estimator`), likewise: issue 13's target is 40 KB. Issue 31's
 /// card `contact` (parsed, in the canonical form), plan-aware offer and routed chat
 /// actions: 57,804 B before routing.

@@ -11,19 +11,27 @@ use crate::copy::words;
 use crate::format::{credits_number, credits_text, day, money_text};
 use crate::state::Credits;
 
-/// `fetch(client)`, again after every charge, top-up or release (the balance moves).
-fn following<T: 'static, Fut>(
-    credits: Credits,
-    fetch: impl Fn(crate::client::Client) -> Fut + 'static,
-) -> LocalResource<T>
-where
-    Fut: std::future::Future<Output = T> + 'static,
-{
+/// What `GET path` answers, again after every charge, top-up or release (the balance
+/// moves), as text: one resource type for every panel (each type of its own was ~3 KB of
+/// wasm); [`read`] decodes it where it is shown.
+pub(crate) fn following(credits: Credits, path: impl Fn() -> String + 'static) -> Following {
     LocalResource::new(move || {
         credits.revision.track();
         credits.balance.track();
-        fetch(credits.client())
+        let (client, path) = (credits.client(), path());
+        async move { client.get_text(&path).await }
     })
+}
+
+pub(crate) type Following = LocalResource<Result<String, crate::ClientError>>;
+
+/// The resource's latest answer as `T`, once there is one.
+#[allow(clippy::result_large_err)] // the client's one error type, as every call returns it
+pub(crate) fn read<T: creditkit_api::FromJson>(
+    r: &Following,
+) -> Option<Result<T, crate::ClientError>> {
+    r.get()
+        .map(|r| r.and_then(|text| crate::client::decode_text(&text)))
 }
 
 /// The card's support contact as a sentence with a link, when it names one.
@@ -127,11 +135,11 @@ pub fn BuyCredits() -> impl IntoView {
 #[component]
 pub fn PlanAllowance() -> impl IntoView {
     let credits = Credits::get();
-    let allowance = following(credits, |client| async move { client.allowance().await });
+    let allowance = following(credits, || "/allowance".into());
     view! {
         <section class="ck-plan" aria-labelledby="ck-plan-title">
             <h2 id="ck-plan-title">{words().plan_title}</h2>
-            {move || allowance.get().map(|r| match r {
+            {move || read::<Allowance>(&allowance).map(|r| match r {
                 Err(e) => view! { <p class="ck-failed">{e.words()}</p> }.into_any(),
                 Ok(a) => plan_view(a).into_any(),
             })}
@@ -191,7 +199,7 @@ fn plan_view(a: Allowance) -> impl IntoView {
 #[component]
 pub fn EarningsPanel() -> impl IntoView {
     let credits = Credits::get();
-    let earnings = following(credits, |client| async move { client.earnings().await });
+    let earnings = following(credits, || "/earnings".into());
     let asked = RwSignal::new(None::<Result<Earnings, String>>);
     let request = move |amount: u64| {
         let key = crate::client::new_key("payout");
@@ -210,7 +218,7 @@ pub fn EarningsPanel() -> impl IntoView {
     view! {
         <section class="ck-earnings" aria-labelledby="ck-earnings-title">
             <h2 id="ck-earnings-title">{words().earnings_title}</h2>
-            {move || earnings.get().map(|r| match r {
+            {move || read::<Earnings>(&earnings).map(|r| match r {
                 Err(e) => view! { <p class="ck-failed">{e.words()}</p> }.into_any(),
                 Ok(e) => {
                     let available = e.available_millicredits;
@@ -256,11 +264,11 @@ fn span_text(s: &creditkit_pricing::Span) -> String {
 #[component]
 pub fn AgentCards() -> impl IntoView {
     let credits = Credits::get();
-    let agents = following(credits, |client| async move { client.agents().await });
+    let agents = following(credits, || "/agents".into());
     view! {
         <section class="ck-agents" aria-labelledby="ck-agents-title">
             <h2 id="ck-agents-title">{words().agents_title}</h2>
-            {move || agents.get().map(|r| match r {
+            {move || read::<Vec<creditkit_api::AgentOffer>>(&agents).map(|r| match r {
                 Err(e) => view! { <p class="ck-failed">{e.words()}</p> }.into_any(),
                 Ok(list) => view! {
                     <ul class="ck-agent-cards">
@@ -369,18 +377,14 @@ pub fn LowBalanceAlerts() -> impl IntoView {
 #[component]
 pub fn WalletSwitcher() -> impl IntoView {
     let credits = Credits::get();
-    let wallets = LocalResource::new(move || {
-        credits.revision.track();
-        let client = credits.client();
-        async move { client.wallets().await }
-    });
+    let wallets = following(credits, || "/wallets".into());
     let current = move || {
         credits
             .balance
             .with(|b| b.as_ref().map(|b| b.wallet_id.clone()))
     };
     move || {
-        let list = wallets.get()?.ok()?;
+        let list = read::<Vec<creditkit_api::WalletSummary>>(&wallets)?.ok()?;
         (list.len() > 1).then(|| {
             view! {
                 <label class="ck-wallets">{words().wallet_label}

@@ -82,15 +82,14 @@ pub fn ChatTotal(
 ) -> impl IntoView {
     let credits = Credits::get();
     credits.conversation.set(Some(conversation.clone()));
-    let total = LocalResource::new(move || {
-        credits.revision.track();
-        credits.balance.track();
-        let (client, id) = (credits.client(), conversation.clone());
-        async move { client.conversation(&id).await }
-    });
+    let path = format!(
+        "/conversations/{}",
+        String::from(js_sys::encode_uri_component(&conversation))
+    );
+    let total = crate::account::following(credits, move || path.clone());
     view! {
         <p class="ck-chat-total" role="status" data-field="chat-total">
-            {move || total.get().map(|r| match r {
+            {move || crate::account::read::<creditkit_api::ConversationUsage>(&total).map(|r| match r {
                 Ok(c) => (words().chat_total)(&credits_text(c.charged_millicredits), c.turns),
                 Err(e) => e.words(),
             })}

@@ -193,7 +193,8 @@ impl Client {
     /// session has ended.
     async fn send(
         &self,
-        build: impl Fn(&Client) -> Result<Http, gloo_net::Error>,
+        // `dyn`: one body for every request (each closure type was a copy of it).
+        build: &dyn Fn(&Client) -> Result<Http, gloo_net::Error>,
     ) -> Result<gloo_net::http::Response, ClientError> {
         let network = |e: gloo_net::Error| ClientError::Network(e.to_string());
         if self.detached {
@@ -212,10 +213,16 @@ impl Client {
         Ok(resp)
     }
 
+    /// `GET path`, decoded. The request and the answer's text are one (non-generic)
+    /// function for every type: only the decoding is per type (`cargo xtask size`).
     async fn get<T: FromJson>(&self, path: &str) -> Result<T, ClientError> {
+        decode_text(&self.get_text(path).await?)
+    }
+
+    pub(crate) async fn get_text(&self, path: &str) -> Result<String, ClientError> {
         let url = self.url(path);
-        let resp = self.send(|c| c.auth(Http::get(&url)).build()).await?;
-        decode(resp).await
+        let resp = self.send(&|c| c.auth(Http::get(&url)).build()).await?;
+        body_text(resp).await
     }
 
     async fn post<T: FromJson>(
@@ -224,10 +231,18 @@ impl Client {
         body: &impl creditkit_pricing::ToJson,
         key: Option<&str>,
     ) -> Result<T, ClientError> {
+        decode_text(&self.post_text(path, body.to_json_string(), key).await?)
+    }
+
+    async fn post_text(
+        &self,
+        path: &str,
+        body: String,
+        key: Option<&str>,
+    ) -> Result<String, ClientError> {
         let url = self.url(path);
-        let body = body.to_json_string();
         let resp = self
-            .send(|c| {
+            .send(&|c| {
                 let mut b = c
                     .auth(Http::post(&url))
                     .header("content-type", "application/json");
@@ -237,7 +252,7 @@ impl Client {
                 b.body(body.clone())
             })
             .await?;
-        decode(resp).await
+        body_text(resp).await
     }
 
     pub async fn balance(&self) -> Result<Balance, ClientError> {
@@ -247,13 +262,13 @@ impl Client {
     /// The workspace's rate card as JSON (parse it with `creditkit_pricing::parse_card`).
     pub async fn card_json(&self) -> Result<String, ClientError> {
         let url = self.url("/card");
-        let resp = self.send(|c| c.auth(Http::get(&url)).build()).await?;
+        let resp = self.send(&|c| c.auth(Http::get(&url)).build()).await?;
         if resp.ok() {
             resp.text()
                 .await
                 .map_err(|e| ClientError::Decode(e.to_string()))
         } else {
-            Err(decode::<()>(resp)
+            Err(body_text(resp)
                 .await
                 .err()
                 .unwrap_or(ClientError::Decode("error without a body".into())))
@@ -275,9 +290,7 @@ impl Client {
 
     /// The wallets this caller may use, with what each has available.
     pub async fn wallets(&self) -> Result<Vec<creditkit_api::WalletSummary>, ClientError> {
-        let url = format!("{}/v1/wallets", self.base_url);
-        let resp = self.send(|c| c.auth(Http::get(&url)).build()).await?;
-        decode(resp).await
+        self.get("/wallets").await
     }
 
     /// The card's agents for this member: a paid message's price, the free ones left.
@@ -362,7 +375,7 @@ impl Client {
         let url = self.url("/thresholds");
         let body = creditkit_pricing::ToJson::to_json_string(t);
         let resp = self
-            .send(|c| {
+            .send(&|c| {
                 c.auth(Http::put(&url))
                     .header("content-type", "application/json")
                     .body(body.clone())
@@ -371,7 +384,7 @@ impl Client {
         if resp.ok() {
             return Ok(());
         }
-        Err(decode::<()>(resp)
+        Err(body_text(resp)
             .await
             .err()
             .unwrap_or(ClientError::Decode("error without a body".into())))
@@ -379,11 +392,11 @@ impl Client {
 
     pub async fn delete_cap(&self, id: &str) -> Result<(), ClientError> {
         let url = self.url(&format!("/caps/{}", encode(id)));
-        let resp = self.send(|c| c.auth(Http::delete(&url)).build()).await?;
+        let resp = self.send(&|c| c.auth(Http::delete(&url)).build()).await?;
         if resp.ok() {
             return Ok(());
         }
-        Err(decode::<()>(resp)
+        Err(body_text(resp)
             .await
             .err()
             .unwrap_or(ClientError::Decode("error without a body".into())))
@@ -459,14 +472,15 @@ impl Client {
     }
 }
 
-async fn decode<T: FromJson>(resp: gloo_net::http::Response) -> Result<T, ClientError> {
+/// A successful answer's text; an error answer as the API's error (or the status).
+async fn body_text(resp: gloo_net::http::Response) -> Result<String, ClientError> {
     let status = resp.status();
     let text = resp
         .text()
         .await
         .map_err(|e| ClientError::Network(e.to_string()))?;
     if (200..300).contains(&status) {
-        return from_json(&text).map_err(|e| ClientError::Decode(e.to_string()));
+        return Ok(text);
     }
     match from_json::<ApiError>(&text) {
         Ok(error) => Err(ClientError::Api { status, error }),
@@ -475,6 +489,12 @@ async fn decode<T: FromJson>(resp: gloo_net::http::Response) -> Result<T, Client
             error: ApiError::new(ErrorCode::Unknown, (words().server_answered)(status)),
         }),
     }
+}
+
+/// An answer's text as `T`.
+#[allow(clippy::result_large_err)] // the client's one error type, as every call returns it
+pub(crate) fn decode_text<T: FromJson>(text: &str) -> Result<T, ClientError> {
+    from_json(text).map_err(|e| ClientError::Decode(e.to_string()))
 }
 
 /// JSON text → `T` through the engine's JSON parser (the card's) and the wire types'
