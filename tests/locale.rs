@@ -73,6 +73,17 @@ pub(crate) async fn a_french_page_reads_french(c: &Client, env: &Env) -> Result<
     let prompt = text(c, "#big [role=alertdialog]").await?;
     shot(c, env, "19-french-insufficient").await?;
     click(c, "#big [role=alertdialog] .ck-secondary").await?;
+    // The account panels, as elements sharing the page's state, in French.
+    wait_text(c, "#plan", "the French plan panel", |t| {
+        t.contains("Votre formule") && t.contains("Quand vos crédits expirent")
+    })
+    .await?;
+    wait_text(c, "#buy", "the French buy panel", |t| {
+        t.contains("Acheter des crédits")
+            && t.contains("le crédit")
+            && t.contains("N’expirent jamais")
+    })
+    .await?;
     crate::audit::audit(c, "the French page").await?;
     println!("locale: a lang=\"fr\" page: {amount:?}; prompt {prompt:?}");
     Ok(())

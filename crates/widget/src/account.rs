@@ -62,7 +62,7 @@ pub fn BuyCredits() -> impl IntoView {
                 };
                 let price = o.price.as_ref().map(money_text);
                 let per_credit = o.per_credit_display.clone().zip(o.price.as_ref()).map(|(per, m)| {
-                    (words().per_credit)(&format!("{per} {}", m.currency))
+                    (words().per_credit)(&crate::format::unit_price_text(&per, &m.currency))
                 });
                 let validity = match o.validity_months {
                     Some(n) => (words().valid_months)(n),

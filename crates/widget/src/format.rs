@@ -57,6 +57,27 @@ pub fn money_text(m: &creditkit_pricing::Money) -> String {
     format!("{} {}", m.display, m.currency)
 }
 
+/// A price per credit ("$0.045", "0,045 $US"): money in the user's locale, to the
+/// three decimals price lists give it; the card's own text when the browser cannot.
+pub fn unit_price_text(display: &str, currency: &str) -> String {
+    #[cfg(target_arch = "wasm32")]
+    {
+        let options = [
+            ("style", "currency".into()),
+            ("currency", currency.into()),
+            ("minimumFractionDigits", wasm_bindgen::JsValue::from(3)),
+            ("maximumFractionDigits", wasm_bindgen::JsValue::from(3)),
+        ];
+        let value = js_sys::Number::parse_float(display);
+        if !value.is_nan() {
+            if let Some(s) = intl_number(&options, value) {
+                return s;
+            }
+        }
+    }
+    format!("{display} {currency}")
+}
+
 /// "daily", "monthly", … as a cap's period reads.
 pub fn period_word(p: creditkit_api::CapPeriod) -> &'static str {
     let i = match p {

@@ -315,11 +315,11 @@ async fn buy_shows_per_credit_prices_savings_and_the_current_plan() {
     let small = text(&el, "[data-pack=custom_10]");
     let large = text(&el, "[data-pack=custom_50]");
     assert!(
-        small.contains("0.010 USD per credit") && !small.contains("Save"),
+        small.contains("$0.010 per credit") && !small.contains("Save"),
         "{small}"
     );
     assert!(
-        large.contains("0.009 USD per credit") && large.contains("Save 9%"),
+        large.contains("$0.009 per credit") && large.contains("Save 9%"),
         "{large}"
     );
     assert!(large.contains("Never expire"), "{large}");
