@@ -15,9 +15,23 @@ use crate::state::Credits;
 /// moves), as text: one resource type for every panel (each type of its own was ~3 KB of
 /// wasm); [`read`] decodes it where it is shown.
 pub(crate) fn following(credits: Credits, path: impl Fn() -> String + 'static) -> Following {
+    // What the balance says, compared: the same balance read again (a refresh after the
+    // event stream already told) asks nothing new.
+    let moved = Memo::new(move |_| {
+        credits.balance.with(|b| {
+            b.as_ref().map(|b| {
+                (
+                    b.wallet_id.clone(),
+                    b.balance_millicredits,
+                    b.held_millicredits,
+                    b.lifetime_used_millicredits,
+                )
+            })
+        })
+    });
     LocalResource::new(move || {
         credits.revision.track();
-        credits.balance.track();
+        moved.track();
         let (client, path) = (credits.client(), path());
         async move { client.get_text(&path).await }
     })

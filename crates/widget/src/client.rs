@@ -30,6 +30,9 @@ pub struct Client {
     wallet_id: Option<String>,
     /// Stands in for a component that is gone: every call fails at once.
     detached: bool,
+    /// Who the session is, once asked: it does not change while the session lives
+    /// (shared by the client's clones; the panels ask it on every change otherwise).
+    me: Rc<RefCell<Option<Me>>>,
 }
 
 impl PartialEq for Client {
@@ -123,6 +126,7 @@ impl Client {
             refresh: None,
             wallet_id: None,
             detached: false,
+            me: Rc::default(),
         }
     }
 
@@ -352,7 +356,12 @@ impl Client {
 
     /// Who this session is and what it may do.
     pub async fn me(&self) -> Result<Me, ClientError> {
-        self.get("/me").await
+        if let Some(me) = self.me.borrow().clone() {
+            return Ok(me);
+        }
+        let me: Me = self.get("/me").await?;
+        *self.me.borrow_mut() = Some(me.clone());
+        Ok(me)
     }
 
     pub async fn members(&self) -> Result<Vec<creditkit_api::Member>, ClientError> {
