@@ -35,10 +35,11 @@ use browser::{connect, connect_with, start_chromedriver, Result};
 /// state): 186 → 235 KB (240,973 B), spread over the new components, their resources and
 /// wire decoders (`cargo xtask size top`: no single function above 2.3 KB). Then one
 /// request body and one answer reader for every type (the client's `send`, `get`, `post`
-/// were copied per type and per closure) and one resource type for the panels: 232,491 B.
-/// Issue 35 loads the new groups lazily; until then the guard holds this size.
+/// were copied per type and per closure) and one resource type for the panels: 232,491 B;
+/// prices per credit in the user's locale and `me` asked once: 234,024 B. Issue 35 loads
+/// the new groups lazily; until then the guard holds this size.
 const EMBED_GZIP_BUDGET_BYTES: usize = EMBED_GZIP_TODAY_BYTES;
-const EMBED_GZIP_TODAY_BYTES: usize = 228 * 1024;
+const EMBED_GZIP_TODAY_BYTES: usize = 229 * 1024;
 /// The estimator alone (`dist/estimator`), likewise: issue 13's target is 40 KB. Issue 31's
 /// card `contact` (parsed, in the canonical form), plan-aware offer and routed chat
 /// actions: 57,804 B before routing.
