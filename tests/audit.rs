@@ -242,6 +242,38 @@ pub(crate) async fn phone_in_the_dark(c: &Client, env: &Env) -> Result<()> {
     }
     shot(c, env, "16a-phone-dark-account").await?;
     audit(c, "the buy and plan panels, phone, dark theme").await?;
+    // Kopai's: earnings, agent cards, the chat's total and the choice to run small
+    // turns unasked, on the phone in the dark.
+    c.goto(&format!("{}/#kopai", env.base))
+        .await
+        .map_err(|e| e.to_string())?;
+    wait_text(
+        c,
+        "[data-agent=seo-writer] [data-field=per-message]",
+        "the agent cards",
+        |t| !t.is_empty(),
+    )
+    .await?;
+    click(c, "#demo-topup").await?;
+    wait_text(
+        c,
+        ".ck-earnings [data-field=available]",
+        "the earnings",
+        |t| !t.is_empty(),
+    )
+    .await?;
+    let scroll = js(
+        c,
+        "return [document.documentElement.scrollWidth, innerWidth];",
+    )
+    .await?;
+    if scroll[0].as_u64() > scroll[1].as_u64() {
+        return Err(format!(
+            "Kopai's panels scroll sideways on the phone: {scroll}"
+        ));
+    }
+    shot(c, env, "16b-phone-dark-kopai").await?;
+    audit(c, "earnings, agents and the chat, phone, dark theme").await?;
 
     c.goto(&format!("{}/www/index.html", env.base))
         .await
