@@ -243,7 +243,8 @@ pub(crate) async fn phone_in_the_dark(c: &Client, env: &Env) -> Result<()> {
     shot(c, env, "16a-phone-dark-account").await?;
     audit(c, "the buy and plan panels, phone, dark theme").await?;
     // Kopai's: earnings, agent cards, the chat's total and the choice to run small
-    // turns unasked, on the phone in the dark.
+    // turns unasked, on the phone in the dark (a fresh load: a hash alone does not).
+    c.goto("about:blank").await.map_err(|e| e.to_string())?;
     c.goto(&format!("{}/#kopai", env.base))
         .await
         .map_err(|e| e.to_string())?;
