@@ -230,16 +230,7 @@ pub(crate) async fn phone_in_the_dark(c: &Client, env: &Env) -> Result<()> {
         !t.is_empty()
     })
     .await?;
-    let scroll = js(
-        c,
-        "return [document.documentElement.scrollWidth, innerWidth];",
-    )
-    .await?;
-    if scroll[0].as_u64() > scroll[1].as_u64() {
-        return Err(format!(
-            "the account panels scroll sideways on the phone: {scroll}"
-        ));
-    }
+    fits_the_phone(c, "the account panels").await?;
     shot(c, env, "16a-phone-dark-account").await?;
     audit(c, "the buy and plan panels, phone, dark theme").await?;
     // Kopai's: earnings, agent cards, the chat's total and the choice to run small
@@ -263,16 +254,7 @@ pub(crate) async fn phone_in_the_dark(c: &Client, env: &Env) -> Result<()> {
         |t| !t.is_empty(),
     )
     .await?;
-    let scroll = js(
-        c,
-        "return [document.documentElement.scrollWidth, innerWidth];",
-    )
-    .await?;
-    if scroll[0].as_u64() > scroll[1].as_u64() {
-        return Err(format!(
-            "Kopai's panels scroll sideways on the phone: {scroll}"
-        ));
-    }
+    fits_the_phone(c, "Kopai's panels").await?;
     shot(c, env, "16b-phone-dark-kopai").await?;
     audit(c, "earnings, agents and the chat, phone, dark theme").await?;
 
@@ -288,4 +270,17 @@ pub(crate) async fn phone_in_the_dark(c: &Client, env: &Env) -> Result<()> {
     .await?;
     shot(c, env, "17-phone-dark-plain-html").await?;
     audit(c, "the plain-HTML page, phone, dark theme").await
+}
+
+/// `what` is as wide as the phone's screen, no wider (no sideways scrolling).
+async fn fits_the_phone(c: &Client, what: &str) -> Result<()> {
+    let scroll = js(
+        c,
+        "return [document.documentElement.scrollWidth, innerWidth];",
+    )
+    .await?;
+    if scroll[0].as_u64() > scroll[1].as_u64() {
+        return Err(format!("{what} scroll sideways on the phone: {scroll}"));
+    }
+    Ok(())
 }

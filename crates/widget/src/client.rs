@@ -390,25 +390,13 @@ impl Client {
                     .body(body.clone())
             })
             .await?;
-        if resp.ok() {
-            return Ok(());
-        }
-        Err(body_text(resp)
-            .await
-            .err()
-            .unwrap_or(ClientError::Decode("error without a body".into())))
+        no_content(resp).await
     }
 
     pub async fn delete_cap(&self, id: &str) -> Result<(), ClientError> {
         let url = self.url(&format!("/caps/{}", encode(id)));
         let resp = self.send(&|c| c.auth(Http::delete(&url)).build()).await?;
-        if resp.ok() {
-            return Ok(());
-        }
-        Err(body_text(resp)
-            .await
-            .err()
-            .unwrap_or(ClientError::Decode("error without a body".into())))
+        no_content(resp).await
     }
 
     /// Confirms a quote: its maximum is reserved. Settling it (capture or release)
@@ -498,6 +486,17 @@ async fn body_text(resp: gloo_net::http::Response) -> Result<String, ClientError
             error: ApiError::new(ErrorCode::Unknown, (words().server_answered)(status)),
         }),
     }
+}
+
+/// An answer with nothing to read: `Ok` on success, else the API's error.
+async fn no_content(resp: gloo_net::http::Response) -> Result<(), ClientError> {
+    if resp.ok() {
+        return Ok(());
+    }
+    Err(body_text(resp)
+        .await
+        .err()
+        .unwrap_or(ClientError::Decode("error without a body".into())))
 }
 
 /// An answer's text as `T`.
