@@ -101,3 +101,23 @@ pub struct WalletSummary {
     /// Balance minus what running actions hold.
     pub available_millicredits: u64,
 }
+
+/// `GET /v1/price-notice`: a scheduled card version not yet in force for this wallet
+/// (seed 000: customers are told in advance; a subscription keeps its prices until
+/// its renewal).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PriceNotice {
+    pub version_no: u32,
+    /// When the new prices take effect.
+    pub effective_at_ms: i64,
+    /// When they apply to this wallet: the effective date, or the first renewal on or
+    /// after it for a wallet on a plan.
+    pub applies_at_ms: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+    /// Old → new for the actions this member used most in the last 30 days (up to
+    /// five, most used first), those whose price changes.
+    pub changes: Vec<creditkit_pricing::PriceChange>,
+    /// Other prices that change (actions this member has not used lately).
+    pub other_changes: u32,
+}

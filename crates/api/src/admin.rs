@@ -25,14 +25,26 @@ pub struct CardVersion {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
     pub created_at_ms: i64,
+    /// A scheduled version: when it takes effect (for a wallet on a plan, from its
+    /// first renewal on or after this). Absent: in force since it was uploaded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effective_at_ms: Option<i64>,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct CardUpload {
     pub card: serde_json::Value,
-    /// Why this version (shown in the version list).
+    /// Why this version (shown in the version list and the customers' notice).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// Schedules the version: at least the server's notice lead time ahead (14 days
+    /// unless configured). Customers see the notice; `card.scheduled` is emitted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effective_at_ms: Option<i64>,
+    /// In force now although it raises or removes a price (before launch, say).
+    /// Without it, such a version must be scheduled.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub without_notice: bool,
 }
 
 /// A new version and what each action's price did.
@@ -162,10 +174,13 @@ pub enum EventType {
     CreditsRevoked,
     #[serde(rename = "payout.requested")]
     PayoutRequested,
+    /// A card version was scheduled: the operator tells customers of the new prices.
+    #[serde(rename = "card.scheduled")]
+    CardScheduled,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 11] = [
+    pub const ALL: [EventType; 12] = [
         EventType::BalanceLow,
         EventType::BalanceCritical,
         EventType::BalanceEmpty,
@@ -177,6 +192,7 @@ impl EventType {
         EventType::GrantExpired,
         EventType::CreditsRevoked,
         EventType::PayoutRequested,
+        EventType::CardScheduled,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -192,6 +208,7 @@ impl EventType {
             EventType::GrantExpired => "grant.expired",
             EventType::CreditsRevoked => "credits.revoked",
             EventType::PayoutRequested => "payout.requested",
+            EventType::CardScheduled => "card.scheduled",
         }
     }
 

@@ -11,7 +11,7 @@
 use std::fmt;
 
 use creditkit_pricing::json::{Object, Value};
-use creditkit_pricing::{Contact, Map, Money, Renewal, Span};
+use creditkit_pricing::{Change, Contact, Map, Money, PriceChange, Renewal, Span};
 
 use crate::*;
 
@@ -221,6 +221,20 @@ from_json_names!(
     LineKind
 );
 
+impl FromJson for Change {
+    fn from_json(v: &Value) -> Result<Self, DecodeError> {
+        Ok(match v.as_str() {
+            Some("unchanged") => Change::Unchanged,
+            Some("up") => Change::Up,
+            Some("down") => Change::Down,
+            Some("reshaped") => Change::Reshaped,
+            Some("added") => Change::Added,
+            Some("removed") => Change::Removed,
+            _ => return Err(DecodeError::expected("a price change", v)),
+        })
+    }
+}
+
 /// A code this build does not know reads as `Unknown` (`#[serde(other)]`).
 impl FromJson for ErrorCode {
     fn from_json(v: &Value) -> Result<Self, DecodeError> {
@@ -266,6 +280,10 @@ from_json_struct! {
     }
     CreditPart { source, remaining_millicredits; name, expires_at_ms }
     ConversationUsage { conversation_id, turns, charged_millicredits, held_millicredits }
+    PriceNotice {
+        version_no, effective_at_ms, applies_at_ms, changes, other_changes; note
+    }
+    PriceChange { action, name, variant, change, display; before, after }
     WalletSummary { wallet_id, kind, available_millicredits }
     AgentOffer {
         id, name, model_name, per_message, publisher_addon_millicredits, free_messages,

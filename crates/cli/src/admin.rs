@@ -169,6 +169,13 @@ enum CardCommand {
         file: PathBuf,
         #[arg(long)]
         note: Option<String>,
+        /// Schedule it for this UTC day (`2027-01-01`), at least the notice lead time
+        /// ahead; customers are told, and `card.scheduled` is emitted.
+        #[arg(long)]
+        effective: Option<String>,
+        /// In force now although it raises or removes a price (before launch).
+        #[arg(long)]
+        without_notice: bool,
     },
     List {
         workspace: String,
@@ -346,6 +353,16 @@ pub(crate) fn run(args: AdminArgs) -> Result<Output> {
                 ..
             })
         ),
+        // The same notice as the server's (`serve --price-notice-days`).
+        price_notice_ms: match std::env::var("CREDITKIT_PRICE_NOTICE_DAYS") {
+            Ok(days) => days
+                .parse::<u16>()
+                .ok()
+                .filter(|d| *d <= 366)
+                .context("CREDITKIT_PRICE_NOTICE_DAYS is a number of days, 0 to 366")?
+                .into(),
+            Err(_) => 14,
+        } * 86_400_000i64,
         ..Config::default()
     };
     rt.block_on(async move {
@@ -405,14 +422,23 @@ async fn dispatch(ledger: &Ledger, command: AdminCommand) -> Result<Output> {
             workspace,
             file,
             note,
+            effective,
+            without_notice,
         }) => {
             let json = std::fs::read_to_string(&file)
                 .with_context(|| format!("reading {}", file.display()))?;
-            answer(
-                ledger
-                    .upload_card(&on(&workspace), &json, note.as_deref())
-                    .await,
-            )
+            let effective_at_ms = match effective {
+                None => None,
+                Some(day) => Some(creditkit_ledger::time::parse_day(&day).with_context(|| {
+                    format!("--effective takes a day as 2027-01-01, not `{day}`")
+                })?),
+            };
+            let terms = creditkit_ledger::CardTerms {
+                note,
+                effective_at_ms,
+                without_notice,
+            };
+            answer(ledger.upload_card(&on(&workspace), &json, &terms).await)
         }
         AdminCommand::Card(CardCommand::List { workspace }) => {
             answer(ledger.card_versions(&on(&workspace)).await)

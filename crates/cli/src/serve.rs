@@ -78,6 +78,10 @@ pub(crate) struct ServeArgs {
     /// receiver on this machine or network); off, only public addresses are called.
     #[arg(long)]
     allow_private_webhooks: bool,
+    /// How many days ahead a card version that raises or removes a price is scheduled
+    /// (customers are told in advance; 0 lets a rise take effect at once).
+    #[arg(long, env = "CREDITKIT_PRICE_NOTICE_DAYS", default_value_t = 14, value_parser = clap::value_parser!(u16).range(0..=366))]
+    price_notice_days: u16,
     /// This API's public base URL (the checkout's return page); required with payments.
     #[arg(long, value_name = "URL")]
     public_url: Option<String>,
@@ -122,6 +126,7 @@ async fn serve(a: ServeArgs) -> Result<()> {
         hold_ttl_ms: a.hold_ttl_ms,
         quote_ttl_ms: a.quote_ttl_ms,
         allow_private_webhooks: a.allow_private_webhooks,
+        price_notice_ms: i64::from(a.price_notice_days) * 86_400_000,
         ..Config::default()
     };
     let ledger = Arc::new(

@@ -157,12 +157,7 @@ impl Ledger {
     /// the free messages left to this member (the same count a quote is priced with).
     pub async fn agents(&self, p: &Principal) -> Result<Vec<creditkit_api::AgentOffer>> {
         p.require(Op::Read)?;
-        let (card_hash,): (String,) =
-            sqlx::query_as("SELECT card_hash FROM workspaces WHERE id = $1")
-                .bind(&p.workspace_id)
-                .fetch_one(&self.pool)
-                .await?;
-        let card = self.card_by_hash(&card_hash).await?;
+        let card = self.card(&p.workspace_id).await?;
         let Some(chat) = card
             .actions
             .iter()

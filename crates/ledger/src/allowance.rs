@@ -15,8 +15,8 @@ impl Ledger {
         let wallet_id = balance.wallet_id;
         let now = self.now_ms();
         let mut read = self.pool.begin().await?;
-        let (plan_id, anchor, card_hash): (Option<String>, Option<i64>, String) = sqlx::query_as(
-            "SELECT w.plan_id, w.cycle_anchor_ms, s.card_hash FROM wallets w \
+        let (plan_id, anchor, card_hash, card_from): (Option<String>, Option<i64>, String, Option<i64>) = sqlx::query_as(
+            "SELECT w.plan_id, w.cycle_anchor_ms, s.card_hash, s.card_from_ms FROM wallets w \
              JOIN workspaces s ON s.id = w.workspace_id WHERE w.id = $1",
         )
         .bind(&wallet_id)
@@ -46,7 +46,11 @@ impl Ledger {
         read.commit().await?;
         // The plan's credits, whichever way it granted them.
         let of_plan = |source: &str| source == "plan" || source == "free";
-        let card = self.card_by_hash(&card_hash).await?;
+        // The card pricing this wallet: on a plan, from the start of its period.
+        let basis = crate::cards::period_basis(plan_id.is_some(), anchor, now);
+        let card = self
+            .card_at(&p.workspace_id, &card_hash, card_from, basis)
+            .await?;
         let named = |source: &str, reference: Option<&str>| match (source, reference) {
             ("plan" | "free", Some(id)) => card.plan(id).map(|p| p.name.clone()),
             ("pack", Some(id)) => card.pack(id).map(|p| p.name.clone()),

@@ -130,18 +130,9 @@ impl Ledger {
         }
         let available = w.balance_mc - w.held_mc;
         if reserve > available {
-            // The offer is priced with the card the workspace uses now (almost always the
-            // quoted one, already in hand; read only on a refusal, not on every hold).
-            let (current,): (String,) =
-                sqlx::query_as("SELECT card_hash FROM workspaces WHERE id = $1")
-                    .bind(&p.workspace_id)
-                    .fetch_one(&mut *tx)
-                    .await?;
-            let card = if current == q.card_hash {
-                quoted_card.clone()
-            } else {
-                self.card_by_hash(&current).await?
-            };
+            // The offer is priced with the card the quote was priced with (the one
+            // pricing this wallet, already in hand).
+            let card = quoted_card.clone();
             let short = shortfall(
                 &card,
                 Millicredits(to_u64(available)),

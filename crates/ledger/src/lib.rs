@@ -18,6 +18,7 @@ mod allowance;
 mod audit;
 mod caps;
 mod capture;
+mod cards;
 mod credits;
 mod earnings;
 mod error;
@@ -58,6 +59,7 @@ pub use outbox::{
     backoff_ms, check_webhook_target, is_private_address, DueDelivery, DELIVERY_LEASE_MS,
     DELIVERY_WINDOW_MS, EVENT_RETENTION_MS, PROVIDER_EVENT_RETENTION_MS,
 };
+pub use cards::CardTerms;
 pub use purchases::{CheckoutDraft, Paid, PaidPeriod};
 pub use store::Dialect;
 use time::Clock;
@@ -102,6 +104,9 @@ pub struct Config {
     /// receiver on the same machine or network). Off by default: an endpoint's URL is
     /// otherwise a way to make the server call inside its own network.
     pub allow_private_webhooks: bool,
+    /// How far ahead a card version that raises or removes a price is scheduled
+    /// (seed 000: customers are told in advance). 14 days.
+    pub price_notice_ms: i64,
 }
 
 impl Default for Config {
@@ -120,6 +125,7 @@ impl Default for Config {
             power_safe: true,
             background_checkpoint: true,
             allow_private_webhooks: false,
+            price_notice_ms: 14 * 24 * 60 * 60 * 1000,
         }
     }
 }

@@ -52,7 +52,7 @@ impl Ledger {
             wallet_columns!(),
             ", ",
             due_count!("w.id", "$2"),
-            ", s.card_hash, (SELECT COUNT(*) FROM caps WHERE wallet_id = w.id) ",
+            ", s.card_hash, (SELECT COUNT(*) FROM caps WHERE wallet_id = w.id), s.card_from_ms ",
             wallet_from!()
         ))
         .bind(&wallet_id)
@@ -62,7 +62,16 @@ impl Ledger {
         .ok_or_else(|| LedgerError::NotFound(format!("wallet `{wallet_id}`")))?;
         let w = wallet_from_row(&row)?;
         let due = row.try_get::<i64, _>(12)? > 0 || cycle_due(&w, now);
-        let card = self.card_by_hash(&row.try_get::<String, _>(13)?).await?;
+        // The version pricing this wallet (`cards.rs`): the newest, unless it is
+        // scheduled after the wallet's prices date from.
+        let card = self
+            .card_at(
+                &w.workspace_id,
+                &row.try_get::<String, _>(13)?,
+                row.try_get(15)?,
+                crate::cards::basis_of(&w, now),
+            )
+            .await?;
         let caps: i64 = row.try_get(14)?;
         let mut request = count_text(&card, &req.request)?;
         self.fill_agent_usage(p, &mut request).await?;

@@ -433,6 +433,12 @@ ALTER TABLE sessions ADD COLUMN project TEXT
 ALTER TABLE holds ADD COLUMN conversation TEXT;
 CREATE INDEX holds_conversation ON holds (conversation)
 "#,
+    // 16: a card version may be scheduled ahead (`cards.rs`): when it takes effect, and
+    // the newest version's date beside the workspace's card.
+    r#"
+ALTER TABLE card_versions ADD COLUMN effective_at_ms BIGINT;
+ALTER TABLE workspaces ADD COLUMN card_from_ms BIGINT
+"#,
 ];
 
 /// Opens the database: the read pool, the write pool and the dialect. On PostgreSQL

@@ -4,7 +4,7 @@
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
-const MS_PER_DAY: i64 = 86_400_000;
+pub const MS_PER_DAY: i64 = 86_400_000;
 
 /// Where the ledger reads "now". Injected so tests can cross cycle and expiry boundaries.
 pub trait Clock: Send + Sync + 'static {
@@ -80,6 +80,24 @@ fn days_in_month(y: i64, m: u32) -> u32 {
         _ if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
         _ => 28,
     }
+}
+
+/// The UTC day of `at_ms`, as `2026-12-19` (in messages).
+pub fn day_text(at_ms: i64) -> String {
+    let (y, m, d) = civil_from_days(at_ms.div_euclid(MS_PER_DAY));
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// The start (UTC midnight) of a day written `2027-01-01`.
+pub fn parse_day(text: &str) -> Option<i64> {
+    let mut parts = text.trim().splitn(3, '-');
+    let y: i64 = parts.next()?.parse().ok()?;
+    let m: u32 = parts.next()?.parse().ok()?;
+    let d: u32 = parts.next()?.parse().ok()?;
+    if !(1970..=9999).contains(&y) || !(1..=12).contains(&m) || d == 0 || d > days_in_month(y, m) {
+        return None;
+    }
+    Some(days_from_civil(y, m, d) * MS_PER_DAY)
 }
 
 /// `at_ms` plus `months` calendar months, keeping the time of day; the 31st becomes

@@ -1,13 +1,11 @@
-//! Workspaces, their rate cards (every version kept) and extra wallets.
+//! Workspaces and their extra wallets (their rate cards: `cards.rs`).
 
-use std::sync::Arc;
-
-use creditkit_api::admin::{CardUploaded, CardVersion};
 use creditkit_api::{Op, Page, Thresholds, WalletKind, Workspace};
-use creditkit_pricing::{parse_card, Card, CardRef};
+use creditkit_pricing::parse_card;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use crate::cards::card_ref;
 use crate::error::fmt_mc;
 use crate::*;
 
@@ -91,9 +89,11 @@ impl Ledger {
     }
 
     async fn workspace_from_row(&self, row: &AnyRow) -> Result<Workspace> {
-        let card = self.card_by_hash(&row.try_get::<String, _>(2)?).await?;
+        // The version in force now (a scheduled one is listed with the card versions).
+        let id: String = row.try_get(0)?;
+        let card = self.card(&id).await?;
         Ok(Workspace {
-            id: row.try_get(0)?,
+            id,
             name: row.try_get(1)?,
             card: card_ref(&card),
             low_threshold_millicredits: to_u64(row.try_get(3)?),
@@ -159,79 +159,6 @@ impl Ledger {
         self.workspace(&p.workspace_id).await
     }
 
-    /// A new rate-card version for the workspace (validated). Earlier versions stay:
-    /// a quote, its hold and its capture are priced with the version quoted on.
-    pub async fn upload_card(
-        &self,
-        p: &Principal,
-        card_json: &str,
-        note: Option<&str>,
-    ) -> Result<CardUploaded> {
-        p.require(Op::SetCard)?;
-        let card = parse_card(card_json).map_err(LedgerError::Card)?;
-        if note.is_some_and(|n| n.len() > 500) {
-            return Err(LedgerError::invalid_at(
-                "note",
-                "note is limited to 500 characters",
-            ));
-        }
-        let previous = self.card(&p.workspace_id).await?;
-        let now = self.now_ms();
-        let mut tx = self.writer.begin().await?;
-        self.store_card(&mut tx, &card, card_json, now).await?;
-        let (last,): (i64,) = sqlx::query_as(
-            "SELECT CAST(COALESCE(MAX(version_no), 0) AS BIGINT) FROM card_versions WHERE workspace_id = $1",
-        )
-        .bind(&p.workspace_id)
-        .fetch_one(&mut *tx)
-        .await?;
-        sqlx::query("INSERT INTO card_versions (workspace_id, version_no, card_hash, note, created_at_ms) VALUES ($1, $2, $3, $4, $5)")
-            .bind(&p.workspace_id)
-            .bind(last + 1)
-            .bind(card.hash())
-            .bind(note)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("UPDATE workspaces SET card_hash = $1 WHERE id = $2")
-            .bind(card.hash())
-            .bind(&p.workspace_id)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(CardUploaded {
-            version: CardVersion {
-                version_no: u32::try_from(last + 1).unwrap_or(u32::MAX),
-                card: card_ref(&card),
-                note: note.map(str::to_string),
-                created_at_ms: now,
-            },
-            diff: creditkit_pricing::diff(&previous, &card),
-        })
-    }
-
-    /// Every card version of the workspace, oldest first.
-    pub async fn card_versions(&self, p: &Principal) -> Result<Vec<CardVersion>> {
-        p.require(Op::Read)?;
-        let rows: Vec<(i64, String, Option<String>, i64)> = sqlx::query_as(
-            "SELECT version_no, card_hash, note, created_at_ms FROM card_versions WHERE workspace_id = $1 ORDER BY version_no",
-        )
-        .bind(&p.workspace_id)
-        .fetch_all(&self.pool)
-        .await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for (no, hash, note, at) in rows {
-            let card = self.card_by_hash(&hash).await?;
-            out.push(CardVersion {
-                version_no: u32::try_from(no).unwrap_or(u32::MAX),
-                card: card_ref(&card),
-                note,
-                created_at_ms: at,
-            });
-        }
-        Ok(out)
-    }
-
     pub async fn set_thresholds(&self, p: &Principal, t: &Thresholds) -> Result<Workspace> {
         p.require(Op::ManageWallets)?;
         let (low, critical) = (
@@ -254,73 +181,6 @@ impl Ledger {
         )
         .await?;
         self.workspace(&p.workspace_id).await
-    }
-
-    pub(crate) async fn store_card(
-        &self,
-        tx: &mut Tx,
-        card: &Card,
-        json: &str,
-        now: i64,
-    ) -> Result<()> {
-        let exists: Option<(String,)> = sqlx::query_as("SELECT hash FROM cards WHERE hash = $1")
-            .bind(card.hash())
-            .fetch_optional(&mut **tx)
-            .await?;
-        if exists.is_none() {
-            sqlx::query("INSERT INTO cards (hash, json, created_at_ms) VALUES ($1, $2, $3)")
-                .bind(card.hash())
-                .bind(json)
-                .bind(now)
-                .execute(&mut **tx)
-                .await?;
-        }
-        Ok(())
-    }
-
-    pub(crate) async fn card_by_hash(&self, hash: &str) -> Result<Arc<Card>> {
-        if let Some(c) = self.cards.lock().expect("card cache").get(hash) {
-            return Ok(c.clone());
-        }
-        let (json,): (String,) = sqlx::query_as("SELECT json FROM cards WHERE hash = $1")
-            .bind(hash)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or_else(|| {
-                LedgerError::Corrupt(format!("card {hash} is referenced but not stored"))
-            })?;
-        let card = Arc::new(
-            parse_card(&json)
-                .map_err(|e| LedgerError::Corrupt(format!("stored card {hash}: {e}")))?,
-        );
-        self.cards
-            .lock()
-            .expect("card cache")
-            .insert(hash.to_string(), card.clone());
-        Ok(card)
-    }
-
-    /// The card currently pricing a workspace.
-    pub async fn card(&self, ws_id: &str) -> Result<Arc<Card>> {
-        let (hash,): (String,) = sqlx::query_as("SELECT card_hash FROM workspaces WHERE id = $1")
-            .bind(ws_id)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or_else(|| LedgerError::NotFound(format!("workspace `{ws_id}`")))?;
-        self.card_by_hash(&hash).await
-    }
-
-    /// The card JSON as stored, for the browser to price with.
-    pub async fn card_json(&self, p: &Principal) -> Result<String> {
-        p.require(Op::Read)?;
-        let (json,): (String,) = sqlx::query_as(
-            "SELECT c.json FROM cards c JOIN workspaces w ON w.card_hash = c.hash WHERE w.id = $1",
-        )
-        .bind(&p.workspace_id)
-        .fetch_optional(&self.pool)
-        .await?
-        .ok_or_else(|| LedgerError::NotFound(format!("workspace `{}`", p.workspace_id)))?;
-        Ok(json)
     }
 
     /// Creates an extra wallet (an organization wallet, say).
@@ -379,14 +239,6 @@ impl Ledger {
         )
         .await?;
         Ok(id)
-    }
-}
-
-pub(crate) fn card_ref(card: &Card) -> CardRef {
-    CardRef {
-        id: card.id.clone(),
-        version: card.version.clone(),
-        hash: card.hash().to_string(),
     }
 }
 

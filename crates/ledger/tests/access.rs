@@ -6,6 +6,7 @@
 mod common;
 
 use common::*;
+use creditkit_ledger::CardTerms;
 use creditkit_api::admin::{RevokeRequest, RotateApiKey};
 use creditkit_api::{
     Actor, CaptureRequest, HoldRequest, MemberUpdate, Op, QuoteRequest, TransactionKind, WalletKind,
@@ -187,7 +188,7 @@ conformance! {
         // The operator raises the 2k price to 75 and drops avatar selection.
         let v2 = LANDING.replace(r#""2k": 60"#, r#""2k": 75"#).replace(r#"{ "id": "avatar_selection", "name": "Avatar selection", "category": "image", "cost": "free" },"#, "").replace(r#""version": "2026-11-01""#, r#""version": "v2""#);
         assert_ne!(v2, LANDING, "the test edits the card");
-        let up = env.ledger.upload_card(&op, &v2, Some("2k costs more")).await.unwrap();
+        let up = env.ledger.upload_card(&op, &v2, &CardTerms { note: Some("2k costs more".into()), without_notice: true, ..CardTerms::default() }).await.unwrap();
         assert_eq!(up.version.version_no, 2);
         let d: Vec<_> = up.diff.iter().filter(|c| c.change != creditkit_pricing::Change::Unchanged).map(|c| (c.action.as_str(), c.variant.as_str(), c.change)).collect();
         assert!(d.contains(&("image", "resolution=2k", creditkit_pricing::Change::Up)), "{d:?}");
@@ -204,10 +205,10 @@ conformance! {
         let c = env.ledger.capture(&backend, &h.id, &actual, "c").await.unwrap();
         assert_eq!(c.captured_millicredits, Some(credits(60)));
         // An invalid card is refused and changes nothing.
-        assert_eq!(env.ledger.upload_card(&op, "{\"id\": 1}", None).await.unwrap_err().code(), ErrorCode::InvalidCard);
+        assert_eq!(env.ledger.upload_card(&op, "{\"id\": 1}", &CardTerms::default()).await.unwrap_err().code(), ErrorCode::InvalidCard);
         assert_eq!(env.ledger.card_versions(&op).await.unwrap().len(), 2);
         // Only the operator sets cards.
-        assert_eq!(env.ledger.upload_card(&backend, LANDING, None).await.unwrap_err().code(), ErrorCode::Forbidden);
+        assert_eq!(env.ledger.upload_card(&backend, LANDING, &CardTerms::default()).await.unwrap_err().code(), ErrorCode::Forbidden);
         env.ledger.audit(&wallet).await.unwrap();
     };
 

@@ -128,7 +128,7 @@ async fn upload_card(
     let p = on(&s, &ws).await?;
     Ok(Json(
         s.ledger
-            .upload_card(&p, &req.card.to_string(), req.note.as_deref())
+            .upload_card(&p, &req.card.to_string(), &(&req).into())
             .await?,
     ))
 }

@@ -44,6 +44,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/agents/{id}/payee", put(put_payee))
         .route("/earnings", get(get_earnings))
         .route("/allowance", get(get_allowance))
+        .route("/price-notice", get(get_price_notice))
         .route("/agents", get(get_agents))
         .route("/conversations/{id}", get(get_conversation))
         .route("/payouts", post(post_payout))
@@ -137,7 +138,9 @@ async fn put_card(
     Body(card): Body<serde_json::Value>,
 ) -> ApiResult<creditkit_api::admin::CardUploaded> {
     Ok(Json(
-        s.ledger.upload_card(&p, &card.to_string(), None).await?,
+        s.ledger
+            .upload_card(&p, &card.to_string(), &Default::default())
+            .await?,
     ))
 }
 
@@ -291,6 +294,14 @@ async fn get_allowance(
     Query(q): Query<WalletQuery>,
 ) -> ApiResult<creditkit_api::Allowance> {
     Ok(Json(s.ledger.allowance(&p, q.wallet_id.as_deref()).await?))
+}
+
+async fn get_price_notice(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Query(q): Query<WalletQuery>,
+) -> ApiResult<Option<creditkit_api::PriceNotice>> {
+    Ok(Json(s.ledger.price_notice(&p, q.wallet_id.as_deref()).await?))
 }
 
 async fn get_agents(

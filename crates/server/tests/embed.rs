@@ -230,4 +230,40 @@ both! {
         let (s, _) = srv.call("GET", &format!("/v1/balance?wallet_id={}", mine[1]["wallet_id"].as_str().unwrap()), &bo, None, None).await;
         assert_eq!(s, StatusCode::NOT_FOUND);
     };
+
+    a_price_rise_is_told_in_advance => |store| async move {
+        let mut srv = start(store).await;
+        srv.workspace(None).await;
+        let ann = srv.session("Ann", Role::Member).await;
+        let op = srv.ledger.create_operator_key(None).await.unwrap().secret;
+        let cards = format!("/admin/v1/workspaces/{}/cards", srv.workspace_id);
+        let dearer: Value = serde_json::from_str(&LANDING.replace(r#""2k": 60"#, r#""2k": 75"#)).unwrap();
+        // A rise in force at once is refused, with the reason, and changes nothing.
+        let (s, v) = srv.call("POST", &cards, &op, None, Some(json!({ "card": dearer }))).await;
+        assert_eq!((s, v["path"].as_str()), (StatusCode::BAD_REQUEST, Some("effective_at_ms")), "{v}");
+        let (s, v) = srv.call("GET", "/v1/price-notice", &ann, None, None).await;
+        assert_eq!((s, v), (StatusCode::OK, Value::Null));
+        // Scheduled 15 days ahead: the operator hears `card.scheduled`.
+        let effective = T0 + 15 * 86_400_000;
+        let (s, v) = srv.call("POST", &cards, &op, None, Some(json!({ "card": dearer, "note": "2K costs more", "effective_at_ms": effective }))).await;
+        assert_eq!((s, v["version"]["effective_at_ms"].as_i64()), (StatusCode::OK, Some(effective)), "{v}");
+        let (_, page) = srv.call("GET", &format!("/admin/v1/events?workspace_id={}", srv.workspace_id), &op, None, None).await;
+        let event = page["items"].as_array().unwrap().iter().find(|e| e["type"] == "card.scheduled").unwrap_or_else(|| panic!("no card.scheduled in {page}"));
+        let data = &event["data"];
+        assert_eq!(data["effective_at_ms"].as_i64(), Some(effective), "{event}");
+        assert!(data["changes"].as_array().unwrap().iter().any(|c| c["action"] == "image" && c["change"] == "up"), "{event}");
+        // The member still prices with today's card, and reads the notice.
+        let (_, card) = srv.call("GET", "/v1/card", &ann, None, None).await;
+        assert!(card.to_string().contains(r#""2k":60"#), "{card}");
+        let (s, n) = srv.call("GET", "/v1/price-notice", &ann, None, None).await;
+        assert_eq!(s, StatusCode::OK, "{n}");
+        assert_eq!((n["effective_at_ms"].as_i64(), n["applies_at_ms"].as_i64()), (Some(effective), Some(effective)), "{n}");
+        assert_eq!((n["note"].as_str(), n["other_changes"].as_u64()), (Some("2K costs more"), Some(1)), "{n}");
+        // From the date, the new price and no notice.
+        srv.clock.set(effective);
+        let ann = srv.session("Ann", Role::Member).await;
+        assert_eq!(srv.quote(&ann, json!({ "action": "image", "params": { "resolution": "2k" } })).await.estimate.max_millicredits, 75_000);
+        let (_, n) = srv.call("GET", "/v1/price-notice", &ann, None, None).await;
+        assert_eq!(n, Value::Null);
+    };
 }

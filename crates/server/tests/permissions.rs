@@ -158,6 +158,14 @@ fn cases() -> Vec<Case> {
         case(
             Op::Read,
             "GET",
+            "/v1/price-notice?wallet_id={wallet}",
+            None,
+            false,
+            Nothing,
+        ),
+        case(
+            Op::Read,
+            "GET",
             "/v1/earnings?wallet_id={wallet}",
             None,
             false,
@@ -376,7 +384,7 @@ fn cases() -> Vec<Case> {
             "POST",
             "/admin/v1/workspaces/{ws}/cards",
             Some(
-                r#"{"card": {"id": "cheap", "name": "Cheap", "version": "2", "actions": [{"id": "rewrite", "cost": 1}]}}"#,
+                r#"{"card": {"id": "cheap", "name": "Cheap", "version": "2", "actions": [{"id": "rewrite", "cost": 1}]}, "without_notice": true}"#,
             ),
             false,
             Nothing,
