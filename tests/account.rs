@@ -117,8 +117,25 @@ pub(crate) async fn plan_and_buy(c: &Client, env: &Env) -> Result<()> {
     if marked != want {
         return Err(format!("plans read {marked}, want {want}"));
     }
+    // The price change the demo scheduled (2K images 60 → 75 in three weeks): the Free
+    // plan keeps today's prices until it renews, and the image this member made is
+    // priced old → new, in words.
+    wait_text(
+        c,
+        ".ck-price-notice [data-field=when]",
+        "the price-change notice",
+        |t| {
+            t.starts_with("New prices take effect on ")
+                && t.contains("Your plan keeps today's prices until it renews on ")
+        },
+    )
+    .await?;
+    let changes = text(c, ".ck-price-notice ul").await?;
+    if changes != "Image generation (2k): 60 credits → 75 credits" {
+        return Err(format!("the notice prices {changes:?}"));
+    }
     shot(c, env, "14a-plan-and-buy").await?;
-    audit::audit(c, "the buy and plan panels").await?;
+    audit::audit(c, "the buy and plan panels and the price notice").await?;
     // Usage by member names the member (an admin sees everyone's), never an id.
     js(
         c,

@@ -514,6 +514,36 @@ mod tests {
                 available_millicredits: 7,
             });
         }
+        for (note, after) in [(Some("2K costs more"), Some(75_000)), (None, None)] {
+            let change = match after {
+                Some(_) => Change::Up,
+                None => Change::Removed,
+            };
+            round(PriceNotice {
+                version_no: 2,
+                effective_at_ms: 10,
+                applies_at_ms: 20,
+                note: note.map(str::to_string),
+                changes: vec![PriceChange {
+                    action: "image".into(),
+                    name: "Image generation".into(),
+                    variant: "resolution=2k".into(),
+                    before: Some(Span {
+                        min_millicredits: 60_000,
+                        max_millicredits: 60_000,
+                        expected_millicredits: 60_000,
+                    }),
+                    after: after.map(|mc| Span {
+                        min_millicredits: mc,
+                        max_millicredits: mc,
+                        expected_millicredits: mc,
+                    }),
+                    change,
+                    display: "Image generation (resolution=2k): 60 → 75 credits".into(),
+                }],
+                other_changes: 1,
+            });
+        }
         round(ConversationUsage {
             conversation_id: "chat-1".into(),
             turns: 3,

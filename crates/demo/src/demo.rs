@@ -19,7 +19,8 @@ use creditkit_widget::tokens;
 use creditkit_widget::{
     AgentCards, AutoConfirm, BalanceBadge, BuyCredits, ChatTotal, Client, ConfirmDialog, Credits,
     EarningsPanel, Flow, InsufficientPrompt, LiveEstimate, LowBalanceAlerts, LowBalanceBanner,
-    Operation, PlanAllowance, SpendingCaps, TransactionList, UsageChart, WalletSwitcher,
+    Operation, PlanAllowance, PriceChangeNotice, SpendingCaps, TransactionList, UsageChart,
+    WalletSwitcher,
 };
 
 /// A product as the demo backend lists it: no secrets.
@@ -156,6 +157,7 @@ fn Workspace(client: Client, product: String) -> impl IntoView {
             <label class="demo-fail"><input type="checkbox" id="demo-fail" on:change=move |ev| fail_next.set(event_target_checked(&ev))/>" make the next generation fail"</label>
         </section>
         <LowBalanceBanner on_add_credits=Callback::new(move |_| topup_open.set(true))/>
+        <PriceChangeNotice/>
         <Show when=move || topup_open.get()><TopUp/></Show>
         {move || credits.notice.get().map(|n| view! { <p class="ck-failed" role="alert">{n}</p> })}
         <main class="demo-grid">

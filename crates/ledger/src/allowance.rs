@@ -15,7 +15,12 @@ impl Ledger {
         let wallet_id = balance.wallet_id;
         let now = self.now_ms();
         let mut read = self.pool.begin().await?;
-        let (plan_id, anchor, card_hash, card_from): (Option<String>, Option<i64>, String, Option<i64>) = sqlx::query_as(
+        let (plan_id, anchor, card_hash, card_from): (
+            Option<String>,
+            Option<i64>,
+            String,
+            Option<i64>,
+        ) = sqlx::query_as(
             "SELECT w.plan_id, w.cycle_anchor_ms, s.card_hash, s.card_from_ms FROM wallets w \
              JOIN workspaces s ON s.id = w.workspace_id WHERE w.id = $1",
         )

@@ -24,6 +24,9 @@ const NOTICE_USAGE_WINDOW_MS: i64 = 30 * 24 * 60 * 60 * 1000;
 /// How many of them the notice prices.
 const NOTICE_ACTIONS: i64 = 5;
 
+/// A `card_versions` row: number, card, note, uploaded, effective.
+type VersionRow = (i64, String, Option<String>, i64, Option<i64>);
+
 /// How a card version is uploaded: why, and when it takes effect (see [`CardUpload`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct CardTerms {
@@ -154,8 +157,14 @@ impl Ledger {
                 "effective_at_ms": at,
                 "changes": moved,
             });
-            self.emit(&mut tx, &p.workspace_id, EventType::CardScheduled, data, now)
-                .await?;
+            self.emit(
+                &mut tx,
+                &p.workspace_id,
+                EventType::CardScheduled,
+                data,
+                now,
+            )
+            .await?;
         }
         tx.commit().await?;
         Ok(CardUploaded {
@@ -167,7 +176,7 @@ impl Ledger {
     /// Every card version of the workspace, oldest first.
     pub async fn card_versions(&self, p: &Principal) -> Result<Vec<CardVersion>> {
         p.require(Op::Read)?;
-        let rows: Vec<(i64, String, Option<String>, i64, Option<i64>)> = sqlx::query_as(
+        let rows: Vec<VersionRow> = sqlx::query_as(
             "SELECT version_no, card_hash, note, created_at_ms, effective_at_ms FROM card_versions WHERE workspace_id = $1 ORDER BY version_no",
         )
         .bind(&p.workspace_id)
@@ -352,7 +361,6 @@ impl Ledger {
             .insert(hash.to_string(), card.clone());
         Ok(card)
     }
-
 }
 
 /// When a wallet's prices date from: the start of its current billing period on a
@@ -364,9 +372,7 @@ pub(crate) fn basis_of(w: &WalletRow, now: i64) -> i64 {
 /// [`basis_of`] from the wallet's columns: on a plan, and its cycles' anchor.
 pub(crate) fn period_basis(on_plan: bool, anchor: Option<i64>, now: i64) -> i64 {
     match anchor {
-        Some(anchor) if on_plan && anchor <= now => {
-            add_months(anchor, cycle_index(anchor, now))
-        }
+        Some(anchor) if on_plan && anchor <= now => add_months(anchor, cycle_index(anchor, now)),
         _ => now,
     }
 }

@@ -53,13 +53,13 @@ pub use access::{
 };
 pub use audit::AuditMark;
 pub use caps::MAX_CAPS_PER_WALLET;
+pub use cards::CardTerms;
 pub use credits::MAX_REASON_BYTES;
 pub use error::LedgerError;
 pub use outbox::{
     backoff_ms, check_webhook_target, is_private_address, DueDelivery, DELIVERY_LEASE_MS,
     DELIVERY_WINDOW_MS, EVENT_RETENTION_MS, PROVIDER_EVENT_RETENTION_MS,
 };
-pub use cards::CardTerms;
 pub use purchases::{CheckoutDraft, Paid, PaidPeriod};
 pub use store::Dialect;
 use time::Clock;

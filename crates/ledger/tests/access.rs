@@ -6,11 +6,11 @@
 mod common;
 
 use common::*;
-use creditkit_ledger::CardTerms;
 use creditkit_api::admin::{RevokeRequest, RotateApiKey};
 use creditkit_api::{
     Actor, CaptureRequest, HoldRequest, MemberUpdate, Op, QuoteRequest, TransactionKind, WalletKind,
 };
+use creditkit_ledger::CardTerms;
 use creditkit_pricing::{Item, Request};
 
 fn quote_req(item: Item) -> QuoteRequest {

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use creditkit_api::admin::GrantRequest;
 use creditkit_api::{NewMember, Role};
-use creditkit_ledger::{Ledger, LedgerError, Principal};
+use creditkit_ledger::{CardTerms, Ledger, LedgerError, Principal};
 use serde_json::{json, Value};
 
 /// One seed product: its card, its plan (if the card sells plans) and a starting grant.
@@ -72,6 +72,19 @@ pub async fn seed(ledger: &Ledger, path: &Path) -> Result<Value, SeedError> {
             .await?;
         let op = Principal::operator(&ws.id);
         let key = ledger.create_api_key(&op, Some("demo backend")).await?;
+        if p.id == "landing" {
+            // A price change told in advance (seed 000), so the notice shows: 2K images
+            // cost 75 credits in three weeks; a plan keeps 60 until it renews.
+            let next = card
+                .replace(r#""2k": 60"#, r#""2k": 75"#)
+                .replace(r#""version": "2026-11-01""#, r#""version": "2027-01""#);
+            let terms = CardTerms {
+                note: Some("2K images move to a sharper model.".into()),
+                effective_at_ms: Some(ledger.now_ms() + 21 * 86_400_000),
+                without_notice: false,
+            };
+            ledger.upload_card(&op, &next, &terms).await?;
+        }
         if p.grant_credits > 0 {
             let grant = GrantRequest {
                 amount_millicredits: p.grant_credits * 1000,

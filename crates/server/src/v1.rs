@@ -301,7 +301,9 @@ async fn get_price_notice(
     Auth(p): Auth,
     Query(q): Query<WalletQuery>,
 ) -> ApiResult<Option<creditkit_api::PriceNotice>> {
-    Ok(Json(s.ledger.price_notice(&p, q.wallet_id.as_deref()).await?))
+    Ok(Json(
+        s.ledger.price_notice(&p, q.wallet_id.as_deref()).await?,
+    ))
 }
 
 async fn get_agents(

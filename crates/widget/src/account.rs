@@ -3,8 +3,8 @@
 //! the plan they are on with its allowance and reset date, when their credits expire,
 //! and a creator's earnings (seeds 000–004). Each is a component and an element.
 
-use creditkit_api::{Allowance, Earnings};
-use creditkit_pricing::{pack_offers, Card, Renewal};
+use creditkit_api::{Allowance, Earnings, PriceNotice};
+use creditkit_pricing::{pack_offers, Card, PriceChange, Renewal, Span};
 use leptos::prelude::*;
 
 use crate::copy::words;
@@ -159,6 +159,70 @@ pub fn PlanAllowance() -> impl IntoView {
             })}
         </section>
     }
+}
+
+/// A price change told in advance (seed 000): when it applies to this wallet (a plan
+/// keeps today's prices until it renews), and old → new for the actions this member
+/// uses most. Shows nothing when no change is scheduled.
+#[component]
+pub fn PriceChangeNotice() -> impl IntoView {
+    let credits = Credits::get();
+    let notice = following(credits, || "/price-notice".into());
+    move || match read::<Option<PriceNotice>>(&notice) {
+        Some(Ok(Some(n))) => notice_view(n).into_any(),
+        _ => ().into_any(),
+    }
+}
+
+fn notice_view(n: PriceNotice) -> impl IntoView {
+    let when = if n.applies_at_ms > n.effective_at_ms {
+        (words().notice_at_renewal)(&day(n.effective_at_ms), &day(n.applies_at_ms))
+    } else {
+        (words().notice_on)(&day(n.applies_at_ms))
+    };
+    let rows = n
+        .changes
+        .iter()
+        .map(|c| {
+            let (before, after) = (change_price(c.before), change_price(c.after));
+            view! { <li data-action=c.action.clone()>{change_name(c)}": "{before}" → "{after}</li> }
+        })
+        .collect_view();
+    let others = (n.other_changes > 0).then(|| {
+        view! { <p class="ck-note" data-field="others">{(words().notice_others)(n.other_changes)}</p> }
+    });
+    let note = n
+        .note
+        .map(|t| view! { <p class="ck-note" data-field="note">{t}</p> });
+    view! {
+        <aside class="ck-price-notice" aria-labelledby="ck-notice-title">
+            <h2 id="ck-notice-title">{words().notice_title}</h2>
+            <p data-field="when">{when}</p>
+            <ul>{rows}</ul>
+            {others}
+            {note}
+        </aside>
+    }
+}
+
+/// "Image generation (2k)": the action and the option values priced, not the ids.
+fn change_name(c: &PriceChange) -> String {
+    let values: Vec<&str> = c
+        .variant
+        .split(", ")
+        .filter(|v| !v.is_empty())
+        .map(|v| v.split_once('=').map_or(v, |(_, value)| value))
+        .collect();
+    if values.is_empty() {
+        c.name.clone()
+    } else {
+        format!("{} ({})", c.name, values.join(", "))
+    }
+}
+
+/// The price before or after a change; "no longer offered" for an action removed.
+fn change_price(s: Option<Span>) -> String {
+    s.map_or_else(|| words().notice_gone.to_string(), |s| span_text(&s))
 }
 
 fn plan_view(a: Allowance) -> impl IntoView {

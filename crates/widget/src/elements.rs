@@ -15,6 +15,8 @@
 //!   plans (the current one marked); a choice emits `creditkit:buy` and opens checkout.
 //! - `<creditkit-plan api token [wallet]>`: the plan, what is left of its allowance, when
 //!   it resets, and when each part of the balance expires.
+//! - `<creditkit-notice api token [wallet]>`: a scheduled price change, when it applies
+//!   to this wallet and old → new for the member's most used actions (empty when none).
 //! - `<creditkit-earnings api token wallet>`: a creator's earnings and a payout request.
 //! - `<creditkit-wallets api token>`: which wallet the page acts on (personal,
 //!   organization, shared), for a caller with more than one.
@@ -39,7 +41,8 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
 use crate::account::{
-    AgentCards, BuyCredits, EarningsPanel, LowBalanceAlerts, PlanAllowance, WalletSwitcher,
+    AgentCards, BuyCredits, EarningsPanel, LowBalanceAlerts, PlanAllowance, PriceChangeNotice,
+    WalletSwitcher,
 };
 use crate::client::Client;
 use crate::components::{
@@ -111,6 +114,9 @@ pub(crate) fn register() {
     });
     define("creditkit-plan", &[], |el| {
         mount_panel(el, || view! { <PlanAllowance/> }.into_any())
+    });
+    define("creditkit-notice", &[], |el| {
+        mount_panel(el, || view! { <PriceChangeNotice/> }.into_any())
     });
     define("creditkit-wallets", &[], |el| {
         mount_panel(el, || view! { <WalletSwitcher/> }.into_any())

@@ -23,7 +23,8 @@ mod state;
 pub mod tokens;
 
 pub use account::{
-    AgentCards, BuyCredits, EarningsPanel, LowBalanceAlerts, PlanAllowance, WalletSwitcher,
+    AgentCards, BuyCredits, EarningsPanel, LowBalanceAlerts, PlanAllowance, PriceChangeNotice,
+    WalletSwitcher,
 };
 pub use caps::SpendingCaps;
 pub use chat::{AutoConfirm, ChatTotal};
