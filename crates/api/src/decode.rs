@@ -11,7 +11,7 @@
 use std::fmt;
 
 use creditkit_pricing::json::{Object, Value};
-use creditkit_pricing::{Change, Contact, Map, Money, PriceChange, Renewal, Span};
+use creditkit_pricing::{Change, Contact, Map, Money, PackQuantity, PriceChange, Renewal, Span};
 
 use crate::*;
 
@@ -308,8 +308,9 @@ from_json_struct! {
     CardRef { id, version, hash }
     Money { currency, amount_minor, display }
     PackOffer {
-        id, name, credits, price, per_credit_micros, per_credit_display, validity_months
+        id, name, credits, price, per_credit_micros, per_credit_display, validity_months; quantity
     }
+    PackQuantity { min, max }
     PackCover { pack, quantity, credits, price }
     PlanCover { id, name, credits, renewal, price }
     Shortfall {
@@ -347,6 +348,7 @@ mod tests {
             per_credit_micros: Some(35_000),
             per_credit_display: Some("0.035".into()),
             validity_months: Some(12),
+            quantity: Some(PackQuantity { min: 10, max: 500 }),
         }
     }
 

@@ -37,11 +37,14 @@ impl Ledger {
         p.require(Op::Grant)?;
         let key = &check_key(p, key)?;
         let quantity = req.quantity.unwrap_or(1);
-        if quantity == 0 || quantity > 100 {
-            return Err(LedgerError::Invalid {
-                path: Some("quantity".into()),
-                message: "quantity must be 1 to 100".into(),
-            });
+        if quantity == 0 || quantity > creditkit_pricing::limits::MAX_PACK_UNITS {
+            return Err(LedgerError::invalid_at(
+                "quantity",
+                format!(
+                    "quantity must be 1 to {}",
+                    creditkit_pricing::limits::MAX_PACK_UNITS
+                ),
+            ));
         }
         let wallet_id = self.resolve_wallet(p, wallet_id).await?;
         let card = self.card(&p.workspace_id).await?;
@@ -57,6 +60,17 @@ impl Ledger {
                 ),
             )
         })?;
+        // A pack bought by amount names its range (Kumari: 10 to 500).
+        let units = pack.units();
+        if !(units.min..=units.max).contains(&quantity) {
+            return Err(LedgerError::invalid_at(
+                "quantity",
+                format!(
+                    "{} is bought {} to {} at a time",
+                    pack.name, units.min, units.max
+                ),
+            ));
+        }
         let hash = payload_hash("top_up", &(&wallet_id, req));
         let now = self.now_ms();
         let (mut tx, mut w) = match self

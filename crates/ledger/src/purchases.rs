@@ -99,17 +99,22 @@ impl Ledger {
             LedgerError::invalid("this rate card has no currency: nothing on it is for sale")
         })?;
         let quantity = req.quantity.unwrap_or(1);
-        if !(1..=100).contains(&quantity) {
-            return Err(LedgerError::invalid_at(
-                "quantity",
-                "quantity must be 1 to 100",
-            ));
-        }
         let (description, recurring, credits, unit, pack, plan) = match (&req.pack_id, &req.plan_id)
         {
             (Some(id), None) => {
                 let pack = card.pack(id).ok_or_else(|| unknown(&card, "pack_id", id))?;
                 let unit = pack.price_minor.ok_or_else(|| not_for_sale("pack", id))?;
+                // A pack bought by amount names its range (Kumari: 10 to 500).
+                let units = pack.units();
+                if !(units.min..=units.max).contains(&quantity) {
+                    return Err(LedgerError::invalid_at(
+                        "quantity",
+                        format!(
+                            "{} is bought {} to {} at a time",
+                            pack.name, units.min, units.max
+                        ),
+                    ));
+                }
                 (
                     format!("{} pack ({} credits)", pack.name, pack.credits),
                     false,

@@ -314,7 +314,7 @@ conformance! {
         let env = env(store).await;
         let (p, wallet) = env.workspace(KUMARI, None).await;
         // Never expires (custom pack), then a one-time free grant (never), then a plan (1 month).
-        env.ledger.top_up(&p, None, &TopUpRequest { pack_id: "custom_10".into(), quantity: None }, "t").await.unwrap();
+        env.ledger.top_up(&p, None, &TopUpRequest { pack_id: "custom".into(), quantity: Some(10) }, "t").await.unwrap();
         env.ledger.change_plan(&p, None, "free", "free").await.unwrap();
         env.ledger.change_plan(&p, None, "pro", "pro").await.unwrap();
         let grants = env.ledger.transactions(&p, None, Some(TransactionKind::Grant), None, None).await.unwrap();

@@ -197,6 +197,24 @@ pub struct Pack {
     pub price_minor: Option<u64>,
     /// Months the credits stay valid; `None` = never expire.
     pub validity_months: Option<u32>,
+    /// Bought by amount: how many units one purchase may take (Kumari's Custom Pack,
+    /// "from $10": 100 credits for $1, 10 to 500 of them). `None`: 1 to 100.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quantity: Option<PackQuantity>,
+}
+
+/// How many units of a pack one purchase may take.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct PackQuantity {
+    pub min: u64,
+    pub max: u64,
+}
+
+impl Pack {
+    /// The units one purchase may take: the pack's range, else 1 to 100.
+    pub fn units(&self) -> PackQuantity {
+        self.quantity.unwrap_or(PackQuantity { min: 1, max: 100 })
+    }
 }
 
 /// How a plan's credits are granted.

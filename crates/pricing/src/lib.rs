@@ -39,7 +39,7 @@ pub use amount::{
 };
 pub use card::{
     Action, Agent, Card, CardRef, Component, Contact, Cost, CountParam, Currency, Model, Pack,
-    Plan, Renewal,
+    PackQuantity, Plan, Renewal,
 };
 pub use creditkit_tokens as tokens;
 pub use diff::{diff, Change, PriceChange};
@@ -84,6 +84,9 @@ pub mod limits {
     pub const MAX_TOKENS: u64 = 10_000_000;
     pub const MAX_FREE_MESSAGES: u64 = 1_000_000;
     pub const MAX_PACK_CREDITS: u64 = 1_000_000_000;
+    /// Most units of a pack one purchase buys (a pack bought by amount names its own
+    /// range within this; others are bought 1 to 100 at a time).
+    pub const MAX_PACK_UNITS: u64 = 10_000;
     /// Money: at most 10^12 minor units for a price, 1 major unit (10^6 micros) for a credit's value.
     pub const MAX_MONEY_MINOR: u64 = 1_000_000_000_000;
     pub const MAX_MONEY_MICROS: u64 = 1_000_000;

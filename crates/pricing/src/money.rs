@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::amount::{format_fixed, Millicredits, MILLI_PER_CREDIT};
-use crate::card::{Card, Contact, Pack, Plan, Renewal};
+use crate::card::{Card, Contact, Pack, PackQuantity, Plan, Renewal};
 
 /// Money in minor units of a currency, with its display form.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -56,6 +56,10 @@ pub struct PackOffer {
     pub per_credit_display: Option<String>,
     /// Months the credits stay valid; `None` = never expire.
     pub validity_months: Option<u32>,
+    /// Bought by amount: the units one purchase may take (`credits` and `price` are
+    /// one unit's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quantity: Option<PackQuantity>,
 }
 
 pub fn pack_offer(card: &Card, pack: &Pack) -> PackOffer {
@@ -76,6 +80,7 @@ pub fn pack_offer(card: &Card, pack: &Pack) -> PackOffer {
         per_credit_micros,
         per_credit_display,
         validity_months: pack.validity_months,
+        quantity: pack.quantity,
     }
 }
 
@@ -103,26 +108,43 @@ pub struct PlanCover {
     pub price: Option<Money>,
 }
 
-/// The packs that close `shortfall`: the smallest single pack that does; when none
-/// is big enough, enough of the largest, unless the card says needs beyond its packs
+/// The packs that close `shortfall`: the one that costs least (then the fewest
+/// credits), a pack bought by amount at the units it needs; when none is big enough,
+/// enough of the largest fixed pack, unless the card says needs beyond its packs
 /// are a conversation ([`Contact::beyond_packs`]): then none.
 pub fn smallest_pack_covering(card: &Card, shortfall: Millicredits) -> Option<PackCover> {
     let needed_credits = shortfall.credits_ceil().max(1);
-    let by_size = |a: &&Pack, b: &&Pack| {
-        a.credits
-            .cmp(&b.credits)
-            .then(a.price_minor.cmp(&b.price_minor))
+    // Each pack at the fewest units that cover the need: one of a fixed pack big enough,
+    // or enough of a pack bought by amount (at least its minimum, at most its maximum).
+    let covering = |p: &Pack| -> Option<u64> {
+        match p.quantity {
+            None => (p.credits >= needed_credits).then_some(1),
+            Some(q) => {
+                let units = needed_credits.div_ceil(p.credits).max(q.min);
+                (units <= q.max).then_some(units)
+            }
+        }
+    };
+    // The least to pay (a bigger pack may cost less than an amount just above the
+    // need), then the fewest credits; priced packs before unpriced ones.
+    let total = |p: &Pack, units: u64| {
+        let price = p.price_minor.map(|m| m.saturating_mul(units));
+        (price.is_none(), price, p.credits.saturating_mul(units))
     };
     let (pack, quantity) = match card
         .packs
         .iter()
-        .filter(|p| p.credits >= needed_credits)
-        .min_by(by_size)
+        .filter_map(|p| covering(p).map(|units| (p, units)))
+        .min_by_key(|(p, units)| total(p, *units))
     {
-        Some(p) => (p, 1),
+        Some(found) => found,
         None if card.contact.as_ref().is_some_and(|c| c.beyond_packs) => return None,
         None => {
-            let largest = card.packs.iter().max_by(by_size)?;
+            let largest = card
+                .packs
+                .iter()
+                .filter(|p| p.quantity.is_none())
+                .max_by_key(|p| (p.credits, p.price_minor))?;
             (largest, needed_credits.div_ceil(largest.credits))
         }
     };

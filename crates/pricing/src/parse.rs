@@ -6,7 +6,7 @@ use crate::json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::amount::{parse_json_scaled, Millicredits, Rounding, RoundingMode};
-use crate::card::{Agent, Card, Contact, Currency, Model, Pack, Plan, Renewal};
+use crate::card::{Agent, Card, Contact, Currency, Model, Pack, PackQuantity, Plan, Renewal};
 use crate::limits::*;
 use crate::walk::{as_str, check_id, join, Obj, Problem, Problems};
 
@@ -419,6 +419,9 @@ fn read_pack(p: &mut Problems, path: &str, v: &Value, currency: Option<&Currency
         .get("price")
         .map(|v| money(p, &o.at("price"), v, currency));
     let validity_months = o.u64_opt(p, "validity_months", 1200).map(|m| m as u32);
+    let quantity = o
+        .get("quantity")
+        .and_then(|q| read_pack_quantity(p, &o.at("quantity"), q));
     o.finish(p);
     let id = id?;
     Some(Pack {
@@ -427,7 +430,25 @@ fn read_pack(p: &mut Problems, path: &str, v: &Value, currency: Option<&Currency
         credits: credits.filter(|c| *c > 0)?,
         price_minor: price.transpose_flat()?,
         validity_months,
+        quantity,
     })
+}
+
+/// `{ "min": 10, "max": 500 }`: a pack bought by amount.
+fn read_pack_quantity(p: &mut Problems, path: &str, v: &Value) -> Option<PackQuantity> {
+    let mut o = Obj::new(p, path, v)?;
+    let min = o.u64_req(p, "min", MAX_PACK_UNITS);
+    let max = o.u64_req(p, "max", MAX_PACK_UNITS);
+    o.finish(p);
+    let (min, max) = (min?, max?);
+    if min == 0 || max < min {
+        p.push(
+            path,
+            format!("a pack's quantity is 1 ≤ min ≤ max (found {min} to {max})"),
+        );
+        return None;
+    }
+    Some(PackQuantity { min, max })
 }
 
 fn read_plan(p: &mut Problems, path: &str, v: &Value, currency: Option<&Currency>) -> Option<Plan> {

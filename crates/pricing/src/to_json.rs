@@ -8,7 +8,7 @@ use crate::amount::{Millicredits, Rounding, RoundingMode};
 use crate::card::{
     Action, Agent, Card, CardRef, Component, Contact, Cost, CountParam, Currency, Model,
 };
-use crate::card::{Pack, Plan, Renewal};
+use crate::card::{Pack, PackQuantity, Plan, Renewal};
 use crate::estimate::{Estimate, Line, LineKind, Span};
 use crate::json::write_str;
 use crate::map::Map;
@@ -287,7 +287,8 @@ to_json_struct! {
         max_input_tokens, max_output_tokens, expected_output_tokens, tokenizer
     }
     Agent { id, name, model, publisher_addon, free_messages }
-    Pack { id, name, credits, price_minor, validity_months }
+    Pack { id, name, credits, price_minor, validity_months; quantity }
+    PackQuantity { min, max }
     Plan { id, name, credits, renewal, price_minor }
     Estimate {
         min_millicredits, max_millicredits, expected_millicredits, exact, subtotal, lines, card
@@ -299,7 +300,9 @@ to_json_struct! {
     }
     CardRef { id, version, hash }
     Money { currency, amount_minor, display }
-    PackOffer { id, name, credits, price, per_credit_micros, per_credit_display, validity_months }
+    PackOffer {
+        id, name, credits, price, per_credit_micros, per_credit_display, validity_months; quantity
+    }
     PackCover { pack, quantity, credits, price }
     PlanCover { id, name, credits, renewal, price }
     Shortfall { balance_millicredits, required_millicredits, shortfall_millicredits, pack, plan; contact }

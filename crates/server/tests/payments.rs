@@ -323,7 +323,7 @@ both! {
         // custom packs never expire.
         let shop = shop(store, KUMARI, Some("free")).await;
         assert_eq!(shop.balance().await.balance_millicredits, 100_000);
-        shop.buy(&shop.srv.key, json!({ "pack_id": "custom_10" })).await;
+        shop.buy(&shop.srv.key, json!({ "pack_id": "custom", "quantity": 10 })).await;
         shop.buy(&shop.srv.key, json!({ "plan_id": "pro" })).await;
         assert_eq!(shop.balance().await.balance_millicredits, 4_100_000);
         // Pro ends: its allowance ends; back on Free, whose one-time grant is not given again.

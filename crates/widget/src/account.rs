@@ -83,6 +83,19 @@ pub fn BuyCredits() -> impl IntoView {
                     None => words().never_expire.to_string(),
                 };
                 let id = o.id.clone();
+                if let Some(units) = o.quantity {
+                    let amount = by_amount(&card, &o, units, credits);
+                    return view! {
+                        <li class="ck-offer" data-pack=o.id.clone()>
+                            <span class="ck-offer-name">{o.name.clone()}</span>
+                            {per_credit.map(|p| view! { <span class="ck-offer-per">{p}</span> })}
+                            {saving.filter(|s| *s > 0).map(|s| view! { <span class="ck-offer-saving" data-field="saving">{(words().saving)(s)}</span> })}
+                            <span class="ck-note">{validity}</span>
+                            {amount}
+                        </li>
+                    }
+                    .into_any();
+                }
                 let credits_label = credits_text(o.credits * 1000);
                 let label = (words().buy)(&o.name, &credits_label, &price.clone().map(|p| (words().for_price)(&p)).unwrap_or_default());
                 view! {
@@ -96,6 +109,7 @@ pub fn BuyCredits() -> impl IntoView {
                         <button type="button" class="ck-secondary" aria-label=label on:click=move |_| credits.buy(Some(id.clone()), None, 1)>{words().buy_button}</button>
                     </li>
                 }
+                .into_any()
             })
             .collect_view();
         let plans = card
@@ -107,14 +121,7 @@ pub fn BuyCredits() -> impl IntoView {
                     Renewal::Monthly => (words().per_month)(&credits_text(p.credits * 1000)),
                     Renewal::Once => (words().once)(&credits_text(p.credits * 1000)),
                 };
-                let price = p.price_minor.and_then(|m| {
-                    let c = card.currency.as_ref()?;
-                    Some(money_text(&creditkit_pricing::Money {
-                        currency: c.code.clone(),
-                        amount_minor: m,
-                        display: creditkit_pricing::format_fixed(m, c.exponent),
-                    }))
-                });
+                let price = p.price_minor.and_then(|m| card_money(&card, m));
                 let id = p.id.clone();
                 let label = (words().switch_to)(&p.name);
                 view! {
@@ -142,6 +149,68 @@ pub fn BuyCredits() -> impl IntoView {
             </section>
         })
     }
+}
+
+/// A pack bought by amount (Kumari's Custom Pack, "from $10"): how many units, with
+/// what they come to as the user types; the buy button takes that many.
+fn by_amount(
+    card: &Card,
+    o: &creditkit_pricing::PackOffer,
+    units: creditkit_pricing::PackQuantity,
+    credits: Credits,
+) -> impl IntoView {
+    let chosen = RwSignal::new(Some(units.min));
+    let (unit_credits, unit_price) = (o.credits, o.price.as_ref().map(|m| m.amount_minor));
+    let money = {
+        let card = card.clone();
+        move |minor: u64| card_money(&card, minor)
+    };
+    let from = unit_price
+        .and_then(|p| money(p * units.min))
+        .map(|p| (words().from_price)(&p));
+    let each = (words().units_of)(
+        &credits_text(unit_credits * 1000),
+        &unit_price.and_then(&money).unwrap_or_default(),
+    );
+    let total = {
+        let money = money.clone();
+        std::sync::Arc::new(move || {
+            chosen.get().map(|n| {
+                let price = unit_price
+                    .and_then(|p| money(p * n))
+                    .map(|p| (words().for_price)(&p));
+                format!(
+                    "{}{}",
+                    credits_text(unit_credits * n * 1000),
+                    price.unwrap_or_default()
+                )
+            })
+        })
+    };
+    let total_text = total.clone();
+    let (id, name) = (o.id.clone(), o.name.clone());
+    let input_id = format!("ck-units-{}", o.id);
+    view! {
+        {from.map(|f| view! { <span class="ck-offer-price" data-field="from">{f}</span> })}
+        <label for=input_id.clone()>{each}</label>
+        <input id=input_id type="number" inputmode="numeric" min=units.min.to_string() max=units.max.to_string() step="1"
+            value=units.min.to_string() aria-invalid=move || chosen.get().is_none().then_some("true")
+            on:input=move |ev| chosen.set(event_target_value(&ev).trim().parse::<u64>().ok().filter(|n| (units.min..=units.max).contains(n)))/>
+        <span class="ck-offer-credits" data-field="total" aria-live="polite">{move || total_text().unwrap_or_else(|| (words().units_range)(units.min, units.max))}</span>
+        <button type="button" class="ck-secondary" disabled=move || chosen.get().is_none()
+            aria-label=move || (words().buy)(&name, &total().unwrap_or_default(), "")
+            on:click=move |_| if let Some(n) = chosen.get_untracked() { credits.buy(Some(id.clone()), None, n) }>{words().buy_button}</button>
+    }
+}
+
+/// `minor` units of the card's currency, in the user's locale.
+fn card_money(card: &Card, minor: u64) -> Option<String> {
+    let c = card.currency.as_ref()?;
+    Some(money_text(&creditkit_pricing::Money {
+        currency: c.code.clone(),
+        amount_minor: minor,
+        display: creditkit_pricing::format_fixed(minor, c.exponent),
+    }))
 }
 
 /// The plan the wallet is on: what is left of its allowance, when it resets (unused

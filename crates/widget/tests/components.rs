@@ -312,12 +312,40 @@ async fn buy_shows_per_credit_prices_savings_and_the_current_plan() {
     });
     tick().await;
     // Seed 003: the $50 pack is the cheapest credit; Pro is marked, Free can be chosen.
-    let small = text(&el, "[data-pack=custom_10]");
+    let small = text(&el, "[data-pack=custom]");
     let large = text(&el, "[data-pack=custom_50]");
     assert!(
         small.contains("$0.010 per credit") && !small.contains("Save"),
         "{small}"
     );
+    // The Custom Pack is bought by amount, from $10: 25 of them come to 2,500 credits.
+    assert!(small.contains("From $10.00"), "{small}");
+    assert_eq!(
+        text(&el, "[data-pack=custom] [data-field=total]"),
+        "1,000 credits for $10.00"
+    );
+    let units: web_sys::HtmlInputElement =
+        q(&el, "[data-pack=custom] input").unwrap().unchecked_into();
+    assert_eq!(
+        (units.min(), units.max(), units.value()),
+        ("10".into(), "500".into(), "10".into())
+    );
+    for (typed, total) in [
+        ("9", "Choose 10 to 500"),
+        ("25", "2,500 credits for $25.00"),
+    ] {
+        units.set_value(typed);
+        units
+            .dispatch_event(&web_sys::Event::new("input").unwrap())
+            .unwrap();
+        tick().await;
+        assert_eq!(text(&el, "[data-pack=custom] [data-field=total]"), total);
+    }
+    let by_amount: web_sys::HtmlElement = q(&el, "[data-pack=custom] button")
+        .unwrap()
+        .unchecked_into();
+    by_amount.click();
+    tick().await;
     assert!(
         large.contains("$0.009 per credit") && large.contains("Save 9%"),
         "{large}"
@@ -341,11 +369,18 @@ async fn buy_shows_per_credit_prices_savings_and_the_current_plan() {
     tick().await;
     assert_eq!(
         *bought.borrow(),
-        [Purchase {
-            pack_id: Some("custom_50".into()),
-            plan_id: None,
-            quantity: 1
-        }]
+        [
+            Purchase {
+                pack_id: Some("custom".into()),
+                plan_id: None,
+                quantity: 25
+            },
+            Purchase {
+                pack_id: Some("custom_50".into()),
+                plan_id: None,
+                quantity: 1
+            }
+        ]
     );
 }
 
