@@ -117,16 +117,32 @@ pub fn count_input_text<'t>(
                 "give `input_text` or `input_tokens`, not both",
             ));
         }
-        let model = chat_model(card, item).ok_or_else(|| {
-            EstimateError::new(
-                EstimateErrorKind::InvalidParam,
-                &path,
-                "`input_text` needs a chat action with a known `model` or `agent`",
-            )
-        })?;
-        let count = match model.tokenizer.as_deref().and_then(&tokenizers) {
+        let count_with = |model: &Model| match model.tokenizer.as_deref().and_then(&tokenizers) {
             Some(t) => t.count(&text),
             None => input_count(model, &text),
+        };
+        let count = match chat_model(card, item) {
+            Some(model) => count_with(model),
+            // A routed turn (Kumari's routing mode): the router's models may count the
+            // text differently; the count spans theirs, so the hold covers the most.
+            None => card
+                .action(&item.action)
+                .into_iter()
+                .flat_map(|a| a.route.iter())
+                .filter_map(|id| card.model(id))
+                .map(count_with)
+                .reduce(|a, b| Count {
+                    min: a.min.min(b.min),
+                    likely: a.likely.max(b.likely),
+                    max: a.max.max(b.max),
+                })
+                .ok_or_else(|| {
+                    EstimateError::new(
+                        EstimateErrorKind::InvalidParam,
+                        &path,
+                        "`input_text` needs a chat action with a known `model` or `agent`, or a routed one",
+                    )
+                })?,
         };
         item.params
             .insert("input_tokens".to_string(), ParamValue::Count(count.max));

@@ -91,3 +91,28 @@ fn a_plugged_in_tokenizer_counts_its_models_and_a_host_without_it_approximates()
     let without = count_input_text(&card, &turn("one two three four"), |_| None).unwrap();
     assert!(!without.exact());
 }
+
+#[test]
+fn a_routed_turn_given_as_text_spans_its_models_counts() {
+    let card = parse_card(include_str!("../../../examples/ratecards/kumari.json")).unwrap();
+    let text = "Compare these two contracts and list every clause that differs.";
+    let routed = Request::single(Item::new("routing_mode").param(INPUT_TEXT, text.to_string()));
+    let bpe = Bpe::embedded(Encoding::O200kBase);
+    let counted = count_input_text(&card, &routed, |_| Some(bpe as &dyn Tokenizer)).unwrap();
+    // GPT-4o counts exactly; the lightweight model and Claude name no tokenizer and are
+    // approximated: the count spans both, and the request is priced at its top.
+    let c = counted.counts[0].unwrap();
+    let n = bpe.count(text);
+    assert!(c.min <= n && n <= c.max, "{c:?} spans GPT-4o's {n}");
+    assert!(!counted.exact());
+    let e = estimate(&card, &counted.request).unwrap();
+    assert_eq!(
+        (e.min_millicredits, e.max_millicredits),
+        (1_000, 4_000),
+        "1–4 credits"
+    );
+    // A chat action neither named nor routed is still refused, with the reason.
+    let plain = Request::single(Item::new("direct_message").param(INPUT_TEXT, text.to_string()));
+    let e = count_input_text(&card, &plain, |_| None).unwrap_err();
+    assert!(e.to_string().contains("routed"), "{e}");
+}
