@@ -257,6 +257,37 @@ pub(crate) async fn phone_in_the_dark(c: &Client, env: &Env) -> Result<()> {
     fits_the_phone(c, "Kopai's panels").await?;
     shot(c, env, "16b-phone-dark-kopai").await?;
     audit(c, "earnings, agents and the chat, phone, dark theme").await?;
+    // The Landing builder's price-change notice and the alert levels, on the phone.
+    c.goto("about:blank").await.map_err(|e| e.to_string())?;
+    c.goto(&format!("{}/#landing", env.base))
+        .await
+        .map_err(|e| e.to_string())?;
+    wait_text(
+        c,
+        ".ck-price-notice [data-field=when]",
+        "the price-change notice",
+        |t| !t.is_empty(),
+    )
+    .await?;
+    wait_text(c, ".ck-alerts", "the alert levels", |t| !t.is_empty()).await?;
+    fits_the_phone(c, "the notice and the alerts").await?;
+    shot(c, env, "16c-phone-dark-notice-alerts").await?;
+    audit(c, "the price notice and the alerts, phone, dark theme").await?;
+    // The French page's elements (plan, buy, alerts) on the phone.
+    c.goto(&format!("{}/www/fr.html", env.base))
+        .await
+        .map_err(|e| e.to_string())?;
+    wait_text(c, "#plan [data-field=plan]", "the French plan", |t| {
+        !t.is_empty()
+    })
+    .await?;
+    wait_text(c, "#alerts .ck-alerts", "the French alerts", |t| {
+        !t.is_empty()
+    })
+    .await?;
+    fits_the_phone(c, "the French panels").await?;
+    shot(c, env, "16d-phone-dark-french").await?;
+    audit(c, "the French plan, buy and alerts, phone, dark theme").await?;
 
     c.goto(&format!("{}/www/index.html", env.base))
         .await
