@@ -218,7 +218,8 @@ from_json_names!(
     CapScope,
     CapPeriod,
     Renewal,
-    LineKind
+    LineKind,
+    CheckoutState
 );
 
 impl FromJson for Change {
@@ -252,6 +253,10 @@ from_json_struct! {
         lifetime_used_millicredits, last_transaction, plan_id; debt_millicredits
     }
     CheckoutStarted { id, url, credits, amount_minor, currency }
+    CheckoutStatus {
+        id, status, credits, amount_minor, currency, created_at_ms; pack_id, plan_id,
+        completed_at_ms
+    }
     Cap {
         id, wallet_id, scope, subject, limit_millicredits, period, period_start_ms,
         resets_at_ms, spent_millicredits, reserved_millicredits, left_millicredits
@@ -544,6 +549,24 @@ mod tests {
                     display: "Image generation (resolution=2k): 60 → 75 credits".into(),
                 }],
                 other_changes: 1,
+            });
+        }
+        for status in [
+            CheckoutState::Pending,
+            CheckoutState::Paid,
+            CheckoutState::Failed,
+            CheckoutState::Expired,
+        ] {
+            round(CheckoutStatus {
+                id: "chk_1".into(),
+                status,
+                credits: 1000,
+                amount_minor: 1000,
+                currency: "usd".into(),
+                pack_id: Some("custom".into()),
+                plan_id: None,
+                created_at_ms: 5,
+                completed_at_ms: (status == CheckoutState::Paid).then_some(6),
             });
         }
         round(ConversationUsage {

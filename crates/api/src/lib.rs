@@ -140,6 +140,58 @@ pub struct CheckoutStarted {
     pub currency: String,
 }
 
+/// Where a payment stands (`GET /v1/checkouts/{id}`): credits come only with `paid`,
+/// which only the provider's signed webhook sets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckoutState {
+    /// Opened, not paid yet (or paid by a method that confirms later).
+    Pending,
+    Paid,
+    /// The payment failed; nothing was charged.
+    Failed,
+    /// The checkout page expired unpaid.
+    Expired,
+}
+
+impl CheckoutState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckoutState::Pending => "pending",
+            CheckoutState::Paid => "paid",
+            CheckoutState::Failed => "failed",
+            CheckoutState::Expired => "expired",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<CheckoutState> {
+        Some(match s {
+            "pending" => CheckoutState::Pending,
+            "paid" => CheckoutState::Paid,
+            "failed" => CheckoutState::Failed,
+            "expired" => CheckoutState::Expired,
+            _ => return None,
+        })
+    }
+}
+
+/// A checkout as the buyer follows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CheckoutStatus {
+    pub id: String,
+    pub status: CheckoutState,
+    pub credits: u64,
+    pub amount_minor: u64,
+    pub currency: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pack_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan_id: Option<String>,
+    pub created_at_ms: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completed_at_ms: Option<i64>,
+}
+
 /// Whose spending a cap bounds, within one wallet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

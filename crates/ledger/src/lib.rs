@@ -19,6 +19,7 @@ mod audit;
 mod caps;
 mod capture;
 mod cards;
+mod checkouts;
 mod credits;
 mod earnings;
 mod error;

@@ -250,7 +250,9 @@ impl Ledger {
             .bind(&paid.checkout_id)
             .fetch_one(&mut *tx)
             .await?;
-        if status == "open" {
+        // A paid event applies once; a checkout the provider said had failed is paid
+        // after all if it says so now (its word on money is the last).
+        if status != "completed" {
             let grant_id = match (&pack_id, &plan_id) {
                 (Some(id), _) => {
                     let pack = card

@@ -68,6 +68,10 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/sessions/{id}", axum::routing::delete(delete_session))
         .route("/checkout", post(crate::payments::routes::post_checkout))
         .route(
+            "/checkouts/{id}",
+            get(crate::payments::routes::get_checkout),
+        )
+        .route(
             "/checkout/done",
             get(crate::payments::routes::checkout_done),
         )

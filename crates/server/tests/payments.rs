@@ -191,7 +191,8 @@ both! {
                        ("payment_intent_data[metadata][creditkit_checkout]", c["id"].as_str().unwrap())] {
             assert_eq!(field(&fields, k).as_deref(), Some(v), "{k}");
         }
-        assert!(field(&fields, "success_url").unwrap().ends_with("/v1/checkout/done"));
+        let back = format!("/v1/checkout/done?checkout_id={}", c["id"].as_str().unwrap());
+        assert!(field(&fields, "success_url").unwrap().ends_with(&back));
         // Opening a checkout credits nothing.
         assert_eq!(shop.balance().await.balance_millicredits, before.balance_millicredits);
         // Kopai: 1 credit = $0.10, so each pack costs its credits × 10 cents.
@@ -251,7 +252,8 @@ both! {
         assert_eq!((s, v["path"].as_str()), (StatusCode::BAD_REQUEST, Some("return_url")));
         let c = shop.checkout(&shop.srv.key, json!({ "pack_id": "starter", "return_url": "https://app.example.com/billing" })).await;
         let (_, f) = shop.standin.record.lock().unwrap().requests.last().cloned().unwrap();
-        assert_eq!(field(&f, "success_url").as_deref(), Some("https://app.example.com/billing?checkout=paid"));
+        let back = format!("https://app.example.com/billing?checkout=returned&checkout_id={}", c["id"].as_str().unwrap());
+        assert_eq!(field(&f, "success_url").as_deref(), Some(back.as_str()));
         assert!(c["url"].as_str().unwrap().starts_with(&shop.stripe));
         // KappaX publishes no pack prices: nothing on its card is sold through checkout.
         let mut kappax = start_on(&shop.srv.url).await;
@@ -416,6 +418,56 @@ both! {
         let r = shop.test_call(&format!("/_test/replay/{}", renew_event["id"].as_str().unwrap())).await;
         assert_eq!(r["creditkit_status"], 200, "a late retry is acknowledged");
         assert_eq!(snapshot().await, at_retry, "and changes nothing");
+        shop.audit().await;
+    };
+
+    the_buyer_sees_pending_paid_failed_or_expired_and_never_received_before_the_provider_says => |store| async move {
+        let shop = shop(store, KUMARI, None).await;
+        let (ann, bo) = (shop.srv.session("Ann", Role::Admin).await, shop.srv.session("Bo", Role::Member).await);
+        let status = |token: String, id: String| {
+            let srv = &shop.srv;
+            async move { srv.call("GET", &format!("/v1/checkouts/{id}"), &token, None, None).await }
+        };
+        // Opened: pending, and its return page says processing (and looks again).
+        let c = shop.checkout(&ann, json!({ "pack_id": "custom", "quantity": 25 })).await;
+        let id = c["id"].as_str().unwrap().to_string();
+        let (s, v) = status(ann.clone(), id.clone()).await;
+        assert_eq!((s, v["status"].as_str(), v["credits"].as_u64(), v["amount_minor"].as_u64()), (StatusCode::OK, Some("pending"), Some(2500), Some(2500)), "{v}");
+        let done = format!("{}/v1/checkout/done?checkout_id={id}", shop.srv.base);
+        let page = shop.srv.http.get(&done).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("Payment processing") && page.contains("http-equiv=\"refresh\"") && !page.contains("received"), "{page}");
+        // Another member does not see it; an admin's team view would.
+        let (s, _) = status(bo.clone(), id.clone()).await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+        // A bank debit that fails later: the buyer comes back to "failed", no credits.
+        let before = shop.balance().await.balance_millicredits;
+        let declined = shop.srv.http.post(format!("{}/decline", c["url"].as_str().unwrap())).send().await.unwrap();
+        let page = declined.text().await.unwrap();
+        assert!(page.contains("Payment failed") && page.contains("Nothing was charged"), "{page}");
+        let (_, v) = status(ann.clone(), id.clone()).await;
+        assert_eq!(v["status"].as_str(), Some("failed"), "{v}");
+        assert_eq!(shop.balance().await.balance_millicredits, before);
+        for (event, code) in &shop.standin.record.lock().unwrap().sent {
+            assert_eq!(*code, 200, "creditkit took {}", event["type"]);
+        }
+        // A page left open expires; a paid one is paid, with its credits, once.
+        let c2 = shop.checkout(&ann, json!({ "pack_id": "custom_50" })).await;
+        let session = c2["url"].as_str().unwrap().rsplit('/').next().unwrap().to_string();
+        let r = shop.test_call(&format!("/_test/expire/{session}")).await;
+        assert_eq!(r["creditkit_status"], 200, "{r}");
+        let (_, v) = status(ann.clone(), c2["id"].as_str().unwrap().to_string()).await;
+        assert_eq!(v["status"].as_str(), Some("expired"), "{v}");
+        let c3 = shop.buy(&ann, json!({ "pack_id": "custom", "quantity": 10 })).await;
+        let (_, v) = status(ann.clone(), c3["id"].as_str().unwrap().to_string()).await;
+        assert_eq!(v["status"].as_str(), Some("paid"), "{v}");
+        assert!(v["completed_at_ms"].as_i64().is_some(), "{v}");
+        assert_eq!(shop.balance().await.balance_millicredits, before + 1_000_000);
+        // The failed event delivered again changes nothing; a paid one is not unpaid.
+        let failed_event = shop.standin.record.lock().unwrap().sent.iter().find(|(e, _)| e["type"] == "checkout.session.async_payment_failed").unwrap().0["id"].as_str().unwrap().to_string();
+        let r = shop.test_call(&format!("/_test/replay/{failed_event}")).await;
+        assert_eq!(r["creditkit_status"], 200, "{r}");
+        let (_, v) = status(ann.clone(), id).await;
+        assert_eq!(v["status"].as_str(), Some("failed"));
         shop.audit().await;
     };
 }

@@ -420,6 +420,17 @@ fn cases() -> Vec<Case> {
     );
     buy.allowed_status = 501;
     v.push(buy);
+    // No checkout was opened here: allowed callers are told it is not found.
+    let mut checkout = case(
+        Op::Read,
+        "GET",
+        "/v1/checkouts/chk_none",
+        None,
+        false,
+        Nothing,
+    );
+    checkout.allowed_status = 404;
+    v.push(checkout);
     // A payout needs settled earnings this workspace has none of: allowed callers get
     // the specific refusal, not a 403.
     let mut payout = case(

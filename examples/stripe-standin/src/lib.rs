@@ -13,7 +13,9 @@
 //! - `POST /pay/{session}`: "pays": sends `checkout.session.completed` (and, for a
 //!   subscription, `invoice.paid` with `billing_reason=subscription_create`) to the
 //!   webhook URL, then redirects to the session's `success_url`.
-//! - `POST /_test/renew/{subscription}`, `/_test/refund/{payment_intent}?amount=N`,
+//! - `POST /pay/{session}/decline`: a bank debit that fails later: the session completes
+//!   unpaid, then `checkout.session.async_payment_failed`.
+//! - `POST /_test/expire/{session}` (`checkout.session.expired`), `POST /_test/renew/{subscription}`, `/_test/refund/{payment_intent}?amount=N`,
 //!   `/_test/cancel/{subscription}`, `/_test/replay/{event}`: what Stripe would send
 //!   later (a renewal, a refund, the end of a subscription, a retried delivery).
 
@@ -119,6 +121,8 @@ impl StandIn {
         Router::new()
             .route("/v1/checkout/sessions", post(create_session))
             .route("/pay/{id}", get(pay_page).post(pay))
+            .route("/pay/{id}/decline", post(decline))
+            .route("/_test/expire/{session}", post(expire))
             .route("/_test/renew/{sub}", post(renew))
             .route("/_test/refund/{pi}", post(refund))
             .route("/_test/cancel/{sub}", post(cancel))
@@ -313,6 +317,7 @@ async fn pay_page(State(s): State<StandIn>, Path(id): Path<String>) -> Response 
          A real deployment opens Stripe's page here.</p>\
          <h1>{what}</h1><p>Total: <strong>{}.{:02} {}{every}</strong></p>\
          <form method=\"post\"><button id=\"pay\" type=\"submit\">Pay (simulated)</button></form>\
+         <form method=\"post\" action=\"/pay/{id}/decline\"><button id=\"decline\" type=\"submit\">Pay by bank debit, declined later (simulated)</button></form>\
          <p><a href=\"{}\">Cancel</a></p></body></html>",
         amount / 100,
         amount % 100,
@@ -358,6 +363,48 @@ async fn pay(State(s): State<StandIn>, Path(id): Path<String>) -> Response {
         s.send(&paid).await;
     }
     Redirect::to(session["success_url"].as_str().unwrap_or("/")).into_response()
+}
+
+/// A payment by a method that confirms later (a bank debit) and then fails: the
+/// session completes unpaid, the buyer goes back, and `async_payment_failed` follows.
+async fn decline(State(s): State<StandIn>, Path(id): Path<String>) -> Response {
+    let Some(mut session) = s.record.lock().unwrap().sessions.get(&id).cloned() else {
+        return (StatusCode::NOT_FOUND, "no such checkout").into_response();
+    };
+    if session["status"] == "complete" {
+        return Redirect::to(session["success_url"].as_str().unwrap_or("/")).into_response();
+    }
+    session["status"] = "complete".into();
+    session["payment_status"] = "unpaid".into();
+    s.record
+        .lock()
+        .unwrap()
+        .sessions
+        .insert(id, session.clone());
+    let completed = s.event("checkout.session.completed", session.clone());
+    s.send(&completed).await;
+    let failed = s.event("checkout.session.async_payment_failed", session.clone());
+    s.send(&failed).await;
+    Redirect::to(session["success_url"].as_str().unwrap_or("/")).into_response()
+}
+
+/// An open session's page times out unpaid (Stripe: after 24 hours by default).
+async fn expire(State(s): State<StandIn>, Path(id): Path<String>) -> Response {
+    let Some(mut session) = s.record.lock().unwrap().sessions.get(&id).cloned() else {
+        return (StatusCode::NOT_FOUND, "no such checkout").into_response();
+    };
+    if session["status"] != "open" {
+        return (StatusCode::CONFLICT, "only an open session expires").into_response();
+    }
+    session["status"] = "expired".into();
+    s.record
+        .lock()
+        .unwrap()
+        .sessions
+        .insert(id, session.clone());
+    let event = s.event("checkout.session.expired", session);
+    let status = s.send(&event).await;
+    Json(json!({ "event": event, "creditkit_status": status })).into_response()
 }
 
 /// The session a subscription or payment intent came from.

@@ -45,6 +45,13 @@ pub enum ProviderEvent {
         event_id: String,
         subscription_ref: String,
     },
+    /// A checkout's payment failed, or its page expired unpaid.
+    CheckoutFailed {
+        event_id: String,
+        checkout_id: String,
+        session_ref: String,
+        expired: bool,
+    },
     /// Verified, but nothing creditkit acts on.
     Ignored { event_id: String, kind: String },
 }

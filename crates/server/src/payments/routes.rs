@@ -5,7 +5,9 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
-use creditkit_api::{ApiError, CheckoutRequest, CheckoutStarted, ErrorCode};
+use creditkit_api::{
+    ApiError, CheckoutRequest, CheckoutStarted, CheckoutState, CheckoutStatus, ErrorCode,
+};
 use serde::Deserialize;
 
 use super::{PaymentError, ProviderEvent, ReturnUrls};
@@ -26,11 +28,13 @@ pub(crate) async fn post_checkout(
             "this server takes no payments: buy through the application, or ask its operator",
         )
     })?;
-    let urls = return_urls(&payments, req.return_url.as_deref())?;
+    // The return URL is checked before anything is recorded.
+    return_urls(&payments, req.return_url.as_deref(), "")?;
     let draft = s
         .ledger
         .begin_checkout(&p, &req, payments.provider.name())
         .await?;
+    let urls = return_urls(&payments, req.return_url.as_deref(), &draft.id)?;
     let checkout = payments
         .provider
         .create_checkout(&draft, &urls)
@@ -55,7 +59,11 @@ pub(crate) async fn post_checkout(
 }
 
 /// Where the buyer comes back: a page of an allowed origin, or our own small page.
-fn return_urls(payments: &super::Payments, asked: Option<&str>) -> Result<ReturnUrls, AppError> {
+fn return_urls(
+    payments: &super::Payments,
+    asked: Option<&str>,
+    checkout_id: &str,
+) -> Result<ReturnUrls, AppError> {
     if let Some(url) = asked {
         let allowed = payments
             .return_origins
@@ -72,13 +80,13 @@ fn return_urls(payments: &super::Payments, asked: Option<&str>) -> Result<Return
         }
         let sep = if url.contains('?') { '&' } else { '?' };
         return Ok(ReturnUrls {
-            success: format!("{url}{sep}checkout=paid"),
-            cancel: format!("{url}{sep}checkout=canceled"),
+            success: format!("{url}{sep}checkout=returned&checkout_id={checkout_id}"),
+            cancel: format!("{url}{sep}checkout=canceled&checkout_id={checkout_id}"),
         });
     }
     let base = payments.public_url.trim_end_matches('/');
     Ok(ReturnUrls {
-        success: format!("{base}/v1/checkout/done"),
+        success: format!("{base}/v1/checkout/done?checkout_id={checkout_id}"),
         cancel: format!("{base}/v1/checkout/done?canceled=1"),
     })
 }
@@ -86,25 +94,73 @@ fn return_urls(payments: &super::Payments, asked: Option<&str>) -> Result<Return
 #[derive(Deserialize)]
 pub(crate) struct DoneQuery {
     canceled: Option<String>,
+    checkout_id: Option<String>,
 }
 
-/// The page a buyer lands on after the provider's checkout (in its own window).
-pub(crate) async fn checkout_done(Query(q): Query<DoneQuery>) -> Html<String> {
-    let (title, line) = if q.canceled.is_some() {
-        (
-            "Checkout canceled",
-            "Nothing was charged. You can close this window.",
-        )
+/// The page a buyer lands on after the provider's checkout (in its own window): what
+/// the provider has said so far, never "received" before it says paid. A pending
+/// payment's page looks again every few seconds.
+pub(crate) async fn checkout_done(
+    State(s): State<AppState>,
+    Query(q): Query<DoneQuery>,
+) -> Html<String> {
+    let state = match q.checkout_id.as_deref() {
+        Some(id) if q.canceled.is_none() => s.ledger.checkout_state(id).await.ok(),
+        _ => None,
+    };
+    let (title, line, again) = match (&q.canceled, state) {
+        (Some(_), _) => (
+            "Checkout canceled".to_string(),
+            "Nothing was charged. You can close this window.".to_string(),
+            false,
+        ),
+        (None, Some(c)) => match c.status {
+            CheckoutState::Paid => (
+                "Payment received".to_string(),
+                format!("{} credits were added. You can close this window.", c.credits),
+                false,
+            ),
+            CheckoutState::Pending => (
+                "Payment processing".to_string(),
+                "Your credits are added as soon as the payment is confirmed; this page updates by itself.".to_string(),
+                true,
+            ),
+            CheckoutState::Failed => (
+                "Payment failed".to_string(),
+                "Nothing was charged. Close this window and try again, or use another payment method.".to_string(),
+                false,
+            ),
+            CheckoutState::Expired => (
+                "Checkout expired".to_string(),
+                "Nothing was charged. Close this window and start again.".to_string(),
+                false,
+            ),
+        },
+        (None, None) => (
+            "Payment processing".to_string(),
+            "Your credits are added as soon as the payment is confirmed; you can close this window.".to_string(),
+            false,
+        ),
+    };
+    let refresh = if again {
+        "<meta http-equiv=\"refresh\" content=\"3\">"
     } else {
-        (
-            "Payment received",
-            "Thank you. Your credits appear in a moment; you can close this window.",
-        )
+        ""
     };
     Html(format!(
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title></head>\
-         <body style=\"font-family: system-ui, sans-serif; max-width: 30em; margin: 4em auto\"><h1>{title}</h1><p>{line}</p></body></html>"
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">{refresh}<title>{title}</title></head>\
+         <body style=\"font-family: system-ui, sans-serif; max-width: 30em; margin: 4em auto\"><h1>{title}</h1><p role=\"status\">{line}</p></body></html>"
     ))
+}
+
+/// `GET /v1/checkouts/{id}`: where a payment stands (the caller's own, or any of the
+/// workspace's with `read_team`).
+pub(crate) async fn get_checkout(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Path(id): Path<String>,
+) -> ApiResult<CheckoutStatus> {
+    Ok(Json(s.ledger.checkout_status(&p, &id).await?))
 }
 
 /// The provider's webhook: verified, then applied once. A 2xx tells the provider it
@@ -162,6 +218,26 @@ pub(crate) async fn post_webhook(
             s.ledger
                 .end_subscription(name, event_id, subscription_ref)
                 .await?;
+            return Ok(
+                (StatusCode::OK, Json(serde_json::json!({ "applied": true }))).into_response(),
+            );
+        }
+        ProviderEvent::CheckoutFailed {
+            checkout_id,
+            session_ref,
+            expired,
+            ..
+        } => {
+            let known = s
+                .ledger
+                .checkout_failed(name, checkout_id, session_ref, *expired)
+                .await?;
+            if !known {
+                return Err(error(
+                    ErrorCode::NotFound,
+                    "this event names a checkout creditkit did not open",
+                ));
+            }
             return Ok(
                 (StatusCode::OK, Json(serde_json::json!({ "applied": true }))).into_response(),
             );

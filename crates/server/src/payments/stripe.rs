@@ -9,7 +9,8 @@
 //! - Webhooks, verified with the endpoint's signing secret (`Stripe-Signature`):
 //!   `checkout.session.completed` / `.async_payment_succeeded` (paid), `invoice.paid`
 //!   (`subscription_create`: the first period, `subscription_cycle`: a renewal),
-//!   `charge.refunded`, `customer.subscription.deleted`.
+//!   `charge.refunded`, `customer.subscription.deleted`, and
+//!   `checkout.session.async_payment_failed` / `.expired` (the buyer sees it failed).
 
 use axum::http::HeaderMap;
 use creditkit_ledger::{CheckoutDraft, Paid, PaidPeriod};
@@ -220,6 +221,21 @@ pub fn read_event(body: &[u8]) -> Result<ProviderEvent, PaymentError> {
                 .ok_or_else(|| PaymentError::Body("the charge names no payment intent".into()))?,
             refunded_minor: amount(obj, "amount_refunded")?,
         },
+        "checkout.session.async_payment_failed" | "checkout.session.expired" => {
+            ProviderEvent::CheckoutFailed {
+                expired: kind == "checkout.session.expired",
+                event_id,
+                checkout_id: obj
+                    .pointer("/metadata/creditkit_checkout")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+                    .ok_or_else(|| {
+                        PaymentError::Body("the session names no creditkit checkout".into())
+                    })?,
+                session_ref: text(obj, "id")
+                    .ok_or_else(|| PaymentError::Body("no session id".into()))?,
+            }
+        }
         "customer.subscription.deleted" => ProviderEvent::SubscriptionEnded {
             event_id,
             subscription_ref: text(obj, "id")
