@@ -150,6 +150,56 @@ pub(crate) async fn plan_and_buy(c: &Client, env: &Env) -> Result<()> {
     Ok(())
 }
 
+/// Kumari (seed 003): the Custom Pack is bought by amount ("from $10"); a bank debit that
+/// fails after the buyer came back reads "Payment failed", and nothing was added.
+pub(crate) async fn a_failed_payment_says_so(c: &Client, env: &Env) -> Result<()> {
+    c.goto("about:blank").await.map_err(|e| e.to_string())?;
+    c.goto(&format!("{}/#kumari", env.base))
+        .await
+        .map_err(|e| e.to_string())?;
+    let before = wait_text(c, ".ck-balance-amount", "Kumari's balance", |t| {
+        t.ends_with("credits")
+    })
+    .await?;
+    click(c, "#demo-topup").await?;
+    wait_text(
+        c,
+        "[data-pack=custom] [data-field=from]",
+        "the Custom Pack's lowest price",
+        |t| t == "From $10.00",
+    )
+    .await?;
+    let units = c
+        .find(Locator::Css("[data-pack=custom] input"))
+        .await
+        .map_err(|e| e.to_string())?;
+    units.clear().await.map_err(|e| e.to_string())?;
+    units.send_keys("25").await.map_err(|e| e.to_string())?;
+    wait_text(
+        c,
+        "[data-pack=custom] [data-field=total]",
+        "the amount's total as typed",
+        |t| t == "2,500 credits for $25.00",
+    )
+    .await?;
+    let home = c.window().await.map_err(|e| e.to_string())?;
+    click(c, "[data-pack=custom] button").await?;
+    crate::in_checkout_window(c, env, &home, "#decline", "Payment failed").await?;
+    wait_text(c, ".ck-buy [role=alert]", "the failed payment, said", |t| {
+        t.starts_with("Payment failed: nothing was charged.")
+    })
+    .await?;
+    let after = text(c, ".ck-balance-amount").await?;
+    if after != before {
+        return Err(format!(
+            "a failed payment moved the balance: {before} → {after}"
+        ));
+    }
+    shot(c, env, "14b-payment-failed").await?;
+    audit::audit(c, "a failed payment").await?;
+    Ok(())
+}
+
 /// Kopai (seed 004): the earnings panel reads the wallet's earnings from the server,
 /// with the payout minimum; with nothing available, a payout cannot be asked for.
 pub(crate) async fn earnings(c: &Client, env: &Env) -> Result<()> {

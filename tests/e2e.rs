@@ -713,6 +713,7 @@ async fn scenario(c: &Client, env: &Env) -> Result<()> {
     )
     .await?;
     account::plan_and_buy(c, env).await?;
+    account::a_failed_payment_says_so(c, env).await?;
     account::earnings(c, env).await?;
     flows::product_action(
         c,
@@ -739,6 +740,19 @@ async fn pay_in_checkout_window(
     env: &Env,
     home: &fantoccini::wd::WindowHandle,
 ) -> Result<()> {
+    in_checkout_window(c, env, home, "#pay", "Payment received").await
+}
+
+/// In the checkout window the page opened: clicks `button` on the stand-in's page
+/// (`#pay`, or `#decline`: a bank debit that fails later), waits for the return page
+/// to say `said`, and comes back.
+pub(crate) async fn in_checkout_window(
+    c: &Client,
+    env: &Env,
+    home: &fantoccini::wd::WindowHandle,
+    button: &str,
+    said: &str,
+) -> Result<()> {
     let deadline = Instant::now() + Duration::from_secs(15);
     let checkout = loop {
         let windows = c.windows().await.map_err(|e| e.to_string())?;
@@ -757,12 +771,11 @@ async fn pay_in_checkout_window(
         t.contains("no payment is taken")
     })
     .await?;
-    shot(c, env, "08a-checkout").await?;
-    click(c, "#pay").await?;
-    wait_text(c, "h1", "the return page", |t| {
-        t.contains("Payment received")
-    })
-    .await?;
+    if button == "#pay" {
+        shot(c, env, "08a-checkout").await?;
+    }
+    click(c, button).await?;
+    wait_text(c, "h1", "the return page", |t| t.contains(said)).await?;
     c.close_window().await.map_err(|e| e.to_string())?;
     c.switch_to_window(home.clone())
         .await

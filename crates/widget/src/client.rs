@@ -417,6 +417,15 @@ impl Client {
         self.post("/checkout", req, None).await
     }
 
+    /// Where a payment stands (pending until the provider says paid, failed or expired).
+    pub async fn checkout_status(
+        &self,
+        checkout_id: &str,
+    ) -> Result<creditkit_api::CheckoutStatus, ClientError> {
+        self.get(&format!("/checkouts/{}", encode(checkout_id)))
+            .await
+    }
+
     pub async fn get_hold(&self, hold_id: &str) -> Result<Hold, ClientError> {
         self.get(&format!("/holds/{}", encode(hold_id))).await
     }

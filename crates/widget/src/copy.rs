@@ -75,6 +75,9 @@ pub struct Words {
     pub problem_too_large: &'static str,
     pub problem_request: &'static str,
     pub pay_in_window: &'static str,
+    pub payment_received: fn(credits: &str) -> String,
+    pub payment_failed: &'static str,
+    pub checkout_expired: &'static str,
     pub pay_with_app: &'static str,
     // Cap and insufficient prompts.
     pub cap_reached: &'static str,
@@ -297,7 +300,10 @@ pub static EN: Words = Words {
     problem_too_large: "This request is too large to price.",
     problem_request: "This request cannot be priced.",
     pay_in_window:
-        "Complete the payment in the new window; this continues as soon as the credits arrive.",
+        "Payment processing: complete it in the new window; this continues as soon as the credits arrive.",
+    payment_received: |c| format!("Payment received: {c} added."),
+    payment_failed: "Payment failed: nothing was charged. Try again, or use another payment method.",
+    checkout_expired: "The checkout expired unpaid: nothing was charged. Start again when you are ready.",
     pay_with_app:
         "Complete the purchase with the application; this continues as soon as the credits arrive.",
     cap_reached: "Spending cap reached",
@@ -514,7 +520,10 @@ pub static FR: Words = Words {
     problem_invalid: |o| format!("La valeur de « {o} » n’a pas de prix dans la grille tarifaire."),
     problem_too_large: "Cette demande est trop grande pour être chiffrée.",
     problem_request: "Cette demande ne peut pas être chiffrée.",
-    pay_in_window: "Terminez le paiement dans la nouvelle fenêtre ; cela reprend dès que les crédits arrivent.",
+    pay_in_window: "Paiement en cours : terminez-le dans la nouvelle fenêtre ; cela reprend dès que les crédits arrivent.",
+    payment_received: |c| format!("Paiement reçu : {c} ajoutés."),
+    payment_failed: "Le paiement a échoué : rien n'a été débité. Réessayez, ou utilisez un autre moyen de paiement.",
+    checkout_expired: "Le paiement a expiré sans être réglé : rien n'a été débité. Recommencez quand vous le souhaitez.",
     pay_with_app: "Terminez l’achat avec l’application ; cela reprend dès que les crédits arrivent.",
     cap_reached: "Plafond de dépenses atteint",
     cap_note: "Rien n’a été lancé, et acheter des crédits n’y changerait rien.",

@@ -3,6 +3,22 @@
 //! page acts on.
 
 use super::*;
+use crate::format::credits_text;
+use creditkit_api::CheckoutState;
+
+/// How often, and how many times, a checkout's state is asked (15 minutes).
+const CHECKOUT_POLL_MS: i32 = 2_000;
+const CHECKOUT_POLLS: u32 = 450;
+
+/// Resolves after `ms` milliseconds (the browser's timer).
+async fn sleep_ms(ms: i32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(w) = web_sys::window() {
+            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}
 
 impl Credits {
     /// The host's purchase flow (its checkout), used by the buy buttons.
@@ -58,6 +74,7 @@ impl Credits {
                         }
                     }
                     this.notice.set(Some(words().pay_in_window.into()));
+                    this.follow_checkout(started.id);
                 }
                 Err(e) => {
                     if let Some(w) = &window {
@@ -71,6 +88,35 @@ impl Credits {
                     };
                     this.notice.set(Some(words));
                 }
+            }
+        });
+    }
+
+    /// Follows a checkout until the provider has said how it went: the notice says the
+    /// payment is processing, then the credits added, or that it failed or expired
+    /// (nothing charged): never "received" before the provider says paid. Gives up
+    /// after 15 minutes (the credits still arrive on the balance stream).
+    fn follow_checkout(&self, checkout_id: String) {
+        let this = *self;
+        spawn_local(async move {
+            for _ in 0..CHECKOUT_POLLS {
+                sleep_ms(CHECKOUT_POLL_MS).await;
+                let Ok(c) = this.client().checkout_status(&checkout_id).await else {
+                    continue;
+                };
+                let said = match c.status {
+                    CheckoutState::Pending => continue,
+                    CheckoutState::Paid => {
+                        (words().payment_received)(&credits_text(c.credits * 1000))
+                    }
+                    CheckoutState::Failed => words().payment_failed.to_string(),
+                    CheckoutState::Expired => words().checkout_expired.to_string(),
+                };
+                this.notice.set(Some(said));
+                if c.status == CheckoutState::Paid {
+                    this.refresh_balance().await;
+                }
+                return;
             }
         });
     }
