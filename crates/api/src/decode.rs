@@ -253,6 +253,10 @@ from_json_struct! {
         lifetime_used_millicredits, last_transaction, plan_id; debt_millicredits
     }
     CheckoutStarted { id, url, credits, amount_minor, currency }
+    Subscription {
+        wallet_id, plan_id, amount_minor, currency, cancel_at_period_end; renews_at_ms,
+        next_plan_id, upgrade_plan_id
+    }
     CheckoutStatus {
         id, status, credits, amount_minor, currency, created_at_ms; pack_id, plan_id,
         completed_at_ms

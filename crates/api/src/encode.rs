@@ -5,7 +5,7 @@
 use creditkit_pricing::{to_json_struct, wire_names};
 
 use crate::{BalanceState, Cap, CapPeriod, CapScope, CheckoutRequest, HoldRequest, NewCap};
-use crate::{PayoutRequest, QuoteRequest, StreamStart, Thresholds};
+use crate::{PayoutRequest, QuoteRequest, StreamStart, SubscriptionChange, Thresholds};
 
 wire_names! {
     CapScope { Wallet = "wallet", Member = "member", Project = "project" }
@@ -20,6 +20,7 @@ to_json_struct! {
     PayoutRequest { amount_millicredits }
     Thresholds { low_threshold_millicredits, critical_threshold_millicredits }
     CheckoutRequest { ; pack_id, plan_id, quantity, wallet_id, return_url }
+    SubscriptionChange { ; plan_id, cancel_at_period_end, wallet_id }
     NewCap { scope, limit_millicredits, period; subject, wallet_id }
     Cap {
         id, wallet_id, scope, limit_millicredits, period, period_start_ms, resets_at_ms,

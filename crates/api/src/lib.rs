@@ -192,6 +192,41 @@ pub struct CheckoutStatus {
     pub completed_at_ms: Option<i64>,
 }
 
+/// `POST /v1/subscription`: change the wallet's paid plan through the provider (an
+/// upgrade now, the difference invoiced and granted at once; a downgrade from the next
+/// period), or end it at the period's end (`cancel_at_period_end: true`) and resume it
+/// (`false`). Exactly one of the two.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubscriptionChange {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cancel_at_period_end: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wallet_id: Option<String>,
+}
+
+/// A wallet's paid subscription (`GET /v1/subscription`; `null` on no paid plan).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Subscription {
+    pub wallet_id: String,
+    pub plan_id: String,
+    /// What a period costs, in minor units of `currency`.
+    pub amount_minor: u64,
+    pub currency: String,
+    /// When the current period ends (the next renewal, or the end when canceling).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renews_at_ms: Option<i64>,
+    /// Ends at the period's end instead of renewing.
+    pub cancel_at_period_end: bool,
+    /// A downgrade, from the next period.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_plan_id: Option<String>,
+    /// An upgrade whose prorated invoice is not paid yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upgrade_plan_id: Option<String>,
+}
+
 /// Whose spending a cap bounds, within one wallet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

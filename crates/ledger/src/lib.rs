@@ -34,6 +34,7 @@ mod reads;
 mod signed;
 mod store;
 mod stream;
+mod subscriptions;
 pub mod testing;
 pub mod time;
 mod wallet;
@@ -63,6 +64,7 @@ pub use outbox::{
 };
 pub use purchases::{CheckoutDraft, Paid, PaidPeriod};
 pub use store::Dialect;
+pub use subscriptions::{PeriodReason, PlanChange, SubscriptionUpdate};
 use time::Clock;
 pub(crate) use wallet::{Entry, WalletRow, Write};
 

@@ -66,7 +66,7 @@ pub struct PaidPeriod {
     pub period_end_ms: Option<i64>,
 }
 
-fn idem(provider: &str, event_id: &str) -> String {
+pub(crate) fn idem(provider: &str, event_id: &str) -> String {
     format!("{provider}:{event_id}")
 }
 
@@ -79,21 +79,7 @@ impl Ledger {
         req: &CheckoutRequest,
         provider: &str,
     ) -> Result<CheckoutDraft> {
-        p.require(Op::Buy)?;
-        let wallet_id = self.resolve_wallet(p, req.wallet_id.as_deref()).await?;
-        if p.actor == Actor::Member {
-            let (kind, owner): (String, Option<String>) =
-                sqlx::query_as("SELECT kind, owner_member_id FROM wallets WHERE id = $1")
-                    .bind(&wallet_id)
-                    .fetch_one(&self.pool)
-                    .await?;
-            let own = kind == "personal" && owner == p.member_id;
-            if !own && p.wallet_id.as_deref() != Some(wallet_id.as_str()) {
-                return Err(LedgerError::Forbidden(
-                    "members buy credits for their own wallet; a workspace admin buys for the workspace".into(),
-                ));
-            }
-        }
+        let wallet_id = self.buying_wallet(p, req.wallet_id.as_deref()).await?;
         let card = self.card(&p.workspace_id).await?;
         let currency = card.currency.as_ref().ok_or_else(|| {
             LedgerError::invalid("this rate card has no currency: nothing on it is for sale")
@@ -126,6 +112,15 @@ impl Ledger {
             }
             (None, Some(id)) => {
                 let plan = card.plan(id).ok_or_else(|| unknown(&card, "plan_id", id))?;
+                // One subscription per wallet: a second checkout would charge twice.
+                if plan.renewal == Renewal::Monthly {
+                    if let Some(current) = self.active_subscription_plan(&wallet_id).await? {
+                        return Err(LedgerError::invalid_at(
+                            "plan_id",
+                            format!("this wallet subscribes to `{current}` already: change its plan (POST /v1/subscription) rather than paying twice"),
+                        ));
+                    }
+                }
                 if quantity != 1 {
                     return Err(LedgerError::invalid_at("quantity", "a plan is bought once"));
                 }
@@ -187,6 +182,27 @@ impl Ledger {
         )
         .await?;
         Ok(draft)
+    }
+
+    /// The wallet a buyer pays for: members their own (a personal wallet, or the one
+    /// their session is bound to); admins and the backend any of the workspace's.
+    pub(crate) async fn buying_wallet(&self, p: &Principal, asked: Option<&str>) -> Result<String> {
+        p.require(Op::Buy)?;
+        let wallet_id = self.resolve_wallet(p, asked).await?;
+        if p.actor == Actor::Member {
+            let (kind, owner): (String, Option<String>) =
+                sqlx::query_as("SELECT kind, owner_member_id FROM wallets WHERE id = $1")
+                    .bind(&wallet_id)
+                    .fetch_one(&self.pool)
+                    .await?;
+            let own = kind == "personal" && owner == p.member_id;
+            if !own && p.wallet_id.as_deref() != Some(wallet_id.as_str()) {
+                return Err(LedgerError::Forbidden(
+                    "members buy credits for their own wallet; a workspace admin buys for the workspace".into(),
+                ));
+            }
+        }
+        Ok(wallet_id)
     }
 
     /// Notes the provider's id for a checkout (its session).
@@ -374,7 +390,12 @@ impl Ledger {
     }
 
     /// The current plan allowance ends now (no rollover into what comes next).
-    async fn end_plan_allowance(&self, tx: &mut Tx, w: &mut WalletRow, now: i64) -> Result<()> {
+    pub(crate) async fn end_plan_allowance(
+        &self,
+        tx: &mut Tx,
+        w: &mut WalletRow,
+        now: i64,
+    ) -> Result<()> {
         sqlx::query("UPDATE grants SET expires_at_ms = $1 WHERE wallet_id = $2 AND source = 'plan' AND (expires_at_ms IS NULL OR expires_at_ms > $1)")
             .bind(now)
             .bind(&w.id)
@@ -382,158 +403,6 @@ impl Ledger {
             .await?;
         self.expire_grants(tx, w, now).await?;
         Ok(())
-    }
-
-    /// A subscription's invoice paid: its first one only names the payment (the
-    /// checkout started the period); a later one resets the allowance, no rollover.
-    pub async fn renew_subscription(
-        &self,
-        period: &PaidPeriod,
-        first: bool,
-    ) -> Result<Option<Balance>> {
-        #[allow(clippy::type_complexity)]
-        let sub: Option<(String, String, String, Option<String>, Option<i64>, Option<String>)> = sqlx::query_as(
-            "SELECT s.wallet_id, s.plan_id, w.workspace_id, s.grant_id, s.amount_minor, s.currency FROM subscriptions s JOIN wallets w ON w.id = s.wallet_id WHERE s.provider = $1 AND s.subscription_ref = $2",
-        )
-        .bind(&period.provider)
-        .bind(&period.subscription_ref)
-        .fetch_optional(&self.pool)
-        .await?;
-        let Some((wallet_id, plan_id, ws, first_grant, amount, currency)) = sub else {
-            // Not known yet (its checkout's webhook may come later): the provider retries.
-            return Ok(None);
-        };
-        // A period is renewed only by an invoice for what was subscribed to: another
-        // amount or currency (a partial payment, a changed price) resets nothing.
-        if let (Some(amount), Some(currency)) = (amount, &currency) {
-            if to_u64(amount) != period.amount_minor
-                || !currency.eq_ignore_ascii_case(&period.currency)
-            {
-                return Err(LedgerError::invalid(format!(
-                    "subscription `{}` is {amount} {currency} a period; the invoice paid {} {}",
-                    period.subscription_ref, period.amount_minor, period.currency
-                )));
-            }
-        }
-        let card = self.card(&ws).await?;
-        let key = idem(&period.provider, &period.event_id);
-        let hash = payload_hash("renew", &(&period.subscription_ref, &period.payment_ref));
-        let now = self.now_ms();
-        let (mut tx, mut w) = match self
-            .begin_write::<Balance>(&ws, &wallet_id, &key, &hash, now)
-            .await?
-        {
-            Write::Replayed(done) => return done.map(Some),
-            Write::Fresh(tx, w) => (tx, w),
-        };
-        let grant = if first {
-            first_grant
-        } else {
-            // The current card's plan: a new period is a new commitment.
-            let plan = card.plan(&plan_id).ok_or_else(|| {
-                LedgerError::invalid(format!("plan `{plan_id}` is no longer on the card"))
-            })?;
-            let credits = to_i64(plan.credits.saturating_mul(MILLI_PER_CREDIT))?;
-            self.end_plan_allowance(&mut tx, &mut w, now).await?;
-            w.plan_credits_mc = Some(credits);
-            let ends = period
-                .period_end_ms
-                .filter(|e| *e > now)
-                .unwrap_or_else(|| add_months(now, 1));
-            let g = self
-                .insert_grant(
-                    &mut tx,
-                    &mut w,
-                    "plan",
-                    Some(&plan_id),
-                    credits,
-                    Some(ends),
-                    now,
-                )
-                .await?;
-            sqlx::query("UPDATE subscriptions SET grant_id = $1 WHERE provider = $2 AND subscription_ref = $3")
-                .bind(&g)
-                .bind(&period.provider)
-                .bind(&period.subscription_ref)
-                .execute(&mut *tx)
-                .await?;
-            self.repay_debts(&mut tx, &mut w, &g, now).await?;
-            Some(g)
-        };
-        if let Some(g) = &grant {
-            self.record_payment(
-                &mut tx,
-                &period.provider,
-                period.payment_ref.as_deref(),
-                &wallet_id,
-                g,
-                period.amount_minor,
-                &period.currency,
-                now,
-            )
-            .await?;
-        }
-        self.save_wallet(&mut tx, &mut w).await?;
-        let result = Ok(Some(self.balance_in(&mut tx, &w).await?));
-        self.finish(tx, &ws, &key, &hash, result, &[&wallet_id])
-            .await
-    }
-
-    /// A subscription ended: its allowance ends now and the wallet returns to the
-    /// card's free plan, if it has one (a one-time free grant is never given twice).
-    pub async fn end_subscription(
-        &self,
-        provider: &str,
-        event_id: &str,
-        subscription_ref: &str,
-    ) -> Result<Option<Balance>> {
-        let sub: Option<(String, String)> = sqlx::query_as(
-            "SELECT s.wallet_id, w.workspace_id FROM subscriptions s JOIN wallets w ON w.id = s.wallet_id WHERE s.provider = $1 AND s.subscription_ref = $2",
-        )
-        .bind(provider)
-        .bind(subscription_ref)
-        .fetch_optional(&self.pool)
-        .await?;
-        let Some((wallet_id, ws)) = sub else {
-            return Ok(None);
-        };
-        let card = self.card(&ws).await?;
-        let key = idem(provider, event_id);
-        let hash = payload_hash("end", &subscription_ref);
-        let now = self.now_ms();
-        let (mut tx, mut w) = match self
-            .begin_write::<Balance>(&ws, &wallet_id, &key, &hash, now)
-            .await?
-        {
-            Write::Replayed(done) => return done.map(Some),
-            Write::Fresh(tx, w) => (tx, w),
-        };
-        self.end_plan_allowance(&mut tx, &mut w, now).await?;
-        (
-            w.plan_id,
-            w.plan_credits_mc,
-            w.cycle_anchor_ms,
-            w.cycle_index,
-        ) = (None, None, None, None);
-        if let Some(free) = card.plans.iter().find(|p| p.price_minor.unwrap_or(0) == 0) {
-            match self.apply_plan(&mut tx, &card, &mut w, &free.id, now).await {
-                Ok(()) => {}
-                // The one-time free grant was given before: not again.
-                Err(LedgerError::Invalid { .. }) if free.renewal == Renewal::Once => {
-                    w.plan_id = Some(free.id.clone());
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        sqlx::query("UPDATE subscriptions SET status = 'ended' WHERE provider = $1 AND subscription_ref = $2")
-            .bind(provider)
-            .bind(subscription_ref)
-            .execute(&mut *tx)
-            .await?;
-        self.save_wallet(&mut tx, &mut w).await?;
-        let result = Ok(Some(self.balance_in(&mut tx, &w).await?));
-        self.finish(tx, &ws, &key, &hash, result, &[&wallet_id])
-            .await
     }
 
     /// A payment refunded (in part or in full; `refunded_minor` is the total so far):
@@ -637,7 +506,7 @@ impl Ledger {
     }
 
     #[allow(clippy::too_many_arguments)] // one payment row's columns
-    async fn record_payment(
+    pub(crate) async fn record_payment(
         &self,
         tx: &mut Tx,
         provider: &str,
@@ -673,7 +542,7 @@ impl Ledger {
     }
 
     /// Repays the wallet's debts from a new grant, oldest debt first.
-    async fn repay_debts(
+    pub(crate) async fn repay_debts(
         &self,
         tx: &mut Tx,
         w: &mut WalletRow,

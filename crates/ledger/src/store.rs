@@ -439,6 +439,15 @@ CREATE INDEX holds_conversation ON holds (conversation)
 ALTER TABLE card_versions ADD COLUMN effective_at_ms BIGINT;
 ALTER TABLE workspaces ADD COLUMN card_from_ms BIGINT
 "#,
+    // 17: a subscription changed through the provider (`subscriptions.rs`): a downgrade
+    // from the next period, an upgrade waiting for its prorated invoice, the end at the
+    // period's end.
+    r#"
+ALTER TABLE subscriptions ADD COLUMN next_plan_id TEXT;
+ALTER TABLE subscriptions ADD COLUMN upgrade_plan_id TEXT;
+ALTER TABLE subscriptions ADD COLUMN cancel_at_period_end BIGINT NOT NULL DEFAULT 0;
+CREATE INDEX subscriptions_wallet ON subscriptions (wallet_id, status)
+"#,
 ];
 
 /// Opens the database: the read pool, the write pool and the dialect. On PostgreSQL

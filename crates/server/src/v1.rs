@@ -72,6 +72,11 @@ pub(crate) fn routes() -> Router<AppState> {
             get(crate::payments::routes::get_checkout),
         )
         .route(
+            "/subscription",
+            get(crate::payments::routes::get_subscription)
+                .post(crate::payments::routes::post_subscription),
+        )
+        .route(
             "/checkout/done",
             get(crate::payments::routes::checkout_done),
         )

@@ -470,4 +470,59 @@ both! {
         assert_eq!(v["status"].as_str(), Some("failed"));
         shop.audit().await;
     };
+
+    one_subscription_per_wallet_changed_through_the_provider => |store| async move {
+        let shop = shop(store, LANDING, Some("free")).await;
+        let key = shop.srv.key.clone();
+        shop.buy(&key, json!({ "plan_id": "starter" })).await;
+        // A second plan checkout would charge twice: refused, nothing opened.
+        let opened = shop.standin.record.lock().unwrap().requests.len();
+        let (s, v) = shop.srv.call("POST", "/v1/checkout", &key, None, Some(json!({ "plan_id": "pro" }))).await;
+        assert_eq!((s, v["path"].as_str()), (StatusCode::BAD_REQUEST, Some("plan_id")), "{v}");
+        assert_eq!(shop.standin.record.lock().unwrap().requests.len(), opened);
+        let (_, sub) = shop.srv.call("GET", "/v1/subscription", &key, None, None).await;
+        assert_eq!((sub["plan_id"].as_str(), sub["amount_minor"].as_u64(), sub["cancel_at_period_end"].as_bool()), (Some("starter"), Some(4900), Some(false)), "{sub}");
+        // Spend 300 of Starter's 1,000, then upgrade: the difference (4,000) at once,
+        // with the prorated invoice; the wallet is on Pro now.
+        let q = shop.srv.quote(&key, json!({ "action": "section", "quantity": 30 })).await;
+        let (_, h) = shop.srv.call("POST", "/v1/holds", &key, Some("h"), Some(json!({ "quote_id": q.id }))).await;
+        shop.srv.call("POST", &format!("/v1/holds/{}/capture", h["id"].as_str().unwrap()), &key, Some("c"), Some(json!({}))).await;
+        let (s, v) = shop.srv.call("POST", "/v1/subscription", &key, None, Some(json!({ "plan_id": "pro" }))).await;
+        assert_eq!((s, v["plan_id"].as_str(), v["amount_minor"].as_u64()), (StatusCode::OK, Some("pro"), Some(7900)), "{v}");
+        let b = shop.balance().await;
+        assert_eq!((b.balance_millicredits, b.plan_id.as_deref()), (4_700_000, Some("pro")));
+        let (_, f) = shop.standin.record.lock().unwrap().updates.last().cloned().unwrap();
+        assert_eq!((field(&f, "proration_behavior").as_deref(), field(&f, "items[0][price_data][unit_amount]").as_deref()), (Some("always_invoice"), Some("7900")));
+        // The update's invoice delivered again grants nothing more.
+        let update = shop.standin.record.lock().unwrap().sent.iter().rev().find(|(e, _)| e["data"]["object"]["billing_reason"] == "subscription_update").unwrap().0["id"].as_str().unwrap().to_string();
+        assert_eq!(shop.test_call(&format!("/_test/replay/{update}")).await["creditkit_status"], 200);
+        assert_eq!(shop.balance().await.balance_millicredits, 4_700_000);
+        // Downgrade: from the next period; Pro's credits stay until then.
+        let (s, v) = shop.srv.call("POST", "/v1/subscription", &key, None, Some(json!({ "plan_id": "starter" }))).await;
+        assert_eq!((s, v["plan_id"].as_str(), v["next_plan_id"].as_str()), (StatusCode::OK, Some("pro"), Some("starter")), "{v}");
+        assert_eq!(shop.balance().await.balance_millicredits, 4_700_000);
+        let (_, f) = shop.standin.record.lock().unwrap().updates.last().cloned().unwrap();
+        assert_eq!(field(&f, "proration_behavior").as_deref(), Some("none"));
+        let sub_ref = shop.last_event("invoice.paid")["data"]["object"]["subscription"].as_str().unwrap().to_string();
+        assert_eq!(shop.test_call(&format!("/_test/renew/{sub_ref}")).await["creditkit_status"], 200);
+        let b = shop.balance().await;
+        assert_eq!((b.balance_millicredits, b.plan_id.as_deref()), (1_000_000, Some("starter")), "renewed on Starter, no rollover");
+        // Cancel at the period's end; a plan change waits for a resume; resume, cancel again.
+        for (body, ok) in [(json!({ "cancel_at_period_end": true }), true), (json!({ "plan_id": "pro" }), false), (json!({ "cancel_at_period_end": false }), true), (json!({ "cancel_at_period_end": true }), true)] {
+            let (s, v) = shop.srv.call("POST", "/v1/subscription", &key, None, Some(body.clone())).await;
+            assert_eq!(s == StatusCode::OK, ok, "{body} → {s} {v}");
+        }
+        let (_, v) = shop.srv.call("GET", "/v1/subscription", &key, None, None).await;
+        assert_eq!(v["cancel_at_period_end"].as_bool(), Some(true), "{v}");
+        assert_eq!(shop.balance().await.balance_millicredits, 1_000_000, "canceling keeps the period's credits");
+        // At the period's end it ends: back to Free, and no subscription.
+        assert_eq!(shop.test_call(&format!("/_test/renew/{sub_ref}")).await["creditkit_status"], 200);
+        let b = shop.balance().await;
+        assert_eq!((b.balance_millicredits, b.plan_id.as_deref()), (250_000, Some("free")));
+        let (_, v) = shop.srv.call("GET", "/v1/subscription", &key, None, None).await;
+        assert_eq!(v, Value::Null);
+        // Now a new plan can be bought.
+        shop.checkout(&key, json!({ "plan_id": "pro" })).await;
+        shop.audit().await;
+    };
 }

@@ -420,6 +420,24 @@ fn cases() -> Vec<Case> {
     );
     buy.allowed_status = 501;
     v.push(buy);
+    let mut change = case(
+        Op::Buy,
+        "POST",
+        "/v1/subscription",
+        Some(r#"{"plan_id": "pro", "wallet_id": "{wallet}"}"#),
+        false,
+        Nothing,
+    );
+    change.allowed_status = 501;
+    v.push(change);
+    v.push(case(
+        Op::Read,
+        "GET",
+        "/v1/subscription?wallet_id={wallet}",
+        None,
+        false,
+        Nothing,
+    ));
     // No checkout was opened here: allowed callers are told it is not found.
     let mut checkout = case(
         Op::Read,

@@ -13,6 +13,11 @@
 //! - `POST /pay/{session}`: "pays": sends `checkout.session.completed` (and, for a
 //!   subscription, `invoice.paid` with `billing_reason=subscription_create`) to the
 //!   webhook URL, then redirects to the session's `success_url`.
+//! - `GET` / `POST /v1/subscriptions/{id}`: the subscription (its item and product), and
+//!   a new price for its item or `cancel_at_period_end`, checked as Stripe's reference
+//!   describes; an upgrade with `always_invoice` sends `invoice.paid`
+//!   (`subscription_update`) at once; a renewal bills the price then in force, and a
+//!   subscription set to cancel ends at its period's end instead.
 //! - `POST /pay/{session}/decline`: a bank debit that fails later: the session completes
 //!   unpaid, then `checkout.session.async_payment_failed`.
 //! - `POST /_test/expire/{session}` (`checkout.session.expired`), `POST /_test/renew/{subscription}`, `/_test/refund/{payment_intent}?amount=N`,
@@ -60,6 +65,11 @@ pub struct Record {
     /// Events sent: (event, creditkit's HTTP status).
     pub sent: Vec<(Value, u16)>,
     refunded: BTreeMap<String, u64>,
+    /// Subscriptions by id: their item, product, price a period and whether they end
+    /// at the period's end.
+    subscriptions: BTreeMap<String, Value>,
+    /// Every subscription update request: (idempotency key, form fields).
+    pub updates: Vec<(String, Vec<(String, String)>)>,
     next: u64,
 }
 
@@ -120,6 +130,10 @@ impl StandIn {
     pub fn router(&self) -> Router {
         Router::new()
             .route("/v1/checkout/sessions", post(create_session))
+            .route(
+                "/v1/subscriptions/{id}",
+                get(get_subscription).post(update_subscription),
+            )
             .route("/pay/{id}", get(pay_page).post(pay))
             .route("/pay/{id}/decline", post(decline))
             .route("/_test/expire/{session}", post(expire))
@@ -358,6 +372,12 @@ async fn pay(State(s): State<StandIn>, Path(id): Path<String>) -> Response {
             .to_string();
         let amount = session["amount_total"].as_u64().unwrap_or(0);
         let currency = session["currency"].as_str().unwrap_or("usd").to_string();
+        let (item, product) = (s.id("si"), s.id("prod"));
+        s.record.lock().unwrap().subscriptions.insert(
+            sub.clone(),
+            json!({ "id": sub, "object": "subscription", "status": "active", "cancel_at_period_end": false,
+                    "items": { "data": [{ "id": item, "price": { "product": product, "unit_amount": amount, "currency": currency } }] } }),
+        );
         let invoice = s.invoice(&sub, "subscription_create", amount, &currency);
         let paid = s.event("invoice.paid", invoice);
         s.send(&paid).await;
@@ -419,19 +439,178 @@ fn session_of(s: &StandIn, field: &str, id: &str) -> Option<Value> {
 }
 
 async fn renew(State(s): State<StandIn>, Path(sub): Path<String>) -> Response {
-    let Some(session) = session_of(&s, "subscription", &sub) else {
+    let Some(subscription) = s.record.lock().unwrap().subscriptions.get(&sub).cloned() else {
         return (StatusCode::NOT_FOUND, "no such subscription").into_response();
     };
-    let amount = session["amount_total"].as_u64().unwrap_or(0);
+    // At the period's end a subscription set to cancel ends instead of renewing.
+    if subscription["cancel_at_period_end"] == true {
+        return cancel(State(s), Path(sub)).await;
+    }
+    let price = &subscription["items"]["data"][0]["price"];
     let invoice = s.invoice(
         &sub,
         "subscription_cycle",
-        amount,
-        session["currency"].as_str().unwrap_or("usd"),
+        price["unit_amount"].as_u64().unwrap_or(0),
+        price["currency"].as_str().unwrap_or("usd"),
     );
     let event = s.event("invoice.paid", invoice);
     let status = s.send(&event).await;
     Json(json!({ "event": event, "creditkit_status": status })).into_response()
+}
+
+/// Parameters creditkit may send to `POST /v1/subscriptions/{id}`.
+const KNOWN_UPDATE: &[&str] = &[
+    "items[0][id]",
+    "items[0][price_data][currency]",
+    "items[0][price_data][product]",
+    "items[0][price_data][unit_amount]",
+    "items[0][price_data][recurring][interval]",
+    "proration_behavior",
+    "metadata[creditkit_plan]",
+    "cancel_at_period_end",
+];
+
+async fn get_subscription(
+    State(s): State<StandIn>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if !authorized(&s, &headers) {
+        return stripe_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_request_error",
+            "Invalid API Key provided",
+        );
+    }
+    match s.record.lock().unwrap().subscriptions.get(&id) {
+        Some(sub) => Json(sub.clone()).into_response(),
+        None => stripe_error(
+            StatusCode::NOT_FOUND,
+            "invalid_request_error",
+            "No such subscription",
+        ),
+    }
+}
+
+/// `POST /v1/subscriptions/{id}`: a new price for its item (Stripe's `price_data` on a
+/// subscription item names an existing product), or `cancel_at_period_end`. An upgrade
+/// with `always_invoice` is invoiced at once: the stand-in bills the whole difference
+/// (Stripe prorates it by the time left; creditkit grants the credits either way).
+async fn update_subscription(
+    State(s): State<StandIn>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Response {
+    if !authorized(&s, &headers) {
+        return stripe_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_request_error",
+            "Invalid API Key provided",
+        );
+    }
+    let Some(idem) = headers
+        .get("idempotency-key")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+    else {
+        return stripe_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            "creditkit always sends an Idempotency-Key",
+        );
+    };
+    let Ok(fields) = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body) else {
+        return stripe_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            "Malformed form body",
+        );
+    };
+    s.record
+        .lock()
+        .unwrap()
+        .updates
+        .push((idem, fields.clone()));
+    if let Some((k, _)) = fields
+        .iter()
+        .find(|(k, _)| !KNOWN_UPDATE.contains(&k.as_str()))
+    {
+        return stripe_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request_error",
+            &format!("Received unknown parameter: {k}"),
+        );
+    }
+    let get = |k: &str| fields.iter().find(|(f, _)| f == k).map(|(_, v)| v.clone());
+    let Some(mut sub) = s.record.lock().unwrap().subscriptions.get(&id).cloned() else {
+        return stripe_error(
+            StatusCode::NOT_FOUND,
+            "invalid_request_error",
+            "No such subscription",
+        );
+    };
+    if let Some(flag) = get("cancel_at_period_end") {
+        if !matches!(flag.as_str(), "true" | "false") {
+            return stripe_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request_error",
+                "cancel_at_period_end is true or false",
+            );
+        }
+        sub["cancel_at_period_end"] = (flag == "true").into();
+    }
+    let mut invoice = None;
+    if let Some(unit) = get("items[0][price_data][unit_amount]") {
+        let price = sub["items"]["data"][0]["price"].clone();
+        let problem = if get("items[0][id]").as_deref() != sub["items"]["data"][0]["id"].as_str() {
+            Some("items[0][id] is not this subscription's item")
+        } else if get("items[0][price_data][product]").as_deref() != price["product"].as_str() {
+            Some("price_data[product] must name the item's product")
+        } else if get("items[0][price_data][currency]").as_deref() != price["currency"].as_str() {
+            Some("a subscription's currency does not change")
+        } else if get("items[0][price_data][recurring][interval]").as_deref() != Some("month") {
+            Some("recurring[interval] must stay month")
+        } else if !matches!(
+            get("proration_behavior").as_deref(),
+            Some("always_invoice" | "none" | "create_prorations")
+        ) {
+            Some("proration_behavior must be always_invoice, create_prorations or none")
+        } else {
+            None
+        };
+        if let Some(message) = problem {
+            return stripe_error(StatusCode::BAD_REQUEST, "invalid_request_error", message);
+        }
+        let Ok(new) = unit.parse::<u64>() else {
+            return stripe_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request_error",
+                "unit_amount must be an integer",
+            );
+        };
+        let old = price["unit_amount"].as_u64().unwrap_or(0);
+        sub["items"]["data"][0]["price"]["unit_amount"] = new.into();
+        if get("proration_behavior").as_deref() == Some("always_invoice") && new > old {
+            let currency = price["currency"].as_str().unwrap_or("usd").to_string();
+            invoice = Some(s.invoice(&id, "subscription_update", new - old, &currency));
+        }
+    }
+    s.record
+        .lock()
+        .unwrap()
+        .subscriptions
+        .insert(id, sub.clone());
+    if let Some(invoice) = invoice {
+        let paid = s.event("invoice.paid", invoice);
+        s.send(&paid).await;
+    }
+    Json(sub).into_response()
+}
+
+fn authorized(s: &StandIn, headers: &HeaderMap) -> bool {
+    headers.get("authorization").and_then(|v| v.to_str().ok())
+        == Some(format!("Bearer {}", s.config.secret_key).as_str())
 }
 
 #[derive(serde::Deserialize)]
@@ -464,6 +643,9 @@ async fn refund(
 }
 
 async fn cancel(State(s): State<StandIn>, Path(sub): Path<String>) -> Response {
+    if let Some(stored) = s.record.lock().unwrap().subscriptions.get_mut(&sub) {
+        stored["status"] = "canceled".into();
+    }
     let object = json!({ "id": sub, "object": "subscription", "status": "canceled" });
     let event = s.event("customer.subscription.deleted", object);
     let status = s.send(&event).await;

@@ -12,7 +12,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use axum::http::HeaderMap;
-use creditkit_ledger::{CheckoutDraft, Paid, PaidPeriod};
+use creditkit_ledger::{CheckoutDraft, Paid, PaidPeriod, PeriodReason, SubscriptionUpdate};
 
 /// Where the provider sends the buyer back.
 #[derive(Clone, Debug)]
@@ -33,8 +33,11 @@ pub struct Checkout {
 pub enum ProviderEvent {
     /// A checkout was paid.
     Paid(Paid),
-    /// A subscription's invoice was paid: its first (`first`) or a renewal.
-    PeriodPaid { period: PaidPeriod, first: bool },
+    /// A subscription's invoice was paid: its first, a renewal, or a plan change's.
+    PeriodPaid {
+        period: PaidPeriod,
+        reason: PeriodReason,
+    },
     /// A payment was refunded; `refunded_minor` is the total refunded so far.
     Refunded {
         event_id: String,
@@ -78,6 +81,13 @@ pub trait PaymentProvider: Send + Sync {
         draft: &'a CheckoutDraft,
         urls: &'a ReturnUrls,
     ) -> BoxFuture<'a, Result<Checkout, PaymentError>>;
+
+    /// Changes a subscription: its plan (an upgrade invoiced now, prorated; a downgrade
+    /// from the next period), or whether it ends at the period's end.
+    fn update_subscription<'a>(
+        &'a self,
+        update: &'a SubscriptionUpdate,
+    ) -> BoxFuture<'a, Result<(), PaymentError>>;
 
     /// Verifies a webhook request (`now` in unix seconds) and reads its event.
     fn read_webhook(

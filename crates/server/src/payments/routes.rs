@@ -7,6 +7,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
 use creditkit_api::{
     ApiError, CheckoutRequest, CheckoutStarted, CheckoutState, CheckoutStatus, ErrorCode,
+    Subscription, SubscriptionChange,
 };
 use serde::Deserialize;
 
@@ -153,6 +154,58 @@ pub(crate) async fn checkout_done(
     ))
 }
 
+/// `POST /v1/subscription`: a plan change or a cancellation, through the provider. It
+/// is recorded first (the provider's invoice may arrive before its answer) and undone
+/// if the provider refuses; credits come only with the provider's paid invoice.
+pub(crate) async fn post_subscription(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Body(req): Body<SubscriptionChange>,
+) -> ApiResult<Option<Subscription>> {
+    p.require(creditkit_api::Op::Buy)?;
+    let payments = s.payments.clone().ok_or_else(|| {
+        error(
+            ErrorCode::PaymentsNotConfigured,
+            "this server takes no payments: change plan through the application, or ask its operator",
+        )
+    })?;
+    let update = s.ledger.prepare_subscription_change(&p, &req).await?;
+    if update.provider != payments.provider.name() {
+        return Err(error(
+            ErrorCode::PaymentProviderError,
+            "this subscription was bought through another payment provider",
+        ));
+    }
+    s.ledger.subscription_changed(&update).await?;
+    if let Err(e) = payments.provider.update_subscription(&update).await {
+        tracing::warn!(error = %e, subscription = %update.subscription_ref, "plan change refused by the provider");
+        s.ledger.subscription_change_undone(&update).await?;
+        return Err(error(
+            ErrorCode::PaymentProviderError,
+            "the payment provider could not change the subscription; nothing changed, try again",
+        ));
+    }
+    Ok(Json(
+        s.ledger.subscription(&p, Some(&update.wallet_id)).await?,
+    ))
+}
+
+/// `GET /v1/subscription`: the wallet's paid subscription (`null` on none).
+pub(crate) async fn get_subscription(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Query(q): Query<WalletParam>,
+) -> ApiResult<Option<Subscription>> {
+    Ok(Json(
+        s.ledger.subscription(&p, q.wallet_id.as_deref()).await?,
+    ))
+}
+
+#[derive(Deserialize)]
+pub(crate) struct WalletParam {
+    wallet_id: Option<String>,
+}
+
 /// `GET /v1/checkouts/{id}`: where a payment stands (the caller's own, or any of the
 /// workspace's with `read_team`).
 pub(crate) async fn get_checkout(
@@ -198,8 +251,8 @@ pub(crate) async fn post_webhook(
     let name = payments.provider.name();
     let applied = match &event {
         ProviderEvent::Paid(paid) => Some(s.ledger.complete_checkout(paid).await?),
-        ProviderEvent::PeriodPaid { period, first } => {
-            s.ledger.renew_subscription(period, *first).await?
+        ProviderEvent::PeriodPaid { period, reason } => {
+            s.ledger.renew_subscription(period, *reason).await?
         }
         ProviderEvent::Refunded {
             event_id,

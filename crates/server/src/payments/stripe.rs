@@ -13,7 +13,9 @@
 //!   `checkout.session.async_payment_failed` / `.expired` (the buyer sees it failed).
 
 use axum::http::HeaderMap;
-use creditkit_ledger::{CheckoutDraft, Paid, PaidPeriod};
+use creditkit_ledger::{
+    CheckoutDraft, Paid, PaidPeriod, PeriodReason, PlanChange, SubscriptionUpdate,
+};
 use serde_json::Value;
 
 use super::{BoxFuture, Checkout, PaymentError, PaymentProvider, ProviderEvent, ReturnUrls};
@@ -66,6 +68,69 @@ impl Stripe {
                 .build()
                 .expect("an HTTP client"),
         }
+    }
+
+    /// Sends a request with the secret key; Stripe's JSON, or its error's message.
+    async fn call(&self, request: reqwest::RequestBuilder) -> Result<Value, PaymentError> {
+        let resp = request
+            .bearer_auth(&self.config.secret_key)
+            .send()
+            .await
+            .map_err(|e| PaymentError::Provider(format!("cannot reach Stripe: {e}")))?;
+        let status = resp.status();
+        let body: Value = resp.json().await.map_err(|e| {
+            PaymentError::Provider(format!("Stripe answered {status} with no JSON: {e}"))
+        })?;
+        if !status.is_success() {
+            let message = body
+                .pointer("/error/message")
+                .and_then(Value::as_str)
+                .unwrap_or("no message");
+            return Err(PaymentError::Provider(format!(
+                "Stripe answered {status}: {message}"
+            )));
+        }
+        Ok(body)
+    }
+
+    /// The form of `POST /v1/subscriptions/{id}` moving its item to another plan's
+    /// price: an upgrade prorated and invoiced now (`always_invoice`), a downgrade from
+    /// the next period (`none`: nothing credited or charged for this one).
+    pub fn plan_change_form(
+        update: &SubscriptionUpdate,
+        item_id: &str,
+        product: &str,
+    ) -> Vec<(String, String)> {
+        let item = "items[0]";
+        vec![
+            (format!("{item}[id]"), item_id.into()),
+            (
+                format!("{item}[price_data][currency]"),
+                update.currency.clone(),
+            ),
+            (format!("{item}[price_data][product]"), product.into()),
+            (
+                format!("{item}[price_data][unit_amount]"),
+                update.unit_amount_minor.to_string(),
+            ),
+            (
+                format!("{item}[price_data][recurring][interval]"),
+                "month".into(),
+            ),
+            (
+                "proration_behavior".into(),
+                if update.change == PlanChange::Upgrade {
+                    "always_invoice"
+                } else {
+                    "none"
+                }
+                .into(),
+            ),
+            (
+                "metadata[creditkit_plan]".into(),
+                update.plan_id.clone().unwrap_or_default(),
+            ),
+        ]
     }
 
     /// The form Stripe's `POST /v1/checkout/sessions` takes for this checkout.
@@ -201,7 +266,11 @@ pub fn read_event(body: &[u8]) -> Result<ProviderEvent, PaymentError> {
             let Some(subscription_ref) = invoice_subscription(obj) else {
                 return Ok(ProviderEvent::Ignored { event_id, kind });
             };
-            let first = text(obj, "billing_reason").as_deref() == Some("subscription_create");
+            let reason = match text(obj, "billing_reason").as_deref() {
+                Some("subscription_create") => PeriodReason::Create,
+                Some("subscription_update") => PeriodReason::Update,
+                _ => PeriodReason::Cycle,
+            };
             ProviderEvent::PeriodPaid {
                 period: PaidPeriod {
                     provider: NAME.into(),
@@ -212,7 +281,7 @@ pub fn read_event(body: &[u8]) -> Result<ProviderEvent, PaymentError> {
                     currency: text(obj, "currency").unwrap_or_default(),
                     period_end_ms: invoice_period_end_ms(obj),
                 },
-                first,
+                reason,
             }
         }
         "charge.refunded" => ProviderEvent::Refunded {
@@ -288,6 +357,45 @@ impl PaymentProvider for Stripe {
                     "Stripe's session has no id or url".into(),
                 )),
             }
+        })
+    }
+
+    fn update_subscription<'a>(
+        &'a self,
+        update: &'a SubscriptionUpdate,
+    ) -> BoxFuture<'a, Result<(), PaymentError>> {
+        Box::pin(async move {
+            let url = format!(
+                "{}/v1/subscriptions/{}",
+                self.config.api_base.trim_end_matches('/'),
+                update.subscription_ref
+            );
+            let form = match update.change {
+                PlanChange::Cancel => vec![("cancel_at_period_end".into(), "true".into())],
+                PlanChange::Resume => vec![("cancel_at_period_end".into(), "false".into())],
+                PlanChange::Upgrade | PlanChange::Downgrade => {
+                    // The item to change and its product, from the subscription.
+                    let sub = self.call(self.http.get(&url)).await?;
+                    let item = sub.pointer("/items/data/0").ok_or_else(|| {
+                        PaymentError::Provider("the subscription has no item".into())
+                    })?;
+                    let (Some(item_id), Some(product)) = (
+                        text(item, "id"),
+                        item.get("price").and_then(|p| id_of(p, "product")),
+                    ) else {
+                        return Err(PaymentError::Provider(
+                            "the subscription's item names no id or product".into(),
+                        ));
+                    };
+                    Stripe::plan_change_form(update, &item_id, &product)
+                }
+            };
+            let request = self
+                .http
+                .post(&url)
+                .header("Idempotency-Key", &update.id)
+                .form(&form);
+            self.call(request).await.map(|_| ())
         })
     }
 

@@ -1,0 +1,503 @@
+//! A wallet's subscription, once paid: renewed by the provider's invoices (not the
+//! clock), changed through the provider (an upgrade now, its prorated invoice granting
+//! the difference in credits; a downgrade from the next period; cancel at the period's
+//! end, and resume), and ended by the provider. One active subscription per wallet:
+//! a second plan checkout is refused (`purchases.rs`). Every event is checked against
+//! the stored subscription (amount, currency, plan) and applied once.
+
+use creditkit_api::{Balance, Op, Subscription, SubscriptionChange};
+use creditkit_pricing::{Renewal, MILLI_PER_CREDIT};
+
+use crate::purchases::idem;
+use crate::time::add_months;
+use crate::*;
+
+/// Why a subscription's invoice was paid.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PeriodReason {
+    /// Its first period (the checkout started it).
+    Create,
+    /// A renewal.
+    Cycle,
+    /// A plan change's prorated invoice (an upgrade).
+    Update,
+}
+
+/// What the provider is asked to change on a subscription.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PlanChange {
+    /// To a dearer plan now, the difference invoiced at once.
+    Upgrade,
+    /// To a cheaper plan from the next period (nothing invoiced now).
+    Downgrade,
+    /// Ends at the period's end.
+    Cancel,
+    /// No longer ends at the period's end.
+    Resume,
+}
+
+/// A change to ask the provider for, checked and priced from the card.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SubscriptionUpdate {
+    /// Our id for the request (the provider's idempotency key).
+    pub id: String,
+    pub provider: String,
+    pub subscription_ref: String,
+    pub wallet_id: String,
+    pub change: PlanChange,
+    /// The plan changed to (upgrade, downgrade).
+    pub plan_id: Option<String>,
+    /// What the provider's invoice line says: `Pro plan (3000 credits a month)`.
+    pub description: String,
+    /// The new plan's price a period, in minor units.
+    pub unit_amount_minor: u64,
+    pub currency: String,
+    /// What was set before (restored if the provider refuses): the downgrade, the
+    /// upgrade, the end at the period's end.
+    pub before: (Option<String>, Option<String>, bool),
+}
+
+/// An active subscription's row.
+struct Active {
+    provider: String,
+    subscription_ref: String,
+    plan_id: String,
+    cancel_at_period_end: bool,
+    next_plan_id: Option<String>,
+    upgrade_plan_id: Option<String>,
+    amount_minor: Option<i64>,
+    currency: Option<String>,
+}
+
+impl Ledger {
+    /// The plan of the wallet's active subscription, if it has one.
+    pub(crate) async fn active_subscription_plan(&self, wallet_id: &str) -> Result<Option<String>> {
+        Ok(self
+            .active_subscription(wallet_id)
+            .await?
+            .map(|a| a.plan_id))
+    }
+
+    async fn active_subscription(&self, wallet_id: &str) -> Result<Option<Active>> {
+        #[allow(clippy::type_complexity)]
+        let row: Option<(String, String, String, i64, Option<String>, Option<String>, Option<i64>, Option<String>)> =
+            sqlx::query_as(
+                "SELECT provider, subscription_ref, plan_id, cancel_at_period_end, next_plan_id, upgrade_plan_id, amount_minor, currency \
+                 FROM subscriptions WHERE wallet_id = $1 AND status = 'active' ORDER BY created_at_ms DESC LIMIT 1",
+            )
+            .bind(wallet_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| Active {
+            provider: r.0,
+            subscription_ref: r.1,
+            plan_id: r.2,
+            cancel_at_period_end: r.3 != 0,
+            next_plan_id: r.4,
+            upgrade_plan_id: r.5,
+            amount_minor: r.6,
+            currency: r.7,
+        }))
+    }
+
+    /// `GET /v1/subscription`: the wallet's paid subscription, what it costs, when it
+    /// renews, and what is set to change (a downgrade, an upgrade awaiting its invoice,
+    /// the end at the period's end). `None` on no paid plan.
+    pub async fn subscription(
+        &self,
+        p: &Principal,
+        wallet_id: Option<&str>,
+    ) -> Result<Option<Subscription>> {
+        p.require(Op::Read)?;
+        let wallet_id = self.resolve_wallet(p, wallet_id).await?;
+        let Some(a) = self.active_subscription(&wallet_id).await? else {
+            return Ok(None);
+        };
+        let (renews_at_ms,): (Option<i64>,) = sqlx::query_as(
+            "SELECT MAX(expires_at_ms) FROM grants WHERE wallet_id = $1 AND source = 'plan'",
+        )
+        .bind(&wallet_id)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(Some(Subscription {
+            wallet_id,
+            plan_id: a.plan_id,
+            amount_minor: a.amount_minor.map_or(0, to_u64),
+            currency: a.currency.unwrap_or_default(),
+            renews_at_ms,
+            cancel_at_period_end: a.cancel_at_period_end,
+            next_plan_id: a.next_plan_id,
+            upgrade_plan_id: a.upgrade_plan_id,
+        }))
+    }
+
+    /// Checks a plan change or a cancellation and prices it from the card: what to ask
+    /// the provider. Nothing is recorded until the provider has taken it
+    /// ([`Ledger::subscription_changed`]).
+    pub async fn prepare_subscription_change(
+        &self,
+        p: &Principal,
+        req: &SubscriptionChange,
+    ) -> Result<SubscriptionUpdate> {
+        let wallet_id = self.buying_wallet(p, req.wallet_id.as_deref()).await?;
+        let a = self.active_subscription(&wallet_id).await?.ok_or_else(|| {
+            LedgerError::invalid(
+                "this wallet has no paid subscription: buy a plan through checkout",
+            )
+        })?;
+        let card = self.card(&p.workspace_id).await?;
+        let currency = card
+            .currency
+            .as_ref()
+            .map(|c| c.code.to_ascii_lowercase())
+            .unwrap_or_default();
+        let current = card.plan(&a.plan_id);
+        let (change, plan) = match (&req.plan_id, req.cancel_at_period_end) {
+            (Some(id), None) => {
+                let plan = card.plan(id).ok_or_else(|| {
+                    LedgerError::invalid_at("plan_id", format!("unknown plan `{id}`"))
+                })?;
+                if plan.renewal != Renewal::Monthly || plan.price_minor.unwrap_or(0) == 0 {
+                    return Err(LedgerError::invalid_at(
+                        "plan_id",
+                        format!(
+                            "`{id}` is not a paid monthly plan: cancel to leave the subscription"
+                        ),
+                    ));
+                }
+                if *id == a.plan_id {
+                    return Err(LedgerError::invalid_at(
+                        "plan_id",
+                        format!("this wallet is on `{id}` already"),
+                    ));
+                }
+                if a.cancel_at_period_end {
+                    return Err(LedgerError::invalid_at(
+                        "plan_id",
+                        "this subscription ends at the period's end: resume it before changing plan",
+                    ));
+                }
+                let rank = |p: &creditkit_pricing::Plan| (p.credits, p.price_minor);
+                let up = current.is_none_or(|c| rank(plan) > rank(c));
+                (
+                    if up {
+                        PlanChange::Upgrade
+                    } else {
+                        PlanChange::Downgrade
+                    },
+                    Some(plan),
+                )
+            }
+            (None, Some(true)) => (PlanChange::Cancel, None),
+            (None, Some(false)) => (PlanChange::Resume, None),
+            _ => {
+                return Err(LedgerError::invalid(
+                    "name exactly one of `plan_id` or `cancel_at_period_end`",
+                ))
+            }
+        };
+        let shown = plan.or(current);
+        Ok(SubscriptionUpdate {
+            id: new_id("sup"),
+            provider: a.provider,
+            subscription_ref: a.subscription_ref,
+            wallet_id,
+            change,
+            plan_id: plan.map(|p| p.id.clone()),
+            description: shown.map_or_else(String::new, |p| {
+                format!("{} plan ({} credits a month)", p.name, p.credits)
+            }),
+            unit_amount_minor: shown.and_then(|p| p.price_minor).unwrap_or(0),
+            currency,
+            before: (a.next_plan_id, a.upgrade_plan_id, a.cancel_at_period_end),
+        })
+    }
+
+    /// The provider refused `update`: what was set before it is set again.
+    pub async fn subscription_change_undone(&self, update: &SubscriptionUpdate) -> Result<()> {
+        let (next, upgrade, cancel) = &update.before;
+        self.write_one(
+            sqlx::query("UPDATE subscriptions SET next_plan_id = $1, upgrade_plan_id = $2, cancel_at_period_end = $3 WHERE provider = $4 AND subscription_ref = $5")
+                .bind(next.as_deref())
+                .bind(upgrade.as_deref())
+                .bind(i64::from(*cancel))
+                .bind(&update.provider)
+                .bind(&update.subscription_ref),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Records `update` before the provider is asked (its invoice's webhook may arrive
+    /// before its answer): an upgrade waits for its prorated invoice (which grants the
+    /// difference), a downgrade applies at the next renewal, a cancellation at the
+    /// period's end (the provider's `deleted` event ends it).
+    pub async fn subscription_changed(&self, update: &SubscriptionUpdate) -> Result<()> {
+        let (sql, plan) = match update.change {
+            PlanChange::Upgrade => ("UPDATE subscriptions SET upgrade_plan_id = $1, next_plan_id = NULL WHERE provider = $2 AND subscription_ref = $3", update.plan_id.as_deref()),
+            PlanChange::Downgrade => ("UPDATE subscriptions SET next_plan_id = $1, upgrade_plan_id = NULL WHERE provider = $2 AND subscription_ref = $3", update.plan_id.as_deref()),
+            PlanChange::Cancel => ("UPDATE subscriptions SET cancel_at_period_end = 1, next_plan_id = NULL WHERE subscription_ref = $1 AND provider = $2 AND subscription_ref = $3", Some(update.subscription_ref.as_str())),
+            PlanChange::Resume => ("UPDATE subscriptions SET cancel_at_period_end = 0 WHERE subscription_ref = $1 AND provider = $2 AND subscription_ref = $3", Some(update.subscription_ref.as_str())),
+        };
+        self.write_one(
+            sqlx::query(sql)
+                .bind(plan)
+                .bind(&update.provider)
+                .bind(&update.subscription_ref),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// A subscription's invoice paid: its first one only names the payment (the
+    /// checkout started the period); a renewal resets the allowance, no rollover (to a
+    /// downgrade's plan, from this period); an upgrade's prorated invoice moves the
+    /// wallet to the new plan now and grants the difference in credits until the
+    /// period's end.
+    pub async fn renew_subscription(
+        &self,
+        period: &PaidPeriod,
+        reason: PeriodReason,
+    ) -> Result<Option<Balance>> {
+        #[allow(clippy::type_complexity)]
+        let sub: Option<(String, String, String, Option<String>, Option<i64>, Option<String>, String, Option<String>, Option<String>)> = sqlx::query_as(
+            "SELECT s.wallet_id, s.plan_id, w.workspace_id, s.grant_id, s.amount_minor, s.currency, s.status, s.next_plan_id, s.upgrade_plan_id \
+             FROM subscriptions s JOIN wallets w ON w.id = s.wallet_id WHERE s.provider = $1 AND s.subscription_ref = $2",
+        )
+        .bind(&period.provider)
+        .bind(&period.subscription_ref)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some((wallet_id, plan_id, ws, first_grant, amount, currency, status, next, upgrade)) =
+            sub
+        else {
+            // Not known yet (its checkout's webhook may come later): the provider retries.
+            return Ok(None);
+        };
+        // An event applied before replays its answer (below), whatever has changed since.
+        let key = idem(&period.provider, &period.event_id);
+        let (seen,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM idempotency WHERE workspace_id = $1 AND key = $2")
+                .bind(&ws)
+                .bind(&key)
+                .fetch_one(&self.pool)
+                .await?;
+        let upgrade = if seen > 0 {
+            upgrade.or(Some(plan_id.clone()))
+        } else {
+            upgrade
+        };
+        if seen == 0 && status != "active" {
+            return Err(LedgerError::invalid(format!(
+                "subscription `{}` is {status}: its invoices renew nothing",
+                period.subscription_ref
+            )));
+        }
+        if currency
+            .as_deref()
+            .is_some_and(|c| !c.eq_ignore_ascii_case(&period.currency))
+        {
+            return Err(LedgerError::invalid(format!(
+                "subscription `{}` is paid in {}; the invoice is in {}",
+                period.subscription_ref,
+                currency.unwrap_or_default(),
+                period.currency
+            )));
+        }
+        let card = self.card(&ws).await?;
+        // The plan this invoice pays for, checked against what was stored: a renewal
+        // at the price subscribed to (or at a downgrade's), an update only while an
+        // upgrade waits for it.
+        let paid_plan = match reason {
+            PeriodReason::Create => plan_id.clone(),
+            PeriodReason::Cycle => {
+                let expected = |id: &str| card.plan(id).and_then(|p| p.price_minor);
+                match next.as_deref() {
+                    Some(n) if expected(n) == Some(period.amount_minor) => n.to_string(),
+                    _ => {
+                        if seen == 0 && amount.is_some_and(|a| to_u64(a) != period.amount_minor) {
+                            return Err(LedgerError::invalid(format!(
+                                "subscription `{}` is {} {} a period; the invoice paid {} {}",
+                                period.subscription_ref,
+                                amount.unwrap_or(0),
+                                period.currency,
+                                period.amount_minor,
+                                period.currency
+                            )));
+                        }
+                        plan_id.clone()
+                    }
+                }
+            }
+            PeriodReason::Update => upgrade.clone().ok_or_else(|| {
+                LedgerError::invalid(format!(
+                    "subscription `{}` has no plan change waiting for this invoice",
+                    period.subscription_ref
+                ))
+            })?,
+        };
+        let plan = card.plan(&paid_plan).ok_or_else(|| {
+            LedgerError::invalid(format!("plan `{paid_plan}` is no longer on the card"))
+        })?;
+        let credits = to_i64(plan.credits.saturating_mul(MILLI_PER_CREDIT))?;
+        let hash = payload_hash("renew", &(&period.subscription_ref, &period.payment_ref));
+        let now = self.now_ms();
+        let (mut tx, mut w) = match self
+            .begin_write::<Balance>(&ws, &wallet_id, &key, &hash, now)
+            .await?
+        {
+            Write::Replayed(done) => return done.map(Some),
+            Write::Fresh(tx, w) => (tx, w),
+        };
+        let grant = match reason {
+            PeriodReason::Create => first_grant,
+            PeriodReason::Cycle => {
+                // The current card's plan: a new period is a new commitment.
+                self.end_plan_allowance(&mut tx, &mut w, now).await?;
+                w.plan_id = Some(paid_plan.clone());
+                w.plan_credits_mc = Some(credits);
+                let ends = period
+                    .period_end_ms
+                    .filter(|e| *e > now)
+                    .unwrap_or_else(|| add_months(now, 1));
+                let g = self
+                    .insert_grant(
+                        &mut tx,
+                        &mut w,
+                        "plan",
+                        Some(&paid_plan),
+                        credits,
+                        Some(ends),
+                        now,
+                    )
+                    .await?;
+                Some(g)
+            }
+            PeriodReason::Update => {
+                // The difference, until the current allowance ends.
+                let before = w.plan_credits_mc.unwrap_or(0);
+                let (ends,): (Option<i64>,) = sqlx::query_as(
+                    "SELECT MAX(expires_at_ms) FROM grants WHERE wallet_id = $1 AND source = 'plan' AND expires_at_ms > $2",
+                )
+                .bind(&wallet_id)
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await?;
+                let ends = ends.unwrap_or_else(|| add_months(now, 1));
+                w.plan_id = Some(paid_plan.clone());
+                w.plan_credits_mc = Some(credits);
+                let more = credits - before;
+                if more > 0 {
+                    Some(
+                        self.insert_grant(
+                            &mut tx,
+                            &mut w,
+                            "plan",
+                            Some(&paid_plan),
+                            more,
+                            Some(ends),
+                            now,
+                        )
+                        .await?,
+                    )
+                } else {
+                    None
+                }
+            }
+        };
+        let new_amount = match reason {
+            PeriodReason::Create => amount,
+            _ => plan.price_minor.map(to_i64).transpose()?,
+        };
+        sqlx::query(
+            "UPDATE subscriptions SET plan_id = $1, grant_id = COALESCE($2, grant_id), amount_minor = $3, \
+             next_plan_id = CASE WHEN next_plan_id = $1 THEN NULL ELSE next_plan_id END, \
+             upgrade_plan_id = CASE WHEN upgrade_plan_id = $1 THEN NULL ELSE upgrade_plan_id END \
+             WHERE provider = $4 AND subscription_ref = $5",
+        )
+        .bind(&paid_plan)
+        .bind(&grant)
+        .bind(new_amount)
+        .bind(&period.provider)
+        .bind(&period.subscription_ref)
+        .execute(&mut *tx)
+        .await?;
+        if let Some(g) = &grant {
+            if reason != PeriodReason::Create {
+                self.repay_debts(&mut tx, &mut w, g, now).await?;
+            }
+            self.record_payment(
+                &mut tx,
+                &period.provider,
+                period.payment_ref.as_deref(),
+                &wallet_id,
+                g,
+                period.amount_minor,
+                &period.currency,
+                now,
+            )
+            .await?;
+        }
+        self.save_wallet(&mut tx, &mut w).await?;
+        let result = Ok(Some(self.balance_in(&mut tx, &w).await?));
+        self.finish(tx, &ws, &key, &hash, result, &[&wallet_id])
+            .await
+    }
+
+    /// A subscription ended: its allowance ends now and the wallet returns to the
+    /// card's free plan, if it has one (a one-time free grant is never given twice).
+    pub async fn end_subscription(
+        &self,
+        provider: &str,
+        event_id: &str,
+        subscription_ref: &str,
+    ) -> Result<Option<Balance>> {
+        let sub: Option<(String, String)> = sqlx::query_as(
+            "SELECT s.wallet_id, w.workspace_id FROM subscriptions s JOIN wallets w ON w.id = s.wallet_id WHERE s.provider = $1 AND s.subscription_ref = $2",
+        )
+        .bind(provider)
+        .bind(subscription_ref)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some((wallet_id, ws)) = sub else {
+            return Ok(None);
+        };
+        let card = self.card(&ws).await?;
+        let key = idem(provider, event_id);
+        let hash = payload_hash("end", &subscription_ref);
+        let now = self.now_ms();
+        let (mut tx, mut w) = match self
+            .begin_write::<Balance>(&ws, &wallet_id, &key, &hash, now)
+            .await?
+        {
+            Write::Replayed(done) => return done.map(Some),
+            Write::Fresh(tx, w) => (tx, w),
+        };
+        self.end_plan_allowance(&mut tx, &mut w, now).await?;
+        (
+            w.plan_id,
+            w.plan_credits_mc,
+            w.cycle_anchor_ms,
+            w.cycle_index,
+        ) = (None, None, None, None);
+        if let Some(free) = card.plans.iter().find(|p| p.price_minor.unwrap_or(0) == 0) {
+            match self.apply_plan(&mut tx, &card, &mut w, &free.id, now).await {
+                Ok(()) => {}
+                // The one-time free grant was given before: not again.
+                Err(LedgerError::Invalid { .. }) if free.renewal == Renewal::Once => {
+                    w.plan_id = Some(free.id.clone());
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        sqlx::query("UPDATE subscriptions SET status = 'ended' WHERE provider = $1 AND subscription_ref = $2")
+            .bind(provider)
+            .bind(subscription_ref)
+            .execute(&mut *tx)
+            .await?;
+        self.save_wallet(&mut tx, &mut w).await?;
+        let result = Ok(Some(self.balance_in(&mut tx, &w).await?));
+        self.finish(tx, &ws, &key, &hash, result, &[&wallet_id])
+            .await
+    }
+}
