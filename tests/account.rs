@@ -150,6 +150,56 @@ pub(crate) async fn plan_and_buy(c: &Client, env: &Env) -> Result<()> {
     Ok(())
 }
 
+/// The landing builder (seed 002): Starter bought through checkout, then upgraded to Pro
+/// now (its credits when the prorated invoice is paid), switched back to Starter from
+/// the renewal, and canceled at the period's end, each saying when it takes effect.
+pub(crate) async fn plan_lifecycle(c: &Client, env: &Env) -> Result<()> {
+    let home = c.window().await.map_err(|e| e.to_string())?;
+    click(c, ".ck-buy [data-plan=starter] button").await?;
+    crate::in_checkout_window(c, env, &home, "#pay", "Payment received").await?;
+    wait_text(
+        c,
+        ".ck-subscription [data-field=subscription]",
+        "the subscription",
+        |t| t == "Starter, $49.00 a month",
+    )
+    .await?;
+    click(c, ".ck-subscription [data-change=upgrade]").await?;
+    wait_text(
+        c,
+        ".ck-subscription [data-field=subscription]",
+        "the upgrade, once paid",
+        |t| t == "Pro, $79.00 a month",
+    )
+    .await?;
+    wait_text(
+        c,
+        ".ck-plan [data-field=plan]",
+        "the plan after the upgrade",
+        |t| t == "Pro",
+    )
+    .await?;
+    click(c, ".ck-subscription [data-change=downgrade]").await?;
+    wait_text(
+        c,
+        ".ck-subscription [data-field=subscription-state]",
+        "the downgrade, from the renewal",
+        |t| t.starts_with("Changes to Starter on "),
+    )
+    .await?;
+    click(c, ".ck-subscription [data-change=cancel]").await?;
+    wait_text(
+        c,
+        ".ck-subscription [data-field=subscription-state]",
+        "the end at the period's end",
+        |t| t.starts_with("Ends on ") && t.ends_with("you keep its credits until then."),
+    )
+    .await?;
+    shot(c, env, "14e-subscription").await?;
+    audit::audit(c, "the subscription panel").await?;
+    Ok(())
+}
+
 /// Kumari (seed 003): the Custom Pack is bought by amount ("from $10"); a bank debit that
 /// fails after the buyer came back reads "Payment failed", and nothing was added.
 pub(crate) async fn a_failed_payment_says_so(c: &Client, env: &Env) -> Result<()> {
@@ -195,7 +245,7 @@ pub(crate) async fn a_failed_payment_says_so(c: &Client, env: &Env) -> Result<()
             "a failed payment moved the balance: {before} → {after}"
         ));
     }
-    shot(c, env, "14b-payment-failed").await?;
+    shot(c, env, "14f-payment-failed").await?;
     audit::audit(c, "a failed payment").await?;
     Ok(())
 }

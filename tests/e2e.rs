@@ -713,6 +713,7 @@ async fn scenario(c: &Client, env: &Env) -> Result<()> {
     )
     .await?;
     account::plan_and_buy(c, env).await?;
+    account::plan_lifecycle(c, env).await?;
     account::a_failed_payment_says_so(c, env).await?;
     account::earnings(c, env).await?;
     flows::product_action(

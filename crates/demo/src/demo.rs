@@ -19,8 +19,8 @@ use creditkit_widget::tokens;
 use creditkit_widget::{
     AgentCards, AutoConfirm, BalanceBadge, BuyCredits, ChatTotal, Client, ConfirmDialog, Credits,
     EarningsPanel, Flow, InsufficientPrompt, LiveEstimate, LowBalanceAlerts, LowBalanceBanner,
-    Operation, PlanAllowance, PriceChangeNotice, SpendingCaps, TransactionList, UsageChart,
-    WalletSwitcher,
+    Operation, PlanAllowance, PriceChangeNotice, SpendingCaps, SubscriptionPanel, TransactionList,
+    UsageChart, WalletSwitcher,
 };
 
 /// A product as the demo backend lists it: no secrets.
@@ -206,6 +206,7 @@ fn TopUp() -> impl IntoView {
             <p class="ck-note">"Checkout opens in a new window: a local stand-in for Stripe here (no payment is taken). The credits arrive when its signed webhook confirms the payment."</p>
             <BuyCredits/>
             <PlanAllowance/>
+            <SubscriptionPanel/>
             {move || credits.card.with(|c| c.as_ref().is_some_and(|c| !c.agents.is_empty())).then(|| view! { <EarningsPanel/> })}
         </section>
     }

@@ -417,6 +417,14 @@ impl Client {
         self.post("/checkout", req, None).await
     }
 
+    /// Changes the paid plan, or cancels / resumes it, through the provider.
+    pub async fn change_subscription(
+        &self,
+        req: &creditkit_api::SubscriptionChange,
+    ) -> Result<Option<creditkit_api::Subscription>, ClientError> {
+        self.post("/subscription", req, None).await
+    }
+
     /// Where a payment stands (pending until the provider says paid, failed or expired).
     pub async fn checkout_status(
         &self,

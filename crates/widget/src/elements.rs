@@ -15,6 +15,8 @@
 //!   plans (the current one marked); a choice emits `creditkit:buy` and opens checkout.
 //! - `<creditkit-plan api token [wallet]>`: the plan, what is left of its allowance, when
 //!   it resets, and when each part of the balance expires.
+//! - `<creditkit-subscription api token [wallet]>`: the paid plan, when it renews or
+//!   ends, and its changes (upgrade now, a cheaper plan from the renewal, cancel, resume).
 //! - `<creditkit-notice api token [wallet]>`: a scheduled price change, when it applies
 //!   to this wallet and old → new for the member's most used actions (empty when none).
 //! - `<creditkit-earnings api token wallet>`: a creator's earnings and a payout request.
@@ -114,6 +116,11 @@ pub(crate) fn register() {
     });
     define("creditkit-plan", &[], |el| {
         mount_panel(el, || view! { <PlanAllowance/> }.into_any())
+    });
+    define("creditkit-subscription", &[], |el| {
+        mount_panel(el, || {
+            view! { <crate::subscription::SubscriptionPanel/> }.into_any()
+        })
     });
     define("creditkit-notice", &[], |el| {
         mount_panel(el, || view! { <PriceChangeNotice/> }.into_any())

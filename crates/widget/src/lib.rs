@@ -20,6 +20,7 @@ pub mod format;
 pub mod history;
 mod shared;
 mod state;
+pub mod subscription;
 pub mod tokens;
 
 pub use account::{
@@ -39,6 +40,7 @@ pub use elements::set_session_refresher;
 pub use format::{credits_text, estimate_text};
 pub use history::{TransactionList, UsageChart};
 pub use state::{auto_confirms, Buy, Credits, Flow, Operation, Outcome, Purchase};
+pub use subscription::SubscriptionPanel;
 
 /// Registers the custom elements when the module loads (the embeddable build).
 #[cfg(feature = "start")]
