@@ -121,3 +121,29 @@ pub struct PriceNotice {
     /// Other prices that change (actions this member has not used lately).
     pub other_changes: u32,
 }
+
+/// `GET /v1/entitlements`: what the wallet's plan includes beyond credits (seed 004).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entitlements {
+    pub wallet_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan_id: Option<String>,
+    pub features: Vec<creditkit_pricing::Feature>,
+}
+
+/// `GET /v1/entitlements/{feature}?amount=N`: whether the plan includes a feature (up to
+/// `amount` of it), for the operator's backend before it runs the feature; when not,
+/// the smallest plan above that does.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EntitlementCheck {
+    pub feature: String,
+    pub allowed: bool,
+    /// The plan's limit (absent: unlimited, or not included).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan_id: Option<String>,
+    /// When not allowed: the smallest plan above the wallet's that allows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upgrade_plan_id: Option<String>,
+}

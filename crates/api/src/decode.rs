@@ -11,7 +11,9 @@
 use std::fmt;
 
 use creditkit_pricing::json::{Object, Value};
-use creditkit_pricing::{Change, Contact, Map, Money, PackQuantity, PriceChange, Renewal, Span};
+use creditkit_pricing::{
+    Change, Contact, Feature, Map, Money, PackQuantity, PriceChange, Renewal, Span,
+};
 
 use crate::*;
 
@@ -293,6 +295,8 @@ from_json_struct! {
         version_no, effective_at_ms, applies_at_ms, changes, other_changes; note
     }
     PriceChange { action, name, variant, change, display; before, after }
+    Entitlements { wallet_id, features; plan_id }
+    Feature { id, name; limit, unit }
     WalletSummary { wallet_id, kind, available_millicredits }
     AgentOffer {
         id, name, model_name, per_message, publisher_addon_millicredits, free_messages,

@@ -22,6 +22,7 @@ mod cards;
 mod checkouts;
 mod credits;
 mod earnings;
+mod entitlements;
 mod error;
 mod holds;
 mod later;

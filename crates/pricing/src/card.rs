@@ -248,4 +248,19 @@ pub struct Plan {
     pub credits: u64,
     pub renewal: Renewal,
     pub price_minor: Option<u64>,
+    /// What the plan includes beyond credits (seed 004: web search, a knowledge base of
+    /// 1 file of 2 MB on Free and unlimited on Pro): a feature absent is not included.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub features: Vec<Feature>,
+}
+
+/// A feature a plan includes, up to `limit` (in `unit`) when it names one.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Feature {
+    pub id: String,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
 }

@@ -38,8 +38,8 @@ pub use amount::{
     Rounding, RoundingMode, MAX_PRICE_MILLICREDITS, MILLI_PER_CREDIT,
 };
 pub use card::{
-    Action, Agent, Card, CardRef, Component, Contact, Cost, CountParam, Currency, Model, Pack,
-    PackQuantity, Plan, Renewal,
+    Action, Agent, Card, CardRef, Component, Contact, Cost, CountParam, Currency, Feature, Model,
+    Pack, PackQuantity, Plan, Renewal,
 };
 pub use creditkit_tokens as tokens;
 pub use diff::{diff, Change, PriceChange};
@@ -63,6 +63,7 @@ pub mod limits {
     pub const MAX_AGENTS: usize = 5000;
     pub const MAX_PACKS: usize = 100;
     pub const MAX_PLANS: usize = 100;
+    pub const MAX_FEATURES: usize = 50;
     pub const MAX_TIERS: usize = 50;
     pub const MAX_NOTES: usize = 50;
     pub const MAX_CHOICES: usize = 100;

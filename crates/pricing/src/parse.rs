@@ -6,7 +6,9 @@ use crate::json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::amount::{parse_json_scaled, Millicredits, Rounding, RoundingMode};
-use crate::card::{Agent, Card, Contact, Currency, Model, Pack, PackQuantity, Plan, Renewal};
+use crate::card::{
+    Agent, Card, Contact, Currency, Feature, Model, Pack, PackQuantity, Plan, Renewal,
+};
 use crate::limits::*;
 use crate::walk::{as_str, check_id, join, Obj, Problem, Problems};
 
@@ -176,7 +178,7 @@ trait HasId {
 macro_rules! has_id {
     ($($t:ty),*) => { $(impl HasId for $t { fn id(&self) -> &str { &self.id } })* };
 }
-has_id!(Model, Agent, Pack, Plan);
+has_id!(Model, Agent, Pack, Plan, Feature);
 
 fn read_list<T: HasId>(
     p: &mut Problems,
@@ -470,6 +472,7 @@ fn read_plan(p: &mut Problems, path: &str, v: &Value, currency: Option<&Currency
     let price = o
         .get("price")
         .map(|v| money(p, &o.at("price"), v, currency));
+    let features = read_list(p, &mut o, "features", MAX_FEATURES, read_feature);
     o.finish(p);
     let id = id?;
     Some(Plan {
@@ -478,6 +481,24 @@ fn read_plan(p: &mut Problems, path: &str, v: &Value, currency: Option<&Currency
         credits: credits?,
         renewal: renewal?,
         price_minor: price.transpose_flat()?,
+        features,
+    })
+}
+
+/// `{ "id": "kb_files", "name": "Knowledge base files", "limit": 1 }`.
+fn read_feature(p: &mut Problems, path: &str, v: &Value) -> Option<Feature> {
+    let mut o = Obj::new(p, path, v)?;
+    let id = o.id_req(p, "id");
+    let name = o.str_opt(p, "name");
+    let limit = o.u64_opt(p, "limit", MAX_COUNT_VALUE);
+    let unit = o.str_opt(p, "unit");
+    o.finish(p);
+    let id = id?;
+    Some(Feature {
+        name: name.unwrap_or_else(|| id.clone()),
+        id,
+        limit,
+        unit,
     })
 }
 

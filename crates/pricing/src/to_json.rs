@@ -8,7 +8,7 @@ use crate::amount::{Millicredits, Rounding, RoundingMode};
 use crate::card::{
     Action, Agent, Card, CardRef, Component, Contact, Cost, CountParam, Currency, Model,
 };
-use crate::card::{Pack, PackQuantity, Plan, Renewal};
+use crate::card::{Feature, Pack, PackQuantity, Plan, Renewal};
 use crate::estimate::{Estimate, Line, LineKind, Span};
 use crate::json::write_str;
 use crate::map::Map;
@@ -289,7 +289,8 @@ to_json_struct! {
     Agent { id, name, model, publisher_addon, free_messages }
     Pack { id, name, credits, price_minor, validity_months; quantity }
     PackQuantity { min, max }
-    Plan { id, name, credits, renewal, price_minor }
+    Plan { id, name, credits, renewal, price_minor; features }
+    Feature { id, name; limit, unit }
     Estimate {
         min_millicredits, max_millicredits, expected_millicredits, exact, subtotal, lines, card
     }

@@ -45,6 +45,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/earnings", get(get_earnings))
         .route("/allowance", get(get_allowance))
         .route("/price-notice", get(get_price_notice))
+        .route("/entitlements", get(get_entitlements))
+        .route("/entitlements/{feature}", get(get_entitlement))
         .route("/agents", get(get_agents))
         .route("/conversations/{id}", get(get_conversation))
         .route("/payouts", post(post_payout))
@@ -303,6 +305,35 @@ async fn get_allowance(
     Query(q): Query<WalletQuery>,
 ) -> ApiResult<creditkit_api::Allowance> {
     Ok(Json(s.ledger.allowance(&p, q.wallet_id.as_deref()).await?))
+}
+
+async fn get_entitlements(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Query(q): Query<WalletQuery>,
+) -> ApiResult<creditkit_api::Entitlements> {
+    Ok(Json(
+        s.ledger.entitlements(&p, q.wallet_id.as_deref()).await?,
+    ))
+}
+
+#[derive(serde::Deserialize)]
+struct EntitlementQuery {
+    wallet_id: Option<String>,
+    amount: Option<u64>,
+}
+
+async fn get_entitlement(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Path(feature): Path<String>,
+    Query(q): Query<EntitlementQuery>,
+) -> ApiResult<creditkit_api::EntitlementCheck> {
+    Ok(Json(
+        s.ledger
+            .check_entitlement(&p, q.wallet_id.as_deref(), &feature, q.amount)
+            .await?,
+    ))
 }
 
 async fn get_price_notice(

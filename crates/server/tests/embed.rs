@@ -266,4 +266,29 @@ both! {
         let (_, n) = srv.call("GET", "/v1/price-notice", &ann, None, None).await;
         assert_eq!(n, Value::Null);
     };
+
+    a_plan_s_features_are_read_and_checked => |store| async move {
+        let mut srv = start(store).await;
+        srv.workspace_on(KOPAI, Some("free")).await;
+        let ann = srv.session("Ann", Role::Member).await;
+        let (s, e) = srv.call("GET", "/v1/entitlements", &ann, None, None).await;
+        assert_eq!((s, e["plan_id"].as_str()), (StatusCode::OK, Some("free")), "{e}");
+        let names: Vec<_> = e["features"].as_array().unwrap().iter().map(|f| f["id"].as_str().unwrap()).collect();
+        assert_eq!(names, ["chat", "private_agents", "kb_files", "kb_file_mb"]);
+        // The backend checks before it runs a feature: web search is Pro's.
+        let (s, c) = srv.call("GET", "/v1/entitlements/web_search", &srv.key, None, None).await;
+        assert_eq!((s, c["allowed"].as_bool(), c["upgrade_plan_id"].as_str()), (StatusCode::OK, Some(false), Some("pro")), "{c}");
+        // One PDF is within Free's limit, a second is not.
+        let (_, c) = srv.call("GET", "/v1/entitlements/kb_files?amount=1", &srv.key, None, None).await;
+        assert_eq!((c["allowed"].as_bool(), c["limit"].as_u64()), (Some(true), Some(1)), "{c}");
+        let (_, c) = srv.call("GET", "/v1/entitlements/kb_files?amount=2", &srv.key, None, None).await;
+        assert_eq!((c["allowed"].as_bool(), c["upgrade_plan_id"].as_str()), (Some(false), Some("pro")), "{c}");
+        // A feature no plan names is not found; on Pro, everything is allowed, unlimited.
+        let (s, _) = srv.call("GET", "/v1/entitlements/teleport", &srv.key, None, None).await;
+        assert_eq!(s, StatusCode::NOT_FOUND);
+        let (s, v) = srv.call("POST", "/v1/plan", &srv.key, Some("p"), Some(json!({ "plan_id": "pro" }))).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let (_, c) = srv.call("GET", "/v1/entitlements/kb_files?amount=500", &ann, None, None).await;
+        assert_eq!((c["allowed"].as_bool(), c["limit"].as_u64()), (Some(true), None), "{c}");
+    };
 }

@@ -166,6 +166,14 @@ fn cases() -> Vec<Case> {
         case(
             Op::Read,
             "GET",
+            "/v1/entitlements?wallet_id={wallet}",
+            None,
+            false,
+            Nothing,
+        ),
+        case(
+            Op::Read,
+            "GET",
             "/v1/earnings?wallet_id={wallet}",
             None,
             false,
