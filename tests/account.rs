@@ -282,6 +282,17 @@ pub(crate) async fn earnings(c: &Client, env: &Env) -> Result<()> {
         |t| t == "0 credits",
     )
     .await?;
+    // Kopai's plans gate features (seed 004): what each includes, in words.
+    let pro = text(c, ".ck-buy [data-plan=pro] .ck-features").await?;
+    let free = text(c, ".ck-buy [data-plan=free] .ck-features").await?;
+    if !pro.contains("Web search tool")
+        || !free.contains("Knowledge base (PDF): up to 1 file")
+        || free.contains("Web search")
+    {
+        return Err(format!(
+            "the plans' features read Free {free:?}, Pro {pro:?}"
+        ));
+    }
     let panel = text(c, ".ck-earnings").await?;
     if !panel.contains("Payouts from 100 credits")
         || !panel.contains("Pending (available after about 24 hours)")

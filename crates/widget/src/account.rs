@@ -127,8 +127,9 @@ pub fn BuyCredits() -> impl IntoView {
                 view! {
                     <li class="ck-offer" data-plan=p.id.clone() aria-current=is_current.then_some("true")>
                         <span class="ck-offer-name">{p.name.clone()}</span>
-                        <span class="ck-offer-credits">{allowance}</span>
+                        {(p.credits > 0).then(|| view! { <span class="ck-offer-credits">{allowance}</span> })}
                         {price.map(|p| view! { <span class="ck-offer-price">{p}</span> })}
+                        {features_view(&p.features)}
                         {if is_current {
                             view! { <strong class="ck-current">{words().current_plan}</strong> }.into_any()
                         } else {
@@ -224,7 +225,10 @@ pub fn PlanAllowance() -> impl IntoView {
             <h2 id="ck-plan-title">{words().plan_title}</h2>
             {move || read::<Allowance>(&allowance).map(|r| match r {
                 Err(e) => view! { <p class="ck-failed">{e.words()}</p> }.into_any(),
-                Ok(a) => plan_view(a).into_any(),
+                Ok(a) => {
+                    let features = a.plan.as_ref().and_then(|p| credits.card.with(|c| c.as_ref().and_then(|c| c.plan(&p.id)).map(|p| p.features.clone()))).unwrap_or_default();
+                    view! { {plan_view(a)} {features_view(&features)} }.into_any()
+                }
             })}
         </section>
     }
@@ -292,6 +296,23 @@ fn change_name(c: &PriceChange) -> String {
 /// The price before or after a change; "no longer offered" for an action removed.
 fn change_price(s: Option<Span>) -> String {
     s.map_or_else(|| words().notice_gone.to_string(), |s| span_text(&s))
+}
+
+/// What a plan includes beyond credits (seed 004): "Knowledge base (PDF): up to 1 file".
+fn features_view(features: &[creditkit_pricing::Feature]) -> Option<impl IntoView> {
+    (!features.is_empty()).then(|| {
+        let rows = features
+            .iter()
+            .map(|f| {
+                let text = match f.limit {
+                    Some(n) => (words().up_to)(&f.name, n, f.unit.as_deref().unwrap_or("")),
+                    None => f.name.clone(),
+                };
+                view! { <li data-feature=f.id.clone()>{text}</li> }
+            })
+            .collect_view();
+        view! { <ul class="ck-features" aria-label=words().features_title>{rows}</ul> }
+    })
 }
 
 fn plan_view(a: Allowance) -> impl IntoView {
