@@ -119,8 +119,22 @@ impl Ledger {
         } else {
             0
         };
+        // One active subscription per wallet, and the wallet on its plan (its allowance
+        // is the paid plan's: `subscriptions.rs`).
+        let (active, on_its_plan): (i64, i64) = sqlx::query_as(
+            "SELECT COUNT(*), CAST(COALESCE(SUM(CASE WHEN s.plan_id = w.plan_id THEN 1 ELSE 0 END), 0) AS BIGINT) \
+             FROM subscriptions s JOIN wallets w ON w.id = s.wallet_id WHERE s.wallet_id = $1 AND s.status = 'active'",
+        )
+        .bind(wallet_id)
+        .fetch_one(&mut read)
+        .await?;
         read.commit().await?;
         let checks = [
+            (active <= 1, "at most one active subscription"),
+            (
+                active == on_its_plan,
+                "the wallet is on its subscription's plan",
+            ),
             (balance >= 0, "balance >= 0"),
             (held >= 0 && held <= balance, "0 <= held <= balance"),
             (balance == next.balance_mc, "balance == sum of entries"),

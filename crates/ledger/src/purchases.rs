@@ -120,6 +120,12 @@ impl Ledger {
                             format!("this wallet subscribes to `{current}` already: change its plan (POST /v1/subscription) rather than paying twice"),
                         ));
                     }
+                    if self.plan_checkout_open(&wallet_id).await? {
+                        return Err(LedgerError::invalid_at(
+                            "plan_id",
+                            "a plan checkout for this wallet is open in another window: finish it there, or try again in 30 minutes",
+                        ));
+                    }
                 }
                 if quantity != 1 {
                     return Err(LedgerError::invalid_at("quantity", "a plan is bought once"));
@@ -359,6 +365,14 @@ impl Ledger {
             LedgerError::invalid("a monthly plan's payment must name its subscription")
         })?;
         self.end_plan_allowance(tx, w, now).await?;
+        // One active subscription per wallet: a second one paid (two checkouts paid
+        // before either's webhook arrived) replaces the first, which the server then
+        // ends at the provider (`replaced_subscriptions`).
+        sqlx::query("UPDATE subscriptions SET status = 'replaced' WHERE wallet_id = $1 AND status = 'active' AND subscription_ref <> $2")
+            .bind(&w.id)
+            .bind(sub)
+            .execute(&mut **tx)
+            .await?;
         w.plan_id = Some(plan_id.to_string());
         w.plan_credits_mc = Some(credits);
         // No clock-driven renewal: the next invoice starts the next period.

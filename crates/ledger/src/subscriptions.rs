@@ -12,6 +12,10 @@ use crate::purchases::idem;
 use crate::time::add_months;
 use crate::*;
 
+/// How long a plan checkout's page may be paid (Stripe's shortest `expires_at`): while
+/// one is open, another plan checkout for the wallet is refused.
+pub(crate) const PLAN_CHECKOUT_MS: i64 = 30 * 60 * 1000;
+
 /// Why a subscription's invoice was paid.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PeriodReason {
@@ -34,6 +38,8 @@ pub enum PlanChange {
     Cancel,
     /// No longer ends at the period's end.
     Resume,
+    /// Ends now: a subscription another one paid for the same wallet replaced.
+    EndNow,
 }
 
 /// A change to ask the provider for, checked and priced from the card.
@@ -76,6 +82,61 @@ impl Ledger {
             .active_subscription(wallet_id)
             .await?
             .map(|a| a.plan_id))
+    }
+
+    /// Whether a plan checkout of the wallet was opened in the last
+    /// [`PLAN_CHECKOUT_MS`] and not settled (its page may still be paid).
+    pub(crate) async fn plan_checkout_open(&self, wallet_id: &str) -> Result<bool> {
+        let (open,): (i64,) = sqlx::query_as(
+            "SELECT COUNT(*) FROM checkouts WHERE wallet_id = $1 AND plan_id IS NOT NULL AND status = 'open' AND created_at_ms > $2",
+        )
+        .bind(wallet_id)
+        .bind(self.now_ms() - PLAN_CHECKOUT_MS)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(open > 0)
+    }
+
+    /// Subscriptions another paid one replaced, still to end at the provider (so the
+    /// customer is not charged twice); each is listed until [`Ledger::replaced_ended`].
+    pub async fn replaced_subscriptions(&self, wallet_id: &str) -> Result<Vec<(String, String)>> {
+        Ok(sqlx::query_as(
+            "SELECT provider, subscription_ref FROM subscriptions WHERE wallet_id = $1 AND status = 'replaced'",
+        )
+        .bind(wallet_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// What to ask the provider to end a replaced subscription now.
+    pub fn end_replaced(
+        provider: &str,
+        subscription_ref: &str,
+        wallet_id: &str,
+    ) -> SubscriptionUpdate {
+        SubscriptionUpdate {
+            id: new_id("sup"),
+            provider: provider.to_string(),
+            subscription_ref: subscription_ref.to_string(),
+            wallet_id: wallet_id.to_string(),
+            change: PlanChange::EndNow,
+            plan_id: None,
+            description: String::new(),
+            unit_amount_minor: 0,
+            currency: String::new(),
+            before: (None, None, false),
+        }
+    }
+
+    /// The provider ended a replaced subscription.
+    pub async fn replaced_ended(&self, provider: &str, subscription_ref: &str) -> Result<()> {
+        self.write_one(
+            sqlx::query("UPDATE subscriptions SET status = 'ended' WHERE provider = $1 AND subscription_ref = $2 AND status = 'replaced'")
+                .bind(provider)
+                .bind(subscription_ref),
+        )
+        .await?;
+        Ok(())
     }
 
     async fn active_subscription(&self, wallet_id: &str) -> Result<Option<Active>> {
@@ -238,6 +299,7 @@ impl Ledger {
             PlanChange::Downgrade => ("UPDATE subscriptions SET next_plan_id = $1, upgrade_plan_id = NULL WHERE provider = $2 AND subscription_ref = $3", update.plan_id.as_deref()),
             PlanChange::Cancel => ("UPDATE subscriptions SET cancel_at_period_end = 1, next_plan_id = NULL WHERE subscription_ref = $1 AND provider = $2 AND subscription_ref = $3", Some(update.subscription_ref.as_str())),
             PlanChange::Resume => ("UPDATE subscriptions SET cancel_at_period_end = 0 WHERE subscription_ref = $1 AND provider = $2 AND subscription_ref = $3", Some(update.subscription_ref.as_str())),
+            PlanChange::EndNow => return Ok(()),
         };
         self.write_one(
             sqlx::query(sql)
@@ -452,16 +514,24 @@ impl Ledger {
         event_id: &str,
         subscription_ref: &str,
     ) -> Result<Option<Balance>> {
-        let sub: Option<(String, String)> = sqlx::query_as(
-            "SELECT s.wallet_id, w.workspace_id FROM subscriptions s JOIN wallets w ON w.id = s.wallet_id WHERE s.provider = $1 AND s.subscription_ref = $2",
+        let sub: Option<(String, String, String)> = sqlx::query_as(
+            "SELECT s.wallet_id, w.workspace_id, s.status FROM subscriptions s JOIN wallets w ON w.id = s.wallet_id WHERE s.provider = $1 AND s.subscription_ref = $2",
         )
         .bind(provider)
         .bind(subscription_ref)
         .fetch_optional(&self.pool)
         .await?;
-        let Some((wallet_id, ws)) = sub else {
+        let Some((wallet_id, ws, status)) = sub else {
             return Ok(None);
         };
+        // A subscription already replaced or ended leaves the wallet as it is.
+        if status != "active" {
+            self.replaced_ended(provider, subscription_ref).await?;
+            return self
+                .balance(&Principal::operator(&ws), Some(&wallet_id))
+                .await
+                .map(Some);
+        }
         let card = self.card(&ws).await?;
         let key = idem(provider, event_id);
         let hash = payload_hash("end", &subscription_ref);

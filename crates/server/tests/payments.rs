@@ -525,4 +525,30 @@ both! {
         shop.checkout(&key, json!({ "plan_id": "pro" })).await;
         shop.audit().await;
     };
+
+    two_plan_checkouts_paid_leave_one_subscription_and_end_the_other_at_the_provider => |store| async move {
+        let shop = shop(store, LANDING, Some("free")).await;
+        let key = shop.srv.key.clone();
+        let a = shop.checkout(&key, json!({ "plan_id": "starter" })).await;
+        // While its page may still be paid, a second plan checkout is refused.
+        let (s, v) = shop.srv.call("POST", "/v1/checkout", &key, None, Some(json!({ "plan_id": "pro" }))).await;
+        assert_eq!((s, v["path"].as_str()), (StatusCode::BAD_REQUEST, Some("plan_id")), "{v}");
+        // Half an hour later it may be opened; both pages get paid (the first one's
+        // webhook late): the second replaces the first, which is ended at the provider.
+        shop.srv.clock.advance(31 * 60_000);
+        let b = shop.checkout(&key, json!({ "plan_id": "pro" })).await;
+        shop.pay(&a).await;
+        shop.pay(&b).await;
+        let (_, sub) = shop.srv.call("GET", "/v1/subscription", &key, None, None).await;
+        assert_eq!(sub["plan_id"].as_str(), Some("pro"), "{sub}");
+        let b_ = shop.balance().await;
+        assert_eq!((b_.balance_millicredits, b_.plan_id.as_deref()), (5_000_000, Some("pro")));
+        let deleted: Vec<_> = shop.standin.record.lock().unwrap().updates.iter().filter(|(_, f)| f.first().is_some_and(|(k, _)| k == "DELETE")).map(|(_, f)| f[0].1.clone()).collect();
+        assert_eq!(deleted.len(), 1, "the replaced subscription is ended at the provider: {deleted:?}");
+        let ended = shop.last_event("customer.subscription.deleted");
+        assert_eq!(ended["data"]["object"]["id"].as_str(), Some(deleted[0].as_str()));
+        // Its end leaves the wallet on Pro.
+        assert_eq!(shop.balance().await.plan_id.as_deref(), Some("pro"));
+        shop.audit().await;
+    };
 }

@@ -132,7 +132,9 @@ impl StandIn {
             .route("/v1/checkout/sessions", post(create_session))
             .route(
                 "/v1/subscriptions/{id}",
-                get(get_subscription).post(update_subscription),
+                get(get_subscription)
+                    .post(update_subscription)
+                    .delete(delete_subscription),
             )
             .route("/pay/{id}", get(pay_page).post(pay))
             .route("/pay/{id}/decline", post(decline))
@@ -606,6 +608,38 @@ async fn update_subscription(
         s.send(&paid).await;
     }
     Json(sub).into_response()
+}
+
+/// `DELETE /v1/subscriptions/{id}`: ends it now and says so (`deleted`).
+async fn delete_subscription(
+    State(s): State<StandIn>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    if !authorized(&s, &headers) {
+        return stripe_error(
+            StatusCode::UNAUTHORIZED,
+            "invalid_request_error",
+            "Invalid API Key provided",
+        );
+    }
+    let known = s.record.lock().unwrap().subscriptions.contains_key(&id);
+    if !known {
+        return stripe_error(
+            StatusCode::NOT_FOUND,
+            "invalid_request_error",
+            "No such subscription",
+        );
+    }
+    s.record.lock().unwrap().updates.push((
+        headers
+            .get("idempotency-key")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_string(),
+        vec![("DELETE".into(), id.clone())],
+    ));
+    cancel(State(s), Path(id)).await
 }
 
 fn authorized(s: &StandIn, headers: &HeaderMap) -> bool {

@@ -154,6 +154,29 @@ pub(crate) async fn checkout_done(
     ))
 }
 
+/// Subscriptions a newer paid one replaced (two plan checkouts paid before either's
+/// webhook arrived) are ended at the provider now, so the customer is not charged
+/// twice; one the provider will not end stays listed and is tried at the next payment.
+async fn end_replaced(s: &AppState, payments: &super::Payments, wallet_id: &str) {
+    let Ok(replaced) = s.ledger.replaced_subscriptions(wallet_id).await else {
+        return;
+    };
+    for (provider, sub) in replaced {
+        if provider != payments.provider.name() {
+            continue;
+        }
+        let end = creditkit_ledger::Ledger::end_replaced(&provider, &sub, wallet_id);
+        match payments.provider.update_subscription(&end).await {
+            Ok(()) => {
+                let _ = s.ledger.replaced_ended(&provider, &sub).await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, subscription = %sub, "a replaced subscription could not be ended at the provider")
+            }
+        }
+    }
+}
+
 /// `POST /v1/subscription`: a plan change or a cancellation, through the provider. It
 /// is recorded first (the provider's invoice may arrive before its answer) and undone
 /// if the provider refuses; credits come only with the provider's paid invoice.
@@ -250,7 +273,11 @@ pub(crate) async fn post_webhook(
         })?;
     let name = payments.provider.name();
     let applied = match &event {
-        ProviderEvent::Paid(paid) => Some(s.ledger.complete_checkout(paid).await?),
+        ProviderEvent::Paid(paid) => {
+            let balance = s.ledger.complete_checkout(paid).await?;
+            end_replaced(&s, &payments, &balance.wallet_id).await;
+            Some(balance)
+        }
         ProviderEvent::PeriodPaid { period, reason } => {
             s.ledger.renew_subscription(period, *reason).await?
         }

@@ -370,7 +370,13 @@ impl PaymentProvider for Stripe {
                 self.config.api_base.trim_end_matches('/'),
                 update.subscription_ref
             );
+            if update.change == PlanChange::EndNow {
+                // Ends it now (Stripe: "Cancel a subscription"), idempotent by its key.
+                let request = self.http.delete(&url).header("Idempotency-Key", &update.id);
+                return self.call(request).await.map(|_| ());
+            }
             let form = match update.change {
+                PlanChange::EndNow => Vec::new(),
                 PlanChange::Cancel => vec![("cancel_at_period_end".into(), "true".into())],
                 PlanChange::Resume => vec![("cancel_at_period_end".into(), "false".into())],
                 PlanChange::Upgrade | PlanChange::Downgrade => {
