@@ -36,14 +36,18 @@ use browser::{connect, connect_with, start_chromedriver, Result};
 /// wire decoders (`cargo xtask size top`: no single function above 2.3 KB). Then one
 /// request body and one answer reader for every type (the client's `send`, `get`, `post`
 /// were copied per type and per closure) and one resource type for the panels: 232,491 B;
-/// prices per credit in the user's locale and `me` asked once: 234,024 B. Issue 35 loads
-/// the new groups lazily; until then the guard holds this size.
+/// prices per credit in the user's locale and `me` asked once: 234,024 B. Then the
+/// price-change notice, packs bought by amount, following a checkout's payment state
+/// (issues 31, 32): 245,761 B; the subscription panel (upgrade, downgrade, cancel,
+/// resume) and plan features: 252,478 B. Issue 35 loads the account, chat and plan
+/// groups lazily; until then the guard holds this size.
 const EMBED_GZIP_BUDGET_BYTES: usize = EMBED_GZIP_TODAY_BYTES;
-const EMBED_GZIP_TODAY_BYTES: usize = 229 * 1024;
+const EMBED_GZIP_TODAY_BYTES: usize = 247 * 1024;
 /// The estimator alone (`dist/estimator`), likewise: issue 13's target is 40 KB. Issue 31's
 /// card `contact` (parsed, in the canonical form), plan-aware offer and routed chat
-/// actions: 57,804 B before routing.
-const ESTIMATOR_GZIP_TODAY_BYTES: usize = 58 * 1024;
+/// actions: 57,804 B before routing, 58,442 B with it; packs bought by amount, plan
+/// features and routed turns given as text: 60,441 B.
+const ESTIMATOR_GZIP_TODAY_BYTES: usize = 60 * 1024;
 /// The estimator package's token counter, a second module its `loadTokenCounter` loads
 /// when a page first counts (`dist/estimator/creditkit_token_counter*`), likewise.
 const COUNTER_GZIP_TODAY_BYTES: usize = 21 * 1024;
