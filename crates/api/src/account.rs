@@ -147,3 +147,67 @@ pub struct EntitlementCheck {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub upgrade_plan_id: Option<String>,
 }
+
+/// Where a creator's payout stands (seed 004: withdraw available earnings to a bank).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PayoutState {
+    /// Asked for; the operator approves it (earnings are set aside meanwhile).
+    Requested,
+    /// Sent to the creator's connected account.
+    Paid,
+    /// Refused by the operator, or the transfer failed or was reversed: the earnings
+    /// are available again.
+    Failed,
+}
+
+impl PayoutState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PayoutState::Requested => "requested",
+            PayoutState::Paid => "paid",
+            PayoutState::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<PayoutState> {
+        Some(match s {
+            "requested" => PayoutState::Requested,
+            "paid" => PayoutState::Paid,
+            "failed" => PayoutState::Failed,
+            _ => return None,
+        })
+    }
+}
+
+/// One payout (`GET /v1/payouts`, the operator's `GET /admin/v1/payouts`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Payout {
+    pub id: String,
+    pub wallet_id: String,
+    pub amount_millicredits: u64,
+    /// What it is worth in money (the card's credit value), when the card says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount_minor: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+    pub status: PayoutState,
+    /// Why it failed, in words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub failure: Option<String>,
+    pub created_at_ms: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decided_at_ms: Option<i64>,
+}
+
+/// A creator's account with the payment provider that payouts are sent to (Stripe
+/// Connect): `GET /v1/payout-account`; `POST` starts or resumes its onboarding.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PayoutAccount {
+    pub wallet_id: String,
+    /// `none`, `pending` (onboarding not finished) or `ready` (payouts enabled).
+    pub status: String,
+    /// Where to finish onboarding (answers to `POST` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub onboarding_url: Option<String>,
+}

@@ -221,7 +221,8 @@ from_json_names!(
     CapPeriod,
     Renewal,
     LineKind,
-    CheckoutState
+    CheckoutState,
+    PayoutState
 );
 
 impl FromJson for Change {
@@ -296,6 +297,11 @@ from_json_struct! {
     }
     PriceChange { action, name, variant, change, display; before, after }
     Entitlements { wallet_id, features; plan_id }
+    Payout {
+        id, wallet_id, amount_millicredits, status, created_at_ms; amount_minor, currency,
+        failure, decided_at_ms
+    }
+    PayoutAccount { wallet_id, status; onboarding_url }
     Feature { id, name; limit, unit }
     WalletSummary { wallet_id, kind, available_millicredits }
     AgentOffer {

@@ -16,8 +16,8 @@ use serde::{Deserialize, Serialize};
 
 pub use access::{permits, Actor, Op, Role};
 pub use account::{
-    AgentOffer, Allowance, ConversationUsage, CreditPart, EntitlementCheck, Entitlements,
-    PlanStatus, PriceNotice, UsageFilter, WalletSummary,
+    AgentOffer, Allowance, ConversationUsage, CreditPart, EntitlementCheck, Entitlements, Payout,
+    PayoutAccount, PayoutState, PlanStatus, PriceNotice, UsageFilter, WalletSummary,
 };
 pub use creditkit_pricing::json;
 pub use creditkit_pricing::{

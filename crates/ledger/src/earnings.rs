@@ -98,6 +98,7 @@ impl Ledger {
         let amount_i = to_i64(amount)?;
         let wallet_id = self.resolve_wallet(p, wallet_id).await?;
         let hash = payload_hash("payout", &(&wallet_id, amount));
+        let card = self.card(&p.workspace_id).await?;
         let now = self.now_ms();
         let mut tx = self.writer.begin_on(&wallet_id).await?;
         self.lock_wallet(&mut tx, &wallet_id).await?;
@@ -136,7 +137,21 @@ impl Ledger {
             },
         )
         .await?;
-        let data = serde_json::json!({ "wallet_id": wallet_id, "amount_millicredits": amount });
+        // The payout the operator approves (`payouts.rs`), worth the card's credit value.
+        let money =
+            creditkit_pricing::credits_to_money(&card, creditkit_pricing::Millicredits(amount));
+        let payout_id = new_id("po");
+        sqlx::query("INSERT INTO payouts (id, workspace_id, wallet_id, amount_mc, amount_minor, currency, status, created_at_ms) VALUES ($1, $2, $3, $4, $5, $6, 'requested', $7)")
+            .bind(&payout_id)
+            .bind(&p.workspace_id)
+            .bind(&wallet_id)
+            .bind(amount_i)
+            .bind(money.as_ref().map(|m| to_i64(m.amount_minor)).transpose()?)
+            .bind(money.as_ref().map(|m| m.currency.to_ascii_lowercase()))
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+        let data = serde_json::json!({ "wallet_id": wallet_id, "amount_millicredits": amount, "payout_id": payout_id });
         self.emit(
             &mut tx,
             &p.workspace_id,

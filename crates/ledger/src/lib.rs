@@ -29,6 +29,7 @@ mod later;
 mod lite;
 pub(crate) use lite::Conn;
 mod outbox;
+mod payouts;
 mod purchases;
 mod quotes;
 mod reads;
@@ -63,6 +64,7 @@ pub use outbox::{
     backoff_ms, check_webhook_target, is_private_address, DueDelivery, DELIVERY_LEASE_MS,
     DELIVERY_WINDOW_MS, EVENT_RETENTION_MS, PROVIDER_EVENT_RETENTION_MS,
 };
+pub use payouts::PayoutTransfer;
 pub use purchases::{CheckoutDraft, Paid, PaidPeriod};
 pub use store::Dialect;
 pub use subscriptions::{PeriodReason, PlanChange, SubscriptionUpdate};

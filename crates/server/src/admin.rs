@@ -44,6 +44,15 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/webhooks", get(list_webhooks).post(create_webhook))
         .route("/webhooks/{id}", axum::routing::delete(disable_webhook))
         .route("/events", get(list_events))
+        .route("/payouts", get(crate::payments::payouts::list))
+        .route(
+            "/payouts/{id}/approve",
+            post(crate::payments::payouts::approve),
+        )
+        .route(
+            "/payouts/{id}/reject",
+            post(crate::payments::payouts::reject),
+        )
 }
 
 /// The operator acting on `ws`, once it is known to exist.

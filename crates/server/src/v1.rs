@@ -49,7 +49,14 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/entitlements/{feature}", get(get_entitlement))
         .route("/agents", get(get_agents))
         .route("/conversations/{id}", get(get_conversation))
-        .route("/payouts", post(post_payout))
+        .route(
+            "/payouts",
+            get(crate::payments::payouts::get_payouts).post(post_payout),
+        )
+        .route(
+            "/payout-account",
+            get(crate::payments::payouts::get_account).post(crate::payments::payouts::post_account),
+        )
         .route("/balance", get(get_balance))
         .route("/topups", post(post_topup))
         .route("/plan", post(post_plan))

@@ -27,6 +27,20 @@ struct Shop {
     stripe: String,
 }
 
+/// A creator's earnings available for payout.
+async fn available(srv: &Srv, token: &str, wallet: &str) -> Option<u64> {
+    let (_, e) = srv
+        .call(
+            "GET",
+            &format!("/v1/earnings?wallet_id={wallet}"),
+            token,
+            None,
+            None,
+        )
+        .await;
+    e["available_millicredits"].as_u64()
+}
+
 async fn shop(store: Store, card: &str, plan: Option<&str>) -> Shop {
     let url = fresh_url(store).await;
     let clock = ManualClock::new(T0);
@@ -550,5 +564,74 @@ both! {
         // Its end leaves the wallet on Pro.
         assert_eq!(shop.balance().await.plan_id.as_deref(), Some("pro"));
         shop.audit().await;
+    };
+
+    a_creator_connects_an_account_and_payouts_reach_it_or_give_the_earnings_back => |store| async move {
+        // Seed 004: the creator's organization wallet earns 70% of a 2-credit add-on.
+        let mut shop = shop(store, KOPAI, None).await;
+        let (creator_ws, creator) = (shop.srv.workspace_id.clone(), shop.srv.key.clone());
+        let (_, org) = shop.srv.call("POST", "/v1/wallets", &creator, None, Some(json!({ "kind": "organization" }))).await;
+        let org = org["wallet_id"].as_str().unwrap().to_string();
+        let op = shop.srv.ledger.create_operator_key(None).await.unwrap().secret;
+        let assign = format!("/admin/v1/workspaces/{creator_ws}/agents/legal-drafter/payee");
+        assert_eq!(shop.srv.call("PUT", &assign, &op, None, Some(json!({ "wallet_id": org }))).await.0, StatusCode::NO_CONTENT);
+        shop.srv.workspace_on(KOPAI, None).await;
+        for key in ["t1", "t2", "t3"] {
+            let (s, v) = shop.srv.call("POST", "/v1/topups", &shop.srv.key, Some(key), Some(json!({ "pack_id": "pro" }))).await;
+            assert_eq!(s, StatusCode::OK, "{v}");
+        }
+        let q = shop.srv.quote(&shop.srv.key, json!({ "action": "message", "params": { "agent": "legal-drafter" }, "quantity": 100 })).await;
+        let (_, h) = shop.srv.call("POST", "/v1/holds", &shop.srv.key, Some("h"), Some(json!({ "quote_id": q.id }))).await;
+        shop.srv.call("POST", &format!("/v1/holds/{}/capture", h["id"].as_str().unwrap()), &shop.srv.key, Some("c"), Some(json!({}))).await;
+        shop.srv.clock.advance(25 * 3_600_000);
+        assert_eq!(available(&shop.srv, &creator, &org).await, Some(140_000));
+        // A payout of 100 credits ($10 at $0.10 a credit) waits for the operator.
+        let (s, v) = shop.srv.call("POST", &format!("/v1/payouts?wallet_id={org}"), &creator, Some("po1"), Some(json!({ "amount_millicredits": 100_000 }))).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let (_, list) = shop.srv.call("GET", &format!("/v1/payouts?wallet_id={org}"), &creator, None, None).await;
+        let first = &list[0];
+        assert_eq!((first["status"].as_str(), first["amount_minor"].as_u64(), first["currency"].as_str()), (Some("requested"), Some(1000), Some("usd")), "{list}");
+        let id = first["id"].as_str().unwrap().to_string();
+        let (_, queue) = shop.srv.call("GET", "/admin/v1/payouts", &op, None, None).await;
+        assert_eq!(queue.as_array().unwrap().len(), 1, "{queue}");
+        // No account connected yet: approving is refused, nothing moves.
+        let (s, v) = shop.srv.call("POST", &format!("/admin/v1/payouts/{id}/approve"), &op, None, None).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+        // The creator connects one on the provider's onboarding page.
+        let (s, a) = shop.srv.call("POST", &format!("/v1/payout-account?wallet_id={org}"), &creator, None, None).await;
+        assert_eq!((s, a["status"].as_str()), (StatusCode::OK, Some("pending")), "{a}");
+        let onboarding = a["onboarding_url"].as_str().unwrap().to_string();
+        assert!(onboarding.starts_with(&shop.stripe), "{onboarding}");
+        let back = shop.srv.http.post(&onboarding).send().await.unwrap().text().await.unwrap();
+        assert!(back.contains("Account details received"), "{back}");
+        let (_, a) = shop.srv.call("GET", &format!("/v1/payout-account?wallet_id={org}"), &creator, None, None).await;
+        assert_eq!(a["status"].as_str(), Some("ready"), "{a}");
+        // Approved: transferred to that account, keyed by the payout; paid.
+        let (s, v) = shop.srv.call("POST", &format!("/admin/v1/payouts/{id}/approve"), &op, None, None).await;
+        assert_eq!((s, v["status"].as_str()), (StatusCode::OK, Some("paid")), "{v}");
+        let (transfer, fields) = shop.standin.record.lock().unwrap().transfers.get(&id).cloned().expect("a transfer keyed by the payout");
+        assert_eq!((field(&fields, "amount").as_deref(), field(&fields, "currency").as_deref()), (Some("1000"), Some("usd")));
+        assert_eq!(field(&fields, "destination").as_deref(), a["wallet_id"].as_str().and(Some(transfer["destination"].as_str().unwrap())));
+        let (s, _) = shop.srv.call("POST", &format!("/admin/v1/payouts/{id}/approve"), &op, None, None).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "a paid payout is not paid again");
+        assert_eq!(available(&shop.srv, &creator, &org).await, Some(40_000));
+        // The provider reverses the transfer: the payout failed, the earnings are back.
+        let r = shop.test_call(&format!("/_test/reverse/{}", transfer["id"].as_str().unwrap())).await;
+        assert_eq!(r["creditkit_status"], 200, "{r}");
+        let (_, list) = shop.srv.call("GET", &format!("/v1/payouts?wallet_id={org}"), &creator, None, None).await;
+        assert_eq!((list[0]["status"].as_str(), list[0]["failure"].as_str()), (Some("failed"), Some("the transfer was reversed")), "{list}");
+        assert_eq!(available(&shop.srv, &creator, &org).await, Some(140_000));
+        // Another, rejected by the operator with a reason: the earnings are back again.
+        let (_, v) = shop.srv.call("POST", &format!("/v1/payouts?wallet_id={org}"), &creator, Some("po2"), Some(json!({ "amount_millicredits": 100_000 }))).await;
+        assert_eq!(v["available_millicredits"].as_u64(), Some(40_000), "{v}");
+        let (_, list) = shop.srv.call("GET", &format!("/v1/payouts?wallet_id={org}"), &creator, None, None).await;
+        let second = list[0]["id"].as_str().unwrap().to_string();
+        let (s, v) = shop.srv.call("POST", &format!("/admin/v1/payouts/{second}/reject"), &op, None, Some(json!({ "reason": "identity check pending" }))).await;
+        assert_eq!((s, v["status"].as_str()), (StatusCode::OK, Some("failed")), "{v}");
+        assert_eq!(available(&shop.srv, &creator, &org).await, Some(140_000));
+        // Only the operator decides.
+        let (s, _) = shop.srv.call("POST", &format!("/admin/v1/payouts/{second}/approve"), &creator, None, None).await;
+        assert_eq!(s, StatusCode::FORBIDDEN);
+        shop.srv.ledger.audit(&org).await.unwrap();
     };
 }

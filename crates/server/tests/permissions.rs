@@ -469,6 +469,52 @@ fn cases() -> Vec<Case> {
     );
     payout.allowed_status = 400;
     v.push(payout);
+    v.push(case(
+        Op::Read,
+        "GET",
+        "/v1/payouts?wallet_id={org}",
+        None,
+        false,
+        OrgWallet,
+    ));
+    v.push(case(
+        Op::Read,
+        "GET",
+        "/v1/payout-account?wallet_id={org}",
+        None,
+        false,
+        OrgWallet,
+    ));
+    // This server takes no payments: allowed callers get that answer, not a 403.
+    let mut connect = case(
+        Op::Payout,
+        "POST",
+        "/v1/payout-account?wallet_id={org}",
+        None,
+        false,
+        OrgWallet,
+    );
+    connect.allowed_status = 501;
+    v.push(connect);
+    v.push(case(
+        Op::ManageWorkspaces,
+        "GET",
+        "/admin/v1/payouts",
+        None,
+        false,
+        Nothing,
+    ));
+    // No such payout: the operator is told so; anyone else is refused first.
+    let mut reject = case(
+        Op::ManageWorkspaces,
+        "POST",
+        "/admin/v1/payouts/po_none/reject",
+        Some(r#"{"reason": "walk"}"#),
+        false,
+        Nothing,
+    );
+    reject.allowed_status = 404;
+    v.push(reject);
     v
 }
 

@@ -405,6 +405,7 @@ pub fn EarningsPanel() -> impl IntoView {
                     }.into_any()
                 }
             })}
+            <crate::payouts::PayoutStatus/>
             {move || asked.get().map(|r| match r {
                 Ok(_) => view! { <p role="status" class="ck-note">{words().payout_requested}</p> }.into_any(),
                 Err(e) => view! { <p role="alert" class="ck-failed">{e}</p> }.into_any(),

@@ -417,6 +417,13 @@ impl Client {
         self.post("/checkout", req, None).await
     }
 
+    /// Creates (or resumes) the creator's payout account: the provider's onboarding page.
+    pub async fn connect_payout_account(
+        &self,
+    ) -> Result<creditkit_api::PayoutAccount, ClientError> {
+        decode_text(&self.post_text("/payout-account", "{}".into(), None).await?)
+    }
+
     /// Changes the paid plan, or cancels / resumes it, through the provider.
     pub async fn change_subscription(
         &self,

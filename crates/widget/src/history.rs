@@ -254,6 +254,9 @@ fn moved(t: &Transaction) -> String {
         TransactionKind::Earning if earned != 0 => {
             (words().earned)(&credits_text(earned.unsigned_abs()))
         }
+        TransactionKind::Payout if earned > 0 => {
+            (words().payout_returned)(&credits_text(earned.unsigned_abs()))
+        }
         TransactionKind::Payout if earned != 0 => {
             (words().paid_out)(&credits_text(earned.unsigned_abs()))
         }

@@ -18,6 +18,7 @@ pub mod copy;
 mod elements;
 pub mod format;
 pub mod history;
+pub mod payouts;
 mod shared;
 mod state;
 pub mod subscription;

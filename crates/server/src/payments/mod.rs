@@ -5,6 +5,7 @@
 //! ledger exactly once each (the event id is the idempotency key, stored with the
 //! change): a forged, stale or replayed event changes nothing.
 
+pub(crate) mod payouts;
 pub(crate) mod routes;
 pub mod stripe;
 
@@ -12,7 +13,9 @@ use std::future::Future;
 use std::pin::Pin;
 
 use axum::http::HeaderMap;
-use creditkit_ledger::{CheckoutDraft, Paid, PaidPeriod, PeriodReason, SubscriptionUpdate};
+use creditkit_ledger::{
+    CheckoutDraft, Paid, PaidPeriod, PayoutTransfer, PeriodReason, SubscriptionUpdate,
+};
 
 /// Where the provider sends the buyer back.
 #[derive(Clone, Debug)]
@@ -55,6 +58,10 @@ pub enum ProviderEvent {
         session_ref: String,
         expired: bool,
     },
+    /// A connected account's state: whether it can receive payouts.
+    AccountUpdated { account_ref: String, ready: bool },
+    /// A transfer to a connected account was reversed: that payout failed.
+    TransferReversed { transfer_ref: String },
     /// Verified, but nothing creditkit acts on.
     Ignored { event_id: String, kind: String },
 }
@@ -88,6 +95,25 @@ pub trait PaymentProvider: Send + Sync {
         &'a self,
         update: &'a SubscriptionUpdate,
     ) -> BoxFuture<'a, Result<(), PaymentError>>;
+
+    /// Creates a creator's connected account (Stripe Connect, Express) for a wallet.
+    fn create_payout_account<'a>(
+        &'a self,
+        wallet_id: &'a str,
+    ) -> BoxFuture<'a, Result<String, PaymentError>>;
+
+    /// The page where the creator finishes (or resumes) onboarding their account.
+    fn payout_onboarding<'a>(
+        &'a self,
+        account_ref: &'a str,
+        urls: &'a ReturnUrls,
+    ) -> BoxFuture<'a, Result<String, PaymentError>>;
+
+    /// Transfers an approved payout to the creator's account; the provider's transfer id.
+    fn transfer<'a>(
+        &'a self,
+        payout: &'a PayoutTransfer,
+    ) -> BoxFuture<'a, Result<String, PaymentError>>;
 
     /// Verifies a webhook request (`now` in unix seconds) and reads its event.
     fn read_webhook(

@@ -96,6 +96,7 @@ fn return_urls(
 pub(crate) struct DoneQuery {
     canceled: Option<String>,
     checkout_id: Option<String>,
+    connected: Option<String>,
 }
 
 /// The page a buyer lands on after the provider's checkout (in its own window): what
@@ -110,6 +111,11 @@ pub(crate) async fn checkout_done(
         _ => None,
     };
     let (title, line, again) = match (&q.canceled, state) {
+        (None, None) if q.connected.is_some() => (
+            "Account details received".to_string(),
+            "You can close this window. Payouts can be requested once the payment provider has verified the account.".to_string(),
+            false,
+        ),
         (Some(_), _) => (
             "Checkout canceled".to_string(),
             "Nothing was charged. You can close this window.".to_string(),
@@ -318,6 +324,24 @@ pub(crate) async fn post_webhook(
                     "this event names a checkout creditkit did not open",
                 ));
             }
+            return Ok(
+                (StatusCode::OK, Json(serde_json::json!({ "applied": true }))).into_response(),
+            );
+        }
+        ProviderEvent::AccountUpdated { account_ref, ready } => {
+            if !s
+                .ledger
+                .payout_account_updated(name, account_ref, *ready)
+                .await?
+            {
+                tracing::debug!(account = %account_ref, "an account creditkit did not create");
+            }
+            return Ok(
+                (StatusCode::OK, Json(serde_json::json!({ "applied": true }))).into_response(),
+            );
+        }
+        ProviderEvent::TransferReversed { transfer_ref } => {
+            s.ledger.transfer_reversed(name, transfer_ref).await?;
             return Ok(
                 (StatusCode::OK, Json(serde_json::json!({ "applied": true }))).into_response(),
             );

@@ -10,11 +10,16 @@
 //!   `checkout.session.completed` / `.async_payment_succeeded` (paid), `invoice.paid`
 //!   (`subscription_create`: the first period, `subscription_cycle`: a renewal),
 //!   `charge.refunded`, `customer.subscription.deleted`, and
-//!   `checkout.session.async_payment_failed` / `.expired` (the buyer sees it failed).
+//!   `checkout.session.async_payment_failed` / `.expired` (the buyer sees it failed),
+//!   `account.updated` (a creator's account can receive payouts), `transfer.reversed`.
+//! - Subscriptions: `GET`/`POST`/`DELETE /v1/subscriptions/{id}` (plan changes, cancel
+//!   at period end, resume, end now).
+//! - Connect, for creators' payouts: `POST /v1/accounts` (Express), `POST
+//!   /v1/account_links` (onboarding), `POST /v1/transfers` (a payout, keyed by its id).
 
 use axum::http::HeaderMap;
 use creditkit_ledger::{
-    CheckoutDraft, Paid, PaidPeriod, PeriodReason, PlanChange, SubscriptionUpdate,
+    CheckoutDraft, Paid, PaidPeriod, PayoutTransfer, PeriodReason, PlanChange, SubscriptionUpdate,
 };
 use serde_json::Value;
 
@@ -68,6 +73,10 @@ impl Stripe {
                 .build()
                 .expect("an HTTP client"),
         }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.config.api_base.trim_end_matches('/'))
     }
 
     /// Sends a request with the secret key; Stripe's JSON, or its error's message.
@@ -305,6 +314,15 @@ pub fn read_event(body: &[u8]) -> Result<ProviderEvent, PaymentError> {
                     .ok_or_else(|| PaymentError::Body("no session id".into()))?,
             }
         }
+        "account.updated" => ProviderEvent::AccountUpdated {
+            account_ref: text(obj, "id")
+                .ok_or_else(|| PaymentError::Body("no account id".into()))?,
+            ready: obj.get("payouts_enabled").and_then(Value::as_bool) == Some(true),
+        },
+        "transfer.reversed" => ProviderEvent::TransferReversed {
+            transfer_ref: text(obj, "id")
+                .ok_or_else(|| PaymentError::Body("no transfer id".into()))?,
+        },
         "customer.subscription.deleted" => ProviderEvent::SubscriptionEnded {
             event_id,
             subscription_ref: text(obj, "id")
@@ -402,6 +420,70 @@ impl PaymentProvider for Stripe {
                 .header("Idempotency-Key", &update.id)
                 .form(&form);
             self.call(request).await.map(|_| ())
+        })
+    }
+
+    fn create_payout_account<'a>(
+        &'a self,
+        wallet_id: &'a str,
+    ) -> BoxFuture<'a, Result<String, PaymentError>> {
+        Box::pin(async move {
+            let form = [
+                ("type", "express"),
+                ("capabilities[transfers][requested]", "true"),
+                ("metadata[creditkit_wallet]", wallet_id),
+            ];
+            let request = self
+                .http
+                .post(self.url("/v1/accounts"))
+                .header("Idempotency-Key", format!("acct-{wallet_id}"))
+                .form(&form);
+            let account = self.call(request).await?;
+            text(&account, "id")
+                .ok_or_else(|| PaymentError::Provider("Stripe's account has no id".into()))
+        })
+    }
+
+    fn payout_onboarding<'a>(
+        &'a self,
+        account_ref: &'a str,
+        urls: &'a ReturnUrls,
+    ) -> BoxFuture<'a, Result<String, PaymentError>> {
+        Box::pin(async move {
+            let form = [
+                ("account", account_ref),
+                ("type", "account_onboarding"),
+                ("return_url", urls.success.as_str()),
+                ("refresh_url", urls.cancel.as_str()),
+            ];
+            let link = self
+                .call(self.http.post(self.url("/v1/account_links")).form(&form))
+                .await?;
+            text(&link, "url")
+                .ok_or_else(|| PaymentError::Provider("Stripe's account link has no url".into()))
+        })
+    }
+
+    fn transfer<'a>(
+        &'a self,
+        payout: &'a PayoutTransfer,
+    ) -> BoxFuture<'a, Result<String, PaymentError>> {
+        Box::pin(async move {
+            let amount = payout.amount_minor.to_string();
+            let form = [
+                ("amount", amount.as_str()),
+                ("currency", payout.currency.as_str()),
+                ("destination", payout.account_ref.as_str()),
+                ("metadata[creditkit_payout]", payout.payout_id.as_str()),
+            ];
+            let request = self
+                .http
+                .post(self.url("/v1/transfers"))
+                .header("Idempotency-Key", &payout.payout_id)
+                .form(&form);
+            let transfer = self.call(request).await?;
+            text(&transfer, "id")
+                .ok_or_else(|| PaymentError::Provider("Stripe's transfer has no id".into()))
         })
     }
 
