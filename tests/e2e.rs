@@ -23,6 +23,7 @@ mod flows;
 mod locale;
 mod package;
 mod promise;
+mod standard_webhooks;
 
 use browser::{connect, connect_with, start_chromedriver, Result};
 
@@ -327,16 +328,26 @@ async fn wait_text(
     }
 }
 
+/// Clicks what `selector` finds. An element the page rendered again between finding and
+/// clicking (a list redrawn as the data arrives) is found again, a few times.
 async fn click(c: &Client, selector: &str) -> Result<()> {
-    let el = c
-        .wait()
-        .at_most(Duration::from_secs(15))
-        .for_element(Locator::Css(selector))
-        .await
-        .map_err(|e| format!("finding {selector}: {e}"))?;
-    el.click()
-        .await
-        .map_err(|e| format!("clicking {selector}: {e}"))
+    let mut attempts = 0;
+    loop {
+        let el = c
+            .wait()
+            .at_most(Duration::from_secs(15))
+            .for_element(Locator::Css(selector))
+            .await
+            .map_err(|e| format!("finding {selector}: {e}"))?;
+        match el.click().await {
+            Ok(()) => return Ok(()),
+            Err(e) if attempts < 5 && e.to_string().contains("stale element") => {
+                attempts += 1;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(e) => return Err(format!("clicking {selector}: {e}")),
+        }
+    }
 }
 
 async fn shot(c: &Client, env: &Env, name: &str) -> Result<()> {

@@ -150,6 +150,7 @@ fn test_phases(root: &Path, quick: bool, phases: &mut Phases) -> Result<()> {
         let tools = tools::ensure_test_tools(root)?;
         tools::ensure_page_tools(root, &WasmConfig::read(root)?)?;
         tools::ensure_e2e_npm()?;
+        tools::ensure_e2e_pypi()?;
         Ok(Some(tools))
     })?;
     // CI checks what review checks: formatting and lints first, they fail fastest.
@@ -198,6 +199,7 @@ fn test_phases(root: &Path, quick: bool, phases: &mut Phases) -> Result<()> {
     let page_path = phases.time("page", || build_page(root))?;
     phases.time("package", || package::pack(root))?;
     let (axe, esbuild) = tools::ensure_e2e_npm()?;
+    let pypi = tools::ensure_e2e_pypi()?;
     phases.time("e2e", || {
         step("end to end: the server + the page in headless Chromium (screenshots in target/e2e-artifacts)");
         run(Command::new("cargo")
@@ -208,6 +210,7 @@ fn test_phases(root: &Path, quick: bool, phases: &mut Phases) -> Result<()> {
             .env("CREDITKIT_AXE", &axe)
             .env("CREDITKIT_PACKAGES", target_dir(root).join("package"))
             .env("CREDITKIT_ESBUILD", &esbuild)
+            .env("CREDITKIT_PY_STANDARDWEBHOOKS", &pypi)
             .env("CHROMEDRIVER", &tools.chromedriver)
             .env("PATH", &page_path))
     })

@@ -223,6 +223,39 @@ pub(crate) fn ensure_e2e_npm() -> Result<(PathBuf, PathBuf)> {
     ))
 }
 
+/// The Standard Webhooks library from PyPI, the e2e's outside check of creditkit's
+/// webhook signatures (issue 33).
+const E2E_PYPI: &[&str] = &["standardwebhooks==1.3.0"];
+
+/// Installs the e2e's PyPI packages (pinned) once into a folder of their own (no virtual
+/// environment needed: the test puts it on `PYTHONPATH`); returns the folder.
+pub(crate) fn ensure_e2e_pypi() -> Result<PathBuf> {
+    let dir = cache_dir().join("e2e-pypi");
+    let stamp = dir.join("installed.txt");
+    let want = E2E_PYPI.join(" ");
+    if std::fs::read_to_string(&stamp).ok().as_deref() != Some(want.as_str()) {
+        if !answers("python3", &["-m", "pip", "--version"], "pip") {
+            apt(&["update", "-q"])?;
+            apt(&["install", "-y", "-q", "python3", "python3-pip"])?;
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir)?;
+        run(Command::new("python3")
+            .args([
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--target",
+            ])
+            .arg(&dir)
+            .args(E2E_PYPI))?;
+        std::fs::write(&stamp, &want)?;
+    }
+    Ok(dir)
+}
+
 /// Installs the benchmark's npm packages (pinned) once; returns their folder.
 pub(crate) fn ensure_bench_npm() -> Result<PathBuf> {
     let dir = cache_dir().join("bench-npm");

@@ -270,7 +270,16 @@ impl Ledger {
         events.sort();
         events.dedup();
         let id = new_id("whe");
-        let secret = new_secret("ck_whsec");
+        // Standard Webhooks' form: `whsec_` and the key's bytes in base64.
+        let secret = {
+            use base64::Engine as _;
+            let mut key = [0u8; 32];
+            getrandom::getrandom(&mut key).expect("the OS random source works");
+            format!(
+                "whsec_{}",
+                base64::engine::general_purpose::STANDARD.encode(key)
+            )
+        };
         let now = self.now_ms();
         self.write_one(sqlx::query("INSERT INTO webhook_endpoints (id, url, secret, events, workspace_id, created_at_ms) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(&id)

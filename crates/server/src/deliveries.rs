@@ -1,5 +1,6 @@
 //! The outbound webhook worker: claims due deliveries from the ledger's outbox, posts
-//! each event signed (`Creditkit-Signature`, the same scheme as Stripe's), and records
+//! each event signed (Standard Webhooks' `webhook-id`, `webhook-timestamp`,
+//! `webhook-signature`, and `Creditkit-Signature`, Stripe's scheme), and records
 //! every attempt. Retries back off (10 s doubling to an hour) for a day. At least once:
 //! the event id is the same on every attempt, so receivers drop duplicates by it.
 
@@ -69,6 +70,8 @@ pub fn spawn_delivery_worker(ledger: Arc<Ledger>) -> tokio::task::JoinHandle<()>
 async fn deliver(ledger: &Ledger, http: &reqwest::Client, d: &DueDelivery) {
     let now_s = ledger.now_ms().div_euclid(1000);
     let signature = crate::signing::sign(&d.secret, now_s, d.body.as_bytes());
+    let standard =
+        crate::signing::standard_signature(&d.secret, &d.event_id, now_s, d.body.as_bytes());
     let event_type = serde_json::from_str::<serde_json::Value>(&d.body)
         .ok()
         .and_then(|v| v["type"].as_str().map(str::to_string))
@@ -88,6 +91,9 @@ async fn deliver(ledger: &Ledger, http: &reqwest::Client, d: &DueDelivery) {
         .post(&d.url)
         .header("content-type", "application/json")
         .header("creditkit-signature", signature)
+        .header("webhook-id", &d.event_id)
+        .header("webhook-timestamp", now_s.to_string())
+        .header("webhook-signature", standard)
         .header("creditkit-event-id", &d.event_id)
         .header("creditkit-event-type", event_type)
         .body(d.body.clone())

@@ -2,7 +2,8 @@
 //! and the same for creditkit's own events out (`Creditkit-Signature`). The header is
 //! `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>" keyed by the secret>`;
 //! several `v1` may be present (a secret being rolled); a signature older or newer than
-//! the tolerance is refused, so a captured request cannot be replayed later.
+//! the tolerance is refused, so a captured request cannot be replayed later. Outbound
+//! events also carry the Standard Webhooks headers ([`standard_signature`]).
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -74,6 +75,27 @@ pub fn verify(
     Err(SignatureError::Mismatch)
 }
 
+/// The Standard Webhooks signature (standardwebhooks.com) of an outbound event:
+/// `v1,<base64 HMAC-SHA256 of "<id>.<timestamp>.<body>">`, keyed by the bytes of a
+/// `whsec_<base64>` secret (a secret in another form, made before, keys with its text).
+/// Sent as `webhook-signature` beside `webhook-id` and `webhook-timestamp`, so a
+/// receiver verifies with the official libraries (PyPI and npm `standardwebhooks`).
+pub fn standard_signature(secret: &str, id: &str, timestamp: i64, body: &[u8]) -> String {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let key = secret
+        .strip_prefix("whsec_")
+        .and_then(|k| b64.decode(k).ok())
+        .unwrap_or_else(|| secret.as_bytes().to_vec());
+    let mut m = Hmac::<Sha256>::new_from_slice(&key).expect("HMAC takes any key");
+    m.update(id.as_bytes());
+    m.update(b".");
+    m.update(timestamp.to_string().as_bytes());
+    m.update(b".");
+    m.update(body);
+    format!("v1,{}", b64.encode(m.finalize().into_bytes()))
+}
+
 fn decode_hex(s: &str) -> Option<Vec<u8>> {
     if !s.len().is_multiple_of(2) {
         return None;
@@ -87,6 +109,19 @@ fn decode_hex(s: &str) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The Standard Webhooks specification's own example (its README): this secret, id,
+    /// timestamp and body sign to this value.
+    #[test]
+    fn standard_signature_matches_the_specification_example() {
+        let sig = standard_signature(
+            "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+            "msg_p5jXN8AQM9LWM0D4loKWxJek",
+            1_614_265_330,
+            br#"{"test": 2432232314}"#,
+        );
+        assert_eq!(sig, "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=");
+    }
 
     #[test]
     fn signs_and_verifies_and_refuses_what_it_should() {
