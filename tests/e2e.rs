@@ -5,7 +5,6 @@
 //! each state go to `target/e2e-artifacts/`. Run by `cargo xtask test`, which builds
 //! the page first and sets `CREDITKIT_E2E_DIST` and `CHROMEDRIVER`.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -22,36 +21,13 @@ mod browser;
 mod flows;
 mod locale;
 mod package;
+mod page;
 mod promise;
+mod size;
 mod standard_webhooks;
 
 use browser::{connect, connect_with, start_chromedriver, Result};
-
-/// The embeddable module (`dist/embed`: what the npm package ships, no demo), wasm + JS
-/// gzip together. Issue 13's target is 120 KB; this guard holds today's size so nothing
-/// grows unnoticed while the levers bring it down (`cargo xtask size` has the table).
-///
-/// Issue 31 added the end user's account and chat (`account.rs`, `chat.rs`: buy, plan and
-/// allowance, earnings, agents, alerts, wallets, auto-confirm, the chat total, shared
-/// state): 186 → 235 KB (240,973 B), spread over the new components, their resources and
-/// wire decoders (`cargo xtask size top`: no single function above 2.3 KB). Then one
-/// request body and one answer reader for every type (the client's `send`, `get`, `post`
-/// were copied per type and per closure) and one resource type for the panels: 232,491 B;
-/// prices per credit in the user's locale and `me` asked once: 234,024 B. Then the
-/// price-change notice, packs bought by amount, following a checkout's payment state
-/// (issues 31, 32): 245,761 B; the subscription panel (upgrade, downgrade, cancel,
-/// resume) and plan features: 252,478 B. Issue 35 loads the account, chat and plan
-/// groups lazily; until then the guard holds this size.
-const EMBED_GZIP_BUDGET_BYTES: usize = EMBED_GZIP_TODAY_BYTES;
-const EMBED_GZIP_TODAY_BYTES: usize = 247 * 1024;
-/// The estimator alone (`dist/estimator`), likewise: issue 13's target is 40 KB. Issue 31's
-/// card `contact` (parsed, in the canonical form), plan-aware offer and routed chat
-/// actions: 57,804 B before routing, 58,442 B with it; packs bought by amount, plan
-/// features and routed turns given as text: 60,441 B.
-const ESTIMATOR_GZIP_TODAY_BYTES: usize = 60 * 1024;
-/// The estimator package's token counter, a second module its `loadTokenCounter` loads
-/// when a page first counts (`dist/estimator/creditkit_token_counter*`), likewise.
-const COUNTER_GZIP_TODAY_BYTES: usize = 21 * 1024;
+pub(crate) use page::*;
 
 struct Env {
     /// The operator's site (the page and its backend).
@@ -92,67 +68,6 @@ fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(entry.path(), target).unwrap();
         }
     }
-}
-
-fn gzip_len(bytes: &[u8]) -> usize {
-    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-    e.write_all(bytes).unwrap();
-    e.finish().unwrap().len()
-}
-
-#[test]
-#[ignore = "needs the built page and packages: cargo xtask test builds them, then runs this with --ignored"]
-fn the_embeddable_module_stays_within_its_size_budget() {
-    let dist = dist();
-    let (mut embed_gzip_bytes, mut estimator_gzip_bytes, mut counter_gzip_bytes) = (0, 0, 0);
-    for (dir, what) in [
-        ("", "demo page"),
-        ("embed", "embeddable"),
-        ("estimator", "estimator"),
-    ] {
-        for entry in std::fs::read_dir(dist.join(dir)).unwrap() {
-            let path = entry.unwrap().path();
-            let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
-            if ext == "wasm" || ext == "js" {
-                let bytes = std::fs::read(&path).unwrap();
-                let gz = gzip_len(&bytes);
-                println!(
-                    "size: {what}: {}: {} bytes raw, {gz} bytes gzip",
-                    path.file_name().unwrap().to_string_lossy(),
-                    bytes.len()
-                );
-                let name = path.file_name().unwrap().to_string_lossy();
-                match dir {
-                    "embed" => embed_gzip_bytes += gz,
-                    "estimator" if name.starts_with("creditkit_token_counter") => {
-                        counter_gzip_bytes += gz
-                    }
-                    "estimator" => estimator_gzip_bytes += gz,
-                    _ => {}
-                }
-            }
-        }
-    }
-    assert!(
-        std::fs::metadata(dist.join("embed/creditkit_bg.wasm")).is_ok(),
-        "no embeddable module in {}/embed (cargo xtask page builds it)",
-        dist.display()
-    );
-    println!("size: embeddable, wasm + JS: {embed_gzip_bytes} bytes gzip");
-    assert!(
-        embed_gzip_bytes <= EMBED_GZIP_BUDGET_BYTES,
-        "the embeddable module is {embed_gzip_bytes} bytes gzip; budget {EMBED_GZIP_BUDGET_BYTES}"
-    );
-    println!("size: estimator alone, wasm + JS: {estimator_gzip_bytes} bytes gzip");
-    assert!(
-        estimator_gzip_bytes > 0 && estimator_gzip_bytes <= ESTIMATOR_GZIP_TODAY_BYTES,
-        "the estimator is {estimator_gzip_bytes} bytes gzip; guard {ESTIMATOR_GZIP_TODAY_BYTES}"
-    );
-    println!("size: the estimator's token counter (loaded to count), wasm + JS: {counter_gzip_bytes} bytes gzip");
-    assert!(
-        counter_gzip_bytes > 0 && counter_gzip_bytes <= COUNTER_GZIP_TODAY_BYTES,
-        "the token counter is {counter_gzip_bytes} bytes gzip; guard {COUNTER_GZIP_TODAY_BYTES}"
-    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -292,80 +207,6 @@ async fn the_demo_page_prices_charges_and_blocks_like_it_says() {
     let _ = driver.wait();
     let _ = std::fs::remove_dir_all(&root);
     outcome.unwrap();
-}
-
-async fn js(c: &Client, script: &str) -> Result<Value> {
-    c.execute(script, Vec::new())
-        .await
-        .map_err(|e| format!("script `{script}`: {e}"))
-}
-
-async fn text(c: &Client, selector: &str) -> Result<String> {
-    let script =
-        format!("const e = document.querySelector({selector:?}); return e ? e.textContent : null;");
-    Ok(js(c, &script).await?.as_str().unwrap_or("").to_string())
-}
-
-/// Polls `selector`'s text until `ok` holds.
-async fn wait_text(
-    c: &Client,
-    selector: &str,
-    what: &str,
-    ok: impl Fn(&str) -> bool,
-) -> Result<String> {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        let t = text(c, selector).await?;
-        if ok(&t) {
-            return Ok(t);
-        }
-        if Instant::now() > deadline {
-            return Err(format!(
-                "waited for {what} at `{selector}`; last text: {t:?}"
-            ));
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-/// Clicks what `selector` finds. An element the page rendered again between finding and
-/// clicking (a list redrawn as the data arrives) is found again, a few times.
-async fn click(c: &Client, selector: &str) -> Result<()> {
-    let mut attempts = 0;
-    loop {
-        let el = c
-            .wait()
-            .at_most(Duration::from_secs(15))
-            .for_element(Locator::Css(selector))
-            .await
-            .map_err(|e| format!("finding {selector}: {e}"))?;
-        match el.click().await {
-            Ok(()) => return Ok(()),
-            Err(e) if attempts < 5 && e.to_string().contains("stale element") => {
-                attempts += 1;
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-            Err(e) => return Err(format!("clicking {selector}: {e}")),
-        }
-    }
-}
-
-async fn shot(c: &Client, env: &Env, name: &str) -> Result<()> {
-    let png = c.screenshot().await.map_err(|e| e.to_string())?;
-    std::fs::write(env.artifacts.join(format!("{name}.png")), png).map_err(|e| e.to_string())
-}
-
-fn balance_is(expected: &'static str) -> impl Fn(&str) -> bool {
-    move |t: &str| t.trim() == expected
-}
-
-async fn run_action(c: &Client, action: &str) -> Result<()> {
-    click(c, &format!("[data-action={action}] .demo-run")).await?;
-    wait_text(c, "[role=dialog] h2", "the confirm dialog", |t| {
-        t.starts_with("Confirm")
-    })
-    .await?;
-    Ok(())
 }
 
 async fn scenario(c: &Client, env: &Env) -> Result<()> {
@@ -747,56 +588,6 @@ async fn scenario(c: &Client, env: &Env) -> Result<()> {
 /// Clicks an action's Run expecting no confirm dialog (a prompt instead).
 async fn run_action_blocked(c: &Client, action: &str) -> Result<()> {
     click(c, &format!("[data-action={action}] .demo-run")).await
-}
-
-/// Switches to the checkout window the page opened, pays there (the stand-in's page
-/// says it takes no payment), waits for the return page, and comes back.
-async fn pay_in_checkout_window(
-    c: &Client,
-    env: &Env,
-    home: &fantoccini::wd::WindowHandle,
-) -> Result<()> {
-    in_checkout_window(c, env, home, "#pay", "Payment received").await
-}
-
-/// In the checkout window the page opened: clicks `button` on the stand-in's page
-/// (`#pay`, or `#decline`: a bank debit that fails later), waits for the return page
-/// to say `said`, and comes back.
-pub(crate) async fn in_checkout_window(
-    c: &Client,
-    env: &Env,
-    home: &fantoccini::wd::WindowHandle,
-    button: &str,
-    said: &str,
-) -> Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let checkout = loop {
-        let windows = c.windows().await.map_err(|e| e.to_string())?;
-        if let Some(w) = windows.into_iter().find(|w| w != home) {
-            break w;
-        }
-        if Instant::now() > deadline {
-            return Err("no checkout window opened".into());
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-    c.switch_to_window(checkout)
-        .await
-        .map_err(|e| e.to_string())?;
-    wait_text(c, "body", "the checkout page", |t| {
-        t.contains("no payment is taken")
-    })
-    .await?;
-    if button == "#pay" {
-        shot(c, env, "08a-checkout").await?;
-    }
-    click(c, button).await?;
-    wait_text(c, "h1", "the return page", |t| t.contains(said)).await?;
-    c.close_window().await.map_err(|e| e.to_string())?;
-    c.switch_to_window(home.clone())
-        .await
-        .map_err(|e| e.to_string())?;
-    Ok(())
 }
 
 /// "15.5" → 15500 milli-credits (exact decimal, no floats).
