@@ -10,12 +10,11 @@ use creditkit_api::access::rights_of;
 use creditkit_api::admin::{
     ApiKeyCreated, ApiKeyInfo, OperatorKeyCreated, OperatorKeyInfo, RotateApiKey,
 };
-use creditkit_api::{
-    permits, Actor, Member, MemberUpdate, NewMember, Op, Role, Session, SessionRequest,
-};
+use creditkit_api::{permits, Actor, Op, Role, Session, SessionRequest};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use crate::members::member_from_row;
 use crate::*;
 
 /// Kind prefixes of secrets.
@@ -139,11 +138,11 @@ fn rights_text(rights: &[Op]) -> String {
         .join(",")
 }
 
-fn role_of(text: &str) -> Result<Role> {
+pub(crate) fn role_of(text: &str) -> Result<Role> {
     Role::parse(text).ok_or_else(|| LedgerError::Corrupt(format!("role `{text}`")))
 }
 
-fn check_name(what: &str, name: &str) -> Result<()> {
+pub(crate) fn check_name(what: &str, name: &str) -> Result<()> {
     if name.trim().is_empty() || name.len() > 200 {
         return Err(LedgerError::invalid_at(
             what,
@@ -153,20 +152,9 @@ fn check_name(what: &str, name: &str) -> Result<()> {
     Ok(())
 }
 
-const MEMBER_SELECT: &str =
-    "SELECT id, name, role, external_id, created_at_ms FROM members WHERE removed_at_ms IS NULL";
-
-fn member_from_row(r: &AnyRow) -> Result<Member> {
-    Ok(Member {
-        id: r.try_get(0)?,
-        name: r.try_get(1)?,
-        role: role_of(&r.try_get::<String, _>(2)?)?,
-        external_id: r.try_get(3)?,
-        created_at_ms: r.try_get(4)?,
-    })
-}
-
 const API_KEY_SELECT: &str = "SELECT id, COALESCE(prefix, 'ck_key_(legacy)'), name, created_at_ms, last_used_at_ms, expires_at_ms, revoked_at_ms FROM api_keys";
+pub(crate) const MEMBER_SELECT: &str =
+    "SELECT id, name, role, external_id, created_at_ms FROM members WHERE removed_at_ms IS NULL";
 
 fn api_key_from_row(r: &AnyRow) -> Result<ApiKeyInfo> {
     Ok(ApiKeyInfo {
@@ -635,148 +623,6 @@ impl Ledger {
     }
 
     // ---------------------------------------------------------------- members
-
-    /// Adds a member (with a personal wallet). Admins manage members but not owners.
-    pub async fn add_member(&self, p: &Principal, req: &NewMember) -> Result<Member> {
-        p.require(Op::ManageMembers)?;
-        owner_rule(p, req.role)?;
-        self.insert_member(&p.workspace_id, req).await
-    }
-
-    /// Inserts a member with no permission check (workspace bootstrap).
-    pub(crate) async fn insert_member(&self, ws_id: &str, req: &NewMember) -> Result<Member> {
-        check_name("name", &req.name)?;
-        if let Some(ext) = &req.external_id {
-            check_name("external_id", ext)?;
-            let taken = sqlx::query(&format!(
-                "{MEMBER_SELECT} AND workspace_id = $1 AND external_id = $2"
-            ))
-            .bind(ws_id)
-            .bind(ext)
-            .fetch_optional(&self.pool)
-            .await?;
-            if taken.is_some() {
-                return Err(LedgerError::invalid_at(
-                    "external_id",
-                    format!("a member with external id `{ext}` already exists"),
-                ));
-            }
-        }
-        let id = new_id("mem");
-        let now = self.now_ms();
-        let mut tx = self.writer.begin().await?;
-        sqlx::query("INSERT INTO members (id, workspace_id, name, role, external_id, created_at_ms) VALUES ($1, $2, $3, $4, $5, $6)")
-            .bind(&id)
-            .bind(ws_id)
-            .bind(&req.name)
-            .bind(req.role.as_str())
-            .bind(&req.external_id)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("INSERT INTO wallets (id, workspace_id, kind, owner_member_id) VALUES ($1, $2, 'personal', $3)")
-            .bind(new_id("wal"))
-            .bind(ws_id)
-            .bind(&id)
-            .execute(&mut *tx)
-            .await?;
-        tx.commit().await?;
-        Ok(Member {
-            id,
-            name: req.name.clone(),
-            role: req.role,
-            external_id: req.external_id.clone(),
-            created_at_ms: now,
-        })
-    }
-
-    pub async fn members(&self, p: &Principal) -> Result<Vec<Member>> {
-        p.require(Op::Read)?;
-        let rows = sqlx::query(&format!(
-            "{MEMBER_SELECT} AND workspace_id = $1 ORDER BY created_at_ms, id"
-        ))
-        .bind(&p.workspace_id)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(member_from_row).collect()
-    }
-
-    pub async fn member(&self, p: &Principal, member_id: &str) -> Result<Member> {
-        p.require(Op::Read)?;
-        let row = sqlx::query(&format!(
-            "{MEMBER_SELECT} AND workspace_id = $1 AND id = $2"
-        ))
-        .bind(&p.workspace_id)
-        .bind(member_id)
-        .fetch_optional(&self.pool)
-        .await?
-        .ok_or_else(|| LedgerError::NotFound(format!("member `{member_id}`")))?;
-        member_from_row(&row)
-    }
-
-    /// Renames a member or changes their role; a lowered role narrows their open
-    /// sessions at once.
-    pub async fn update_member(
-        &self,
-        p: &Principal,
-        member_id: &str,
-        req: &MemberUpdate,
-    ) -> Result<Member> {
-        p.require(Op::ManageMembers)?;
-        let current = self.member(p, member_id).await?;
-        owner_rule(p, current.role)?;
-        if let Some(role) = req.role {
-            owner_rule(p, role)?;
-        }
-        if let Some(name) = &req.name {
-            check_name("name", name)?;
-        }
-        self.write_one(
-            sqlx::query(
-                "UPDATE members SET name = $1, role = $2 WHERE id = $3 AND workspace_id = $4",
-            )
-            .bind(req.name.as_ref().unwrap_or(&current.name))
-            .bind(req.role.unwrap_or(current.role).as_str())
-            .bind(member_id)
-            .bind(&p.workspace_id),
-        )
-        .await?;
-        self.member(p, member_id).await
-    }
-
-    /// Removes a member and ends their sessions. Their charges stay in the history.
-    pub async fn remove_member(&self, p: &Principal, member_id: &str) -> Result<()> {
-        p.require(Op::ManageMembers)?;
-        let current = self.member(p, member_id).await?;
-        owner_rule(p, current.role)?;
-        let now = self.now_ms();
-        let mut tx = self.writer.begin().await?;
-        sqlx::query("UPDATE members SET removed_at_ms = $1 WHERE id = $2 AND workspace_id = $3")
-            .bind(now)
-            .bind(member_id)
-            .bind(&p.workspace_id)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
-            "UPDATE sessions SET revoked_at_ms = $1 WHERE member_id = $2 AND revoked_at_ms IS NULL",
-        )
-        .bind(now)
-        .bind(member_id)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(())
-    }
-}
-
-/// Only owners (and the operator's credentials) add, change or remove owners.
-fn owner_rule(p: &Principal, role: Role) -> Result<()> {
-    if role == Role::Owner && matches!(p.actor, Actor::Admin) {
-        return Err(LedgerError::Forbidden(
-            "only an owner can add, change or remove an owner".into(),
-        ));
-    }
-    Ok(())
 }
 
 fn operator_key_from_row(r: &AnyRow) -> Result<OperatorKeyInfo> {

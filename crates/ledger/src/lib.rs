@@ -27,6 +27,7 @@ mod error;
 mod holds;
 mod later;
 mod lite;
+mod members;
 pub(crate) use lite::Conn;
 mod outbox;
 mod payouts;
