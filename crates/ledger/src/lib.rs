@@ -25,6 +25,7 @@ mod earnings;
 mod entitlements;
 mod error;
 mod holds;
+mod idempotency;
 mod later;
 mod lite;
 mod members;
