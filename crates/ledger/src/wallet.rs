@@ -349,7 +349,12 @@ impl Ledger {
     }
 
     /// `settle`, once something was found due.
-    pub(crate) async fn settle_what_is_due(&self, tx: &mut Tx, w: &mut WalletRow, now: i64) -> Result<bool> {
+    pub(crate) async fn settle_what_is_due(
+        &self,
+        tx: &mut Tx,
+        w: &mut WalletRow,
+        now: i64,
+    ) -> Result<bool> {
         let mut changed = false;
         let due: Vec<(String,)> =
             sqlx::query_as("SELECT id FROM holds WHERE wallet_id = $1 AND status = 'active' AND expires_at_ms <= $2 ORDER BY id")

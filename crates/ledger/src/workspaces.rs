@@ -13,6 +13,9 @@ const WORKSPACE_SELECT: &str = "SELECT w.id, w.name, w.card_hash, w.low_threshol
      (SELECT id FROM wallets WHERE workspace_id = w.id AND kind = 'workspace' ORDER BY id LIMIT 1), \
      w.suspended_at_ms, w.created_at_ms FROM workspaces w";
 
+/// The plan feature that gates low-balance alerts, when a card's plans name it.
+pub(crate) const LOW_BALANCE_ALERTS: &str = "low_balance_alerts";
+
 impl Ledger {
     /// Onboards a customer: a workspace with its shared wallet, priced by `card_json`
     /// (version 1), optionally on a plan of that card. The operator only.
@@ -161,6 +164,30 @@ impl Ledger {
 
     pub async fn set_thresholds(&self, p: &Principal, t: &Thresholds) -> Result<Workspace> {
         p.require(Op::ManageWallets)?;
+        // Seed 001: "Set low balance alerts (if available in your plan)": a card whose
+        // plans name the feature gates them by the workspace's plan.
+        let card = self.card(&p.workspace_id).await?;
+        let gated = card
+            .plans
+            .iter()
+            .any(|plan| plan.features.iter().any(|f| f.id == LOW_BALANCE_ALERTS));
+        if gated {
+            let check = self
+                .check_entitlement(p, None, LOW_BALANCE_ALERTS, None)
+                .await?;
+            if !check.allowed {
+                let upgrade = check
+                    .upgrade_plan_id
+                    .and_then(|id| {
+                        card.plan(&id)
+                            .map(|pl| format!(": {} includes them", pl.name))
+                    })
+                    .unwrap_or_default();
+                return Err(LedgerError::Forbidden(format!(
+                    "low-balance alerts are not in this plan{upgrade}"
+                )));
+            }
+        }
         let (low, critical) = (
             t.low_threshold_millicredits,
             t.critical_threshold_millicredits,

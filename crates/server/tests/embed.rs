@@ -291,4 +291,24 @@ both! {
         let (_, c) = srv.call("GET", "/v1/entitlements/kb_files?amount=500", &ann, None, None).await;
         assert_eq!((c["allowed"].as_bool(), c["limit"].as_u64()), (Some(true), None), "{c}");
     };
+
+    low_balance_alerts_follow_the_plan_when_the_card_says_so => |store| async move {
+        // Seed 001: "Set low balance alerts (if available in your plan)".
+        let card = LANDING.replace(
+            r#"{ "id": "pro", "name": "Pro", "credits": 5000, "renewal": "monthly", "price": "79" }"#,
+            r#"{ "id": "pro", "name": "Pro", "credits": 5000, "renewal": "monthly", "price": "79", "features": [{ "id": "low_balance_alerts", "name": "Low balance alerts" }] }"#,
+        );
+        assert_ne!(card, LANDING, "the test edits the card");
+        let mut srv = start(store).await;
+        srv.workspace_on(&card, Some("starter")).await;
+        let admin = srv.session("Ada", Role::Admin).await;
+        let levels = json!({ "low_threshold_millicredits": 50_000, "critical_threshold_millicredits": 5_000 });
+        let (s, v) = srv.call("PUT", "/v1/thresholds", &admin, None, Some(levels.clone())).await;
+        assert_eq!((s, v["code"].as_str()), (StatusCode::FORBIDDEN, Some("forbidden")), "{v}");
+        assert!(v["message"].as_str().unwrap().contains("Pro includes them"), "{v}");
+        let (s, v) = srv.call("POST", "/v1/plan", &srv.key, Some("p"), Some(json!({ "plan_id": "pro" }))).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let (s, v) = srv.call("PUT", "/v1/thresholds", &admin, None, Some(levels)).await;
+        assert_eq!((s, v["low_threshold_millicredits"].as_u64()), (StatusCode::OK, Some(50_000)), "{v}");
+    };
 }
