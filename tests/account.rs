@@ -408,6 +408,13 @@ async fn wallet_switch(c: &Client, env: &Env) -> Result<()> {
     )
     .await?;
     shot(c, env, "14d-personal-wallet").await?;
+    wait_text(
+        c,
+        ".ck-wallets select",
+        "the switcher on the personal wallet",
+        |t| t.contains("Shared"),
+    )
+    .await?;
     js(c, &choose("Shared")).await?;
     wait_text(
         c,

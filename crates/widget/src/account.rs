@@ -552,8 +552,17 @@ pub fn WalletSwitcher() -> impl IntoView {
             .balance
             .with(|b| b.as_ref().map(|b| b.wallet_id.clone()))
     };
+    // The last list read stays shown while it is read again (the switch itself makes
+    // every panel read again): the control never vanishes under the user's pointer.
+    let last = StoredValue::new(None::<Vec<creditkit_api::WalletSummary>>);
     move || {
-        let list = read::<Vec<creditkit_api::WalletSummary>>(&wallets)?.ok()?;
+        let list = match read::<Vec<creditkit_api::WalletSummary>>(&wallets) {
+            Some(Ok(list)) => {
+                last.set_value(Some(list.clone()));
+                list
+            }
+            _ => last.get_value()?,
+        };
         (list.len() > 1).then(|| {
             view! {
                 <label class="ck-wallets">{words().wallet_label}
