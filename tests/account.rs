@@ -179,6 +179,13 @@ pub(crate) async fn plan_lifecycle(c: &Client, env: &Env) -> Result<()> {
         |t| t == "Pro",
     )
     .await?;
+    wait_text(
+        c,
+        ".ck-plan [data-field=resets]",
+        "a paid plan's reset",
+        |t| t.starts_with("Resets to the full allowance on "),
+    )
+    .await?;
     click(c, ".ck-subscription [data-change=downgrade]").await?;
     wait_text(
         c,

@@ -73,8 +73,15 @@ impl Ledger {
                 name: on_card.map_or_else(|| id.clone(), |p| p.name.clone()),
                 allowance_millicredits: on_card.map_or(0, |p| p.credits.saturating_mul(1000)),
                 left_millicredits: left,
+                // A plan the clock renews: its cycle's end. A paid one renews by invoice:
+                // when its allowance ends (the period's end).
                 renews_at_ms: match (renewal, anchor) {
                     (Renewal::Monthly, Some(a)) => Some(time::cycle_bounds(a, now).1),
+                    (Renewal::Monthly, None) => grants
+                        .iter()
+                        .filter(|g| of_plan(&g.0))
+                        .filter_map(|g| g.3)
+                        .max(),
                     _ => None,
                 },
                 renewal,

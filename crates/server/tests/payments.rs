@@ -505,6 +505,9 @@ both! {
         assert_eq!((s, v["plan_id"].as_str(), v["amount_minor"].as_u64()), (StatusCode::OK, Some("pro"), Some(7900)), "{v}");
         let b = shop.balance().await;
         assert_eq!((b.balance_millicredits, b.plan_id.as_deref()), (4_700_000, Some("pro")));
+        // A paid plan renews by invoice: the plan view says when its allowance resets.
+        let (_, a) = shop.srv.call("GET", "/v1/allowance", &key, None, None).await;
+        assert!(a["plan"]["renews_at_ms"].as_i64().is_some_and(|t| t > T0), "{a}");
         let (_, f) = shop.standin.record.lock().unwrap().updates.last().cloned().unwrap();
         assert_eq!((field(&f, "proration_behavior").as_deref(), field(&f, "items[0][price_data][unit_amount]").as_deref()), (Some("always_invoice"), Some("7900")));
         // The update's invoice delivered again grants nothing more.

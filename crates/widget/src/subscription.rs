@@ -96,7 +96,7 @@ fn status_view(
         }
         .into_any()
     } else {
-        let done = (words().ends_on)(&when);
+        let done = words().canceled.to_string();
         view! {
             <button type="button" class="ck-secondary" data-change="cancel" on:click=move |_| change(SubscriptionChange { cancel_at_period_end: Some(true), wallet_id: Some(wallet_id.clone()), ..Default::default() }, done.clone())>{words().cancel_button}</button>
         }
