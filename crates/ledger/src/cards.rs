@@ -208,7 +208,7 @@ impl Ledger {
         let now = self.now_ms();
         let w = self.read_wallet(&wallet_id).await?;
         let (newest, from) = self.newest_card(&p.workspace_id).await?;
-        let basis = basis_of(&w, now);
+        let basis = self.basis_for(&w, now, from).await?;
         let Some(effective_at_ms) = from.filter(|from| *from > basis) else {
             return Ok(None);
         };
@@ -248,11 +248,48 @@ impl Ledger {
         Ok(Some(PriceNotice {
             version_no: u32::try_from(version_no).unwrap_or(u32::MAX),
             effective_at_ms,
-            applies_at_ms: applies_at(&w, effective_at_ms),
+            applies_at_ms: self.applies_to(&w, effective_at_ms).await?,
             note,
             changes,
             other_changes: u32::try_from(other_changes).unwrap_or(u32::MAX),
         }))
+    }
+
+    /// When a wallet's prices date from ([`basis_of`]), given the newest version's date:
+    /// a paid plan (renewed by invoice, no clock cycle) dates from when its current
+    /// allowance was granted, read only when a scheduled date has passed.
+    pub(crate) async fn basis_for(
+        &self,
+        w: &WalletRow,
+        now: i64,
+        from: Option<i64>,
+    ) -> Result<i64> {
+        let basis = basis_of(w, now);
+        if from.is_some_and(|f| f <= now) && w.plan_id.is_some() && w.cycle_anchor_ms.is_none() {
+            let (start,): (Option<i64>,) = sqlx::query_as(
+                "SELECT MAX(created_at_ms) FROM grants WHERE wallet_id = $1 AND source = 'plan'",
+            )
+            .bind(&w.id)
+            .fetch_one(&self.pool)
+            .await?;
+            return Ok(start.unwrap_or(basis));
+        }
+        Ok(basis)
+    }
+
+    /// When a version effective at `at` applies to a wallet: then, or at the first
+    /// renewal on or after it (a paid plan's: when its allowance ends).
+    async fn applies_to(&self, w: &WalletRow, at: i64) -> Result<i64> {
+        if w.plan_id.is_some() && w.cycle_anchor_ms.is_none() {
+            let (ends,): (Option<i64>,) = sqlx::query_as(
+                "SELECT MAX(expires_at_ms) FROM grants WHERE wallet_id = $1 AND source = 'plan'",
+            )
+            .bind(&w.id)
+            .fetch_one(&self.pool)
+            .await?;
+            return Ok(ends.filter(|e| *e >= at).unwrap_or(at));
+        }
+        Ok(applies_at(w, at))
     }
 
     /// The newest version's hash and, when it is scheduled, its effective date.
@@ -302,7 +339,12 @@ impl Ledger {
         let w = self.read_wallet(&wallet_id).await?;
         let (newest, from) = self.newest_card(&p.workspace_id).await?;
         let card = self
-            .card_at(&p.workspace_id, &newest, from, basis_of(&w, now))
+            .card_at(
+                &p.workspace_id,
+                &newest,
+                from,
+                self.basis_for(&w, now, from).await?,
+            )
             .await?;
         let (json,): (String,) = sqlx::query_as("SELECT json FROM cards WHERE hash = $1")
             .bind(card.hash())

@@ -64,13 +64,10 @@ impl Ledger {
         let due = row.try_get::<i64, _>(12)? > 0 || cycle_due(&w, now);
         // The version pricing this wallet (`cards.rs`): the newest, unless it is
         // scheduled after the wallet's prices date from.
+        let from: Option<i64> = row.try_get(15)?;
+        let basis = self.basis_for(&w, now, from).await?;
         let card = self
-            .card_at(
-                &w.workspace_id,
-                &row.try_get::<String, _>(13)?,
-                row.try_get(15)?,
-                crate::cards::basis_of(&w, now),
-            )
+            .card_at(&w.workspace_id, &row.try_get::<String, _>(13)?, from, basis)
             .await?;
         let caps: i64 = row.try_get(14)?;
         let mut request = count_text(&card, &req.request)?;

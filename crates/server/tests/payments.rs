@@ -637,4 +637,30 @@ both! {
         assert_eq!(s, StatusCode::FORBIDDEN);
         shop.srv.ledger.audit(&org).await.unwrap();
     };
+
+    a_paid_subscription_keeps_its_prices_until_its_renewal => |store| async move {
+        // Seed 000: "existing commitments are honored for the duration of your active
+        // billing period", for a plan renewed by invoice too.
+        let shop = shop(store, LANDING, Some("free")).await;
+        let key = shop.srv.key.clone();
+        shop.buy(&key, json!({ "plan_id": "starter" })).await;
+        let op = shop.srv.ledger.create_operator_key(None).await.unwrap().secret;
+        let dearer: Value = serde_json::from_str(&LANDING.replace(r#""2k": 60"#, r#""2k": 75"#)).unwrap();
+        let effective = T0 + 15 * 86_400_000;
+        let cards = format!("/admin/v1/workspaces/{}/cards", shop.srv.workspace_id);
+        let (s, v) = shop.srv.call("POST", &cards, &op, None, Some(json!({ "card": dearer, "effective_at_ms": effective }))).await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let image = json!({ "action": "image", "params": { "resolution": "2k" } });
+        shop.srv.clock.set(effective + 86_400_000);
+        assert_eq!(shop.srv.quote(&key, image.clone()).await.estimate.max_millicredits, 60_000, "the paid period keeps its prices");
+        let (_, n) = shop.srv.call("GET", "/v1/price-notice", &key, None, None).await;
+        let renews = n["applies_at_ms"].as_i64().expect("a notice");
+        assert!(renews > effective, "from the renewal: {n}");
+        let sub = shop.last_event("invoice.paid")["data"]["object"]["subscription"].as_str().unwrap().to_string();
+        shop.srv.clock.set(renews);
+        assert_eq!(shop.test_call(&format!("/_test/renew/{sub}")).await["creditkit_status"], 200);
+        assert_eq!(shop.srv.quote(&key, image).await.estimate.max_millicredits, 75_000, "renewed at the new prices");
+        let (_, n) = shop.srv.call("GET", "/v1/price-notice", &key, None, None).await;
+        assert_eq!(n, Value::Null);
+    };
 }
