@@ -216,15 +216,15 @@ pub(crate) async fn phone_in_the_dark(c: &Client, env: &Env) -> Result<()> {
             "the confirm dialog does not fit the phone's screen: {fits}"
         ));
     }
-    // Nothing lies over the dialog's buttons: what the page finds at each button's
-    // corners and centre is that button (or inside it).
+    // Nothing lies over the dialog's buttons: what the page finds across each button
+    // (inside its rounded corners) is that button, or inside it.
     let covered = js(
         c,
         "const out = [];
          for (const b of document.querySelectorAll('[role=dialog] button')) {
            const r = b.getBoundingClientRect();
-           const points = [[r.left + 2, r.top + 2], [r.right - 2, r.top + 2], [r.left + 2, r.bottom - 2],
-                           [r.right - 2, r.bottom - 2], [(r.left + r.right) / 2, (r.top + r.bottom) / 2]];
+           const at = (fx, fy) => [r.left + r.width * fx, r.top + r.height * fy];
+           const points = [at(.15, .5), at(.85, .5), at(.5, .2), at(.5, .8), at(.5, .5)];
            for (const [x, y] of points) {
              const hit = document.elementFromPoint(x, y);
              if (!hit || !(hit === b || b.contains(hit))) out.push(b.textContent + ' under ' + (hit ? hit.outerHTML.slice(0, 80) : 'nothing'));
