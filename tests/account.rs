@@ -157,6 +157,11 @@ pub(crate) async fn plan_lifecycle(c: &Client, env: &Env) -> Result<()> {
     let home = c.window().await.map_err(|e| e.to_string())?;
     click(c, ".ck-buy [data-plan=starter] button").await?;
     crate::in_checkout_window(c, env, &home, "#pay", "Payment received").await?;
+    // The page follows the checkout: "processing" turns into what the provider said.
+    wait_text(c, ".ck-buy [role=alert]", "the payment, followed", |t| {
+        t.starts_with("Payment received: 1,000 credits added")
+    })
+    .await?;
     wait_text(
         c,
         ".ck-subscription [data-field=subscription]",

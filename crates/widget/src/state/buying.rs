@@ -7,8 +7,8 @@ use crate::format::credits_text;
 use creditkit_api::CheckoutState;
 
 /// How often, and how many times, a checkout's state is asked (15 minutes).
-const CHECKOUT_POLL_MS: i32 = 2_000;
-const CHECKOUT_POLLS: u32 = 450;
+const CHECKOUT_POLL_MS: i32 = 1_000;
+const CHECKOUT_POLLS: u32 = 900;
 
 /// Resolves after `ms` milliseconds (the browser's timer).
 async fn sleep_ms(ms: i32) {
