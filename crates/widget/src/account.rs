@@ -39,6 +39,24 @@ pub(crate) fn following(credits: Credits, path: impl Fn() -> String + 'static) -
 
 pub(crate) type Following = LocalResource<Result<String, crate::ClientError>>;
 
+/// What `GET path` answers for the wallet the page acts on, read again only when the
+/// page says something changed (`revision`: a wallet switch, a change made here), not
+/// on every charge: for what a charge does not move (a price notice, a subscription,
+/// a payout account). The session's request budget is shared by every panel.
+pub(crate) fn on_wallet(credits: Credits, path: &'static str) -> Following {
+    let wallet = Memo::new(move |_| {
+        credits
+            .balance
+            .with(|b| b.as_ref().map(|b| b.wallet_id.clone()))
+    });
+    LocalResource::new(move || {
+        credits.revision.track();
+        wallet.track();
+        let client = credits.client();
+        async move { client.get_text(path).await }
+    })
+}
+
 /// The resource's latest answer as `T`, once there is one.
 #[allow(clippy::result_large_err)] // the client's one error type, as every call returns it
 pub(crate) fn read<T: creditkit_api::FromJson>(
@@ -240,7 +258,7 @@ pub fn PlanAllowance() -> impl IntoView {
 #[component]
 pub fn PriceChangeNotice() -> impl IntoView {
     let credits = Credits::get();
-    let notice = following(credits, || "/price-notice".into());
+    let notice = on_wallet(credits, "/price-notice");
     move || match read::<Option<PriceNotice>>(&notice) {
         Some(Ok(Some(n))) => notice_view(n).into_any(),
         _ => ().into_any(),

@@ -5,7 +5,7 @@
 use creditkit_api::{Payout, PayoutAccount, PayoutState};
 use leptos::prelude::*;
 
-use crate::account::{following, read};
+use crate::account::{on_wallet, read};
 use crate::copy::words;
 use crate::format::{credits_text, day};
 use crate::state::Credits;
@@ -15,8 +15,8 @@ use crate::state::Credits;
 #[component]
 pub fn PayoutStatus() -> impl IntoView {
     let credits = Credits::get();
-    let account = following(credits, || "/payout-account".into());
-    let payouts = following(credits, || "/payouts".into());
+    let account = on_wallet(credits, "/payout-account");
+    let payouts = on_wallet(credits, "/payouts");
     let failed = RwSignal::new(None::<String>);
     let connect = move |_| {
         let window =

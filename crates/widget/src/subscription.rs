@@ -8,7 +8,7 @@ use creditkit_api::{Subscription, SubscriptionChange};
 use creditkit_pricing::{Card, Renewal};
 use leptos::prelude::*;
 
-use crate::account::{following, read};
+use crate::account::{on_wallet, read};
 use crate::copy::words;
 use crate::format::{credits_text, day, money_text};
 use crate::state::Credits;
@@ -17,7 +17,7 @@ use crate::state::Credits;
 #[component]
 pub fn SubscriptionPanel() -> impl IntoView {
     let credits = Credits::get();
-    let subscription = following(credits, || "/subscription".into());
+    let subscription = on_wallet(credits, "/subscription");
     let said = RwSignal::new(None::<Result<String, String>>);
     let change = move |req: SubscriptionChange, done: String| {
         leptos::task::spawn_local(async move {

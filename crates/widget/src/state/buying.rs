@@ -114,7 +114,9 @@ impl Credits {
                 };
                 this.notice.set(Some(said));
                 if c.status == CheckoutState::Paid {
+                    // What was bought (a plan's subscription) is read again too.
                     this.refresh_balance().await;
+                    this.revision.update(|r| *r += 1);
                 }
                 return;
             }
