@@ -214,6 +214,17 @@ impl Client {
         if resp.status() == 401 && self.refresh_token().await {
             return build(self).map_err(network)?.send().await.map_err(network);
         }
+        // Refused for the session's request rate, before anything was done: once more
+        // after the wait the server names (a second at most), as a person would.
+        if resp.status() == 429 {
+            let wait_ms = resp
+                .headers()
+                .get("retry-after")
+                .and_then(|s| s.trim().parse::<i32>().ok())
+                .map_or(1000, |s| s.saturating_mul(1000).clamp(50, 1000));
+            crate::state::sleep_ms(wait_ms).await;
+            return build(self).map_err(network)?.send().await.map_err(network);
+        }
         Ok(resp)
     }
 

@@ -11,7 +11,7 @@ const CHECKOUT_POLL_MS: i32 = 1_000;
 const CHECKOUT_POLLS: u32 = 900;
 
 /// Resolves after `ms` milliseconds (the browser's timer).
-async fn sleep_ms(ms: i32) {
+pub(crate) async fn sleep_ms(ms: i32) {
     let promise = js_sys::Promise::new(&mut |resolve, _| {
         if let Some(w) = web_sys::window() {
             let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
