@@ -60,17 +60,7 @@ impl Ledger {
                 ),
             )
         })?;
-        // A pack bought by amount names its range (Kumari: 10 to 500).
-        let units = pack.units();
-        if !(units.min..=units.max).contains(&quantity) {
-            return Err(LedgerError::invalid_at(
-                "quantity",
-                format!(
-                    "{} is bought {} to {} at a time",
-                    pack.name, units.min, units.max
-                ),
-            ));
-        }
+        crate::purchases::check_units(pack, quantity)?;
         let hash = payload_hash("top_up", &(&wallet_id, req));
         let now = self.now_ms();
         let (mut tx, mut w) = match self

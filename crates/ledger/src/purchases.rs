@@ -90,17 +90,7 @@ impl Ledger {
             (Some(id), None) => {
                 let pack = card.pack(id).ok_or_else(|| unknown(&card, "pack_id", id))?;
                 let unit = pack.price_minor.ok_or_else(|| not_for_sale("pack", id))?;
-                // A pack bought by amount names its range (Kumari: 10 to 500).
-                let units = pack.units();
-                if !(units.min..=units.max).contains(&quantity) {
-                    return Err(LedgerError::invalid_at(
-                        "quantity",
-                        format!(
-                            "{} is bought {} to {} at a time",
-                            pack.name, units.min, units.max
-                        ),
-                    ));
-                }
+                check_units(pack, quantity)?;
                 (
                     format!("{} pack ({} credits)", pack.name, pack.credits),
                     false,
@@ -607,6 +597,22 @@ impl Ledger {
         }
         Ok(())
     }
+}
+
+/// `quantity` units of `pack` may be bought at once: its own range when it is bought by
+/// amount (Kumari: 10 to 500), else 1 to 100.
+pub(crate) fn check_units(pack: &creditkit_pricing::Pack, quantity: u64) -> Result<()> {
+    let units = pack.units();
+    if (units.min..=units.max).contains(&quantity) {
+        return Ok(());
+    }
+    Err(LedgerError::invalid_at(
+        "quantity",
+        format!(
+            "{} is bought {} to {} at a time",
+            pack.name, units.min, units.max
+        ),
+    ))
 }
 
 fn unknown(card: &Card, path: &str, id: &str) -> LedgerError {

@@ -343,32 +343,12 @@ impl PaymentProvider for Stripe {
         urls: &'a ReturnUrls,
     ) -> BoxFuture<'a, Result<Checkout, PaymentError>> {
         Box::pin(async move {
-            let url = format!(
-                "{}/v1/checkout/sessions",
-                self.config.api_base.trim_end_matches('/')
-            );
-            let resp = self
+            let request = self
                 .http
-                .post(&url)
-                .bearer_auth(&self.config.secret_key)
+                .post(self.url("/v1/checkout/sessions"))
                 .header("Idempotency-Key", &draft.id)
-                .form(&Stripe::checkout_form(draft, urls))
-                .send()
-                .await
-                .map_err(|e| PaymentError::Provider(format!("cannot reach Stripe: {e}")))?;
-            let status = resp.status();
-            let body: Value = resp.json().await.map_err(|e| {
-                PaymentError::Provider(format!("Stripe answered {status} with no JSON: {e}"))
-            })?;
-            if !status.is_success() {
-                let message = body
-                    .pointer("/error/message")
-                    .and_then(Value::as_str)
-                    .unwrap_or("no message");
-                return Err(PaymentError::Provider(format!(
-                    "Stripe answered {status}: {message}"
-                )));
-            }
+                .form(&Stripe::checkout_form(draft, urls));
+            let body = self.call(request).await?;
             match (text(&body, "id"), text(&body, "url")) {
                 (Some(provider_ref), Some(url)) => Ok(Checkout { provider_ref, url }),
                 _ => Err(PaymentError::Provider(
@@ -383,11 +363,7 @@ impl PaymentProvider for Stripe {
         update: &'a SubscriptionUpdate,
     ) -> BoxFuture<'a, Result<(), PaymentError>> {
         Box::pin(async move {
-            let url = format!(
-                "{}/v1/subscriptions/{}",
-                self.config.api_base.trim_end_matches('/'),
-                update.subscription_ref
-            );
+            let url = self.url(&format!("/v1/subscriptions/{}", update.subscription_ref));
             if update.change == PlanChange::EndNow {
                 // Ends it now (Stripe: "Cancel a subscription"), idempotent by its key.
                 let request = self.http.delete(&url).header("Idempotency-Key", &update.id);
