@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 /// Who is calling.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Actor {
     /// The operator key: `/admin/v1`, every workspace.
@@ -68,6 +69,7 @@ impl Actor {
 
 /// Everything a credential can be allowed to do. Session `rights` name these.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Op {
     /// Card, packs, balance, events, usage, history, holds, members.
@@ -239,6 +241,7 @@ pub fn table_markdown() -> String {
 
 /// A member's role in a workspace.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Sees balances, usage and prices; cannot spend.

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 /// `GET /v1/allowance`: the wallet's plan and what its balance is made of.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Allowance {
     pub wallet_id: String,
     /// `None` for a wallet on no plan (credits from packs and grants only).
@@ -19,6 +20,7 @@ pub struct Allowance {
 
 /// The plan a wallet is on, as its user sees it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PlanStatus {
     pub id: String,
     /// The card's name for it (the id when the card no longer has the plan).
@@ -36,6 +38,7 @@ pub struct PlanStatus {
 
 /// One part of the balance.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CreditPart {
     /// `plan` (its allowance, monthly or one-time), `pack` or `grant` (credits given
     /// with a reason).
@@ -52,6 +55,7 @@ pub struct CreditPart {
 /// `GET /v1/agents`: an agent as its card shows it to this member (seed 004): what a
 /// message costs after the free ones, and how many free ones are left.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct AgentOffer {
     pub id: String,
     pub name: String,
@@ -70,6 +74,7 @@ pub struct AgentOffer {
 /// broken down by action and member, a member's own history (seeds 000, 001). A caller
 /// without `read_team` sees only their own member's charges whatever it asks.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct UsageFilter {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub member_id: Option<String>,
@@ -82,6 +87,7 @@ pub struct UsageFilter {
 /// `GET /v1/conversations/{id}`: what one chat has cost so far (seed 000: "running
 /// session usage is visible at the top of the chat"), counted by the server.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ConversationUsage {
     pub conversation_id: String,
     /// Turns confirmed (charged, running, or released without charge).
@@ -95,6 +101,7 @@ pub struct ConversationUsage {
 /// `GET /v1/wallets`: a wallet the caller may use (seed 004: personal and organization
 /// wallets are separate), for the wallet switcher.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct WalletSummary {
     pub wallet_id: String,
     pub kind: crate::WalletKind,
@@ -106,6 +113,7 @@ pub struct WalletSummary {
 /// (seed 000: customers are told in advance; a subscription keeps its prices until
 /// its renewal).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PriceNotice {
     pub version_no: u32,
     /// When the new prices take effect.
@@ -124,6 +132,7 @@ pub struct PriceNotice {
 
 /// `GET /v1/entitlements`: what the wallet's plan includes beyond credits (seed 004).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Entitlements {
     pub wallet_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -135,6 +144,7 @@ pub struct Entitlements {
 /// `amount` of it), for the operator's backend before it runs the feature; when not,
 /// the smallest plan above that does.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct EntitlementCheck {
     pub feature: String,
     pub allowed: bool,
@@ -150,6 +160,7 @@ pub struct EntitlementCheck {
 
 /// Where a creator's payout stands (seed 004: withdraw available earnings to a bank).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum PayoutState {
     /// Asked for; the operator approves it (earnings are set aside meanwhile).
@@ -182,6 +193,7 @@ impl PayoutState {
 
 /// One payout (`GET /v1/payouts`, the operator's `GET /admin/v1/payouts`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Payout {
     pub id: String,
     pub wallet_id: String,
@@ -203,6 +215,7 @@ pub struct Payout {
 /// A creator's account with the payment provider that payouts are sent to (Stripe
 /// Connect): `GET /v1/payout-account`; `POST` starts or resumes its onboarding.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PayoutAccount {
     pub wallet_id: String,
     /// `none`, `pending` (onboarding not finished) or `ready` (payouts enabled).

@@ -7,6 +7,7 @@ use crate::CardRef;
 
 /// Onboard a customer: a workspace with its wallet, priced by `card`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct NewWorkspace {
     pub name: String,
     /// The rate card (JSON), validated; becomes version 1.
@@ -18,6 +19,7 @@ pub struct NewWorkspace {
 
 /// A rate-card version of a workspace. Quotes keep the version they were priced with.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CardVersion {
     /// 1, 2, … per workspace.
     pub version_no: u32,
@@ -32,6 +34,7 @@ pub struct CardVersion {
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CardUpload {
     pub card: serde_json::Value,
     /// Why this version (shown in the version list and the customers' notice).
@@ -49,6 +52,7 @@ pub struct CardUpload {
 
 /// A new version and what each action's price did.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CardUploaded {
     pub version: CardVersion,
     pub diff: Vec<creditkit_pricing::PriceChange>,
@@ -56,6 +60,7 @@ pub struct CardUploaded {
 
 /// A workspace API key as listed: never the secret.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ApiKeyInfo {
     pub id: String,
     /// The key's first characters (`ck_sk_3f9a1c2b`), to tell keys apart.
@@ -74,6 +79,7 @@ pub struct ApiKeyInfo {
 
 /// A key just made: the secret is shown this once and stored only hashed.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ApiKeyCreated {
     #[serde(flatten)]
     pub info: ApiKeyInfo,
@@ -81,6 +87,7 @@ pub struct ApiKeyCreated {
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct NewApiKey {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -88,6 +95,7 @@ pub struct NewApiKey {
 
 /// Replace a key: a new one now; the old one keeps working for the grace period.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RotateApiKey {
     /// Default 0: the old key stops at once. At most 7 days.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -96,6 +104,7 @@ pub struct RotateApiKey {
 
 /// Credits given by the operator (support goodwill, a promotion, a top-up paid elsewhere).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct GrantRequest {
     pub amount_millicredits: u64,
     /// Why: kept on the grant and its ledger entry.
@@ -111,6 +120,7 @@ pub struct GrantRequest {
 /// what is unspent of one grant. Held credits are never taken; the balance never goes
 /// below zero.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RevokeRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub amount_millicredits: Option<u64>,
@@ -126,6 +136,7 @@ pub type WorkspacePage = crate::Page<crate::Workspace>;
 
 /// An operator key as listed (`creditkit admin key list`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct OperatorKeyInfo {
     pub id: String,
     pub prefix: String,
@@ -139,6 +150,7 @@ pub struct OperatorKeyInfo {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct OperatorKeyCreated {
     #[serde(flatten)]
     pub info: OperatorKeyInfo,
@@ -147,6 +159,7 @@ pub struct OperatorKeyCreated {
 
 /// What creditkit tells the operator's backend about, as outbound webhooks.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum EventType {
     /// A wallet's available credits fell below its low threshold.
     #[serde(rename = "balance.low")]
@@ -220,6 +233,7 @@ impl EventType {
 /// One event as delivered: `{id, type, created_at_ms, workspace_id, data}`. The id is
 /// the same on every delivery attempt, so receivers can drop duplicates.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Event {
     pub id: String,
     #[serde(rename = "type")]
@@ -231,6 +245,7 @@ pub struct Event {
 
 /// Subscribe an endpoint (the operator's) to events.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct NewWebhookEndpoint {
     pub url: String,
     /// Which events; empty or absent: all of them.
@@ -242,6 +257,7 @@ pub struct NewWebhookEndpoint {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct WebhookEndpoint {
     pub id: String,
     pub url: String,
@@ -256,6 +272,7 @@ pub struct WebhookEndpoint {
 
 /// An endpoint just made, with the secret its deliveries are signed with (shown once).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct WebhookEndpointCreated {
     #[serde(flatten)]
     pub endpoint: WebhookEndpoint,
@@ -263,6 +280,7 @@ pub struct WebhookEndpointCreated {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum DeliveryStatus {
     /// Waiting for its next attempt.
@@ -274,6 +292,7 @@ pub enum DeliveryStatus {
 
 /// One try at delivering an event to an endpoint.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct DeliveryAttempt {
     pub at_ms: i64,
     /// The endpoint's HTTP status; absent when it could not be reached.
@@ -285,6 +304,7 @@ pub struct DeliveryAttempt {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Delivery {
     pub endpoint_id: String,
     pub status: DeliveryStatus,
@@ -295,6 +315,7 @@ pub struct Delivery {
 
 /// An event with what became of its deliveries (`GET /admin/v1/events`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct EventRecord {
     #[serde(flatten)]
     pub event: Event,

@@ -7,6 +7,7 @@ use crate::Shortfall;
 /// A stable, machine-readable error code. The HTTP status follows from it
 /// ([`ErrorCode::status`]); clients branch on it, never on the message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum ErrorCode {
@@ -175,6 +176,7 @@ impl From<creditkit_pricing::EstimateErrorKind> for ErrorCode {
 /// Every error body: a stable machine code, a sentence for people, and details where
 /// they help the caller fix things.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ApiError {
     pub code: ErrorCode,
     pub message: String,

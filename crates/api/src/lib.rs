@@ -28,6 +28,7 @@ pub use error::{ApiError, ErrorCode};
 
 /// Whose credits a wallet holds (Kopai keeps personal and organization wallets apart).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum WalletKind {
     /// Shared by every member of the workspace.
@@ -58,6 +59,7 @@ impl WalletKind {
 
 /// Low-balance state shown to users.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum BalanceState {
     Ok,
@@ -80,6 +82,7 @@ impl BalanceState {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Balance {
     pub wallet_id: String,
     pub kind: WalletKind,
@@ -113,6 +116,7 @@ fn is_zero_i64(n: &i64) -> bool {
 
 /// Start a checkout: the payment provider's page for a pack (× quantity) or a plan.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CheckoutRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pack_id: Option<String>,
@@ -132,6 +136,7 @@ pub struct CheckoutRequest {
 /// A checkout to open: the credits arrive when the provider confirms the payment
 /// (a signed webhook), on the balance stream.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CheckoutStarted {
     pub id: String,
     pub url: String,
@@ -143,6 +148,7 @@ pub struct CheckoutStarted {
 /// Where a payment stands (`GET /v1/checkouts/{id}`): credits come only with `paid`,
 /// which only the provider's signed webhook sets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CheckoutState {
     /// Opened, not paid yet (or paid by a method that confirms later).
@@ -177,6 +183,7 @@ impl CheckoutState {
 
 /// A checkout as the buyer follows it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CheckoutStatus {
     pub id: String,
     pub status: CheckoutState,
@@ -197,6 +204,7 @@ pub struct CheckoutStatus {
 /// period), or end it at the period's end (`cancel_at_period_end: true`) and resume it
 /// (`false`). Exactly one of the two.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct SubscriptionChange {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plan_id: Option<String>,
@@ -208,6 +216,7 @@ pub struct SubscriptionChange {
 
 /// A wallet's paid subscription (`GET /v1/subscription`; `null` on no paid plan).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Subscription {
     pub wallet_id: String,
     pub plan_id: String,
@@ -229,6 +238,7 @@ pub struct Subscription {
 
 /// Whose spending a cap bounds, within one wallet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CapScope {
     /// Everything spent from the wallet.
@@ -241,6 +251,7 @@ pub enum CapScope {
 
 /// How often a cap's count starts again (UTC calendar, or the wallet's plan cycle).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum CapPeriod {
     Day,
@@ -255,6 +266,7 @@ pub enum CapPeriod {
 /// A spending cap and where it stands now. Holds count as well as captures, so
 /// confirmed actions in flight cannot pass it together.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Cap {
     pub id: String,
     pub wallet_id: String,
@@ -274,6 +286,7 @@ pub struct Cap {
 
 /// Set a cap (workspace admins, the backend).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct NewCap {
     pub scope: CapScope,
     /// The member id or project name (`member` and `project` scopes).
@@ -288,6 +301,7 @@ pub struct NewCap {
 
 /// Price a request before the user confirms it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct QuoteRequest {
     /// Defaults to the caller's workspace wallet.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -308,11 +322,13 @@ pub struct QuoteRequest {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct StreamStart {
     pub first_output_tokens: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Quote {
     pub id: String,
     pub wallet_id: String,
@@ -336,11 +352,13 @@ pub struct Quote {
 
 /// Confirm a quote: reserve its maximum.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct HoldRequest {
     pub quote_id: String,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum HoldStatus {
     Active,
@@ -376,6 +394,7 @@ impl HoldStatus {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Hold {
     pub id: String,
     pub quote_id: String,
@@ -397,6 +416,7 @@ pub struct Hold {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct HoldStream {
     /// The most this turn may cost: the confirmed estimate's maximum.
     pub confirmed_max_millicredits: u64,
@@ -411,6 +431,7 @@ pub struct HoldStream {
 /// Grow a streaming hold as the model streams (the backend, once per chunk, with an
 /// `Idempotency-Key` per chunk).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ExtendRequest {
     /// Output tokens produced so far.
     pub generated_output_tokens: u64,
@@ -422,6 +443,7 @@ pub struct ExtendRequest {
 /// request priced by the same card that priced the quote. With neither, an exact quote
 /// is charged at its price; a ranged one is refused (`amount_required`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CaptureRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub amount_millicredits: Option<u64>,
@@ -430,6 +452,7 @@ pub struct CaptureRequest {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct TopUpRequest {
     pub pack_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -437,12 +460,14 @@ pub struct TopUpRequest {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PlanRequest {
     pub plan_id: String,
 }
 
 /// What a ledger entry records.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum TransactionKind {
     /// Credits added: plan allowance, pack top-up, free grant.
@@ -497,6 +522,7 @@ impl TransactionKind {
 
 /// One ledger entry.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Transaction {
     pub seq: i64,
     pub kind: TransactionKind,
@@ -525,6 +551,7 @@ pub struct Transaction {
 
 /// A page of a list; pass `next_cursor` back as `cursor` for the next page.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Page<T> {
     pub items: Vec<T>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -532,6 +559,7 @@ pub struct Page<T> {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum UsageGroup {
     Action,
@@ -563,6 +591,7 @@ impl UsageGroup {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct UsageRow {
     /// The action id, project, member id or `YYYY-MM`; `""` when unknown.
     pub key: String,
@@ -571,6 +600,7 @@ pub struct UsageRow {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Usage {
     pub wallet_id: String,
     pub group_by: UsageGroup,
@@ -581,6 +611,7 @@ pub struct Usage {
 /// A person in a workspace. Members have no password or token of their own: the
 /// operator's backend signs them in and mints a short-lived session for them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Member {
     pub id: String,
     pub name: String,
@@ -592,6 +623,7 @@ pub struct Member {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct NewMember {
     pub name: String,
     pub role: Role,
@@ -601,6 +633,7 @@ pub struct NewMember {
 
 /// Changes to a member; absent fields stay as they are.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct MemberUpdate {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
@@ -610,6 +643,7 @@ pub struct MemberUpdate {
 
 /// Mint a browser session for one member (operator's backend, with the API key).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct SessionRequest {
     /// The member, by creditkit id …
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -635,6 +669,7 @@ pub struct SessionRequest {
 
 /// A session: the token the browser sends as `Authorization: Bearer …` (shown once).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Session {
     pub id: String,
     pub token: String,
@@ -651,6 +686,7 @@ pub struct Session {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Workspace {
     pub id: String,
     pub name: String,
@@ -667,6 +703,7 @@ pub struct Workspace {
 
 /// Low-balance thresholds of a workspace.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Thresholds {
     pub low_threshold_millicredits: u64,
     pub critical_threshold_millicredits: u64,
@@ -674,6 +711,7 @@ pub struct Thresholds {
 
 /// Pushed on the balance event stream after any change to a wallet.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct BalanceEvent {
     pub wallet_id: String,
     pub balance: Balance,
@@ -681,6 +719,7 @@ pub struct BalanceEvent {
 
 /// A creator's earnings from publisher add-ons (seed 004), in an organization wallet.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Earnings {
     pub wallet_id: String,
     /// Settled and not yet paid out.
@@ -696,22 +735,26 @@ pub struct Earnings {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PayoutRequest {
     pub amount_millicredits: u64,
 }
 
 /// Which organization wallet receives an agent's publisher add-ons.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PayeeRequest {
     pub wallet_id: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct NewWallet {
     pub kind: WalletKind,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct WalletCreated {
     pub wallet_id: String,
     pub kind: WalletKind,

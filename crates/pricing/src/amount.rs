@@ -19,6 +19,7 @@ pub const MAX_PRICE_MILLICREDITS: u64 = 1_000_000_000 * MILLI_PER_CREDIT;
 #[derive(
     Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
 )]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(transparent)]
 pub struct Millicredits(pub u64);
 
@@ -187,6 +188,7 @@ pub fn parse_json_scaled(value: &crate::json::Value, scale: u32) -> Result<u64, 
 
 /// How a total is rounded to the card's step.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum RoundingMode {
     /// Towards more credits: the default, so a charge is never below the price.
@@ -199,6 +201,7 @@ pub enum RoundingMode {
 
 /// The rounding rule a card states for its totals.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Rounding {
     pub step_millicredits: u64,
     pub mode: RoundingMode,

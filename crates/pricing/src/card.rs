@@ -10,6 +10,7 @@ use crate::amount::{Millicredits, Rounding};
 
 /// A validated rate card.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Card {
     pub id: String,
     pub name: String,
@@ -71,6 +72,7 @@ impl Card {
 
 /// Which card priced an estimate.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CardRef {
     pub id: String,
     pub version: String,
@@ -79,6 +81,7 @@ pub struct CardRef {
 
 /// Money a card's packs and plans are priced in, and the credit's money value.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Currency {
     /// ISO 4217 code, e.g. `USD`.
     pub code: String,
@@ -89,6 +92,7 @@ pub struct Currency {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Action {
     pub id: String,
     pub name: String,
@@ -107,6 +111,7 @@ pub struct Action {
 
 /// An integer parameter with its bounds.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CountParam {
     pub label: String,
     pub min: u64,
@@ -116,6 +121,7 @@ pub struct CountParam {
 
 /// How one unit of an action is priced.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum Cost {
     /// Costs nothing (viewing, scheduling, avatar selection).
@@ -148,6 +154,7 @@ pub enum Cost {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Component {
     pub action: String,
     /// Parent count parameters whose product multiplies this component.
@@ -159,6 +166,7 @@ pub struct Component {
 
 /// A model's chat pricing.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Model {
     pub id: String,
     pub name: String,
@@ -179,6 +187,7 @@ pub struct Model {
 
 /// A marketplace agent: a model plus the creator's add-on and free allowance.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Agent {
     pub id: String,
     pub name: String,
@@ -189,6 +198,7 @@ pub struct Agent {
 
 /// A credit pack on sale.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Pack {
     pub id: String,
     pub name: String,
@@ -205,6 +215,7 @@ pub struct Pack {
 
 /// How many units of a pack one purchase may take.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PackQuantity {
     pub min: u64,
     pub max: u64,
@@ -219,6 +230,7 @@ impl Pack {
 
 /// How a plan's credits are granted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Renewal {
     /// Reset to the allowance each billing cycle; unused credits do not roll over.
@@ -229,6 +241,7 @@ pub enum Renewal {
 
 /// The seller's support contact, from the card.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Contact {
     /// `support@…`; at least one of `email` and `url`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -242,6 +255,7 @@ pub struct Contact {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Plan {
     pub id: String,
     pub name: String,
@@ -256,6 +270,7 @@ pub struct Plan {
 
 /// A feature a plan includes, up to `limit` (in `unit`) when it names one.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Feature {
     pub id: String,
     pub name: String,

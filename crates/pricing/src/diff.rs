@@ -13,6 +13,7 @@ use crate::request::{Item, Request};
 
 /// How a price moved.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Change {
     Unchanged,
@@ -26,6 +27,7 @@ pub enum Change {
 
 /// One priced variant of one action on the old and the new card.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PriceChange {
     pub action: String,
     /// The action's name (the new card's, or the old one's if removed).

@@ -16,6 +16,7 @@ mod chat;
 
 /// Why a request could not be priced. Never a panic, never a silent zero.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[error("{}", if .path.is_empty() { .message.clone() } else { format!("{}: {}", .path, .message) })]
 pub struct EstimateError {
     pub kind: EstimateErrorKind,
@@ -25,6 +26,7 @@ pub struct EstimateError {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum EstimateErrorKind {
@@ -69,6 +71,7 @@ impl EstimateError {
 
 /// What a line charges for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum LineKind {
     Action,
@@ -85,6 +88,7 @@ pub enum LineKind {
 
 /// One charge of an estimate. Lines add up to [`Estimate::subtotal`] exactly.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Line {
     /// Index of the request item this line prices.
     pub item: usize,
@@ -104,6 +108,7 @@ pub struct Line {
 
 /// A priced range: `min <= expected <= max`, in milli-credits.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Span {
     pub min_millicredits: u64,
     pub max_millicredits: u64,
@@ -149,6 +154,7 @@ impl Span {
 
 /// The price of a request: a range, the expected value, and where it comes from.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Estimate {
     /// Totals after the card's rounding rule.
     pub min_millicredits: u64,

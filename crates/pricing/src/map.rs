@@ -193,3 +193,22 @@ mod tests {
         assert_eq!(format!("{back:?}"), r#"{"y": 2, "z": 5}"#);
     }
 }
+
+/// On the wire a `Map` is a JSON object, as a `BTreeMap` would be.
+#[cfg(feature = "schema")]
+impl<V: schemars::JsonSchema> schemars::JsonSchema for Map<V> {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        format!("Map_of_{}", V::schema_name()).into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "object",
+            "additionalProperties": generator.subschema_for::<V>(),
+        })
+    }
+}

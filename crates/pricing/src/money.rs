@@ -7,6 +7,7 @@ use crate::card::{Card, Contact, Pack, PackQuantity, Plan, Renewal};
 
 /// Money in minor units of a currency, with its display form.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Money {
     pub currency: String,
     pub amount_minor: u64,
@@ -45,6 +46,7 @@ pub fn credits_to_money(card: &Card, amount: Millicredits) -> Option<Money> {
 
 /// A pack as offered, with its price per credit.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PackOffer {
     pub id: String,
     pub name: String,
@@ -91,6 +93,7 @@ pub fn pack_offers(card: &Card) -> Vec<PackOffer> {
 /// The packs that cover a shortfall: the smallest single pack that does, or, when
 /// none is big enough, enough of the largest.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PackCover {
     pub pack: PackOffer,
     pub quantity: u64,
@@ -100,6 +103,7 @@ pub struct PackCover {
 
 /// The smallest plan whose allowance covers a required amount.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PlanCover {
     pub id: String,
     pub name: String,
@@ -202,6 +206,7 @@ pub fn smallest_plan_covering(card: &Card, required: Millicredits) -> Option<Pla
 /// smallest pack, both where the card sells both, or the seller's contact when
 /// neither does.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Shortfall {
     pub balance_millicredits: u64,
     pub required_millicredits: u64,

@@ -12,6 +12,7 @@ use crate::{EstimateError, EstimateErrorKind};
 
 /// A parameter value: a name (`"2k"`, `"gpt-4o"`) or a count (`3`).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 #[serde(untagged)]
 pub enum ParamValue {
     Count(u64),
@@ -29,6 +30,7 @@ impl std::fmt::Display for ParamValue {
 
 /// One priced line of work: an action, how many times, and its parameters.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Item {
     pub action: String,
     pub quantity: u64,
@@ -77,6 +79,7 @@ impl From<String> for ParamValue {
 /// JSON: `{"items": [{"action": "image", "quantity": 3, "params": {"resolution": "1k"}}]}`,
 /// or a single item without the `items` wrapper.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Request {
     pub items: Vec<Item>,
 }

@@ -7,6 +7,7 @@ use crate::amount::{parse_json_scaled, DecimalError, Millicredits, MAX_PRICE_MIL
 
 /// One problem found in a document, with the path to the value at fault.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Problem {
     /// JSON path such as `actions[3].cost.range`; empty for the whole document.
     pub path: String,

@@ -3,9 +3,10 @@
 //! revocations with a reason). Each call acts as the operator on one workspace through
 //! the same ledger methods, and so the same permission check, as `/v1`.
 
+use aide::axum::routing::{delete_with, get_with, post_with, put_with};
+use aide::axum::ApiRouter;
 use axum::extract::{Path, Query, State};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use creditkit_api::admin::{
     ApiKeyCreated, ApiKeyInfo, CardUpload, CardUploaded, CardVersion, EventRecord, GrantRequest,
     NewApiKey, NewWebhookEndpoint, NewWorkspace, RevokeRequest, RotateApiKey, WebhookEndpoint,
@@ -16,42 +17,41 @@ use creditkit_ledger::Principal;
 use serde::Deserialize;
 
 use crate::extract::{ApiResult, Body, Key, MaybeBody, OperatorAuth};
+use crate::openapi::doc;
 use crate::AppState;
+use creditkit_api::ErrorCode as E;
+use creditkit_api::Op;
 
 /// Every `/admin/v1` route, one per line (the tidy test reads them from here).
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/workspaces", get(list_workspaces).post(create_workspace))
-        .route("/workspaces/{ws}", get(get_workspace))
-        .route("/workspaces/{ws}/suspend", post(suspend))
-        .route("/workspaces/{ws}/resume", post(resume))
-        .route("/workspaces/{ws}/cards", get(list_cards).post(upload_card))
-        .route("/workspaces/{ws}/keys", get(list_keys).post(create_key))
-        .route("/workspaces/{ws}/keys/{key}/rotate", post(rotate_key))
-        .route("/workspaces/{ws}/keys/{key}/revoke", post(revoke_key))
-        .route(
-            "/workspaces/{ws}/members",
-            get(list_members).post(create_member),
+pub(crate) fn routes() -> ApiRouter<AppState> {
+    ApiRouter::new()
+        .api_route("/workspaces", get_with(list_workspaces, doc(Some(Op::ManageWorkspaces), "Every workspace, a page at a time", &[])).post_with(create_workspace, doc(Some(Op::ManageWorkspaces), "Onboard a customer: workspace, wallet, card version 1, optional plan", &[E::InvalidParam, E::InvalidCard])))
+        .api_route("/workspaces/{ws}", get_with(get_workspace, doc(Some(Op::ManageWorkspaces), "A workspace", &[])))
+        .api_route("/workspaces/{ws}/suspend", post_with(suspend, doc(Some(Op::ManageWorkspaces), "Suspend: sessions refused, nothing new spent, held operations still settle", &[])))
+        .api_route("/workspaces/{ws}/resume", post_with(resume, doc(Some(Op::ManageWorkspaces), "Resume a suspended workspace", &[])))
+        .api_route("/workspaces/{ws}/cards", get_with(list_cards, doc(Some(Op::ManageWorkspaces), "Every rate-card version", &[])).post_with(upload_card, doc(Some(Op::SetCard), "Upload a new rate-card version (validated); returns what each action's price did. A version that raises or removes a price is scheduled (`effective_at_ms`, at least the notice lead time ahead, 14 days unless configured; emits `card.scheduled`) or says `without_notice`", &[E::InvalidParam, E::InvalidCard])))
+        .api_route("/workspaces/{ws}/keys", get_with(list_keys, doc(Some(Op::ManageWorkspaces), "API keys (prefix, last use, expiry, revocation; never the secret)", &[])).post_with(create_key, doc(Some(Op::ManageWorkspaces), "Create an API key (the secret is shown once)", &[])))
+        .api_route("/workspaces/{ws}/keys/{key}/rotate", post_with(rotate_key, doc(Some(Op::ManageWorkspaces), "Replace a key; the old one works for `grace_seconds` (default 0)", &[E::InvalidParam])))
+        .api_route("/workspaces/{ws}/keys/{key}/revoke", post_with(revoke_key, doc(Some(Op::ManageWorkspaces), "Revoke a key at once", &[])))
+        .api_route("/workspaces/{ws}/members",
+            get_with(list_members, doc(Some(Op::ManageWorkspaces), "Members", &[])).post_with(create_member, doc(Some(Op::ManageMembers), "Add a member", &[E::InvalidParam])),
         )
-        .route("/workspaces/{ws}/sessions", post(create_session))
-        .route("/workspaces/{ws}/balance", get(balance))
-        .route("/workspaces/{ws}/grants", post(grant))
-        .route("/workspaces/{ws}/revocations", post(revoke))
-        .route(
-            "/workspaces/{ws}/agents/{agent}/payee",
-            axum::routing::put(put_payee),
+        .api_route("/workspaces/{ws}/sessions", post_with(create_session, doc(Some(Op::MintSession), "Mint a browser session for a member", &[E::InvalidParam])))
+        .api_route("/workspaces/{ws}/balance", get_with(balance, doc(Some(Op::Read), "The workspace wallet's balance (or `wallet_id`'s)", &[])))
+        .api_route("/workspaces/{ws}/grants", post_with(grant, doc(Some(Op::Grant), "Give credits with a reason", &[E::InvalidParam])))
+        .api_route("/workspaces/{ws}/revocations", post_with(revoke, doc(Some(Op::Grant), "Take credits back with a reason", &[E::InvalidParam])))
+        .api_route("/workspaces/{ws}/agents/{agent}/payee",
+            put_with(put_payee, doc(Some(Op::AssignPayee), "Pay an agent's publisher add-ons, wherever it is used, to this (its creator's) workspace's organization wallet; again to reassign", &[E::InvalidParam])),
         )
-        .route("/webhooks", get(list_webhooks).post(create_webhook))
-        .route("/webhooks/{id}", axum::routing::delete(disable_webhook))
-        .route("/events", get(list_events))
-        .route("/payouts", get(crate::payments::payouts::list))
-        .route(
-            "/payouts/{id}/approve",
-            post(crate::payments::payouts::approve),
+        .api_route("/webhooks", get_with(list_webhooks, doc(Some(Op::ManageWorkspaces), "Webhook endpoints (never their secrets)", &[])).post_with(create_webhook, doc(Some(Op::ManageWorkspaces), "Subscribe an endpoint to events (all, or some; all workspaces, or one); its signing secret is shown once", &[E::InvalidParam])))
+        .api_route("/webhooks/{id}", delete_with(disable_webhook, doc(Some(Op::ManageWorkspaces), "Stop an endpoint; its pending deliveries are dropped", &[])))
+        .api_route("/events", get_with(list_events, doc(Some(Op::ManageWorkspaces), "Events, newest first, each with its deliveries and their attempts", &[])))
+        .api_route("/payouts", get_with(crate::payments::payouts::list, doc(Some(Op::ManageWorkspaces), "Payouts in a state (`?status=requested`, the default: the queue to decide), oldest first", &[])))
+        .api_route("/payouts/{id}/approve",
+            post_with(crate::payments::payouts::approve, doc(Some(Op::ManageWorkspaces), "Transfer a requested payout to the creator's connected account: paid, or failed when the provider refuses (the earnings available again)", &[E::InvalidParam, E::NotFound, E::PaymentsNotConfigured])),
         )
-        .route(
-            "/payouts/{id}/reject",
-            post(crate::payments::payouts::reject),
+        .api_route("/payouts/{id}/reject",
+            post_with(crate::payments::payouts::reject, doc(Some(Op::ManageWorkspaces), "Refuse a payout with a reason: it fails and the earnings are available again", &[E::InvalidParam, E::NotFound])),
         )
 }
 
@@ -61,7 +61,7 @@ async fn on(s: &AppState, ws: &str) -> Result<Principal, crate::extract::AppErro
     Ok(Principal::operator(ws))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 struct ListQuery {
     cursor: Option<String>,
     limit: Option<u32>,
@@ -211,7 +211,7 @@ async fn create_session(
     Ok(Json(s.ledger.create_session(&p, &req).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 struct WalletQuery {
     wallet_id: Option<String>,
 }
@@ -280,7 +280,7 @@ async fn disable_webhook(
     Ok(axum::http::StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 struct EventsQuery {
     workspace_id: Option<String>,
     cursor: Option<String>,

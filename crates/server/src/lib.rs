@@ -25,11 +25,12 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use aide::axum::routing::get_with;
+use aide::axum::ApiRouter;
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use axum::Router;
 use creditkit_api::ErrorCode;
 use creditkit_ledger::{Ledger, LedgerError};
@@ -39,7 +40,7 @@ use tracing::Instrument;
 pub use deliveries::spawn_delivery_worker;
 pub use extract::{status_of, AppError};
 pub use limit::{Rate, RateLimits, STREAMS_PER_SESSION, STREAMS_PER_WORKSPACE};
-pub use openapi::document as openapi_document;
+pub use openapi::{document as openapi_document, Face as OpenApiFace};
 
 /// Largest request body accepted (a rate card is the biggest thing anyone sends).
 pub const MAX_BODY_BYTES: usize = 1 << 20;
@@ -94,13 +95,55 @@ pub struct Options {
     pub static_dir: Option<std::path::PathBuf>,
 }
 
+/// The `/v1` and `/admin/v1` routers, each finished into its OpenAPI document (kept
+/// for [`openapi::document`]). Each is generated from its own router, one after the
+/// other: aide keeps the schemas it has seen in a per-thread context until
+/// `finish_api` takes them.
+fn api_routers() -> (Router<AppState>, Router<AppState>) {
+    aide::generate::extract_schemas(true);
+    let mut workspace_doc = aide::openapi::OpenApi::default();
+    let workspace = ApiRouter::new()
+        .nest("/v1", v1::routes())
+        .api_route(
+            "/healthz",
+            get_with(
+                healthz,
+                openapi::doc(None, "Liveness and database reachability", &[]),
+            ),
+        )
+        .api_route(
+            "/metrics",
+            get_with(metrics, openapi::doc(None, "Prometheus metrics", &[])),
+        )
+        .api_route(
+            "/v1/openapi.json",
+            get_with(
+                openapi::get_workspace_doc,
+                openapi::doc(None, "This document", &[]),
+            ),
+        )
+        .finish_api(&mut workspace_doc);
+    openapi::finish(workspace_doc, openapi::Face::Workspace);
+    let mut operator_doc = aide::openapi::OpenApi::default();
+    let operator = ApiRouter::new()
+        .nest("/admin/v1", admin::routes())
+        .api_route(
+            "/admin/v1/openapi.json",
+            get_with(
+                openapi::get_operator_doc,
+                openapi::doc(None, "This document", &[]),
+            ),
+        )
+        .finish_api(&mut operator_doc);
+    openapi::finish(operator_doc, openapi::Face::Operator);
+    (workspace, operator)
+}
+
 /// The whole HTTP surface.
 pub fn router(state: AppState, options: &Options) -> Router {
-    let mut app = Router::new()
-        .nest("/v1", v1::routes())
-        .nest("/admin/v1", admin::routes())
-        .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics))
+    let (workspace, operator) = api_routers();
+    let mut app = workspace
+        .merge(operator)
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn_with_state(state.clone(), record))

@@ -4,12 +4,13 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
+use aide::axum::routing::{delete_with, get_with, post_with, put_with};
+use aide::axum::ApiRouter;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
-use axum::{Json, Router};
+use axum::Json;
 use creditkit_api::admin::{GrantRequest, RevokeRequest};
 use creditkit_api::{
     Actor, CaptureRequest, ErrorCode, HoldRequest, MemberUpdate, NewMember, Op, PlanRequest,
@@ -20,94 +21,84 @@ use futures_util::stream::{self, Stream};
 use serde::{Deserialize, Serialize};
 
 use crate::extract::{error, ApiResult, AppError, Auth, Body, EventsAuth, Key, Token};
+use crate::openapi::doc;
 use crate::AppState;
+use creditkit_api::ErrorCode as E;
 
 /// Every `/v1` route, one per line (the tidy test reads them from here).
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/me", get(get_me))
-        .route("/workspace", get(get_workspace))
-        .route("/thresholds", put(put_thresholds))
-        .route("/card", get(get_card).put(put_card))
-        .route("/packs", get(get_packs))
-        .route("/quotes", post(post_quote))
-        .route("/quotes/{id}", get(get_quote))
-        .route("/holds", post(post_hold))
-        .route("/holds/{id}", get(get_hold))
-        .route("/holds/{id}/capture", post(post_capture))
-        .route("/holds/{id}/release", post(post_release))
-        .route("/holds/{id}/refund", post(post_refund))
-        .route("/holds/{id}/extend", post(post_extend))
-        .route("/caps", get(get_caps).post(post_cap))
-        .route("/caps/{id}", axum::routing::delete(delete_cap))
-        .route("/wallets", get(get_wallets).post(post_wallet))
-        .route("/agents/{id}/payee", put(put_payee))
-        .route("/earnings", get(get_earnings))
-        .route("/allowance", get(get_allowance))
-        .route("/price-notice", get(get_price_notice))
-        .route("/entitlements", get(get_entitlements))
-        .route("/entitlements/{feature}", get(get_entitlement))
-        .route("/agents", get(get_agents))
-        .route("/conversations/{id}", get(get_conversation))
-        .route(
-            "/payouts",
-            get(crate::payments::payouts::get_payouts).post(post_payout),
+pub(crate) fn routes() -> ApiRouter<AppState> {
+    ApiRouter::new()
+        .api_route("/me", get_with(get_me, doc(Some(Op::Read), "Who is calling: actor, member, wallet and rights", &[])))
+        .api_route("/workspace", get_with(get_workspace, doc(Some(Op::Read), "The caller's workspace: name, card, thresholds", &[])))
+        .api_route("/thresholds", put_with(put_thresholds, doc(Some(Op::ManageWallets), "Set the low and critical balance thresholds", &[E::Forbidden])))
+        .api_route("/card", get_with(get_card, doc(Some(Op::Read), "The workspace's rate card (JSON) for the browser estimator", &[])).put_with(put_card, doc(Some(Op::SetCard), "Refused for every /v1 credential: rate cards are the operator's (POST /admin/v1/workspaces/{ws}/cards)", &[E::Forbidden])))
+        .api_route("/packs", get_with(get_packs, doc(Some(Op::Read), "Credit packs with per-credit prices", &[])))
+        .api_route("/quotes", post_with(post_quote, doc(Some(Op::Quote), "Price a request before the user confirms. A chat item may give `input_text` instead of `input_tokens`: the server counts it with the model's tokenizer, exactly as the widget does", &[E::UnknownAction, E::UnknownParam, E::MissingParam, E::InvalidParam, E::Overflow, E::Forbidden])))
+        .api_route("/quotes/{id}", get_with(get_quote, doc(Some(Op::Read), "A quote given earlier (what the user confirmed)", &[])))
+        .api_route("/holds", post_with(post_hold, doc(Some(Op::Hold), "Confirm a quote: reserve its maximum", &[E::InsufficientCredits, E::CapExceeded, E::Forbidden, E::HoldNotActive, E::QuoteExpired])))
+        .api_route("/holds/{id}", get_with(get_hold, doc(Some(Op::Read), "A hold", &[])))
+        .api_route("/holds/{id}/capture", post_with(post_capture, doc(Some(Op::Settle), "Charge the actual amount (never above the hold); no body charges an exact quote at its price", &[E::Forbidden, E::HoldNotActive, E::CaptureExceedsHold, E::AmountRequired])))
+        .api_route("/holds/{id}/release", post_with(post_release, doc(Some(Op::Settle), "Release a hold in full (the operation failed: nothing charged)", &[E::Forbidden, E::HoldNotActive])))
+        .api_route("/holds/{id}/refund", post_with(post_refund, doc(Some(Op::Refund), "Refund a captured charge to the grants it came from", &[E::Forbidden, E::HoldNotActive])))
+        .api_route("/holds/{id}/extend", post_with(post_extend, doc(Some(Op::Settle), "Grow a streamed turn's hold as the model streams (once per chunk): never past the confirmed maximum; refused when a cap or the balance cannot cover the next chunk", &[E::InsufficientCredits, E::CapExceeded, E::Forbidden, E::HoldNotActive, E::BeyondConfirmedMaximum])))
+        .api_route("/caps", get_with(get_caps, doc(Some(Op::Read), "Spending caps with what was spent and held in their current period", &[])).post_with(post_cap, doc(Some(Op::SetCaps), "Set a spending cap per wallet, member or project, per day, week, month or plan cycle", &[E::InvalidParam, E::Forbidden])))
+        .api_route("/caps/{id}", delete_with(delete_cap, doc(Some(Op::SetCaps), "Remove a spending cap", &[E::Forbidden])))
+        .api_route("/wallets", get_with(get_wallets, doc(Some(Op::Read), "The wallets the caller may use (the workspace's, organizations', a member's own personal one) with what each has available", &[])).post_with(post_wallet, doc(Some(Op::ManageWallets), "Create a wallet, e.g. an organization wallet", &[E::Forbidden])))
+        .api_route("/agents/{id}/payee", put_with(put_payee, doc(Some(Op::AssignPayee), "Refused for every /v1 credential: payees are the operator's (PUT /admin/v1/workspaces/{ws}/agents/{agent}/payee)", &[E::Forbidden])))
+        .api_route("/earnings", get_with(get_earnings, doc(Some(Op::Read), "Creator earnings: available, pending (24 h), paid out, platform share", &[])))
+        .api_route("/allowance", get_with(get_allowance, doc(Some(Op::Read), "The plan, what is left of its allowance and when it renews; the balance by when each part expires", &[])))
+        .api_route("/price-notice", get_with(get_price_notice, doc(Some(Op::Read), "A price change scheduled and not yet in force for this wallet (`null` when none): when it applies (a plan's renewal on or after the date), old → new for the member's most used actions", &[])))
+        .api_route("/entitlements", get_with(get_entitlements, doc(Some(Op::Read), "What the wallet's plan includes beyond credits: features and their limits", &[])))
+        .api_route("/entitlements/{feature}", get_with(get_entitlement, doc(Some(Op::Read), "Whether the plan includes a feature (`?amount=N`: up to N of it), for the backend before it runs it; when not, the smallest plan above that does", &[E::NotFound])))
+        .api_route("/agents", get_with(get_agents, doc(Some(Op::Read), "The card's agents for this member: a paid message's price (runtime + add-on) and the free messages left", &[])))
+        .api_route("/conversations/{id}", get_with(get_conversation, doc(Some(Op::Read), "What a chat's turns have cost so far (the page's conversation id, given when quoting), counted by the server; without `read_team` the caller's own turns", &[])))
+        .api_route("/payouts",
+            get_with(crate::payments::payouts::get_payouts, doc(Some(Op::Read), "The wallet's payouts and where each stands: requested, paid (transferred to the creator's connected account) or failed (the earnings available again)", &[])).post_with(post_payout, doc(Some(Op::Payout), "Request a payout of available earnings, at least the minimum", &[E::Forbidden])),
         )
-        .route(
-            "/payout-account",
-            get(crate::payments::payouts::get_account).post(crate::payments::payouts::post_account),
+        .api_route("/payout-account",
+            get_with(crate::payments::payouts::get_account, doc(Some(Op::Read), "Whether the creator's account with the payment provider can receive payouts: none, pending or ready", &[])).post_with(crate::payments::payouts::post_account, doc(Some(Op::Payout), "Create the creator's connected account (Stripe Connect) if there is none; answers the provider's onboarding page to finish or resume", &[E::Forbidden, E::PaymentsNotConfigured])),
         )
-        .route("/balance", get(get_balance))
-        .route("/topups", post(post_topup))
-        .route("/plan", post(post_plan))
-        .route("/grants", post(post_grant))
-        .route("/revocations", post(post_revocation))
-        .route("/usage", get(get_usage))
-        .route("/transactions", get(get_transactions))
-        .route("/members", get(get_members).post(post_member))
-        .route(
-            "/members/{id}",
-            get(get_member).patch(patch_member).delete(delete_member),
+        .api_route("/balance", get_with(get_balance, doc(Some(Op::Read), "Balance, held, available, low-balance state", &[])))
+        .api_route("/topups", post_with(post_topup, doc(Some(Op::Grant), "Add a pack's credits, paid through the operator's own checkout", &[E::Forbidden])))
+        .api_route("/plan", post_with(post_plan, doc(Some(Op::ChangePlan), "Record a plan change (paid through the operator's checkout)", &[E::Forbidden])))
+        .api_route("/grants", post_with(post_grant, doc(Some(Op::Grant), "Give credits with a reason (support goodwill, a promotion)", &[E::Forbidden])))
+        .api_route("/revocations", post_with(post_revocation, doc(Some(Op::Grant), "Take credits back with a reason (never reserved ones, never below zero)", &[E::InvalidParam, E::Forbidden])))
+        .api_route("/usage", get_with(get_usage, doc(Some(Op::Read), "Credits used by action, project, member or month, narrowed by `member_id`, `action`, `month` (2026-01); without `read_team` only the caller's own (naming another member: 403)", &[E::InvalidParam, E::Forbidden])))
+        .api_route("/transactions", get_with(get_transactions, doc(Some(Op::Read), "Ledger entries, newest first, by `type`, `member_id`, `action`, `month`; without `read_team` the caller's own and those of no member (naming another member: 403)", &[E::InvalidParam, E::Forbidden])))
+        .api_route("/members", get_with(get_members, doc(Some(Op::Read), "Members", &[])).post_with(post_member, doc(Some(Op::ManageMembers), "Add a member (only owners add owners)", &[E::Forbidden])))
+        .api_route("/members/{id}",
+            get_with(get_member, doc(Some(Op::Read), "A member", &[])).patch_with(patch_member, doc(Some(Op::ManageMembers), "Rename a member or change their role", &[E::Forbidden])).delete_with(delete_member, doc(Some(Op::ManageMembers), "Remove a member and end their sessions", &[E::Forbidden])),
         )
-        .route(
-            "/members/{id}/sessions",
-            axum::routing::delete(delete_member_sessions),
+        .api_route("/members/{id}/sessions",
+            delete_with(delete_member_sessions, doc(Some(Op::MintSession), "Sign a member out everywhere: end all their sessions", &[E::Forbidden])),
         )
-        .route("/sessions", post(post_session))
-        .route("/sessions/{id}", axum::routing::delete(delete_session))
-        .route("/checkout", post(crate::payments::routes::post_checkout))
-        .route(
-            "/checkouts/{id}",
-            get(crate::payments::routes::get_checkout),
+        .api_route("/sessions", post_with(post_session, doc(Some(Op::MintSession), "Mint a short-lived browser session for a member (the operator's backend)", &[E::Forbidden])))
+        .api_route("/sessions/{id}", delete_with(delete_session, doc(None, "End a session (`current`: the caller's own, sign-out)", &[E::Forbidden])))
+        .api_route("/checkout", post_with(crate::payments::routes::post_checkout, doc(Some(Op::Buy), "Open the payment provider's checkout for a pack or a plan (members: their own wallet); credits arrive when its webhook confirms the payment", &[E::InvalidParam, E::Forbidden, E::PaymentsNotConfigured, E::PaymentProviderError])))
+        .api_route("/checkouts/{id}",
+            get_with(crate::payments::routes::get_checkout, doc(Some(Op::Read), "Where a payment stands: pending until the provider's webhook says paid, failed or expired (the caller's own; any of the workspace's with `read_team`)", &[])),
         )
-        .route(
-            "/subscription",
-            get(crate::payments::routes::get_subscription)
-                .post(crate::payments::routes::post_subscription),
+        .api_route("/subscription",
+            get_with(crate::payments::routes::get_subscription, doc(Some(Op::Read), "The wallet's paid subscription (`null` on none): its plan, price a period, renewal, and what is set to change (a downgrade from the next period, an upgrade awaiting its invoice, the end at the period's end)", &[]))
+                .post_with(crate::payments::routes::post_subscription, doc(Some(Op::Buy), "Change the paid plan through the provider (an upgrade now: the prorated difference invoiced and its credits granted when paid; a downgrade from the next period), or `cancel_at_period_end` true / false (cancel, resume); one subscription per wallet", &[E::InvalidParam, E::Forbidden, E::PaymentsNotConfigured])),
         )
-        .route(
-            "/checkout/done",
-            get(crate::payments::routes::checkout_done),
+        .api_route("/checkout/done",
+            get_with(crate::payments::routes::checkout_done, doc(None, "The page a buyer returns to from the provider's checkout: what the provider has said so far (processing, received, failed, expired), never received before its webhook", &[])),
         )
-        .route(
-            "/webhooks/{provider}",
-            post(crate::payments::routes::post_webhook),
+        .api_route("/webhooks/{provider}",
+            post_with(crate::payments::routes::post_webhook, doc(None, "The payment provider's signed webhook (`stripe`): checkout paid, invoice paid, charge refunded, subscription ended; each event applied once", &[E::InvalidParam])),
         )
-        .route("/events", get(get_events))
-        .route("/tokenizers/{name}", get(crate::assets::get_tokenizer))
-        .route(
-            "/openapi.json",
-            get(|| async { Json(crate::openapi::document()) }),
-        )
+        .api_route("/events", get_with(get_events, doc(Some(Op::Read), "Server-sent events: `balance` after every change to the wallet, `end` (an error body) when the credential ends (token may be passed as ?access_token=)", &[])))
+        .api_route("/tokenizers/{name}", get_with(crate::assets::get_tokenizer, doc(None, "An encoding's token rank data (`o200k_base`, `cl100k_base`), public and immutable; the widget fetches it lazily and verifies its SHA-256 (the ETag)", &[])))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 pub(crate) struct WalletQuery {
     wallet_id: Option<String>,
 }
 
 /// Who the caller is and what it may do (the widget hides what it may not).
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 struct Me {
     workspace_id: String,
     actor: Actor,
@@ -324,7 +315,7 @@ async fn get_entitlements(
     ))
 }
 
-#[derive(serde::Deserialize)]
+#[derive(serde::Deserialize, schemars::JsonSchema)]
 struct EntitlementQuery {
     wallet_id: Option<String>,
     amount: Option<u64>,
@@ -436,7 +427,7 @@ async fn post_revocation(
     Ok(Json(s.ledger.revoke(&p, &req, &k).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 struct UsageQuery {
     wallet_id: Option<String>,
     group_by: Option<String>,
@@ -445,7 +436,7 @@ struct UsageQuery {
 }
 
 /// `member_id`, `action` and `month` (`2026-01`) narrowing usage and history.
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 struct FilterQuery {
     member_id: Option<String>,
     action: Option<String>,
@@ -514,7 +505,7 @@ async fn get_usage(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 struct TransactionsQuery {
     wallet_id: Option<String>,
     #[serde(rename = "type")]
@@ -650,7 +641,8 @@ async fn get_events(
     EventsAuth(p): EventsAuth,
     Token(token): Token,
     Query(q): Query<WalletQuery>,
-) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, AppError> {
+) -> Result<crate::openapi::EventStream<Sse<impl Stream<Item = Result<Event, Infallible>>>>, AppError>
+{
     let session = p.actor.is_browser().then_some(p.credential_id.as_str());
     let slot = crate::limit::StreamSlots::take(&s.streams, session, &p.workspace_id)?;
     let first = s.ledger.balance(&p, q.wallet_id.as_deref()).await?;
@@ -672,8 +664,10 @@ async fn get_events(
             Err(e) => Some((Ok(error_event(&e)), None)),
         }
     });
-    Ok(Sse::new(futures_util::StreamExt::chain(initial, updates))
-        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+    Ok(crate::openapi::EventStream(
+        Sse::new(futures_util::StreamExt::chain(initial, updates))
+            .keep_alive(KeepAlive::new().interval(Duration::from_secs(15))),
+    ))
 }
 
 /// An event stream's state: what it listens to, and the credential it re-checks.

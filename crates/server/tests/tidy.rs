@@ -3,11 +3,16 @@
 
 use std::collections::BTreeSet;
 
+use creditkit_server::OpenApiFace;
+
 /// `(METHOD, path)` of every `.route(…)` in a router source file.
 fn routes_in(source: &str, prefix: &str) -> BTreeSet<(String, String)> {
     let mut out = BTreeSet::new();
-    for (start, _) in source.match_indices(".route(") {
-        let rest = &source[start + ".route(".len()..];
+    let starts = source
+        .match_indices(".route(")
+        .chain(source.match_indices(".api_route("));
+    for (start, found) in starts {
+        let rest = &source[start + found.len()..];
         let mut depth = 1;
         let end = rest
             .char_indices()
@@ -24,12 +29,15 @@ fn routes_in(source: &str, prefix: &str) -> BTreeSet<(String, String)> {
         let call = &rest[..end];
         let path = call.split('"').nth(1).expect("a path literal");
         for method in ["get", "post", "put", "patch", "delete"] {
-            let needle = format!("{method}(");
-            let called = call.match_indices(&needle).any(|(i, _)| {
-                i == 0
-                    || !call.as_bytes()[i - 1].is_ascii_alphanumeric()
-                        && call.as_bytes()[i - 1] != b'_'
-            });
+            let called = [format!("{method}("), format!("{method}_with(")]
+                .iter()
+                .any(|needle| {
+                    call.match_indices(needle.as_str()).any(|(i, _)| {
+                        i == 0
+                            || !call.as_bytes()[i - 1].is_ascii_alphanumeric()
+                                && call.as_bytes()[i - 1] != b'_'
+                    })
+                });
             if called {
                 out.insert((method.to_uppercase(), format!("{prefix}{path}")));
             }
@@ -60,11 +68,13 @@ fn matches(pattern: &str, path: &str) -> bool {
 
 #[test]
 fn openapi_documents_exactly_the_routes_served() {
-    let doc = creditkit_server::openapi_document();
     let mut documented = BTreeSet::new();
-    for (path, ops) in doc["paths"].as_object().unwrap() {
-        for method in ops.as_object().unwrap().keys() {
-            documented.insert((method.to_uppercase(), path.clone()));
+    for face in [OpenApiFace::Workspace, OpenApiFace::Operator] {
+        let doc = creditkit_server::openapi_document(face);
+        for (path, ops) in doc["paths"].as_object().unwrap() {
+            for method in ops.as_object().unwrap().keys() {
+                documented.insert((method.to_uppercase(), path.clone()));
+            }
         }
     }
     let served = served();

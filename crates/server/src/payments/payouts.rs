@@ -12,7 +12,7 @@ use super::ReturnUrls;
 use crate::extract::{error, ApiResult, AppError, Auth, Body, OperatorAuth};
 use crate::AppState;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 pub(crate) struct WalletParam {
     wallet_id: Option<String>,
 }
@@ -96,7 +96,7 @@ pub(crate) async fn get_payouts(
     Ok(Json(s.ledger.payouts(&p, q.wallet_id.as_deref()).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 pub(crate) struct StatusParam {
     status: Option<String>,
 }
@@ -150,7 +150,7 @@ pub(crate) async fn approve(
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 pub(crate) struct Rejection {
     reason: String,
 }

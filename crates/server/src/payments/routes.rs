@@ -92,7 +92,7 @@ fn return_urls(
     })
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 pub(crate) struct DoneQuery {
     canceled: Option<String>,
     checkout_id: Option<String>,
@@ -230,7 +230,7 @@ pub(crate) async fn get_subscription(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 pub(crate) struct WalletParam {
     wallet_id: Option<String>,
 }
