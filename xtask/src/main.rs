@@ -200,6 +200,7 @@ fn test_phases(root: &Path, quick: bool, phases: &mut Phases) -> Result<()> {
     phases.time("package", || package::pack(root))?;
     let (axe, esbuild) = tools::ensure_e2e_npm()?;
     let pypi = tools::ensure_e2e_pypi()?;
+    let schemathesis = tools::ensure_schemathesis()?;
     phases.time("e2e", || {
         step("end to end: the server + the page in headless Chromium (screenshots in target/e2e-artifacts)");
         run(Command::new("cargo")
@@ -211,6 +212,7 @@ fn test_phases(root: &Path, quick: bool, phases: &mut Phases) -> Result<()> {
             .env("CREDITKIT_PACKAGES", target_dir(root).join("package"))
             .env("CREDITKIT_ESBUILD", &esbuild)
             .env("CREDITKIT_PY_STANDARDWEBHOOKS", &pypi)
+            .env("CREDITKIT_SCHEMATHESIS", &schemathesis)
             .env("CHROMEDRIVER", &tools.chromedriver)
             .env("PATH", &page_path))
     })

@@ -256,6 +256,32 @@ pub(crate) fn ensure_e2e_pypi() -> Result<PathBuf> {
     Ok(dir)
 }
 
+/// Schemathesis, the outside check of the OpenAPI contract, pinned, in a virtualenv of
+/// its own (its dependencies stay out of the machine's Python); returns its command.
+const SCHEMATHESIS: &str = "schemathesis==4.32.5";
+
+pub(crate) fn ensure_schemathesis() -> Result<PathBuf> {
+    let dir = cache_dir().join("schemathesis");
+    let stamp = dir.join("installed.txt");
+    let bin = dir.join("bin").join("schemathesis");
+    if std::fs::read_to_string(&stamp).ok().as_deref() != Some(SCHEMATHESIS) || !bin.exists() {
+        if !answers("python3", &["-m", "venv", "--help"], "venv") {
+            apt(&["update", "-q"])?;
+            apt(&["install", "-y", "-q", "python3-venv"])?;
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+        run(Command::new("python3").args(["-m", "venv"]).arg(&dir))?;
+        run(Command::new(dir.join("bin").join("pip")).args([
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            SCHEMATHESIS,
+        ]))?;
+        std::fs::write(&stamp, SCHEMATHESIS)?;
+    }
+    Ok(bin)
+}
+
 /// Installs the benchmark's npm packages (pinned) once; returns their folder.
 pub(crate) fn ensure_bench_npm() -> Result<PathBuf> {
     let dir = cache_dir().join("bench-npm");

@@ -9,6 +9,10 @@ use crate::CardRef;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct NewWorkspace {
+    #[cfg_attr(
+        feature = "schema",
+        schemars(length(min = 1, max = 200), regex(pattern = r"\S"))
+    )]
     pub name: String,
     /// The rate card (JSON), validated; becomes version 1.
     pub card: serde_json::Value,
@@ -90,6 +94,10 @@ pub struct ApiKeyCreated {
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct NewApiKey {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(length(min = 1, max = 200), regex(pattern = r"\S"))
+    )]
     pub name: Option<String>,
 }
 
@@ -106,8 +114,13 @@ pub struct RotateApiKey {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct GrantRequest {
+    #[cfg_attr(feature = "schema", schemars(range(min = 1)))]
     pub amount_millicredits: u64,
     /// Why: kept on the grant and its ledger entry.
+    #[cfg_attr(
+        feature = "schema",
+        schemars(length(min = 1, max = 500), regex(pattern = r"\S"))
+    )]
     pub reason: String,
     /// Default: the workspace wallet.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -123,9 +136,14 @@ pub struct GrantRequest {
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct RevokeRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schema", schemars(range(min = 1)))]
     pub amount_millicredits: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grant_id: Option<String>,
+    #[cfg_attr(
+        feature = "schema",
+        schemars(length(min = 1, max = 500), regex(pattern = r"\S"))
+    )]
     pub reason: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wallet_id: Option<String>,
@@ -247,6 +265,13 @@ pub struct Event {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct NewWebhookEndpoint {
+    #[cfg_attr(
+        feature = "schema",
+        schemars(
+            length(min = 1, max = 2000),
+            regex(pattern = r"^[hH][tT][tT][pP][sS]?://")
+        )
+    )]
     pub url: String,
     /// Which events; empty or absent: all of them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -11,7 +11,8 @@ use crate::Shortfall;
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum ErrorCode {
-    /// The request is malformed (bad JSON, wrong types, a missing header).
+    /// The request is malformed (bad JSON, wrong types, a missing header): its shape is
+    /// not what the OpenAPI document describes. 400.
     InvalidRequest,
     /// The card has no such action.
     UnknownAction,
@@ -19,7 +20,10 @@ pub enum ErrorCode {
     UnknownParam,
     /// A parameter the action needs is missing.
     MissingParam,
-    /// A parameter is present but not acceptable (unknown choice, out of bounds).
+    /// A value is well-formed but not acceptable: an unknown choice, out of bounds, or
+    /// against a rule of the card or the account (a plan it does not sell, a payout
+    /// under the minimum, thresholds out of order). 422, as are the other codes of a
+    /// well-formed request refused.
     InvalidParam,
     /// A total does not fit in 64 bits of milli-credits.
     Overflow,
@@ -133,12 +137,8 @@ impl ErrorCode {
     /// The HTTP status this code is answered with.
     pub fn status(self) -> u16 {
         match self {
-            ErrorCode::InvalidRequest
-            | ErrorCode::UnknownAction
-            | ErrorCode::UnknownParam
-            | ErrorCode::MissingParam
-            | ErrorCode::InvalidParam
-            | ErrorCode::Overflow => 400,
+            // The request's shape: what the OpenAPI document describes.
+            ErrorCode::InvalidRequest => 400,
             ErrorCode::Unauthorized | ErrorCode::SessionExpired => 401,
             ErrorCode::InsufficientCredits | ErrorCode::CapExceeded => 402,
             ErrorCode::Forbidden | ErrorCode::WorkspaceSuspended => 403,
@@ -148,9 +148,16 @@ impl ErrorCode {
             | ErrorCode::BeyondConfirmedMaximum => 409,
             ErrorCode::QuoteExpired => 410,
             ErrorCode::PayloadTooLarge => 413,
-            ErrorCode::InvalidCard | ErrorCode::CaptureExceedsHold | ErrorCode::AmountRequired => {
-                422
-            }
+            // Well-formed, and refused by a rule of the card or the account: an action
+            // the card does not have, a plan it does not sell, a payout under the minimum.
+            ErrorCode::UnknownAction
+            | ErrorCode::UnknownParam
+            | ErrorCode::MissingParam
+            | ErrorCode::InvalidParam
+            | ErrorCode::Overflow
+            | ErrorCode::InvalidCard
+            | ErrorCode::CaptureExceedsHold
+            | ErrorCode::AmountRequired => 422,
             ErrorCode::RateLimited => 429,
             ErrorCode::PaymentsNotConfigured => 501,
             ErrorCode::PaymentProviderError => 502,

@@ -123,6 +123,7 @@ pub struct CheckoutRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plan_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schema", schemars(range(min = 1, max = 10000)))]
     pub quantity: Option<u64>,
     /// Default: the session's or the workspace's wallet.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -295,6 +296,7 @@ pub struct NewCap {
     /// Default: the workspace wallet.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub wallet_id: Option<String>,
+    #[cfg_attr(feature = "schema", schemars(range(min = 1)))]
     pub limit_millicredits: u64,
     pub period: CapPeriod,
 }
@@ -456,6 +458,7 @@ pub struct CaptureRequest {
 pub struct TopUpRequest {
     pub pack_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schema", schemars(range(min = 1, max = 10000)))]
     pub quantity: Option<u64>,
 }
 
@@ -625,6 +628,10 @@ pub struct Member {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct NewMember {
+    #[cfg_attr(
+        feature = "schema",
+        schemars(length(min = 1, max = 200), regex(pattern = r"\S"))
+    )]
     pub name: String,
     pub role: Role,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -636,6 +643,10 @@ pub struct NewMember {
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct MemberUpdate {
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(length(min = 1, max = 200), regex(pattern = r"\S"))
+    )]
     pub name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<Role>,
@@ -657,6 +668,7 @@ pub struct SessionRequest {
     pub wallet_id: Option<String>,
     /// Lifetime; default 1 hour, at most 24 hours.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "schema", schemars(range(min = 60, max = 86400)))]
     pub ttl_seconds: Option<u64>,
     /// Narrows what the session may do (default: all its role may, see the table).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -664,6 +676,10 @@ pub struct SessionRequest {
     /// Binds the session to one project: every quote it makes is that project's (its
     /// caps apply whether or not the page names it; another project is refused).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "schema",
+        schemars(length(min = 1, max = 200), regex(pattern = r"\S"))
+    )]
     pub project: Option<String>,
 }
 
@@ -737,6 +753,7 @@ pub struct Earnings {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PayoutRequest {
+    #[cfg_attr(feature = "schema", schemars(range(min = 1)))]
     pub amount_millicredits: u64,
 }
 

@@ -143,7 +143,7 @@ pub(crate) fn role_of(text: &str) -> Result<Role> {
 }
 
 pub(crate) fn check_name(what: &str, name: &str) -> Result<()> {
-    if name.trim().is_empty() || name.len() > 200 {
+    if name.trim().is_empty() || name.chars().count() > 200 {
         return Err(LedgerError::invalid_at(
             what,
             format!("{what} must be 1 to 200 characters"),

@@ -11,13 +11,13 @@ use crate::workspaces::or_none;
 use crate::*;
 
 /// Longest reason kept with a grant or revocation.
-pub const MAX_REASON_BYTES: usize = 500;
+pub const MAX_REASON_CHARS: usize = 500;
 
 fn check_reason(reason: &str) -> Result<()> {
-    if reason.trim().is_empty() || reason.len() > MAX_REASON_BYTES {
+    if reason.trim().is_empty() || reason.chars().count() > MAX_REASON_CHARS {
         return Err(LedgerError::invalid_at(
             "reason",
-            format!("say why, in 1 to {MAX_REASON_BYTES} characters (it is kept in the ledger)"),
+            format!("say why, in 1 to {MAX_REASON_CHARS} characters (it is kept in the ledger)"),
         ));
     }
     Ok(())

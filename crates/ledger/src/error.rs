@@ -102,7 +102,7 @@ impl LedgerError {
             LedgerError::Forbidden(_) => ErrorCode::Forbidden,
             LedgerError::Suspended => ErrorCode::WorkspaceSuspended,
             LedgerError::NotFound(_) => ErrorCode::NotFound,
-            LedgerError::Invalid { .. } => ErrorCode::InvalidRequest,
+            LedgerError::Invalid { .. } => ErrorCode::InvalidParam,
             LedgerError::Estimate(e) => e.kind.into(),
             LedgerError::Card(_) => ErrorCode::InvalidCard,
             LedgerError::Insufficient(_) => ErrorCode::InsufficientCredits,

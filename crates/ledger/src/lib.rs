@@ -60,7 +60,7 @@ pub use access::{
 pub use audit::AuditMark;
 pub use caps::MAX_CAPS_PER_WALLET;
 pub use cards::CardTerms;
-pub use credits::MAX_REASON_BYTES;
+pub use credits::MAX_REASON_CHARS;
 pub use error::LedgerError;
 pub use outbox::{
     backoff_ms, check_webhook_target, is_private_address, DueDelivery, DELIVERY_LEASE_MS,

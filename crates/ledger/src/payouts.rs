@@ -106,7 +106,7 @@ impl Ledger {
     /// The operator refused the payout, the transfer failed, or the provider reversed
     /// it: the payout failed and its earnings are available again, once.
     pub async fn payout_failed(&self, payout_id: &str, reason: &str) -> Result<Payout> {
-        if reason.is_empty() || reason.len() > 500 {
+        if reason.trim().is_empty() || reason.chars().count() > 500 {
             return Err(LedgerError::invalid_at(
                 "reason",
                 "a reason is 1 to 500 characters",

@@ -71,7 +71,7 @@ conformance! {
         env.ledger.remove_member(&backend, &m.id).await.unwrap();
         assert_eq!(env.ledger.authenticate(&s5.token).await.unwrap_err().code(), ErrorCode::Unauthorized);
         // Bad requests to mint.
-        assert_eq!(env.ledger.create_session(&backend, &SessionRequest::default()).await.unwrap_err().code(), ErrorCode::InvalidRequest);
+        assert_eq!(env.ledger.create_session(&backend, &SessionRequest::default()).await.unwrap_err().code(), ErrorCode::InvalidParam);
         assert_eq!(env.ledger.create_session(&backend, &SessionRequest { member_id: Some("mem_nope".into()), ..Default::default() }).await.unwrap_err().code(), ErrorCode::NotFound);
         env.ledger.audit(&wallet).await.unwrap();
     };
@@ -145,7 +145,7 @@ conformance! {
         let revoked = env.ledger.revoke_api_key(&op, &again.info.id).await.unwrap();
         assert!(revoked.revoked_at_ms.is_some());
         assert_eq!(env.ledger.authenticate(&again.secret).await.unwrap_err().code(), ErrorCode::Unauthorized);
-        assert_eq!(env.ledger.rotate_api_key(&op, &again.info.id, &RotateApiKey::default()).await.unwrap_err().code(), ErrorCode::InvalidRequest);
+        assert_eq!(env.ledger.rotate_api_key(&op, &again.info.id, &RotateApiKey::default()).await.unwrap_err().code(), ErrorCode::InvalidParam);
         // Another workspace's key id is not found; keys are the operator's to manage.
         let (other, _) = env.workspace(LANDING, None).await;
         assert_eq!(env.ledger.revoke_api_key(&Principal::operator(&other.workspace_id), &old).await.unwrap_err().code(), ErrorCode::NotFound);
@@ -273,7 +273,7 @@ conformance! {
         // 60 are unreserved; taking back 61 is refused and changes nothing.
         let revoke = |amount: u64| RevokeRequest { amount_millicredits: Some(amount), grant_id: None, reason: "duplicate grant".into(), wallet_id: None };
         let e = env.ledger.revoke(&op, &revoke(credits(61)), "r0").await.unwrap_err();
-        assert_eq!((e.code(), e.to_api().path.as_deref()), (ErrorCode::InvalidRequest, Some("amount_millicredits")));
+        assert_eq!((e.code(), e.to_api().path.as_deref()), (ErrorCode::InvalidParam, Some("amount_millicredits")));
         let b = env.ledger.revoke(&op, &revoke(credits(15)), "r1").await.unwrap();
         assert_eq!((b.balance_millicredits, b.held_millicredits), (credits(65), credits(20)));
         // A retry with the same key changes nothing.
@@ -285,7 +285,7 @@ conformance! {
         // The reason is required; browser credentials cannot do either.
         let mut no_reason = grant_req(credits(1), None);
         no_reason.reason = " ".into();
-        assert_eq!(env.ledger.grant(&op, &no_reason, "g3").await.unwrap_err().code(), ErrorCode::InvalidRequest);
+        assert_eq!(env.ledger.grant(&op, &no_reason, "g3").await.unwrap_err().code(), ErrorCode::InvalidParam);
         let admin = env.member(&backend, Role::Admin).await;
         assert_eq!(env.ledger.grant(&admin, &grant_req(credits(1), None), "g4").await.unwrap_err().code(), ErrorCode::Forbidden);
         assert_eq!(env.ledger.revoke(&admin, &revoke(credits(1)), "r2").await.unwrap_err().code(), ErrorCode::Forbidden);

@@ -209,7 +209,7 @@ conformance! {
         let err = env.ledger.hold(&p, &HoldRequest { quote_id: q2.id }, "same").await.unwrap_err();
         assert_eq!(err.code(), ErrorCode::IdempotencyConflict);
         let t1 = env.ledger.top_up(&p, None, &TopUpRequest { pack_id: "nope".into(), quantity: None }, "t").await.unwrap_err();
-        assert_eq!(t1.code(), ErrorCode::InvalidRequest);
+        assert_eq!(t1.code(), ErrorCode::InvalidParam);
         assert_eq!(env.ledger.balance(&p, None).await.unwrap().held_millicredits, 0);
         env.ledger.audit(&wallet).await.unwrap();
     };
@@ -243,7 +243,7 @@ conformance! {
         env.clock.advance(60_000);
         hold("b").await.unwrap();
         let err = hold("c").await.unwrap_err();
-        assert_eq!(err.code(), ErrorCode::InvalidRequest);
+        assert_eq!(err.code(), ErrorCode::InvalidParam);
         assert!(err.to_string().contains("2 active holds; the limit is 2"), "{err}");
         // The first times out between a quote and its hold: the hold finds it due,
         // settles it, then counts one active hold, not two.
@@ -425,15 +425,15 @@ conformance! {
         }
         assert_eq!(seen.len(), 10);
         assert!(seen.windows(2).all(|w| w[0] > w[1]), "newest first, no repeats");
-        assert_eq!(env.ledger.transactions(&owner, None, None, Some("bogus"), None).await.unwrap_err().code(), ErrorCode::InvalidRequest);
-        assert_eq!(env.ledger.transactions(&owner, None, None, None, Some(0)).await.unwrap_err().code(), ErrorCode::InvalidRequest);
+        assert_eq!(env.ledger.transactions(&owner, None, None, Some("bogus"), None).await.unwrap_err().code(), ErrorCode::InvalidParam);
+        assert_eq!(env.ledger.transactions(&owner, None, None, None, Some(0)).await.unwrap_err().code(), ErrorCode::InvalidParam);
         env.ledger.audit(&wallet).await.unwrap();
     };
 
     one_time_grants_are_given_once_and_never_expire => |store| async move {
         let env = env(store).await;
         let (p, wallet) = env.workspace(KUMARI, Some("free")).await;
-        assert_eq!(env.ledger.change_plan(&p, None, "free", "again").await.unwrap_err().code(), ErrorCode::InvalidRequest);
+        assert_eq!(env.ledger.change_plan(&p, None, "free", "again").await.unwrap_err().code(), ErrorCode::InvalidParam);
         env.clock.advance(3 * 365 * DAY_MS);
         assert_eq!(env.ledger.balance(&p, None).await.unwrap().balance_millicredits, credits(100));
         env.ledger.audit(&wallet).await.unwrap();
@@ -449,7 +449,7 @@ conformance! {
         assert_eq!(env.ledger.balance(&p, None).await.unwrap().state, BalanceState::Ok);
         env.ledger.set_thresholds(&p, &Thresholds { low_threshold_millicredits: credits(500), critical_threshold_millicredits: credits(250) }).await.unwrap();
         assert_eq!(env.ledger.balance(&p, None).await.unwrap().state, BalanceState::Critical);
-        assert_eq!(env.ledger.set_thresholds(&p, &Thresholds { low_threshold_millicredits: credits(5), critical_threshold_millicredits: credits(50) }).await.unwrap_err().code(), ErrorCode::InvalidRequest);
+        assert_eq!(env.ledger.set_thresholds(&p, &Thresholds { low_threshold_millicredits: credits(5), critical_threshold_millicredits: credits(50) }).await.unwrap_err().code(), ErrorCode::InvalidParam);
     };
 
     bad_input_is_refused_precisely => |store| async move {
@@ -468,9 +468,9 @@ conformance! {
             assert_eq!(env.ledger.get_quote(&p, &forged).await.unwrap_err().code(), ErrorCode::NotFound, "{forged}");
         }
         assert_eq!(env.ledger.release(&p, "hld_nope", "k").await.unwrap_err().code(), ErrorCode::NotFound);
-        assert_eq!(env.ledger.hold(&p, &HoldRequest { quote_id: "x".into() }, "").await.unwrap_err().code(), ErrorCode::InvalidRequest);
-        assert_eq!(env.ledger.grant(&p, &grant_req(u64::MAX, None), "g").await.unwrap_err().code(), ErrorCode::InvalidRequest);
-        assert_eq!(env.ledger.grant(&p, &grant_req(0, None), "g0").await.unwrap_err().code(), ErrorCode::InvalidRequest);
+        assert_eq!(env.ledger.hold(&p, &HoldRequest { quote_id: "x".into() }, "").await.unwrap_err().code(), ErrorCode::InvalidParam);
+        assert_eq!(env.ledger.grant(&p, &grant_req(u64::MAX, None), "g").await.unwrap_err().code(), ErrorCode::InvalidParam);
+        assert_eq!(env.ledger.grant(&p, &grant_req(0, None), "g0").await.unwrap_err().code(), ErrorCode::InvalidParam);
         assert_eq!(env.ledger.create_workspace(&Principal::operator(""), "x", "{", None).await.unwrap_err().code(), ErrorCode::InvalidCard);
         assert_eq!(env.ledger.balance(&p, None).await.unwrap().balance_millicredits, credits(250));
     };
@@ -486,7 +486,7 @@ conformance! {
         // A user in another workspace chats with it, past the free allowance.
         let (user, wallet) = env.workspace(KOPAI, None).await;
         let on_user = Principal::operator(&user.workspace_id);
-        assert_eq!(env.ledger.set_payee(&on_user, "seo-writer", &wallet).await.unwrap_err().code(), ErrorCode::InvalidRequest);
+        assert_eq!(env.ledger.set_payee(&on_user, "seo-writer", &wallet).await.unwrap_err().code(), ErrorCode::InvalidParam);
         // The payee's wallet is the named workspace's: another's is not found.
         assert_eq!(env.ledger.set_payee(&on_user, "seo-writer", &org).await.unwrap_err().code(), ErrorCode::NotFound);
         env.ledger.top_up(&user, None, &TopUpRequest { pack_id: "pro".into(), quantity: None }, "t").await.unwrap();
@@ -499,7 +499,7 @@ conformance! {
         // 100 credits of add-ons: 30 to the platform, 70 pending for 24 h.
         assert_eq!((e.available_millicredits, e.pending_millicredits, e.platform_share_millicredits), (0, credits(70), credits(30)));
         assert!(!e.payout_available);
-        assert_eq!(env.ledger.payout(&creator, Some(&org), credits(70), "p0").await.unwrap_err().code(), ErrorCode::InvalidRequest);
+        assert_eq!(env.ledger.payout(&creator, Some(&org), credits(70), "p0").await.unwrap_err().code(), ErrorCode::InvalidParam);
         env.clock.advance(DAY_MS);
         let e = env.ledger.earnings(&creator, Some(&org)).await.unwrap();
         assert_eq!((e.available_millicredits, e.pending_millicredits), (credits(70), 0));
@@ -515,7 +515,7 @@ conformance! {
         let after = env.ledger.payout(&creator, Some(&org), credits(100), "p1").await.unwrap();
         assert_eq!((after.available_millicredits, after.paid_out_millicredits), (credits(5), credits(100)));
         assert_eq!(env.ledger.payout(&creator, Some(&org), credits(100), "p1").await.unwrap(), after, "retry pays once");
-        assert_eq!(env.ledger.payout(&creator, Some(&org), credits(100), "p2").await.unwrap_err().code(), ErrorCode::InvalidRequest);
+        assert_eq!(env.ledger.payout(&creator, Some(&org), credits(100), "p2").await.unwrap_err().code(), ErrorCode::InvalidParam);
         let payouts = env.ledger.transactions(&creator, Some(&org), Some(TransactionKind::Payout), None, None).await.unwrap();
         assert_eq!(payouts.items.len(), 1);
         env.ledger.audit(&org).await.unwrap();

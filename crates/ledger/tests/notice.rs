@@ -55,7 +55,7 @@ conformance! {
 
         // Raised without notice: refused, nothing changes.
         let e = env.ledger.upload_card(&op, &dearer(), &CardTerms::default()).await.unwrap_err();
-        assert_eq!(e.code(), ErrorCode::InvalidRequest, "{e}");
+        assert_eq!(e.code(), ErrorCode::InvalidParam, "{e}");
         assert!(e.to_string().contains("14 days"), "{e}");
         // Scheduled 10 days ahead: under the 14 days' notice.
         let e = env.ledger.upload_card(&op, &dearer(), &at(T0 + 10 * DAY_MS)).await.unwrap_err();

@@ -98,7 +98,7 @@ async fn lifecycle(store: Store, seed: u64, steps: u32) {
                         ));
                     }
                     Err(e) => {
-                        assert_eq!(e.code(), ErrorCode::InvalidRequest, "{e}");
+                        assert_eq!(e.code(), ErrorCode::InvalidParam, "{e}");
                         refused += 1;
                     }
                 }

@@ -109,7 +109,7 @@ fn run(store: Store, cases: u32) {
                     Op::Plan(i) => {
                         let r = env.ledger.change_plan(&p, None, ["basic", "pro", "gift"][*i], &k).await;
                         // Only a repeated one-time grant may be refused.
-                        if let Err(e) = r { prop_assert_eq!(e.code(), ErrorCode::InvalidRequest, "{}", e); }
+                        if let Err(e) = r { prop_assert_eq!(e.code(), ErrorCode::InvalidParam, "{}", e); }
                     }
                     Op::Hold { item: i, quantity } => {
                         let q = env.ledger.quote(&p, &QuoteRequest { wallet_id: None, request: Request::single(item(*i, *quantity)), project: None, stream: None, conversation_id: None }).await.unwrap();

@@ -111,7 +111,7 @@ conformance! {
         // Only a streamed turn extends.
         let q = env.ledger.quote(&backend, &turn(None)).await.unwrap();
         let h = env.ledger.hold(&backend, &HoldRequest { quote_id: q.id }, "h3").await.unwrap();
-        assert_eq!(env.ledger.extend(&backend, &h.id, &extend(1, 2), "x").await.unwrap_err().code(), ErrorCode::InvalidRequest);
+        assert_eq!(env.ledger.extend(&backend, &h.id, &extend(1, 2), "x").await.unwrap_err().code(), ErrorCode::InvalidParam);
         env.ledger.audit(&wallet).await.unwrap();
     };
 
@@ -127,7 +127,7 @@ conformance! {
         let cap = |scope, subject: Option<&str>, limit, period| NewCap { scope, subject: subject.map(str::to_string), wallet_id: None, limit_millicredits: limit, period };
         assert_eq!(env.ledger.create_cap(&bo, &cap(CapScope::Wallet, None, 1, CapPeriod::Day)).await.unwrap_err().code(), ErrorCode::Forbidden);
         assert_eq!(env.ledger.create_cap(&admin, &cap(CapScope::Member, Some("mem_nope"), 1, CapPeriod::Day)).await.unwrap_err().code(), ErrorCode::NotFound);
-        assert_eq!(env.ledger.create_cap(&admin, &cap(CapScope::Wallet, None, 0, CapPeriod::Day)).await.unwrap_err().code(), ErrorCode::InvalidRequest);
+        assert_eq!(env.ledger.create_cap(&admin, &cap(CapScope::Wallet, None, 0, CapPeriod::Day)).await.unwrap_err().code(), ErrorCode::InvalidParam);
         env.ledger.create_cap(&admin, &cap(CapScope::Member, Some(&ann_id), 70_000, CapPeriod::Month)).await.unwrap();
         let project_cap = env.ledger.create_cap(&admin, &cap(CapScope::Project, Some("ads"), 60_000, CapPeriod::Week)).await.unwrap();
         // Ann: 30 (1k image) held, then 30 more: 60 of 70.

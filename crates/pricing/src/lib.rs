@@ -76,7 +76,7 @@ pub mod limits {
     /// quick (50 components 4 deep would be 6 million lines for one item).
     pub const MAX_EXPANDED_PARTS: u64 = 256;
     pub const MAX_ID_BYTES: usize = 64;
-    pub const MAX_TEXT_BYTES: usize = 4096;
+    pub const MAX_TEXT_CHARS: usize = 4096;
     /// A chat turn's `input_text` (counted into `input_tokens` by the model's tokenizer).
     pub const MAX_INPUT_TEXT_BYTES: usize = 1 << 20;
     pub const MAX_COUNT_VALUE: u64 = 1_000_000;

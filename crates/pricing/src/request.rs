@@ -6,7 +6,7 @@ use crate::map::Map;
 use crate::json::Value;
 use serde::{Deserialize, Serialize};
 
-use crate::limits::{MAX_ITEMS, MAX_QUANTITY, MAX_TEXT_BYTES};
+use crate::limits::{MAX_ITEMS, MAX_QUANTITY, MAX_TEXT_CHARS};
 use crate::walk::{as_str, as_u64, Obj, Problems};
 use crate::{EstimateError, EstimateErrorKind};
 
@@ -30,7 +30,6 @@ impl std::fmt::Display for ParamValue {
 
 /// One priced line of work: an action, how many times, and its parameters.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Item {
     pub action: String,
     pub quantity: u64,
@@ -79,7 +78,6 @@ impl From<String> for ParamValue {
 /// JSON: `{"items": [{"action": "image", "quantity": 3, "params": {"resolution": "1k"}}]}`,
 /// or a single item without the `items` wrapper.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Request {
     pub items: Vec<Item>,
 }
@@ -208,7 +206,7 @@ fn read_item(p: &mut Problems, path: &str, v: &Value) -> Option<Item> {
     }
     o.finish(p);
     let action = action?;
-    if action.len() > MAX_TEXT_BYTES {
+    if action.chars().count() > MAX_TEXT_CHARS {
         return None;
     }
     Some(Item {
@@ -216,4 +214,73 @@ fn read_item(p: &mut Problems, path: &str, v: &Value) -> Option<Item> {
         quantity: quantity?,
         params,
     })
+}
+
+/// The JSON Schema of what [`read_item`] and [`read_request`] accept (the derive would
+/// describe what serde writes: `quantity` always present, one form only).
+#[cfg(feature = "schema")]
+mod schema {
+    use std::borrow::Cow;
+
+    use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
+
+    use super::{Item, Request};
+    use crate::limits::{MAX_INPUT_TEXT_BYTES, MAX_ITEMS, MAX_QUANTITY, MAX_TEXT_CHARS};
+
+    impl JsonSchema for Item {
+        fn schema_name() -> Cow<'static, str> {
+            "Item".into()
+        }
+
+        fn json_schema(_: &mut SchemaGenerator) -> Schema {
+            json_schema!({
+                "type": "object",
+                "description": "One action of the card, how many times, and its parameters (a choice by name, a count, or a chat turn's `input_text`).",
+                "properties": {
+                    "action": { "type": "string", "maxLength": MAX_TEXT_CHARS },
+                    "quantity": { "type": "integer", "minimum": 1, "maximum": MAX_QUANTITY, "default": 1 },
+                    "params": {
+                        "type": "object",
+                        "maxProperties": 16,
+                        "additionalProperties": {
+                            "anyOf": [
+                                { "type": "integer", "minimum": 0 },
+                                { "type": "string", "maxLength": MAX_TEXT_CHARS }
+                            ]
+                        },
+                        "properties": {
+                            "input_text": { "type": "string", "maxLength": MAX_INPUT_TEXT_BYTES,
+                                "description": "a chat turn's text, counted into `input_tokens` by the model's tokenizer (at most 1 MiB of UTF-8)" }
+                        }
+                    }
+                },
+                "required": ["action"],
+                "additionalProperties": false
+            })
+        }
+    }
+
+    impl JsonSchema for Request {
+        fn schema_name() -> Cow<'static, str> {
+            "Request".into()
+        }
+
+        fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+            let item = generator.subschema_for::<Item>();
+            json_schema!({
+                "description": "One item, or several priced as one total under `items`.",
+                "anyOf": [
+                    item,
+                    {
+                        "type": "object",
+                        "properties": {
+                            "items": { "type": "array", "items": item, "minItems": 1, "maxItems": MAX_ITEMS }
+                        },
+                        "required": ["items"],
+                        "additionalProperties": false
+                    }
+                ]
+            })
+        }
+    }
 }

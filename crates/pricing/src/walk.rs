@@ -207,13 +207,16 @@ impl<'v> Obj<'v> {
 
 pub(crate) fn as_str(p: &mut Problems, path: &str, v: &Value) -> Option<String> {
     match v {
-        Value::String(s) if s.len() > crate::limits::MAX_TEXT_BYTES => {
+        Value::String(s)
+            if s.len() > crate::limits::MAX_TEXT_CHARS
+                && s.chars().count() > crate::limits::MAX_TEXT_CHARS =>
+        {
             p.push(
                 path,
                 format!(
-                    "is {} bytes long; the limit is {}",
-                    s.len(),
-                    crate::limits::MAX_TEXT_BYTES
+                    "is {} characters long; the limit is {}",
+                    s.chars().count(),
+                    crate::limits::MAX_TEXT_CHARS
                 ),
             );
             None

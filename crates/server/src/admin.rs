@@ -3,9 +3,10 @@
 //! revocations with a reason). Each call acts as the operator on one workspace through
 //! the same ledger methods, and so the same permission check, as `/v1`.
 
+use crate::extract::Query;
 use aide::axum::routing::{delete_with, get_with, post_with, put_with};
 use aide::axum::ApiRouter;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::Json;
 use creditkit_api::admin::{
     ApiKeyCreated, ApiKeyInfo, CardUpload, CardUploaded, CardVersion, EventRecord, GrantRequest,
@@ -64,6 +65,8 @@ async fn on(s: &AppState, ws: &str) -> Result<Principal, crate::extract::AppErro
 #[derive(Deserialize, schemars::JsonSchema)]
 struct ListQuery {
     cursor: Option<String>,
+    /// At most 200 a page.
+    #[schemars(range(min = 1, max = 200))]
     limit: Option<u32>,
 }
 
@@ -273,17 +276,19 @@ async fn disable_webhook(
     State(s): State<AppState>,
     _: OperatorAuth,
     Path(id): Path<String>,
-) -> Result<axum::http::StatusCode, crate::extract::AppError> {
+) -> Result<axum::response::NoContent, crate::extract::AppError> {
     s.ledger
         .disable_webhook_endpoint(&Principal::operator(""), &id)
         .await?;
-    Ok(axum::http::StatusCode::NO_CONTENT)
+    Ok(axum::response::NoContent)
 }
 
 #[derive(Deserialize, schemars::JsonSchema)]
 struct EventsQuery {
     workspace_id: Option<String>,
     cursor: Option<String>,
+    /// At most 200 a page.
+    #[schemars(range(min = 1, max = 200))]
     limit: Option<u32>,
 }
 
@@ -311,8 +316,8 @@ async fn put_payee(
     _: OperatorAuth,
     Path((ws, agent)): Path<(String, String)>,
     Body(req): Body<creditkit_api::PayeeRequest>,
-) -> Result<axum::http::StatusCode, crate::extract::AppError> {
+) -> Result<axum::response::NoContent, crate::extract::AppError> {
     let p = on(&s, &ws).await?;
     s.ledger.set_payee(&p, &agent, &req.wallet_id).await?;
-    Ok(axum::http::StatusCode::NO_CONTENT)
+    Ok(axum::response::NoContent)
 }

@@ -13,7 +13,11 @@ use crate::extract::error;
 pub(crate) async fn get_tokenizer(
     Path(name): Path<String>,
     headers: axum::http::HeaderMap,
-) -> Response {
+) -> crate::openapi::RankData {
+    crate::openapi::RankData(tokenizer(&name, &headers))
+}
+
+fn tokenizer(name: &str, headers: &axum::http::HeaderMap) -> Response {
     use creditkit_tokens::{Bpe, Encoding};
     use std::sync::OnceLock;
     let Some(encoding) = Encoding::from_name(name.trim_end_matches(".cktk")) else {

@@ -78,29 +78,89 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for Body<T> 
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match Json::<T>::from_request(req, state).await {
-            Ok(Json(v)) => Ok(Body(v)),
-            Err(JsonRejection::MissingJsonContentType(_)) => Err(error(
+        let json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(str::trim)
+            .is_some_and(|m| m.eq_ignore_ascii_case("application/json") || m.ends_with("+json"));
+        if !json {
+            return Err(error(
                 ErrorCode::InvalidRequest,
                 "send the body as JSON with Content-Type: application/json",
-            )),
+            ));
+        }
+        let bytes = body_bytes(req, state).await?;
+        object(&bytes)?;
+        let read = Json::<T>::from_bytes(&bytes).or_else(|e| match e {
+            JsonRejection::JsonDataError(_) => integral(&bytes).map(Json).ok_or(e),
+            e => Err(e),
+        });
+        match read {
+            Ok(Json(v)) => Ok(Body(v)),
             Err(JsonRejection::JsonSyntaxError(e)) => Err(error(
                 ErrorCode::InvalidRequest,
                 format!("malformed JSON: {}", e.body_text()),
             )),
-            Err(JsonRejection::JsonDataError(e)) => {
-                Err(error(ErrorCode::InvalidRequest, e.body_text()))
-            }
-            Err(JsonRejection::BytesRejection(e))
-                if e.status() == StatusCode::PAYLOAD_TOO_LARGE =>
-            {
-                Err(error(
-                    ErrorCode::PayloadTooLarge,
-                    format!("request body is larger than {MAX_BODY_BYTES} bytes"),
-                ))
-            }
             Err(e) => Err(error(ErrorCode::InvalidRequest, e.body_text())),
         }
+    }
+}
+
+/// The body's bytes, a too-large body refused as such.
+async fn body_bytes<S: Send + Sync>(
+    req: Request,
+    state: &S,
+) -> Result<axum::body::Bytes, AppError> {
+    axum::body::Bytes::from_request(req, state)
+        .await
+        .map_err(|e| {
+            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                error(
+                    ErrorCode::PayloadTooLarge,
+                    format!("request body is larger than {MAX_BODY_BYTES} bytes"),
+                )
+            } else {
+                error(ErrorCode::InvalidRequest, e.body_text())
+            }
+        })
+}
+
+/// The body read again with each whole number written as a float (`618.0`, which
+/// JSON Schema counts as an integer) turned into that integer; `None` when that does
+/// not make it fit either (the first error is the one reported).
+fn integral<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Option<T> {
+    fn walk(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Number(n) if n.is_f64() => {
+                if let Some(f) = n.as_f64().filter(|f| f.fract() == 0.0) {
+                    if (0.0..18_446_744_073_709_551_616.0).contains(&f) {
+                        *v = serde_json::Value::from(f as u64);
+                    } else if (-9_223_372_036_854_775_808.0..0.0).contains(&f) {
+                        *v = serde_json::Value::from(f as i64);
+                    }
+                }
+            }
+            serde_json::Value::Array(a) => a.iter_mut().for_each(walk),
+            serde_json::Value::Object(o) => o.values_mut().for_each(walk),
+            _ => {}
+        }
+    }
+    let mut value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    walk(&mut value);
+    serde_json::from_value(value).ok()
+}
+
+/// Every body is a JSON object: serde would also read a struct from an array of its
+/// fields in order, which no client means to send.
+fn object(bytes: &[u8]) -> Result<(), AppError> {
+    match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'{') => Ok(()),
+        _ => Err(error(
+            ErrorCode::InvalidRequest,
+            "the body must be a JSON object",
+        )),
     }
 }
 
@@ -111,22 +171,13 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned + Default> FromRequest<S> fo
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        let bytes = axum::body::Bytes::from_request(req, state)
-            .await
-            .map_err(|e| {
-                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    error(
-                        ErrorCode::PayloadTooLarge,
-                        format!("request body is larger than {MAX_BODY_BYTES} bytes"),
-                    )
-                } else {
-                    error(ErrorCode::InvalidRequest, e.body_text())
-                }
-            })?;
+        let bytes = body_bytes(req, state).await?;
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(MaybeBody(T::default()));
         }
+        object(&bytes)?;
         serde_json::from_slice(&bytes)
+            .or_else(|e| integral(&bytes).ok_or(e))
             .map(MaybeBody)
             .map_err(|e| error(ErrorCode::InvalidRequest, format!("malformed JSON: {e}")))
     }
@@ -313,5 +364,26 @@ impl<S: Send + Sync> FromRequestParts<S> for Key {
             ));
         }
         Ok(Key(key.to_string()))
+    }
+}
+
+/// Query parameters whose rejections are JSON errors with a reason, as a body's are.
+pub(crate) struct Query<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequestParts<S> for Query<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(v)| Query(v))
+            .map_err(|e| error(ErrorCode::InvalidRequest, e.body_text()))
+    }
+}
+
+impl<T: schemars::JsonSchema> aide::operation::OperationInput for Query<T> {
+    fn operation_input(ctx: &mut aide::generate::GenContext, op: &mut aide::openapi::Operation) {
+        axum::extract::Query::<T>::operation_input(ctx, op);
+        crate::openapi::add_errors(op, &[ErrorCode::InvalidRequest, ErrorCode::InvalidParam]);
     }
 }

@@ -264,14 +264,14 @@ async fn not_found() -> AppError {
     )
 }
 
-async fn healthz(State(s): State<AppState>) -> Response {
-    match s.ledger.workspace("ws_healthz_probe").await {
+async fn healthz(State(s): State<AppState>) -> openapi::Health {
+    openapi::Health(match s.ledger.workspace("ws_healthz_probe").await {
         Ok(_) | Err(LedgerError::NotFound(_)) => (StatusCode::OK, "ok\n").into_response(),
         Err(e) => {
             tracing::error!(error = %e, "health check failed");
             (StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n").into_response()
         }
-    }
+    })
 }
 
 // ------------------------------------------------------------------- metrics
@@ -329,7 +329,7 @@ async fn record(State(s): State<AppState>, req: Request, next: Next) -> Response
 #[derive(Clone)]
 struct RouteName(String);
 
-async fn metrics(State(s): State<AppState>) -> Response {
+async fn metrics(State(s): State<AppState>) -> openapi::Metrics {
     let mut out = String::from(
         "# HELP creditkit_http_requests_total HTTP requests by method, route and status.\n# TYPE creditkit_http_requests_total counter\n",
     );
@@ -342,5 +342,5 @@ async fn metrics(State(s): State<AppState>) -> Response {
         let (secs, micros) = (us / 1_000_000, us % 1_000_000);
         out.push_str(&format!("creditkit_http_request_seconds_sum{{method=\"{method}\",route=\"{route}\",status=\"{status}\"}} {secs}.{micros:06}\n"));
     }
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response()
+    openapi::Metrics(([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out).into_response())
 }

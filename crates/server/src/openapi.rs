@@ -42,7 +42,7 @@ const AUTH_ERRORS: &[ErrorCode] = &[
     ErrorCode::RateLimited,
 ];
 
-fn add_errors(op: &mut Operation, codes: &[ErrorCode]) {
+pub(crate) fn add_errors(op: &mut Operation, codes: &[ErrorCode]) {
     let list = op
         .extensions
         .entry(ERRORS.to_string())
@@ -104,7 +104,11 @@ impl OperationInput for Key {
         op.extensions.insert(IDEMPOTENT.into(), json!(true));
         add_errors(
             op,
-            &[ErrorCode::InvalidRequest, ErrorCode::IdempotencyConflict],
+            &[
+                ErrorCode::InvalidRequest,
+                ErrorCode::InvalidParam,
+                ErrorCode::IdempotencyConflict,
+            ],
         );
     }
 }
@@ -112,7 +116,14 @@ impl OperationInput for Key {
 impl<T: schemars::JsonSchema> OperationInput for Body<T> {
     fn operation_input(ctx: &mut GenContext, op: &mut Operation) {
         Json::<T>::operation_input(ctx, op);
-        add_errors(op, &[ErrorCode::InvalidRequest, ErrorCode::PayloadTooLarge]);
+        add_errors(
+            op,
+            &[
+                ErrorCode::InvalidRequest,
+                ErrorCode::InvalidParam,
+                ErrorCode::PayloadTooLarge,
+            ],
+        );
     }
 }
 
@@ -209,11 +220,120 @@ pub(crate) fn finish(api: OpenApi, face: Face) {
             }
         }
     }
+    add_links(&mut doc);
+    bound_integers(&mut doc);
     let cell = match face {
         Face::Workspace => &WORKSPACE_DOC,
         Face::Operator => &OPERATOR_DOC,
     };
     let _ = cell.set(doc);
+}
+
+/// What one operation's answer lets a client call next (OpenAPI links, which a
+/// stateful fuzzer follows: quote → hold → capture): from (method, path), to (method,
+/// path), and the values it takes from the answer (`id` into a path parameter, or into
+/// a body field when the name starts with `body.`).
+type Link = (&'static str, &'static str, &'static str, &'static str, &'static [(&'static str, &'static str)]);
+
+const ID: &[(&str, &str)] = &[("id", "$response.body#/id")];
+const WS: &[(&str, &str)] = &[("ws", "$response.body#/id")];
+
+const LINKS: &[Link] = &[
+    ("post", "/v1/quotes", "post", "/v1/holds", &[("body.quote_id", "$response.body#/id")]),
+    ("post", "/v1/quotes", "get", "/v1/quotes/{id}", ID),
+    ("post", "/v1/holds", "get", "/v1/holds/{id}", ID),
+    ("post", "/v1/holds", "post", "/v1/holds/{id}/capture", ID),
+    ("post", "/v1/holds", "post", "/v1/holds/{id}/release", ID),
+    ("post", "/v1/holds", "post", "/v1/holds/{id}/refund", ID),
+    ("post", "/v1/holds", "post", "/v1/holds/{id}/extend", ID),
+    ("post", "/v1/holds/{id}/capture", "post", "/v1/holds/{id}/refund", ID),
+    ("post", "/v1/caps", "delete", "/v1/caps/{id}", ID),
+    ("post", "/v1/members", "get", "/v1/members/{id}", ID),
+    ("post", "/v1/members", "patch", "/v1/members/{id}", ID),
+    ("post", "/v1/members", "delete", "/v1/members/{id}", ID),
+    ("post", "/v1/members", "delete", "/v1/members/{id}/sessions", ID),
+    ("post", "/v1/sessions", "delete", "/v1/sessions/{id}", ID),
+    ("post", "/v1/checkout", "get", "/v1/checkouts/{id}", ID),
+    ("post", "/admin/v1/workspaces", "get", "/admin/v1/workspaces/{ws}", WS),
+    ("post", "/admin/v1/workspaces", "post", "/admin/v1/workspaces/{ws}/suspend", WS),
+    ("post", "/admin/v1/workspaces", "post", "/admin/v1/workspaces/{ws}/resume", WS),
+    ("post", "/admin/v1/workspaces", "get", "/admin/v1/workspaces/{ws}/cards", WS),
+    ("post", "/admin/v1/workspaces", "post", "/admin/v1/workspaces/{ws}/cards", WS),
+    ("post", "/admin/v1/workspaces", "get", "/admin/v1/workspaces/{ws}/keys", WS),
+    ("post", "/admin/v1/workspaces", "post", "/admin/v1/workspaces/{ws}/keys", WS),
+    ("post", "/admin/v1/workspaces", "get", "/admin/v1/workspaces/{ws}/members", WS),
+    ("post", "/admin/v1/workspaces", "post", "/admin/v1/workspaces/{ws}/members", WS),
+    ("post", "/admin/v1/workspaces", "post", "/admin/v1/workspaces/{ws}/sessions", WS),
+    ("post", "/admin/v1/workspaces", "get", "/admin/v1/workspaces/{ws}/balance", WS),
+    ("post", "/admin/v1/workspaces", "post", "/admin/v1/workspaces/{ws}/grants", WS),
+    ("post", "/admin/v1/workspaces", "post", "/admin/v1/workspaces/{ws}/revocations", WS),
+    ("post", "/admin/v1/workspaces/{ws}/keys", "post", "/admin/v1/workspaces/{ws}/keys/{key}/rotate", &[("ws", "$request.path.ws"), ("key", "$response.body#/id")]),
+    ("post", "/admin/v1/workspaces/{ws}/keys", "post", "/admin/v1/workspaces/{ws}/keys/{key}/revoke", &[("ws", "$request.path.ws"), ("key", "$response.body#/id")]),
+    ("post", "/admin/v1/webhooks", "delete", "/admin/v1/webhooks/{id}", ID),
+];
+
+/// Each link whose both ends are in this document, on the source's 200 answer; a link
+/// naming an operation that does not exist is a bug the tidy test reports.
+fn add_links(doc: &mut Value) {
+    for (from_method, from, to_method, to, values) in LINKS {
+        if doc["paths"][*to][*to_method].is_null() {
+            continue;
+        }
+        let Some(ok) = doc["paths"][*from][*from_method]["responses"]["200"].as_object_mut() else {
+            continue;
+        };
+        let mut link = json!({ "operationRef": format!("#/paths/{}/{to_method}", to.replace('~', "~0").replace('/', "~1")) });
+        for (name, expr) in *values {
+            match name.strip_prefix("body.") {
+                Some(field) => link["requestBody"][field] = json!(expr),
+                None => link["parameters"][*name] = json!(expr),
+            }
+        }
+        let links = ok.entry("links").or_insert_with(|| json!({}));
+        let name = format!("{to_method}{}", to.replace(['/', '{', '}', '-'], "_"));
+        links[name] = link;
+    }
+}
+
+/// A parameter is absent or has a value: `null` is no value on the wire (schemars
+/// writes an `Option` as "or null").
+fn not_null(schema: &mut Value) {
+    if let Some(types) = schema.get_mut("type").and_then(Value::as_array_mut) {
+        types.retain(|t| t != "null");
+        if types.len() == 1 {
+            schema["type"] = types[0].clone();
+        }
+    }
+    if let Some(any) = schema.get_mut("anyOf").and_then(Value::as_array_mut) {
+        any.retain(|s| s.get("type").and_then(Value::as_str) != Some("null"));
+    }
+}
+
+/// An integer's JSON Schema says what the Rust type holds: schemars names the format
+/// (`uint64`), the bounds make it a constraint a validator checks.
+fn bound_integers(schema: &mut Value) {
+    match schema {
+        Value::Object(o) => {
+            let bounds = match o.get("format").and_then(Value::as_str) {
+                Some("uint64") => Some((json!(0), json!(u64::MAX))),
+                Some("int64") => Some((json!(i64::MIN), json!(i64::MAX))),
+                Some("uint32") => Some((json!(0), json!(u32::MAX))),
+                Some("int32") => Some((json!(i32::MIN), json!(i32::MAX))),
+                Some("uint16") => Some((json!(0), json!(u16::MAX))),
+                Some("uint8") => Some((json!(0), json!(u8::MAX))),
+                _ => None,
+            };
+            if let Some((min, max)) = bounds {
+                o.entry("minimum").or_insert(min);
+                o.entry("maximum").or_insert(max);
+            }
+            for v in o.values_mut() {
+                bound_integers(v);
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(bound_integers),
+        _ => {}
+    }
 }
 
 /// The rate card's own JSON Schema (`creditkit card schema`), a valid 3.1 schema.
@@ -253,7 +373,20 @@ fn complete(path: &str, op: &mut Value) {
             "schema": { "type": "string", "minLength": 1, "maxLength": 200 },
             "description": "Retries with the same key and body return the first result; a different body is a 409." }));
     }
+    for p in &mut params {
+        if let Some(schema) = p.get_mut("schema") {
+            not_null(schema);
+        }
+    }
     o.insert("parameters".into(), Value::Array(params));
+    if let Some(schema) = o
+        .get_mut("requestBody")
+        .and_then(|b| b.pointer_mut("/content/application~1json/schema"))
+    {
+        if schema == &json!(true) || schema == &json!({}) {
+            *schema = json!({ "type": "object" });
+        }
+    }
     let auth = o.remove(AUTH);
     let security = match auth.as_ref().and_then(Value::as_str) {
         Some("bearer") => json!([{ "bearer": [] }]),
@@ -350,3 +483,65 @@ impl<T> OperationOutput for EventStream<T> {
             .collect()
     }
 }
+
+/// Answers that are not a JSON wire type, each documented by its own kind.
+macro_rules! documented {
+    ($(#[$doc:meta])* $name:ident: $($status:literal $mime:literal $schema:tt $desc:literal),+) => {
+        $(#[$doc])*
+        pub(crate) struct $name(pub axum::response::Response);
+
+        impl axum::response::IntoResponse for $name {
+            fn into_response(self) -> axum::response::Response {
+                self.0
+            }
+        }
+
+        impl OperationOutput for $name {
+            type Inner = ();
+
+            fn inferred_responses(
+                _: &mut GenContext,
+                _: &mut Operation,
+            ) -> Vec<(Option<u16>, aide::openapi::Response)> {
+                vec![$((Some($status), response($mime, json!($schema), $desc))),+]
+            }
+        }
+    };
+}
+
+fn response(mime: &str, schema: Value, description: &str) -> aide::openapi::Response {
+    let media = aide::openapi::MediaType {
+        schema: Some(aide::openapi::SchemaObject {
+            json_schema: schemars::Schema::try_from(schema).unwrap_or_default(),
+            example: None,
+            external_docs: None,
+        }),
+        ..Default::default()
+    };
+    aide::openapi::Response {
+        description: description.into(),
+        content: [(mime.to_string(), media)].into_iter().collect(),
+        ..Default::default()
+    }
+}
+
+documented!(
+    /// `/healthz`: a line of text.
+    Health: 200 "text/plain" { "type": "string" } "ok", 503 "text/plain" { "type": "string" } "the database cannot be reached"
+);
+documented!(
+    /// `/metrics`: Prometheus' text format.
+    Metrics: 200 "text/plain" { "type": "string" } "Prometheus text exposition format"
+);
+documented!(
+    /// `GET /v1/card`: the card as uploaded.
+    CardJson: 200 "application/json" { "$ref": "#/components/schemas/RateCard" } "the rate card that prices this wallet"
+);
+documented!(
+    /// A tokenizer's rank data, immutable (`ETag`: its SHA-256).
+    RankData: 200 "application/octet-stream" { "type": "string", "contentEncoding": "binary" } "the rank data", 304 "application/octet-stream" { "type": "string" } "not modified (If-None-Match matched the ETag)"
+);
+documented!(
+    /// The payment provider's webhook, acknowledged.
+    Acknowledged: 200 "application/json" { "type": "object" } "the event was applied (or was already)"
+);

@@ -4,12 +4,13 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
+use crate::extract::Query;
 use aide::axum::routing::{delete_with, get_with, post_with, put_with};
 use aide::axum::ApiRouter;
-use axum::extract::{Path, Query, State};
-use axum::http::{header, StatusCode};
+use axum::extract::{Path, State};
+use axum::http::header;
 use axum::response::sse::{Event, KeepAlive, Sse};
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use axum::Json;
 use creditkit_api::admin::{GrantRequest, RevokeRequest};
 use creditkit_api::{
@@ -86,10 +87,10 @@ pub(crate) fn routes() -> ApiRouter<AppState> {
             get_with(crate::payments::routes::checkout_done, doc(None, "The page a buyer returns to from the provider's checkout: what the provider has said so far (processing, received, failed, expired), never received before its webhook", &[])),
         )
         .api_route("/webhooks/{provider}",
-            post_with(crate::payments::routes::post_webhook, doc(None, "The payment provider's signed webhook (`stripe`): checkout paid, invoice paid, charge refunded, subscription ended; each event applied once", &[E::InvalidParam])),
+            post_with(crate::payments::routes::post_webhook, doc(None, "The payment provider's signed webhook (`stripe`): checkout paid, invoice paid, charge refunded, subscription ended; each event applied once", &[E::InvalidRequest, E::Unauthorized, E::NotFound, E::PaymentsNotConfigured])),
         )
         .api_route("/events", get_with(get_events, doc(Some(Op::Read), "Server-sent events: `balance` after every change to the wallet, `end` (an error body) when the credential ends (token may be passed as ?access_token=)", &[])))
-        .api_route("/tokenizers/{name}", get_with(crate::assets::get_tokenizer, doc(None, "An encoding's token rank data (`o200k_base`, `cl100k_base`), public and immutable; the widget fetches it lazily and verifies its SHA-256 (the ETag)", &[])))
+        .api_route("/tokenizers/{name}", get_with(crate::assets::get_tokenizer, doc(None, "An encoding's token rank data (`o200k_base`, `cl100k_base`), public and immutable; the widget fetches it lazily and verifies its SHA-256 (the ETag)", &[E::NotFound])))
 }
 
 #[derive(Deserialize, schemars::JsonSchema)]
@@ -134,9 +135,14 @@ async fn put_thresholds(
     Ok(Json(s.ledger.set_thresholds(&p, &t).await?))
 }
 
-async fn get_card(State(s): State<AppState>, Auth(p): Auth) -> Result<Response, AppError> {
+async fn get_card(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+) -> Result<crate::openapi::CardJson, AppError> {
     let json = s.ledger.card_json(&p).await?;
-    Ok(([(header::CONTENT_TYPE, "application/json")], json).into_response())
+    Ok(crate::openapi::CardJson(
+        ([(header::CONTENT_TYPE, "application/json")], json).into_response(),
+    ))
 }
 
 /// Rate cards are the operator's (`/admin/v1`): refused here for every credential,
@@ -253,9 +259,9 @@ async fn delete_cap(
     State(s): State<AppState>,
     Auth(p): Auth,
     Path(id): Path<String>,
-) -> Result<StatusCode, AppError> {
+) -> Result<axum::response::NoContent, AppError> {
     s.ledger.delete_cap(&p, &id).await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(axum::response::NoContent)
 }
 
 async fn get_wallets(
@@ -284,9 +290,9 @@ async fn put_payee(
     Auth(p): Auth,
     Path(agent): Path<String>,
     Body(req): Body<creditkit_api::PayeeRequest>,
-) -> Result<StatusCode, AppError> {
+) -> Result<axum::response::NoContent, AppError> {
     s.ledger.set_payee(&p, &agent, &req.wallet_id).await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(axum::response::NoContent)
 }
 
 async fn get_earnings(
@@ -430,6 +436,7 @@ async fn post_revocation(
 #[derive(Deserialize, schemars::JsonSchema)]
 struct UsageQuery {
     wallet_id: Option<String>,
+    #[schemars(with = "Option<UsageGroup>")]
     group_by: Option<String>,
     #[serde(flatten)]
     filter: FilterQuery,
@@ -440,6 +447,8 @@ struct UsageQuery {
 struct FilterQuery {
     member_id: Option<String>,
     action: Option<String>,
+    /// A calendar month, `2026-01`.
+    #[schemars(regex(pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])$"))]
     month: Option<String>,
 }
 
@@ -509,8 +518,11 @@ async fn get_usage(
 struct TransactionsQuery {
     wallet_id: Option<String>,
     #[serde(rename = "type")]
+    #[schemars(with = "Option<TransactionKind>")]
     kind: Option<String>,
     cursor: Option<String>,
+    /// Entries a page, at most 200.
+    #[schemars(with = "Option<u32>", range(min = 1, max = 200))]
     limit: Option<String>,
     #[serde(flatten)]
     filter: FilterQuery,
@@ -590,9 +602,9 @@ async fn delete_member(
     State(s): State<AppState>,
     Auth(p): Auth,
     Path(id): Path<String>,
-) -> Result<StatusCode, AppError> {
+) -> Result<axum::response::NoContent, AppError> {
     s.ledger.remove_member(&p, &id).await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(axum::response::NoContent)
 }
 
 /// Signs a member out everywhere: every session of theirs ends.
@@ -600,9 +612,9 @@ async fn delete_member_sessions(
     State(s): State<AppState>,
     Auth(p): Auth,
     Path(id): Path<String>,
-) -> Result<StatusCode, AppError> {
+) -> Result<axum::response::NoContent, AppError> {
     s.ledger.revoke_member_sessions(&p, &id).await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(axum::response::NoContent)
 }
 
 async fn post_session(
@@ -618,14 +630,14 @@ async fn delete_session(
     State(s): State<AppState>,
     Auth(p): Auth,
     Path(id): Path<String>,
-) -> Result<StatusCode, AppError> {
+) -> Result<axum::response::NoContent, AppError> {
     let id = if id == "current" {
         p.credential_id.clone()
     } else {
         id
     };
     s.ledger.revoke_session(&p, &id).await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(axum::response::NoContent)
 }
 
 /// Server-sent events: the wallet's balance now, then again after every change to it,

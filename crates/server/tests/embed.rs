@@ -204,7 +204,7 @@ both! {
         // An id that cannot be one is refused when quoting.
         let long = "x".repeat(201);
         let (s, v) = srv.call("POST", "/v1/quotes", &ann, None, Some(json!({ "request": { "action": "message", "params": { "model": "gpt-4o" } }, "conversation_id": long }))).await;
-        assert_eq!((s, v["path"].as_str()), (StatusCode::BAD_REQUEST, Some("conversation_id")), "{v}");
+        assert_eq!((s, v["path"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("conversation_id")), "{v}");
     };
 
     a_member_switches_between_the_wallets_that_are_theirs => |store| async move {
@@ -240,7 +240,7 @@ both! {
         let dearer: Value = serde_json::from_str(&LANDING.replace(r#""2k": 60"#, r#""2k": 75"#)).unwrap();
         // A rise in force at once is refused, with the reason, and changes nothing.
         let (s, v) = srv.call("POST", &cards, &op, None, Some(json!({ "card": dearer }))).await;
-        assert_eq!((s, v["path"].as_str()), (StatusCode::BAD_REQUEST, Some("effective_at_ms")), "{v}");
+        assert_eq!((s, v["path"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("effective_at_ms")), "{v}");
         let (s, v) = srv.call("GET", "/v1/price-notice", &ann, None, None).await;
         assert_eq!((s, v), (StatusCode::OK, Value::Null));
         // Scheduled 15 days ahead: the operator hears `card.scheduled`.

@@ -96,7 +96,7 @@ both! {
         assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
         assert_eq!(resp.json::<Value>().await.unwrap()["code"], "invalid_request");
         let (s, v) = srv.call("POST", "/v1/quotes", &k, None, Some(json!({ "request": { "action": "image" } }))).await;
-        assert_eq!((s, v["code"].as_str(), v["path"].as_str()), (StatusCode::BAD_REQUEST, Some("missing_param"), Some("request.params.resolution")));
+        assert_eq!((s, v["code"].as_str(), v["path"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("missing_param"), Some("request.params.resolution")));
         let (s, v) = srv.call("POST", "/v1/quotes", &k, None, Some(json!({ "request": { "action": "rewrite", "quantity": -1 } }))).await;
         assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
         let (s, v) = srv.call("POST", "/v1/holds", &k, None, Some(json!({ "quote_id": "quo_x" }))).await;

@@ -247,7 +247,7 @@ both! {
         cheaper["data"]["object"]["amount_total"] = 100.into();
         let body = cheaper.to_string();
         let (s, v) = shop.raw_webhook(&body, &creditkit_stripe_standin::sign(WEBHOOK_SECRET, now, &body)).await;
-        assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
         assert_eq!(snapshot().await, before, "no refused event changed anything");
         shop.audit().await;
     };
@@ -261,7 +261,7 @@ both! {
         let (s, _) = shop.srv.call("POST", "/v1/checkout", &viewer, None, Some(json!({ "pack_id": "starter" }))).await;
         assert_eq!(s, StatusCode::FORBIDDEN);
         let (s, v) = shop.srv.call("POST", "/v1/checkout", &shop.srv.key, None, Some(json!({ "pack_id": "nope" }))).await;
-        assert_eq!((s, v["path"].as_str()), (StatusCode::BAD_REQUEST, Some("pack_id")));
+        assert_eq!((s, v["path"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("pack_id")));
         let (s, v) = shop.srv.call("POST", "/v1/checkout", &shop.srv.key, None, Some(json!({ "pack_id": "starter", "return_url": "https://evil.example" }))).await;
         assert_eq!((s, v["path"].as_str()), (StatusCode::BAD_REQUEST, Some("return_url")));
         let c = shop.checkout(&shop.srv.key, json!({ "pack_id": "starter", "return_url": "https://app.example.com/billing" })).await;
@@ -399,7 +399,7 @@ both! {
             renewal["data"]["object"]["currency"] = currency.into();
             let (body, sig) = signed(&renewal);
             let (s, v) = shop.raw_webhook(&body, &sig).await;
-            assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+            assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
         }
         assert_eq!(snapshot().await, before, "a mismatched invoice changed nothing");
         // A completion naming our checkout but not the session this server opened for it,
@@ -492,7 +492,7 @@ both! {
         // A second plan checkout would charge twice: refused, nothing opened.
         let opened = shop.standin.record.lock().unwrap().requests.len();
         let (s, v) = shop.srv.call("POST", "/v1/checkout", &key, None, Some(json!({ "plan_id": "pro" }))).await;
-        assert_eq!((s, v["path"].as_str()), (StatusCode::BAD_REQUEST, Some("plan_id")), "{v}");
+        assert_eq!((s, v["path"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("plan_id")), "{v}");
         assert_eq!(shop.standin.record.lock().unwrap().requests.len(), opened);
         let (_, sub) = shop.srv.call("GET", "/v1/subscription", &key, None, None).await;
         assert_eq!((sub["plan_id"].as_str(), sub["amount_minor"].as_u64(), sub["cancel_at_period_end"].as_bool()), (Some("starter"), Some(4900), Some(false)), "{sub}");
@@ -549,7 +549,7 @@ both! {
         let a = shop.checkout(&key, json!({ "plan_id": "starter" })).await;
         // While its page may still be paid, a second plan checkout is refused.
         let (s, v) = shop.srv.call("POST", "/v1/checkout", &key, None, Some(json!({ "plan_id": "pro" }))).await;
-        assert_eq!((s, v["path"].as_str()), (StatusCode::BAD_REQUEST, Some("plan_id")), "{v}");
+        assert_eq!((s, v["path"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("plan_id")), "{v}");
         // Half an hour later it may be opened; both pages get paid (the first one's
         // webhook late): the second replaces the first, which is ended at the provider.
         shop.srv.clock.advance(31 * 60_000);
@@ -599,7 +599,7 @@ both! {
         assert_eq!(queue.as_array().unwrap().len(), 1, "{queue}");
         // No account connected yet: approving is refused, nothing moves.
         let (s, v) = shop.srv.call("POST", &format!("/admin/v1/payouts/{id}/approve"), &op, None, None).await;
-        assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
         // The creator connects one on the provider's onboarding page.
         let (s, a) = shop.srv.call("POST", &format!("/v1/payout-account?wallet_id={org}"), &creator, None, None).await;
         assert_eq!((s, a["status"].as_str()), (StatusCode::OK, Some("pending")), "{a}");

@@ -215,7 +215,7 @@ both! {
         }
         let before = money(&srv).await;
         let (s, v) = srv.call("POST", "/v1/caps", &admin, None, Some(json!({ "scope": "wallet", "limit_millicredits": 1_000, "period": "day" }))).await;
-        assert_eq!((s, v["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_request")), "{v}");
+        assert_eq!((s, v["code"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_param")), "{v}");
         assert!(v["message"].as_str().unwrap().contains("at most 50 caps"), "{v}");
         assert_eq!(money(&srv).await, before);
         let (s, caps) = srv.call("GET", "/v1/caps", &admin, None, None).await;
@@ -306,7 +306,7 @@ both! {
         let before = money(&srv).await;
         // Naming another project is refused; naming none still counts against spring.
         let (s, v) = srv.call("POST", "/v1/quotes", &pia, None, Some(json!({ "request": { "action": "rewrite" }, "project": "autumn" }))).await;
-        assert_eq!((s, v["path"].as_str()), (StatusCode::BAD_REQUEST, Some("project")), "{v}");
+        assert_eq!((s, v["path"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("project")), "{v}");
         assert_eq!(money(&srv).await, before);
         let mut held = 0;
         for i in 0..3 {
@@ -332,7 +332,7 @@ both! {
                        "http://169.254.169.254/latest/meta-data", "http://[::1]:8080/hook", "http://192.168.0.7/x",
                        "http://[::ffff:127.0.0.1]/hook", "https://user@172.16.0.1:443/hook"] {
             let (s, v) = srv.call("POST", "/admin/v1/webhooks", &op, None, Some(json!({ "url": target }))).await;
-            assert_eq!((s, v["path"].as_str()), (StatusCode::BAD_REQUEST, Some("url")), "{target}: {v}");
+            assert_eq!((s, v["path"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("url")), "{target}: {v}");
         }
         let (_, list) = srv.call("GET", "/admin/v1/webhooks", &op, None, None).await;
         assert_eq!(list.as_array().map(Vec::len), Some(0), "nothing was registered: {list}");

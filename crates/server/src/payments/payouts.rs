@@ -3,7 +3,8 @@
 //! follows it (`GET /v1/payouts`); the operator approves or rejects it
 //! (`/admin/v1/payouts`), approval transferring it through the provider.
 
-use axum::extract::{Path, Query, State};
+use crate::extract::Query;
+use axum::extract::{Path, State};
 use axum::Json;
 use creditkit_api::{ErrorCode, Payout, PayoutAccount, PayoutState};
 use serde::Deserialize;
@@ -98,6 +99,7 @@ pub(crate) async fn get_payouts(
 
 #[derive(Deserialize, schemars::JsonSchema)]
 pub(crate) struct StatusParam {
+    #[schemars(with = "Option<PayoutState>")]
     status: Option<String>,
 }
 
@@ -152,6 +154,7 @@ pub(crate) async fn approve(
 
 #[derive(Deserialize, schemars::JsonSchema)]
 pub(crate) struct Rejection {
+    #[schemars(length(min = 1, max = 500), regex(pattern = r"\S"))]
     reason: String,
 }
 

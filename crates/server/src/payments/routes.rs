@@ -1,7 +1,8 @@
 //! `POST /v1/checkout`, its return page, and `POST /v1/webhooks/{provider}`.
 
+use crate::extract::Query;
 use axum::body::Bytes;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::Json;
@@ -73,7 +74,7 @@ fn return_urls(
         if !allowed {
             return Err(AppError::from(
                 ApiError::new(
-                    ErrorCode::InvalidRequest,
+                    ErrorCode::InvalidParam,
                     "return_url must be a page of an origin this server allows (--cors)",
                 )
                 .at("return_url"),
@@ -248,6 +249,17 @@ pub(crate) async fn get_checkout(
 /// The provider's webhook: verified, then applied once. A 2xx tells the provider it
 /// was handled (or safely ignored); anything else makes it retry later.
 pub(crate) async fn post_webhook(
+    state: State<AppState>,
+    provider: Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<crate::openapi::Acknowledged, AppError> {
+    webhook(state, provider, headers, body)
+        .await
+        .map(crate::openapi::Acknowledged)
+}
+
+async fn webhook(
     State(s): State<AppState>,
     Path(provider): Path<String>,
     headers: HeaderMap,

@@ -374,7 +374,7 @@ pub(crate) fn cases() -> Vec<Case> {
         true,
         Needs::Hold,
     );
-    extend.allowed_status = 400;
+    extend.allowed_status = 422;
     v.push(extend);
     // This server takes no payments: allowed callers get that answer, not a 403.
     let mut buy = case(
@@ -426,7 +426,7 @@ pub(crate) fn cases() -> Vec<Case> {
         true,
         OrgWallet,
     );
-    payout.allowed_status = 400;
+    payout.allowed_status = 422;
     v.push(payout);
     v.push(case(
         Op::Read,
