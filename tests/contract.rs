@@ -146,16 +146,18 @@ async fn serve(store: Store, root: &Path) -> (String, Vec<Run>) {
         .await
         .unwrap();
     let session = session["token"].as_str().expect("a session token").to_string();
+    // The session first: the API key's run may sign its member out (that is one of the
+    // operations it may call).
     let runs = vec![
-        Run {
-            name: "workspace API key",
-            doc: "/v1/openapi.json",
-            token: api_key,
-        },
         Run {
             name: "browser session",
             doc: "/v1/openapi.json",
             token: session,
+        },
+        Run {
+            name: "workspace API key",
+            doc: "/v1/openapi.json",
+            token: api_key,
         },
         Run {
             name: "operator key",

@@ -74,7 +74,7 @@ pub(crate) type ApiResult<T> = Result<Json<T>, AppError>;
 /// A JSON body whose rejections are JSON errors with a reason, not plain text.
 pub(crate) struct Body<T>(pub T);
 
-impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for Body<T> {
+impl<S: Send + Sync, T: serde::de::DeserializeOwned + serde::Serialize> FromRequest<S> for Body<T> {
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
@@ -98,7 +98,7 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for Body<T> 
             e => Err(e),
         });
         match read {
-            Ok(Json(v)) => Ok(Body(v)),
+            Ok(Json(v)) => no_nul(&bytes, &v).map(|()| Body(v)),
             Err(JsonRejection::JsonSyntaxError(e)) => Err(error(
                 ErrorCode::InvalidRequest,
                 format!("malformed JSON: {}", e.body_text()),
@@ -152,6 +152,36 @@ fn integral<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Option<T> {
     serde_json::from_value(value).ok()
 }
 
+/// No text the server keeps holds the NUL character (`\u0000`): PostgreSQL cannot store
+/// it, and no name, reason or id needs it. Refused at the door, the same on every store;
+/// fields the server ignores may hold anything. The body is scanned first, so a body
+/// without the escape costs nothing more.
+pub(crate) fn no_nul<T: serde::Serialize>(bytes: &[u8], read: &T) -> Result<(), AppError> {
+    let escaped = |i: usize| bytes[..i].iter().rev().take_while(|b| **b == b'\\').count() % 2 == 0;
+    let maybe = bytes
+        .windows(6)
+        .enumerate()
+        .any(|(i, w)| w.eq_ignore_ascii_case(b"\\u0000") && escaped(i));
+    if !maybe {
+        return Ok(());
+    }
+    fn holds(v: &serde_json::Value) -> bool {
+        match v {
+            serde_json::Value::String(s) => s.contains('\0'),
+            serde_json::Value::Array(a) => a.iter().any(holds),
+            serde_json::Value::Object(o) => o.iter().any(|(k, v)| k.contains('\0') || holds(v)),
+            _ => false,
+        }
+    }
+    if serde_json::to_value(read).is_ok_and(|v| holds(&v)) {
+        return Err(error(
+            ErrorCode::InvalidRequest,
+            "text may not contain the NUL character (\\u0000)",
+        ));
+    }
+    Ok(())
+}
+
 /// Every body is a JSON object: serde would also read a struct from an array of its
 /// fields in order, which no client means to send.
 fn object(bytes: &[u8]) -> Result<(), AppError> {
@@ -167,7 +197,9 @@ fn object(bytes: &[u8]) -> Result<(), AppError> {
 /// A JSON body that may be left out: absent or blank means the defaults.
 pub(crate) struct MaybeBody<T>(pub T);
 
-impl<S: Send + Sync, T: serde::de::DeserializeOwned + Default> FromRequest<S> for MaybeBody<T> {
+impl<S: Send + Sync, T: serde::de::DeserializeOwned + serde::Serialize + Default> FromRequest<S>
+    for MaybeBody<T>
+{
     type Rejection = AppError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
@@ -176,10 +208,11 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned + Default> FromRequest<S> fo
             return Ok(MaybeBody(T::default()));
         }
         object(&bytes)?;
-        serde_json::from_slice(&bytes)
+        let v: T = serde_json::from_slice(&bytes)
             .or_else(|e| integral(&bytes).ok_or(e))
-            .map(MaybeBody)
-            .map_err(|e| error(ErrorCode::InvalidRequest, format!("malformed JSON: {e}")))
+            .map_err(|e| error(ErrorCode::InvalidRequest, format!("malformed JSON: {e}")))?;
+        no_nul(&bytes, &v)?;
+        Ok(MaybeBody(v))
     }
 }
 
@@ -386,4 +419,22 @@ impl<T: schemars::JsonSchema> aide::operation::OperationInput for Query<T> {
         axum::extract::Query::<T>::operation_input(ctx, op);
         crate::openapi::add_errors(op, &[ErrorCode::InvalidRequest, ErrorCode::InvalidParam]);
     }
+}
+
+/// The same for the URL: a `%00` in the path or the query is refused before routing.
+pub(crate) async fn refuse_nul(req: Request, next: axum::middleware::Next) -> Response {
+    let uri = req.uri();
+    let text = uri.path_and_query().map_or("", |pq| pq.as_str());
+    let nul = text
+        .as_bytes()
+        .windows(3)
+        .any(|w| w.eq_ignore_ascii_case(b"%00"));
+    if nul {
+        return error(
+            ErrorCode::InvalidRequest,
+            "the URL may not contain the NUL character (%00)",
+        )
+        .into_response();
+    }
+    next.run(req).await
 }

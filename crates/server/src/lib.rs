@@ -148,6 +148,7 @@ pub fn router(state: AppState, options: &Options) -> Router {
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn_with_state(state.clone(), record))
         .layer(middleware::from_fn(run_to_completion))
+        .layer(middleware::from_fn(extract::refuse_nul))
         .with_state(state);
     if let Some(dir) = &options.static_dir {
         app = app.fallback_service(tower_http::services::ServeDir::new(dir));

@@ -215,7 +215,8 @@ pub(crate) fn finish(api: OpenApi, face: Face) {
             let Some(item) = item.as_object_mut() else {
                 continue;
             };
-            for op in item.values_mut() {
+            for (method, op) in item.iter_mut() {
+                op["operationId"] = json!(operation_id(method, path));
                 complete(path, op);
             }
         }
@@ -282,7 +283,7 @@ fn add_links(doc: &mut Value) {
         let Some(ok) = doc["paths"][*from][*from_method]["responses"]["200"].as_object_mut() else {
             continue;
         };
-        let mut link = json!({ "operationRef": format!("#/paths/{}/{to_method}", to.replace('~', "~0").replace('/', "~1")) });
+        let mut link = json!({ "operationId": operation_id(to_method, to) });
         for (name, expr) in *values {
             match name.strip_prefix("body.") {
                 Some(field) => link["requestBody"][field] = json!(expr),
@@ -290,9 +291,18 @@ fn add_links(doc: &mut Value) {
             }
         }
         let links = ok.entry("links").or_insert_with(|| json!({}));
-        let name = format!("{to_method}{}", to.replace(['/', '{', '}', '-'], "_"));
-        links[name] = link;
+        links[operation_id(to_method, to)] = link;
     }
+}
+
+/// `post_v1_holds_id_capture`: the method and the path's words, for generated clients
+/// and for links.
+fn operation_id(method: &str, path: &str) -> String {
+    let words: Vec<&str> = path
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    format!("{method}_{}", words.join("_"))
 }
 
 /// A parameter is absent or has a value: `null` is no value on the wire (schemars
@@ -345,6 +355,22 @@ fn rate_card_schema() -> Value {
         o.remove("$schema");
         o.remove("$id");
     }
+    // Its `#/$defs/…` references name its own root; in the document that root is here.
+    fn rebase(v: &mut Value) {
+        match v {
+            Value::Object(o) => {
+                if let Some(Value::String(r)) = o.get_mut("$ref") {
+                    if let Some(rest) = r.strip_prefix("#/$defs/") {
+                        *r = format!("#/components/schemas/RateCard/$defs/{rest}");
+                    }
+                }
+                o.values_mut().for_each(rebase);
+            }
+            Value::Array(a) => a.iter_mut().for_each(rebase),
+            _ => {}
+        }
+    }
+    rebase(&mut schema);
     schema
 }
 
@@ -408,6 +434,16 @@ fn complete(path: &str, op: &mut Value) {
         .filter_map(Value::as_str)
         .map(ErrorCode::parse)
         .collect();
+    // Any request can be malformed (a NUL in the URL, a query that does not parse).
+    let mut codes = codes;
+    if !codes.contains(&ErrorCode::InvalidRequest) {
+        codes.insert(0, ErrorCode::InvalidRequest);
+        if let Some(list) = o.get_mut(ERRORS).and_then(Value::as_array_mut) {
+            list.insert(0, json!(ErrorCode::InvalidRequest.as_str()));
+        } else {
+            o.insert(ERRORS.into(), json!([ErrorCode::InvalidRequest.as_str()]));
+        }
+    }
     let responses = o
         .entry("responses")
         .or_insert_with(|| json!({}))

@@ -455,7 +455,8 @@ struct FilterQuery {
 impl FilterQuery {
     fn checked(self) -> Result<creditkit_api::UsageFilter, AppError> {
         let given = |v: Option<String>| v.filter(|v| !v.is_empty());
-        let month = given(self.month);
+        // An empty month is not a month (the document's pattern says so): refused.
+        let month = self.month;
         if let Some(m) = &month {
             let b = m.as_bytes();
             let ok = b.len() == 7
@@ -534,7 +535,7 @@ async fn get_transactions(
     Query(q): Query<TransactionsQuery>,
 ) -> ApiResult<creditkit_api::Page<creditkit_api::Transaction>> {
     let kind = match q.kind.as_deref() {
-        None | Some("") => None,
+        None => None,
         Some(k) => Some(TransactionKind::parse(k).ok_or_else(|| {
             let all: Vec<_> = TransactionKind::ALL.iter().map(|k| k.as_str()).collect();
             error(

@@ -151,7 +151,7 @@ async fn a_quote_counts_the_turn_text_exactly_with_the_model_tokenizer() {
     assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     assert!(v["message"].as_str().unwrap().contains("not both"), "{v}");
     let (s, v) = post_quote(&base, &key, json!({ "input_text": "hi" })).await;
-    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
     let (s, v) = post_quote(
         &base,
         &key,

@@ -152,7 +152,7 @@ pub(crate) async fn approve(
     }
 }
 
-#[derive(Deserialize, schemars::JsonSchema)]
+#[derive(Deserialize, serde::Serialize, schemars::JsonSchema)]
 pub(crate) struct Rejection {
     #[schemars(length(min = 1, max = 500), regex(pattern = r"\S"))]
     reason: String,
