@@ -48,7 +48,14 @@ async fn schemathesis_finds_nothing_on_either_store() {
                 .arg(format!("{base}{}", run.doc))
                 .args(["--url", &base])
                 .args(["-H", &format!("Authorization: Bearer {}", run.token)])
-                .args(["--checks", "all", "--max-examples", &examples, "--seed", "20261205"])
+                .args([
+                    "--checks",
+                    "all",
+                    "--max-examples",
+                    &examples,
+                    "--seed",
+                    "20261205",
+                ])
                 .args(["--workers", "1"])
                 .current_dir(&root)
                 .output()
@@ -73,7 +80,10 @@ async fn schemathesis_finds_nothing_on_either_store() {
             }
         }
     }
-    assert!(failed.is_empty(), "Schemathesis found failures in: {failed:?}");
+    assert!(
+        failed.is_empty(),
+        "Schemathesis found failures in: {failed:?}"
+    );
 }
 
 /// The real server on `store`, seeded with the demo's products, paid through the local
@@ -145,7 +155,10 @@ async fn serve(store: Store, root: &Path) -> (String, Vec<Run>) {
         .json()
         .await
         .unwrap();
-    let session = session["token"].as_str().expect("a session token").to_string();
+    let session = session["token"]
+        .as_str()
+        .expect("a session token")
+        .to_string();
     // The session first: the API key's run may sign its member out (that is one of the
     // operations it may call).
     let runs = vec![

@@ -35,7 +35,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use creditkit_api::{Hold, HoldStatus, Quote};
+use creditkit_api::{CaptureRequest, Hold, HoldStatus, SessionRequest};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -122,6 +122,22 @@ impl IntoResponse for Refusal {
     }
 }
 
+/// creditkit's refusal as the page's: its status, its sentence, its error body.
+impl From<creditkit_client::Error> for Refusal {
+    fn from(e: creditkit_client::Error) -> Refusal {
+        match e {
+            creditkit_client::Error::Api { status, error } => Refusal(
+                StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY),
+                error.message.clone(),
+                serde_json::to_value(&*error).unwrap_or(Value::Null),
+            ),
+            creditkit_client::Error::Transport(_) => {
+                refuse(StatusCode::BAD_GATEWAY, "creditkit cannot be reached")
+            }
+        }
+    }
+}
+
 fn refuse(status: StatusCode, message: impl Into<String>) -> Refusal {
     Refusal(status, message.into(), Value::Null)
 }
@@ -188,48 +204,10 @@ impl App {
             .ok_or_else(|| refuse(StatusCode::NOT_FOUND, format!("no product `{product}`")))
     }
 
-    pub(crate) async fn get(&self, key: &str, path: &str) -> Result<Value, Refusal> {
-        self.call(key, reqwest::Method::GET, path, None, None).await
-    }
-
-    /// Calls creditkit with the product's API key; creditkit's error message on failure.
-    pub(crate) async fn call(
-        &self,
-        key: &str,
-        method: reqwest::Method,
-        path: &str,
-        idempotency_key: Option<&str>,
-        body: Option<Value>,
-    ) -> Result<Value, Refusal> {
-        let mut req = self
-            .http
-            .request(method, format!("{}/v1{path}", self.config.api))
-            .bearer_auth(key);
-        if let Some(k) = idempotency_key {
-            req = req.header("Idempotency-Key", k);
-        }
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req
-            .send()
-            .await
-            .map_err(|_| refuse(StatusCode::BAD_GATEWAY, "creditkit cannot be reached"))?;
-        let status = resp.status();
-        let value: Value = resp.json().await.unwrap_or(Value::Null);
-        if status.is_success() {
-            Ok(value)
-        } else {
-            let message = value["message"]
-                .as_str()
-                .unwrap_or("creditkit refused")
-                .to_string();
-            Err(Refusal(
-                StatusCode::from_u16(status.as_u16()).unwrap_or(StatusCode::BAD_GATEWAY),
-                message,
-                value,
-            ))
-        }
+    /// creditkit's API with the product's key: the typed client, over this backend's
+    /// connection pool.
+    pub(crate) fn api(&self, key: &str) -> creditkit_client::Client {
+        creditkit_client::Client::with_http(self.http.clone(), &self.config.api, key)
     }
 }
 
@@ -255,11 +233,15 @@ struct SessionAsk {
 /// a cookie saying who signed in on this browser.
 async fn session(State(app): Shared, Json(ask): Json<SessionAsk>) -> Result<Response, Refusal> {
     let key = app.key(&ask.product)?;
-    let body = json!({ "external_id": ask.member, "ttl_seconds": 900 });
     let s = app
-        .call(key, reqwest::Method::POST, "/sessions", None, Some(body))
+        .api(key)
+        .create_session(&SessionRequest {
+            external_id: Some(ask.member.clone()),
+            ttl_seconds: Some(900),
+            ..SessionRequest::default()
+        })
         .await?;
-    let member = s["member_id"].as_str().unwrap_or_default().to_string();
+    let member = s.member_id.clone();
     let id = random_hex();
     let mut signins = app.signins.lock().expect("sign-ins lock");
     if signins.len() >= 10_000 {
@@ -273,7 +255,7 @@ async fn session(State(app): Shared, Json(ask): Json<SessionAsk>) -> Result<Resp
     );
     Ok((
         [(axum::http::header::SET_COOKIE, cookie)],
-        Json(json!({ "token": s["token"], "expires_at_ms": s["expires_at_ms"] })),
+        Json(json!({ "token": s.token, "expires_at_ms": s.expires_at_ms })),
     )
         .into_response())
 }
@@ -296,9 +278,8 @@ async fn run(
     let key = app.key(&ask.product)?;
     let member = app.signed_in(&headers, &ask.product)?;
     // What was confirmed, from creditkit: another workspace's hold is not found.
-    let hold_path = format!("/holds/{}", ask.hold_id);
-    let hold: Hold = serde_json::from_value(app.get(key, &hold_path).await?)
-        .map_err(|_| refuse(StatusCode::BAD_GATEWAY, "unexpected hold"))?;
+    let api = app.api(key);
+    let hold = api.get_hold(&ask.hold_id).await?;
     app.check_owner(&hold, &member)?;
     if hold.status != HoldStatus::Active {
         return Err(refuse(
@@ -306,40 +287,30 @@ async fn run(
             "this action was already settled",
         ));
     }
-    let quote_path = format!("/quotes/{}", hold.quote_id);
-    let quote: Quote = serde_json::from_value(app.get(key, &quote_path).await?)
-        .map_err(|_| refuse(StatusCode::BAD_GATEWAY, "unexpected quote"))?;
+    let quote = api.get_quote(&hold.quote_id).await?;
     // The operation itself (simulated): takes a moment, fails when asked to.
     tokio::time::sleep(app.config.work).await;
     if ask.fail {
-        app.call(
-            key,
-            reqwest::Method::POST,
-            &format!("/holds/{}/release", hold.id),
-            Some(&app.settle_key("release", &hold.id)),
-            Some(json!({})),
-        )
-        .await?;
+        api.release(&hold.id, &app.settle_key("release", &hold.id))
+            .await?;
         return Err(refuse(
             StatusCode::UNPROCESSABLE_ENTITY,
             "The generation failed (simulated).",
         ));
     }
-    // Charge what was used: an exact quote at its price (no body); a range at what the
+    // Charge what was used: an exact quote at its price (no amount); a range at what the
     // operation used — here the estimate's expected amount. Never above the hold.
-    let body = if quote.estimate.exact {
-        json!({})
-    } else {
-        json!({ "amount_millicredits": quote.estimate.expected_millicredits.min(hold.amount_millicredits) })
+    let capture = CaptureRequest {
+        amount_millicredits: (!quote.estimate.exact).then(|| {
+            quote
+                .estimate
+                .expected_millicredits
+                .min(hold.amount_millicredits)
+        }),
+        actual: None,
     };
-    let settled = app
-        .call(
-            key,
-            reqwest::Method::POST,
-            &format!("/holds/{}/capture", hold.id),
-            Some(&app.settle_key("capture", &hold.id)),
-            Some(body),
-        )
+    let settled = api
+        .capture(&hold.id, &capture, &app.settle_key("capture", &hold.id))
         .await?;
-    Ok(Json(settled))
+    Ok(Json(serde_json::to_value(settled).unwrap_or(Value::Null)))
 }

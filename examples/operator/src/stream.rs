@@ -15,12 +15,12 @@ use std::time::Duration;
 
 use axum::extract::{Query, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
-use creditkit_api::Hold;
+use creditkit_api::{CaptureRequest, ExtendRequest, Hold};
 use futures_util::stream::Stream;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::App;
+use crate::{App, Refusal};
 
 /// Tokens per chunk, and how far ahead of the text the hold is kept.
 const CHUNK_TOKENS: u64 = 24;
@@ -88,9 +88,11 @@ async fn run(
     tx: &tokio::sync::mpsc::Sender<Result<Event, Infallible>>,
 ) -> Result<Hold, String> {
     let key = app.key(&ask.product).map_err(|r| r.1)?.to_string();
-    let path = |tail: &str| format!("/holds/{}{tail}", ask.hold_id);
-    let hold: Hold = serde_json::from_value(app.get(&key, &path("")).await.map_err(|r| r.1)?)
-        .map_err(|e| e.to_string())?;
+    let api = app.api(&key);
+    let hold = api
+        .get_hold(&ask.hold_id)
+        .await
+        .map_err(|e| Refusal::from(e).1)?;
     app.check_owner(&hold, member).map_err(|r| r.1)?;
     let Some(stream) = hold.stream else {
         return Err("this confirmed action is not a streamed turn".into());
@@ -103,19 +105,17 @@ async fn run(
         let next = (generated + CHUNK_TOKENS).min(total);
         if next > reserved {
             // Pay for the next chunks before sending them: extend (idempotent per chunk).
-            let body = json!({ "generated_output_tokens": generated, "reserve_output_tokens": next + AHEAD_TOKENS });
+            let body = ExtendRequest {
+                generated_output_tokens: generated,
+                reserve_output_tokens: next + AHEAD_TOKENS,
+            };
             let idem = app.settle_key(&format!("extend-{generated}"), &ask.hold_id);
             let mut paused_at = None::<std::time::Instant>;
             let extended = loop {
-                match app
-                    .call(
-                        &key,
-                        reqwest::Method::POST,
-                        &path("/extend"),
-                        Some(&idem),
-                        Some(body.clone()),
-                    )
+                match api
+                    .extend(&ask.hold_id, &body, &idem)
                     .await
+                    .map_err(Refusal::from)
                 {
                     Ok(h) => break h,
                     // Out of credits (or at a cap): pause, say why once, and try again
@@ -137,8 +137,7 @@ async fn run(
             if paused_at.is_some() {
                 let _ = tx.send(event("resumed", json!({}))).await;
             }
-            let h: Hold = serde_json::from_value(extended).map_err(|e| e.to_string())?;
-            let s = h.stream.ok_or("not a streamed turn")?;
+            let s = extended.stream.ok_or("not a streamed turn")?;
             reserved = s.reserved_output_tokens;
             if reserved < next {
                 // The model's bound (or the confirmed maximum) is reached: stop here.
@@ -147,15 +146,9 @@ async fn run(
         }
         tokio::time::sleep(Duration::from_millis(60)).await;
         if ask.fail && generated > 0 {
-            app.call(
-                &key,
-                reqwest::Method::POST,
-                &path("/release"),
-                Some(&app.settle_key("release", &ask.hold_id)),
-                Some(json!({})),
-            )
-            .await
-            .map_err(|r| r.1)?;
+            api.release(&ask.hold_id, &app.settle_key("release", &ask.hold_id))
+                .await
+                .map_err(|e| Refusal::from(e).1)?;
             return Err("The model stopped answering (simulated).".into());
         }
         let text: Vec<&str> = (generated..next)
@@ -179,20 +172,19 @@ async fn generated_cost(
     hold_id: &str,
     generated: u64,
 ) -> Result<(u64, u64), String> {
-    let hold: Hold = serde_json::from_value(
-        app.call(
-            key,
-            reqwest::Method::POST,
-            &format!("/holds/{hold_id}/extend"),
-            Some(&app.settle_key(&format!("progress-{generated}"), hold_id)),
-            Some(
-                json!({ "generated_output_tokens": generated, "reserve_output_tokens": generated }),
-            ),
+    let progress = ExtendRequest {
+        generated_output_tokens: generated,
+        reserve_output_tokens: generated,
+    };
+    let hold = app
+        .api(key)
+        .extend(
+            hold_id,
+            &progress,
+            &app.settle_key(&format!("progress-{generated}"), hold_id),
         )
         .await
-        .map_err(|r| r.1)?,
-    )
-    .map_err(|e| e.to_string())?;
+        .map_err(|e| Refusal::from(e).1)?;
     let s = hold.stream.ok_or("not a streamed turn")?;
     Ok((s.generated_millicredits, hold.amount_millicredits))
 }
@@ -200,15 +192,12 @@ async fn generated_cost(
 /// Captures exactly what was generated.
 async fn finish(app: &App, key: &str, hold_id: &str, generated: u64) -> Result<Hold, String> {
     let (cost, _) = generated_cost(app, key, hold_id, generated).await?;
-    let settled = app
-        .call(
-            key,
-            reqwest::Method::POST,
-            &format!("/holds/{hold_id}/capture"),
-            Some(&app.settle_key("capture", hold_id)),
-            Some(json!({ "amount_millicredits": cost })),
-        )
+    let capture = CaptureRequest {
+        amount_millicredits: Some(cost),
+        actual: None,
+    };
+    app.api(key)
+        .capture(hold_id, &capture, &app.settle_key("capture", hold_id))
         .await
-        .map_err(|r| r.1)?;
-    serde_json::from_value(settled).map_err(|e| e.to_string())
+        .map_err(|e| Refusal::from(e).1)
 }
