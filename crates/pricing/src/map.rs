@@ -171,6 +171,25 @@ impl<'de, V: Deserialize<'de>> Deserialize<'de> for Map<V> {
     }
 }
 
+/// On the wire a `Map` is a JSON object, as a `BTreeMap` would be.
+#[cfg(feature = "schema")]
+impl<V: schemars::JsonSchema> schemars::JsonSchema for Map<V> {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        format!("Map_of_{}", V::schema_name()).into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "object",
+            "additionalProperties": generator.subschema_for::<V>(),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::Map;
@@ -191,24 +210,5 @@ mod tests {
         assert_eq!(serde_json::to_string(&m).unwrap(), r#"{"b":3,"c":4}"#);
         let back: Map<u32> = serde_json::from_str(r#"{"z":1,"y":2,"z":5}"#).unwrap();
         assert_eq!(format!("{back:?}"), r#"{"y": 2, "z": 5}"#);
-    }
-}
-
-/// On the wire a `Map` is a JSON object, as a `BTreeMap` would be.
-#[cfg(feature = "schema")]
-impl<V: schemars::JsonSchema> schemars::JsonSchema for Map<V> {
-    fn inline_schema() -> bool {
-        true
-    }
-
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        format!("Map_of_{}", V::schema_name()).into()
-    }
-
-    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        schemars::json_schema!({
-            "type": "object",
-            "additionalProperties": generator.subschema_for::<V>(),
-        })
     }
 }

@@ -174,8 +174,9 @@ pub(crate) fn no_nul<T: serde::Serialize>(bytes: &[u8], read: &T) -> Result<(), 
         }
     }
     if serde_json::to_value(read).is_ok_and(|v| holds(&v)) {
+        // Well-formed JSON (the document allows any text): a rule of this server, 422.
         return Err(error(
-            ErrorCode::InvalidRequest,
+            ErrorCode::InvalidParam,
             "text may not contain the NUL character (\\u0000)",
         ));
     }
