@@ -18,6 +18,7 @@ use serde_json::{json, Value};
 mod account;
 mod audit;
 mod browser;
+mod clients;
 mod contract;
 mod flows;
 mod locale;

@@ -7,11 +7,55 @@ use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 
-/// (crate directory, directory in `dist/`): `@creditkit/widget`, `@creditkit/estimator`.
-const PACKAGES: [(&str, &str); 2] = [
+/// (crate directory, directory in `dist/`): `@creditkit/widget`, `@creditkit/estimator`,
+/// `@creditkit/client` (the operator's TypeScript client).
+const PACKAGES: [(&str, &str); 3] = [
     ("crates/widget", "embed"),
     ("crates/estimator", "estimator"),
+    ("crates/client", "client"),
 ];
+
+/// `dist/client`: the OpenAPI documents as the server serves them (`creditkit openapi`)
+/// and their TypeScript types (openapi-typescript), for `@creditkit/client`.
+fn client_types(root: &Path) -> Result<()> {
+    let out = root.join("dist").join("client");
+    std::fs::create_dir_all(&out)?;
+    let generate = crate::tools::e2e_npm_bin("openapi-typescript")?;
+    for (name, flag) in [("workspace", None), ("operator", Some("--operator"))] {
+        let mut cargo = Command::new("cargo");
+        cargo.args([
+            "run",
+            "-q",
+            "--locked",
+            "-p",
+            "creditkit-cli",
+            "--",
+            "openapi",
+        ]);
+        cargo.args(flag);
+        let doc = cargo
+            .current_dir(root)
+            .output()
+            .context("running creditkit openapi")?;
+        if !doc.status.success() {
+            bail!(
+                "creditkit openapi failed: {}",
+                String::from_utf8_lossy(&doc.stderr)
+            );
+        }
+        let json = out.join(format!("{name}.json"));
+        std::fs::write(&json, &doc.stdout)?;
+        crate::run(
+            Command::new(&generate)
+                .arg(&json)
+                .arg("-o")
+                .arg(out.join(format!("{name}.d.ts")))
+                // A field with a default may be left out of a request.
+                .arg("--default-non-nullable=false"),
+        )?;
+    }
+    Ok(())
+}
 
 /// Builds the modules and packs each package; returns the tarballs' paths.
 pub(crate) fn package(root: &Path) -> Result<Vec<PathBuf>> {
@@ -26,6 +70,7 @@ pub(crate) fn pack(root: &Path) -> Result<Vec<PathBuf>> {
     let version = workspace_version(root)?;
     let out_root = crate::config::target_dir(root).join("package");
     let mut tarballs = Vec::new();
+    client_types(root)?;
     for (crate_dir, dist_dir) in PACKAGES {
         crate::step(&format!(
             "packing {crate_dir} (dist/{dist_dir} + {crate_dir}/npm)"

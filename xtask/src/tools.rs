@@ -204,7 +204,15 @@ const BENCH_NPM: &[&str] = &[
 
 /// The accessibility engine the e2e injects into each page it audits, and the bundler
 /// its scratch app installs the npm package with.
-const E2E_NPM: &[&str] = &["axe-core@4.10.3", "esbuild@0.28.2"];
+const E2E_NPM: &[&str] = &[
+    "axe-core@4.10.3",
+    "esbuild@0.28.2",
+    // The TypeScript client: its types generated from the OpenAPI documents, checked
+    // with the compiler in the e2e.
+    "openapi-typescript@7.13.0",
+    "openapi-fetch@0.17.0",
+    "typescript@5.9.3",
+];
 
 /// Installs the e2e's npm packages (pinned) once; returns (axe.min.js, esbuild).
 pub(crate) fn ensure_e2e_npm() -> Result<(PathBuf, PathBuf)> {
@@ -221,6 +229,12 @@ pub(crate) fn ensure_e2e_npm() -> Result<(PathBuf, PathBuf)> {
         dir.join("node_modules/axe-core/axe.min.js"),
         dir.join("node_modules/.bin/esbuild"),
     ))
+}
+
+/// A command of the e2e's npm packages (`openapi-typescript`, `tsc`), installed if needed.
+pub(crate) fn e2e_npm_bin(name: &str) -> Result<PathBuf> {
+    ensure_e2e_npm()?;
+    Ok(cache_dir().join("e2e-npm/node_modules/.bin").join(name))
 }
 
 /// The Standard Webhooks library from PyPI, the e2e's outside check of creditkit's

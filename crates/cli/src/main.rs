@@ -43,6 +43,16 @@ enum Command {
     Packs(card::PacksArgs),
     /// A consistent copy of the embedded database, taken while the server keeps serving.
     Backup(admin::BackupArgs),
+    /// The OpenAPI document the server serves at `/v1/openapi.json` (`--operator`:
+    /// `/admin/v1/openapi.json`), for client generators.
+    Openapi(OpenapiArgs),
+}
+
+#[derive(clap::Args)]
+struct OpenapiArgs {
+    /// The operator API's document instead of the workspace API's.
+    #[arg(long)]
+    operator: bool,
 }
 
 /// A command's answer: JSON for stdout, and whether it succeeded.
@@ -79,6 +89,13 @@ fn main() -> ExitCode {
         Command::Estimate(args) => card::estimate(&args),
         Command::Packs(args) => card::packs(&args),
         Command::Backup(args) => admin::backup(args),
+        Command::Openapi(args) => Ok(Output::ok(creditkit_server::openapi_document(
+            if args.operator {
+                creditkit_server::OpenApiFace::Operator
+            } else {
+                creditkit_server::OpenApiFace::Workspace
+            },
+        ))),
     };
     match result {
         Ok(out) => {

@@ -208,7 +208,11 @@ pub(crate) fn finish(api: OpenApi, face: Face) {
     let mut components = components.unwrap_or_default();
     components.insert("securitySchemes".into(), schemes);
     let schemas = components.entry("schemas").or_insert_with(|| json!({}));
-    schemas["RateCard"] = rate_card_schema();
+    let (card, defs) = rate_card_schema();
+    schemas["RateCard"] = card;
+    for (name, def) in defs {
+        schemas[format!("RateCard_{name}")] = def;
+    }
     doc["components"] = Value::Object(components);
     if let Some(paths) = doc["paths"].as_object_mut() {
         for (path, item) in paths.iter_mut() {
@@ -466,22 +470,19 @@ fn bound_integers(schema: &mut Value) {
     }
 }
 
-/// The rate card's own JSON Schema (`creditkit card schema`), a valid 3.1 schema.
-fn rate_card_schema() -> Value {
+/// The rate card's own JSON Schema (`creditkit card schema`), a valid 3.1 schema, and
+/// its `$defs` hoisted to components of their own (`RateCard_cost`): generators resolve
+/// references to components, not into them.
+fn rate_card_schema() -> (Value, Map<String, Value>) {
     let mut schema: Value =
         serde_json::from_str(include_str!("../../../schema/ratecard.schema.json"))
             .unwrap_or_else(|_| json!({ "type": "object" }));
-    if let Some(o) = schema.as_object_mut() {
-        o.remove("$schema");
-        o.remove("$id");
-    }
-    // Its `#/$defs/…` references name its own root; in the document that root is here.
     fn rebase(v: &mut Value) {
         match v {
             Value::Object(o) => {
                 if let Some(Value::String(r)) = o.get_mut("$ref") {
                     if let Some(rest) = r.strip_prefix("#/$defs/") {
-                        *r = format!("#/components/schemas/RateCard/$defs/{rest}");
+                        *r = format!("#/components/schemas/RateCard_{rest}");
                     }
                 }
                 o.values_mut().for_each(rebase);
@@ -491,7 +492,15 @@ fn rate_card_schema() -> Value {
         }
     }
     rebase(&mut schema);
-    schema
+    let mut defs = Map::new();
+    if let Some(o) = schema.as_object_mut() {
+        o.remove("$schema");
+        o.remove("$id");
+        if let Some(Value::Object(d)) = o.remove("$defs") {
+            defs = d;
+        }
+    }
+    (schema, defs)
 }
 
 fn complete(path: &str, op: &mut Value) {

@@ -155,9 +155,7 @@ async fn put_card(
     // Read as it came: the ledger refuses every /v1 caller before it looks at a card.
     let card = String::from_utf8_lossy(&body);
     Ok(Json(
-        s.ledger
-            .upload_card(&p, &card, &Default::default())
-            .await?,
+        s.ledger.upload_card(&p, &card, &Default::default()).await?,
     ))
 }
 
