@@ -201,6 +201,7 @@ fn test_phases(root: &Path, quick: bool, phases: &mut Phases) -> Result<()> {
     let (axe, esbuild) = tools::ensure_e2e_npm()?;
     let pypi = tools::ensure_e2e_pypi()?;
     let schemathesis = tools::ensure_schemathesis()?;
+    let py_client = tools::ensure_py_client_env()?;
     phases.time("e2e", || {
         step("end to end: the server + the page in headless Chromium (screenshots in target/e2e-artifacts)");
         run(Command::new("cargo")
@@ -213,6 +214,7 @@ fn test_phases(root: &Path, quick: bool, phases: &mut Phases) -> Result<()> {
             .env("CREDITKIT_ESBUILD", &esbuild)
             .env("CREDITKIT_PY_STANDARDWEBHOOKS", &pypi)
             .env("CREDITKIT_SCHEMATHESIS", &schemathesis)
+            .env("CREDITKIT_PY_CLIENT_ENV", &py_client)
             .env("CHROMEDRIVER", &tools.chromedriver)
             .env("PATH", &page_path))
     })

@@ -296,6 +296,31 @@ pub(crate) fn ensure_schemathesis() -> Result<PathBuf> {
     Ok(bin)
 }
 
+/// The Python client's test environment: a virtualenv with its runtime (httpx) and
+/// pytest, pinned; the e2e pip-installs the client into it. Returns the virtualenv.
+const PY_CLIENT: &[&str] = &[
+    "httpx==0.28.1",
+    "pytest==8.3.4",
+    // To build the package itself (pip install of a source tree).
+    "setuptools==75.8.0",
+    "wheel==0.45.1",
+];
+
+pub(crate) fn ensure_py_client_env() -> Result<PathBuf> {
+    let dir = cache_dir().join("py-client");
+    let stamp = dir.join("installed.txt");
+    let want = PY_CLIENT.join(" ");
+    if std::fs::read_to_string(&stamp).ok().as_deref() != Some(want.as_str()) {
+        let _ = std::fs::remove_dir_all(&dir);
+        run(Command::new("python3").args(["-m", "venv"]).arg(&dir))?;
+        run(Command::new(dir.join("bin").join("pip"))
+            .args(["install", "--quiet", "--disable-pip-version-check"])
+            .args(PY_CLIENT))?;
+        std::fs::write(&stamp, &want)?;
+    }
+    Ok(dir)
+}
+
 /// Installs the benchmark's npm packages (pinned) once; returns their folder.
 pub(crate) fn ensure_bench_npm() -> Result<PathBuf> {
     let dir = cache_dir().join("bench-npm");
