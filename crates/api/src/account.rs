@@ -6,7 +6,7 @@ use creditkit_pricing::Renewal;
 use serde::{Deserialize, Serialize};
 
 /// `GET /v1/allowance`: the wallet's plan and what its balance is made of.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, creditkit_pricing::FromJson)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Allowance {
     pub wallet_id: String,
@@ -19,7 +19,7 @@ pub struct Allowance {
 }
 
 /// The plan a wallet is on, as its user sees it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, creditkit_pricing::FromJson)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PlanStatus {
     pub id: String,
@@ -37,7 +37,7 @@ pub struct PlanStatus {
 }
 
 /// One part of the balance.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, creditkit_pricing::FromJson)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CreditPart {
     /// `plan` (its allowance, monthly or one-time), `pack` or `grant` (credits given
@@ -54,7 +54,7 @@ pub struct CreditPart {
 
 /// `GET /v1/agents`: an agent as its card shows it to this member (seed 004): what a
 /// message costs after the free ones, and how many free ones are left.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, creditkit_pricing::FromJson)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct AgentOffer {
     pub id: String,
@@ -86,7 +86,7 @@ pub struct UsageFilter {
 
 /// `GET /v1/conversations/{id}`: what one chat has cost so far (seed 000: "running
 /// session usage is visible at the top of the chat"), counted by the server.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, creditkit_pricing::FromJson)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ConversationUsage {
     pub conversation_id: String,
@@ -100,7 +100,7 @@ pub struct ConversationUsage {
 
 /// `GET /v1/wallets`: a wallet the caller may use (seed 004: personal and organization
 /// wallets are separate), for the wallet switcher.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, creditkit_pricing::FromJson)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct WalletSummary {
     pub wallet_id: String,
@@ -112,7 +112,7 @@ pub struct WalletSummary {
 /// `GET /v1/price-notice`: a scheduled card version not yet in force for this wallet
 /// (seed 000: customers are told in advance; a subscription keeps its prices until
 /// its renewal).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, creditkit_pricing::FromJson)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PriceNotice {
     pub version_no: u32,
@@ -131,7 +131,7 @@ pub struct PriceNotice {
 }
 
 /// `GET /v1/entitlements`: what the wallet's plan includes beyond credits (seed 004).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, creditkit_pricing::FromJson)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Entitlements {
     pub wallet_id: String,
@@ -192,7 +192,7 @@ impl PayoutState {
 }
 
 /// One payout (`GET /v1/payouts`, the operator's `GET /admin/v1/payouts`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, creditkit_pricing::FromJson)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Payout {
     pub id: String,
@@ -214,7 +214,7 @@ pub struct Payout {
 
 /// A creator's account with the payment provider that payouts are sent to (Stripe
 /// Connect): `GET /v1/payout-account`; `POST` starts or resumes its onboarding.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, creditkit_pricing::FromJson)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PayoutAccount {
     pub wallet_id: String,

@@ -1,172 +1,16 @@
-//! The wire types read from JSON without serde, for the browser.
-//!
-//! serde's derived `Deserialize` is generated per type and per format: in the widget's
-//! WebAssembly the `/v1` types' impls weighed ~100 KB before compression (`cargo xtask
-//! size`). A client reads these shapes through [`FromJson`] instead: one small generic
-//! field reader, one line per type below. Same names and rules as the derives (a field
-//! absent or `null` is `None`; `#[serde(default)]` fields are listed after `;`;
-//! unknown fields are ignored), and the tests check every type against what serde
-//! writes. The server keeps serde, in both directions.
+//! The wire types read from JSON without serde, for the browser: [`FromJson`] (in
+//! `creditkit-pricing`, beside its writer) derived on each type (`#[derive(FromJson)]`,
+//! from the struct and its serde attributes: no field is listed twice); here what a
+//! derive cannot say (enums of names, the error code's fallback, pages) and the tests
+//! that read back what serde writes.
 
-use std::fmt;
-
-use creditkit_pricing::json::{Object, Value};
-use creditkit_pricing::{
-    Change, Contact, Feature, Map, Money, PackQuantity, PriceChange, Renewal, Span,
-};
+use creditkit_pricing::json::Value;
 
 use crate::*;
 
-/// A value read from JSON.
-pub trait FromJson: Sized {
-    fn from_json(v: &Value) -> Result<Self, DecodeError>;
-}
-
-/// Parses `text` and reads a `T` from it.
-pub fn from_json_text<T: FromJson>(text: &str) -> Result<T, DecodeError> {
-    let v = creditkit_pricing::json::parse(text).map_err(|e| DecodeError {
-        path: String::new(),
-        message: e.to_string(),
-    })?;
-    T::from_json(&v)
-}
-
-/// What did not fit, and where (`estimate.lines[2].kind`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DecodeError {
-    pub path: String,
-    pub message: String,
-}
-
-impl DecodeError {
-    fn expected(what: &str, v: &Value) -> DecodeError {
-        DecodeError {
-            path: String::new(),
-            message: format!("expected {what}, found {}", v.kind_name()),
-        }
-    }
-
-    fn within(mut self, outer: &str) -> DecodeError {
-        self.path = match (self.path.is_empty(), self.path.starts_with('[')) {
-            (true, _) => outer.to_string(),
-            (false, true) => format!("{outer}{}", self.path),
-            (false, false) => format!("{outer}.{}", self.path),
-        };
-        self
-    }
-}
-
-impl fmt::Display for DecodeError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.path.is_empty() {
-            f.write_str(&self.message)
-        } else {
-            write!(f, "{}: {}", self.path, self.message)
-        }
-    }
-}
-
-impl std::error::Error for DecodeError {}
-
-/// The object a struct is read from.
-pub fn object(v: &Value) -> Result<&Object, DecodeError> {
-    v.as_object()
-        .ok_or_else(|| DecodeError::expected("an object", v))
-}
-
-/// `name`'s value in `o` (absent reads as `null`).
-pub fn field<T: FromJson>(o: &Object, name: &str) -> Result<T, DecodeError> {
-    T::from_json(o.get(name).unwrap_or(&Value::Null)).map_err(|e| e.within(name))
-}
-
-/// `name`'s value, or `T::default()` when absent or `null` (`#[serde(default)]`).
-pub fn field_or_default<T: FromJson + Default>(o: &Object, name: &str) -> Result<T, DecodeError> {
-    match o.get(name) {
-        None | Some(Value::Null) => Ok(T::default()),
-        Some(_) => field(o, name),
-    }
-}
-
-/// Any document: an answer whose body the caller does not need.
-impl FromJson for () {
-    fn from_json(_: &Value) -> Result<Self, DecodeError> {
-        Ok(())
-    }
-}
-
-impl FromJson for String {
-    fn from_json(v: &Value) -> Result<Self, DecodeError> {
-        v.as_str()
-            .map(str::to_string)
-            .ok_or_else(|| DecodeError::expected("a string", v))
-    }
-}
-
-impl FromJson for bool {
-    fn from_json(v: &Value) -> Result<Self, DecodeError> {
-        v.as_bool()
-            .ok_or_else(|| DecodeError::expected("a boolean", v))
-    }
-}
-
-impl FromJson for u64 {
-    fn from_json(v: &Value) -> Result<Self, DecodeError> {
-        v.as_u64()
-            .ok_or_else(|| DecodeError::expected("a whole number", v))
-    }
-}
-
-impl FromJson for i64 {
-    fn from_json(v: &Value) -> Result<Self, DecodeError> {
-        v.as_i64()
-            .ok_or_else(|| DecodeError::expected("a whole number", v))
-    }
-}
-
-impl FromJson for u32 {
-    fn from_json(v: &Value) -> Result<Self, DecodeError> {
-        u32::try_from(u64::from_json(v)?).map_err(|_| DecodeError::expected("a smaller number", v))
-    }
-}
-
-impl FromJson for usize {
-    fn from_json(v: &Value) -> Result<Self, DecodeError> {
-        usize::try_from(u64::from_json(v)?)
-            .map_err(|_| DecodeError::expected("a smaller number", v))
-    }
-}
-
-impl<T: FromJson> FromJson for Option<T> {
-    fn from_json(v: &Value) -> Result<Self, DecodeError> {
-        match v {
-            Value::Null => Ok(None),
-            v => T::from_json(v).map(Some),
-        }
-    }
-}
-
-impl<T: FromJson> FromJson for Vec<T> {
-    fn from_json(v: &Value) -> Result<Self, DecodeError> {
-        let items = v
-            .as_array()
-            .ok_or_else(|| DecodeError::expected("an array", v))?;
-        items
-            .iter()
-            .enumerate()
-            .map(|(i, item)| T::from_json(item).map_err(|e| e.within(&format!("[{i}]"))))
-            .collect()
-    }
-}
-
-impl<T: FromJson> FromJson for Map<T> {
-    fn from_json(v: &Value) -> Result<Self, DecodeError> {
-        let mut out = Map::new();
-        for (k, item) in object(v)?.iter() {
-            out.insert(k.clone(), T::from_json(item).map_err(|e| e.within(k))?);
-        }
-        Ok(out)
-    }
-}
+pub use creditkit_pricing::from_json::{
+    field, field_or_default, from_json_text, object, DecodeError, FromJson,
+};
 
 impl<T: FromJson> FromJson for Page<T> {
     fn from_json(v: &Value) -> Result<Self, DecodeError> {
@@ -176,24 +20,6 @@ impl<T: FromJson> FromJson for Page<T> {
             next_cursor: field(o, "next_cursor")?,
         })
     }
-}
-
-/// A struct read field by field: `Type { required_or_optional, …; defaulted, … }`.
-#[macro_export]
-macro_rules! from_json_struct {
-    ($($t:ident { $($f:ident),* $(; $($d:ident),*)? })*) => {$(
-        impl $crate::decode::FromJson for $t {
-            fn from_json(
-                v: &$crate::json::Value,
-            ) -> Result<Self, $crate::decode::DecodeError> {
-                let o = $crate::decode::object(v)?;
-                Ok($t {
-                    $($f: $crate::decode::field(o, stringify!($f))?,)*
-                    $($($d: $crate::decode::field_or_default(o, stringify!($d))?,)*)?
-                })
-            }
-        }
-    )*};
 }
 
 /// An enum of names, read by its `parse` (the wire names, as serde writes them).
@@ -216,28 +42,9 @@ from_json_names!(
     UsageGroup,
     Role,
     Op,
-    BalanceState,
-    CapScope,
-    CapPeriod,
-    Renewal,
-    LineKind,
     CheckoutState,
     PayoutState
 );
-
-impl FromJson for Change {
-    fn from_json(v: &Value) -> Result<Self, DecodeError> {
-        Ok(match v.as_str() {
-            Some("unchanged") => Change::Unchanged,
-            Some("up") => Change::Up,
-            Some("down") => Change::Down,
-            Some("reshaped") => Change::Reshaped,
-            Some("added") => Change::Added,
-            Some("removed") => Change::Removed,
-            _ => return Err(DecodeError::expected("a price change", v)),
-        })
-    }
-}
 
 /// A code this build does not know reads as `Unknown` (`#[serde(other)]`).
 impl FromJson for ErrorCode {
@@ -249,97 +56,12 @@ impl FromJson for ErrorCode {
     }
 }
 
-from_json_struct! {
-    Balance {
-        wallet_id, kind, balance_millicredits, held_millicredits, available_millicredits,
-        state, low_threshold_millicredits, critical_threshold_millicredits,
-        lifetime_used_millicredits, last_transaction, plan_id; debt_millicredits
-    }
-    CheckoutStarted { id, url, credits, amount_minor, currency }
-    Subscription {
-        wallet_id, plan_id, amount_minor, currency, cancel_at_period_end; renews_at_ms,
-        next_plan_id, upgrade_plan_id
-    }
-    CheckoutStatus {
-        id, status, credits, amount_minor, currency, created_at_ms; pack_id, plan_id,
-        completed_at_ms
-    }
-    Cap {
-        id, wallet_id, scope, subject, limit_millicredits, period, period_start_ms,
-        resets_at_ms, spent_millicredits, reserved_millicredits, left_millicredits
-    }
-    Quote {
-        id, wallet_id, estimate, expires_at_ms, hold_millicredits, available_millicredits,
-        would_exceed, shortfall, cap; streaming
-    }
-    Hold {
-        id, quote_id, wallet_id, amount_millicredits, status, captured_millicredits,
-        expires_at_ms, created_at_ms, stream, member_id
-    }
-    HoldStream {
-        confirmed_max_millicredits, reserved_output_tokens, generated_output_tokens,
-        generated_millicredits
-    }
-    Transaction {
-        seq, kind, delta_millicredits, held_delta_millicredits, grant_id, hold_id,
-        member_id, action, project, note, created_at_ms; earnings_delta_millicredits
-    }
-    UsageRow { key, used_millicredits, charges }
-    Usage { wallet_id, group_by, rows, total_millicredits }
-    Allowance { wallet_id, parts; plan }
-    PlanStatus {
-        id, name, renewal, allowance_millicredits, left_millicredits; renews_at_ms
-    }
-    CreditPart { source, remaining_millicredits; name, expires_at_ms }
-    ConversationUsage { conversation_id, turns, charged_millicredits, held_millicredits }
-    PriceNotice {
-        version_no, effective_at_ms, applies_at_ms, changes, other_changes; note
-    }
-    PriceChange { action, name, variant, change, display; before, after }
-    Entitlements { wallet_id, features; plan_id }
-    Payout {
-        id, wallet_id, amount_millicredits, status, created_at_ms; amount_minor, currency,
-        failure, decided_at_ms
-    }
-    PayoutAccount { wallet_id, status; onboarding_url }
-    Feature { id, name; limit, unit }
-    WalletSummary { wallet_id, kind, available_millicredits }
-    AgentOffer {
-        id, name, model_name, per_message, publisher_addon_millicredits, free_messages,
-        free_left
-    }
-    Earnings {
-        wallet_id, available_millicredits, pending_millicredits, paid_out_millicredits,
-        platform_share_millicredits, minimum_payout_millicredits, payout_available
-    }
-    Member { id, name, role, external_id, created_at_ms }
-    BalanceEvent { wallet_id, balance }
-    ApiError { code, message, path, shortfall, cap, retry_after_ms }
-    Estimate {
-        min_millicredits, max_millicredits, expected_millicredits, exact, subtotal, lines,
-        card
-    }
-    Span { min_millicredits, max_millicredits, expected_millicredits }
-    Line {
-        item, action, kind, label, quantity, min_millicredits, max_millicredits,
-        expected_millicredits, model, agent
-    }
-    CardRef { id, version, hash }
-    Money { currency, amount_minor, display }
-    PackOffer {
-        id, name, credits, price, per_credit_micros, per_credit_display, validity_months; quantity
-    }
-    PackQuantity { min, max }
-    PackCover { pack, quantity, credits, price }
-    PlanCover { id, name, credits, renewal, price }
-    Shortfall {
-        balance_millicredits, required_millicredits, shortfall_millicredits, pack, plan; contact
-    }
-    Contact { ; email, url, beyond_packs }
-}
-
 #[cfg(test)]
 mod tests {
+    use std::fmt;
+
+    use creditkit_pricing::{Change, Contact, Money, PackQuantity, PriceChange, Renewal, Span};
+
     use super::*;
     use serde::Serialize;
 

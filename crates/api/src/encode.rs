@@ -2,30 +2,18 @@
 //! ([`creditkit_pricing::ToJson`]); the server reads them with its serde derives, and
 //! the tests check that it reads back exactly what was written.
 
-use creditkit_pricing::{to_json_struct, wire_names};
+use creditkit_pricing::wire_names;
 
-use crate::{BalanceState, Cap, CapPeriod, CapScope, CheckoutRequest, HoldRequest, NewCap};
-use crate::{PayoutRequest, QuoteRequest, StreamStart, SubscriptionChange, Thresholds};
+use crate::{Actor, BalanceState, CapPeriod, CapScope};
 
 wire_names! {
+    Actor {
+        Operator = "operator", ApiKey = "api_key", Owner = "owner", Admin = "admin",
+        Member = "member", Viewer = "viewer",
+    }
     CapScope { Wallet = "wallet", Member = "member", Project = "project" }
     CapPeriod { Day = "day", Week = "week", Month = "month", Cycle = "cycle" }
     BalanceState { Ok = "ok", Low = "low", Critical = "critical" }
-}
-
-to_json_struct! {
-    QuoteRequest { request; wallet_id, project, stream, conversation_id }
-    StreamStart { first_output_tokens }
-    HoldRequest { quote_id }
-    PayoutRequest { amount_millicredits }
-    Thresholds { low_threshold_millicredits, critical_threshold_millicredits }
-    CheckoutRequest { ; pack_id, plan_id, quantity, wallet_id, return_url }
-    SubscriptionChange { ; plan_id, cancel_at_period_end, wallet_id }
-    NewCap { scope, limit_millicredits, period; subject, wallet_id }
-    Cap {
-        id, wallet_id, scope, limit_millicredits, period, period_start_ms, resets_at_ms,
-        spent_millicredits, reserved_millicredits, left_millicredits; subject
-    }
 }
 
 #[cfg(test)]

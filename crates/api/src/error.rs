@@ -182,7 +182,7 @@ impl From<creditkit_pricing::EstimateErrorKind> for ErrorCode {
 
 /// Every error body: a stable machine code, a sentence for people, and details where
 /// they help the caller fix things.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, creditkit_pricing::FromJson)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ApiError {
     pub code: ErrorCode,

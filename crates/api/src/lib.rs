@@ -57,6 +57,19 @@ impl WalletKind {
     }
 }
 
+/// `GET /v1/me`: who is calling and what it may do (the widget hides what it may not).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, creditkit_pricing::FromJson)]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+pub struct Me {
+    pub workspace_id: String,
+    pub actor: Actor,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wallet_id: Option<String>,
+    pub rights: Vec<Op>,
+}
+
 /// Low-balance state shown to users.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
@@ -81,7 +94,7 @@ impl BalanceState {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, creditkit_pricing::FromJson)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Balance {
     pub wallet_id: String,
@@ -115,7 +128,9 @@ fn is_zero_i64(n: &i64) -> bool {
 }
 
 /// Start a checkout: the payment provider's page for a pack (× quantity) or a plan.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, creditkit_pricing::ToJson,
+)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CheckoutRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -136,7 +151,7 @@ pub struct CheckoutRequest {
 
 /// A checkout to open: the credits arrive when the provider confirms the payment
 /// (a signed webhook), on the balance stream.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, creditkit_pricing::FromJson)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CheckoutStarted {
     pub id: String,
@@ -183,7 +198,7 @@ impl CheckoutState {
 }
 
 /// A checkout as the buyer follows it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, creditkit_pricing::FromJson)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CheckoutStatus {
     pub id: String,
@@ -204,7 +219,9 @@ pub struct CheckoutStatus {
 /// upgrade now, the difference invoiced and granted at once; a downgrade from the next
 /// period), or end it at the period's end (`cancel_at_period_end: true`) and resume it
 /// (`false`). Exactly one of the two.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, creditkit_pricing::ToJson,
+)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct SubscriptionChange {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -216,7 +233,7 @@ pub struct SubscriptionChange {
 }
 
 /// A wallet's paid subscription (`GET /v1/subscription`; `null` on no paid plan).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, creditkit_pricing::FromJson)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Subscription {
     pub wallet_id: String,
@@ -266,7 +283,16 @@ pub enum CapPeriod {
 
 /// A spending cap and where it stands now. Holds count as well as captures, so
 /// confirmed actions in flight cannot pass it together.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Debug,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    creditkit_pricing::FromJson,
+    creditkit_pricing::ToJson,
+)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Cap {
     pub id: String,
@@ -286,7 +312,7 @@ pub struct Cap {
 }
 
 /// Set a cap (workspace admins, the backend).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, creditkit_pricing::ToJson)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct NewCap {
     pub scope: CapScope,
@@ -302,7 +328,7 @@ pub struct NewCap {
 }
 
 /// Price a request before the user confirms it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, creditkit_pricing::ToJson)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct QuoteRequest {
     /// Defaults to the caller's workspace wallet.
@@ -323,13 +349,13 @@ pub struct QuoteRequest {
     pub conversation_id: Option<String>,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, creditkit_pricing::ToJson)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct StreamStart {
     pub first_output_tokens: u64,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, creditkit_pricing::FromJson)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Quote {
     pub id: String,
@@ -353,7 +379,7 @@ pub struct Quote {
 }
 
 /// Confirm a quote: reserve its maximum.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, creditkit_pricing::ToJson)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct HoldRequest {
     pub quote_id: String,
@@ -395,7 +421,7 @@ impl HoldStatus {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, creditkit_pricing::FromJson)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Hold {
     pub id: String,
@@ -417,7 +443,7 @@ pub struct Hold {
     pub member_id: Option<String>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, creditkit_pricing::FromJson)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct HoldStream {
     /// The most this turn may cost: the confirmed estimate's maximum.
@@ -524,7 +550,7 @@ impl TransactionKind {
 }
 
 /// One ledger entry.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, creditkit_pricing::FromJson)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Transaction {
     pub seq: i64,
@@ -593,7 +619,7 @@ impl UsageGroup {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, creditkit_pricing::FromJson)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct UsageRow {
     /// The action id, project, member id or `YYYY-MM`; `""` when unknown.
@@ -602,7 +628,7 @@ pub struct UsageRow {
     pub charges: u64,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, creditkit_pricing::FromJson)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Usage {
     pub wallet_id: String,
@@ -613,7 +639,7 @@ pub struct Usage {
 
 /// A person in a workspace. Members have no password or token of their own: the
 /// operator's backend signs them in and mints a short-lived session for them.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, creditkit_pricing::FromJson)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Member {
     pub id: String,
@@ -718,7 +744,7 @@ pub struct Workspace {
 }
 
 /// Low-balance thresholds of a workspace.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, creditkit_pricing::ToJson)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Thresholds {
     pub low_threshold_millicredits: u64,
@@ -726,7 +752,7 @@ pub struct Thresholds {
 }
 
 /// Pushed on the balance event stream after any change to a wallet.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, creditkit_pricing::FromJson)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct BalanceEvent {
     pub wallet_id: String,
@@ -734,7 +760,7 @@ pub struct BalanceEvent {
 }
 
 /// A creator's earnings from publisher add-ons (seed 004), in an organization wallet.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, creditkit_pricing::FromJson)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Earnings {
     pub wallet_id: String,
@@ -750,7 +776,7 @@ pub struct Earnings {
     pub payout_available: bool,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, creditkit_pricing::ToJson)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PayoutRequest {
     #[cfg_attr(feature = "schema", schemars(range(min = 1)))]

@@ -200,7 +200,7 @@ pub enum RoundingMode {
 }
 
 /// The rounding rule a card states for its totals.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, creditkit_pricing::ToJson)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Rounding {
     pub step_millicredits: u64,

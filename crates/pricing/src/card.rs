@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::amount::{Millicredits, Rounding};
 
 /// A validated rate card.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, creditkit_pricing::ToJson)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Card {
     pub id: String,
@@ -71,7 +71,16 @@ impl Card {
 }
 
 /// Which card priced an estimate.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(
+    Clone,
+    Debug,
+    PartialEq,
+    Eq,
+    Serialize,
+    serde::Deserialize,
+    creditkit_pricing::FromJson,
+    creditkit_pricing::ToJson,
+)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CardRef {
     pub id: String,
@@ -80,7 +89,7 @@ pub struct CardRef {
 }
 
 /// Money a card's packs and plans are priced in, and the credit's money value.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, creditkit_pricing::ToJson)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Currency {
     /// ISO 4217 code, e.g. `USD`.
@@ -91,7 +100,7 @@ pub struct Currency {
     pub credit_value_micros: Option<u64>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, creditkit_pricing::ToJson)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Action {
     pub id: String,
@@ -110,7 +119,7 @@ pub struct Action {
 }
 
 /// An integer parameter with its bounds.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, creditkit_pricing::ToJson)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct CountParam {
     pub label: String,
@@ -153,7 +162,7 @@ pub enum Cost {
     },
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, creditkit_pricing::ToJson)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Component {
     pub action: String,
@@ -165,7 +174,7 @@ pub struct Component {
 }
 
 /// A model's chat pricing.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, creditkit_pricing::ToJson)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Model {
     pub id: String,
@@ -186,7 +195,7 @@ pub struct Model {
 }
 
 /// A marketplace agent: a model plus the creator's add-on and free allowance.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, creditkit_pricing::ToJson)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Agent {
     pub id: String,
@@ -197,7 +206,7 @@ pub struct Agent {
 }
 
 /// A credit pack on sale.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, creditkit_pricing::ToJson)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Pack {
     pub id: String,
@@ -214,7 +223,17 @@ pub struct Pack {
 }
 
 /// How many units of a pack one purchase may take.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Serialize,
+    serde::Deserialize,
+    creditkit_pricing::FromJson,
+    creditkit_pricing::ToJson,
+)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PackQuantity {
     pub min: u64,
@@ -240,7 +259,16 @@ pub enum Renewal {
 }
 
 /// The seller's support contact, from the card.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(
+    Clone,
+    Debug,
+    PartialEq,
+    Eq,
+    Serialize,
+    serde::Deserialize,
+    creditkit_pricing::FromJson,
+    creditkit_pricing::ToJson,
+)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Contact {
     /// `support@…`; at least one of `email` and `url`.
@@ -254,7 +282,7 @@ pub struct Contact {
     pub beyond_packs: bool,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, creditkit_pricing::ToJson)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Plan {
     pub id: String,
@@ -269,7 +297,16 @@ pub struct Plan {
 }
 
 /// A feature a plan includes, up to `limit` (in `unit`) when it names one.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(
+    Clone,
+    Debug,
+    PartialEq,
+    Eq,
+    Serialize,
+    serde::Deserialize,
+    creditkit_pricing::FromJson,
+    creditkit_pricing::ToJson,
+)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Feature {
     pub id: String,

@@ -26,7 +26,7 @@ pub enum Change {
 }
 
 /// One priced variant of one action on the old and the new card.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, creditkit_pricing::FromJson)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PriceChange {
     pub action: String,

@@ -87,7 +87,16 @@ pub enum LineKind {
 }
 
 /// One charge of an estimate. Lines add up to [`Estimate::subtotal`] exactly.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Debug,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    creditkit_pricing::FromJson,
+    creditkit_pricing::ToJson,
+)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Line {
     /// Index of the request item this line prices.
@@ -107,7 +116,18 @@ pub struct Line {
 }
 
 /// A priced range: `min <= expected <= max`, in milli-credits.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    creditkit_pricing::FromJson,
+    creditkit_pricing::ToJson,
+)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Span {
     pub min_millicredits: u64,
@@ -153,7 +173,16 @@ impl Span {
 }
 
 /// The price of a request: a range, the expected value, and where it comes from.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Debug,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    creditkit_pricing::FromJson,
+    creditkit_pricing::ToJson,
+)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Estimate {
     /// Totals after the card's rounding rule.

@@ -24,6 +24,7 @@ mod amount;
 mod card;
 mod diff;
 mod estimate;
+pub mod from_json;
 pub mod json;
 mod map;
 mod money;
@@ -42,8 +43,10 @@ pub use card::{
     Pack, PackQuantity, Plan, Renewal,
 };
 pub use creditkit_tokens as tokens;
+pub use creditkit_wire_derive::{FromJson, ToJson};
 pub use diff::{diff, Change, PriceChange};
 pub use estimate::{estimate, Estimate, EstimateError, EstimateErrorKind, Line, LineKind, Span};
+pub use from_json::FromJson;
 pub use map::Map;
 pub use money::{
     credits_to_money, pack_offer, pack_offers, shortfall, smallest_pack_covering,
@@ -53,6 +56,9 @@ pub use parse::{card_from_value, parse_card, CardError};
 pub use request::{Item, ParamValue, Request};
 pub use text::{chat_model, count_input_text, input_count, Counted, TokenizerKind, INPUT_TEXT};
 pub use to_json::ToJson;
+
+// The derives name `::creditkit_pricing`, which is this crate here too.
+extern crate self as creditkit_pricing;
 pub use walk::Problem;
 
 /// Limits on everything a card or request may hold. Each error that hits one names it.

@@ -6,7 +6,16 @@ use crate::amount::{format_fixed, Millicredits, MILLI_PER_CREDIT};
 use crate::card::{Card, Contact, Pack, PackQuantity, Plan, Renewal};
 
 /// Money in minor units of a currency, with its display form.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Debug,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    creditkit_pricing::FromJson,
+    creditkit_pricing::ToJson,
+)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Money {
     pub currency: String,
@@ -45,7 +54,16 @@ pub fn credits_to_money(card: &Card, amount: Millicredits) -> Option<Money> {
 }
 
 /// A pack as offered, with its price per credit.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Debug,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    creditkit_pricing::FromJson,
+    creditkit_pricing::ToJson,
+)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PackOffer {
     pub id: String,
@@ -92,7 +110,16 @@ pub fn pack_offers(card: &Card) -> Vec<PackOffer> {
 
 /// The packs that cover a shortfall: the smallest single pack that does, or, when
 /// none is big enough, enough of the largest.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Debug,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    creditkit_pricing::FromJson,
+    creditkit_pricing::ToJson,
+)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PackCover {
     pub pack: PackOffer,
@@ -102,7 +129,16 @@ pub struct PackCover {
 }
 
 /// The smallest plan whose allowance covers a required amount.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Debug,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    creditkit_pricing::FromJson,
+    creditkit_pricing::ToJson,
+)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct PlanCover {
     pub id: String,
@@ -205,7 +241,16 @@ pub fn smallest_plan_covering(card: &Card, required: Millicredits) -> Option<Pla
 /// have, what it needs, the gap, and what closes it: a plan above theirs, the
 /// smallest pack, both where the card sells both, or the seller's contact when
 /// neither does.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Debug,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    creditkit_pricing::FromJson,
+    creditkit_pricing::ToJson,
+)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Shortfall {
     pub balance_millicredits: u64,

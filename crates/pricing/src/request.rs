@@ -29,7 +29,7 @@ impl std::fmt::Display for ParamValue {
 }
 
 /// One priced line of work: an action, how many times, and its parameters.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, creditkit_pricing::ToJson)]
 pub struct Item {
     pub action: String,
     pub quantity: u64,
@@ -77,7 +77,7 @@ impl From<String> for ParamValue {
 ///
 /// JSON: `{"items": [{"action": "image", "quantity": 3, "params": {"resolution": "1k"}}]}`,
 /// or a single item without the `items` wrapper.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, creditkit_pricing::ToJson)]
 pub struct Request {
     pub items: Vec<Item>,
 }

@@ -1,19 +1,18 @@
 //! The engine's values written as JSON without serde: the card's canonical form (what
 //! its hash is taken over) and what the WebAssembly modules hand to JavaScript.
 //!
-//! The server still writes these types with their serde derives; the tests hold the
-//! two to the same bytes, so a card hashes alike on both sides and in every store.
+//! Structs derive it (`#[derive(ToJson)]`, creditkit-wire-derive) from their own fields
+//! and serde attributes; enums of names through `wire_names!`. The server still writes
+//! these types with their serde derives; the tests hold the two to the same bytes, so a
+//! card hashes alike on both sides and in every store.
 
-use crate::amount::{Millicredits, Rounding, RoundingMode};
-use crate::card::{
-    Action, Agent, Card, CardRef, Component, Contact, Cost, CountParam, Currency, Model,
-};
-use crate::card::{Feature, Pack, PackQuantity, Plan, Renewal};
-use crate::estimate::{Estimate, Line, LineKind, Span};
+use crate::amount::{Millicredits, RoundingMode};
+use crate::card::{Cost, Renewal};
+use crate::diff::Change;
+use crate::estimate::LineKind;
 use crate::json::write_str;
 use crate::map::Map;
-use crate::money::{Money, PackCover, PackOffer, PlanCover, Shortfall};
-use crate::request::{Item, ParamValue, Request};
+use crate::request::ParamValue;
 
 /// A value written as compact JSON, fields in declaration order (as serde writes them).
 pub trait ToJson {
@@ -144,44 +143,6 @@ impl<T: ToJson> ToJson for Map<T> {
     }
 }
 
-/// Writes `{"name":value,…}`; fields after `;` are left out when empty
-/// (`#[serde(skip_serializing_if = …)]`). `first` says whether nothing is written yet.
-#[macro_export]
-macro_rules! to_json_fields {
-    ($out:ident, $self:ident, $first:expr, $($f:ident),* $(; $($s:ident),*)?) => {{
-        let mut first: bool = $first;
-        $(
-            $out.push_str(if first { "\"" } else { ",\"" });
-            first = false;
-            $out.push_str(concat!(stringify!($f), "\":"));
-            $crate::to_json::ToJson::write_json(&$self.$f, $out);
-        )*
-        $($(
-            if !$crate::to_json::ToJson::is_empty_field(&$self.$s) {
-                $out.push_str(if first { "\"" } else { ",\"" });
-                first = false;
-                $out.push_str(concat!(stringify!($s), "\":"));
-                $crate::to_json::ToJson::write_json(&$self.$s, $out);
-            }
-        )*)?
-        let _ = first;
-    }};
-}
-
-/// `ToJson` for structs: `Type { field, …; skipped_when_empty, … }`.
-#[macro_export]
-macro_rules! to_json_struct {
-    ($($t:ident { $($f:ident),* $(; $($s:ident),*)? })*) => {$(
-        impl $crate::to_json::ToJson for $t {
-            fn write_json(&self, out: &mut String) {
-                out.push('{');
-                $crate::to_json_fields!(out, self, true, $($f),* $(; $($s),*)?);
-                out.push('}');
-            }
-        }
-    )*};
-}
-
 /// For an enum of names: `as_str` and `parse` (the wire names, as serde writes them:
 /// the tests compare) and `ToJson`. One table per enum, read by both directions.
 #[macro_export]
@@ -202,12 +163,25 @@ macro_rules! wire_names {
                 $crate::json::write_str(out, self.as_str());
             }
         }
+        impl $crate::from_json::FromJson for $t {
+            fn from_json(
+                v: &$crate::json::Value,
+            ) -> Result<Self, $crate::from_json::DecodeError> {
+                v.as_str().and_then(<$t>::parse).ok_or_else(|| {
+                    $crate::from_json::DecodeError::expected(concat!("a ", stringify!($t), " name"), v)
+                })
+            }
+        }
     )*};
 }
 
 wire_names! {
     RoundingMode { Up = "up", Down = "down", Nearest = "nearest" }
     Renewal { Monthly = "monthly", Once = "once" }
+    Change {
+        Unchanged = "unchanged", Up = "up", Down = "down", Reshaped = "reshaped",
+        Added = "added", Removed = "removed",
+    }
     LineKind {
         Action = "action", Free = "free", Infra = "infra", InputTokens = "input_tokens",
         OutputTokens = "output_tokens", PublisherAddon = "publisher_addon",
@@ -272,41 +246,4 @@ impl ToJson for Cost {
         }
         out.push('}');
     }
-}
-
-to_json_struct! {
-    Card { id, name, version, currency, rounding, tiers, actions, models, agents, packs, plans, notes; contact }
-    Contact { ; email, url, beyond_packs }
-    Currency { code, exponent, credit_value_micros }
-    Rounding { step_millicredits, mode }
-    Action { id, name, category, cost, counts, per; route }
-    CountParam { label, min, max, default }
-    Component { action, quantity_from, factor, params }
-    Model {
-        id, name, class, per_message, input_per_1k_tokens, output_per_1k_tokens,
-        max_input_tokens, max_output_tokens, expected_output_tokens, tokenizer
-    }
-    Agent { id, name, model, publisher_addon, free_messages }
-    Pack { id, name, credits, price_minor, validity_months; quantity }
-    PackQuantity { min, max }
-    Plan { id, name, credits, renewal, price_minor; features }
-    Feature { id, name; limit, unit }
-    Estimate {
-        min_millicredits, max_millicredits, expected_millicredits, exact, subtotal, lines, card
-    }
-    Span { min_millicredits, max_millicredits, expected_millicredits }
-    Line {
-        item, action, kind, label, quantity, min_millicredits, max_millicredits,
-        expected_millicredits; model, agent
-    }
-    CardRef { id, version, hash }
-    Money { currency, amount_minor, display }
-    PackOffer {
-        id, name, credits, price, per_credit_micros, per_credit_display, validity_months; quantity
-    }
-    PackCover { pack, quantity, credits, price }
-    PlanCover { id, name, credits, renewal, price }
-    Shortfall { balance_millicredits, required_millicredits, shortfall_millicredits, pack, plan; contact }
-    Request { items }
-    Item { action, quantity; params }
 }

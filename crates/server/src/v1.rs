@@ -14,12 +14,12 @@ use axum::response::IntoResponse;
 use axum::Json;
 use creditkit_api::admin::{GrantRequest, RevokeRequest};
 use creditkit_api::{
-    Actor, CaptureRequest, ErrorCode, HoldRequest, MemberUpdate, NewMember, Op, PlanRequest,
-    QuoteRequest, SessionRequest, Thresholds, TopUpRequest, TransactionKind, UsageGroup,
+    CaptureRequest, ErrorCode, HoldRequest, MemberUpdate, NewMember, Op, PlanRequest, QuoteRequest,
+    SessionRequest, Thresholds, TopUpRequest, TransactionKind, UsageGroup,
 };
 use creditkit_ledger::Principal;
 use futures_util::stream::{self, Stream};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::extract::{error, ApiResult, AppError, Auth, Body, EventsAuth, Key, Token};
 use crate::openapi::doc;
@@ -98,20 +98,8 @@ pub(crate) struct WalletQuery {
     wallet_id: Option<String>,
 }
 
-/// Who the caller is and what it may do (the widget hides what it may not).
-#[derive(Serialize, schemars::JsonSchema)]
-struct Me {
-    workspace_id: String,
-    actor: Actor,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    member_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    wallet_id: Option<String>,
-    rights: Vec<Op>,
-}
-
-async fn get_me(Auth(p): Auth) -> Json<Me> {
-    Json(Me {
+async fn get_me(Auth(p): Auth) -> Json<creditkit_api::Me> {
+    Json(creditkit_api::Me {
         rights: p.rights().iter().copied().filter(|op| p.may(*op)).collect(),
         workspace_id: p.workspace_id,
         actor: p.actor,

@@ -53,14 +53,7 @@ impl std::fmt::Debug for Client {
 }
 
 /// The caller, as `GET /v1/me` says.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Me {
-    pub workspace_id: String,
-    pub member_id: Option<String>,
-    pub rights: Vec<creditkit_api::Op>,
-}
-
-creditkit_api::from_json_struct! { Me { workspace_id, member_id, rights } }
+pub use creditkit_api::Me;
 
 /// Why a call failed, in a form the user can be shown ([`ClientError::words`]).
 #[derive(Clone, Debug, PartialEq)]

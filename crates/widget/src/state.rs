@@ -25,33 +25,31 @@ use crate::copy::words;
 pub type Operation = Rc<dyn Fn(Hold) -> Pin<Box<dyn Future<Output = Result<Hold, String>>>>>;
 
 /// What a buy button asks for: a pack (with a quantity) or a plan of the card.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, creditkit_pricing::ToJson)]
 pub struct Purchase {
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub pack_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub plan_id: Option<String>,
     pub quantity: u64,
 }
 
 /// The details of the element's events (`creditkit:confirmed`, …), as JavaScript gets them.
+#[derive(creditkit_pricing::ToJson)]
 struct Confirmed {
     quote_id: String,
     hold_id: String,
     amount_millicredits: u64,
     estimate: creditkit_api::Estimate,
 }
+#[derive(creditkit_pricing::ToJson)]
 struct Charged {
     hold_id: String,
     charged_millicredits: u64,
 }
+#[derive(creditkit_pricing::ToJson)]
 struct Released {
     hold_id: String,
-}
-
-creditkit_pricing::to_json_struct! {
-    Purchase { quantity; pack_id, plan_id }
-    Confirmed { quote_id, hold_id, amount_millicredits, estimate }
-    Charged { hold_id, charged_millicredits }
-    Released { hold_id }
 }
 
 /// The host's purchase flow (its checkout). Resolves once the purchase is done (the
