@@ -295,6 +295,11 @@ fn size(root: &Path) -> Result<()> {
             Some("wire"),
         ),
         (
+            "the same wire types read by serde_json instead",
+            "creditkit-probe-engine",
+            Some("serde-wire"),
+        ),
+        (
             "floor: both (Leptos + engine + wire types)",
             "creditkit-probe-leptos",
             Some("engine"),

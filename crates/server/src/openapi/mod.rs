@@ -15,15 +15,17 @@
 
 use std::sync::OnceLock;
 
-use aide::generate::GenContext;
 use aide::openapi::{OpenApi, Operation};
-use aide::operation::{OperationInput, OperationOutput};
 use aide::transform::TransformOperation;
 use axum::Json;
-use creditkit_api::{ApiError, ErrorCode, Op};
+use creditkit_api::{ErrorCode, Op};
 use serde_json::{json, Map, Value};
 
-use crate::extract::{AppError, Auth, Body, EventsAuth, Key, MaybeBody, OperatorAuth, Token};
+mod io;
+mod links;
+
+pub(crate) use io::{Acknowledged, CardJson, EventStream, Health, Metrics, RankData};
+use links::{add_links, operation_id};
 
 /// Extensions the extractors and [`doc`] leave on an operation; [`finish`] turns them
 /// into the standard fields (responses, security, parameters) and keeps the codes.
@@ -73,78 +75,6 @@ pub(crate) fn doc(
         }
         add_errors(op, errors);
         t
-    }
-}
-
-impl OperationInput for Auth {
-    fn operation_input(_: &mut GenContext, op: &mut Operation) {
-        op.extensions.insert(AUTH.into(), json!("bearer"));
-        add_errors(op, AUTH_ERRORS);
-    }
-}
-
-impl OperationInput for EventsAuth {
-    fn operation_input(ctx: &mut GenContext, op: &mut Operation) {
-        Auth::operation_input(ctx, op);
-        op.extensions.insert(AUTH.into(), json!("bearer_or_query"));
-    }
-}
-
-impl OperationInput for Token {}
-
-impl OperationInput for OperatorAuth {
-    fn operation_input(_: &mut GenContext, op: &mut Operation) {
-        op.extensions.insert(AUTH.into(), json!("operator"));
-        add_errors(op, AUTH_ERRORS);
-    }
-}
-
-impl OperationInput for Key {
-    fn operation_input(_: &mut GenContext, op: &mut Operation) {
-        op.extensions.insert(IDEMPOTENT.into(), json!(true));
-        add_errors(
-            op,
-            &[
-                ErrorCode::InvalidRequest,
-                ErrorCode::InvalidParam,
-                ErrorCode::IdempotencyConflict,
-            ],
-        );
-    }
-}
-
-impl<T: schemars::JsonSchema> OperationInput for Body<T> {
-    fn operation_input(ctx: &mut GenContext, op: &mut Operation) {
-        Json::<T>::operation_input(ctx, op);
-        add_errors(
-            op,
-            &[
-                ErrorCode::InvalidRequest,
-                ErrorCode::InvalidParam,
-                ErrorCode::PayloadTooLarge,
-            ],
-        );
-    }
-}
-
-impl<T: schemars::JsonSchema> OperationInput for MaybeBody<T> {
-    fn operation_input(ctx: &mut GenContext, op: &mut Operation) {
-        Body::<T>::operation_input(ctx, op);
-        op.extensions.insert(OPTIONAL_BODY.into(), json!(true));
-    }
-}
-
-/// Its responses are the codes listed by the extractors and [`doc`], turned into
-/// responses by [`finish`].
-impl OperationOutput for AppError {
-    type Inner = ApiError;
-
-    fn inferred_responses(
-        ctx: &mut GenContext,
-        _: &mut Operation,
-    ) -> Vec<(Option<u16>, aide::openapi::Response)> {
-        ctx.schema.subschema_for::<ApiError>();
-        Vec::new()
     }
 }
 
@@ -234,201 +164,6 @@ pub(crate) fn finish(api: OpenApi, face: Face) {
     let _ = cell.set(doc);
 }
 
-/// What one operation's answer lets a client call next (OpenAPI links, which a
-/// stateful fuzzer follows: quote → hold → capture): from (method, path), to (method,
-/// path), and the values it takes from the answer (`id` into a path parameter, or into
-/// a body field when the name starts with `body.`).
-type Link = (
-    &'static str,
-    &'static str,
-    &'static str,
-    &'static str,
-    &'static [(&'static str, &'static str)],
-);
-
-const ID: &[(&str, &str)] = &[("id", "$response.body#/id")];
-const WS: &[(&str, &str)] = &[("ws", "$response.body#/id")];
-
-const LINKS: &[Link] = &[
-    (
-        "post",
-        "/v1/quotes",
-        "post",
-        "/v1/holds",
-        &[("body.quote_id", "$response.body#/id")],
-    ),
-    ("post", "/v1/quotes", "get", "/v1/quotes/{id}", ID),
-    ("post", "/v1/holds", "get", "/v1/holds/{id}", ID),
-    ("post", "/v1/holds", "post", "/v1/holds/{id}/capture", ID),
-    ("post", "/v1/holds", "post", "/v1/holds/{id}/release", ID),
-    ("post", "/v1/holds", "post", "/v1/holds/{id}/refund", ID),
-    ("post", "/v1/holds", "post", "/v1/holds/{id}/extend", ID),
-    (
-        "post",
-        "/v1/holds/{id}/capture",
-        "post",
-        "/v1/holds/{id}/refund",
-        ID,
-    ),
-    ("post", "/v1/caps", "delete", "/v1/caps/{id}", ID),
-    ("post", "/v1/members", "get", "/v1/members/{id}", ID),
-    ("post", "/v1/members", "patch", "/v1/members/{id}", ID),
-    ("post", "/v1/members", "delete", "/v1/members/{id}", ID),
-    (
-        "post",
-        "/v1/members",
-        "delete",
-        "/v1/members/{id}/sessions",
-        ID,
-    ),
-    ("post", "/v1/sessions", "delete", "/v1/sessions/{id}", ID),
-    ("post", "/v1/checkout", "get", "/v1/checkouts/{id}", ID),
-    (
-        "post",
-        "/admin/v1/workspaces",
-        "get",
-        "/admin/v1/workspaces/{ws}",
-        WS,
-    ),
-    (
-        "post",
-        "/admin/v1/workspaces",
-        "post",
-        "/admin/v1/workspaces/{ws}/suspend",
-        WS,
-    ),
-    (
-        "post",
-        "/admin/v1/workspaces",
-        "post",
-        "/admin/v1/workspaces/{ws}/resume",
-        WS,
-    ),
-    (
-        "post",
-        "/admin/v1/workspaces",
-        "get",
-        "/admin/v1/workspaces/{ws}/cards",
-        WS,
-    ),
-    (
-        "post",
-        "/admin/v1/workspaces",
-        "post",
-        "/admin/v1/workspaces/{ws}/cards",
-        WS,
-    ),
-    (
-        "post",
-        "/admin/v1/workspaces",
-        "get",
-        "/admin/v1/workspaces/{ws}/keys",
-        WS,
-    ),
-    (
-        "post",
-        "/admin/v1/workspaces",
-        "post",
-        "/admin/v1/workspaces/{ws}/keys",
-        WS,
-    ),
-    (
-        "post",
-        "/admin/v1/workspaces",
-        "get",
-        "/admin/v1/workspaces/{ws}/members",
-        WS,
-    ),
-    (
-        "post",
-        "/admin/v1/workspaces",
-        "post",
-        "/admin/v1/workspaces/{ws}/members",
-        WS,
-    ),
-    (
-        "post",
-        "/admin/v1/workspaces",
-        "post",
-        "/admin/v1/workspaces/{ws}/sessions",
-        WS,
-    ),
-    (
-        "post",
-        "/admin/v1/workspaces",
-        "get",
-        "/admin/v1/workspaces/{ws}/balance",
-        WS,
-    ),
-    (
-        "post",
-        "/admin/v1/workspaces",
-        "post",
-        "/admin/v1/workspaces/{ws}/grants",
-        WS,
-    ),
-    (
-        "post",
-        "/admin/v1/workspaces",
-        "post",
-        "/admin/v1/workspaces/{ws}/revocations",
-        WS,
-    ),
-    (
-        "post",
-        "/admin/v1/workspaces/{ws}/keys",
-        "post",
-        "/admin/v1/workspaces/{ws}/keys/{key}/rotate",
-        &[("ws", "$request.path.ws"), ("key", "$response.body#/id")],
-    ),
-    (
-        "post",
-        "/admin/v1/workspaces/{ws}/keys",
-        "post",
-        "/admin/v1/workspaces/{ws}/keys/{key}/revoke",
-        &[("ws", "$request.path.ws"), ("key", "$response.body#/id")],
-    ),
-    (
-        "post",
-        "/admin/v1/webhooks",
-        "delete",
-        "/admin/v1/webhooks/{id}",
-        ID,
-    ),
-];
-
-/// Each link whose both ends are in this document, on the source's 200 answer; a link
-/// naming an operation that does not exist is a bug the tidy test reports.
-fn add_links(doc: &mut Value) {
-    for (from_method, from, to_method, to, values) in LINKS {
-        if doc["paths"][*to][*to_method].is_null() {
-            continue;
-        }
-        let Some(ok) = doc["paths"][*from][*from_method]["responses"]["200"].as_object_mut() else {
-            continue;
-        };
-        let mut link = json!({ "operationId": operation_id(to_method, to) });
-        for (name, expr) in *values {
-            match name.strip_prefix("body.") {
-                Some(field) => link["requestBody"][field] = json!(expr),
-                None => link["parameters"][*name] = json!(expr),
-            }
-        }
-        let links = ok.entry("links").or_insert_with(|| json!({}));
-        links[operation_id(to_method, to)] = link;
-    }
-}
-
-/// `post_v1_holds_id_capture`: the method and the path's words, for generated clients
-/// and for links.
-fn operation_id(method: &str, path: &str) -> String {
-    let words: Vec<&str> = path
-        .split(|c: char| !c.is_ascii_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .collect();
-    format!("{method}_{}", words.join("_"))
-}
-
 /// A parameter is absent or has a value: `null` is no value on the wire (schemars
 /// writes an `Option` as "or null").
 fn not_null(schema: &mut Value) {
@@ -475,7 +210,7 @@ fn bound_integers(schema: &mut Value) {
 /// references to components, not into them.
 fn rate_card_schema() -> (Value, Map<String, Value>) {
     let mut schema: Value =
-        serde_json::from_str(include_str!("../../../schema/ratecard.schema.json"))
+        serde_json::from_str(include_str!("../../../../schema/ratecard.schema.json"))
             .unwrap_or_else(|_| json!({ "type": "object" }));
     fn rebase(v: &mut Value) {
         match v {
@@ -609,104 +344,3 @@ fn complete(path: &str, op: &mut Value) {
         );
     }
 }
-
-/// A response of `text/event-stream` (the balance events), documented as such.
-pub(crate) struct EventStream<T>(pub T);
-
-impl<T: axum::response::IntoResponse> axum::response::IntoResponse for EventStream<T> {
-    fn into_response(self) -> axum::response::Response {
-        self.0.into_response()
-    }
-}
-
-impl<T> OperationOutput for EventStream<T> {
-    type Inner = ();
-
-    fn operation_response(
-        _: &mut GenContext,
-        _: &mut Operation,
-    ) -> Option<aide::openapi::Response> {
-        Some(aide::openapi::Response {
-            description: "a stream of `balance` events (each a Balance as JSON), and `end` (an ApiError) when the credential ends".into(),
-            content: [(
-                "text/event-stream".to_string(),
-                aide::openapi::MediaType::default(),
-            )]
-            .into_iter()
-            .collect(),
-            ..Default::default()
-        })
-    }
-
-    fn inferred_responses(
-        ctx: &mut GenContext,
-        op: &mut Operation,
-    ) -> Vec<(Option<u16>, aide::openapi::Response)> {
-        Self::operation_response(ctx, op)
-            .map(|r| (Some(200), r))
-            .into_iter()
-            .collect()
-    }
-}
-
-/// Answers that are not a JSON wire type, each documented by its own kind.
-macro_rules! documented {
-    ($(#[$doc:meta])* $name:ident: $($status:literal $mime:literal $schema:tt $desc:literal),+) => {
-        $(#[$doc])*
-        pub(crate) struct $name(pub axum::response::Response);
-
-        impl axum::response::IntoResponse for $name {
-            fn into_response(self) -> axum::response::Response {
-                self.0
-            }
-        }
-
-        impl OperationOutput for $name {
-            type Inner = ();
-
-            fn inferred_responses(
-                _: &mut GenContext,
-                _: &mut Operation,
-            ) -> Vec<(Option<u16>, aide::openapi::Response)> {
-                vec![$((Some($status), response($mime, json!($schema), $desc))),+]
-            }
-        }
-    };
-}
-
-fn response(mime: &str, schema: Value, description: &str) -> aide::openapi::Response {
-    let media = aide::openapi::MediaType {
-        schema: Some(aide::openapi::SchemaObject {
-            json_schema: schemars::Schema::try_from(schema).unwrap_or_default(),
-            example: None,
-            external_docs: None,
-        }),
-        ..Default::default()
-    };
-    aide::openapi::Response {
-        description: description.into(),
-        content: [(mime.to_string(), media)].into_iter().collect(),
-        ..Default::default()
-    }
-}
-
-documented!(
-    /// `/healthz`: a line of text.
-    Health: 200 "text/plain" { "type": "string" } "ok", 503 "text/plain" { "type": "string" } "the database cannot be reached"
-);
-documented!(
-    /// `/metrics`: Prometheus' text format.
-    Metrics: 200 "text/plain" { "type": "string" } "Prometheus text exposition format"
-);
-documented!(
-    /// `GET /v1/card`: the card as uploaded.
-    CardJson: 200 "application/json" { "$ref": "#/components/schemas/RateCard" } "the rate card that prices this wallet"
-);
-documented!(
-    /// A tokenizer's rank data, immutable (`ETag`: its SHA-256).
-    RankData: 200 "application/octet-stream" { "type": "string", "contentEncoding": "binary" } "the rank data", 304 "application/octet-stream" { "type": "string" } "not modified (If-None-Match matched the ETag)"
-);
-documented!(
-    /// The payment provider's webhook, acknowledged.
-    Acknowledged: 200 "application/json" { "type": "object" } "the event was applied (or was already)"
-);
