@@ -92,6 +92,7 @@ pub struct ApiKeyCreated {
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(example = serde_json::json!({"name": "acme backend"})))]
 pub struct NewApiKey {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(
@@ -113,6 +114,7 @@ pub struct RotateApiKey {
 /// Credits given by the operator (support goodwill, a promotion, a top-up paid elsewhere).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(example = serde_json::json!({"amount_millicredits": 25000, "reason": "outage on the 14th"})))]
 pub struct GrantRequest {
     #[cfg_attr(feature = "schema", schemars(range(min = 1)))]
     pub amount_millicredits: u64,
@@ -134,6 +136,7 @@ pub struct GrantRequest {
 /// below zero.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(example = serde_json::json!({"amount_millicredits": 5000, "reason": "refunded by card"})))]
 pub struct RevokeRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "schema", schemars(range(min = 1)))]

@@ -132,6 +132,7 @@ fn is_zero_i64(n: &i64) -> bool {
     Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, creditkit_pricing::ToJson,
 )]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(example = serde_json::json!({"pack_id": "medium", "quantity": 1})))]
 pub struct CheckoutRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pack_id: Option<String>,
@@ -314,6 +315,7 @@ pub struct Cap {
 /// Set a cap (workspace admins, the backend).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, creditkit_pricing::ToJson)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(example = serde_json::json!({"scope": "member", "subject": "mem_01a24845a29057f0bf675e6dcd17", "limit_millicredits": 100000, "period": "month"})))]
 pub struct NewCap {
     pub scope: CapScope,
     /// The member id or project name (`member` and `project` scopes).
@@ -330,6 +332,7 @@ pub struct NewCap {
 /// Price a request before the user confirms it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, creditkit_pricing::ToJson)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(example = serde_json::json!({"request": {"action": "section", "quantity": 2}, "conversation_id": "chat_42"})))]
 pub struct QuoteRequest {
     /// Defaults to the caller's workspace wallet.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -381,6 +384,7 @@ pub struct Quote {
 /// Confirm a quote: reserve its maximum.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, creditkit_pricing::ToJson)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(example = serde_json::json!({"quote_id": "qt_01a2485cc723c7724cee788324c0"})))]
 pub struct HoldRequest {
     pub quote_id: String,
 }
@@ -460,6 +464,7 @@ pub struct HoldStream {
 /// `Idempotency-Key` per chunk).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(example = serde_json::json!({"generated_output_tokens": 256, "reserve_output_tokens": 512})))]
 pub struct ExtendRequest {
     /// Output tokens produced so far.
     pub generated_output_tokens: u64,
@@ -472,6 +477,7 @@ pub struct ExtendRequest {
 /// is charged at its price; a ranged one is refused (`amount_required`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(example = serde_json::json!({"amount_millicredits": 8500})))]
 pub struct CaptureRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub amount_millicredits: Option<u64>,
@@ -481,6 +487,7 @@ pub struct CaptureRequest {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(example = serde_json::json!({"pack_id": "small"})))]
 pub struct TopUpRequest {
     pub pack_id: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -653,6 +660,7 @@ pub struct Member {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(example = serde_json::json!({"name": "Ada", "role": "admin", "external_id": "user-1"})))]
 pub struct NewMember {
     #[cfg_attr(
         feature = "schema",
@@ -681,6 +689,7 @@ pub struct MemberUpdate {
 /// Mint a browser session for one member (operator's backend, with the API key).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(example = serde_json::json!({"external_id": "user-1", "ttl_seconds": 900})))]
 pub struct SessionRequest {
     /// The member, by creditkit id …
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -746,6 +755,7 @@ pub struct Workspace {
 /// Low-balance thresholds of a workspace.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, creditkit_pricing::ToJson)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(example = serde_json::json!({"low_threshold_millicredits": 100000, "critical_threshold_millicredits": 10000})))]
 pub struct Thresholds {
     pub low_threshold_millicredits: u64,
     pub critical_threshold_millicredits: u64,

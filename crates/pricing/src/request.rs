@@ -244,7 +244,7 @@ mod schema {
                         "maxProperties": 16,
                         "additionalProperties": {
                             "anyOf": [
-                                { "type": "integer", "minimum": 0 },
+                                { "type": "integer", "minimum": 0, "maximum": u64::MAX },
                                 { "type": "string", "maxLength": MAX_TEXT_CHARS }
                             ]
                         },

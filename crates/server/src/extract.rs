@@ -422,18 +422,25 @@ impl<T: schemars::JsonSchema> aide::operation::OperationInput for Query<T> {
     }
 }
 
-/// The same for the URL: a `%00` in the path or the query is refused before routing.
+/// The same for the URL, before routing: no id holds a NUL, so a path with `%00` names
+/// nothing (404); a query parameter with one is a value refused (422).
 pub(crate) async fn refuse_nul(req: Request, next: axum::middleware::Next) -> Response {
-    let uri = req.uri();
-    let text = uri.path_and_query().map_or("", |pq| pq.as_str());
-    let nul = text
-        .as_bytes()
-        .windows(3)
-        .any(|w| w.eq_ignore_ascii_case(b"%00"));
-    if nul {
+    let nul = |text: &str| {
+        text.as_bytes()
+            .windows(3)
+            .any(|w| w.eq_ignore_ascii_case(b"%00"))
+    };
+    if nul(req.uri().path()) {
         return error(
-            ErrorCode::InvalidRequest,
-            "the URL may not contain the NUL character (%00)",
+            ErrorCode::NotFound,
+            "nothing here has a NUL character (%00) in its id",
+        )
+        .into_response();
+    }
+    if req.uri().query().is_some_and(nul) {
+        return error(
+            ErrorCode::InvalidParam,
+            "a query parameter may not contain the NUL character (%00)",
         )
         .into_response();
     }
