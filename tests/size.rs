@@ -20,11 +20,12 @@ use crate::dist;
 /// (issues 31, 32): 245,761 B; the subscription panel (upgrade, downgrade, cancel,
 /// resume) and plan features: 252,478 B; a creator's payout account and payouts:
 /// 255,974 B; the wallet switcher keeping its list: 256,338 B; panels read on a
-/// wallet switch only and a retry after a rate-limit refusal: about 1 KB more. Issue 35
-/// loads the account, chat and plan groups lazily; until then the guard holds this
-/// size.
+/// wallet switch only and a retry after a rate-limit refusal: about 1 KB more; `GET
+/// /v1/me` read as the one api type the server writes (its actor and wallet, the
+/// actor's names) and the derived readers (issue 33): 258,081 B. Issue 35 loads the
+/// account, chat and plan groups lazily; until then the guard holds this size.
 const EMBED_GZIP_BUDGET_BYTES: usize = EMBED_GZIP_TODAY_BYTES;
-const EMBED_GZIP_TODAY_BYTES: usize = 252 * 1024;
+const EMBED_GZIP_TODAY_BYTES: usize = 253 * 1024;
 /// The estimator alone (`dist/estimator`), likewise: issue 13's target is 40 KB. Issue 31's
 /// card `contact` (parsed, in the canonical form), plan-aware offer and routed chat
 /// actions: 57,804 B before routing, 58,442 B with it; packs bought by amount, plan

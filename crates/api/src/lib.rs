@@ -711,10 +711,7 @@ pub struct SessionRequest {
     /// Binds the session to one project: every quote it makes is that project's (its
     /// caps apply whether or not the page names it; another project is refused).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(
-        feature = "schema",
-        schemars(length(min = 1, max = 200), regex(pattern = r"\S"))
-    )]
+    #[cfg_attr(feature = "schema", schemars(length(min = 1, max = 200)))]
     pub project: Option<String>,
 }
 

@@ -549,7 +549,7 @@ impl Ledger {
             None => None,
         };
         if let Some(project) = &req.project {
-            if project.is_empty() || project.len() > 200 {
+            if project.is_empty() || project.chars().count() > 200 {
                 return Err(LedgerError::invalid_at(
                     "project",
                     "a project is 1 to 200 characters",

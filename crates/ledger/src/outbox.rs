@@ -256,7 +256,9 @@ impl Ledger {
     ) -> Result<WebhookEndpointCreated> {
         p.require(Op::ManageWorkspaces)?;
         let url = req.url.trim();
-        if !(url.starts_with("https://") || url.starts_with("http://")) || url.len() > 2000 {
+        if !(url.starts_with("https://") || url.starts_with("http://"))
+            || url.chars().count() > 2000
+        {
             return Err(LedgerError::invalid_at(
                 "url",
                 "the endpoint must be an http(s) URL of at most 2000 characters",

@@ -17,14 +17,18 @@ impl Ledger {
     pub async fn quote(&self, p: &Principal, req: &QuoteRequest) -> Result<Quote> {
         p.require(Op::Quote)?;
         let wallet_id = self.resolve_wallet(p, req.wallet_id.as_deref()).await?;
-        if req.project.as_ref().is_some_and(|s| s.len() > 200) {
+        if req
+            .project
+            .as_ref()
+            .is_some_and(|s| s.chars().count() > 200)
+        {
             return Err(LedgerError::Invalid {
                 path: Some("project".into()),
                 message: "project is limited to 200 characters".into(),
             });
         }
         if let Some(c) = &req.conversation_id {
-            if c.is_empty() || c.len() > 200 {
+            if c.is_empty() || c.chars().count() > 200 {
                 return Err(LedgerError::invalid_at(
                     "conversation_id",
                     "a conversation id is 1 to 200 characters".to_string(),

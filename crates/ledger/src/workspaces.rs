@@ -28,7 +28,7 @@ impl Ledger {
     ) -> Result<Workspace> {
         p.require(Op::ManageWorkspaces)?;
         let card = parse_card(card_json).map_err(LedgerError::Card)?;
-        if name.trim().is_empty() || name.len() > 200 {
+        if name.trim().is_empty() || name.chars().count() > 200 {
             return Err(LedgerError::invalid_at(
                 "name",
                 "workspace name must be 1 to 200 characters",

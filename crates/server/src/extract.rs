@@ -446,3 +446,24 @@ pub(crate) async fn refuse_nul(req: Request, next: axum::middleware::Next) -> Re
     }
     next.run(req).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::integral;
+
+    /// A whole number written as a float reads as the integer, beside unknown fields of
+    /// any kind (what Schemathesis sent).
+    #[test]
+    fn whole_floats_read_as_integers() {
+        let body = br#"{"\ud903\udcad'2": [-10384356], "x": {"y": false, "z": -2.35012346474296e+177}, "low_threshold_millicredits": 2318.0, "critical_threshold_millicredits": 2251799813685247.0}"#;
+        let t: Option<creditkit_api::Thresholds> = integral(body);
+        let t = t.expect("read");
+        assert_eq!(
+            (
+                t.low_threshold_millicredits,
+                t.critical_threshold_millicredits
+            ),
+            (2318, 2_251_799_813_685_247)
+        );
+    }
+}
