@@ -361,7 +361,7 @@ class ListQuery(TypedDict):
 
 
 class Me(TypedDict):
-    """Who the caller is and what it may do (the widget hides what it may not)."""
+    """`GET /v1/me`: who is calling and what it may do (the widget hides what it may not)."""
     actor: "Actor"
     member_id: NotRequired[Union[str, None]]
     rights: List["Op"]
