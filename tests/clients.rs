@@ -124,6 +124,18 @@ async fn the_python_client_matches_the_documents_and_runs_an_operator_flow() {
          regenerate it (creditkit openapi > w.json; creditkit openapi --operator > o.json; \
          python3 crates/client/python/generate.py w.json o.json > crates/client/python/creditkit_client/models.py)"
     );
+    // Installed from a copy: a build leaves `build/` and `*.egg-info` beside the sources.
+    let copy = work.join("creditkit-client");
+    std::fs::create_dir_all(copy.join("creditkit_client")).unwrap();
+    for f in [
+        "pyproject.toml",
+        "README.md",
+        "creditkit_client/__init__.py",
+        "creditkit_client/models.py",
+        "creditkit_client/py.typed",
+    ] {
+        std::fs::copy(package.join(f), copy.join(f)).unwrap();
+    }
     run(Command::new(venv.join("bin/pip"))
         .args([
             "install",
@@ -132,7 +144,7 @@ async fn the_python_client_matches_the_documents_and_runs_an_operator_flow() {
             "--no-deps",
         ])
         .args(["--no-build-isolation", "--force-reinstall"])
-        .arg(&package));
+        .arg(&copy));
     let (base, operator_key) = serve(&work, "py").await;
     let card = Path::new(env!("CARGO_MANIFEST_DIR")).join(LANDING);
     let tests = package.join("tests");

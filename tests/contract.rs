@@ -104,33 +104,7 @@ async fn serve(store: Store, root: &Path) -> (String, Vec<Run>) {
     let operator = ledger.create_operator_key(Some("contract")).await.unwrap();
     let api_socket = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", api_socket.local_addr().unwrap());
-    let stripe_socket = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let stripe = format!("http://{}", stripe_socket.local_addr().unwrap());
-    let (secret_key, webhook_secret) = ("sk_test_contract", "whsec_contract_0123456789");
-    let standin = creditkit_stripe_standin::StandIn::new(creditkit_stripe_standin::Config {
-        base: stripe.clone(),
-        secret_key: secret_key.into(),
-        webhook_url: format!("{base}/v1/webhooks/stripe"),
-        webhook_secret: webhook_secret.into(),
-        clock: Arc::new(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs() as i64)
-        }),
-    });
-    let stripe_app = standin.router();
-    tokio::spawn(async move { axum::serve(stripe_socket, stripe_app).await.unwrap() });
-    let payments = creditkit_server::payments::Payments {
-        provider: Arc::new(creditkit_server::payments::stripe::Stripe::new(
-            creditkit_server::payments::stripe::StripeConfig {
-                secret_key: secret_key.into(),
-                webhook_secret: webhook_secret.into(),
-                api_base: stripe,
-            },
-        )),
-        public_url: base.clone(),
-        return_origins: vec![base.clone()],
-    };
+    let payments = stripe_standin(&base, &base).await;
     let off = Rate {
         per_second: 0,
         burst: 0,

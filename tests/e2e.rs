@@ -59,6 +59,41 @@ fn dist() -> PathBuf {
     dist
 }
 
+/// Payments through a local Stripe stand-in serving on a free port: its checkout page
+/// "pays", its signed webhooks (to `api`) add the credits; buyers return to `origin`.
+pub(crate) async fn stripe_standin(
+    api: &str,
+    origin: &str,
+) -> creditkit_server::payments::Payments {
+    let socket = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let stripe = format!("http://{}", socket.local_addr().unwrap());
+    let (secret_key, webhook_secret) = ("sk_test_e2e", "whsec_e2e_0123456789");
+    let standin = creditkit_stripe_standin::StandIn::new(creditkit_stripe_standin::Config {
+        base: stripe.clone(),
+        secret_key: secret_key.into(),
+        webhook_url: format!("{api}/v1/webhooks/stripe"),
+        webhook_secret: webhook_secret.into(),
+        clock: Arc::new(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs() as i64)
+        }),
+    });
+    let app = standin.router();
+    tokio::spawn(async move { axum::serve(socket, app).await.unwrap() });
+    creditkit_server::payments::Payments {
+        provider: Arc::new(creditkit_server::payments::stripe::Stripe::new(
+            creditkit_server::payments::stripe::StripeConfig {
+                secret_key: secret_key.into(),
+                webhook_secret: webhook_secret.into(),
+                api_base: stripe,
+            },
+        )),
+        public_url: api.to_string(),
+        return_origins: vec![origin.to_string()],
+    }
+}
+
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
@@ -101,33 +136,7 @@ async fn the_demo_page_prices_charges_and_blocks_like_it_says() {
     let demo = creditkit_server::demo::seed(&ledger, &keys).await.unwrap();
     // Payments through a local Stripe stand-in: its checkout page "pays", its signed
     // webhooks add the credits.
-    let stripe_socket = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let stripe = format!("http://{}", stripe_socket.local_addr().unwrap());
-    let (secret_key, webhook_secret) = ("sk_test_e2e", "whsec_e2e");
-    let standin = creditkit_stripe_standin::StandIn::new(creditkit_stripe_standin::Config {
-        base: stripe.clone(),
-        secret_key: secret_key.into(),
-        webhook_url: format!("{api}/v1/webhooks/stripe"),
-        webhook_secret: webhook_secret.into(),
-        clock: Arc::new(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_secs() as i64)
-        }),
-    });
-    let stripe_app = standin.router();
-    tokio::spawn(async move { axum::serve(stripe_socket, stripe_app).await.unwrap() });
-    let payments = creditkit_server::payments::Payments {
-        provider: Arc::new(creditkit_server::payments::stripe::Stripe::new(
-            creditkit_server::payments::stripe::StripeConfig {
-                secret_key: secret_key.into(),
-                webhook_secret: webhook_secret.into(),
-                api_base: stripe,
-            },
-        )),
-        public_url: api.clone(),
-        return_origins: vec![base.clone()],
-    };
+    let payments = stripe_standin(&api, &base).await;
     let app = router(
         AppState::new(ledger.clone()).with_payments(payments),
         &Options {
