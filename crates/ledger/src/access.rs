@@ -7,6 +7,9 @@
 //! prefix of each is kept to tell keys apart in lists.
 
 use creditkit_api::access::rights_of;
+
+use crate::{new_id, new_secret, sha256_hex, Ledger, LedgerError, Result};
+
 use creditkit_api::admin::{
     ApiKeyCreated, ApiKeyInfo, OperatorKeyCreated, OperatorKeyInfo, RotateApiKey,
 };
@@ -15,7 +18,6 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::members::member_from_row;
-use crate::*;
 
 /// Kind prefixes of secrets.
 pub const OPERATOR_KEY_PREFIX: &str = "ck_op_";

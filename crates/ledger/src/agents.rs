@@ -2,11 +2,11 @@
 //! before credits apply"), counted by the ledger. The count a price depends on cannot
 //! come from the browser: a session could otherwise claim every message is its first.
 
-use crate::later::later;
 use creditkit_api::Op;
 use creditkit_pricing::{ParamValue, Request};
 
-use crate::*;
+use crate::db::{later, Conn};
+use crate::{to_u64, Ledger, LedgerError, Principal, Result, Tx};
 
 const AGENT: &str = "agent";
 const MESSAGES_USED: &str = "messages_used";

@@ -4,7 +4,7 @@
 use creditkit_api::{Allowance, CreditPart, Op, PlanStatus};
 use creditkit_pricing::Renewal;
 
-use crate::*;
+use crate::{time, to_u64, Ledger, Principal, Result};
 
 impl Ledger {
     /// The wallet's plan and its balance by when each part expires. Settles what is

@@ -9,7 +9,7 @@
 //! only newer entries are read; the capture ≤ hold ≤ quote check covers the holds those
 //! entries touched (every change to a hold writes an entry naming it).
 
-use crate::*;
+use crate::{Dialect, Ledger, LedgerError, Result};
 
 /// Where an incremental audit stopped: the last entry summed and the sums up to it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -8,8 +8,9 @@ use creditkit_api::{Cap, CapPeriod, CapScope, NewCap, Op};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use crate::db::Conn;
 use crate::time::{cycle_bounds, day_bounds, month_bounds, week_bounds};
-use crate::*;
+use crate::{new_id, to_i64, to_u64, Ledger, LedgerError, Principal, Result, WalletRow};
 
 fn scope_text(s: CapScope) -> &'static str {
     match s {

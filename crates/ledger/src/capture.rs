@@ -1,13 +1,16 @@
 //! Settling a hold: capture (what a completed operation used, never above the hold) and
 //! refund (a capture given back to the grants it drew from), with the creator's add-ons.
 
-use crate::later::later;
 use creditkit_api::admin::EventType;
 use creditkit_api::{CaptureRequest, Hold, HoldStatus, Op};
 use creditkit_pricing::{estimate, Estimate, Request};
 
+use crate::db::later;
 use crate::holds::{hold_not_found, HoldOwner, HoldWrite};
-use crate::*;
+use crate::{
+    check_key, count_text, payload_hash, to_i64, to_u64, Entry, Ledger, LedgerError, Principal,
+    Result, Tx, WalletRow,
+};
 
 impl Ledger {
     /// Charges a completed operation: the actual amount (given, or priced from the

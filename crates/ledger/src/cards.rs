@@ -17,7 +17,7 @@ use creditkit_api::{Op, PriceNotice};
 use creditkit_pricing::{diff, parse_card, Card, CardRef, Change, PriceChange};
 
 use crate::time::{add_months, cycle_index, day_text, MS_PER_DAY};
-use crate::*;
+use crate::{Ledger, LedgerError, Principal, Result, Tx, WalletRow};
 
 /// How far back a member's most used actions are counted for the notice.
 const NOTICE_USAGE_WINDOW_MS: i64 = 30 * 24 * 60 * 60 * 1000;

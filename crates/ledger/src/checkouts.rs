@@ -3,10 +3,11 @@
 //! successful"). Nothing here moves credits; `purchases.rs` applies a paid checkout.
 
 use creditkit_api::{CheckoutState, CheckoutStatus, Op};
+use creditkit_pricing::MILLI_PER_CREDIT;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use crate::*;
+use crate::{to_u64, Ledger, LedgerError, Principal, Result};
 
 const COLUMNS: &str = "id, status, credits_mc, amount_minor, currency, pack_id, plan_id, \
      created_at_ms, completed_at_ms, member_id FROM checkouts";

@@ -8,7 +8,9 @@ use creditkit_pricing::MILLI_PER_CREDIT;
 use crate::error::fmt_mc;
 use crate::time::add_months;
 use crate::workspaces::or_none;
-use crate::*;
+use crate::{
+    check_key, payload_hash, to_i64, to_u64, Entry, Ledger, LedgerError, Principal, Result, Write,
+};
 
 /// Longest reason kept with a grant or revocation.
 pub const MAX_REASON_CHARS: usize = 500;

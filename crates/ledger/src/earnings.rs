@@ -3,7 +3,11 @@
 use creditkit_api::admin::EventType;
 use creditkit_api::{Op, WalletKind};
 
-use crate::*;
+use crate::db::Conn;
+use crate::{
+    check_key, error, new_id, payload_hash, to_i64, to_u64, Entry, Ledger, LedgerError, Principal,
+    Result,
+};
 
 impl Ledger {
     /// Names the organization wallet that receives an agent's publisher add-ons,

@@ -5,7 +5,7 @@
 use creditkit_api::{EntitlementCheck, Entitlements, Op};
 use creditkit_pricing::Plan;
 
-use crate::*;
+use crate::{Ledger, LedgerError, Principal, Result};
 
 impl Ledger {
     /// The features of the wallet's plan (none on no plan).

@@ -1,14 +1,17 @@
 //! The money path after the quote (`quotes.rs`): hold, then release (`capture.rs`
 //! captures and refunds).
 
-use crate::later::later;
 use creditkit_api::admin::EventType;
 use creditkit_api::{Hold, HoldRequest, HoldStatus, HoldStream, Op};
 use creditkit_pricing::{estimate, shortfall, Millicredits};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use crate::*;
+use crate::db::later;
+use crate::{
+    check_key, new_id, payload_hash, to_i64, to_u64, Entry, Ledger, LedgerError, Principal, Result,
+    Tx, WalletRow, Write,
+};
 
 /// The columns [`hold_from_row`] reads, in its order (a macro, for `concat!`).
 macro_rules! hold_columns {
@@ -147,7 +150,7 @@ impl Ledger {
                 .await;
         }
         // The grants it draws on, read before its writes: on PostgreSQL the writes that
-        // follow then go to the database together (`later.rs`).
+        // follow then go to the database together (`db/postgres.rs`).
         let free = self.free_grants(&mut tx, &w, now).await?;
         self.insert_quote(&mut tx, quote_id, &q, &quoted).await?;
         let hold_id = new_id("hld");

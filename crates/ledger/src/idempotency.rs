@@ -7,9 +7,9 @@ use serde::Serialize;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use crate::later::later;
+use crate::db::later;
 use crate::wallet::{cycle_due, due_count};
-use crate::*;
+use crate::{Ledger, LedgerError, Result, Tx, Write};
 
 impl Ledger {
     /// The stored result for `key`, if this exact call ran before; a conflict if the

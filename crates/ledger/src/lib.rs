@@ -21,29 +21,25 @@ mod capture;
 mod cards;
 mod checkouts;
 mod credits;
+mod db;
 mod earnings;
 mod entitlements;
 mod error;
 mod holds;
 mod idempotency;
-mod later;
-mod lite;
 mod members;
-pub(crate) use lite::Conn;
 mod outbox;
 mod payouts;
 mod purchases;
 mod quotes;
 mod reads;
 mod signed;
-mod store;
 mod stream;
 mod subscriptions;
 pub mod testing;
 pub mod time;
 mod wallet;
 mod workspaces;
-mod writer;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -61,6 +57,7 @@ pub use audit::AuditMark;
 pub use caps::MAX_CAPS_PER_WALLET;
 pub use cards::CardTerms;
 pub use credits::MAX_REASON_CHARS;
+pub use db::{Dialect, WriterStats};
 pub use error::LedgerError;
 pub use outbox::{
     backoff_ms, check_webhook_target, is_private_address, DueDelivery, DELIVERY_LEASE_MS,
@@ -68,14 +65,12 @@ pub use outbox::{
 };
 pub use payouts::PayoutTransfer;
 pub use purchases::{CheckoutDraft, Paid, PaidPeriod};
-pub use store::Dialect;
 pub use subscriptions::{PeriodReason, PlanChange, SubscriptionUpdate};
 use time::Clock;
 pub(crate) use wallet::{Entry, WalletRow, Write};
 
-type Result<T, E = LedgerError> = std::result::Result<T, E>;
-pub(crate) use writer::Tx;
-pub use writer::WriterStats;
+pub(crate) type Result<T, E = LedgerError> = std::result::Result<T, E>;
+pub(crate) use db::Tx;
 
 /// Tunables, each with a limit.
 #[derive(Clone, Debug)]
@@ -104,7 +99,7 @@ pub struct Config {
     /// cut may lose the last commits (the simulation uses it to run more operations).
     pub power_safe: bool,
     /// SQLite only. `true` (the default): the log is copied back into the database by a
-    /// thread of its own (`lite/checkpoint.rs`), never inside a commit. `false`:
+    /// thread of its own (`db/sqlite/checkpoint.rs`), never inside a commit. `false`:
     /// SQLite's default, a commit that crosses 1,000 pages of log copies it (the HTTP
     /// bench runs both side by side).
     pub background_checkpoint: bool,
@@ -147,9 +142,9 @@ pub const MAX_PAGE_LIMIT: u32 = 200;
 
 pub struct Ledger {
     /// Reads (on SQLite, read-only connections beside the writer's).
-    pub(crate) pool: lite::ReadPool,
-    /// Every write goes through here (`writer.rs`).
-    pub(crate) writer: writer::Writer,
+    pub(crate) pool: db::ReadPool,
+    /// Every write goes through here (`db/writer.rs`).
+    pub(crate) writer: db::Writer,
     pub(crate) dialect: Dialect,
     clock: Arc<dyn Clock>,
     pub(crate) config: Config,
@@ -248,13 +243,13 @@ impl Ledger {
     /// Opens (and migrates) `sqlite://path?mode=rwc` or `postgres://…`.
     pub async fn open(url: &str, clock: Arc<dyn Clock>, config: Config) -> Result<Ledger> {
         let (pool, writer, dialect) =
-            store::connect(url, config.power_safe, config.background_checkpoint).await?;
+            db::connect(url, config.power_safe, config.background_checkpoint).await?;
         let quote_key = signed::QuoteKey::load(&writer).await?;
         let (events, _) = broadcast::channel(1024);
         let announce = match (&pool, dialect) {
-            (lite::ReadPool::Sqlx(pg), Dialect::Postgres) => {
+            (db::ReadPool::Sqlx(pg), Dialect::Postgres) => {
                 let (send, receive) = tokio::sync::mpsc::unbounded_channel();
-                tokio::spawn(announcer(pg.clone(), events.clone(), receive));
+                tokio::spawn(db::announcer(pg.clone(), events.clone(), receive));
                 Some(send)
             }
             _ => None,
@@ -384,36 +379,6 @@ impl Ledger {
         let done = q.execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(done)
-    }
-}
-
-/// Sends PostgreSQL NOTIFYs for the wallets committed writes changed: whatever is queued,
-/// each wallet once, in one statement outside any write (a NOTIFY alone writes nothing,
-/// so its commit waits for no flush). Every instance's listener, this one's included,
-/// forwards them to its subscribers; if the database cannot be reached, at least this
-/// instance's subscribers hear. Ends when the ledger is dropped.
-async fn announcer(
-    pool: sqlx::AnyPool,
-    local: broadcast::Sender<String>,
-    mut changed: tokio::sync::mpsc::UnboundedReceiver<String>,
-) {
-    const MOST_PER_STATEMENT: usize = 1_000;
-    let mut wallets = Vec::new();
-    while changed.recv_many(&mut wallets, MOST_PER_STATEMENT).await > 0 {
-        wallets.sort_unstable();
-        wallets.dedup();
-        let sent = sqlx::query(
-            "SELECT pg_notify('creditkit_wallets', w) FROM unnest(string_to_array($1, ' ')) AS w",
-        )
-        .bind(wallets.join(" "))
-        .execute(&pool)
-        .await;
-        if sent.is_err() {
-            for wallet_id in &wallets {
-                let _ = local.send(wallet_id.clone());
-            }
-        }
-        wallets.clear();
     }
 }
 

@@ -6,7 +6,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::access::{check_name, role_of, MEMBER_SELECT};
-use crate::*;
+use crate::{new_id, Ledger, LedgerError, Principal, Result};
 
 impl Ledger {
     /// Adds a member (with a personal wallet). Admins manage members but not owners.

@@ -6,8 +6,12 @@
 //! once: a delivery claimed by a process that dies is claimed again when its lease
 //! ends, with the same event id.
 
-use crate::later::later;
 use std::sync::Arc;
+
+use crate::db::later;
+use crate::{
+    new_id, to_u64, Dialect, Ledger, LedgerError, Principal, Result, Tx, WalletRow, MAX_PAGE_LIMIT,
+};
 
 use creditkit_api::admin::{
     Delivery, DeliveryAttempt, DeliveryStatus, Event, EventRecord, EventType, NewWebhookEndpoint,
@@ -15,8 +19,6 @@ use creditkit_api::admin::{
 };
 use creditkit_api::{BalanceState, Op, Page};
 use sqlx::Row;
-
-use crate::*;
 
 /// How long deliveries are retried before they are marked failed.
 pub const DELIVERY_WINDOW_MS: i64 = 24 * 3600 * 1000;

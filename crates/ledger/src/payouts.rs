@@ -10,7 +10,7 @@ use creditkit_api::{Op, Payout, PayoutAccount, PayoutState};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use crate::*;
+use crate::{to_u64, Entry, Ledger, LedgerError, Principal, Result};
 
 const PAYOUT_COLUMNS: &str = "id, wallet_id, amount_mc, amount_minor, currency, status, failure, \
      created_at_ms, decided_at_ms FROM payouts";

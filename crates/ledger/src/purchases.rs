@@ -15,7 +15,10 @@ use sqlx::Row;
 use crate::error::fmt_mc;
 use crate::time::add_months;
 use crate::workspaces::or_none;
-use crate::*;
+use crate::{
+    new_id, payload_hash, to_i64, to_u64, Entry, Ledger, LedgerError, Principal, Result, Tx,
+    WalletRow, Write,
+};
 
 /// What a checkout buys, recorded before the provider is asked.
 #[derive(Clone, Debug, PartialEq, Eq)]

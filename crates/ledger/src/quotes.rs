@@ -1,15 +1,17 @@
 //! Quotes: a request priced with the workspace's current card, signed into the quote's
 //! id (`signed.rs`) for the hold that confirms it (`holds.rs`), which writes it.
 
-use crate::later::later;
 use creditkit_api::{Cap, Op, Quote, QuoteRequest};
 use creditkit_pricing::{estimate, shortfall, Card, Estimate, Millicredits};
+use sqlx::Row;
 
+use crate::db::{later, Conn};
 use crate::signed::QuoteClaims;
 use crate::stream::{clamp_output, stream_price};
 use crate::wallet::{cycle_due, due_count, wallet_columns, wallet_from, wallet_from_row};
-use crate::*;
-use sqlx::Row;
+use crate::{
+    count_text, new_id, to_i64, to_u64, Ledger, LedgerError, Principal, Result, WalletRow,
+};
 
 impl Ledger {
     /// Prices a request with the workspace's current card and keeps the quote for

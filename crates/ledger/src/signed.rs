@@ -15,8 +15,8 @@ use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
+use crate::db::Writer;
 use crate::error::LedgerError;
-use crate::writer::Writer;
 
 /// Longer ids are refused before any decoding: a request body's limit (1 MiB), which
 /// bounds every request a quote can price (100 items, text counted away).

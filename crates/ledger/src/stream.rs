@@ -1,13 +1,15 @@
 //! Streamed turns: a hold opened for the input and a first chunk of output, grown chunk by
 //! chunk while the model streams, never past what the user confirmed.
 
-use crate::later::later;
 use creditkit_api::{ExtendRequest, Hold, HoldStatus, Op};
 use creditkit_pricing::{estimate, shortfall, Card, Millicredits, Request};
 
+use crate::db::later;
 use crate::error::fmt_mc;
 use crate::holds::HoldWrite;
-use crate::*;
+use crate::{
+    check_key, payload_hash, to_i64, to_u64, Entry, Ledger, LedgerError, Principal, Result,
+};
 
 /// Output tokens for a streamed turn, within its model's bound.
 pub(crate) fn clamp_output(card: &Card, request: &Request, tokens: u64) -> Result<u64> {

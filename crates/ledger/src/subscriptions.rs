@@ -10,7 +10,9 @@ use creditkit_pricing::{Renewal, MILLI_PER_CREDIT};
 
 use crate::purchases::idem;
 use crate::time::add_months;
-use crate::*;
+use crate::{
+    new_id, payload_hash, to_i64, to_u64, Ledger, LedgerError, PaidPeriod, Principal, Result, Write,
+};
 
 /// How long a plan checkout's page may be paid (Stripe's shortest `expires_at`): while
 /// one is open, another plan checkout for the wallet is refused.

@@ -1,15 +1,15 @@
 //! A wallet inside a write: lock, settle (expiry, plan cycles, timed-out holds),
 //! grants and entries (the idempotency record that answers retries: `idempotency.rs`).
 
-use crate::later::later;
 use creditkit_api::admin::EventType;
 use creditkit_api::{HoldStatus, WalletKind};
 use creditkit_pricing::{Card, Renewal, MILLI_PER_CREDIT};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
+use crate::db::{later, Conn};
 use crate::time::{add_months, cycle_index, month_key};
-use crate::*;
+use crate::{new_id, to_i64, HashMap, Ledger, LedgerError, Principal, Result, Tx};
 
 /// How an idempotent write on a wallet starts (see [`Ledger::begin_write`]).
 #[allow(clippy::large_enum_variant)] // returned once and taken apart at once: boxing buys nothing

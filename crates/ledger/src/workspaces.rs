@@ -7,7 +7,7 @@ use sqlx::Row;
 
 use crate::cards::card_ref;
 use crate::error::fmt_mc;
-use crate::*;
+use crate::{new_id, to_i64, to_u64, Ledger, LedgerError, Principal, Result, MAX_PAGE_LIMIT};
 
 const WORKSPACE_SELECT: &str = "SELECT w.id, w.name, w.card_hash, w.low_threshold_mc, w.critical_threshold_mc, \
      (SELECT id FROM wallets WHERE workspace_id = w.id AND kind = 'workspace' ORDER BY id LIMIT 1), \

@@ -128,6 +128,31 @@ pub struct CountParam {
     pub default: Option<u64>,
 }
 
+/// Parameters a chat action takes from the request.
+pub(crate) const CHAT_PARAMS: &[&str] = &[
+    "model",
+    "agent",
+    "input_tokens",
+    "output_tokens",
+    "messages_used",
+];
+
+impl Action {
+    /// The parameters this action takes: its counts, its option or level, a chat's.
+    pub(crate) fn param_names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = self.counts.keys().map(String::as_str).collect();
+        match &self.cost {
+            Cost::Options { param, .. } => names.push(param),
+            Cost::Range {
+                param: Some(param), ..
+            } => names.push(param),
+            Cost::Chat => names.extend(CHAT_PARAMS),
+            _ => {}
+        }
+        names
+    }
+}
+
 /// How one unit of an action is priced.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]

@@ -9,7 +9,6 @@ use serde::{Deserialize, Serialize};
 use crate::amount::{Millicredits, MILLI_PER_CREDIT};
 use crate::card::{Action, Card, CardRef, Cost, Model};
 use crate::limits::{MAX_DEPTH, MAX_ITEMS, MAX_TOKENS};
-use crate::parse::CHAT_PARAMS;
 use crate::request::{Item, ParamValue, Request};
 
 mod chat;
@@ -579,26 +578,12 @@ impl Ctx<'_> {
     }
 }
 
-/// The parameters `action` takes: its counts, its option or level, a chat's.
-pub(crate) fn param_names(action: &Action) -> Vec<&str> {
-    let mut names: Vec<&str> = action.counts.keys().map(String::as_str).collect();
-    match &action.cost {
-        Cost::Options { param, .. } => names.push(param),
-        Cost::Range {
-            param: Some(param), ..
-        } => names.push(param),
-        Cost::Chat => names.extend(CHAT_PARAMS),
-        _ => {}
-    }
-    names
-}
-
 fn check_param_names(
     path: &str,
     action: &Action,
     params: &Map<ParamValue>,
 ) -> Result<(), EstimateError> {
-    let names = param_names(action);
+    let names = action.param_names();
     for key in params.keys() {
         if !names.contains(&key.as_str()) {
             return Err(err(

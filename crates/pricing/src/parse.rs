@@ -14,7 +14,6 @@ use crate::walk::{as_str, check_id, join, Obj, Problem, Problems};
 
 mod actions;
 
-pub(crate) use actions::CHAT_PARAMS;
 use actions::{check_composites, read_action};
 
 /// A card that cannot be used, with every problem found and where.

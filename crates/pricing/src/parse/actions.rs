@@ -4,7 +4,7 @@
 use crate::json::Value;
 
 use crate::amount::Millicredits;
-use crate::card::{Action, Component, Cost, CountParam};
+use crate::card::{Action, Component, Cost, CountParam, CHAT_PARAMS};
 use crate::limits::*;
 use crate::map::Map;
 use crate::request::ParamValue;
@@ -87,15 +87,6 @@ pub(super) fn read_action(
         route,
     })
 }
-
-/// Parameters a chat action takes from the request.
-pub(crate) const CHAT_PARAMS: &[&str] = &[
-    "model",
-    "agent",
-    "input_tokens",
-    "output_tokens",
-    "messages_used",
-];
 
 fn read_count(p: &mut Problems, path: &str, v: &Value, key: &str) -> Option<CountParam> {
     let mut o = Obj::new(p, path, v)?;
@@ -451,7 +442,7 @@ pub(super) fn check_composites(p: &mut Problems, actions: &[Action], values: &[(
 /// params are known to the child and in bounds, and a count the parent passes down
 /// fits the child's bounds.
 fn check_component(p: &mut Problems, path: &str, parent: &Action, c: &Component, child: &Action) {
-    let names = crate::estimate::param_names(child);
+    let names = child.param_names();
     for (key, value) in &c.params {
         if !names.contains(&key.as_str()) {
             p.push(

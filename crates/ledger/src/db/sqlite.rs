@@ -1,4 +1,4 @@
-//! SQLite's writer connection, run in place.
+//! SQLite: its connections, run in place.
 //!
 //! sqlx runs each SQLite connection on a worker thread and sends it every statement
 //! across a channel: two thread switches per statement, and a write is a dozen or more
@@ -10,7 +10,6 @@
 
 use std::borrow::Cow;
 use std::fmt;
-use std::ops::DerefMut;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -20,58 +19,12 @@ use futures_util::future::{self, BoxFuture, FutureExt};
 use futures_util::stream::{self, BoxStream, StreamExt};
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use sqlx::any::{AnyQueryResult, AnyRow};
-use sqlx::{Any, AnyConnection, Database, Execute, Executor, Transaction};
+use sqlx::{Any, Execute};
 use sqlx_core::any::{AnyColumn, AnyTypeInfo, AnyTypeInfoKind, AnyValue, AnyValueKind};
 use sqlx_core::ext::ustr::UStr;
 
 /// Statements kept prepared (the ledger has fewer distinct statements than this).
 const STATEMENT_CACHE: usize = 512;
-
-/// A connection the ledger writes or reads through: an sqlx transaction (PostgreSQL's
-/// writes, every store's reads) or SQLite's writer run in place.
-pub(crate) enum Conn {
-    /// With the writes queued to go with its next statement (`later.rs`).
-    Sqlx(Transaction<'static, Any>, crate::later::Queue),
-    /// SQLite's writer (its batches commit in `writer.rs`).
-    Lite(Box<LiteConn>),
-    /// A SQLite reader from [`ReadPool`], in a read transaction (one snapshot).
-    LiteRead(Pooled),
-}
-
-impl Conn {
-    /// Ends a read or PostgreSQL transaction (SQLite's writer commits by batch).
-    pub(crate) async fn commit(self) -> Result<(), sqlx::Error> {
-        match self {
-            Conn::Sqlx(mut tx, mut queue) => {
-                queue.send(&mut tx).await?;
-                tx.commit().await
-            }
-            Conn::Lite(_) => Ok(()),
-            Conn::LiteRead(mut p) => match p.conn.as_deref_mut() {
-                Some(c) if c.in_transaction() => c.batch("COMMIT"),
-                _ => Ok(()),
-            },
-        }
-    }
-
-    fn lite(&mut self) -> Option<&mut LiteConn> {
-        match self {
-            Conn::Sqlx(..) => None,
-            Conn::Lite(c) => Some(c),
-            Conn::LiteRead(p) => p.conn.as_deref_mut(),
-        }
-    }
-}
-
-impl fmt::Debug for Conn {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Conn::Sqlx(..) => f.write_str("Conn::Sqlx"),
-            Conn::Lite(_) => f.write_str("Conn::Lite"),
-            Conn::LiteRead(_) => f.write_str("Conn::LiteRead"),
-        }
-    }
-}
 
 /// A SQLite connection whose statements run on the calling thread.
 pub(crate) use checkpoint::Checkpointer;
@@ -96,7 +49,7 @@ struct Columns {
 /// prints them per charge.
 pub(crate) static STATEMENTS: AtomicU64 = AtomicU64::new(0);
 
-type Step = Either<AnyQueryResult, AnyRow>;
+pub(crate) type Step = Either<AnyQueryResult, AnyRow>;
 
 impl LiteConn {
     /// Opens the (already migrated) database file for writing.
@@ -134,7 +87,7 @@ impl LiteConn {
         Ok(conn)
     }
 
-    fn connect(path: &Path) -> Result<LiteConn, sqlx::Error> {
+    pub(crate) fn connect(path: &Path) -> Result<LiteConn, sqlx::Error> {
         let conn = rusqlite::Connection::open_with_flags(
             path,
             rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -349,107 +302,20 @@ impl sqlx_core::error::DatabaseError for LiteError {
 }
 
 /// The statement's SQL and its arguments as plain values.
-fn take<'q, E: Execute<'q, Any>>(
+pub(crate) fn take<'q, E: Execute<'q, Any>>(
     mut query: E,
 ) -> Result<(&'q str, Option<Vec<AnyValueKind<'q>>>), sqlx::Error> {
     let args = query.take_arguments().map_err(sqlx::Error::Encode)?;
     Ok((query.sql(), args.map(|a| a.values.0)))
 }
 
-impl<'c> Executor<'c> for &'c mut Conn {
-    type Database = Any;
-
-    fn fetch_many<'e, 'q: 'e, E>(
-        self,
-        query: E,
-    ) -> BoxStream<'e, Result<Either<AnyQueryResult, AnyRow>, sqlx::Error>>
-    where
-        'c: 'e,
-        E: 'q + Execute<'q, Any>,
-    {
-        match self {
-            Conn::Sqlx(tx, queue) => {
-                let conn: &'c mut AnyConnection = DerefMut::deref_mut(tx);
-                if queue.is_empty() {
-                    return conn.fetch_many(query);
-                }
-                // The queued writes go first (`later.rs`), then the statement.
-                let mut queue = std::mem::take(queue);
-                stream::once(async move {
-                    match queue.send(&mut *conn).await {
-                        Ok(()) => conn.fetch_many(query),
-                        Err(e) => stream::once(future::ready(Err(e))).boxed(),
-                    }
-                })
-                .flatten()
-                .boxed()
-            }
-            lite => {
-                steps_stream(take(query).and_then(|(sql, args)| run_on(lite.lite(), sql, args)))
-            }
-        }
-    }
-
-    fn fetch_optional<'e, 'q: 'e, E>(
-        self,
-        query: E,
-    ) -> BoxFuture<'e, Result<Option<AnyRow>, sqlx::Error>>
-    where
-        'c: 'e,
-        E: 'q + Execute<'q, Any>,
-    {
-        match self {
-            Conn::Sqlx(tx, queue) => {
-                let conn: &'c mut AnyConnection = DerefMut::deref_mut(tx);
-                if queue.is_empty() {
-                    return conn.fetch_optional(query);
-                }
-                let mut queue = std::mem::take(queue);
-                async move {
-                    queue.send(&mut *conn).await?;
-                    conn.fetch_optional(query).await
-                }
-                .boxed()
-            }
-            lite => first_row(take(query).and_then(|(sql, args)| run_on(lite.lite(), sql, args))),
-        }
-    }
-
-    fn prepare_with<'e, 'q: 'e>(
-        self,
-        sql: &'q str,
-        parameters: &'e [<Any as Database>::TypeInfo],
-    ) -> BoxFuture<'e, Result<<Any as Database>::Statement<'q>, sqlx::Error>>
-    where
-        'c: 'e,
-    {
-        match self {
-            Conn::Sqlx(tx, _) => (&mut **tx as &mut AnyConnection).prepare_with(sql, parameters),
-            _ => unsupported("SQLite's connections prepare their statements themselves"),
-        }
-    }
-
-    fn describe<'e, 'q: 'e>(
-        self,
-        sql: &'q str,
-    ) -> BoxFuture<'e, Result<sqlx_core::describe::Describe<Any>, sqlx::Error>>
-    where
-        'c: 'e,
-    {
-        match self {
-            Conn::Sqlx(tx, _) => (&mut **tx as &mut AnyConnection).describe(sql),
-            _ => unsupported("SQLite's connections do not describe statements"),
-        }
-    }
-}
-
 /// What the ledger never asks of an in-place connection (sqlx's own preparing and
 /// describing), refused.
-fn unsupported<'e, T: Send + 'e>(what: &str) -> BoxFuture<'e, Result<T, sqlx::Error>> {
+pub(crate) fn unsupported<'e, T: Send + 'e>(what: &str) -> BoxFuture<'e, Result<T, sqlx::Error>> {
     future::ready(Err(sqlx::Error::Protocol(what.into()))).boxed()
 }
 
-fn run_on(
+pub(crate) fn run_on(
     conn: Option<&mut LiteConn>,
     sql: &str,
     args: Option<Vec<AnyValueKind<'_>>>,
@@ -457,7 +323,7 @@ fn run_on(
     conn.ok_or(sqlx::Error::PoolClosed)?.run(sql, args)
 }
 
-fn steps_stream<'e>(
+pub(crate) fn steps_stream<'e>(
     steps: Result<Vec<Step>, sqlx::Error>,
 ) -> BoxStream<'e, Result<Step, sqlx::Error>> {
     match steps {
@@ -466,7 +332,7 @@ fn steps_stream<'e>(
     }
 }
 
-fn first_row<'e>(
+pub(crate) fn first_row<'e>(
     steps: Result<Vec<Step>, sqlx::Error>,
 ) -> BoxFuture<'e, Result<Option<AnyRow>, sqlx::Error>> {
     future::ready(steps.map(|steps| steps.into_iter().find_map(Either::right))).boxed()
@@ -477,4 +343,4 @@ mod readers;
 #[cfg(test)]
 mod tests;
 
-pub(crate) use readers::{Pooled, ReadPool};
+pub(crate) use readers::{LiteReaders, Pooled};

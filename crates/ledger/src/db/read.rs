@@ -1,15 +1,18 @@
-//! SQLite's readers, run in place like the writer.
+//! Where reads go: PostgreSQL's pool, or SQLite's readers beside its writer.
 
 use std::fmt;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use futures_util::future::BoxFuture;
 use futures_util::stream::BoxStream;
 use sqlx::any::AnyRow;
 use sqlx::{Any, AnyPool, Database, Execute, Executor};
 
-use super::{first_row, run_on, steps_stream, take, unsupported, Conn, LiteConn, Step};
+use super::conn::Conn;
+use super::sqlite::{
+    first_row, run_on, steps_stream, take, unsupported, LiteConn, LiteReaders, Step,
+};
 
 /// Where reads go: PostgreSQL's pool, or SQLite's readers (run in place, like the
 /// writer; WAL lets them read beside it, each seeing only committed writes).
@@ -18,56 +21,9 @@ pub(crate) enum ReadPool {
     Lite(Arc<LiteReaders>),
 }
 
-/// Idle SQLite readers; one is opened when none is idle, and at most
-/// [`IDLE_READERS`] are kept.
-pub(crate) struct LiteReaders {
-    path: PathBuf,
-    idle: Mutex<Vec<LiteConn>>,
-}
-
-const IDLE_READERS: usize = 8;
-
-/// A reader lent out; it returns to the pool when dropped (its transaction rolled back).
-pub(crate) struct Pooled {
-    pub(super) conn: Option<Box<LiteConn>>,
-    home: Arc<LiteReaders>,
-}
-
-impl Drop for Pooled {
-    fn drop(&mut self) {
-        let Some(mut conn) = self.conn.take() else {
-            return;
-        };
-        if conn.in_transaction() && conn.batch("ROLLBACK").is_err() {
-            return; // not reusable: closed
-        }
-        let mut idle = self.home.idle.lock().unwrap_or_else(|e| e.into_inner());
-        if idle.len() < IDLE_READERS {
-            idle.push(*conn);
-        }
-    }
-}
-
-impl LiteReaders {
-    fn take(self: &Arc<Self>) -> Result<Pooled, sqlx::Error> {
-        let idle = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
-        let conn = match idle {
-            Some(c) => Box::new(c),
-            None => Box::new(LiteConn::open_reader(&self.path)?),
-        };
-        Ok(Pooled {
-            conn: Some(conn),
-            home: self.clone(),
-        })
-    }
-}
-
 impl ReadPool {
     pub(crate) fn lite(path: PathBuf) -> ReadPool {
-        ReadPool::Lite(Arc::new(LiteReaders {
-            path,
-            idle: Mutex::new(Vec::new()),
-        }))
+        ReadPool::Lite(Arc::new(LiteReaders::new(path)))
     }
 
     /// A read transaction: every read through it sees one snapshot.
@@ -87,7 +43,7 @@ impl ReadPool {
     /// A SQLite connection of its own, not returned to the pool (`backup`).
     pub(crate) fn detached(&self) -> Result<LiteConn, sqlx::Error> {
         match self {
-            ReadPool::Lite(readers) => LiteConn::connect(&readers.path),
+            ReadPool::Lite(readers) => LiteConn::connect(readers.path()),
             ReadPool::Sqlx(_) => Err(sqlx::Error::Protocol("not a SQLite database".into())),
         }
     }
@@ -95,11 +51,7 @@ impl ReadPool {
     pub(crate) async fn close(&self) {
         match self {
             ReadPool::Sqlx(pool) => pool.close().await,
-            ReadPool::Lite(readers) => readers
-                .idle
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .clear(),
+            ReadPool::Lite(readers) => readers.clear(),
         }
     }
 }

@@ -1,9 +1,9 @@
-//! Writes that need no answer, sent together (PostgreSQL).
+//! PostgreSQL: writes that need no answer, sent together.
 //!
 //! Under a wallet's row lock every round trip to PostgreSQL is time no other write to
 //! that wallet can use: the lock, not the database, sets a hot wallet's rate. Most of a
 //! write's statements answer nothing the write still needs (the entry, the wallet's new
-//! balance, the event, the idempotency record, …). [`later`] queues such a statement on
+//! balance, the event, the idempotency record, …). [`later`](super::conn::later) queues such a statement on
 //! a PostgreSQL transaction instead of running it; the queue goes to the server as **one
 //! statement** (each queued statement a data-modifying `WITH` of it) just before the
 //! transaction's next statement or its commit. So a hold or a capture sends its writes
@@ -20,55 +20,15 @@
 //! - an error of a queued statement fails the statement that sent it, which fails the
 //!   write as it would have (its transaction is rolled back, nothing is acknowledged).
 //!
-//! SQLite runs its statements in place in microseconds: [`later`] runs them at once.
+//! SQLite runs its statements in place in microseconds: `later` runs them at once.
 
 use sqlx::any::AnyArguments;
 use sqlx::{Any, AnyConnection, Execute};
 use sqlx_core::any::{AnyArgumentBuffer, AnyValueKind};
-
-use crate::lite::Conn;
+use tokio::sync::broadcast;
 
 /// More arguments than this in one sending would near PostgreSQL's limit (65,535).
 const MAX_ARGUMENTS: usize = 30_000;
-
-/// Runs `query` (a write whose result is not needed) now, or, on PostgreSQL, with the
-/// transaction's next statement.
-pub(crate) async fn later<'q, E: Execute<'q, Any> + 'q>(
-    conn: &mut Conn,
-    query: E,
-) -> Result<(), sqlx::Error> {
-    let Conn::Sqlx(tx, queue) = conn else {
-        sqlx::Executor::execute(conn, query).await?;
-        return Ok(());
-    };
-    let mut query = query;
-    let args = query
-        .take_arguments()
-        .map_err(sqlx::Error::Encode)?
-        .map(|a| a.values.0)
-        .unwrap_or_default();
-    let sql = query.sql();
-    let Some(table) = target(sql) else {
-        // Not a plain INSERT, UPDATE or DELETE: run it now, after the queue.
-        queue.send(tx).await?;
-        let args = AnyArguments {
-            values: AnyArgumentBuffer(args),
-        };
-        sqlx::Executor::execute(&mut **tx as &mut AnyConnection, sqlx::query_with(sql, args))
-            .await?;
-        return Ok(());
-    };
-    if queue.tables.iter().any(|t| t == table) || queue.arguments + args.len() > MAX_ARGUMENTS {
-        queue.send(tx).await?;
-    }
-    queue.tables.push(table.to_owned());
-    queue.arguments += args.len();
-    queue.statements.push((
-        sql.to_owned(),
-        args.into_iter().map(owned).collect::<Result<_, _>>()?,
-    ));
-    Ok(())
-}
 
 /// A PostgreSQL transaction's queued writes.
 #[derive(Default)]
@@ -80,6 +40,42 @@ pub(crate) struct Queue {
 }
 
 impl Queue {
+    /// Queues `query` (a plain INSERT, UPDATE or DELETE) to go with the transaction's
+    /// next statement; any other statement runs now, after the queue.
+    pub(crate) async fn push<'q, E: Execute<'q, Any> + 'q>(
+        &mut self,
+        tx: &mut AnyConnection,
+        query: E,
+    ) -> Result<(), sqlx::Error> {
+        let queue = self;
+        let mut query = query;
+        let args = query
+            .take_arguments()
+            .map_err(sqlx::Error::Encode)?
+            .map(|a| a.values.0)
+            .unwrap_or_default();
+        let sql = query.sql();
+        let Some(table) = target(sql) else {
+            // Not a plain INSERT, UPDATE or DELETE: run it now, after the queue.
+            queue.send(tx).await?;
+            let args = AnyArguments {
+                values: AnyArgumentBuffer(args),
+            };
+            sqlx::Executor::execute(&mut *tx, sqlx::query_with(sql, args)).await?;
+            return Ok(());
+        };
+        if queue.tables.iter().any(|t| t == table) || queue.arguments + args.len() > MAX_ARGUMENTS {
+            queue.send(tx).await?;
+        }
+        queue.tables.push(table.to_owned());
+        queue.arguments += args.len();
+        queue.statements.push((
+            sql.to_owned(),
+            args.into_iter().map(owned).collect::<Result<_, _>>()?,
+        ));
+        Ok(())
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
         self.statements.is_empty()
     }
@@ -183,9 +179,41 @@ fn owned(v: AnyValueKind<'_>) -> Result<AnyValueKind<'static>, sqlx::Error> {
     })
 }
 
+/// Sends PostgreSQL NOTIFYs for the wallets committed writes changed: whatever is queued,
+/// each wallet once, in one statement outside any write (a NOTIFY alone writes nothing,
+/// so its commit waits for no flush). Every instance's listener, this one's included,
+/// forwards them to its subscribers; if the database cannot be reached, at least this
+/// instance's subscribers hear. Ends when the ledger is dropped.
+pub(crate) async fn announcer(
+    pool: sqlx::AnyPool,
+    local: broadcast::Sender<String>,
+    mut changed: tokio::sync::mpsc::UnboundedReceiver<String>,
+) {
+    const MOST_PER_STATEMENT: usize = 1_000;
+    let mut wallets = Vec::new();
+    while changed.recv_many(&mut wallets, MOST_PER_STATEMENT).await > 0 {
+        wallets.sort_unstable();
+        wallets.dedup();
+        let sent = sqlx::query(
+            "SELECT pg_notify('creditkit_wallets', w) FROM unnest(string_to_array($1, ' ')) AS w",
+        )
+        .bind(wallets.join(" "))
+        .execute(&pool)
+        .await;
+        if sent.is_err() {
+            for wallet_id in &wallets {
+                let _ = local.send(wallet_id.clone());
+            }
+        }
+        wallets.clear();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::db::later;
+    use crate::db::Conn;
 
     fn queue(statements: &[(&str, usize)]) -> Queue {
         let mut q = Queue::default();

@@ -1,6 +1,8 @@
 //! The in-place SQLite connections, checked as the ledger uses them through sqlx.
 
 use super::*;
+use crate::db::Conn;
+use crate::db::ReadPool;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 

@@ -21,8 +21,9 @@ use std::sync::Arc;
 use sqlx::AnyPool;
 use tokio::sync::{watch, Mutex, Notify, OwnedMutexGuard};
 
+use super::conn::Conn;
+use super::sqlite::{Checkpointer, LiteConn, STATEMENTS};
 use crate::error::LedgerError;
-use crate::lite::{Checkpointer, Conn, LiteConn};
 
 type Outcome = Option<Result<(), String>>;
 
@@ -42,7 +43,7 @@ pub(crate) struct Group {
     /// Writes waiting for the batch lock: with none, a finished write commits at once
     /// itself, with no hand-over to the committer.
     queued: AtomicUsize,
-    /// Copies the log back into the database beside the writer (`lite/checkpoint.rs`).
+    /// Copies the log back into the database beside the writer (`db/sqlite/checkpoint.rs`).
     checkpoint: Option<Checkpointer>,
 }
 
@@ -196,7 +197,7 @@ impl Writer {
                 WriterStats {
                     batches: b.batches_committed,
                     writes: b.writes_committed,
-                    statements: crate::lite::STATEMENTS.load(Ordering::Relaxed),
+                    statements: STATEMENTS.load(Ordering::Relaxed),
                 }
             }
         }

@@ -1,0 +1,3 @@
+-- a session may be bound to a project by the backend that mints it.
+
+ALTER TABLE sessions ADD COLUMN project TEXT
