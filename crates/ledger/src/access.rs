@@ -8,7 +8,7 @@
 
 use creditkit_api::access::rights_of;
 
-use crate::{new_id, new_secret, sha256_hex, Ledger, LedgerError, Result};
+use crate::{new_id, new_secret, sha256_hex, Call, Ledger, LedgerError, Result};
 
 use creditkit_api::admin::{
     ApiKeyCreated, ApiKeyInfo, OperatorKeyCreated, OperatorKeyInfo, RotateApiKey,
@@ -298,6 +298,7 @@ impl Ledger {
             }
         }
         self.write_one(
+            Call::operator(),
             sqlx::query(&format!(
                 "UPDATE {table} SET last_used_at_ms = $1 WHERE id = $2"
             ))
@@ -319,7 +320,7 @@ impl Ledger {
         let (secret, prefix) = mint_secret(OPERATOR_KEY_PREFIX);
         let id = new_id("opk");
         let now = self.now_ms();
-        self.write_one(sqlx::query("INSERT INTO operator_keys (id, prefix, name, key_hash, created_at_ms) VALUES ($1, $2, $3, $4, $5)")
+        self.write_one(Call::operator(), sqlx::query("INSERT INTO operator_keys (id, prefix, name, key_hash, created_at_ms) VALUES ($1, $2, $3, $4, $5)")
             .bind(&id)
             .bind(&prefix)
             .bind(name)
@@ -348,7 +349,7 @@ impl Ledger {
     }
 
     pub async fn revoke_operator_key(&self, id: &str) -> Result<OperatorKeyInfo> {
-        self.write_one(sqlx::query(
+        self.write_one(Call::operator(), sqlx::query(
             "UPDATE operator_keys SET revoked_at_ms = $1 WHERE id = $2 AND revoked_at_ms IS NULL",
         )
         .bind(self.now_ms())
@@ -366,7 +367,7 @@ impl Ledger {
 
     /// A new API key for the workspace's backend (shown once; stored hashed).
     pub async fn create_api_key(&self, p: &Principal, name: Option<&str>) -> Result<ApiKeyCreated> {
-        p.require(Op::ManageWorkspaces)?;
+        let call = self.authorise(p, Op::ManageWorkspaces)?;
         self.workspace(&p.workspace_id).await?;
         if let Some(n) = name {
             check_name("name", n)?;
@@ -374,7 +375,7 @@ impl Ledger {
         let (secret, prefix) = mint_secret(API_KEY_PREFIX);
         let id = new_id("key");
         let now = self.now_ms();
-        self.write_one(sqlx::query("INSERT INTO api_keys (id, workspace_id, key_hash, prefix, name, created_at_ms) VALUES ($1, $2, $3, $4, $5, $6)")
+        self.write_one(call, sqlx::query("INSERT INTO api_keys (id, workspace_id, key_hash, prefix, name, created_at_ms) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(&id)
             .bind(&p.workspace_id)
             .bind(sha256_hex(secret.as_bytes()))
@@ -422,9 +423,9 @@ impl Ledger {
 
     /// Revokes a key at once.
     pub async fn revoke_api_key(&self, p: &Principal, key_id: &str) -> Result<ApiKeyInfo> {
-        p.require(Op::ManageWorkspaces)?;
+        let call = self.authorise(p, Op::ManageWorkspaces)?;
         self.api_key(p, key_id).await?;
-        self.write_one(sqlx::query("UPDATE api_keys SET revoked_at_ms = $1 WHERE id = $2 AND workspace_id = $3 AND revoked_at_ms IS NULL")
+        self.write_one(call, sqlx::query("UPDATE api_keys SET revoked_at_ms = $1 WHERE id = $2 AND workspace_id = $3 AND revoked_at_ms IS NULL")
             .bind(self.now_ms())
             .bind(key_id)
             .bind(&p.workspace_id)
@@ -441,7 +442,7 @@ impl Ledger {
         key_id: &str,
         req: &RotateApiKey,
     ) -> Result<ApiKeyCreated> {
-        p.require(Op::ManageWorkspaces)?;
+        let call = self.authorise(p, Op::ManageWorkspaces)?;
         let old = self.api_key(p, key_id).await?;
         if old.revoked_at_ms.is_some() {
             return Err(LedgerError::invalid_at(
@@ -460,6 +461,7 @@ impl Ledger {
         let now = self.now_ms();
         if grace == 0 {
             self.write_one(
+                call,
                 sqlx::query("UPDATE api_keys SET revoked_at_ms = $1 WHERE id = $2")
                     .bind(now)
                     .bind(key_id),
@@ -467,7 +469,7 @@ impl Ledger {
             .await?;
         } else {
             let until = now + (grace as i64) * 1000;
-            self.write_one(sqlx::query("UPDATE api_keys SET expires_at_ms = $1 WHERE id = $2 AND (expires_at_ms IS NULL OR expires_at_ms > $1)")
+            self.write_one(call, sqlx::query("UPDATE api_keys SET expires_at_ms = $1 WHERE id = $2 AND (expires_at_ms IS NULL OR expires_at_ms > $1)")
                 .bind(until)
                 .bind(key_id)
                 )
@@ -481,7 +483,7 @@ impl Ledger {
     /// Mints a short-lived browser session for one member, with that member's role (or
     /// fewer rights), optionally bound to one wallet.
     pub async fn create_session(&self, p: &Principal, req: &SessionRequest) -> Result<Session> {
-        p.require(Op::MintSession)?;
+        let call = self.authorise(p, Op::MintSession)?;
         let member = match (&req.member_id, &req.external_id) {
             (Some(id), None) => self.member(p, id).await?,
             (None, Some(ext)) => {
@@ -562,7 +564,7 @@ impl Ledger {
         let id = new_id("ses");
         let now = self.now_ms();
         let expires_at_ms = now + (ttl as i64) * 1000;
-        self.write_one(sqlx::query("INSERT INTO sessions (id, workspace_id, member_id, wallet_id, rights, token_hash, created_at_ms, expires_at_ms, project) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
+        self.write_one(call, sqlx::query("INSERT INTO sessions (id, workspace_id, member_id, wallet_id, rights, token_hash, created_at_ms, expires_at_ms, project) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)")
             .bind(&id)
             .bind(&p.workspace_id)
             .bind(&member.id)
@@ -590,11 +592,15 @@ impl Ledger {
     /// Ends a session: the operator's backend ends any of the workspace's, a session
     /// ends itself (sign-out).
     pub async fn revoke_session(&self, p: &Principal, session_id: &str) -> Result<()> {
-        if p.credential_id != session_id {
-            p.require(Op::MintSession)?;
-        }
+        let call = if p.credential_id == session_id {
+            // Signing out: a session may always end itself.
+            Call::ledger(&p.workspace_id, None)
+        } else {
+            self.authorise(p, Op::MintSession)?
+        };
         let done = self
             .write_one(
+                call,
                 sqlx::query(
                     "UPDATE sessions SET revoked_at_ms = $1 WHERE id = $2 AND workspace_id = $3",
                 )
@@ -611,9 +617,9 @@ impl Ledger {
 
     /// Ends every session of a member ("sign out everywhere"); returns how many.
     pub async fn revoke_member_sessions(&self, p: &Principal, member_id: &str) -> Result<u64> {
-        p.require(Op::MintSession)?;
+        let call = self.authorise(p, Op::MintSession)?;
         self.member(p, member_id).await?;
-        let done = self.write_one(sqlx::query(
+        let done = self.write_one(call, sqlx::query(
             "UPDATE sessions SET revoked_at_ms = $1 WHERE member_id = $2 AND workspace_id = $3 AND revoked_at_ms IS NULL",
         )
         .bind(self.now_ms())

@@ -91,7 +91,7 @@ fn authority(p: &Principal) -> i64 {
 impl Ledger {
     /// Sets a cap on a wallet's spending (by everyone, one member, or one project).
     pub async fn create_cap(&self, p: &Principal, req: &NewCap) -> Result<Cap> {
-        p.require(Op::SetCaps)?;
+        let call = self.authorise(p, Op::SetCaps)?;
         let wallet_id = self.resolve_wallet(p, req.wallet_id.as_deref()).await?;
         if req.limit_millicredits == 0 {
             return Err(LedgerError::invalid_at(
@@ -124,8 +124,7 @@ impl Ledger {
         };
         let id = new_id("cap");
         // Counted and written under the wallet's lock: two at once cannot pass the bound.
-        let mut tx = self.writer.begin_on(&wallet_id).await?;
-        self.lock_wallet(&mut tx, &wallet_id).await?;
+        let (mut tx, mut w, _) = self.begin_wallet(&call, &wallet_id, self.now_ms()).await?;
         let (count,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM caps WHERE wallet_id = $1")
             .bind(&wallet_id)
             .fetch_one(&mut *tx)
@@ -148,7 +147,7 @@ impl Ledger {
             .bind(authority(p))
             .execute(&mut *tx)
             .await?;
-        tx.commit().await?;
+        self.finish(call, tx, &mut w, Ok(()), &[]).await?;
         self.caps(p, Some(&wallet_id))
             .await?
             .into_iter()
@@ -158,8 +157,8 @@ impl Ledger {
 
     /// Removes a cap, if the caller has as much say as whoever set it.
     pub async fn delete_cap(&self, p: &Principal, cap_id: &str) -> Result<()> {
-        p.require(Op::SetCaps)?;
-        let mut tx = self.writer.begin().await?;
+        let call = self.authorise(p, Op::SetCaps)?;
+        let mut tx = self.begin(&call).await?;
         let set_by: Option<(i64,)> =
             sqlx::query_as("SELECT set_by FROM caps WHERE id = $1 AND workspace_id = $2")
                 .bind(cap_id)
@@ -183,7 +182,7 @@ impl Ledger {
             .bind(cap_id)
             .execute(&mut *tx)
             .await?;
-        tx.commit().await?;
+        self.commit(call, tx, &[]).await?;
         Ok(())
     }
 

@@ -6,10 +6,9 @@ use creditkit_api::{CaptureRequest, Hold, HoldStatus, Op};
 use creditkit_pricing::{estimate, Estimate, Request};
 
 use crate::db::later;
-use crate::holds::{hold_not_found, HoldOwner, HoldWrite};
+use crate::holds::{hold_not_found, not_active, HoldOwner, HoldWrite};
 use crate::{
-    check_key, count_text, payload_hash, to_i64, to_u64, Entry, Ledger, LedgerError, Principal,
-    Result, Tx, WalletRow,
+    count_text, to_i64, to_u64, Entry, Ledger, LedgerError, Principal, Result, Tx, WalletRow,
 };
 
 impl Ledger {
@@ -23,9 +22,8 @@ impl Ledger {
         req: &CaptureRequest,
         key: &str,
     ) -> Result<Hold> {
-        p.require(Op::Settle)?;
-        let key = &check_key(p, key)?;
-        let hash = payload_hash("capture", &(hold_id, req));
+        let call = self.authorise_keyed(p, Op::Settle, key)?;
+        let call = call.body("capture", &(hold_id, req));
         let row: Option<(String, String, String, String, String)> = sqlx::query_as(
             "SELECT h.wallet_id, h.quote_id, q.card_hash, q.estimate_json, q.request_json FROM holds h JOIN wallets w ON w.id = h.wallet_id JOIN quotes q ON q.id = h.quote_id WHERE h.id = $1 AND w.workspace_id = $2",
         )
@@ -87,14 +85,14 @@ impl Ledger {
         }
         let now = self.now_ms();
         let (mut tx, mut w, hold, owner) = match self
-            .begin_hold_write(&p.workspace_id, &wallet_id, hold_id, key, &hash, now)
+            .begin_hold_write(&call, &wallet_id, hold_id, now)
             .await?
         {
             HoldWrite::Replayed(done) => return done,
             HoldWrite::Fresh(tx, w, hold, owner) => (tx, w, hold, owner),
         };
         if hold.status != HoldStatus::Active {
-            return Err(self.refuse_inactive(tx, &mut w, &hold).await);
+            return self.keep(call, tx, &mut w, not_active(&hold)).await;
         }
         let held = to_i64(hold.amount_millicredits)?;
         if amount > held {
@@ -117,11 +115,8 @@ impl Ledger {
                 now,
             )
             .await?;
-        let result = Ok(captured);
-        let mut changed = vec![wallet_id.as_str()];
-        changed.extend(payees.iter().map(String::as_str));
-        self.finish(tx, &p.workspace_id, key, &hash, result, &changed)
-            .await
+        let payees: Vec<&str> = payees.iter().map(String::as_str).collect();
+        self.finish(call, tx, &mut w, Ok(captured), &payees).await
     }
 
     /// Charges `amount` of a hold of `held` (the rest returns to the wallet), from the
@@ -307,13 +302,12 @@ impl Ledger {
     /// grant that has since expired expire again, as unspent ones would have).
     /// Creator earnings are not clawed back. The operator's backend only.
     pub async fn refund(&self, p: &Principal, hold_id: &str, key: &str) -> Result<Hold> {
-        p.require(Op::Refund)?;
-        let key = &check_key(p, key)?;
-        let hash = payload_hash("refund", &hold_id);
+        let call = self.authorise_keyed(p, Op::Refund, key)?;
+        let call = call.body("refund", &hold_id);
         let (wallet_id, _) = self.hold_wallet(p, hold_id).await?;
         let now = self.now_ms();
         let (mut tx, mut w, hold) = match self
-            .begin_hold_write(&p.workspace_id, &wallet_id, hold_id, key, &hash, now)
+            .begin_hold_write(&call, &wallet_id, hold_id, now)
             .await?
         {
             HoldWrite::Replayed(done) => return done,
@@ -386,7 +380,6 @@ impl Ledger {
         self.expire_grants(&mut tx, &mut w, now).await?;
         self.save_wallet(&mut tx, &mut w).await?;
         let result = Ok(self.hold_in(&mut tx, hold_id).await?);
-        self.finish(tx, &p.workspace_id, key, &hash, result, &[&wallet_id])
-            .await
+        self.finish(call, tx, &mut w, result, &[]).await
     }
 }

@@ -58,7 +58,7 @@ impl Ledger {
         card_json: &str,
         upload: &CardTerms,
     ) -> Result<CardUploaded> {
-        p.require(Op::SetCard)?;
+        let call = self.authorise(p, Op::SetCard)?;
         let card = parse_card(card_json).map_err(LedgerError::Card)?;
         let note = upload.note.as_deref();
         if note.is_some_and(|n| n.len() > 500) {
@@ -117,7 +117,7 @@ impl Ledger {
             _ => {}
         }
         let scheduled = upload.effective_at_ms;
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.begin(&call).await?;
         self.store_card(&mut tx, &card, card_json, now).await?;
         let (last,): (i64,) = sqlx::query_as(
             "SELECT CAST(COALESCE(MAX(version_no), 0) AS BIGINT) FROM card_versions WHERE workspace_id = $1",
@@ -166,7 +166,7 @@ impl Ledger {
             )
             .await?;
         }
-        tx.commit().await?;
+        self.commit(call, tx, &[]).await?;
         Ok(CardUploaded {
             version,
             diff: changes,

@@ -7,7 +7,7 @@ use creditkit_pricing::MILLI_PER_CREDIT;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use crate::{to_u64, Ledger, LedgerError, Principal, Result};
+use crate::{to_u64, Call, Ledger, LedgerError, Principal, Result};
 
 const COLUMNS: &str = "id, status, credits_mc, amount_minor, currency, pack_id, plan_id, \
      created_at_ms, completed_at_ms, member_id FROM checkouts";
@@ -55,7 +55,8 @@ impl Ledger {
     ) -> Result<bool> {
         let state = if expired { "expired" } else { "failed" };
         let now = self.now_ms();
-        let mut tx = self.writer.begin().await?;
+        let call = Call::provider();
+        let mut tx = self.begin(&call).await?;
         let known: Option<(String,)> = sqlx::query_as(
             "SELECT status FROM checkouts WHERE id = $1 AND provider = $2 AND provider_ref = $3",
         )
@@ -75,7 +76,7 @@ impl Ledger {
         .bind(checkout_id)
         .execute(&mut *tx)
         .await?;
-        tx.commit().await?;
+        self.commit(call, tx, &[]).await?;
         Ok(true)
     }
 }

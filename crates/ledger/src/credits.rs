@@ -8,9 +8,7 @@ use creditkit_pricing::MILLI_PER_CREDIT;
 use crate::error::fmt_mc;
 use crate::time::add_months;
 use crate::workspaces::or_none;
-use crate::{
-    check_key, payload_hash, to_i64, to_u64, Entry, Ledger, LedgerError, Principal, Result, Write,
-};
+use crate::{to_i64, to_u64, Begun, Entry, Ledger, LedgerError, Principal, Result};
 
 /// Longest reason kept with a grant or revocation.
 pub const MAX_REASON_CHARS: usize = 500;
@@ -36,8 +34,7 @@ impl Ledger {
         req: &TopUpRequest,
         key: &str,
     ) -> Result<Balance> {
-        p.require(Op::Grant)?;
-        let key = &check_key(p, key)?;
+        let call = self.authorise_keyed(p, Op::Grant, key)?;
         let quantity = req.quantity.unwrap_or(1);
         if quantity == 0 || quantity > creditkit_pricing::limits::MAX_PACK_UNITS {
             return Err(LedgerError::invalid_at(
@@ -63,14 +60,11 @@ impl Ledger {
             )
         })?;
         crate::purchases::check_units(pack, quantity)?;
-        let hash = payload_hash("top_up", &(&wallet_id, req));
+        let call = call.body("top_up", &(&wallet_id, req));
         let now = self.now_ms();
-        let (mut tx, mut w) = match self
-            .begin_write::<Balance>(&p.workspace_id, &wallet_id, key, &hash, now)
-            .await?
-        {
-            Write::Replayed(done) => return done,
-            Write::Fresh(tx, w) => (tx, w),
+        let (mut tx, mut w) = match self.begin_on::<Balance>(&call, &wallet_id, now).await? {
+            Begun::Replayed(done) => return done,
+            Begun::Fresh(tx, w) => (tx, w),
         };
         let amount = to_i64(
             pack.credits
@@ -91,8 +85,7 @@ impl Ledger {
         self.save_wallet(&mut tx, &mut w).await?;
         let balance = self.balance_in(&mut tx, &w).await?;
         let result = Ok(balance);
-        self.finish(tx, &p.workspace_id, key, &hash, result, &[&wallet_id])
-            .await
+        self.finish(call, tx, &mut w, result, &[]).await
     }
 
     /// Moves a wallet to a plan of the card: the allowance starts now and renews each
@@ -105,32 +98,26 @@ impl Ledger {
         plan_id: &str,
         key: &str,
     ) -> Result<Balance> {
-        p.require(Op::ChangePlan)?;
-        let key = &check_key(p, key)?;
+        let call = self.authorise_keyed(p, Op::ChangePlan, key)?;
         let wallet_id = self.resolve_wallet(p, wallet_id).await?;
         let card = self.card(&p.workspace_id).await?;
-        let hash = payload_hash("change_plan", &(&wallet_id, plan_id));
+        let call = call.body("change_plan", &(&wallet_id, plan_id));
         let now = self.now_ms();
-        let (mut tx, mut w) = match self
-            .begin_write::<Balance>(&p.workspace_id, &wallet_id, key, &hash, now)
-            .await?
-        {
-            Write::Replayed(done) => return done,
-            Write::Fresh(tx, w) => (tx, w),
+        let (mut tx, mut w) = match self.begin_on::<Balance>(&call, &wallet_id, now).await? {
+            Begun::Replayed(done) => return done,
+            Begun::Fresh(tx, w) => (tx, w),
         };
         self.apply_plan(&mut tx, &card, &mut w, plan_id, now)
             .await?;
         self.save_wallet(&mut tx, &mut w).await?;
         let result = Ok(self.balance_in(&mut tx, &w).await?);
-        self.finish(tx, &p.workspace_id, key, &hash, result, &[&wallet_id])
-            .await
+        self.finish(call, tx, &mut w, result, &[]).await
     }
 
     /// Credits given by the operator (support goodwill, a promotion), with the reason
     /// kept on the grant and its entry.
     pub async fn grant(&self, p: &Principal, req: &GrantRequest, key: &str) -> Result<Balance> {
-        p.require(Op::Grant)?;
-        let key = &check_key(p, key)?;
+        let call = self.authorise_keyed(p, Op::Grant, key)?;
         check_reason(&req.reason)?;
         if req.amount_millicredits == 0 {
             return Err(LedgerError::invalid_at(
@@ -140,14 +127,11 @@ impl Ledger {
         }
         let amount = to_i64(req.amount_millicredits)?;
         let wallet_id = self.resolve_wallet(p, req.wallet_id.as_deref()).await?;
-        let hash = payload_hash("grant", &(&wallet_id, req));
+        let call = call.body("grant", &(&wallet_id, req));
         let now = self.now_ms();
-        let (mut tx, mut w) = match self
-            .begin_write::<Balance>(&p.workspace_id, &wallet_id, key, &hash, now)
-            .await?
-        {
-            Write::Replayed(done) => return done,
-            Write::Fresh(tx, w) => (tx, w),
+        let (mut tx, mut w) = match self.begin_on::<Balance>(&call, &wallet_id, now).await? {
+            Begun::Replayed(done) => return done,
+            Begun::Fresh(tx, w) => (tx, w),
         };
         self.insert_grant(
             &mut tx,
@@ -162,16 +146,14 @@ impl Ledger {
         self.settle(&mut tx, &mut w, now).await?; // an already-past expiry expires at once
         self.save_wallet(&mut tx, &mut w).await?;
         let result = Ok(self.balance_in(&mut tx, &w).await?);
-        self.finish(tx, &p.workspace_id, key, &hash, result, &[&wallet_id])
-            .await
+        self.finish(call, tx, &mut w, result, &[]).await
     }
 
     /// Takes credits back: an amount from the soonest-expiring grants, or what is left
     /// of one grant. Only unreserved credits are taken (a confirmed action keeps what
     /// it holds), so the balance never goes below zero; asking for more is refused.
     pub async fn revoke(&self, p: &Principal, req: &RevokeRequest, key: &str) -> Result<Balance> {
-        p.require(Op::Grant)?;
-        let key = &check_key(p, key)?;
+        let call = self.authorise_keyed(p, Op::Grant, key)?;
         check_reason(&req.reason)?;
         let asked = match (req.amount_millicredits, &req.grant_id) {
             (Some(0), _) => {
@@ -188,14 +170,11 @@ impl Ledger {
             (a, _) => a.map(to_i64).transpose()?,
         };
         let wallet_id = self.resolve_wallet(p, req.wallet_id.as_deref()).await?;
-        let hash = payload_hash("revoke", &(&wallet_id, req));
+        let call = call.body("revoke", &(&wallet_id, req));
         let now = self.now_ms();
-        let (mut tx, mut w) = match self
-            .begin_write::<Balance>(&p.workspace_id, &wallet_id, key, &hash, now)
-            .await?
-        {
-            Write::Replayed(done) => return done,
-            Write::Fresh(tx, w) => (tx, w),
+        let (mut tx, mut w) = match self.begin_on::<Balance>(&call, &wallet_id, now).await? {
+            Begun::Replayed(done) => return done,
+            Begun::Fresh(tx, w) => (tx, w),
         };
         let grants: Vec<(String, i64)> = match &req.grant_id {
             Some(g) => {
@@ -281,7 +260,6 @@ impl Ledger {
         .await?;
         self.save_wallet(&mut tx, &mut w).await?;
         let result = Ok(self.balance_in(&mut tx, &w).await?);
-        self.finish(tx, &p.workspace_id, key, &hash, result, &[&wallet_id])
-            .await
+        self.finish(call, tx, &mut w, result, &[]).await
     }
 }

@@ -4,10 +4,7 @@ use creditkit_api::admin::EventType;
 use creditkit_api::{Op, WalletKind};
 
 use crate::db::Conn;
-use crate::{
-    check_key, error, new_id, payload_hash, to_i64, to_u64, Entry, Ledger, LedgerError, Principal,
-    Result,
-};
+use crate::{error, new_id, to_i64, to_u64, Begun, Entry, Ledger, LedgerError, Principal, Result};
 
 impl Ledger {
     /// Names the organization wallet that receives an agent's publisher add-ons,
@@ -15,7 +12,7 @@ impl Ledger {
     /// agent), on the creator's workspace (`p`), whose wallet it must be. Naming another
     /// reassigns the agent; nothing earned before moves.
     pub async fn set_payee(&self, p: &Principal, agent_id: &str, wallet_id: &str) -> Result<()> {
-        p.require(Op::AssignPayee)?;
+        let call = self.authorise(p, Op::AssignPayee)?;
         if agent_id.is_empty() || agent_id.len() > 64 {
             return Err(LedgerError::Invalid {
                 path: Some("agent_id".into()),
@@ -33,7 +30,7 @@ impl Ledger {
                 message: "earnings go to an organization wallet".into(),
             });
         }
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.begin(&call).await?;
         sqlx::query(
             "INSERT INTO agent_payees (agent_id, workspace_id, wallet_id) VALUES ($1, $2, $3) \
              ON CONFLICT (agent_id) DO UPDATE SET workspace_id = $2, wallet_id = $3",
@@ -43,8 +40,7 @@ impl Ledger {
         .bind(&wallet_id)
         .execute(&mut *tx)
         .await?;
-        tx.commit().await?;
-        Ok(())
+        self.commit(call, tx, &[]).await
     }
 
     /// A creator's earnings: available, pending (< 24 h), paid out, platform share.
@@ -97,18 +93,19 @@ impl Ledger {
         amount: u64,
         key: &str,
     ) -> Result<creditkit_api::Earnings> {
-        p.require(Op::Payout)?;
-        let key = &check_key(p, key)?;
+        let call = self.authorise_keyed(p, Op::Payout, key)?;
         let amount_i = to_i64(amount)?;
         let wallet_id = self.resolve_wallet(p, wallet_id).await?;
-        let hash = payload_hash("payout", &(&wallet_id, amount));
+        let call = call.body("payout", &(&wallet_id, amount));
         let card = self.card(&p.workspace_id).await?;
         let now = self.now_ms();
-        let mut tx = self.writer.begin_on(&wallet_id).await?;
-        self.lock_wallet(&mut tx, &wallet_id).await?;
-        if let Some(done) = self.replay(&mut tx, &p.workspace_id, key, &hash).await? {
-            return done;
-        }
+        let (mut tx, mut w) = match self
+            .begin_on::<creditkit_api::Earnings>(&call, &wallet_id, now)
+            .await?
+        {
+            Begun::Replayed(done) => return done,
+            Begun::Fresh(tx, w) => (tx, w),
+        };
         let before = self.earnings_on(&mut tx, &wallet_id, now).await?;
         if amount < self.config.minimum_payout_millicredits {
             return Err(LedgerError::Invalid {
@@ -165,7 +162,6 @@ impl Ledger {
         )
         .await?;
         let result = Ok(self.earnings_on(&mut tx, &wallet_id, now).await?);
-        self.finish(tx, &p.workspace_id, key, &hash, result, &[&wallet_id])
-            .await
+        self.finish(call, tx, &mut w, result, &[]).await
     }
 }

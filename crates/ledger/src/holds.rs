@@ -9,8 +9,8 @@ use sqlx::Row;
 
 use crate::db::later;
 use crate::{
-    check_key, new_id, payload_hash, to_i64, to_u64, Entry, Ledger, LedgerError, Principal, Result,
-    Tx, WalletRow, Write,
+    new_id, to_i64, to_u64, Begun, Call, Entry, Ledger, LedgerError, Principal, Result, Tx,
+    WalletRow,
 };
 
 /// The columns [`hold_from_row`] reads, in its order (a macro, for `concat!`).
@@ -27,9 +27,8 @@ impl Ledger {
     /// first. Refused with the shortfall when not enough is available; the refusal is
     /// remembered under the idempotency key, so a retry stays refused.
     pub async fn hold(&self, p: &Principal, req: &HoldRequest, key: &str) -> Result<Hold> {
-        p.require(Op::Hold)?;
-        let key = &check_key(p, key)?;
-        let hash = payload_hash("hold", &req.quote_id);
+        let call = self.authorise_keyed(p, Op::Hold, key)?;
+        let call = call.body("hold", &req.quote_id);
         // The quote, as signed into its id (`signed.rs`): checked here, written below.
         let (quote_id, q) = self
             .quote_key
@@ -63,19 +62,12 @@ impl Ledger {
              (SELECT COUNT(*) FROM holds WHERE wallet_id = $3 AND status = 'active'), \
              (SELECT COUNT(*) FROM caps WHERE wallet_id = $3)";
         let (mut tx, mut w, row, settled) = match self
-            .begin_write_also::<Hold>(
-                &p.workspace_id,
-                &wallet_id,
-                key,
-                &hash,
-                now,
-                Some((ALSO, quote_id)),
-            )
+            .begin_on_also::<Hold>(&call, &wallet_id, now, Some((ALSO, quote_id)))
             .await?
         {
-            (Write::Replayed(done), _) => return done,
-            (Write::Fresh(tx, w), Some((row, settled))) => (tx, w, row, settled),
-            (Write::Fresh(..), None) => {
+            (Begun::Replayed(done), _) => return done,
+            (Begun::Fresh(tx, w), Some((row, settled))) => (tx, w, row, settled),
+            (Begun::Fresh(..), None) => {
                 return Err(LedgerError::Corrupt("a hold's write read nothing".into()))
             }
         };
@@ -124,10 +116,7 @@ impl Ledger {
         };
         match checked {
             Err(e @ LedgerError::CapExceeded(_)) => {
-                self.save_wallet(&mut tx, &mut w).await?;
-                return self
-                    .finish(tx, &p.workspace_id, key, &hash, Err(e), &[])
-                    .await;
+                return self.finish(call, tx, &mut w, Err(e), &[]).await;
             }
             other => other?,
         }
@@ -144,10 +133,7 @@ impl Ledger {
             )
             .ok_or_else(|| LedgerError::Corrupt("shortfall without a gap".into()))?;
             let result: Result<Hold> = Err(LedgerError::Insufficient(Box::new(short)));
-            self.save_wallet(&mut tx, &mut w).await?;
-            return self
-                .finish(tx, &p.workspace_id, key, &hash, result, &[])
-                .await;
+            return self.finish(call, tx, &mut w, result, &[]).await;
         }
         // The grants it draws on, read before its writes: on PostgreSQL the writes that
         // follow then go to the database together (`db/postgres.rs`).
@@ -224,8 +210,7 @@ impl Ledger {
         self.emit(&mut tx, &p.workspace_id, EventType::HoldCreated, data, now)
             .await?;
         let result = Ok(hold);
-        self.finish(tx, &p.workspace_id, key, &hash, result, &[&wallet_id])
-            .await
+        self.finish(call, tx, &mut w, result, &[]).await
     }
 
     /// Reserves `amount` more for a hold that may already draw on grants (a streamed
@@ -324,34 +309,26 @@ impl Ledger {
 
     /// Returns a hold in full: the operation failed or was cancelled; nothing is charged.
     pub async fn release(&self, p: &Principal, hold_id: &str, key: &str) -> Result<Hold> {
-        p.require(Op::Settle)?;
-        let key = &check_key(p, key)?;
-        let hash = payload_hash("release", &hold_id);
+        let call = self.authorise_keyed(p, Op::Settle, key)?;
+        let call = call.body("release", &hold_id);
         let (wallet_id, _) = self.hold_wallet(p, hold_id).await?;
         let now = self.now_ms();
         let (mut tx, mut w, hold) = match self
-            .begin_hold_write(&p.workspace_id, &wallet_id, hold_id, key, &hash, now)
+            .begin_hold_write(&call, &wallet_id, hold_id, now)
             .await?
         {
             HoldWrite::Replayed(done) => return done,
             HoldWrite::Fresh(tx, w, hold, _) => (tx, w, hold),
         };
         if hold.status != HoldStatus::Active {
-            let status = hold.status.as_str().to_string();
-            self.save_wallet(&mut tx, &mut w).await?;
-            tx.commit().await?;
-            return Err(LedgerError::HoldNotActive {
-                id: hold_id.to_string(),
-                status,
-            });
+            return self.keep(call, tx, &mut w, not_active(&hold)).await;
         }
         self.release_hold(&mut tx, &mut w, hold_id, HoldStatus::Released, now)
             .await?;
         self.expire_grants(&mut tx, &mut w, now).await?;
         self.save_wallet(&mut tx, &mut w).await?;
         let result = Ok(self.hold_in(&mut tx, hold_id).await?);
-        self.finish(tx, &p.workspace_id, key, &hash, result, &[&wallet_id])
-            .await
+        self.finish(call, tx, &mut w, result, &[]).await
     }
 
     pub(crate) async fn release_hold(
@@ -455,36 +432,14 @@ impl Ledger {
         )
     }
 
-    /// Refuses a write to a hold that is no longer active, keeping what settling did on
-    /// the way (a hold that timed out is expired and its credits released).
-    pub(crate) async fn refuse_inactive(
-        &self,
-        mut tx: Tx,
-        w: &mut WalletRow,
-        hold: &Hold,
-    ) -> LedgerError {
-        if let Err(e) = self.save_wallet(&mut tx, w).await {
-            return e;
-        }
-        if let Err(e) = tx.commit().await {
-            return e;
-        }
-        LedgerError::HoldNotActive {
-            id: hold.id.clone(),
-            status: hold.status.as_str().to_string(),
-        }
-    }
-
-    /// Begins an idempotent write on an existing hold ([`Ledger::begin_write`]): its
+    /// Begins an idempotent write on an existing hold ([`Ledger::begin_on_also`]): its
     /// wallet locked and settled, and the hold as it stands under that lock (read with
     /// the key's record, in one statement; again if settling changed it).
     pub(crate) async fn begin_hold_write(
         &self,
-        ws: &str,
+        call: &Call,
         wallet_id: &str,
         hold_id: &str,
-        key: &str,
-        payload_hash: &str,
         now: i64,
     ) -> Result<HoldWrite> {
         const ALSO: &str = concat!(
@@ -493,11 +448,11 @@ impl Ledger {
             ", member_id, action, project FROM (SELECT 1 AS one) o LEFT JOIN holds ON holds.id = $5"
         );
         match self
-            .begin_write_also::<Hold>(ws, wallet_id, key, payload_hash, now, Some((ALSO, hold_id)))
+            .begin_on_also::<Hold>(call, wallet_id, now, Some((ALSO, hold_id)))
             .await?
         {
-            (Write::Replayed(done), _) => Ok(HoldWrite::Replayed(done)),
-            (Write::Fresh(tx, w), Some((row, false))) => {
+            (Begun::Replayed(done), _) => Ok(HoldWrite::Replayed(done)),
+            (Begun::Fresh(tx, w), Some((row, false))) => {
                 if row.try_get::<Option<String>, _>(3)?.is_none() {
                     return Err(hold_not_found(hold_id));
                 }
@@ -505,7 +460,7 @@ impl Ledger {
                 let owner = (row.try_get(16)?, row.try_get(17)?, row.try_get(18)?);
                 Ok(HoldWrite::Fresh(tx, w, hold, owner))
             }
-            (Write::Fresh(mut tx, w), _) => {
+            (Begun::Fresh(mut tx, w), _) => {
                 let (hold, owner) = self.hold_with_owner_in(&mut tx, hold_id).await?;
                 Ok(HoldWrite::Fresh(tx, w, hold, owner))
             }
@@ -542,6 +497,14 @@ impl Ledger {
         .await?
         .ok_or_else(|| LedgerError::NotFound(format!("hold `{hold_id}`")))?;
         hold_from_row(&row)
+    }
+}
+
+/// A hold that is no longer active cannot be settled again.
+pub(crate) fn not_active(hold: &Hold) -> LedgerError {
+    LedgerError::HoldNotActive {
+        id: hold.id.clone(),
+        status: hold.status.as_str().to_string(),
     }
 }
 

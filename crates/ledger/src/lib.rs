@@ -40,6 +40,7 @@ pub mod testing;
 pub mod time;
 mod wallet;
 mod workspaces;
+mod write;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -67,7 +68,8 @@ pub use payouts::PayoutTransfer;
 pub use purchases::{CheckoutDraft, Paid, PaidPeriod};
 pub use subscriptions::{PeriodReason, PlanChange, SubscriptionUpdate};
 use time::Clock;
-pub(crate) use wallet::{Entry, WalletRow, Write};
+pub(crate) use wallet::{Entry, WalletRow};
+pub(crate) use write::{Begun, Call};
 
 pub(crate) type Result<T, E = LedgerError> = std::result::Result<T, E>;
 pub(crate) use db::Tx;
@@ -143,8 +145,8 @@ pub const MAX_PAGE_LIMIT: u32 = 200;
 pub struct Ledger {
     /// Reads (on SQLite, read-only connections beside the writer's).
     pub(crate) pool: db::ReadPool,
-    /// Every write goes through here (`db/writer.rs`).
-    pub(crate) writer: db::Writer,
+    /// Every write goes through here, and only from `write.rs`.
+    pub(crate) writes: write::Writes,
     pub(crate) dialect: Dialect,
     clock: Arc<dyn Clock>,
     pub(crate) config: Config,
@@ -244,7 +246,8 @@ impl Ledger {
     pub async fn open(url: &str, clock: Arc<dyn Clock>, config: Config) -> Result<Ledger> {
         let (pool, writer, dialect) =
             db::connect(url, config.power_safe, config.background_checkpoint).await?;
-        let quote_key = signed::QuoteKey::load(&writer).await?;
+        let writes = write::Writes::new(writer);
+        let quote_key = writes.quote_key().await?;
         let (events, _) = broadcast::channel(1024);
         let announce = match (&pool, dialect) {
             (db::ReadPool::Sqlx(pg), Dialect::Postgres) => {
@@ -256,7 +259,7 @@ impl Ledger {
         };
         Ok(Ledger {
             pool,
-            writer,
+            writes,
             dialect,
             clock,
             config,
@@ -312,13 +315,6 @@ impl Ledger {
         }
     }
 
-    /// A wallet changed outside an idempotent write (expiry by the sweeper, a settled
-    /// read).
-    pub(crate) fn changed(&self, wallet_id: &str) {
-        self.outbox_ready.notify_one();
-        self.changed_without_event(wallet_id);
-    }
-
     fn changed_without_event(&self, wallet_id: &str) {
         match &self.announce {
             Some(announce) if announce.send(wallet_id.to_string()).is_ok() => {}
@@ -353,7 +349,7 @@ impl Ledger {
     }
 
     pub async fn close(&self) {
-        self.writer.close().await;
+        self.writes.close().await;
         self.pool.close().await;
     }
 
@@ -361,24 +357,13 @@ impl Ledger {
     /// callers get an error; nothing is flushed. For crash tests and the simulation.
     #[doc(hidden)]
     pub async fn crash(&self) {
-        self.writer.crash().await;
+        self.writes.crash().await;
         self.pool.close().await;
     }
 
     /// Write batches committed and the writes in them (SQLite's group commit).
     pub async fn writer_stats(&self) -> WriterStats {
-        self.writer.stats().await
-    }
-
-    /// One statement as its own write.
-    pub(crate) async fn write_one<'q>(
-        &self,
-        q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
-    ) -> Result<sqlx::any::AnyQueryResult> {
-        let mut tx = self.writer.begin().await?;
-        let done = q.execute(&mut *tx).await?;
-        tx.commit().await?;
-        Ok(done)
+        self.writes.stats().await
     }
 }
 

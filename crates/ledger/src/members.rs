@@ -6,18 +6,19 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::access::{check_name, role_of, MEMBER_SELECT};
-use crate::{new_id, Ledger, LedgerError, Principal, Result};
+use crate::{new_id, Call, Ledger, LedgerError, Principal, Result};
 
 impl Ledger {
     /// Adds a member (with a personal wallet). Admins manage members but not owners.
     pub async fn add_member(&self, p: &Principal, req: &NewMember) -> Result<Member> {
-        p.require(Op::ManageMembers)?;
+        let call = self.authorise(p, Op::ManageMembers)?;
         owner_rule(p, req.role)?;
-        self.insert_member(&p.workspace_id, req).await
+        self.insert_member(call, req).await
     }
 
-    /// Inserts a member with no permission check (workspace bootstrap).
-    pub(crate) async fn insert_member(&self, ws_id: &str, req: &NewMember) -> Result<Member> {
+    /// Inserts a member in the call's workspace.
+    async fn insert_member(&self, call: Call, req: &NewMember) -> Result<Member> {
+        let ws_id = call.workspace_id();
         check_name("name", &req.name)?;
         if let Some(ext) = &req.external_id {
             check_name("external_id", ext)?;
@@ -37,7 +38,7 @@ impl Ledger {
         }
         let id = new_id("mem");
         let now = self.now_ms();
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.begin(&call).await?;
         sqlx::query("INSERT INTO members (id, workspace_id, name, role, external_id, created_at_ms) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(&id)
             .bind(ws_id)
@@ -53,7 +54,7 @@ impl Ledger {
             .bind(&id)
             .execute(&mut *tx)
             .await?;
-        tx.commit().await?;
+        self.commit(call, tx, &[]).await?;
         Ok(Member {
             id,
             name: req.name.clone(),
@@ -95,7 +96,7 @@ impl Ledger {
         member_id: &str,
         req: &MemberUpdate,
     ) -> Result<Member> {
-        p.require(Op::ManageMembers)?;
+        let call = self.authorise(p, Op::ManageMembers)?;
         let current = self.member(p, member_id).await?;
         owner_rule(p, current.role)?;
         if let Some(role) = req.role {
@@ -105,6 +106,7 @@ impl Ledger {
             check_name("name", name)?;
         }
         self.write_one(
+            call,
             sqlx::query(
                 "UPDATE members SET name = $1, role = $2 WHERE id = $3 AND workspace_id = $4",
             )
@@ -119,11 +121,11 @@ impl Ledger {
 
     /// Removes a member and ends their sessions. Their charges stay in the history.
     pub async fn remove_member(&self, p: &Principal, member_id: &str) -> Result<()> {
-        p.require(Op::ManageMembers)?;
+        let call = self.authorise(p, Op::ManageMembers)?;
         let current = self.member(p, member_id).await?;
         owner_rule(p, current.role)?;
         let now = self.now_ms();
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.begin(&call).await?;
         sqlx::query("UPDATE members SET removed_at_ms = $1 WHERE id = $2 AND workspace_id = $3")
             .bind(now)
             .bind(member_id)
@@ -137,7 +139,7 @@ impl Ledger {
         .bind(member_id)
         .execute(&mut *tx)
         .await?;
-        tx.commit().await?;
+        self.commit(call, tx, &[]).await?;
         Ok(())
     }
 }

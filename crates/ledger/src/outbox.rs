@@ -10,7 +10,8 @@ use std::sync::Arc;
 
 use crate::db::later;
 use crate::{
-    new_id, to_u64, Dialect, Ledger, LedgerError, Principal, Result, Tx, WalletRow, MAX_PAGE_LIMIT,
+    new_id, to_u64, Call, Dialect, Ledger, LedgerError, Principal, Result, Tx, WalletRow,
+    MAX_PAGE_LIMIT,
 };
 
 use creditkit_api::admin::{
@@ -256,7 +257,7 @@ impl Ledger {
         p: &Principal,
         req: &NewWebhookEndpoint,
     ) -> Result<WebhookEndpointCreated> {
-        p.require(Op::ManageWorkspaces)?;
+        let call = self.authorise(p, Op::ManageWorkspaces)?;
         let url = req.url.trim();
         if !(url.starts_with("https://") || url.starts_with("http://"))
             || url.chars().count() > 2000
@@ -285,7 +286,7 @@ impl Ledger {
             )
         };
         let now = self.now_ms();
-        self.write_one(sqlx::query("INSERT INTO webhook_endpoints (id, url, secret, events, workspace_id, created_at_ms) VALUES ($1, $2, $3, $4, $5, $6)")
+        self.write_one(call, sqlx::query("INSERT INTO webhook_endpoints (id, url, secret, events, workspace_id, created_at_ms) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(&id)
             .bind(url)
             .bind(&secret)
@@ -331,9 +332,9 @@ impl Ledger {
 
     /// Stops an endpoint: no new deliveries, pending ones are dropped.
     pub async fn disable_webhook_endpoint(&self, p: &Principal, id: &str) -> Result<()> {
-        p.require(Op::ManageWorkspaces)?;
+        let call = self.authorise(p, Op::ManageWorkspaces)?;
         let now = self.now_ms();
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.begin(&call).await?;
         let done = sqlx::query(
             "UPDATE webhook_endpoints SET disabled_at_ms = $1 WHERE id = $2 AND disabled_at_ms IS NULL",
         )
@@ -349,7 +350,7 @@ impl Ledger {
             .bind(id)
             .execute(&mut *tx)
             .await?;
-        tx.commit().await?;
+        self.commit(call, tx, &[]).await?;
         self.forget_subscriptions();
         Ok(())
     }
@@ -360,7 +361,8 @@ impl Ledger {
     /// [`DELIVERY_LEASE_MS`] (on PostgreSQL, rows another server holds are skipped).
     pub async fn claim_deliveries(&self, limit: u32) -> Result<Vec<DueDelivery>> {
         let now = self.now_ms();
-        let mut tx = self.writer.begin().await?;
+        let call = Call::upkeep();
+        let mut tx = self.begin(&call).await?;
         let lock = match self.dialect {
             Dialect::Sqlite => "",
             Dialect::Postgres => " FOR UPDATE OF d SKIP LOCKED",
@@ -393,7 +395,7 @@ impl Ledger {
                 .await?;
             due.push(d);
         }
-        tx.commit().await?;
+        self.commit(call, tx, &[]).await?;
         Ok(due)
     }
 
@@ -409,7 +411,8 @@ impl Ledger {
         let now = self.now_ms();
         let ok = status_code.is_some_and(|s| (200..300).contains(&s));
         let attempts = d.attempts.saturating_add(1);
-        let mut tx = self.writer.begin().await?;
+        let call = Call::upkeep();
+        let mut tx = self.begin(&call).await?;
         sqlx::query("INSERT INTO delivery_attempts (event_id, endpoint_id, attempt, at_ms, status_code, error, duration_ms) VALUES ($1, $2, $3, $4, $5, $6, $7)")
             .bind(&d.event_id)
             .bind(&d.endpoint_id)
@@ -453,7 +456,7 @@ impl Ledger {
         .bind(&d.endpoint_id)
         .execute(&mut *tx)
         .await?;
-        tx.commit().await?;
+        self.commit(call, tx, &[]).await?;
         Ok(status)
     }
 
@@ -547,7 +550,8 @@ impl Ledger {
         let before = now - EVENT_RETENTION_MS;
         let old = "SELECT id FROM outbox WHERE created_at_ms < $1 AND NOT EXISTS \
                    (SELECT 1 FROM deliveries d WHERE d.event_id = outbox.id AND d.delivered_at_ms IS NULL AND d.failed_at_ms IS NULL)";
-        let mut tx = self.writer.begin().await?;
+        let call = Call::upkeep();
+        let mut tx = self.begin(&call).await?;
         for table in ["delivery_attempts", "deliveries"] {
             sqlx::query(&format!("DELETE FROM {table} WHERE event_id IN ({old})"))
                 .bind(before)
@@ -558,7 +562,7 @@ impl Ledger {
             .bind(before)
             .execute(&mut *tx)
             .await?;
-        tx.commit().await?;
+        self.commit(call, tx, &[]).await?;
         Ok(())
     }
 
@@ -580,7 +584,7 @@ impl Ledger {
              AND NOT EXISTS (SELECT 1 FROM holds h WHERE h.quote_id = q.id) LIMIT 1000)", before),
         ] {
             loop {
-                let done = self.write_one(sqlx::query(sql).bind(before)).await?;
+                let done = self.write_one(Call::upkeep(), sqlx::query(sql).bind(before)).await?;
                 removed += done.rows_affected();
                 if done.rows_affected() < 1000 {
                     break;

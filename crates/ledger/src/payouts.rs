@@ -10,7 +10,7 @@ use creditkit_api::{Op, Payout, PayoutAccount, PayoutState};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use crate::{to_u64, Entry, Ledger, LedgerError, Principal, Result};
+use crate::{to_u64, Call, Entry, Ledger, LedgerError, Principal, Result};
 
 const PAYOUT_COLUMNS: &str = "id, wallet_id, amount_mc, amount_minor, currency, status, failure, \
      created_at_ms, decided_at_ms FROM payouts";
@@ -94,6 +94,7 @@ impl Ledger {
     /// The provider took the transfer: the payout is paid.
     pub async fn payout_paid(&self, payout_id: &str, transfer_ref: &str) -> Result<Payout> {
         self.write_one(
+            Call::operator(),
             sqlx::query("UPDATE payouts SET status = 'paid', provider_ref = $1, decided_at_ms = $2 WHERE id = $3 AND status = 'requested'")
                 .bind(transfer_ref)
                 .bind(self.now_ms())
@@ -118,8 +119,8 @@ impl Ledger {
             .await?
             .ok_or_else(|| LedgerError::NotFound(format!("payout `{payout_id}`")))?;
         let now = self.now_ms();
-        let mut tx = self.writer.begin_on(&wallet_id).await?;
-        self.lock_wallet(&mut tx, &wallet_id).await?;
+        let call = Call::operator();
+        let (mut tx, mut w, _) = self.begin_wallet(&call, &wallet_id, now).await?;
         let (status, amount): (String, i64) =
             sqlx::query_as("SELECT status, amount_mc FROM payouts WHERE id = $1")
                 .bind(payout_id)
@@ -145,8 +146,7 @@ impl Ledger {
             )
             .await?;
         }
-        tx.commit().await?;
-        self.changed(&wallet_id);
+        self.finish(call, tx, &mut w, Ok(()), &[]).await?;
         self.payout_by_id(payout_id).await
     }
 
@@ -226,6 +226,7 @@ impl Ledger {
         account_ref: &str,
     ) -> Result<()> {
         self.write_one(
+            Call::provider(),
             sqlx::query("INSERT INTO payout_accounts (wallet_id, provider, account_ref, status, created_at_ms) VALUES ($1, $2, $3, 'pending', $4) ON CONFLICT (wallet_id) DO NOTHING")
                 .bind(wallet_id)
                 .bind(provider)
@@ -246,6 +247,7 @@ impl Ledger {
     ) -> Result<bool> {
         let done = self
             .write_one(
+                Call::provider(),
                 sqlx::query("UPDATE payout_accounts SET status = $1 WHERE provider = $2 AND account_ref = $3")
                     .bind(if ready { "ready" } else { "pending" })
                     .bind(provider)

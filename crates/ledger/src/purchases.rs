@@ -16,8 +16,8 @@ use crate::error::fmt_mc;
 use crate::time::add_months;
 use crate::workspaces::or_none;
 use crate::{
-    new_id, payload_hash, to_i64, to_u64, Entry, Ledger, LedgerError, Principal, Result, Tx,
-    WalletRow, Write,
+    new_id, to_i64, to_u64, Begun, Call, Entry, Ledger, LedgerError, Principal, Result, Tx,
+    WalletRow,
 };
 
 /// What a checkout buys, recorded before the provider is asked.
@@ -82,6 +82,7 @@ impl Ledger {
         req: &CheckoutRequest,
         provider: &str,
     ) -> Result<CheckoutDraft> {
+        let call = self.authorise(p, Op::Buy)?;
         let wallet_id = self.buying_wallet(p, req.wallet_id.as_deref()).await?;
         let card = self.card(&p.workspace_id).await?;
         let currency = card.currency.as_ref().ok_or_else(|| {
@@ -161,7 +162,7 @@ impl Ledger {
             amount_minor: unit.saturating_mul(quantity),
             currency: currency.code.to_ascii_lowercase(),
         };
-        self.write_one(sqlx::query(
+        self.write_one(call, sqlx::query(
             "INSERT INTO checkouts (id, workspace_id, wallet_id, member_id, provider, card_hash, pack_id, plan_id, quantity, credits_mc, amount_minor, currency, status, created_at_ms) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'open', $13)",
         )
@@ -207,6 +208,7 @@ impl Ledger {
     /// Notes the provider's id for a checkout (its session).
     pub async fn checkout_opened(&self, checkout_id: &str, provider_ref: &str) -> Result<()> {
         self.write_one(
+            Call::provider(),
             sqlx::query("UPDATE checkouts SET provider_ref = $1 WHERE id = $2")
                 .bind(provider_ref)
                 .bind(checkout_id),
@@ -251,15 +253,12 @@ impl Ledger {
                 paid.checkout_id, paid.amount_minor, paid.currency, paid.provider
             )));
         }
-        let key = idem(&paid.provider, &paid.event_id);
-        let hash = payload_hash("checkout", &(&paid.checkout_id, &paid.payment_ref));
+        let call = Call::ledger(&ws, Some(idem(&paid.provider, &paid.event_id)))
+            .body("checkout", &(&paid.checkout_id, &paid.payment_ref));
         let now = self.now_ms();
-        let (mut tx, mut w) = match self
-            .begin_write::<Balance>(&ws, &wallet_id, &key, &hash, now)
-            .await?
-        {
-            Write::Replayed(done) => return done,
-            Write::Fresh(tx, w) => (tx, w),
+        let (mut tx, mut w) = match self.begin_on::<Balance>(&call, &wallet_id, now).await? {
+            Begun::Replayed(done) => return done,
+            Begun::Fresh(tx, w) => (tx, w),
         };
         let (status,): (String,) = sqlx::query_as("SELECT status FROM checkouts WHERE id = $1")
             .bind(&paid.checkout_id)
@@ -319,8 +318,7 @@ impl Ledger {
         }
         self.save_wallet(&mut tx, &mut w).await?;
         let result = Ok(self.balance_in(&mut tx, &w).await?);
-        self.finish(tx, &ws, &key, &hash, result, &[&wallet_id])
-            .await
+        self.finish(call, tx, &mut w, result, &[]).await
     }
 
     /// A plan bought by checkout: a monthly one becomes a subscription whose periods
@@ -432,15 +430,12 @@ impl Ledger {
         let Some((wallet_id, ws, grant_id, amount, credits, taken)) = row else {
             return Ok(None);
         };
-        let key = idem(provider, event_id);
-        let hash = payload_hash("refund_payment", &(payment_ref, refunded_minor));
+        let call = Call::ledger(&ws, Some(idem(provider, event_id)))
+            .body("refund_payment", &(payment_ref, refunded_minor));
         let now = self.now_ms();
-        let (mut tx, mut w) = match self
-            .begin_write::<Balance>(&ws, &wallet_id, &key, &hash, now)
-            .await?
-        {
-            Write::Replayed(done) => return done.map(Some),
-            Write::Fresh(tx, w) => (tx, w),
+        let (mut tx, mut w) = match self.begin_on::<Balance>(&call, &wallet_id, now).await? {
+            Begun::Replayed(done) => return done.map(Some),
+            Begun::Fresh(tx, w) => (tx, w),
         };
         // Integer share, rounded down: never more than was bought.
         let refunded = i128::from(to_i64(refunded_minor.min(to_u64(amount)))?);
@@ -508,8 +503,7 @@ impl Ledger {
         }
         self.save_wallet(&mut tx, &mut w).await?;
         let result = Ok(Some(self.balance_in(&mut tx, &w).await?));
-        self.finish(tx, &ws, &key, &hash, result, &[&wallet_id])
-            .await
+        self.finish(call, tx, &mut w, result, &[]).await
     }
 
     #[allow(clippy::too_many_arguments)] // one payment row's columns

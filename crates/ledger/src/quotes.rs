@@ -17,7 +17,7 @@ impl Ledger {
     /// Prices a request with the workspace's current card and keeps the quote for
     /// [`Config::quote_ttl_ms`]. Says whether a hold would be refused, and what covers it.
     pub async fn quote(&self, p: &Principal, req: &QuoteRequest) -> Result<Quote> {
-        p.require(Op::Quote)?;
+        let call = self.authorise(p, Op::Quote)?;
         let wallet_id = self.resolve_wallet(p, req.wallet_id.as_deref()).await?;
         if req
             .project
@@ -97,16 +97,11 @@ impl Ledger {
         let project = project.as_deref();
         let (w, cap) = if due {
             // Something is due: the quote settles it (the only time a quote writes).
-            let mut tx = self.writer.begin_on(&wallet_id).await?;
-            let mut w = self.lock_wallet(&mut tx, &wallet_id).await?;
-            let changed = self.settle(&mut tx, &mut w, now).await?;
+            let (mut tx, mut w, _) = self.begin_wallet(&call, &wallet_id, now).await?;
             let cap = self
                 .cap_refusal(&mut tx, &w, member, project, reserve, now)
                 .await?;
-            tx.commit().await?;
-            if changed {
-                self.changed(&wallet_id);
-            }
+            self.finish(call, tx, &mut w, Ok(()), &[]).await?;
             (w, cap)
         } else if caps > 0 {
             let mut read = self.pool.begin().await?;

@@ -1,7 +1,9 @@
 //! Reads: balance, history, usage; the expiry sweeper and the audit.
 
 use crate::db::Conn;
-use crate::{to_u64, Dialect, Ledger, LedgerError, Principal, Result, WalletRow, MAX_PAGE_LIMIT};
+use crate::{
+    to_u64, Call, Dialect, Ledger, LedgerError, Principal, Result, WalletRow, MAX_PAGE_LIMIT,
+};
 
 use creditkit_api::{
     Balance, BalanceState, Op, Page, Transaction, TransactionKind, Usage, UsageFilter, UsageGroup,
@@ -16,7 +18,7 @@ impl Ledger {
     /// Balance, held and available credits, low-balance state and the last activity.
     /// Settles the wallet first, so expired credits and timed-out holds never show.
     pub async fn balance(&self, p: &Principal, wallet_id: Option<&str>) -> Result<Balance> {
-        p.require(Op::Read)?;
+        let call = self.authorise(p, Op::Read)?;
         let wallet_id = self.resolve_wallet(p, wallet_id).await?;
         let now = self.now_ms();
         // Most reads change nothing: answered by a reader unless something is due.
@@ -31,15 +33,10 @@ impl Ledger {
                 return Ok(b);
             }
         }
-        let mut tx = self.writer.begin_on(&wallet_id).await?;
-        let mut w = self.lock_wallet(&mut tx, &wallet_id).await?;
-        let changed = self.settle(&mut tx, &mut w, now).await?;
+        let (mut tx, mut w, _) = self.begin_wallet(&call, &wallet_id, now).await?;
+        self.save_wallet(&mut tx, &mut w).await?; // what it used, before it is read
         let b = self.balance_in(&mut tx, &w).await?;
-        tx.commit().await?;
-        if changed {
-            self.changed(&wallet_id);
-        }
-        Ok(b)
+        self.finish(call, tx, &mut w, Ok(b), &[]).await
     }
 
     pub(crate) async fn balance_in(&self, conn: &mut Conn, w: &WalletRow) -> Result<Balance> {
@@ -229,19 +226,17 @@ impl Ledger {
         .await?;
         let mut changed = 0;
         for (wallet_id,) in due {
-            let mut tx = self.writer.begin_on(&wallet_id).await?;
-            let mut w = self.lock_wallet(&mut tx, &wallet_id).await?;
-            if self.settle(&mut tx, &mut w, now).await? {
-                changed += 1;
-            }
-            tx.commit().await?;
-            self.changed(&wallet_id);
+            let call = Call::upkeep();
+            let (tx, mut w, settled) = self.begin_wallet(&call, &wallet_id, now).await?;
+            changed += usize::from(settled);
+            self.finish(call, tx, &mut w, Ok(()), &[]).await?;
         }
         self.prune_events(now).await?;
         self.prune_records(now).await?;
         // Sessions a day past their end are no use to anyone (a revoked or expired one
         // is refused whether its row is there or not).
         self.write_one(
+            Call::upkeep(),
             sqlx::query("DELETE FROM sessions WHERE expires_at_ms < $1")
                 .bind(now - 24 * 3600 * 1000),
         )

@@ -15,7 +15,7 @@ use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
-use crate::db::Writer;
+use crate::db::Tx;
 use crate::error::LedgerError;
 
 /// Longer ids are refused before any decoding: a request body's limit (1 MiB), which
@@ -68,22 +68,20 @@ impl QuoteKey {
 
     /// Reads the database's key, making it on the first open (concurrent first opens on
     /// PostgreSQL agree: the first insert wins, every opener reads it back).
-    pub(crate) async fn load(writer: &Writer) -> Result<QuoteKey, LedgerError> {
+    pub(crate) async fn load(tx: &mut Tx) -> Result<QuoteKey, LedgerError> {
         let mut fresh = [0u8; 32];
         getrandom::getrandom(&mut fresh)
             .map_err(|e| LedgerError::Config(format!("no OS randomness for the quote key: {e}")))?;
-        let mut tx = writer.begin().await?;
         sqlx::query(
             "INSERT INTO secrets (name, value) VALUES ('quote_key', $1) ON CONFLICT (name) DO NOTHING",
         )
         .bind(crate::hex(&fresh))
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
         let (value,): (String,) =
             sqlx::query_as("SELECT value FROM secrets WHERE name = 'quote_key'")
-                .fetch_one(&mut *tx)
+                .fetch_one(&mut **tx)
                 .await?;
-        tx.commit().await?;
         let secret = unhex(&value)
             .filter(|s| s.len() == fresh.len())
             .ok_or_else(|| {

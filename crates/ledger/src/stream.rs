@@ -6,10 +6,8 @@ use creditkit_pricing::{estimate, shortfall, Card, Millicredits, Request};
 
 use crate::db::later;
 use crate::error::fmt_mc;
-use crate::holds::HoldWrite;
-use crate::{
-    check_key, payload_hash, to_i64, to_u64, Entry, Ledger, LedgerError, Principal, Result,
-};
+use crate::holds::{not_active, HoldWrite};
+use crate::{to_i64, to_u64, Entry, Ledger, LedgerError, Principal, Result};
 
 /// Output tokens for a streamed turn, within its model's bound.
 pub(crate) fn clamp_output(card: &Card, request: &Request, tokens: u64) -> Result<u64> {
@@ -59,15 +57,14 @@ impl Ledger {
         req: &ExtendRequest,
         key: &str,
     ) -> Result<Hold> {
-        p.require(Op::Settle)?;
-        let key = &check_key(p, key)?;
+        let call = self.authorise_keyed(p, Op::Settle, key)?;
         if req.reserve_output_tokens < req.generated_output_tokens {
             return Err(LedgerError::invalid_at(
                 "reserve_output_tokens",
                 "reserve at least the tokens already generated",
             ));
         }
-        let hash = payload_hash("extend", &(hold_id, req));
+        let call = call.body("extend", &(hold_id, req));
         let (wallet_id, quote_id) = self.hold_wallet(p, hold_id).await?;
         let (card_hash, request_json): (String, String) =
             sqlx::query_as("SELECT card_hash, request_json FROM quotes WHERE id = $1")
@@ -83,7 +80,7 @@ impl Ledger {
         let generated_price = to_i64(stream_price(&card, &request, generated_tokens)?)?;
         let now = self.now_ms();
         let (mut tx, mut w, hold) = match self
-            .begin_hold_write(&p.workspace_id, &wallet_id, hold_id, key, &hash, now)
+            .begin_hold_write(&call, &wallet_id, hold_id, now)
             .await?
         {
             HoldWrite::Replayed(done) => return done,
@@ -95,7 +92,7 @@ impl Ledger {
             )));
         };
         if hold.status != HoldStatus::Active {
-            return Err(self.refuse_inactive(tx, &mut w, &hold).await);
+            return self.keep(call, tx, &mut w, not_active(&hold)).await;
         }
         if to_u64(reserve_price) > stream.confirmed_max_millicredits {
             return Err(LedgerError::BeyondConfirmedMaximum(format!(
@@ -158,7 +155,6 @@ impl Ledger {
         .await?;
         self.save_wallet(&mut tx, &mut w).await?;
         let result = Ok(self.hold_in(&mut tx, hold_id).await?);
-        self.finish(tx, &p.workspace_id, key, &hash, result, &[&wallet_id])
-            .await
+        self.finish(call, tx, &mut w, result, &[]).await
     }
 }

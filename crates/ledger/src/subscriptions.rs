@@ -11,7 +11,7 @@ use creditkit_pricing::{Renewal, MILLI_PER_CREDIT};
 use crate::purchases::idem;
 use crate::time::add_months;
 use crate::{
-    new_id, payload_hash, to_i64, to_u64, Ledger, LedgerError, PaidPeriod, Principal, Result, Write,
+    new_id, to_i64, to_u64, Begun, Call, Ledger, LedgerError, PaidPeriod, Principal, Result,
 };
 
 /// How long a plan checkout's page may be paid (Stripe's shortest `expires_at`): while
@@ -133,6 +133,7 @@ impl Ledger {
     /// The provider ended a replaced subscription.
     pub async fn replaced_ended(&self, provider: &str, subscription_ref: &str) -> Result<()> {
         self.write_one(
+            Call::provider(),
             sqlx::query("UPDATE subscriptions SET status = 'ended' WHERE provider = $1 AND subscription_ref = $2 AND status = 'replaced'")
                 .bind(provider)
                 .bind(subscription_ref),
@@ -280,6 +281,7 @@ impl Ledger {
     pub async fn subscription_change_undone(&self, update: &SubscriptionUpdate) -> Result<()> {
         let (next, upgrade, cancel) = &update.before;
         self.write_one(
+            Call::provider(),
             sqlx::query("UPDATE subscriptions SET next_plan_id = $1, upgrade_plan_id = $2, cancel_at_period_end = $3 WHERE provider = $4 AND subscription_ref = $5")
                 .bind(next.as_deref())
                 .bind(upgrade.as_deref())
@@ -304,6 +306,7 @@ impl Ledger {
             PlanChange::EndNow => return Ok(()),
         };
         self.write_one(
+            Call::provider(),
             sqlx::query(sql)
                 .bind(plan)
                 .bind(&update.provider)
@@ -404,14 +407,12 @@ impl Ledger {
             LedgerError::invalid(format!("plan `{paid_plan}` is no longer on the card"))
         })?;
         let credits = to_i64(plan.credits.saturating_mul(MILLI_PER_CREDIT))?;
-        let hash = payload_hash("renew", &(&period.subscription_ref, &period.payment_ref));
+        let call = Call::ledger(&ws, Some(key))
+            .body("renew", &(&period.subscription_ref, &period.payment_ref));
         let now = self.now_ms();
-        let (mut tx, mut w) = match self
-            .begin_write::<Balance>(&ws, &wallet_id, &key, &hash, now)
-            .await?
-        {
-            Write::Replayed(done) => return done.map(Some),
-            Write::Fresh(tx, w) => (tx, w),
+        let (mut tx, mut w) = match self.begin_on::<Balance>(&call, &wallet_id, now).await? {
+            Begun::Replayed(done) => return done.map(Some),
+            Begun::Fresh(tx, w) => (tx, w),
         };
         let grant = match reason {
             PeriodReason::Create => first_grant,
@@ -504,8 +505,7 @@ impl Ledger {
         }
         self.save_wallet(&mut tx, &mut w).await?;
         let result = Ok(Some(self.balance_in(&mut tx, &w).await?));
-        self.finish(tx, &ws, &key, &hash, result, &[&wallet_id])
-            .await
+        self.finish(call, tx, &mut w, result, &[]).await
     }
 
     /// A subscription ended: its allowance ends now and the wallet returns to the
@@ -535,15 +535,11 @@ impl Ledger {
                 .map(Some);
         }
         let card = self.card(&ws).await?;
-        let key = idem(provider, event_id);
-        let hash = payload_hash("end", &subscription_ref);
+        let call = Call::ledger(&ws, Some(idem(provider, event_id))).body("end", &subscription_ref);
         let now = self.now_ms();
-        let (mut tx, mut w) = match self
-            .begin_write::<Balance>(&ws, &wallet_id, &key, &hash, now)
-            .await?
-        {
-            Write::Replayed(done) => return done.map(Some),
-            Write::Fresh(tx, w) => (tx, w),
+        let (mut tx, mut w) = match self.begin_on::<Balance>(&call, &wallet_id, now).await? {
+            Begun::Replayed(done) => return done.map(Some),
+            Begun::Fresh(tx, w) => (tx, w),
         };
         self.end_plan_allowance(&mut tx, &mut w, now).await?;
         (
@@ -569,7 +565,6 @@ impl Ledger {
             .await?;
         self.save_wallet(&mut tx, &mut w).await?;
         let result = Ok(Some(self.balance_in(&mut tx, &w).await?));
-        self.finish(tx, &ws, &key, &hash, result, &[&wallet_id])
-            .await
+        self.finish(call, tx, &mut w, result, &[]).await
     }
 }

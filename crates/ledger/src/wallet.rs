@@ -11,15 +11,6 @@ use crate::db::{later, Conn};
 use crate::time::{add_months, cycle_index, month_key};
 use crate::{new_id, to_i64, HashMap, Ledger, LedgerError, Principal, Result, Tx};
 
-/// How an idempotent write on a wallet starts (see [`Ledger::begin_write`]).
-#[allow(clippy::large_enum_variant)] // returned once and taken apart at once: boxing buys nothing
-pub(crate) enum Write<T> {
-    /// The key ran before: its recorded answer, success or refusal.
-    Replayed(Result<T>),
-    /// A new call: its transaction, the wallet locked and settled.
-    Fresh(Tx, WalletRow),
-}
-
 /// A wallet row, locked for the duration of a transaction.
 #[derive(Clone, Debug)]
 pub(crate) struct WalletRow {
@@ -41,6 +32,39 @@ pub(crate) struct WalletRow {
     /// Charged minus refunded since the row was read: the next save adds it to
     /// `used_mc` in the same statement that writes the balance.
     pub(crate) used_delta_mc: i64,
+    /// The columns a save writes, as the database has them (read, or last saved): a
+    /// save that would change none of them writes nothing.
+    stored: Stored,
+}
+
+/// What [`Ledger::save_wallet`] writes.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct Stored {
+    balance_mc: i64,
+    held_mc: i64,
+    plan_id: Option<String>,
+    plan_credits_mc: Option<i64>,
+    cycle_anchor_ms: Option<i64>,
+    cycle_index: Option<i64>,
+}
+
+impl WalletRow {
+    /// The row as read: what it holds is what is stored.
+    fn read_back(mut self) -> WalletRow {
+        self.stored = self.to_store();
+        self
+    }
+
+    fn to_store(&self) -> Stored {
+        Stored {
+            balance_mc: self.balance_mc,
+            held_mc: self.held_mc,
+            plan_id: self.plan_id.clone(),
+            plan_credits_mc: self.plan_credits_mc,
+            cycle_anchor_ms: self.cycle_anchor_ms,
+            cycle_index: self.cycle_index,
+        }
+    }
 }
 
 /// An entry to write.
@@ -132,6 +156,10 @@ impl Ledger {
     }
 
     pub(crate) async fn save_wallet(&self, tx: &mut Tx, w: &mut WalletRow) -> Result<()> {
+        let now = w.to_store();
+        if now == w.stored && w.used_delta_mc == 0 {
+            return Ok(()); // nothing to write, and nothing to report
+        }
         if w.balance_mc < 0 || w.held_mc < 0 || w.held_mc > w.balance_mc {
             return Err(LedgerError::Corrupt(format!(
                 "wallet {} would hold balance {} held {}",
@@ -153,6 +181,7 @@ impl Ledger {
         )
         .await?;
         w.used_delta_mc = 0;
+        w.stored = now;
         self.report_balance_state(tx, w).await
     }
 
@@ -596,7 +625,9 @@ pub(crate) fn wallet_from_row(r: &AnyRow) -> Result<WalletRow> {
         critical_mc: r.try_get(11)?,
         reported_available_mc: r.try_get::<i64, _>(8)? - r.try_get::<i64, _>(9)?,
         used_delta_mc: 0,
-    })
+        stored: Stored::default(),
+    }
+    .read_back())
 }
 
 /// Whose a wallet is: set when it is created and never changed, so a process keeps it

@@ -26,7 +26,7 @@ impl Ledger {
         card_json: &str,
         plan_id: Option<&str>,
     ) -> Result<Workspace> {
-        p.require(Op::ManageWorkspaces)?;
+        let call = self.authorise(p, Op::ManageWorkspaces)?;
         let card = parse_card(card_json).map_err(LedgerError::Card)?;
         if name.trim().is_empty() || name.chars().count() > 200 {
             return Err(LedgerError::invalid_at(
@@ -50,7 +50,7 @@ impl Ledger {
         let now = self.now_ms();
         let ws_id = new_id("ws");
         let wallet_id = new_id("wal");
-        let mut tx = self.writer.begin().await?;
+        let mut tx = self.begin(&call).await?;
         self.store_card(&mut tx, &card, card_json, now).await?;
         sqlx::query("INSERT INTO workspaces (id, name, card_hash, low_threshold_mc, critical_threshold_mc, created_at_ms) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(&ws_id)
@@ -77,7 +77,7 @@ impl Ledger {
             self.apply_plan(&mut tx, &card, &mut w, plan, now).await?;
             self.save_wallet(&mut tx, &mut w).await?;
         }
-        tx.commit().await?;
+        self.commit(call, tx, &[]).await?;
         self.workspace(&ws_id).await
     }
 
@@ -151,9 +151,10 @@ impl Ledger {
     /// Suspends (or resumes) a workspace: its sessions are refused and nothing new is
     /// spent, but its backend can still settle holds confirmed before.
     pub async fn set_suspended(&self, p: &Principal, suspended: bool) -> Result<Workspace> {
-        p.require(Op::ManageWorkspaces)?;
+        let call = self.authorise(p, Op::ManageWorkspaces)?;
         self.workspace(&p.workspace_id).await?;
         self.write_one(
+            call,
             sqlx::query("UPDATE workspaces SET suspended_at_ms = $1 WHERE id = $2")
                 .bind(suspended.then(|| self.now_ms()))
                 .bind(&p.workspace_id),
@@ -163,7 +164,7 @@ impl Ledger {
     }
 
     pub async fn set_thresholds(&self, p: &Principal, t: &Thresholds) -> Result<Workspace> {
-        p.require(Op::ManageWallets)?;
+        let call = self.authorise(p, Op::ManageWallets)?;
         // Seed 001: "Set low balance alerts (if available in your plan)": a card whose
         // plans name the feature gates them by the workspace's plan.
         let card = self.card(&p.workspace_id).await?;
@@ -199,7 +200,7 @@ impl Ledger {
                 fmt_mc(low)
             )));
         }
-        self.write_one(sqlx::query(
+        self.write_one(call, sqlx::query(
             "UPDATE workspaces SET low_threshold_mc = $1, critical_threshold_mc = $2 WHERE id = $3",
         )
         .bind(to_i64(low)?)
@@ -244,7 +245,7 @@ impl Ledger {
     }
 
     pub async fn create_wallet(&self, p: &Principal, kind: WalletKind) -> Result<String> {
-        p.require(Op::ManageWallets)?;
+        let call = self.authorise(p, Op::ManageWallets)?;
         if kind == WalletKind::Personal && p.member_id.is_none() {
             return Err(LedgerError::invalid_at(
                 "kind",
@@ -252,7 +253,7 @@ impl Ledger {
             ));
         }
         let id = new_id("wal");
-        self.write_one(sqlx::query(
+        self.write_one(call, sqlx::query(
             "INSERT INTO wallets (id, workspace_id, kind, owner_member_id) VALUES ($1, $2, $3, $4)",
         )
         .bind(&id)
