@@ -60,7 +60,11 @@ fn functions(text: &str) -> Vec<(String, String)> {
                 .collect();
             // The visibility is just before `fn` (and `async`).
             let before = &text[start.saturating_sub(24)..start];
-            let public = before.trim_end().trim_end_matches("async").trim_end().ends_with("pub");
+            let public = before
+                .trim_end()
+                .trim_end_matches("async")
+                .trim_end()
+                .ends_with("pub");
             (
                 if public { format!("pub {name}") } else { name },
                 chunk.to_string(),
@@ -111,8 +115,7 @@ fn every_public_write_by_a_caller_is_authorised_first() {
                 continue;
             };
             let signature = body.split('{').next().unwrap_or("");
-            if !signature.contains("p: &Principal") || !WRITES.iter().any(|w| body.contains(w))
-            {
+            if !signature.contains("p: &Principal") || !WRITES.iter().any(|w| body.contains(w)) {
                 continue;
             }
             checked += 1;
@@ -130,12 +133,17 @@ fn every_public_write_by_a_caller_is_authorised_first() {
                     .unwrap_or("");
                 let first_is_authorise = first.starts_with("let call = self.authorise");
                 if !first_is_authorise && !excused {
-                    offenders.push(format!("{file}: {name} reads or checks before it authorises"));
+                    offenders.push(format!(
+                        "{file}: {name} reads or checks before it authorises"
+                    ));
                 }
             }
         }
     }
-    assert!(checked >= 20, "only {checked} public writes were found: is the scan broken?");
+    assert!(
+        checked >= 20,
+        "only {checked} public writes were found: is the scan broken?"
+    );
     assert!(
         offenders.is_empty(),
         "a public write by a caller takes its `Call` from `authorise`/`authorise_keyed` as its first step:\n{}",
