@@ -480,11 +480,13 @@ impl Ledger {
 
     // ---------------------------------------------------------------- sessions
 
-    /// Mints a short-lived browser session for one member, with that member's role (or
-    /// fewer rights), optionally bound to one wallet.
-    pub async fn create_session(&self, p: &Principal, req: &SessionRequest) -> Result<Session> {
-        let call = self.authorise(p, Op::MintSession)?;
-        let member = match (&req.member_id, &req.external_id) {
+    /// The member a session is for: by id, or by the operator's own external id.
+    async fn session_member(
+        &self,
+        p: &Principal,
+        req: &SessionRequest,
+    ) -> Result<creditkit_api::Member> {
+        Ok(match (&req.member_id, &req.external_id) {
             (Some(id), None) => self.member(p, id).await?,
             (None, Some(ext)) => {
                 let row = sqlx::query(&format!(
@@ -502,7 +504,14 @@ impl Ledger {
                     "name the member: exactly one of `member_id` or `external_id`",
                 ))
             }
-        };
+        })
+    }
+
+    /// Mints a short-lived browser session for one member, with that member's role (or
+    /// fewer rights), optionally bound to one wallet.
+    pub async fn create_session(&self, p: &Principal, req: &SessionRequest) -> Result<Session> {
+        let call = self.authorise(p, Op::MintSession)?;
+        let member = self.session_member(p, req).await?;
         let ttl = req.ttl_seconds.unwrap_or(DEFAULT_SESSION_TTL_SECONDS);
         if !(MIN_SESSION_TTL_SECONDS..=MAX_SESSION_TTL_SECONDS).contains(&ttl) {
             return Err(LedgerError::invalid_at(

@@ -9,6 +9,7 @@
 //! only newer entries are read; the capture ≤ hold ≤ quote check covers the holds those
 //! entries touched (every change to a hold writes an entry naming it).
 
+use crate::db::Conn;
 use crate::{Dialect, Ledger, LedgerError, Result};
 
 /// Where an incremental audit stopped: the last entry summed and the sums up to it.
@@ -78,46 +79,11 @@ impl Ledger {
         .bind(wallet_id)
         .fetch_one(&mut read)
         .await?;
-        let (h_active,): (i64,) = sqlx::query_as("SELECT CAST(COALESCE(SUM(amount_mc), 0) AS BIGINT) FROM holds WHERE wallet_id = $1 AND status = 'active'")
-            .bind(wallet_id)
-            .fetch_one(&mut read)
-            .await?;
-        let (a_active,): (i64,) = sqlx::query_as(
-            "SELECT CAST(COALESCE(SUM(a.amount_mc), 0) AS BIGINT) FROM hold_allocations a JOIN holds h ON h.id = a.hold_id WHERE h.wallet_id = $1 AND h.status = 'active'",
-        )
-        .bind(wallet_id)
-        .fetch_one(&mut read)
-        .await?;
-        // Every change to a hold writes an entry naming it: an incremental audit checks
-        // the holds its new entries touched (reached from the entries, not the holds).
-        let over_query = if full {
-            sqlx::query_as(
-                "SELECT COUNT(*) FROM holds h JOIN quotes q ON q.id = h.quote_id WHERE h.wallet_id = $1 \
-                 AND (h.amount_mc > q.max_mc OR h.captured_mc > h.amount_mc)",
-            )
-            .bind(wallet_id)
-        } else {
-            sqlx::query_as(
-                "SELECT COUNT(*) FROM entries e JOIN holds h ON h.id = e.hold_id JOIN quotes q ON q.id = h.quote_id \
-                 WHERE e.wallet_id = $1 AND e.seq > $2 AND (h.amount_mc > q.max_mc OR h.captured_mc > h.amount_mc)",
-            )
-            .bind(wallet_id)
-            .bind(mark.seq)
-        };
-        let (over,): (i64,) = over_query.fetch_one(&mut read).await?;
+        let (h_active, a_active, over) = hold_sums(&mut read, wallet_id, mark.seq, full).await?;
         // Settled earnings depend on the clock: read in full audits only.
-        let earn_available = if full {
-            let (v,): (i64,) = sqlx::query_as(
-                "SELECT CAST(COALESCE(SUM(CASE WHEN kind = 'payout' OR available_at_ms <= $2 THEN earnings_delta_mc ELSE 0 END), 0) AS BIGINT) \
-                 FROM entries WHERE wallet_id = $1",
-            )
-            .bind(wallet_id)
-            .bind(self.now_ms())
-            .fetch_one(&mut read)
-            .await?;
-            v
-        } else {
-            0
+        let earn_available = match full {
+            true => settled_earnings(&mut read, wallet_id, self.now_ms()).await?,
+            false => 0,
         };
         // One active subscription per wallet, and the wallet on its plan (its allowance
         // is the paid plan's: `subscriptions.rs`).
@@ -165,4 +131,56 @@ impl Ledger {
         *mark = next;
         Ok(())
     }
+}
+
+/// What the active holds reserve, what their allocations reserve, and how many holds
+/// are above their quote or captured above themselves (in full, or those the entries
+/// after `since_seq` touched).
+async fn hold_sums(
+    read: &mut Conn,
+    wallet_id: &str,
+    since_seq: i64,
+    full: bool,
+) -> Result<(i64, i64, i64)> {
+    let (h_active,): (i64,) = sqlx::query_as("SELECT CAST(COALESCE(SUM(amount_mc), 0) AS BIGINT) FROM holds WHERE wallet_id = $1 AND status = 'active'")
+        .bind(wallet_id)
+        .fetch_one(&mut *read)
+        .await?;
+    let (a_active,): (i64,) = sqlx::query_as(
+        "SELECT CAST(COALESCE(SUM(a.amount_mc), 0) AS BIGINT) FROM hold_allocations a JOIN holds h ON h.id = a.hold_id WHERE h.wallet_id = $1 AND h.status = 'active'",
+    )
+    .bind(wallet_id)
+    .fetch_one(&mut *read)
+    .await?;
+    // Every change to a hold writes an entry naming it: an incremental audit checks
+    // the holds its new entries touched (reached from the entries, not the holds).
+    let over_query = if full {
+        sqlx::query_as(
+            "SELECT COUNT(*) FROM holds h JOIN quotes q ON q.id = h.quote_id WHERE h.wallet_id = $1 \
+             AND (h.amount_mc > q.max_mc OR h.captured_mc > h.amount_mc)",
+        )
+        .bind(wallet_id)
+    } else {
+        sqlx::query_as(
+            "SELECT COUNT(*) FROM entries e JOIN holds h ON h.id = e.hold_id JOIN quotes q ON q.id = h.quote_id \
+             WHERE e.wallet_id = $1 AND e.seq > $2 AND (h.amount_mc > q.max_mc OR h.captured_mc > h.amount_mc)",
+        )
+        .bind(wallet_id)
+        .bind(since_seq)
+    };
+    let (over,): (i64,) = over_query.fetch_one(&mut *read).await?;
+    Ok((h_active, a_active, over))
+}
+
+/// A wallet's earnings that can be paid out at `now` (payouts taken off).
+async fn settled_earnings(read: &mut Conn, wallet_id: &str, now: i64) -> Result<i64> {
+    let (v,): (i64,) = sqlx::query_as(
+        "SELECT CAST(COALESCE(SUM(CASE WHEN kind = 'payout' OR available_at_ms <= $2 THEN earnings_delta_mc ELSE 0 END), 0) AS BIGINT) \
+         FROM entries WHERE wallet_id = $1",
+    )
+    .bind(wallet_id)
+    .bind(now)
+    .fetch_one(&mut *read)
+    .await?;
+    Ok(v)
 }

@@ -36,53 +36,7 @@ impl Ledger {
         self.resolve_wallet(p, Some(&wallet_id))
             .await
             .map_err(|_| hold_not_found(hold_id))?;
-        let mut priced = None;
-        let amount = match (req.amount_millicredits, &req.actual) {
-            (Some(a), None) => to_i64(a)?,
-            (None, Some(actual)) => {
-                // The quote's own card version, whatever the workspace uses now.
-                let card = self.card_by_hash(&card_hash).await?;
-                let actual = count_text(&card, actual)?;
-                let est = estimate(&card, &actual).map_err(LedgerError::Estimate)?;
-                if !est.exact {
-                    return Err(LedgerError::invalid_at(
-                        "actual",
-                        format!(
-                            "the actual request must price exactly, but it prices at {}",
-                            est.display()
-                        ),
-                    ));
-                }
-                let amount = to_i64(est.max_millicredits)?;
-                priced = Some(est);
-                amount
-            }
-            (None, None) => {
-                let quoted: Estimate = serde_json::from_str(&quote_json)
-                    .map_err(|e| LedgerError::Corrupt(format!("quote estimate: {e}")))?;
-                if !quoted.exact {
-                    return Err(LedgerError::AmountRequired(format!(
-                        "this hold's quote was a range ({}): send the actual request as `actual` or the amount used as `amount_millicredits`",
-                        quoted.display()
-                    )));
-                }
-                let amount = to_i64(quoted.max_millicredits)?;
-                priced = Some(quoted);
-                amount
-            }
-            (Some(_), Some(_)) => {
-                return Err(LedgerError::invalid(
-                    "give one of `amount_millicredits` or `actual`, not both",
-                ));
-            }
-        };
-        if priced.is_none() {
-            // What the add-ons are paid from: the quote's estimate (quotes never change).
-            priced = Some(
-                serde_json::from_str(&quote_json)
-                    .map_err(|e| LedgerError::Corrupt(format!("quote estimate: {e}")))?,
-            );
-        }
+        let (amount, priced) = self.capture_amount(req, &card_hash, &quote_json).await?;
         let now = self.now_ms();
         let (mut tx, mut w, hold, owner) = match self
             .begin_hold_write(&call, &wallet_id, hold_id, now)
@@ -111,7 +65,7 @@ impl Ledger {
                 amount,
                 &quote_id,
                 &request_json,
-                priced.as_ref(),
+                Some(&priced),
                 now,
             )
             .await?;
@@ -119,30 +73,81 @@ impl Ledger {
         self.finish(call, tx, &mut w, Ok(captured), &payees).await
     }
 
+    /// What a capture charges, and the estimate the add-ons are paid from: the amount
+    /// given, or the actual request priced with the quote's own card version, or the
+    /// quote itself when it was exact.
+    async fn capture_amount(
+        &self,
+        req: &CaptureRequest,
+        card_hash: &str,
+        quote_json: &str,
+    ) -> Result<(i64, Estimate)> {
+        let mut priced = None;
+        let amount = match (req.amount_millicredits, &req.actual) {
+            (Some(a), None) => to_i64(a)?,
+            (None, Some(actual)) => {
+                // The quote's own card version, whatever the workspace uses now.
+                let card = self.card_by_hash(card_hash).await?;
+                let actual = count_text(&card, actual)?;
+                let est = estimate(&card, &actual).map_err(LedgerError::Estimate)?;
+                if !est.exact {
+                    return Err(LedgerError::invalid_at(
+                        "actual",
+                        format!(
+                            "the actual request must price exactly, but it prices at {}",
+                            est.display()
+                        ),
+                    ));
+                }
+                let amount = to_i64(est.max_millicredits)?;
+                priced = Some(est);
+                amount
+            }
+            (None, None) => {
+                let quoted: Estimate = serde_json::from_str(quote_json)
+                    .map_err(|e| LedgerError::Corrupt(format!("quote estimate: {e}")))?;
+                if !quoted.exact {
+                    return Err(LedgerError::AmountRequired(format!(
+                        "this hold's quote was a range ({}): send the actual request as `actual` or the amount used as `amount_millicredits`",
+                        quoted.display()
+                    )));
+                }
+                let amount = to_i64(quoted.max_millicredits)?;
+                priced = Some(quoted);
+                amount
+            }
+            (Some(_), Some(_)) => {
+                return Err(LedgerError::invalid(
+                    "give one of `amount_millicredits` or `actual`, not both",
+                ));
+            }
+        };
+        let priced = match priced {
+            Some(priced) => priced,
+            // What the add-ons are paid from: the quote's estimate (quotes never change).
+            None => serde_json::from_str(quote_json)
+                .map_err(|e| LedgerError::Corrupt(format!("quote estimate: {e}")))?,
+        };
+        Ok((amount, priced))
+    }
+
     /// Charges `amount` of a hold of `held` (the rest returns to the wallet), from the
     /// grants it was allocated: the charge entries, the creator's add-ons, the agent's
     /// message count, the event. Returns the settled hold and the payee wallets credited.
     /// `read`: the hold and its owner, if the caller read them inside this transaction.
+    /// The hold released and a charge per grant it takes `amount` from, in allocation
+    /// order; whether a released part of an already-expired grant is left to expire.
     #[allow(clippy::too_many_arguments)] // one settlement's facts
-    pub(crate) async fn charge_hold(
+    async fn charge_allocations(
         &self,
         tx: &mut Tx,
         w: &mut WalletRow,
         hold_id: &str,
-        read: Option<(Hold, HoldOwner)>,
         held: i64,
         amount: i64,
-        quote_id: &str,
-        request_json: &str,
-        priced: Option<&creditkit_pricing::Estimate>,
+        meta: &HoldOwner,
         now: i64,
-    ) -> Result<(Hold, Vec<String>)> {
-        // The hold and who it is for (as the caller read them under this lock, or read
-        // now): the settled hold is this one captured.
-        let (hold, meta) = match read {
-            Some(read) => read,
-            None => self.hold_with_owner_in(tx, hold_id).await?,
-        };
+    ) -> Result<bool> {
         // With each grant's expiry: only a released part of an expired grant is left to
         // expire after this (`settle` expired every other part when the write began).
         let allocations: Vec<(String, i64, Option<i64>)> = sqlx::query_as(
@@ -187,6 +192,32 @@ impl Ledger {
         }
         self.entries(tx, &w.id.clone(), now, &entries).await?;
         debug_assert_eq!(left, 0, "allocations cover the hold");
+        Ok(expired_part_released)
+    }
+
+    #[allow(clippy::too_many_arguments)] // one settlement's facts
+    pub(crate) async fn charge_hold(
+        &self,
+        tx: &mut Tx,
+        w: &mut WalletRow,
+        hold_id: &str,
+        read: Option<(Hold, HoldOwner)>,
+        held: i64,
+        amount: i64,
+        quote_id: &str,
+        request_json: &str,
+        priced: Option<&creditkit_pricing::Estimate>,
+        now: i64,
+    ) -> Result<(Hold, Vec<String>)> {
+        // The hold and who it is for (as the caller read them under this lock, or read
+        // now): the settled hold is this one captured.
+        let (hold, meta) = match read {
+            Some(read) => read,
+            None => self.hold_with_owner_in(tx, hold_id).await?,
+        };
+        let expired_part_released = self
+            .charge_allocations(tx, w, hold_id, held, amount, &meta, now)
+            .await?;
         later(
             tx,
             sqlx::query("UPDATE holds SET status = 'captured', captured_mc = $1 WHERE id = $2")

@@ -71,51 +71,8 @@ impl Ledger {
         let (newest, pending_from) = self.newest_card(&p.workspace_id).await?;
         let previous = self.card_by_hash(&newest).await?;
         let changes = diff(&previous, &card);
-        let lead = self.config.price_notice_ms;
         let pending = pending_from.filter(|from| *from > now);
-        match (upload.effective_at_ms, pending) {
-            (Some(at), _) if at < now + lead => {
-                return Err(LedgerError::invalid_at(
-                    "effective_at_ms",
-                    format!(
-                        "prices change with at least {} days' notice: the earliest date is {}",
-                        lead / MS_PER_DAY,
-                        day_text(now + lead)
-                    ),
-                ))
-            }
-            (Some(at), Some(from)) if at <= from => {
-                return Err(LedgerError::invalid_at(
-                    "effective_at_ms",
-                    format!(
-                        "a price change is already scheduled for {}: schedule this one after it",
-                        day_text(from)
-                    ),
-                ))
-            }
-            (None, Some(from)) => {
-                return Err(LedgerError::invalid_at(
-                    "effective_at_ms",
-                    format!(
-                        "a price change is scheduled for {}: schedule this version after it",
-                        day_text(from)
-                    ),
-                ))
-            }
-            (None, None) if !upload.without_notice && lead > 0 => {
-                if let Some(up) = changes.iter().find(|c| raises(c.change)) {
-                    return Err(LedgerError::invalid_at(
-                        "effective_at_ms",
-                        format!(
-                            "this version raises or removes prices ({}): schedule it at least {} days ahead, or upload it without notice",
-                            up.display,
-                            lead / MS_PER_DAY
-                        ),
-                    ));
-                }
-            }
-            _ => {}
-        }
+        check_notice(upload, pending, &changes, now, self.config.price_notice_ms)?;
         let scheduled = upload.effective_at_ms;
         let mut tx = self.begin(&call).await?;
         self.store_card(&mut tx, &card, card_json, now).await?;
@@ -447,4 +404,60 @@ pub(crate) fn card_ref(card: &Card) -> CardRef {
         version: card.version.clone(),
         hash: card.hash().to_string(),
     }
+}
+
+/// A new version's timing: at least `lead` ahead when scheduled, after any version
+/// already scheduled (`pending`), and scheduled when it raises or removes a price
+/// (unless uploaded without notice).
+fn check_notice(
+    upload: &CardTerms,
+    pending: Option<i64>,
+    changes: &[PriceChange],
+    now: i64,
+    lead: i64,
+) -> Result<()> {
+    match (upload.effective_at_ms, pending) {
+        (Some(at), _) if at < now + lead => {
+            return Err(LedgerError::invalid_at(
+                "effective_at_ms",
+                format!(
+                    "prices change with at least {} days' notice: the earliest date is {}",
+                    lead / MS_PER_DAY,
+                    day_text(now + lead)
+                ),
+            ))
+        }
+        (Some(at), Some(from)) if at <= from => {
+            return Err(LedgerError::invalid_at(
+                "effective_at_ms",
+                format!(
+                    "a price change is already scheduled for {}: schedule this one after it",
+                    day_text(from)
+                ),
+            ))
+        }
+        (None, Some(from)) => {
+            return Err(LedgerError::invalid_at(
+                "effective_at_ms",
+                format!(
+                    "a price change is scheduled for {}: schedule this version after it",
+                    day_text(from)
+                ),
+            ))
+        }
+        (None, None) if !upload.without_notice && lead > 0 => {
+            if let Some(up) = changes.iter().find(|c| raises(c.change)) {
+                return Err(LedgerError::invalid_at(
+                    "effective_at_ms",
+                    format!(
+                        "this version raises or removes prices ({}): schedule it at least {} days ahead, or upload it without notice",
+                        up.display,
+                        lead / MS_PER_DAY
+                    ),
+                ));
+            }
+        }
+        _ => {}
+    }
+    Ok(())
 }

@@ -8,7 +8,7 @@ use creditkit_pricing::MILLI_PER_CREDIT;
 use crate::error::fmt_mc;
 use crate::time::add_months;
 use crate::workspaces::or_none;
-use crate::{to_i64, to_u64, Begun, Entry, Ledger, LedgerError, Principal, Result};
+use crate::{to_i64, to_u64, Begun, Entry, Ledger, LedgerError, Principal, Result, Tx};
 
 /// Longest reason kept with a grant or revocation.
 pub const MAX_REASON_CHARS: usize = 500;
@@ -176,29 +176,7 @@ impl Ledger {
             Begun::Replayed(done) => return done,
             Begun::Fresh(tx, w) => (tx, w),
         };
-        let grants: Vec<(String, i64)> = match &req.grant_id {
-            Some(g) => {
-                let row: Option<(String, i64)> = sqlx::query_as(
-                    "SELECT id, remaining_mc - held_mc FROM grants WHERE id = $1 AND wallet_id = $2",
-                )
-                .bind(g)
-                .bind(&wallet_id)
-                .fetch_optional(&mut *tx)
-                .await?;
-                vec![row.ok_or_else(|| LedgerError::NotFound(format!("grant `{g}`")))?]
-            }
-            None => {
-                sqlx::query_as(
-                    "SELECT id, remaining_mc - held_mc FROM grants WHERE wallet_id = $1 AND remaining_mc > held_mc \
-                     AND (expires_at_ms IS NULL OR expires_at_ms > $2) \
-                     ORDER BY CASE WHEN expires_at_ms IS NULL THEN 1 ELSE 0 END, expires_at_ms, seq",
-                )
-                .bind(&wallet_id)
-                .bind(now)
-                .fetch_all(&mut *tx)
-                .await?
-            }
-        };
+        let grants = revocable(&mut tx, &wallet_id, req.grant_id.as_deref(), now).await?;
         let free: i64 = grants.iter().map(|g| g.1).sum();
         let want = asked.unwrap_or(free);
         if want == 0 {
@@ -262,4 +240,37 @@ impl Ledger {
         let result = Ok(self.balance_in(&mut tx, &w).await?);
         self.finish(call, tx, &mut w, result, &[]).await
     }
+}
+
+/// What `revoke` may take, grant by grant (id, unspent and unreserved): one grant, or
+/// every unexpired one, soonest-expiring first.
+async fn revocable(
+    tx: &mut Tx,
+    wallet_id: &str,
+    grant_id: Option<&str>,
+    now: i64,
+) -> Result<Vec<(String, i64)>> {
+    Ok(match grant_id {
+        Some(g) => {
+            let row: Option<(String, i64)> = sqlx::query_as(
+                "SELECT id, remaining_mc - held_mc FROM grants WHERE id = $1 AND wallet_id = $2",
+            )
+            .bind(g)
+            .bind(wallet_id)
+            .fetch_optional(&mut **tx)
+            .await?;
+            vec![row.ok_or_else(|| LedgerError::NotFound(format!("grant `{g}`")))?]
+        }
+        None => {
+            sqlx::query_as(
+                "SELECT id, remaining_mc - held_mc FROM grants WHERE wallet_id = $1 AND remaining_mc > held_mc \
+                 AND (expires_at_ms IS NULL OR expires_at_ms > $2) \
+                 ORDER BY CASE WHEN expires_at_ms IS NULL THEN 1 ELSE 0 END, expires_at_ms, seq",
+            )
+            .bind(wallet_id)
+            .bind(now)
+            .fetch_all(&mut **tx)
+            .await?
+        }
+    })
 }

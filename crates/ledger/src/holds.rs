@@ -8,6 +8,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::db::later;
+use crate::signed::QuoteClaims;
 use crate::{
     new_id, to_i64, to_u64, Begun, Call, Entry, Ledger, LedgerError, Principal, Result, Tx,
     WalletRow,
@@ -29,31 +30,7 @@ impl Ledger {
     pub async fn hold(&self, p: &Principal, req: &HoldRequest, key: &str) -> Result<Hold> {
         let call = self.authorise_keyed(p, Op::Hold, key)?;
         let call = call.body("hold", &req.quote_id);
-        // The quote, as signed into its id (`signed.rs`): checked here, written below.
-        let (quote_id, q) = self
-            .quote_key
-            .open(&req.quote_id)
-            .filter(|(_, q)| q.workspace_id == p.workspace_id)
-            .ok_or_else(|| LedgerError::NotFound(format!("quote `{}`", req.quote_id)))?;
-        let wallet_id = q.wallet_id.clone();
-        self.resolve_wallet(p, Some(&wallet_id)).await?;
-        let member: Option<String> = p.member_id.clone().or(q.member_id.clone());
-        let action: Option<String> = q.request.items.first().map(|i| i.action.clone());
-        let project = q.project.clone();
-        // The estimate the quote showed (the engine is pure: the same card and request
-        // price the same). Read through the pool before the transaction: on PostgreSQL
-        // the transaction holds one of its connections.
-        let quoted_card = self.card_by_hash(&q.card_hash).await?;
-        let quoted = estimate(&quoted_card, &q.request).map_err(LedgerError::Estimate)?;
-        // What is reserved is the maximum priced again here, never only what the quote
-        // claims; a quote whose claim disagrees is not confirmed.
-        let max = to_i64(quoted.max_millicredits)?;
-        if max != q.max_mc {
-            return Err(LedgerError::QuoteExpired(req.quote_id.clone()));
-        }
-        // What the hold reserves now: the maximum, or a streamed turn's first chunk.
-        let reserve = q.hold_mc.map_or(max, |first| first.min(max));
-        let stream_tokens = q.stream_first_tokens;
+        let c = self.confirming(p, &req.quote_id).await?;
         let now = self.now_ms();
         // With the key's record, under the lock: whether the quote is confirmed already,
         // the wallet's active holds, and whether it has caps at all (most have none:
@@ -62,7 +39,7 @@ impl Ledger {
              (SELECT COUNT(*) FROM holds WHERE wallet_id = $3 AND status = 'active'), \
              (SELECT COUNT(*) FROM caps WHERE wallet_id = $3)";
         let (mut tx, mut w, row, settled) = match self
-            .begin_on_also::<Hold>(&call, &wallet_id, now, Some((ALSO, quote_id)))
+            .begin_on_also::<Hold>(&call, &c.q.wallet_id, now, Some((ALSO, c.quote_id)))
             .await?
         {
             (Begun::Replayed(done), _) => return done,
@@ -71,77 +48,127 @@ impl Ledger {
                 return Err(LedgerError::Corrupt("a hold's write read nothing".into()))
             }
         };
-        if q.expires_at_ms <= now {
+        if c.q.expires_at_ms <= now {
             return Err(LedgerError::QuoteExpired(req.quote_id.clone()));
         }
-        let existing: Option<String> = row.try_get(3)?;
-        let caps: i64 = row.try_get(5)?;
+        if let Some(h) = row.try_get::<Option<String>, _>(3)? {
+            return Err(LedgerError::Invalid {
+                path: Some("quote_id".into()),
+                message: format!("quote `{}` was already confirmed by hold `{h}`", c.quote_id),
+            });
+        }
         let active: i64 = if settled {
             // Settling timed some holds out: count again.
             sqlx::query_as::<_, (i64,)>(
                 "SELECT COUNT(*) FROM holds WHERE wallet_id = $1 AND status = 'active'",
             )
-            .bind(&wallet_id)
+            .bind(&w.id)
             .fetch_one(&mut *tx)
             .await?
             .0
         } else {
             row.try_get(4)?
         };
-        if let Some(h) = existing {
-            return Err(LedgerError::Invalid {
-                path: Some("quote_id".into()),
-                message: format!("quote `{quote_id}` was already confirmed by hold `{h}`"),
-            });
-        }
         if active >= self.config.max_active_holds {
             return Err(LedgerError::invalid(format!(
                 "wallet has {active} active holds; the limit is {}",
                 self.config.max_active_holds
             )));
         }
-        // A cap that would be passed refuses the hold, remembered like a shortfall.
-        let checked = if caps == 0 {
-            Ok(())
-        } else {
-            self.check_caps(
-                &mut tx,
-                &w,
-                member.as_deref(),
-                project.as_deref(),
-                reserve,
-                now,
-            )
-            .await
+        let has_caps = row.try_get::<i64, _>(5)? > 0;
+        let result = match self.refusal(&mut tx, &w, &c, has_caps, now).await? {
+            Some(refused) => Err(refused),
+            None => Ok(self.write_hold(&mut tx, &mut w, p, &c, now).await?),
         };
-        match checked {
-            Err(e @ LedgerError::CapExceeded(_)) => {
-                return self.finish(call, tx, &mut w, Err(e), &[]).await;
+        self.finish(call, tx, &mut w, result, &[]).await
+    }
+
+    /// A quote about to be confirmed: its signature and workspace checked, its wallet
+    /// one the caller may use, its estimate priced again with the card it was priced
+    /// with (the engine is pure: the same card and request price the same). Read
+    /// through the pool, before the write: on PostgreSQL the write holds a connection.
+    async fn confirming<'q>(&self, p: &Principal, quote_id: &'q str) -> Result<Confirming<'q>> {
+        let (short_id, q) = self
+            .quote_key
+            .open(quote_id)
+            .filter(|(_, q)| q.workspace_id == p.workspace_id)
+            .ok_or_else(|| LedgerError::NotFound(format!("quote `{quote_id}`")))?;
+        self.resolve_wallet(p, Some(&q.wallet_id)).await?;
+        let card = self.card_by_hash(&q.card_hash).await?;
+        let quoted = estimate(&card, &q.request).map_err(LedgerError::Estimate)?;
+        // What is reserved is the maximum priced again here, never only what the quote
+        // claims; a quote whose claim disagrees is not confirmed.
+        let max = to_i64(quoted.max_millicredits)?;
+        if max != q.max_mc {
+            return Err(LedgerError::QuoteExpired(quote_id.to_string()));
+        }
+        Ok(Confirming {
+            quote_id: short_id,
+            member: p.member_id.clone().or(q.member_id.clone()),
+            action: q.request.items.first().map(|i| i.action.clone()),
+            // What the hold reserves now: the maximum, or a streamed turn's first chunk.
+            reserve: q.hold_mc.map_or(max, |first| first.min(max)),
+            max,
+            card,
+            quoted,
+            q,
+        })
+    }
+
+    /// Why the hold is refused and remembered so: a cap it would pass, or a shortfall
+    /// (with the offer, priced with the quote's own card).
+    async fn refusal(
+        &self,
+        tx: &mut Tx,
+        w: &WalletRow,
+        c: &Confirming<'_>,
+        has_caps: bool,
+        now: i64,
+    ) -> Result<Option<LedgerError>> {
+        if has_caps {
+            let (member, project) = (c.member.as_deref(), c.q.project.as_deref());
+            match self
+                .check_caps(tx, w, member, project, c.reserve, now)
+                .await
+            {
+                Err(e @ LedgerError::CapExceeded(_)) => return Ok(Some(e)),
+                other => other?,
             }
-            other => other?,
         }
         let available = w.balance_mc - w.held_mc;
-        if reserve > available {
-            // The offer is priced with the card the quote was priced with (the one
-            // pricing this wallet, already in hand).
-            let card = quoted_card.clone();
-            let short = shortfall(
-                &card,
-                Millicredits(to_u64(available)),
-                Millicredits(to_u64(reserve)),
-                w.plan_id.as_deref(),
-            )
-            .ok_or_else(|| LedgerError::Corrupt("shortfall without a gap".into()))?;
-            let result: Result<Hold> = Err(LedgerError::Insufficient(Box::new(short)));
-            return self.finish(call, tx, &mut w, result, &[]).await;
+        if c.reserve <= available {
+            return Ok(None);
         }
+        let short = shortfall(
+            &c.card,
+            Millicredits(to_u64(available)),
+            Millicredits(to_u64(c.reserve)),
+            w.plan_id.as_deref(),
+        )
+        .ok_or_else(|| LedgerError::Corrupt("shortfall without a gap".into()))?;
+        Ok(Some(LedgerError::Insufficient(Box::new(short))))
+    }
+
+    /// The hold's rows: the quote, the hold, its allocations, the entry, the event.
+    async fn write_hold(
+        &self,
+        tx: &mut Tx,
+        w: &mut WalletRow,
+        p: &Principal,
+        c: &Confirming<'_>,
+        now: i64,
+    ) -> Result<Hold> {
+        let (quote_id, q, quoted, reserve, max) = (c.quote_id, &c.q, &c.quoted, c.reserve, c.max);
+        let (member, action, project) = (&c.member, &c.action, &q.project);
+        let wallet_id = w.id.clone();
+        let stream_tokens = q.stream_first_tokens;
         // The grants it draws on, read before its writes: on PostgreSQL the writes that
         // follow then go to the database together (`db/postgres.rs`).
-        let free = self.free_grants(&mut tx, &w, now).await?;
-        self.insert_quote(&mut tx, quote_id, &q, &quoted).await?;
+        let free = self.free_grants(tx, w, now).await?;
+        self.insert_quote(tx, quote_id, q, quoted).await?;
         let hold_id = new_id("hld");
         let expires_at_ms = now + self.config.hold_ttl_ms;
-        later(&mut tx, sqlx::query(
+        later(tx, sqlx::query(
             "INSERT INTO holds (id, quote_id, wallet_id, amount_mc, status, member_id, action, project, expires_at_ms, created_at_ms, confirmed_max_mc, reserved_tokens, generated_tokens, generated_mc, conversation) \
              VALUES ($1, $2, $3, $4, 'active', $5, $6, $7, $8, $9, $10, $11, $12, $12, $13)",
         )
@@ -149,9 +176,9 @@ impl Ledger {
         .bind(quote_id)
         .bind(&wallet_id)
         .bind(reserve)
-        .bind(&member)
-        .bind(&action)
-        .bind(&project)
+        .bind(member)
+        .bind(action)
+        .bind(project)
         .bind(expires_at_ms)
         .bind(now)
         .bind(stream_tokens.map(|_| max))
@@ -160,19 +187,12 @@ impl Ledger {
         .bind(&q.conversation)
         )
         .await?;
-        self.hold_agent_messages(
-            &mut tx,
-            p,
-            member.as_deref(),
-            &hold_id,
-            &q.request,
-            quote_id,
-        )
-        .await?;
-        self.allocate_from(&mut tx, &w, &hold_id, &free, 0, reserve)
+        self.hold_agent_messages(tx, p, member.as_deref(), &hold_id, &q.request, quote_id)
+            .await?;
+        self.allocate_from(tx, w, &hold_id, &free, 0, reserve)
             .await?;
         self.entry(
-            &mut tx,
+            tx,
             &wallet_id,
             now,
             Entry {
@@ -187,7 +207,7 @@ impl Ledger {
         )
         .await?;
         w.held_mc += reserve;
-        self.save_wallet(&mut tx, &mut w).await?;
+        self.save_wallet(tx, w).await?;
         // As written above (what `hold_in` would read back).
         let hold = Hold {
             id: hold_id.clone(),
@@ -207,10 +227,9 @@ impl Ledger {
             member_id: member.clone(),
         };
         let data = serde_json::json!({ "hold": hold, "member_id": member, "action": action, "project": project });
-        self.emit(&mut tx, &p.workspace_id, EventType::HoldCreated, data, now)
+        self.emit(tx, &p.workspace_id, EventType::HoldCreated, data, now)
             .await?;
-        let result = Ok(hold);
-        self.finish(call, tx, &mut w, result, &[]).await
+        Ok(hold)
     }
 
     /// Reserves `amount` more for a hold that may already draw on grants (a streamed
@@ -521,6 +540,20 @@ pub(crate) enum HoldWrite {
     /// A new call: its transaction, the wallet locked and settled, the hold read with
     /// who it is for.
     Fresh(Tx, WalletRow, Hold, HoldOwner),
+}
+
+/// A quote on its way to a hold (see [`Ledger::confirming`]).
+struct Confirming<'q> {
+    /// The quote's short id (what its row and the hold are written with).
+    quote_id: &'q str,
+    q: QuoteClaims,
+    /// The card it was priced with, and its estimate priced again.
+    card: std::sync::Arc<creditkit_pricing::Card>,
+    quoted: creditkit_pricing::Estimate,
+    max: i64,
+    reserve: i64,
+    member: Option<String>,
+    action: Option<String>,
 }
 
 /// Who a hold is for: (member, action, project).

@@ -108,18 +108,7 @@ impl Ledger {
                 let plan = card.plan(id).ok_or_else(|| unknown(&card, "plan_id", id))?;
                 // One subscription per wallet: a second checkout would charge twice.
                 if plan.renewal == Renewal::Monthly {
-                    if let Some(current) = self.active_subscription_plan(&wallet_id).await? {
-                        return Err(LedgerError::invalid_at(
-                            "plan_id",
-                            format!("this wallet subscribes to `{current}` already: change its plan (POST /v1/subscription) rather than paying twice"),
-                        ));
-                    }
-                    if self.plan_checkout_open(&wallet_id).await? {
-                        return Err(LedgerError::invalid_at(
-                            "plan_id",
-                            "a plan checkout for this wallet is open in another window: finish it there, or try again in 30 minutes",
-                        ));
-                    }
+                    self.no_second_subscription(&wallet_id).await?;
                 }
                 if quantity != 1 {
                     return Err(LedgerError::invalid_at("quantity", "a plan is bought once"));
@@ -182,6 +171,24 @@ impl Ledger {
         )
         .await?;
         Ok(draft)
+    }
+
+    /// A wallet subscribes once: refused while it has a subscription or a plan
+    /// checkout is open (a second one would charge twice).
+    async fn no_second_subscription(&self, wallet_id: &str) -> Result<()> {
+        if let Some(current) = self.active_subscription_plan(wallet_id).await? {
+            return Err(LedgerError::invalid_at(
+                "plan_id",
+                format!("this wallet subscribes to `{current}` already: change its plan (POST /v1/subscription) rather than paying twice"),
+            ));
+        }
+        if self.plan_checkout_open(wallet_id).await? {
+            return Err(LedgerError::invalid_at(
+                "plan_id",
+                "a plan checkout for this wallet is open in another window: finish it there, or try again in 30 minutes",
+            ));
+        }
+        Ok(())
     }
 
     /// The wallet a buyer pays for: members their own (a personal wallet, or the one

@@ -19,35 +19,7 @@ impl Ledger {
     pub async fn quote(&self, p: &Principal, req: &QuoteRequest) -> Result<Quote> {
         let call = self.authorise(p, Op::Quote)?;
         let wallet_id = self.resolve_wallet(p, req.wallet_id.as_deref()).await?;
-        if req
-            .project
-            .as_ref()
-            .is_some_and(|s| s.chars().count() > 200)
-        {
-            return Err(LedgerError::Invalid {
-                path: Some("project".into()),
-                message: "project is limited to 200 characters".into(),
-            });
-        }
-        if let Some(c) = &req.conversation_id {
-            if c.is_empty() || c.chars().count() > 200 {
-                return Err(LedgerError::invalid_at(
-                    "conversation_id",
-                    "a conversation id is 1 to 200 characters".to_string(),
-                ));
-            }
-        }
-        // A session bound to a project quotes for it, named or not; never for another.
-        let project: Option<String> = match (&p.project, &req.project) {
-            (Some(bound), Some(asked)) if bound != asked => {
-                return Err(LedgerError::invalid_at(
-                    "project",
-                    format!("this session works on project `{bound}` only"),
-                ))
-            }
-            (Some(bound), _) => Some(bound.clone()),
-            (None, asked) => asked.clone(),
-        };
+        let project = quote_project(p, req)?;
         // One statement, on a reader beside the writer (a quote moves no credits and
         // writes nothing: its id carries it, signed, `signed.rs`): the wallet, whether
         // anything is due to settle on it, the workspace's card and whether the wallet
@@ -275,4 +247,38 @@ fn quote_view(
         shortfall: short,
         cap: None,
     }
+}
+
+/// The project a quote is for (at most 200 characters): a session bound to one quotes
+/// for it, named or not, never for another; and its conversation id checked.
+fn quote_project(p: &Principal, req: &QuoteRequest) -> Result<Option<String>> {
+    if req
+        .project
+        .as_ref()
+        .is_some_and(|s| s.chars().count() > 200)
+    {
+        return Err(LedgerError::Invalid {
+            path: Some("project".into()),
+            message: "project is limited to 200 characters".into(),
+        });
+    }
+    if let Some(c) = &req.conversation_id {
+        if c.is_empty() || c.chars().count() > 200 {
+            return Err(LedgerError::invalid_at(
+                "conversation_id",
+                "a conversation id is 1 to 200 characters".to_string(),
+            ));
+        }
+    }
+    // A session bound to a project quotes for it, named or not; never for another.
+    Ok(match (&p.project, &req.project) {
+        (Some(bound), Some(asked)) if bound != asked => {
+            return Err(LedgerError::invalid_at(
+                "project",
+                format!("this session works on project `{bound}` only"),
+            ))
+        }
+        (Some(bound), _) => Some(bound.clone()),
+        (None, asked) => asked.clone(),
+    })
 }

@@ -1,6 +1,8 @@
 //! Streamed turns: a hold opened for the input and a first chunk of output, grown chunk by
 //! chunk while the model streams, never past what the user confirmed.
 
+use std::sync::Arc;
+
 use creditkit_api::{ExtendRequest, Hold, HoldStatus, Op};
 use creditkit_pricing::{estimate, shortfall, Card, Millicredits, Request};
 
@@ -45,6 +47,35 @@ pub(crate) fn stream_price(card: &Card, request: &Request, output_tokens: u64) -
 }
 
 impl Ledger {
+    /// A streamed turn's next reservation priced with its quote's card: the tokens to
+    /// reserve (within the model's output limit) and those generated so far, and what
+    /// each costs.
+    async fn stream_prices(
+        &self,
+        quote_id: &str,
+        req: &ExtendRequest,
+    ) -> Result<(Arc<Card>, u64, u64, i64, i64)> {
+        let (card_hash, request_json): (String, String) =
+            sqlx::query_as("SELECT card_hash, request_json FROM quotes WHERE id = $1")
+                .bind(quote_id)
+                .fetch_one(&self.pool)
+                .await?;
+        let card = self.card_by_hash(&card_hash).await?;
+        let request: Request = serde_json::from_str(&request_json)
+            .map_err(|e| LedgerError::Corrupt(format!("quote request: {e}")))?;
+        let reserve_tokens = clamp_output(&card, &request, req.reserve_output_tokens)?;
+        let generated_tokens = req.generated_output_tokens.min(reserve_tokens);
+        let reserve_price = to_i64(stream_price(&card, &request, reserve_tokens)?)?;
+        let generated_price = to_i64(stream_price(&card, &request, generated_tokens)?)?;
+        Ok((
+            card,
+            reserve_tokens,
+            generated_tokens,
+            reserve_price,
+            generated_price,
+        ))
+    }
+
     /// Grows a streamed turn's hold as the model streams: records the tokens generated
     /// so far and reserves up to `reserve_output_tokens`, priced by the quote's card.
     /// Never past the maximum the user confirmed; refused (and nothing reserved) when a
@@ -66,18 +97,8 @@ impl Ledger {
         }
         let call = call.body("extend", &(hold_id, req));
         let (wallet_id, quote_id) = self.hold_wallet(p, hold_id).await?;
-        let (card_hash, request_json): (String, String) =
-            sqlx::query_as("SELECT card_hash, request_json FROM quotes WHERE id = $1")
-                .bind(&quote_id)
-                .fetch_one(&self.pool)
-                .await?;
-        let card = self.card_by_hash(&card_hash).await?;
-        let request: Request = serde_json::from_str(&request_json)
-            .map_err(|e| LedgerError::Corrupt(format!("quote request: {e}")))?;
-        let reserve_tokens = clamp_output(&card, &request, req.reserve_output_tokens)?;
-        let generated_tokens = req.generated_output_tokens.min(reserve_tokens);
-        let reserve_price = to_i64(stream_price(&card, &request, reserve_tokens)?)?;
-        let generated_price = to_i64(stream_price(&card, &request, generated_tokens)?)?;
+        let (card, reserve_tokens, generated_tokens, reserve_price, generated_price) =
+            self.stream_prices(&quote_id, req).await?;
         let now = self.now_ms();
         let (mut tx, mut w, hold) = match self
             .begin_hold_write(&call, &wallet_id, hold_id, now)

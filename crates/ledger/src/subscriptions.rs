@@ -11,7 +11,8 @@ use creditkit_pricing::{Renewal, MILLI_PER_CREDIT};
 use crate::purchases::idem;
 use crate::time::add_months;
 use crate::{
-    new_id, to_i64, to_u64, Begun, Call, Ledger, LedgerError, PaidPeriod, Principal, Result,
+    new_id, to_i64, to_u64, Begun, Call, Ledger, LedgerError, PaidPeriod, Principal, Result, Tx,
+    WalletRow,
 };
 
 /// How long a plan checkout's page may be paid (Stripe's shortest `expires_at`): while
@@ -354,55 +355,17 @@ impl Ledger {
         } else {
             upgrade
         };
-        if seen == 0 && status != "active" {
-            return Err(LedgerError::invalid(format!(
-                "subscription `{}` is {status}: its invoices renew nothing",
-                period.subscription_ref
-            )));
-        }
-        if currency
-            .as_deref()
-            .is_some_and(|c| !c.eq_ignore_ascii_case(&period.currency))
-        {
-            return Err(LedgerError::invalid(format!(
-                "subscription `{}` is paid in {}; the invoice is in {}",
-                period.subscription_ref,
-                currency.unwrap_or_default(),
-                period.currency
-            )));
-        }
         let card = self.card(&ws).await?;
-        // The plan this invoice pays for, checked against what was stored: a renewal
-        // at the price subscribed to (or at a downgrade's), an update only while an
-        // upgrade waits for it.
-        let paid_plan = match reason {
-            PeriodReason::Create => plan_id.clone(),
-            PeriodReason::Cycle => {
-                let expected = |id: &str| card.plan(id).and_then(|p| p.price_minor);
-                match next.as_deref() {
-                    Some(n) if expected(n) == Some(period.amount_minor) => n.to_string(),
-                    _ => {
-                        if seen == 0 && amount.is_some_and(|a| to_u64(a) != period.amount_minor) {
-                            return Err(LedgerError::invalid(format!(
-                                "subscription `{}` is {} {} a period; the invoice paid {} {}",
-                                period.subscription_ref,
-                                amount.unwrap_or(0),
-                                period.currency,
-                                period.amount_minor,
-                                period.currency
-                            )));
-                        }
-                        plan_id.clone()
-                    }
-                }
-            }
-            PeriodReason::Update => upgrade.clone().ok_or_else(|| {
-                LedgerError::invalid(format!(
-                    "subscription `{}` has no plan change waiting for this invoice",
-                    period.subscription_ref
-                ))
-            })?,
+        let stored = Stored {
+            status: &status,
+            currency: currency.as_deref(),
+            plan_id: &plan_id,
+            next: next.as_deref(),
+            upgrade: upgrade.as_deref(),
+            amount,
+            seen: seen > 0,
         };
+        let paid_plan = paid_plan(&card, reason, period, &stored)?;
         let plan = card.plan(&paid_plan).ok_or_else(|| {
             LedgerError::invalid(format!("plan `{paid_plan}` is no longer on the card"))
         })?;
@@ -414,79 +377,23 @@ impl Ledger {
             Begun::Replayed(done) => return done.map(Some),
             Begun::Fresh(tx, w) => (tx, w),
         };
-        let grant = match reason {
-            PeriodReason::Create => first_grant,
-            PeriodReason::Cycle => {
-                // The current card's plan: a new period is a new commitment.
-                self.end_plan_allowance(&mut tx, &mut w, now).await?;
-                w.plan_id = Some(paid_plan.clone());
-                w.plan_credits_mc = Some(credits);
-                let ends = period
-                    .period_end_ms
-                    .filter(|e| *e > now)
-                    .unwrap_or_else(|| add_months(now, 1));
-                let g = self
-                    .insert_grant(
-                        &mut tx,
-                        &mut w,
-                        "plan",
-                        Some(&paid_plan),
-                        credits,
-                        Some(ends),
-                        now,
-                    )
-                    .await?;
-                Some(g)
-            }
-            PeriodReason::Update => {
-                // The difference, until the current allowance ends.
-                let before = w.plan_credits_mc.unwrap_or(0);
-                let (ends,): (Option<i64>,) = sqlx::query_as(
-                    "SELECT MAX(expires_at_ms) FROM grants WHERE wallet_id = $1 AND source = 'plan' AND expires_at_ms > $2",
-                )
-                .bind(&wallet_id)
-                .bind(now)
-                .fetch_one(&mut *tx)
-                .await?;
-                let ends = ends.unwrap_or_else(|| add_months(now, 1));
-                w.plan_id = Some(paid_plan.clone());
-                w.plan_credits_mc = Some(credits);
-                let more = credits - before;
-                if more > 0 {
-                    Some(
-                        self.insert_grant(
-                            &mut tx,
-                            &mut w,
-                            "plan",
-                            Some(&paid_plan),
-                            more,
-                            Some(ends),
-                            now,
-                        )
-                        .await?,
-                    )
-                } else {
-                    None
-                }
-            }
-        };
+        let grant = self
+            .period_grant(
+                &mut tx,
+                &mut w,
+                reason,
+                first_grant,
+                &paid_plan,
+                credits,
+                period,
+                now,
+            )
+            .await?;
         let new_amount = match reason {
             PeriodReason::Create => amount,
             _ => plan.price_minor.map(to_i64).transpose()?,
         };
-        sqlx::query(
-            "UPDATE subscriptions SET plan_id = $1, grant_id = COALESCE($2, grant_id), amount_minor = $3, \
-             next_plan_id = CASE WHEN next_plan_id = $1 THEN NULL ELSE next_plan_id END, \
-             upgrade_plan_id = CASE WHEN upgrade_plan_id = $1 THEN NULL ELSE upgrade_plan_id END \
-             WHERE provider = $4 AND subscription_ref = $5",
-        )
-        .bind(&paid_plan)
-        .bind(&grant)
-        .bind(new_amount)
-        .bind(&period.provider)
-        .bind(&period.subscription_ref)
-        .execute(&mut *tx)
-        .await?;
+        record_period(&mut tx, period, &paid_plan, grant.as_deref(), new_amount).await?;
         if let Some(g) = &grant {
             if reason != PeriodReason::Create {
                 self.repay_debts(&mut tx, &mut w, g, now).await?;
@@ -506,6 +413,63 @@ impl Ledger {
         self.save_wallet(&mut tx, &mut w).await?;
         let result = Ok(Some(self.balance_in(&mut tx, &w).await?));
         self.finish(call, tx, &mut w, result, &[]).await
+    }
+
+    /// The grant a paid period brings: the first period's (made by its checkout), a
+    /// renewal's new allowance (the old one ends now), or an upgrade's difference until
+    /// the current allowance ends.
+    #[allow(clippy::too_many_arguments)] // one invoice's facts
+    async fn period_grant(
+        &self,
+        tx: &mut Tx,
+        w: &mut WalletRow,
+        reason: PeriodReason,
+        first_grant: Option<String>,
+        paid_plan: &str,
+        credits: i64,
+        period: &PaidPeriod,
+        now: i64,
+    ) -> Result<Option<String>> {
+        Ok(match reason {
+            PeriodReason::Create => first_grant,
+            PeriodReason::Cycle => {
+                // The current card's plan: a new period is a new commitment.
+                self.end_plan_allowance(tx, w, now).await?;
+                w.plan_id = Some(paid_plan.to_string());
+                w.plan_credits_mc = Some(credits);
+                let ends = period
+                    .period_end_ms
+                    .filter(|e| *e > now)
+                    .unwrap_or_else(|| add_months(now, 1));
+                let g = self
+                    .insert_grant(tx, w, "plan", Some(paid_plan), credits, Some(ends), now)
+                    .await?;
+                Some(g)
+            }
+            PeriodReason::Update => {
+                // The difference, until the current allowance ends.
+                let before = w.plan_credits_mc.unwrap_or(0);
+                let (ends,): (Option<i64>,) = sqlx::query_as(
+                    "SELECT MAX(expires_at_ms) FROM grants WHERE wallet_id = $1 AND source = 'plan' AND expires_at_ms > $2",
+                )
+                .bind(&w.id)
+                .bind(now)
+                .fetch_one(&mut **tx)
+                .await?;
+                let ends = ends.unwrap_or_else(|| add_months(now, 1));
+                w.plan_id = Some(paid_plan.to_string());
+                w.plan_credits_mc = Some(credits);
+                let more = credits - before;
+                if more > 0 {
+                    Some(
+                        self.insert_grant(tx, w, "plan", Some(paid_plan), more, Some(ends), now)
+                            .await?,
+                    )
+                } else {
+                    None
+                }
+            }
+        })
     }
 
     /// A subscription ended: its allowance ends now and the wallet returns to the
@@ -567,4 +531,99 @@ impl Ledger {
         let result = Ok(Some(self.balance_in(&mut tx, &w).await?));
         self.finish(call, tx, &mut w, result, &[]).await
     }
+}
+
+/// What a subscription's row says, for checking an invoice against it.
+struct Stored<'a> {
+    status: &'a str,
+    currency: Option<&'a str>,
+    plan_id: &'a str,
+    next: Option<&'a str>,
+    upgrade: Option<&'a str>,
+    amount: Option<i64>,
+    /// The invoice's event was applied before (it replays, whatever changed since).
+    seen: bool,
+}
+
+/// The plan an invoice pays for, checked against what was stored: an active
+/// subscription in its currency, a renewal at the price subscribed to (or at a
+/// downgrade's), an update only while an upgrade waits.
+fn paid_plan(
+    card: &creditkit_pricing::Card,
+    reason: PeriodReason,
+    period: &PaidPeriod,
+    s: &Stored<'_>,
+) -> Result<String> {
+    if !s.seen && s.status != "active" {
+        return Err(LedgerError::invalid(format!(
+            "subscription `{}` is {}: its invoices renew nothing",
+            period.subscription_ref, s.status
+        )));
+    }
+    if s.currency
+        .is_some_and(|c| !c.eq_ignore_ascii_case(&period.currency))
+    {
+        return Err(LedgerError::invalid(format!(
+            "subscription `{}` is paid in {}; the invoice is in {}",
+            period.subscription_ref,
+            s.currency.unwrap_or_default(),
+            period.currency
+        )));
+    }
+    // The plan this invoice pays for, checked against what was stored: a renewal
+    // at the price subscribed to (or at a downgrade's), an update only while an
+    // upgrade waits for it.
+    Ok(match reason {
+        PeriodReason::Create => s.plan_id.to_string(),
+        PeriodReason::Cycle => {
+            let expected = |id: &str| card.plan(id).and_then(|p| p.price_minor);
+            match s.next {
+                Some(n) if expected(n) == Some(period.amount_minor) => n.to_string(),
+                _ => {
+                    if !s.seen && s.amount.is_some_and(|a| to_u64(a) != period.amount_minor) {
+                        return Err(LedgerError::invalid(format!(
+                            "subscription `{}` is {} {} a period; the invoice paid {} {}",
+                            period.subscription_ref,
+                            s.amount.unwrap_or(0),
+                            period.currency,
+                            period.amount_minor,
+                            period.currency
+                        )));
+                    }
+                    s.plan_id.to_string()
+                }
+            }
+        }
+        PeriodReason::Update => s.upgrade.map(str::to_string).ok_or_else(|| {
+            LedgerError::invalid(format!(
+                "subscription `{}` has no plan change waiting for this invoice",
+                period.subscription_ref
+            ))
+        })?,
+    })
+}
+
+/// A paid period on the subscription's row: the plan it pays, its grant and amount,
+/// and the plan change it applied no longer waiting.
+async fn record_period(
+    tx: &mut Tx,
+    period: &PaidPeriod,
+    paid_plan: &str,
+    grant: Option<&str>,
+    amount_minor: Option<i64>,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE subscriptions SET plan_id = $1, grant_id = COALESCE($2, grant_id), amount_minor = $3, \
+         next_plan_id = CASE WHEN next_plan_id = $1 THEN NULL ELSE next_plan_id END, \
+         upgrade_plan_id = CASE WHEN upgrade_plan_id = $1 THEN NULL ELSE upgrade_plan_id END \
+         WHERE provider = $4 AND subscription_ref = $5",
+    )
+    .bind(paid_plan)
+    .bind(grant)
+    .bind(amount_minor)
+    .bind(&period.provider)
+    .bind(&period.subscription_ref)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
