@@ -7,9 +7,6 @@
 //! prefix of each is kept to tell keys apart in lists.
 
 use creditkit_api::access::rights_of;
-
-use crate::{new_id, new_secret, sha256_hex, Call, Ledger, LedgerError, Result};
-
 use creditkit_api::admin::{
     ApiKeyCreated, ApiKeyInfo, OperatorKeyCreated, OperatorKeyInfo, RotateApiKey,
 };
@@ -17,7 +14,7 @@ use creditkit_api::{permits, Actor, Op, Role, Session, SessionRequest};
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
-use crate::members::member_from_row;
+use crate::{new_id, new_secret, sha256_hex, Call, Ledger, LedgerError, Result};
 
 /// Kind prefixes of secrets.
 pub const OPERATOR_KEY_PREFIX: &str = "ck_op_";
@@ -138,6 +135,17 @@ fn rights_text(rights: &[Op]) -> String {
         .map(|o| o.as_str())
         .collect::<Vec<_>>()
         .join(",")
+}
+
+/// A member from a row of [`MEMBER_SELECT`].
+pub(crate) fn member_from_row(r: &AnyRow) -> Result<creditkit_api::Member> {
+    Ok(creditkit_api::Member {
+        id: r.try_get(0)?,
+        name: r.try_get(1)?,
+        role: role_of(&r.try_get::<String, _>(2)?)?,
+        external_id: r.try_get(3)?,
+        created_at_ms: r.try_get(4)?,
+    })
 }
 
 pub(crate) fn role_of(text: &str) -> Result<Role> {

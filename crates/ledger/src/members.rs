@@ -2,10 +2,8 @@
 //! another role, removed (their sessions end). Admins manage members, owners owners.
 
 use creditkit_api::{Actor, Member, MemberUpdate, NewMember, Op, Role};
-use sqlx::any::AnyRow;
-use sqlx::Row;
 
-use crate::access::{check_name, role_of, MEMBER_SELECT};
+use crate::access::{check_name, member_from_row, MEMBER_SELECT};
 use crate::{new_id, Call, Ledger, LedgerError, Principal, Result};
 
 impl Ledger {
@@ -152,14 +150,4 @@ fn owner_rule(p: &Principal, role: Role) -> Result<()> {
         ));
     }
     Ok(())
-}
-
-pub(crate) fn member_from_row(r: &AnyRow) -> Result<Member> {
-    Ok(Member {
-        id: r.try_get(0)?,
-        name: r.try_get(1)?,
-        role: role_of(&r.try_get::<String, _>(2)?)?,
-        external_id: r.try_get(3)?,
-        created_at_ms: r.try_get(4)?,
-    })
 }

@@ -8,18 +8,18 @@
 
 use std::sync::Arc;
 
-use crate::db::later;
-use crate::{
-    new_id, to_u64, Call, Dialect, Ledger, LedgerError, Principal, Result, Tx, WalletRow,
-    MAX_PAGE_LIMIT,
-};
-
 use creditkit_api::admin::{
     Delivery, DeliveryAttempt, DeliveryStatus, Event, EventRecord, EventType, NewWebhookEndpoint,
     WebhookEndpoint, WebhookEndpointCreated,
 };
 use creditkit_api::{BalanceState, Op, Page};
 use sqlx::Row;
+
+use crate::db::later;
+use crate::{
+    new_id, to_u64, Call, Dialect, Ledger, LedgerError, Principal, Result, Tx, WalletRow,
+    MAX_PAGE_LIMIT,
+};
 
 /// How long deliveries are retried before they are marked failed.
 pub const DELIVERY_WINDOW_MS: i64 = 24 * 3600 * 1000;

@@ -1,16 +1,16 @@
 //! Reads: balance, history, usage; the expiry sweeper and the audit.
 
-use crate::db::Conn;
-use crate::{
-    to_u64, Call, Dialect, Ledger, LedgerError, Principal, Result, WalletRow, MAX_PAGE_LIMIT,
-};
-
 use creditkit_api::{
     Balance, BalanceState, Op, Page, Transaction, TransactionKind, Usage, UsageFilter, UsageGroup,
     UsageRow,
 };
 use sqlx::any::AnyRow;
 use sqlx::Row;
+
+use crate::db::Conn;
+use crate::{
+    to_u64, Call, Dialect, Ledger, LedgerError, Principal, Result, WalletRow, MAX_PAGE_LIMIT,
+};
 
 impl Ledger {
     // ---------------------------------------------------------------- reads

@@ -23,6 +23,7 @@
 mod amount;
 mod card;
 mod diff;
+mod error;
 mod estimate;
 pub mod from_json;
 pub mod json;
@@ -45,7 +46,8 @@ pub use card::{
 pub use creditkit_tokens as tokens;
 pub use creditkit_wire_derive::{FromJson, ToJson};
 pub use diff::{diff, Change, PriceChange};
-pub use estimate::{estimate, Estimate, EstimateError, EstimateErrorKind, Line, LineKind, Span};
+pub use error::{EstimateError, EstimateErrorKind};
+pub use estimate::{estimate, Estimate, Line, LineKind, Span};
 pub use from_json::FromJson;
 pub use map::Map;
 pub use money::{
@@ -53,8 +55,8 @@ pub use money::{
     smallest_plan_covering, upgrade_covering, Money, PackCover, PackOffer, PlanCover, Shortfall,
 };
 pub use parse::{card_from_value, parse_card, CardError};
-pub use request::{Item, ParamValue, Request};
-pub use text::{chat_model, count_input_text, input_count, Counted, TokenizerKind, INPUT_TEXT};
+pub use request::{Item, ParamValue, Request, INPUT_TEXT};
+pub use text::{chat_model, count_input_text, input_count, Counted, TokenizerKind};
 pub use to_json::ToJson;
 
 // The derives name `::creditkit_pricing`, which is this crate here too.

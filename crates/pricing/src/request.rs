@@ -6,9 +6,12 @@ use crate::map::Map;
 use crate::json::Value;
 use serde::{Deserialize, Serialize};
 
+use crate::error::{EstimateError, EstimateErrorKind};
 use crate::limits::{MAX_ITEMS, MAX_QUANTITY, MAX_TEXT_CHARS};
 use crate::walk::{as_str, as_u64, Obj, Problems};
-use crate::{EstimateError, EstimateErrorKind};
+
+/// The request parameter holding a chat turn's text.
+pub const INPUT_TEXT: &str = "input_text";
 
 /// A parameter value: a name (`"2k"`, `"gpt-4o"`) or a count (`3`).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -182,7 +185,7 @@ fn read_item(p: &mut Problems, path: &str, v: &Value) -> Option<Item> {
     let mut params = Map::new();
     for (ppath, key, pv) in o.map(p, "params", 16) {
         let value = match pv {
-            Value::String(t) if key == crate::INPUT_TEXT => {
+            Value::String(t) if key == INPUT_TEXT => {
                 if t.len() > crate::limits::MAX_INPUT_TEXT_BYTES {
                     p.push(
                         &ppath,

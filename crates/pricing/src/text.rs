@@ -6,10 +6,8 @@
 
 use creditkit_tokens::{Approximate, Count, Encoding, Pending, Tokenizer};
 
+use crate::request::INPUT_TEXT;
 use crate::{Card, EstimateError, EstimateErrorKind, Item, Model, ParamValue, Request};
-
-/// The request parameter holding a chat turn's text.
-pub const INPUT_TEXT: &str = "input_text";
 
 /// How a model's input is counted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

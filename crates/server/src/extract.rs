@@ -415,13 +415,6 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequestParts<S> for Que
     }
 }
 
-impl<T: schemars::JsonSchema> aide::operation::OperationInput for Query<T> {
-    fn operation_input(ctx: &mut aide::generate::GenContext, op: &mut aide::openapi::Operation) {
-        axum::extract::Query::<T>::operation_input(ctx, op);
-        crate::openapi::add_errors(op, &[ErrorCode::InvalidRequest, ErrorCode::InvalidParam]);
-    }
-}
-
 /// The same for the URL, before routing: no id holds a NUL, so a path with `%00` names
 /// nothing (404); a query parameter with one is a value refused (422).
 pub(crate) async fn refuse_nul(req: Request, next: axum::middleware::Next) -> Response {

@@ -8,68 +8,13 @@ use creditkit_pricing::{pack_offers, Card, PriceChange, Renewal, Span};
 use leptos::prelude::*;
 
 use crate::copy::words;
+use crate::follow::{following, on_wallet, read};
 use crate::format::{credits_number, credits_text, day, money_text};
 use crate::state::Credits;
 
-/// What `GET path` answers, again after every charge, top-up or release (the balance
-/// moves), as text: one resource type for every panel (each type of its own was ~3 KB of
-/// wasm); [`read`] decodes it where it is shown.
-pub(crate) fn following(credits: Credits, path: impl Fn() -> String + 'static) -> Following {
-    // What the balance says, compared: the same balance read again (a refresh after the
-    // event stream already told) asks nothing new.
-    let moved = Memo::new(move |_| {
-        credits.balance.with(|b| {
-            b.as_ref().map(|b| {
-                (
-                    b.wallet_id.clone(),
-                    b.balance_millicredits,
-                    b.held_millicredits,
-                    b.lifetime_used_millicredits,
-                )
-            })
-        })
-    });
-    LocalResource::new(move || {
-        credits.revision.track();
-        moved.track();
-        let (client, path) = (credits.client(), path());
-        async move { client.get_text(&path).await }
-    })
-}
-
-pub(crate) type Following = LocalResource<Result<String, crate::ClientError>>;
-
-/// What `GET path` answers for the wallet the page acts on, read again only when the
-/// page says something changed (`revision`: a wallet switch, a change made here), not
-/// on every charge: for what a charge does not move (a price notice, a subscription,
-/// a payout account). The session's request budget is shared by every panel.
-pub(crate) fn on_wallet(credits: Credits, path: &'static str) -> Following {
-    let wallet = Memo::new(move |_| {
-        credits
-            .balance
-            .with(|b| b.as_ref().map(|b| b.wallet_id.clone()))
-    });
-    LocalResource::new(move || {
-        credits.revision.track();
-        wallet.track();
-        let client = credits.client();
-        async move { client.get_text(path).await }
-    })
-}
-
-/// The resource's latest answer as `T`, once there is one.
-#[allow(clippy::result_large_err)] // the client's one error type, as every call returns it
-pub(crate) fn read<T: creditkit_api::FromJson>(
-    r: &Following,
-) -> Option<Result<T, crate::ClientError>> {
-    r.get()
-        .map(|r| r.and_then(|text| crate::client::decode_text(&text)))
-}
-
 /// The card's support contact as a sentence with a link, when it names one.
 fn support(card: Option<&Card>) -> Option<impl IntoView> {
-    card.and_then(|c| c.contact.clone())
-        .map(crate::components::support_line)
+    card.and_then(|c| c.contact.clone()).map(support_line)
 }
 
 /// Packs and plans to buy: each pack's price per credit and what it saves against the
@@ -598,5 +543,25 @@ pub fn WalletSwitcher() -> impl IntoView {
                 </label>
             }
         })
+    }
+}
+
+/// "Questions about your credits? support@…": the card's support contact, shown where a
+/// user looks for help (the insufficient prompt, the history).
+pub(crate) fn support_line(c: creditkit_pricing::Contact) -> impl IntoView {
+    let (href, shown) = match (&c.email, &c.url) {
+        (Some(e), _) => (format!("mailto:{e}"), e.clone()),
+        (None, Some(u)) => (
+            u.clone(),
+            u.trim_start_matches("https://")
+                .trim_start_matches("http://")
+                .to_string(),
+        ),
+        (None, None) => (String::new(), String::new()),
+    };
+    view! {
+        <p class="ck-note ck-support" data-field="support">
+            {words().support_question}" "<a href=href target="_blank" rel="noopener">{shown}</a>
+        </p>
     }
 }

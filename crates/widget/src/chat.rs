@@ -86,10 +86,10 @@ pub fn ChatTotal(
         "/conversations/{}",
         String::from(js_sys::encode_uri_component(&conversation))
     );
-    let total = crate::account::following(credits, move || path.clone());
+    let total = crate::follow::following(credits, move || path.clone());
     view! {
         <p class="ck-chat-total" role="status" data-field="chat-total">
-            {move || crate::account::read::<creditkit_api::ConversationUsage>(&total).map(|r| match r {
+            {move || crate::follow::read::<creditkit_api::ConversationUsage>(&total).map(|r| match r {
                 Ok(c) => (words().chat_total)(&credits_text(c.charged_millicredits), c.turns),
                 Err(e) => e.words(),
             })}

@@ -215,7 +215,7 @@ impl Client {
                 .get("retry-after")
                 .and_then(|s| s.trim().parse::<i32>().ok())
                 .map_or(1000, |s| s.saturating_mul(1000).clamp(50, 1000));
-            crate::state::sleep_ms(wait_ms).await;
+            sleep_ms(wait_ms).await;
             return build(self).map_err(network)?.send().await.map_err(network);
         }
         Ok(resp)
@@ -565,4 +565,14 @@ pub(crate) fn new_key(prefix: &str) -> String {
     let a = (js_sys::Math::random() * 4_294_967_296.0) as u64;
     let b = (js_sys::Math::random() * 4_294_967_296.0) as u64;
     format!("{prefix}-{:08x}{:08x}-{}", a, b, js_sys::Date::now() as u64)
+}
+
+/// Resolves after `ms` milliseconds (the browser's timer).
+pub(crate) async fn sleep_ms(ms: i32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(w) = web_sys::window() {
+            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }

@@ -545,7 +545,7 @@ pub fn InsufficientPrompt() -> impl IntoView {
             .card
             .get()
             .and_then(|c| c.contact.clone())
-            .map(support_line);
+            .map(crate::account::support_line);
         let notice = credits.notice.get();
         Some(view! {
             <div class="ck-backdrop">
@@ -572,26 +572,6 @@ pub fn InsufficientPrompt() -> impl IntoView {
                 </div>
             </div>
         }.into_any())
-    }
-}
-
-/// "Questions about your credits? support@…": the card's support contact, shown where a
-/// user looks for help (the insufficient prompt, the history).
-pub(crate) fn support_line(c: creditkit_pricing::Contact) -> impl IntoView {
-    let (href, shown) = match (&c.email, &c.url) {
-        (Some(e), _) => (format!("mailto:{e}"), e.clone()),
-        (None, Some(u)) => (
-            u.clone(),
-            u.trim_start_matches("https://")
-                .trim_start_matches("http://")
-                .to_string(),
-        ),
-        (None, None) => (String::new(), String::new()),
-    };
-    view! {
-        <p class="ck-note ck-support" data-field="support">
-            {words().support_question}" "<a href=href target="_blank" rel="noopener">{shown}</a>
-        </p>
     }
 }
 

@@ -387,7 +387,7 @@ pub fn TransactionList() -> impl IntoView {
                         }
                     }
                     view! {
-                        {card.as_deref().and_then(|c| c.contact.clone()).map(crate::components::support_line)}
+                        {card.as_deref().and_then(|c| c.contact.clone()).map(crate::account::support_line)}
                         <table>
                             <thead><tr><th scope="col">{words().when}</th><th scope="col">{words().what}</th><th scope="col">{words().credits}</th></tr></thead>
                             <tbody>

@@ -16,6 +16,7 @@ mod client;
 pub mod components;
 pub mod copy;
 mod elements;
+mod follow;
 pub mod format;
 pub mod history;
 pub mod payouts;

@@ -5,8 +5,8 @@
 use creditkit_api::{Payout, PayoutAccount, PayoutState};
 use leptos::prelude::*;
 
-use crate::account::{on_wallet, read};
 use crate::copy::words;
+use crate::follow::{on_wallet, read};
 use crate::format::{credits_text, day};
 use crate::state::Credits;
 

@@ -198,7 +198,6 @@ async fn shared_card(client: &Client) -> Result<Arc<Card>, String> {
 }
 
 mod buying;
-pub(crate) use buying::sleep_ms;
 
 impl Credits {
     /// Creates the state, provides it as context, loads the card and balance and

@@ -8,8 +8,8 @@ use creditkit_api::{Subscription, SubscriptionChange};
 use creditkit_pricing::{Card, Renewal};
 use leptos::prelude::*;
 
-use crate::account::{on_wallet, read};
 use crate::copy::words;
+use crate::follow::{on_wallet, read};
 use crate::format::{credits_text, day, money_text};
 use crate::state::Credits;
 

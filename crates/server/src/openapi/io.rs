@@ -9,7 +9,9 @@ use creditkit_api::{ApiError, ErrorCode};
 use serde_json::{json, Value};
 
 use super::{add_errors, AUTH, AUTH_ERRORS, IDEMPOTENT, OPTIONAL_BODY};
-use crate::extract::{AppError, Auth, Body, EventsAuth, Key, MaybeBody, OperatorAuth, Token};
+use crate::extract::{
+    AppError, Auth, Body, EventsAuth, Key, MaybeBody, OperatorAuth, Query, Token,
+};
 
 impl OperationInput for Auth {
     fn operation_input(_: &mut GenContext, op: &mut Operation) {
@@ -183,3 +185,10 @@ documented!(
     /// The payment provider's webhook, acknowledged.
     Acknowledged: 200 "application/json" { "type": "object" } "the event was applied (or was already)"
 );
+
+impl<T: schemars::JsonSchema> aide::operation::OperationInput for Query<T> {
+    fn operation_input(ctx: &mut aide::generate::GenContext, op: &mut aide::openapi::Operation) {
+        axum::extract::Query::<T>::operation_input(ctx, op);
+        super::add_errors(op, &[ErrorCode::InvalidRequest, ErrorCode::InvalidParam]);
+    }
+}

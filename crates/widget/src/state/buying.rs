@@ -3,22 +3,13 @@
 //! page acts on.
 
 use super::*;
+use crate::client::sleep_ms;
 use crate::format::credits_text;
 use creditkit_api::CheckoutState;
 
 /// How often, and how many times, a checkout's state is asked (15 minutes).
 const CHECKOUT_POLL_MS: i32 = 1_000;
 const CHECKOUT_POLLS: u32 = 900;
-
-/// Resolves after `ms` milliseconds (the browser's timer).
-pub(crate) async fn sleep_ms(ms: i32) {
-    let promise = js_sys::Promise::new(&mut |resolve, _| {
-        if let Some(w) = web_sys::window() {
-            let _ = w.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
-        }
-    });
-    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
-}
 
 impl Credits {
     /// The host's purchase flow (its checkout), used by the buy buttons.
