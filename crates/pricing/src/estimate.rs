@@ -2,14 +2,13 @@
 //! charge out. Pure, deterministic, integer-only: the browser and the server run this
 //! same function, so the estimate shown is the amount charged.
 
-use crate::map::Map;
-
 use serde::{Deserialize, Serialize};
 
 use crate::amount::{Millicredits, MILLI_PER_CREDIT};
-use crate::card::{Action, Card, CardRef, Cost, Model};
+use crate::card::{Action, Card, CardRef, Component, Cost};
 use crate::error::{EstimateError, EstimateErrorKind};
-use crate::limits::{MAX_DEPTH, MAX_ITEMS, MAX_TOKENS};
+use crate::limits::{MAX_DEPTH, MAX_ITEMS};
+use crate::map::Map;
 use crate::request::{Item, ParamValue, Request};
 
 mod chat;
@@ -266,6 +265,98 @@ fn known_list(names: impl Iterator<Item = impl AsRef<str>>) -> String {
     }
 }
 
+/// An option's or a complexity range's price for one unit, with the line's label: the
+/// option chosen (or the default), or the level named (exact), or the range.
+fn chosen(
+    params_path: &str,
+    action: &Action,
+    item: &Item,
+    label: String,
+) -> Result<(String, Span), EstimateError> {
+    match &action.cost {
+        Cost::Options {
+            param,
+            choices,
+            default,
+        } => {
+            let choice = match (item.params.get(param), default) {
+                (Some(ParamValue::Text(c)), _) => c.clone(),
+                (Some(other), _) => {
+                    return Err(err(
+                        EstimateErrorKind::InvalidParam,
+                        &at(params_path, param),
+                        format!(
+                            "expected one of {}, found {other}",
+                            known_list(choices.keys())
+                        ),
+                    ))
+                }
+                (None, Some(d)) => d.clone(),
+                (None, None) => {
+                    return Err(err(
+                        EstimateErrorKind::MissingParam,
+                        &at(params_path, param),
+                        format!(
+                            "missing parameter `{param}` for `{}` (one of: {})",
+                            action.id,
+                            known_list(choices.keys())
+                        ),
+                    ))
+                }
+            };
+            let Some(amount) = choices.get(&choice) else {
+                return Err(err(
+                    EstimateErrorKind::InvalidParam,
+                    &at(params_path, param),
+                    format!(
+                        "unknown {param} `{choice}` (one of: {})",
+                        known_list(choices.keys())
+                    ),
+                ));
+            };
+            Ok((format!("{label} — {choice}"), Span::exact(amount.0)))
+        }
+        Cost::Range {
+            min,
+            max,
+            expected,
+            param,
+            levels,
+        } => {
+            let level = param
+                .as_ref()
+                .and_then(|p| item.params.get(p).map(|v| (p, v)));
+            match level {
+                None => Ok((label, Span::range(min.0, max.0, expected.0))),
+                Some((p, ParamValue::Text(name))) => match levels.get(name) {
+                    Some(a) => Ok((format!("{label} — {name}"), Span::exact(a.0))),
+                    None => Err(err(
+                        EstimateErrorKind::InvalidParam,
+                        &at(params_path, p),
+                        format!(
+                            "unknown {p} `{name}` (one of: {})",
+                            known_list(levels.keys())
+                        ),
+                    )),
+                },
+                Some((p, other)) => Err(err(
+                    EstimateErrorKind::InvalidParam,
+                    &at(params_path, p),
+                    format!(
+                        "expected one of {}, found {other}",
+                        known_list(levels.keys())
+                    ),
+                )),
+            }
+        }
+        _ => Err(err(
+            EstimateErrorKind::InvalidRequest,
+            params_path,
+            "not an option or a range",
+        )),
+    }
+}
+
 impl Ctx<'_> {
     /// Prices one item (or one component of a composite) `outer` times.
     fn price(
@@ -334,132 +425,68 @@ impl Ctx<'_> {
                 Span::exact(amount.0),
                 path,
             ),
-            Cost::Options {
-                param,
-                choices,
-                default,
-            } => {
-                let choice = match (item.params.get(param), default) {
-                    (Some(ParamValue::Text(c)), _) => c.clone(),
-                    (Some(other), _) => {
-                        return Err(err(
-                            EstimateErrorKind::InvalidParam,
-                            &at(&params_path, param),
-                            format!(
-                                "expected one of {}, found {other}",
-                                known_list(choices.keys())
-                            ),
-                        ))
-                    }
-                    (None, Some(d)) => d.clone(),
-                    (None, None) => {
-                        return Err(err(
-                            EstimateErrorKind::MissingParam,
-                            &at(&params_path, param),
-                            format!(
-                                "missing parameter `{param}` for `{}` (one of: {})",
-                                action.id,
-                                known_list(choices.keys())
-                            ),
-                        ))
-                    }
-                };
-                let Some(amount) = choices.get(&choice) else {
-                    return Err(err(
-                        EstimateErrorKind::InvalidParam,
-                        &at(&params_path, param),
-                        format!(
-                            "unknown {param} `{choice}` (one of: {})",
-                            known_list(choices.keys())
-                        ),
-                    ));
-                };
-                self.push(
-                    action,
-                    LineKind::Action,
-                    format!("{label} — {choice}"),
-                    units,
-                    Span::exact(amount.0),
-                    path,
-                )
-            }
-            Cost::Range {
-                min,
-                max,
-                expected,
-                param,
-                levels,
-            } => {
-                let level = param
-                    .as_ref()
-                    .and_then(|p| item.params.get(p).map(|v| (p, v)));
-                let (span, label) = match level {
-                    None => (Span::range(min.0, max.0, expected.0), label),
-                    Some((p, ParamValue::Text(name))) => match levels.get(name) {
-                        Some(a) => (Span::exact(a.0), format!("{label} — {name}")),
-                        None => {
-                            return Err(err(
-                                EstimateErrorKind::InvalidParam,
-                                &at(&params_path, p),
-                                format!(
-                                    "unknown {p} `{name}` (one of: {})",
-                                    known_list(levels.keys())
-                                ),
-                            ))
-                        }
-                    },
-                    Some((p, other)) => {
-                        return Err(err(
-                            EstimateErrorKind::InvalidParam,
-                            &at(&params_path, p),
-                            format!(
-                                "expected one of {}, found {other}",
-                                known_list(levels.keys())
-                            ),
-                        ))
-                    }
-                };
+            Cost::Options { .. } | Cost::Range { .. } => {
+                let (label, span) = chosen(&params_path, action, item, label)?;
                 self.push(action, LineKind::Action, label, units, span, path)
             }
             Cost::Chat => self.price_chat(path, action, item, units),
             Cost::Composite { components } => {
                 for (ci, c) in components.iter().enumerate() {
-                    let mut n = c.factor;
-                    for name in &c.quantity_from {
-                        n = n.checked_mul(counts[name]).ok_or_else(overflow)?;
-                    }
-                    if n == 0 {
-                        continue; // e.g. zero rewrites: nothing to price
-                    }
-                    // The component's fixed params, plus the parent's counts that the
-                    // child also takes (a campaign via chat passes its platforms down).
-                    let mut params = c.params.clone();
-                    if let Some(child_action) = card.action(&c.action) {
-                        for (name, value) in &counts {
-                            if child_action.counts.contains_key(name) && !params.contains_key(name)
-                            {
-                                params.insert(name.clone(), ParamValue::Count(*value));
-                            }
-                        }
-                    }
-                    let child = Item {
-                        action: c.action.clone(),
-                        quantity: n,
-                        params,
-                    };
-                    let cpath = format!(
-                        "{}components[{ci}]",
-                        if path.is_empty() {
-                            String::new()
-                        } else {
-                            format!("{path}.")
-                        }
-                    );
-                    self.price(&cpath, &child, units, depth + 1, Some(&action.name))?;
+                    self.price_component(path, ci, c, &counts, units, depth, &action.name)?;
                 }
                 Ok(())
             }
         }
+    }
+
+    /// One component of a composite action, priced as its own item `units` times: its
+    /// quantity its factor times the parent's counts it names, its params its own fixed
+    /// ones plus the parent's counts it also takes (a campaign via chat passes its
+    /// platforms down).
+    #[allow(clippy::too_many_arguments)]
+    fn price_component(
+        &mut self,
+        path: &str,
+        ci: usize,
+        c: &Component,
+        counts: &Map<u64>,
+        units: u64,
+        depth: usize,
+        parent: &str,
+    ) -> Result<(), EstimateError> {
+        let overflow = || {
+            err(
+                EstimateErrorKind::Overflow,
+                path,
+                "the total is too large to price",
+            )
+        };
+        let mut n = c.factor;
+        for name in &c.quantity_from {
+            n = n.checked_mul(counts[name]).ok_or_else(overflow)?;
+        }
+        if n == 0 {
+            return Ok(()); // e.g. zero rewrites: nothing to price
+        }
+        let mut params = c.params.clone();
+        if let Some(child_action) = self.card.action(&c.action) {
+            for (name, value) in counts {
+                if child_action.counts.contains_key(name) && !params.contains_key(name) {
+                    params.insert(name.clone(), ParamValue::Count(*value));
+                }
+            }
+        }
+        let child = Item {
+            action: c.action.clone(),
+            quantity: n,
+            params,
+        };
+        let cpath = if path.is_empty() {
+            format!("components[{ci}]")
+        } else {
+            format!("{path}.components[{ci}]")
+        };
+        self.price(&cpath, &child, units, depth + 1, Some(parent))
     }
 
     #[allow(clippy::too_many_arguments)]

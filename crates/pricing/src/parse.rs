@@ -1,15 +1,19 @@
 //! Rate card parsing and validation: JSON text → [`Card`] or every problem found.
 
-use crate::map::Map;
-
-use crate::json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::amount::{parse_json_scaled, Millicredits, Rounding, RoundingMode};
+use crate::json::Value;
+use crate::limits::{
+    MAX_ACTIONS, MAX_AGENTS, MAX_CARD_BYTES, MAX_COUNT_VALUE, MAX_FEATURES, MAX_FREE_MESSAGES,
+    MAX_MODELS, MAX_MONEY_MICROS, MAX_MONEY_MINOR, MAX_NOTES, MAX_PACKS, MAX_PACK_CREDITS,
+    MAX_PACK_UNITS, MAX_PLANS, MAX_TIERS, MAX_TOKENS,
+};
+use crate::map::Map;
+
 use crate::card::{
     Agent, Card, Contact, Currency, Feature, Model, Pack, PackQuantity, Plan, Renewal,
 };
-use crate::limits::*;
 use crate::walk::{as_str, check_id, join, Obj, Problem, Problems};
 
 mod actions;

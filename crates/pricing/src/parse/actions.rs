@@ -1,11 +1,13 @@
 //! Actions and what they cost: counts, fixed amounts, options, ranges, chat and
 //! composites (which may reference each other in any order, checked once all are read).
 
-use crate::json::Value;
-
 use crate::amount::Millicredits;
 use crate::card::{Action, Component, Cost, CountParam, CHAT_PARAMS};
-use crate::limits::*;
+use crate::json::Value;
+use crate::limits::{
+    MAX_CHOICES, MAX_COMPONENTS, MAX_COUNTS_PER_ACTION, MAX_COUNT_VALUE, MAX_DEPTH,
+    MAX_EXPANDED_PARTS, MAX_QUANTITY,
+};
 use crate::map::Map;
 use crate::request::ParamValue;
 use crate::walk::{as_str, as_u64, check_id, index, join, type_name, Obj, Problems};
