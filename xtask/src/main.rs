@@ -29,6 +29,7 @@ const HELP: &str = "cargo xtask <command>
   bench    run the benchmarks: token counting (native, and in Chromium vs npm tokenizers),
            estimates/second, charges/second per store, charges over HTTP;
            `bench tokens` for tokens only, `bench http` for the HTTP load only
+           (`bench http --profile`: with where the server's CPU goes, from perf)
   sim      the ledger's seeded simulation, long: sim [OPERATIONS] [SEED]
   size     what ships, wasm and JS (raw, gzip): the embeddable widget, the estimator alone,
            the demo page, beside floors (a minimal Leptos page, the engine alone), built
@@ -61,7 +62,9 @@ fn main() -> Result<()> {
         Some("bench") if args.get(1).map(String::as_str) == Some("tokens") => {
             bench_tokens_in_browser(&root)
         }
-        Some("bench") if args.get(1).map(String::as_str) == Some("http") => bench_http(),
+        Some("bench") if args.get(1).map(String::as_str) == Some("http") => {
+            bench_http(args.get(2).map(String::as_str) == Some("--profile"))
+        }
         Some("bench") => bench(&root),
         Some("sim") => sim(
             args.get(1).map_or("200000", String::as_str),
@@ -487,11 +490,12 @@ fn bench(root: &Path) -> Result<()> {
             "charges",
         ])
         .env("CREDITKIT_TEST_POSTGRES", postgres))?;
-    bench_http()
+    bench_http(false)
 }
 
-/// Charges over HTTP against the release server, beside what each database does alone.
-fn bench_http() -> Result<()> {
+/// Charges over HTTP against the release server, beside what each database does alone;
+/// `profile`: with where the server's CPU goes (`perf`, `benches/support/profile.rs`).
+fn bench_http(profile: bool) -> Result<()> {
     step("server: charges over HTTP (closed and open loop) beside the databases alone");
     let postgres = tools::ensure_postgres()?;
     // Ten minutes per store at a quarter of the best rate: memory and storage stay flat.
@@ -506,7 +510,8 @@ fn bench_http() -> Result<()> {
             "http",
         ])
         .env("CREDITKIT_TEST_POSTGRES", postgres)
-        .env("CREDITKIT_BENCH_SOAK_SECONDS", soak))
+        .env("CREDITKIT_BENCH_SOAK_SECONDS", soak)
+        .env("CREDITKIT_BENCH_PROFILE", if profile { "1" } else { "0" }))
 }
 
 /// The ledger's simulation for as long as asked (release build, both stores).

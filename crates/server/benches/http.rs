@@ -11,10 +11,15 @@
 //! `CREDITKIT_BENCH_SECONDS` sets each point's length (default 3); `CREDITKIT_BENCH_STORES`
 //! picks `sqlite`, `postgres` or both (default); `CREDITKIT_BENCH_SOAK_SECONDS` adds a long
 //! open-loop run at a quarter of the best rate, printing memory and rows each minute
-//! (`cargo xtask bench http` runs 600 s).
+//! (`cargo xtask bench http` runs 600 s). `CREDITKIT_BENCH_PROFILE=1` samples the
+//! process with `perf` during the 64-client point on one wallet and prints where the
+//! server's CPU goes per charge (`support/profile.rs`).
 
 // Rates, percentiles and ratios are reported as floats; no amount is.
 #![allow(clippy::float_arithmetic)]
+
+#[path = "support/profile.rs"]
+mod profile;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -466,6 +471,7 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(3.0);
+    let profiling = std::env::var("CREDITKIT_BENCH_PROFILE").is_ok_and(|v| v == "1");
     let soak_secs: f64 = std::env::var("CREDITKIT_BENCH_SOAK_SECONDS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -553,9 +559,19 @@ fn main() {
         };
         let mut total_charges = 0.0;
         for clients in [1, 4, 16, 64, 256] {
+            let recording = (clients == 64 && profiling).then(profile::start);
+            let cpu = server_cpu_s();
             let p = run(&|| client_rt.block_on(closed_loop(&target, &http, clients, 1, secs)));
             best = best.max(p.charges_per_s);
             total_charges += p.charges_per_s * secs;
+            match recording {
+                Some(Ok(recording)) => {
+                    let charges = p.charges_per_s * secs;
+                    recording.report(charges, (server_cpu_s() - cpu) * 1e6 / charges);
+                }
+                Some(Err(why)) => println!("profile: {why}"),
+                None => {}
+            }
         }
         let p = run(&|| client_rt.block_on(closed_loop(&target, &http, 64, 64, secs)));
         total_charges += p.charges_per_s * secs;
