@@ -498,7 +498,7 @@ fn bench(root: &Path) -> Result<()> {
 fn bench_http(profile: bool) -> Result<()> {
     step("server: charges over HTTP (closed and open loop) beside the databases alone");
     let postgres = tools::ensure_postgres()?;
-    // Ten minutes per store at a quarter of the best rate: memory and storage stay flat.
+    // Ten minutes per store at half the best rate: memory and storage stay flat.
     let soak = std::env::var("CREDITKIT_BENCH_SOAK_SECONDS").unwrap_or_else(|_| "600".into());
     run(Command::new("cargo")
         .args([

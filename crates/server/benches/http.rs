@@ -10,7 +10,7 @@
 //! transaction, and a pgbench-style hot row on PostgreSQL (16 connections).
 //! `CREDITKIT_BENCH_SECONDS` sets each point's length (default 3); `CREDITKIT_BENCH_STORES`
 //! picks `sqlite`, `postgres` or both (default); `CREDITKIT_BENCH_SOAK_SECONDS` adds a long
-//! open-loop run at a quarter of the best rate, printing memory and rows each minute
+//! open-loop run at half the best rate, printing memory, rows and the database's size each minute
 //! (`cargo xtask bench http` runs 600 s). `CREDITKIT_BENCH_PROFILE=1` samples the
 //! process with `perf` during the 64-client point on one wallet and prints where the
 //! server's CPU goes per charge (`support/profile.rs`).
@@ -437,11 +437,32 @@ async fn postgres_baseline(url: &str, secs: f64) -> f64 {
 
 /// A long open-loop run at `rate`: each minute, throughput, p99 and what the process and
 /// the database hold (memory and storage stay flat once the retention window is full).
+/// The database's size on disk: SQLite's file and its log; PostgreSQL's database.
+async fn database_bytes(url: &str) -> u64 {
+    if let Some(rest) = url.strip_prefix("sqlite://") {
+        let path = rest.split('?').next().unwrap_or(rest);
+        return [path.to_string(), format!("{path}-wal")]
+            .iter()
+            .filter_map(|p| std::fs::metadata(p).ok())
+            .map(|m| m.len())
+            .sum();
+    }
+    let Ok(mut conn) = sqlx::PgConnection::connect(url).await else {
+        return 0;
+    };
+    let size: Result<(i64,), _> = sqlx::query_as("SELECT pg_database_size(current_database())")
+        .fetch_one(&mut conn)
+        .await;
+    size.map_or(0, |(n,)| n.max(0) as u64)
+}
+
+#[allow(clippy::too_many_arguments)] // one soak's setting
 fn soak(
     server_rt: &tokio::runtime::Runtime,
     client_rt: &tokio::runtime::Runtime,
     target: &Arc<Target>,
     http: &reqwest::Client,
+    url: &str,
     rate: f64,
     secs: f64,
 ) {
@@ -455,8 +476,9 @@ fn soak(
         let p = client_rt.block_on(open_loop(target, http, rate, chunk));
         let rows = server_rt.block_on(target.ledger.row_counts()).unwrap();
         let rows: Vec<String> = rows.iter().map(|(t, n)| format!("{t} {n}")).collect();
+        let size_mib = client_rt.block_on(database_bytes(url)) as f64 / (1 << 20) as f64;
         println!(
-            "  {:>4.0} s: {:.0} charges/s, p99 {:.2} ms, RSS {:.0} MiB, rows: {}",
+            "  {:>4.0} s: {:.0} charges/s, p99 {:.2} ms, RSS {:.0} MiB, database {size_mib:.1} MiB, rows: {}",
             started.elapsed().as_secs_f64(),
             p.charges_per_s,
             p.p[1],
@@ -602,13 +624,15 @@ fn main() {
             "process RSS: {rss_start:.0} MiB at start, {:.0} MiB at end",
             rss_mib()
         );
-        if soak_secs > 0.0 {
+        // The soak runs the way creditkit runs (SQLite's checkpoint thread; PostgreSQL).
+        if soak_secs > 0.0 && background_checkpoint {
             soak(
                 &server_rt,
                 &client_rt,
                 &target,
                 &http,
-                best * 0.25,
+                &url,
+                best * 0.5,
                 soak_secs,
             );
         }
