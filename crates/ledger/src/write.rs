@@ -77,32 +77,30 @@ pub(crate) struct Call {
 }
 
 impl Call {
-    /// The operator's own call on no workspace (its keys: the server checked its key,
-    /// or whoever opened the database is the operator), or the ledger's bookkeeping of
-    /// credentials (when each was last used).
-    pub(crate) fn operator() -> Call {
+    fn on_no_workspace() -> Call {
         Call {
             ws: String::new(),
             key: None,
         }
+    }
+
+    /// The operator's own call on no workspace (its keys: the server checked its key,
+    /// or whoever opened the database is the operator), or the ledger's bookkeeping of
+    /// credentials (when each was last used).
+    pub(crate) fn operator() -> Call {
+        Call::on_no_workspace()
     }
 
     /// A payment provider's event or answer, on no workspace yet (the server checked
     /// its signature, or asked it for a call already authorised; the checkout, payout
     /// or subscription it names says whose it is).
     pub(crate) fn provider() -> Call {
-        Call {
-            ws: String::new(),
-            key: None,
-        }
+        Call::on_no_workspace()
     }
 
     /// The ledger's own upkeep: the delivery worker, the sweeper, pruning.
     pub(crate) fn upkeep() -> Call {
-        Call {
-            ws: String::new(),
-            key: None,
-        }
+        Call::on_no_workspace()
     }
 
     /// The operator's call (the server checked its key) or the ledger's own, in `ws`;
@@ -183,9 +181,12 @@ impl Ledger {
         wallet_id: &str,
         now: i64,
     ) -> Result<(Tx, WalletRow, bool)> {
-        match self.begin_locked::<()>(call, wallet_id, now, None).await? {
-            (Begun::Fresh(tx, w), settled) => Ok((tx, w, settled)),
-            (Begun::Replayed(_), _) => Err(crate::LedgerError::Corrupt(
+        match self
+            .begin_locked_row::<()>(call, wallet_id, now, None)
+            .await?
+        {
+            (Begun::Fresh(tx, w), _, _, changed) => Ok((tx, w, changed)),
+            (Begun::Replayed(_), ..) => Err(crate::LedgerError::Corrupt(
                 "a write without a key was answered from a record".into(),
             )),
         }
@@ -209,17 +210,6 @@ impl Ledger {
         let has_also = also.is_some();
         let (begun, row, due, _) = self.begin_locked_row(call, wallet_id, now, also).await?;
         Ok((begun, row.filter(|_| has_also).map(|row| (row, due))))
-    }
-
-    async fn begin_locked<T: DeserializeOwned>(
-        &self,
-        call: &Call,
-        wallet_id: &str,
-        now: i64,
-        also: Option<(&str, &str)>,
-    ) -> Result<(Begun<T>, bool)> {
-        let (begun, _, _, changed) = self.begin_locked_row(call, wallet_id, now, also).await?;
-        Ok((begun, changed))
     }
 
     /// [`Ledger::begin_on_also`], with the row read (none when replayed), whether

@@ -265,94 +265,109 @@ fn known_list(names: impl Iterator<Item = impl AsRef<str>>) -> String {
     }
 }
 
-/// An option's or a complexity range's price for one unit, with the line's label: the
-/// option chosen (or the default), or the level named (exact), or the range.
-fn chosen(
+/// The option an item chose (or the action's default), and its price for one unit.
+fn chosen_option<'a>(
     params_path: &str,
     action: &Action,
+    item: &'a Item,
+    param: &str,
+    choices: &Map<Millicredits>,
+    default: &'a Option<String>,
+) -> Result<(&'a str, u64), EstimateError> {
+    let choice = match (item.params.get(param), default) {
+        (Some(ParamValue::Text(c)), _) => c.as_str(),
+        (Some(other), _) => {
+            return Err(err(
+                EstimateErrorKind::InvalidParam,
+                &at(params_path, param),
+                format!(
+                    "expected one of {}, found {other}",
+                    known_list(choices.keys())
+                ),
+            ))
+        }
+        (None, Some(d)) => d.as_str(),
+        (None, None) => {
+            return Err(err(
+                EstimateErrorKind::MissingParam,
+                &at(params_path, param),
+                format!(
+                    "missing parameter `{param}` for `{}` (one of: {})",
+                    action.id,
+                    known_list(choices.keys())
+                ),
+            ))
+        }
+    };
+    match choices.get(choice) {
+        Some(amount) => Ok((choice, amount.0)),
+        None => Err(err(
+            EstimateErrorKind::InvalidParam,
+            &at(params_path, param),
+            format!(
+                "unknown {param} `{choice}` (one of: {})",
+                known_list(choices.keys())
+            ),
+        )),
+    }
+}
+
+/// A complexity range's price for one unit with its line's label: exact at the level
+/// the item names, else the range.
+fn ranged(
+    params_path: &str,
+    cost: &Cost,
     item: &Item,
     label: String,
 ) -> Result<(String, Span), EstimateError> {
-    match &action.cost {
-        Cost::Options {
-            param,
-            choices,
-            default,
-        } => {
-            let choice = match (item.params.get(param), default) {
-                (Some(ParamValue::Text(c)), _) => c.clone(),
-                (Some(other), _) => {
-                    return Err(err(
-                        EstimateErrorKind::InvalidParam,
-                        &at(params_path, param),
-                        format!(
-                            "expected one of {}, found {other}",
-                            known_list(choices.keys())
-                        ),
-                    ))
-                }
-                (None, Some(d)) => d.clone(),
-                (None, None) => {
-                    return Err(err(
-                        EstimateErrorKind::MissingParam,
-                        &at(params_path, param),
-                        format!(
-                            "missing parameter `{param}` for `{}` (one of: {})",
-                            action.id,
-                            known_list(choices.keys())
-                        ),
-                    ))
-                }
-            };
-            let Some(amount) = choices.get(&choice) else {
-                return Err(err(
-                    EstimateErrorKind::InvalidParam,
-                    &at(params_path, param),
-                    format!(
-                        "unknown {param} `{choice}` (one of: {})",
-                        known_list(choices.keys())
-                    ),
-                ));
-            };
-            Ok((format!("{label} — {choice}"), Span::exact(amount.0)))
+    let Cost::Range {
+        min,
+        max,
+        expected,
+        param,
+        levels,
+    } = cost
+    else {
+        return Ok((label, Span::exact(0)));
+    };
+    let level = param
+        .as_ref()
+        .and_then(|p| item.params.get(p).map(|v| (p, v)));
+    Ok(match level {
+        None => (label, Span::range(min.0, max.0, expected.0)),
+        Some((p, value)) => {
+            let (name, amount) = chosen_level(params_path, p, value, levels)?;
+            (format!("{label} — {name}"), Span::exact(amount))
         }
-        Cost::Range {
-            min,
-            max,
-            expected,
-            param,
-            levels,
-        } => {
-            let level = param
-                .as_ref()
-                .and_then(|p| item.params.get(p).map(|v| (p, v)));
-            match level {
-                None => Ok((label, Span::range(min.0, max.0, expected.0))),
-                Some((p, ParamValue::Text(name))) => match levels.get(name) {
-                    Some(a) => Ok((format!("{label} — {name}"), Span::exact(a.0))),
-                    None => Err(err(
-                        EstimateErrorKind::InvalidParam,
-                        &at(params_path, p),
-                        format!(
-                            "unknown {p} `{name}` (one of: {})",
-                            known_list(levels.keys())
-                        ),
-                    )),
-                },
-                Some((p, other)) => Err(err(
-                    EstimateErrorKind::InvalidParam,
-                    &at(params_path, p),
-                    format!(
-                        "expected one of {}, found {other}",
-                        known_list(levels.keys())
-                    ),
-                )),
-            }
-        }
-        _ => Err(err(
-            EstimateErrorKind::InvalidRequest,
-            params_path,
-            "not an option or a range",
+    })
+}
+
+/// The complexity level an item named, and its exact price for one unit.
+fn chosen_level<'a>(
+    params_path: &str,
+    param: &str,
+    value: &'a ParamValue,
+    levels: &Map<Millicredits>,
+) -> Result<(&'a str, u64), EstimateError> {
+    match value {
+        ParamValue::Text(name) => match levels.get(name) {
+            Some(a) => Ok((name.as_str(), a.0)),
+            None => Err(err(
+                EstimateErrorKind::InvalidParam,
+                &at(params_path, param),
+                format!(
+                    "unknown {param} `{name}` (one of: {})",
+                    known_list(levels.keys())
+                ),
+            )),
+        },
+        other => Err(err(
+            EstimateErrorKind::InvalidParam,
+            &at(params_path, param),
+            format!(
+                "expected one of {}, found {other}",
+                known_list(levels.keys())
+            ),
         )),
     }
 }
@@ -425,8 +440,25 @@ impl Ctx<'_> {
                 Span::exact(amount.0),
                 path,
             ),
-            Cost::Options { .. } | Cost::Range { .. } => {
-                let (label, span) = chosen(&params_path, action, item, label)?;
+            Cost::Options {
+                param,
+                choices,
+                default,
+            } => {
+                let (choice, amount) =
+                    chosen_option(&params_path, action, item, param, choices, default)?;
+                let label = format!("{label} — {choice}");
+                self.push(
+                    action,
+                    LineKind::Action,
+                    label,
+                    units,
+                    Span::exact(amount),
+                    path,
+                )
+            }
+            Cost::Range { .. } => {
+                let (label, span) = ranged(&params_path, &action.cost, item, label)?;
                 self.push(action, LineKind::Action, label, units, span, path)
             }
             Cost::Chat => self.price_chat(path, action, item, units),
