@@ -80,6 +80,31 @@ async fn main() {
 }
 
 fn report(v: &Value) {
+    report_counts(v);
+    let w = &v["widget"];
+    let f = |k: &str| w[k].as_f64().unwrap_or(f64::NAN);
+    println!("  the widget's own path (<creditkit-estimate input>, a keystroke in the middle of the 10k characters, typed then deleted):");
+    println!(
+        "    input event → count, in the handler   {:>7.2} µs",
+        f("handler_us")
+    );
+    println!(
+        "    … → estimate shown (reactive flush)  {:>7.2} µs  (each minus an empty macrotask yield, {:.2} µs)",
+        f("shown_us"),
+        f("yield_us")
+    );
+    println!(
+        "    shown count after a keystroke exact ({} tokens): {}",
+        w["tokens"], w["exact"]
+    );
+    assert_eq!(
+        w["exact"],
+        Value::Bool(true),
+        "the widget's count after typing is not the full count"
+    );
+}
+
+fn report_counts(v: &Value) {
     println!(
         "token counting in headless Chromium, {} chars of prose and code, medians:",
         v["chars"]

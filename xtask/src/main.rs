@@ -558,6 +558,10 @@ fn bench_tokens_in_browser(root: &Path) -> Result<()> {
         root.join("crates/tokens/tests/corpus/mixed_10k.txt"),
         site.join("www/bench-text.txt"),
     )?;
+    std::fs::copy(
+        root.join("examples/ratecards/kappax.json"),
+        site.join("www/bench-card.json"),
+    )?;
     run(Command::new(npm.join("node_modules/.bin/esbuild"))
         .arg(root.join("bench/libs.js"))
         .args([

@@ -487,7 +487,18 @@ fn Chat(
     fail_next: RwSignal<bool>,
 ) -> impl IntoView {
     let credits = Credits::get();
-    let text = RwSignal::new(String::new());
+    // The message, fed edit by edit from the textarea's input events (the widget's
+    // counting path: only the edit crosses into WebAssembly).
+    let text = tokens::TypedText::default();
+    let field = NodeRef::<leptos::html::Textarea>::new();
+    {
+        let following = StoredValue::new_local(None::<creditkit_widget::typing::Following>);
+        Effect::new(move |_| {
+            if let Some(el) = field.get() {
+                following.set_value(Some(creditkit_widget::typing::follow_edits(&el, &text)));
+            }
+        });
+    }
     let model = RwSignal::new(
         card.models
             .first()
@@ -542,7 +553,7 @@ fn Chat(
         let request_for = request_for.clone();
         let card = card.clone();
         move || {
-            let message = text.get_untracked();
+            let message = text.text();
             if message.trim().is_empty() || paused() {
                 return;
             }
@@ -559,7 +570,7 @@ fn Chat(
             let agent_now = agent.get_untracked();
             let product = product.clone();
             let clear_input = move || {
-                text.set(String::new());
+                text.set("");
                 if let Some(el) = document().get_element_by_id("demo-chat-input") {
                     use wasm_bindgen::JsCast;
                     if let Ok(t) = el.dyn_into::<web_sys::HtmlTextAreaElement>() {
@@ -671,7 +682,7 @@ fn Chat(
             aria-label="Message"
             placeholder=move || if paused() { "Out of credits: add credits to send new messages." } else { "Type a message; its cost updates as you type." }
             disabled=paused
-            on:input=move |ev| text.set(event_target_value(&ev))
+            node_ref=field
             on:keydown=move |ev: web_sys::KeyboardEvent| if ev.key() == "Enter" && !ev.shift_key() { ev.prevent_default(); send(); }
         ></textarea>
         <div class="demo-turn-cost" id="demo-turn-cost" aria-live="polite"
@@ -685,7 +696,8 @@ fn Chat(
                     Ok((lo, hi, exact)) => {
                         let cost = if exact || lo == hi { credits_text(hi) } else { format!("{}–{}", creditkit_widget::format::credits_number(lo), credits_text(hi)) };
                         let tokens = tokens::count_text(&c, basis, ranks_error.get().as_deref());
-                        let chars = text.with(|t| t.chars().count());
+                        text.track();
+                        let chars = text.text().chars().count();
                         format!("This turn: {chars} characters, {tokens} · {cost}")
                     }
                     Err(e) => e,

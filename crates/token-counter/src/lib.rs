@@ -21,9 +21,6 @@ static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_all
 pub struct TokenCounter {
     bpe: std::sync::Arc<creditkit_tokens::Bpe>,
     live: creditkit_tokens::Incremental,
-    /// The last edit's position in the held text, as (UTF-16 units, bytes): typing
-    /// stays near it, so mapping the next offset walks a few chars, not the text.
-    cursor: (usize, usize),
 }
 
 #[wasm_bindgen]
@@ -53,7 +50,6 @@ impl TokenCounter {
         TokenCounter {
             live: creditkit_tokens::Incremental::new(bpe.clone()),
             bpe,
-            cursor: (0, 0),
         }
     }
 
@@ -71,7 +67,6 @@ impl TokenCounter {
     /// The count of `text`, re-tokenizing only what changed since the last call: call it
     /// on every input event of a text box.
     pub fn update(&mut self, text: &str) -> f64 {
-        self.cursor = (0, 0);
         match self.live.set(text) {
             Ok(n) => n as f64,
             Err(_) => self.bpe.count(text) as f64,
@@ -92,43 +87,12 @@ impl TokenCounter {
         let (Some(offset), Some(removed)) = (units(offset), units(removed)) else {
             return Err(misfit());
         };
-        let text = self.live.text();
-        let start = utf16_to_byte(text, self.cursor, offset).ok_or_else(misfit)?;
-        let end = utf16_to_byte(text, (offset, start), offset + removed).ok_or_else(misfit)?;
         let n = self
             .live
-            .splice(start..end, inserted)
+            .edit_utf16(offset, removed, inserted)
             .map_err(|_| misfit())?;
-        self.cursor = (offset, start);
         Ok(n as f64)
     }
-}
-
-/// The byte offset in `text` of UTF-16 offset `target`, walking from `from` (a known
-/// (UTF-16, byte) pair): forward, or back when the target is before it. `None` past the
-/// end or inside a surrogate pair.
-fn utf16_to_byte(text: &str, from: (usize, usize), target: usize) -> Option<usize> {
-    let (mut units, mut bytes) = if text.is_char_boundary(from.1) && from.1 <= text.len() {
-        from
-    } else {
-        (0, 0)
-    };
-    if target < units {
-        for c in text[..bytes].chars().rev() {
-            units -= c.len_utf16();
-            bytes -= c.len_utf8();
-            if units <= target {
-                break;
-            }
-        }
-    }
-    let mut chars = text[bytes..].chars();
-    while units < target {
-        let c = chars.next()?;
-        units += c.len_utf16();
-        bytes += c.len_utf8();
-    }
-    (units == target).then_some(bytes)
 }
 
 fn encoding_named(name: &str) -> Result<creditkit_tokens::Encoding, JsError> {
@@ -150,7 +114,7 @@ pub async fn load_token_counter(api: String, encoding: String) -> Result<TokenCo
 
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
-    use super::{utf16_to_byte, TokenCounter};
+    use super::TokenCounter;
     use proptest::prelude::*;
 
     proptest! {
@@ -179,33 +143,5 @@ mod tests {
                 prop_assert_eq!(n, counter.count(&now));
             }
         }
-    }
-
-    #[test]
-    fn utf16_offsets_map_to_bytes_from_any_known_position() {
-        let text = "a€🙂b"; // 1 + 3 + 4 + 1 bytes; 1 + 1 + 2 + 1 UTF-16 units
-        let expected = [
-            (0, Some(0)),
-            (1, Some(1)),
-            (2, Some(4)),
-            (3, None),
-            (4, Some(8)),
-            (5, Some(9)),
-            (6, None),
-        ];
-        for from in [(0, 0), (2, 4), (4, 8), (5, 9)] {
-            for (target, bytes) in expected {
-                assert_eq!(
-                    utf16_to_byte(text, from, target),
-                    bytes,
-                    "{from:?} → {target}"
-                );
-            }
-        }
-        assert_eq!(
-            utf16_to_byte(text, (1, 2), 4),
-            Some(8),
-            "a stale cursor mid-char"
-        );
     }
 }

@@ -11,7 +11,7 @@ use std::fmt;
 use std::ops::Range;
 use std::sync::Arc;
 
-use crate::{pieces, Bpe};
+use crate::{pieces, Bpe, Utf16Cursor};
 
 /// Longest text an [`Incremental`] holds (offsets are stored as `u32`).
 pub const MAX_TEXT_BYTES: usize = 64 << 20;
@@ -50,6 +50,8 @@ pub struct Incremental {
     scratch: Vec<(usize, u32)>,
     fresh: Vec<Slot>,
     resplit: usize,
+    /// Where the last UTF-16 edit was (see [`Incremental::edit_utf16`]).
+    cursor: Utf16Cursor,
 }
 
 impl Incremental {
@@ -62,6 +64,7 @@ impl Incremental {
             scratch: Vec::new(),
             fresh: Vec::new(),
             resplit: 0,
+            cursor: Utf16Cursor::default(),
         }
     }
 
@@ -116,6 +119,26 @@ impl Incremental {
         self.splice(prefix..old_end, &new[prefix..new_end])
     }
 
+    /// One edit in JavaScript's string offsets: at UTF-16 unit `offset`, `removed` units
+    /// replaced by `inserted`. Typing stays near the last edit, so mapping the offset
+    /// walks a few chars, not the text. Refused (nothing changes) when it does not fit.
+    pub fn edit_utf16(
+        &mut self,
+        offset: usize,
+        removed: usize,
+        inserted: &str,
+    ) -> Result<u64, TooLong> {
+        let mut cursor = self.cursor;
+        let Some(bytes) = cursor.range(&self.text, offset, removed) else {
+            return Err(TooLong {
+                bytes: self.text.len(),
+            });
+        };
+        let n = self.splice(bytes, inserted)?;
+        self.cursor = cursor;
+        Ok(n)
+    }
+
     /// Replaces the bytes `range` of the text with `insert`.
     pub fn splice(&mut self, range: Range<usize>, insert: &str) -> Result<u64, TooLong> {
         let Range { start: a, end: b } = range;
@@ -140,6 +163,10 @@ impl Incremental {
             k += 1;
         }
         let restart = self.slots.get(k).map_or(old_len, |s| s.start as usize);
+        if a < self.cursor.bytes {
+            // The text before the remembered position changed: walk from the start.
+            self.cursor = Utf16Cursor::default();
+        }
         self.text.replace_range(a..b, insert);
         let edit_end = a + insert.len();
         let delta = new_len as i64 - old_len as i64;

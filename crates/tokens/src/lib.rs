@@ -4,7 +4,8 @@
 //!   [`pieces`] splits text as tiktoken's regex does (matched by hand, see `split.rs`),
 //!   [`Ranks`] merges each piece (leftmost lowest rank first, as tiktoken).
 //! - [`Incremental`] keeps a count up to date under edits, re-splitting only the pieces
-//!   an edit can reach; it always equals a full recount.
+//!   an edit can reach; it always equals a full recount. Edits may come in JavaScript's
+//!   UTF-16 offsets ([`Incremental::edit_utf16`], [`Utf16Cursor`]).
 //! - [`Tokenizer`] is what pricing asks: a [`Count`] that is exact or a stated range.
 //!   [`Pending`] bounds a count while an encoding's ranks are still loading;
 //!   [`Approximate`] is the stated fallback for models without a known tokenizer.
@@ -18,6 +19,7 @@ pub mod class;
 mod incremental;
 mod ranks;
 mod split;
+mod utf16;
 
 use std::fmt;
 
@@ -27,6 +29,7 @@ pub use assets::Asset;
 pub use incremental::{Incremental, TooLong, MAX_TEXT_BYTES};
 pub use ranks::Ranks;
 pub use split::{pieces, Piece, Pieces};
+pub use utf16::{splice_utf16, Utf16Cursor};
 
 /// A byte-pair encoding this crate counts exactly.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

@@ -96,6 +96,44 @@ proptest! {
     }
 }
 
+proptest! {
+    /// Edits in JavaScript's UTF-16 offsets, mixed with whole-text sets (which move what
+    /// the remembered position points at), keep the count equal to a full recount.
+    #[test]
+    fn utf16_edits_count_like_a_full_recount(
+        start in "[a-z €🙂\n]{0,40}",
+        edits in prop::collection::vec((0usize..64, 0usize..4, "[a-z €🙂\n]{0,3}", any::<bool>()), 1..16),
+    ) {
+        let full = bpe(Encoding::O200kBase);
+        let mut inc = Incremental::new(full.clone());
+        inc.set(&start).unwrap();
+        let mut text: Vec<u16> = start.encode_utf16().collect();
+        for (at, removed, inserted, whole) in edits {
+            let at = at.min(text.len());
+            let end = (at + removed).min(text.len());
+            let boundary = |i: usize| i == text.len() || !(0xDC00..0xE000).contains(&text[i]);
+            let before = inc.count();
+            let fits = boundary(at) && boundary(end);
+            if whole && fits {
+                text.splice(at..end, inserted.encode_utf16());
+                let now = String::from_utf16(&text).unwrap();
+                inc.set(&now).unwrap();
+            } else if !fits {
+                // Inside a surrogate pair: refused, and nothing changes.
+                prop_assert!(inc.edit_utf16(at, end - at, &inserted).is_err());
+                prop_assert_eq!(inc.count(), before);
+                continue;
+            } else {
+                inc.edit_utf16(at, end - at, &inserted).unwrap();
+                text.splice(at..end, inserted.encode_utf16());
+            }
+            let now = String::from_utf16(&text).unwrap();
+            prop_assert_eq!(inc.text(), now.as_str());
+            prop_assert_eq!(inc.count(), full.count(&now));
+        }
+    }
+}
+
 #[test]
 fn typing_into_ten_thousand_chars_resplits_only_nearby() {
     let text = include_str!("corpus/mixed_10k.txt");

@@ -147,9 +147,10 @@ pub fn LiveEstimate(
     /// Shown before the amount.
     #[prop(optional, into)]
     label: Option<String>,
-    /// A chat turn's text, counted into the request's `input_tokens`.
+    /// A chat turn's text, counted into the request's `input_tokens`: a signal of the
+    /// whole text, or a [`TypedText`](crate::tokens::TypedText) fed edit by edit.
     #[prop(optional, into)]
-    text: Option<Signal<String>>,
+    text: Option<crate::tokens::TurnText>,
 ) -> impl IntoView {
     let credits = Credits::get();
     let counted = text.map(|text| {

@@ -53,6 +53,8 @@ use crate::components::{
 use crate::copy::words;
 use crate::shared::Lease;
 use crate::state::{Credits, Flow};
+use crate::tokens::TypedText;
+use crate::typing::{follow_edits, Following};
 
 #[wasm_bindgen(inline_js = r#"
 export function defineElement(tag, attributes, mount) {
@@ -261,28 +263,21 @@ fn mount_balance(el: web_sys::HtmlElement) -> Mounted {
     }
 }
 
-/// The value of the field `selector` names, following its `input` events.
-fn follow_input(selector: &str, problem: RwSignal<Option<String>>) -> RwSignal<String> {
-    let text = RwSignal::new(String::new());
+/// The value of the field `selector` names, followed edit by edit (see `typing.rs`).
+fn follow_input(
+    selector: &str,
+    problem: RwSignal<Option<String>>,
+) -> (TypedText, Option<Following>) {
+    let typed = TypedText::default();
     let field = web_sys::window()
         .and_then(|w| w.document())
         .and_then(|d| d.query_selector(selector).ok().flatten());
     let Some(field) = field else {
         problem.set(Some(format!("input: no element matches `{selector}`")));
-        return text;
+        return (typed, None);
     };
-    let value = |f: &web_sys::Element| {
-        f.dyn_ref::<web_sys::HtmlTextAreaElement>()
-            .map(|t| t.value())
-            .or_else(|| f.dyn_ref::<web_sys::HtmlInputElement>().map(|i| i.value()))
-            .unwrap_or_default()
-    };
-    text.set(value(&field));
-    let f = field.clone();
-    let on_input = Closure::<dyn Fn()>::new(move || text.set(value(&f)));
-    let _ = field.add_event_listener_with_callback("input", on_input.as_ref().unchecked_ref());
-    on_input.forget(); // lives as long as the page's field
-    text
+    let following = follow_edits(&field, &typed);
+    (typed, Some(following))
 }
 
 fn mount_estimate(el: web_sys::HtmlElement) -> Mounted {
@@ -301,7 +296,13 @@ fn mount_estimate(el: web_sys::HtmlElement) -> Mounted {
     };
     read();
     let label = attr(&host, "label");
-    let text = attr(&host, "input").map(|selector| follow_input(&selector, problem));
+    let (text, following) = match attr(&host, "input") {
+        Some(selector) => {
+            let (typed, following) = follow_input(&selector, problem);
+            (Some(typed), following)
+        }
+        None => (None, None),
+    };
     let h = host.clone();
     // With its own `card` it prices alone, asking nothing; else it shares its caller's
     // state (the card and balance the page's other elements have).
@@ -326,7 +327,7 @@ fn mount_estimate(el: web_sys::HtmlElement) -> Mounted {
         }
     });
     Mounted {
-        handle: Some(Box::new((handle, lease))),
+        handle: Some(Box::new((handle, lease, following))),
         update: Box::new(read),
     }
 }

@@ -24,6 +24,7 @@ mod shared;
 mod state;
 pub mod subscription;
 pub mod tokens;
+pub mod typing;
 
 pub use account::{
     AgentCards, BuyCredits, EarningsPanel, LowBalanceAlerts, PlanAllowance, PriceChangeNotice,

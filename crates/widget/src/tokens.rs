@@ -7,9 +7,9 @@
 //! shown as true bounds (every piece is a token at least, every byte one at most).
 //! Models without a known encoding use the stated approximation, always as a range.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
-use creditkit_pricing::tokens::{Count, Encoding, Incremental};
+use creditkit_pricing::tokens::{splice_utf16, Count, Encoding, Incremental, Utf16Cursor};
 use creditkit_pricing::{Model, TokenizerKind};
 
 use crate::copy::words;
@@ -25,39 +25,168 @@ pub enum Basis {
     Approximate,
 }
 
-/// The chat box's counter: incremental once the model's ranks are loaded.
+/// The chat box's counter. It holds the turn's text, set whole or edited in place
+/// (an input event's edit, so a keystroke does not carry the whole text across), and
+/// counts it incrementally once the model's ranks are loaded.
 #[derive(Default)]
 pub struct LiveCount {
+    /// The text while no encoding holds it (approximate, or ranks still loading).
+    plain: String,
+    cursor: Utf16Cursor,
+    /// Holds the text once an encoding's ranks are here.
     incremental: Option<Incremental>,
 }
 
 impl LiveCount {
-    pub fn count(&mut self, model: &Model, text: &str) -> (Count, Basis) {
+    /// The text as counted.
+    pub fn text(&self) -> &str {
+        self.incremental
+            .as_ref()
+            .map_or(&self.plain, Incremental::text)
+    }
+
+    /// Replaces the whole text (re-counting only around what changed).
+    pub fn set(&mut self, text: &str) {
+        match self.incremental.as_mut().map(|i| i.set(text)) {
+            Some(Ok(_)) => {}
+            // Too long to count incrementally: held plain, counted whole.
+            Some(Err(_)) | None => {
+                self.incremental = None;
+                self.plain.clear();
+                self.plain.push_str(text);
+                self.cursor = Utf16Cursor::default();
+            }
+        }
+    }
+
+    /// One edit in JavaScript's string offsets: at UTF-16 unit `offset`, `removed` units
+    /// replaced by `inserted`. `false` (nothing changed) when it does not fit the text:
+    /// [`LiveCount::set`] the whole text then.
+    pub fn edit(&mut self, offset: usize, removed: usize, inserted: &str) -> bool {
+        match self.incremental.as_mut() {
+            Some(i) => i.edit_utf16(offset, removed, inserted).is_ok(),
+            None => splice_utf16(&mut self.plain, &mut self.cursor, offset, removed, inserted),
+        }
+    }
+
+    pub fn count(&mut self, model: &Model) -> (Count, Basis) {
         let (encoding, basis) = match model.tokenizer_kind() {
             TokenizerKind::Exact(e) => (loaded(e), Basis::Loading(e)),
             TokenizerKind::Named(_) | TokenizerKind::Approximate => (None, Basis::Approximate),
         };
         let Some(bpe) = encoding else {
-            return (creditkit_pricing::input_count(model, text), basis);
+            return (creditkit_pricing::input_count(model, self.text()), basis);
         };
         let e = bpe.encoding();
         if self.incremental.as_ref().map(Incremental::encoding) != Some(e) {
-            self.incremental = Some(Incremental::new(bpe.clone()));
+            let text = match self.incremental.take() {
+                Some(i) => i.text().to_owned(),
+                None => std::mem::take(&mut self.plain),
+            };
+            let mut fresh = Incremental::new(bpe.clone());
+            match fresh.set(&text) {
+                Ok(_) => self.incremental = Some(fresh),
+                Err(_) => {
+                    self.plain = text;
+                    return (Count::exact(bpe.count(&self.plain)), Basis::Exact(e));
+                }
+            }
         }
-        let n = match self.incremental.as_mut().map(|i| i.set(text)) {
-            Some(Ok(n)) => n,
-            _ => bpe.count(text),
-        };
+        let n = self.incremental.as_ref().map_or(0, Incremental::count);
         (Count::exact(n), Basis::Exact(e))
     }
 }
 
-/// The live count of `text` for the model `model()` names, recomputed on every change:
-/// exact once that model's ranks have arrived (fetched from `base_url` the first time the
-/// model is used), true bounds until then. Also returns the load error, if any.
+/// Where a live count's text comes from.
+#[derive(Clone)]
+pub enum TurnText {
+    /// A signal of the whole text: each change is diffed against the last.
+    Whole(leptos::prelude::Signal<String>),
+    /// A text fed edit by edit (see [`TypedText`]).
+    Typed(TypedText),
+}
+
+impl From<leptos::prelude::Signal<String>> for TurnText {
+    fn from(s: leptos::prelude::Signal<String>) -> Self {
+        TurnText::Whole(s)
+    }
+}
+
+impl From<leptos::prelude::RwSignal<String>> for TurnText {
+    fn from(s: leptos::prelude::RwSignal<String>) -> Self {
+        TurnText::Whole(s.into())
+    }
+}
+
+impl From<TypedText> for TurnText {
+    fn from(t: TypedText) -> Self {
+        TurnText::Typed(t)
+    }
+}
+
+/// A turn's text fed by its field's input events, one edit at a time: the count is
+/// brought up to date in the event handler, and only the edit crosses into WebAssembly
+/// (see `typing.rs`). Owned by the reactive owner it is made under, like a signal.
+#[derive(Clone, Copy)]
+pub struct TypedText {
+    live: leptos::prelude::StoredValue<Arc<Mutex<LiveCount>>>,
+    changed: leptos::prelude::RwSignal<u64>,
+}
+
+impl Default for TypedText {
+    fn default() -> Self {
+        TypedText {
+            live: leptos::prelude::StoredValue::new(Arc::default()),
+            changed: leptos::prelude::RwSignal::new(0),
+        }
+    }
+}
+
+impl TypedText {
+    fn live(&self) -> Arc<Mutex<LiveCount>> {
+        use leptos::prelude::GetValue;
+        self.live.try_get_value().unwrap_or_default()
+    }
+
+    fn with<R>(&self, f: impl FnOnce(&mut LiveCount) -> R) -> R {
+        use leptos::prelude::Update;
+        let r = f(&mut self.live().lock().unwrap_or_else(|e| e.into_inner()));
+        self.changed.try_update(|n| *n += 1);
+        r
+    }
+
+    /// The field's whole text (when it was set other than by typing).
+    pub fn set(&self, text: &str) {
+        self.with(|live| live.set(text));
+    }
+
+    /// One edit, as [`LiveCount::edit`]; `false` when it does not fit.
+    pub fn edit(&self, offset: usize, removed: usize, inserted: &str) -> bool {
+        self.with(|live| live.edit(offset, removed, inserted))
+    }
+
+    /// Subscribes the running effect or memo to every change of the text.
+    pub fn track(&self) {
+        use leptos::prelude::Track;
+        self.changed.track();
+    }
+
+    /// The text as counted.
+    pub fn text(&self) -> String {
+        self.live()
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .text()
+            .to_owned()
+    }
+}
+
+/// The live count of the turn's text for the model `model()` names, recomputed on every
+/// change: exact once that model's ranks have arrived (fetched from `base_url` the first
+/// time the model is used), true bounds until then. Also returns the load error, if any.
 pub fn live_count(
     model: impl Fn() -> Option<Model> + Clone + Send + Sync + 'static,
-    text: leptos::prelude::Signal<String>,
+    text: TurnText,
     base_url: String,
 ) -> (
     leptos::prelude::Memo<(Count, Basis)>,
@@ -83,14 +212,21 @@ pub fn live_count(
             }
         });
     }
-    let live = Arc::new(std::sync::Mutex::new(LiveCount::default()));
+    let live = match &text {
+        TurnText::Typed(t) => t.live(),
+        TurnText::Whole(_) => Arc::default(),
+    };
     let count = Memo::new(move |_| {
         arrived.track();
-        let Some(m) = model() else {
-            return (Count::default(), Basis::Approximate);
-        };
         let mut live = live.lock().unwrap_or_else(|e| e.into_inner());
-        text.with(|t| live.count(&m, t))
+        match &text {
+            TurnText::Whole(whole) => whole.with(|t| live.set(t)),
+            TurnText::Typed(t) => t.track(),
+        }
+        match model() {
+            Some(m) => live.count(&m),
+            None => (Count::default(), Basis::Approximate),
+        }
     });
     (count, error)
 }

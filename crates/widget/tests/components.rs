@@ -742,3 +742,102 @@ async fn live_estimate_counts_a_chat_turn_as_it_is_typed() {
         assert!(line.contains(expect[1]), "{line}");
     }
 }
+
+/// Types into a textarea as a browser does: `beforeinput`, the edit, `input`.
+fn type_into(area: &web_sys::Element, start: u32, end: u32, inserted: &str) {
+    let f = js_sys::Function::new_with_args(
+        "area, start, end, inserted",
+        "area.setSelectionRange(end, end);
+         const init = { inputType: inserted ? 'insertText' : 'deleteContentBackward', data: inserted || null };
+         area.setSelectionRange(start, end);
+         area.dispatchEvent(new InputEvent('beforeinput', init));
+         area.setRangeText(inserted, start, end, 'end');
+         area.dispatchEvent(new InputEvent('input', init));",
+    );
+    let args = js_sys::Array::of4(area, &start.into(), &end.into(), &inserted.into());
+    f.apply(&wasm_bindgen::JsValue::NULL, &args).unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn a_followed_field_is_counted_edit_by_edit_and_stays_equal_to_its_value() {
+    use creditkit_widget::tokens::TypedText;
+    let doc = document();
+    let area = doc.create_element("textarea").unwrap();
+    doc.body().unwrap().append_child(&area).unwrap();
+    let value = |a: &web_sys::Element| a.unchecked_ref::<web_sys::HtmlTextAreaElement>().value();
+    area.unchecked_ref::<web_sys::HtmlTextAreaElement>()
+        .set_value("hello 🙂 world");
+    let typed = TypedText::default();
+    let following = creditkit_widget::typing::follow_edits(&area, &typed);
+    assert_eq!(typed.text(), "hello 🙂 world");
+    // Typing, deleting backwards, replacing a selection, an emoji, a char typed after the
+    // same char (the diff may place it either side), text at both ends.
+    for (start, end, inserted) in [
+        (5, 5, ","),
+        (14, 15, ""),
+        (0, 5, "Hi"),
+        (2, 2, "🙂"),
+        (4, 4, "l"),
+        (4, 5, ""),
+        (0, 0, "> "),
+    ] {
+        type_into(&area, start, end, inserted);
+        assert_eq!(
+            typed.text(),
+            value(&area),
+            "after {start}..{end} ← {inserted:?}"
+        );
+    }
+    // One emoji for another sharing its first UTF-16 unit: the edit would split a pair,
+    // so the whole text is taken instead.
+    let at = value(&area)
+        .encode_utf16()
+        .position(|u| u == 0xD83D)
+        .unwrap() as u32;
+    type_into(&area, at, at + 2, "🙃");
+    assert_eq!(typed.text(), value(&area));
+    // A script sets the value (no event); the next keystroke starts from it.
+    area.unchecked_ref::<web_sys::HtmlTextAreaElement>()
+        .set_value("set by the page");
+    type_into(&area, 15, 15, "!");
+    assert_eq!(typed.text(), "set by the page!");
+    // The page's code sets both the field and the count's text (as a chat box does
+    // after sending): the next keystroke starts from the field, not the old text.
+    area.unchecked_ref::<web_sys::HtmlTextAreaElement>()
+        .set_value("a");
+    type_into(&area, 1, 1, "b");
+    assert_eq!(typed.text(), "ab");
+    area.unchecked_ref::<web_sys::HtmlTextAreaElement>()
+        .set_value("xxxxxxxxab");
+    typed.set("xxxxxxxxab");
+    type_into(&area, 10, 10, "c");
+    assert_eq!(typed.text(), "xxxxxxxxabc");
+    area.unchecked_ref::<web_sys::HtmlTextAreaElement>()
+        .set_value("set by the page!");
+    typed.set("set by the page!");
+    // Dropped: no longer followed.
+    drop(following);
+    type_into(&area, 0, 0, "x");
+    assert_eq!(typed.text(), "set by the page!");
+
+    // In a LiveEstimate: the count follows the typing.
+    let el = host();
+    let credits = credits_with(KAPPAX);
+    let request = Signal::derive(|| {
+        Some(Request::single(
+            Item::new("chat_turn").param("model", "kappax-agent"),
+        ))
+    });
+    let _h = mount_to(el.clone(), move || {
+        provide_context(credits);
+        view! { <LiveEstimate request=request text=typed/> }
+    });
+    let _following = creditkit_widget::typing::follow_edits(&area, &typed);
+    tick().await;
+    let before = text(&el, ".ck-estimate-tokens");
+    type_into(&area, 0, 0, "a much longer message than before, ");
+    tick().await;
+    let after = text(&el, ".ck-estimate-tokens");
+    assert_ne!(before, after);
+    assert_eq!(typed.text(), value(&area));
+}
