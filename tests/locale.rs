@@ -78,6 +78,18 @@ pub(crate) async fn a_french_page_reads_french(c: &Client, env: &Env) -> Result<
         t.contains("Votre formule") && t.contains("Quand vos crédits expirent")
     })
     .await?;
+    // The panels' code was fetched when they were first shown, a part per group.
+    let fetched = crate::js(
+        c,
+        "return performance.getEntriesByType('resource').map((e) => e.name.split('/').pop())
+             .filter((n) => n.startsWith('split_')).map((n) => n.split('_')[1]).sort();",
+    )
+    .await?;
+    if fetched != serde_json::json!(["alerts", "buy", "plan"]) {
+        return Err(format!(
+            "the French page's panels fetched the parts {fetched}"
+        ));
+    }
     wait_text(c, "#buy", "the French buy panel", |t| {
         t.contains("Acheter des crédits")
             && t.contains("le crédit")

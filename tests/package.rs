@@ -138,16 +138,24 @@ pub(crate) fn build_scratch_app(work: &Path, site: &Path) -> String {
         ])
         .arg(format!("--outdir={}", out.display()))
         .current_dir(&app));
-    // Each package's init() finds its wasm next to the bundle.
-    for (package, wasm) in [
-        ("widget", "creditkit_bg.wasm"),
-        ("estimator", "creditkit_estimator_bg.wasm"),
-        ("estimator", "creditkit_token_counter_bg.wasm"),
-    ] {
+    // Each package's init() finds its wasm next to the bundle, and so do the embed's
+    // parts (fetched when a group is first shown): every .wasm of each package.
+    let mut copied = 0;
+    for package in ["widget", "estimator"] {
         let installed = app.join("node_modules/@creditkit").join(package);
-        std::fs::copy(installed.join(wasm), out.join(wasm))
-            .unwrap_or_else(|e| panic!("{}: {e}", installed.join(wasm).display()));
+        for entry in std::fs::read_dir(&installed).unwrap() {
+            let wasm = entry.unwrap().path();
+            if wasm.extension().and_then(|e| e.to_str()) == Some("wasm") {
+                std::fs::copy(&wasm, out.join(wasm.file_name().unwrap()))
+                    .unwrap_or_else(|e| panic!("{}: {e}", wasm.display()));
+                copied += 1;
+            }
+        }
     }
+    assert!(
+        copied > 3,
+        "the packages hold {copied} wasm files: no parts?"
+    );
     std::fs::write(out.join("index.html"), INDEX_HTML).unwrap();
     let names: Vec<_> = tarballs
         .iter()
@@ -249,6 +257,17 @@ async fn first_estimate_median(
         .await?;
         let n = |i: usize| v[i].as_f64().unwrap_or(f64::NAN);
         runs.push((n(2), n(0), n(1)));
+        // The plain page shows only the first screen (balance, estimate, confirm): the
+        // parts of the other groups are never fetched.
+        let parts = crate::js(
+            c,
+            "return performance.getEntriesByType('resource').map((e) => e.name)
+                 .filter((n) => /\\/(split|chunk)_[^/]*\\.wasm$/.test(n));",
+        )
+        .await?;
+        if path.starts_with("/www/") && parts.as_array().is_none_or(|p| !p.is_empty()) {
+            return Err(format!("the first screen fetched the parts {parts}"));
+        }
         if runs.len() == 5 {
             println!(
                 "first estimate, the last load's requests (start–end ms): {}",

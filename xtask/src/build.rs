@@ -28,7 +28,7 @@ pub(crate) fn build_page(root: &Path) -> Result<String> {
     for entry in std::fs::read_dir(root.join("dist"))? {
         let wasm = entry?.path();
         if wasm.extension().and_then(|e| e.to_str()) == Some("wasm") {
-            wasm_opt(&config, &path, &wasm, &wasm, false)?;
+            optimise(&config, &path, &wasm, &wasm, false, &[])?;
         }
     }
     build_embed(root, &config, &path)?;
@@ -51,9 +51,13 @@ pub(crate) fn build_embed(root: &Path, config: &WasmConfig, path: &str) -> Resul
     for module in &config.modules {
         let (package, dir, name) = (&module.package, &module.dir, &module.name);
         step(&format!("building {dir}/{name}.js ({package})"));
-        let built = cargo_wasm(root, config, package, &module.features)?;
         let out = root.join("dist").join(dir);
-        bindgen_and_opt(root, config, path, &built, &out, name)?;
+        if module.split {
+            crate::split::build_split(root, config, path, &esbuild, module, &out)?;
+        } else {
+            let built = cargo_wasm(root, config, package, &module.features)?;
+            bindgen_and_opt(root, config, path, &built, &out, name, &[])?;
+        }
         minify_js(&esbuild, &out.join(format!("{name}.js")))?;
     }
     std::fs::copy(
@@ -89,8 +93,9 @@ pub(crate) fn cargo_wasm(
     Ok(config.built_wasm(root, package))
 }
 
-/// wasm-bindgen (`--target web`) into `out` as `{name}.js` + `{name}_bg.wasm`, then
-/// wasm-opt in place with `wasm.toml`'s settings, so every module is built alike.
+/// wasm-bindgen (`--target web`, and `bindgen_args`) into `out` as `{name}.js` +
+/// `{name}_bg.wasm`, then wasm-opt in place with `wasm.toml`'s settings, so every module
+/// is built alike.
 pub(crate) fn bindgen_and_opt(
     root: &Path,
     config: &WasmConfig,
@@ -98,9 +103,12 @@ pub(crate) fn bindgen_and_opt(
     built: &Path,
     out: &Path,
     name: &str,
+    bindgen_args: &[&str],
 ) -> Result<()> {
     run(Command::new("wasm-bindgen")
-        .args(["--target", "web", "--out-name", name, "--out-dir"])
+        .args(["--target", "web", "--out-name", name])
+        .args(bindgen_args)
+        .arg("--out-dir")
         .arg(out)
         .arg(built)
         .env("PATH", path))?;
@@ -108,13 +116,21 @@ pub(crate) fn bindgen_and_opt(
     // A copy with function names, for the per-crate table, outside what is served.
     let named = named_copy(root, name);
     std::fs::create_dir_all(named.parent().context("named copy's directory")?)?;
-    wasm_opt(config, path, &wasm, &named, true)?;
-    wasm_opt(config, path, &wasm, &wasm, false)
+    optimise(config, path, &wasm, &named, true, &[])?;
+    optimise(config, path, &wasm, &wasm, false, &[])
 }
 
-/// wasm-opt with `wasm.toml`'s level and passes, `names` kept or not.
-fn wasm_opt(config: &WasmConfig, path: &str, from: &Path, to: &Path, names: bool) -> Result<()> {
+/// wasm-opt with `wasm.toml`'s level and passes (and `extra`), `names` kept or not.
+pub(crate) fn optimise(
+    config: &WasmConfig,
+    path: &str,
+    from: &Path,
+    to: &Path,
+    names: bool,
+    extra: &[&str],
+) -> Result<()> {
     let mut opt = Command::new("wasm-opt");
+    opt.args(extra);
     opt.arg(format!("-O{}", config.wasm_opt.level))
         .arg(from)
         .arg("-o")
@@ -130,13 +146,16 @@ fn wasm_opt(config: &WasmConfig, path: &str, from: &Path, to: &Path, names: bool
 /// Minifies wasm-bindgen's glue in place with esbuild (ES module in, ES module out;
 /// `new URL("…_bg.wasm", import.meta.url)` stays as bundlers look for it). Its first
 /// line, the `@ts-self-types` pointer to the declarations, is kept.
-fn minify_js(esbuild: &Path, js: &Path) -> Result<()> {
+pub(crate) fn minify_js(esbuild: &Path, js: &Path) -> Result<()> {
     let text = std::fs::read_to_string(js).with_context(|| format!("reading {}", js.display()))?;
     let first = text.lines().next().unwrap_or_default();
     let minified = js.with_extension("min.js");
     let mut cmd = Command::new(esbuild);
     cmd.arg(js)
         .args(["--minify", "--format=esm", "--log-level=warning"])
+        // A split module's glue names `./__wasm_split.js` once per part it imports (the
+        // same module each time): harmless, and not ours to fix.
+        .arg("--log-override:duplicate-object-key=silent")
         .arg(format!("--outfile={}", minified.display()));
     if first.starts_with("/* @ts-self-types=") {
         cmd.arg(format!("--banner:js={first}"));

@@ -51,6 +51,10 @@ pub(crate) struct WasmOpt {
 pub(crate) struct ToolVersions {
     pub(crate) trunk: String,
     pub(crate) binaryen: String,
+    /// `wasm_split_cli_support`'s `wasm-split-cli`, which splits a module at its
+    /// `#[lazy]` functions.
+    #[serde(rename = "wasm-split")]
+    pub(crate) wasm_split: String,
 }
 
 /// A module embedders ship: `package` (with `features`) into `dist/{dir}/{name}.js`.
@@ -65,6 +69,10 @@ pub(crate) struct Module {
     /// Loaded by its package when first needed, not with the first screen.
     #[serde(default)]
     pub(crate) lazy: bool,
+    /// Split at its `#[lazy]` functions into a first-screen module and parts fetched
+    /// when first shown (wasm-split; `xtask/src/split.rs`).
+    #[serde(default)]
+    pub(crate) split: bool,
 }
 
 impl WasmConfig {
@@ -119,10 +127,7 @@ impl WasmConfig {
         root: &Path,
         cmd: &'c mut std::process::Command,
     ) -> &'c mut std::process::Command {
-        let flags_var = format!(
-            "CARGO_TARGET_{}_RUSTFLAGS",
-            self.build.target.to_uppercase().replace('-', "_")
-        );
+        let flags_var = self.rustflags_var();
         cmd.env("RUSTUP_TOOLCHAIN", &self.toolchain.channel)
             .env("CARGO_TARGET_DIR", self.target_dir(root))
             .env("CARGO_UNSTABLE_BUILD_STD", self.build.build_std.join(","))
@@ -131,6 +136,40 @@ impl WasmConfig {
                 self.build.build_std_features.join(","),
             )
             .env(flags_var, self.build.rustflags.join(" "))
+    }
+
+    /// [`Self::shipped_build`] for a module split at its `#[lazy]` functions: the linker
+    /// keeps its relocations (the splitter reads them), in a target directory of its own
+    /// (other flags would rebuild std in the shared one each time).
+    pub(crate) fn shipped_split_build<'c>(
+        &self,
+        root: &Path,
+        cmd: &'c mut std::process::Command,
+    ) -> &'c mut std::process::Command {
+        let mut flags = self.build.rustflags.clone();
+        flags.push("-Clink-arg=--emit-relocs".into());
+        self.shipped_build(root, cmd)
+            .env("CARGO_TARGET_DIR", self.split_target_dir(root))
+            .env(self.rustflags_var(), flags.join(" "))
+    }
+
+    fn split_target_dir(&self, root: &Path) -> PathBuf {
+        target_dir(root).join(format!("{}-split", self.build.target_subdir))
+    }
+
+    fn rustflags_var(&self) -> String {
+        format!(
+            "CARGO_TARGET_{}_RUSTFLAGS",
+            self.build.target.to_uppercase().replace('-', "_")
+        )
+    }
+
+    /// Where cargo puts what [`Self::shipped_split_build`] built of `package`.
+    pub(crate) fn built_split_wasm(&self, root: &Path, package: &str) -> PathBuf {
+        self.split_target_dir(root)
+            .join(&self.build.target)
+            .join(&self.build.profile)
+            .join(format!("{}.wasm", package.replace('-', "_")))
     }
 
     /// Where cargo puts what [`Self::shipped_build`] built of `package`.

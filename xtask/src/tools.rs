@@ -175,6 +175,21 @@ pub(crate) fn ensure_page_tools(root: &Path, config: &WasmConfig) -> Result<Stri
             .arg(&config.tools.trunk)
             .env_remove("CARGO_TARGET_DIR"))?;
     }
+    // It prints no version: each version has its own directory.
+    let wasm_split = cache_dir().join(format!("wasm-split-{}", config.tools.wasm_split));
+    if !wasm_split.join("bin/wasm-split-cli").exists() {
+        step(&format!(
+            "installing wasm-split-cli {} (wasm_split_cli_support, a minute or two, once)",
+            config.tools.wasm_split
+        ));
+        run(Command::new("cargo")
+            .args(["install", "--locked", "wasm_split_cli_support"])
+            .args(["--features", "build-binary", "--version"])
+            .arg(&config.tools.wasm_split)
+            .arg("--root")
+            .arg(&wasm_split)
+            .env_remove("CARGO_TARGET_DIR"))?;
+    }
     let binaryen = cache_dir().join("binaryen");
     let wasm_opt = binaryen.join("node_modules/.bin/wasm-opt");
     if !answers(
@@ -188,9 +203,10 @@ pub(crate) fn ensure_page_tools(root: &Path, config: &WasmConfig) -> Result<Stri
         )?;
     }
     Ok(format!(
-        "{}:{}:{}",
+        "{}:{}:{}:{}",
         bin.display(),
         binaryen.join("node_modules/.bin").display(),
+        wasm_split.join("bin").display(),
         std::env::var("PATH").unwrap_or_default()
     ))
 }

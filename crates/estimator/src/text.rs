@@ -113,16 +113,54 @@ pub fn estimate_text(e: &Estimate) -> String {
     }
 }
 
-/// `value` formatted by the browser's `Intl.NumberFormat` with `options`.
+/// `value` formatted by the browser's `Intl.NumberFormat` with `options`. A formatter is
+/// made once per locale and options and kept: making one costs tens of µs, which a live
+/// estimate would pay on every keystroke.
 #[cfg(target_arch = "wasm32")]
 pub fn intl_number(options: &[(&str, wasm_bindgen::JsValue)], value: f64) -> Option<String> {
-    let o = js_sys::Object::new();
-    for (k, v) in options {
-        let _ = js_sys::Reflect::set(&o, &(*k).into(), v);
+    thread_local! {
+        /// (locale tag and options, the formatter's `format`), most recent last.
+        static FORMATS: RefCell<Vec<(String, js_sys::Function)>> = const { RefCell::new(Vec::new()) };
     }
-    let locales = js_sys::Array::of1(&locale_tag().into());
-    let f = js_sys::Intl::NumberFormat::new(&locales, &o);
-    f.format().call1(&f, &value.into()).ok()?.as_string()
+    let tag = locale_tag();
+    let mut key = tag.clone();
+    for (k, v) in options {
+        key.push_str(&format!(
+            ";{k}={}",
+            v.as_string()
+                .or_else(|| v.as_f64().map(|n| n.to_string()))
+                .unwrap_or_default()
+        ));
+    }
+    let known = FORMATS.with(|f| {
+        f.borrow()
+            .iter()
+            .find(|(k, _)| *k == key)
+            .map(|(_, f)| f.clone())
+    });
+    let format = match known {
+        Some(format) => format,
+        None => {
+            let o = js_sys::Object::new();
+            for (k, v) in options {
+                let _ = js_sys::Reflect::set(&o, &(*k).into(), v);
+            }
+            let locales = js_sys::Array::of1(&tag.into());
+            let format = js_sys::Intl::NumberFormat::new(&locales, &o).format();
+            FORMATS.with(|f| {
+                let mut f = f.borrow_mut();
+                if f.len() >= 16 {
+                    f.remove(0);
+                }
+                f.push((key, format.clone()));
+            });
+            format
+        }
+    };
+    format
+        .call1(&JsValue::NULL, &value.into())
+        .ok()?
+        .as_string()
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! The embeddable components. Each reads [`Credits`] from context.
 
 use creditkit_api::{BalanceState, TransactionKind};
-use creditkit_pricing::{Estimate, Request};
+use creditkit_pricing::Request;
 use leptos::html;
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
@@ -130,7 +130,7 @@ pub fn LowBalanceBanner(
         _ => None,
     }
     };
-    view! { {banner} {move || buying.get().then(|| view! { <crate::account::BuyCredits/> })} }
+    view! { {banner} {move || buying.get().then(|| crate::lazy::loaded(crate::lazy::buy))} }
 }
 
 /// The cost of `request`, recomputed locally by the pricing engine whenever it changes —
@@ -211,6 +211,31 @@ pub fn LiveEstimate(
             mark_first_estimate();
         }
     });
+    // The structure is rebuilt only when the state changes (loading, priced, refused);
+    // while typing, only the amount's and the count's text change in place.
+    let state = Memo::new(move |_| {
+        result.with(|r| match r {
+            None => 0u8,
+            Some(Ok(_)) => 1,
+            Some(Err(_)) => 2,
+        })
+    });
+    let amount = move || {
+        result.with(|r| match r {
+            Some(Ok(e)) => estimate_text(e),
+            _ => String::new(),
+        })
+    };
+    let refusal = move || {
+        result.with(|r| match r {
+            Some(Err(message)) => message.clone(),
+            _ => String::new(),
+        })
+    };
+    let exceeds = Memo::new(move |_| {
+        let max = result.with(|r| r.as_ref()?.as_ref().ok().map(|e| e.max_millicredits))?;
+        Some(max > credits.available_millicredits()?)
+    });
     view! {
         <div
             class="ck-estimate"
@@ -218,16 +243,16 @@ pub fn LiveEstimate(
             data-min=move || result.with(|r| r.as_ref().and_then(|r| r.as_ref().ok()).map(|e| e.min_millicredits.to_string()))
             data-max=move || result.with(|r| r.as_ref().and_then(|r| r.as_ref().ok()).map(|e| e.max_millicredits.to_string()))
         >
-            {move || result.with(|r| match r {
-                None => view! { <span class="ck-estimate-loading">"…"</span> }.into_any(),
-                Some(Ok(e)) => view! {
+            {move || match state.get() {
+                0 => view! { <span class="ck-estimate-loading">"…"</span> }.into_any(),
+                1 => view! {
                     <span class="ck-estimate-label">{label.clone()}{words().colon}</span>
-                    <strong class="ck-estimate-amount">{estimate_text(e)}</strong>
+                    <strong class="ck-estimate-amount">{amount}</strong>
                     <span class="ck-estimate-tokens">{tokens_line}</span>
-                    <Exceeds estimate=e.clone()/>
+                    {move || (exceeds.get() == Some(true)).then(|| view! { <span class="ck-estimate-warning">{words().more_than_balance}</span> })}
                 }.into_any(),
-                Some(Err(message)) => view! { <span class="ck-estimate-error">{message.clone()}</span> }.into_any(),
-            })}
+                _ => view! { <span class="ck-estimate-error">{refusal}</span> }.into_any(),
+            }}
         </div>
     }
 }
@@ -242,16 +267,6 @@ fn mark_first_estimate() {
     }
     if let Some(p) = w.performance() {
         let _ = js_sys::Reflect::set(&w, &key, &p.now().into());
-    }
-}
-
-#[component]
-fn Exceeds(estimate: Estimate) -> impl IntoView {
-    let credits = Credits::get();
-    move || {
-        let available = credits.available_millicredits()?;
-        (estimate.max_millicredits > available)
-            .then(|| view! { <span class="ck-estimate-warning">{words().more_than_balance}</span> })
     }
 }
 

@@ -38,6 +38,8 @@ pub struct Words {
     // Live estimate.
     /// After a label: ": " in English, " : " in French.
     pub colon: &'static str,
+    /// Shown while a part of the widget is being fetched (see `lazy.rs`).
+    pub loading_part: &'static str,
     pub estimated_cost: &'static str,
     pub cost: &'static str,
     pub run: &'static str,
@@ -286,6 +288,7 @@ pub static EN: Words = Words {
     almost_out: |l| format!("Almost out of credits: {l} left."),
     add_credits: "Add credits",
     colon: ": ",
+    loading_part: "Loading…",
     estimated_cost: "Estimated cost",
     cost: "Cost",
     run: "Run",
@@ -539,6 +542,7 @@ pub static FR: Words = Words {
     almost_out: |l| format!("Presque plus de crédits : il reste {l}."),
     add_credits: "Ajouter des crédits",
     colon: "\u{a0}: ",
+    loading_part: "Chargement…",
     estimated_cost: "Coût estimé",
     cost: "Coût",
     run: "Lancer",

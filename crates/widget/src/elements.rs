@@ -42,15 +42,12 @@ use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-use crate::account::{
-    AgentCards, BuyCredits, EarningsPanel, LowBalanceAlerts, PlanAllowance, PriceChangeNotice,
-    WalletSwitcher,
-};
 use crate::client::Client;
 use crate::components::{
     BalanceBadge, ConfirmDialog, InsufficientPrompt, LiveEstimate, LowBalanceBanner,
 };
 use crate::copy::words;
+use crate::lazy::{self, loaded};
 use crate::shared::Lease;
 use crate::state::{Credits, Flow};
 use crate::tokens::TypedText;
@@ -106,6 +103,10 @@ impl Mounted {
 const COMMON: &[&str] = &["api", "token", "wallet"];
 
 pub(crate) fn register() {
+    // Elements already in the page mount as soon as they are defined, and a shared
+    // state starts loading before its first view mounts (which is where Leptos would
+    // set up its executor): set it up first.
+    let _ = any_spawner::Executor::init_wasm_bindgen();
     define("creditkit-balance", &["variant", "banner"], mount_balance);
     define(
         "creditkit-estimate",
@@ -113,43 +114,35 @@ pub(crate) fn register() {
         mount_estimate,
     );
     define("creditkit-confirm", &["request", "label"], mount_confirm);
-    define("creditkit-buy", &[], |el| {
-        mount_panel(el, || view! { <BuyCredits/> }.into_any())
-    });
-    define("creditkit-plan", &[], |el| {
-        mount_panel(el, || view! { <PlanAllowance/> }.into_any())
-    });
+    // The other groups are fetched when first shown (see `lazy.rs`).
+    define("creditkit-buy", &[], |el| mount_panel(el, lazy::buy));
+    define("creditkit-plan", &[], |el| mount_panel(el, lazy::plan));
     define("creditkit-subscription", &[], |el| {
-        mount_panel(el, || {
-            view! { <crate::subscription::SubscriptionPanel/> }.into_any()
-        })
+        mount_panel(el, lazy::subscription)
     });
-    define("creditkit-notice", &[], |el| {
-        mount_panel(el, || view! { <PriceChangeNotice/> }.into_any())
-    });
+    define("creditkit-notice", &[], |el| mount_panel(el, lazy::notice));
     define("creditkit-wallets", &[], |el| {
-        mount_panel(el, || view! { <WalletSwitcher/> }.into_any())
+        mount_panel(el, lazy::wallets)
     });
-    define("creditkit-alerts", &[], |el| {
-        mount_panel(el, || view! { <LowBalanceAlerts/> }.into_any())
-    });
-    define("creditkit-agents", &[], |el| {
-        mount_panel(el, || view! { <AgentCards/> }.into_any())
-    });
+    define("creditkit-alerts", &[], |el| mount_panel(el, lazy::alerts));
+    define("creditkit-agents", &[], |el| mount_panel(el, lazy::agents));
     define("creditkit-earnings", &[], |el| {
-        mount_panel(el, || view! { <EarningsPanel/> }.into_any())
+        mount_panel(el, lazy::earnings)
     });
 }
 
 /// An element that shows one component over its caller's shared state.
-fn mount_panel(el: web_sys::HtmlElement, panel: fn() -> AnyView) -> Mounted {
+fn mount_panel<Fut>(el: web_sys::HtmlElement, panel: fn() -> Fut) -> Mounted
+where
+    Fut: std::future::Future<Output = AnyView> + Send + 'static,
+{
     let host: web_sys::Element = el.clone().unchecked_into();
     let lease = Lease::take(client_of(&host), signed_in(&host));
     let credits = lease.credits;
     credits.set_events_target(host.clone().into());
     let handle = mount_to(el, move || {
         provide_context(credits);
-        panel()
+        loaded(panel)
     });
     Mounted {
         handle: Some(Box::new((handle, lease))),

@@ -19,6 +19,7 @@ mod elements;
 mod follow;
 pub mod format;
 pub mod history;
+mod lazy;
 pub mod payouts;
 mod shared;
 mod state;

@@ -38,6 +38,11 @@ pub struct LiveCount {
 }
 
 impl LiveCount {
+    /// The exact count, once an encoding holds the text.
+    fn exact_total(&self) -> Option<u64> {
+        self.incremental.as_ref().map(Incremental::count)
+    }
+
     /// The text as counted.
     pub fn text(&self) -> &str {
         self.incremental
@@ -130,7 +135,11 @@ impl From<TypedText> for TurnText {
 #[derive(Clone, Copy)]
 pub struct TypedText {
     live: leptos::prelude::StoredValue<Arc<Mutex<LiveCount>>>,
+    /// Bumped on every change of the text.
     changed: leptos::prelude::RwSignal<u64>,
+    /// Bumped when the count may have changed: an exact count that stayed the same (most
+    /// keystrokes inside a word) wakes nothing, so the estimate is not priced again.
+    recount: leptos::prelude::RwSignal<u64>,
 }
 
 impl Default for TypedText {
@@ -138,6 +147,7 @@ impl Default for TypedText {
         TypedText {
             live: leptos::prelude::StoredValue::new(Arc::default()),
             changed: leptos::prelude::RwSignal::new(0),
+            recount: leptos::prelude::RwSignal::new(0),
         }
     }
 }
@@ -150,8 +160,16 @@ impl TypedText {
 
     fn with<R>(&self, f: impl FnOnce(&mut LiveCount) -> R) -> R {
         use leptos::prelude::Update;
-        let r = f(&mut self.live().lock().unwrap_or_else(|e| e.into_inner()));
+        let live = self.live();
+        let mut live = live.lock().unwrap_or_else(|e| e.into_inner());
+        let before = live.exact_total();
+        let r = f(&mut live);
+        let after = live.exact_total();
+        drop(live);
         self.changed.try_update(|n| *n += 1);
+        if before.is_none() || before != after {
+            self.recount.try_update(|n| *n += 1);
+        }
         r
     }
 
@@ -169,6 +187,12 @@ impl TypedText {
     pub fn track(&self) {
         use leptos::prelude::Track;
         self.changed.track();
+    }
+
+    /// Subscribes the running memo to every change that may change the count.
+    fn track_count(&self) {
+        use leptos::prelude::Track;
+        self.recount.track();
     }
 
     /// The text as counted.
@@ -221,7 +245,7 @@ pub fn live_count(
         let mut live = live.lock().unwrap_or_else(|e| e.into_inner());
         match &text {
             TurnText::Whole(whole) => whole.with(|t| live.set(t)),
-            TurnText::Typed(t) => t.track(),
+            TurnText::Typed(t) => t.track_count(),
         }
         match model() {
             Some(m) => live.count(&m),
