@@ -10,6 +10,7 @@ mod package;
 mod phases;
 mod size;
 mod split;
+mod wasm;
 mod tools;
 
 use std::path::{Path, PathBuf};
@@ -17,7 +18,8 @@ use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 
-use crate::build::{bindgen_and_opt, build_page, cargo_wasm, named_copy, served_files};
+use crate::build::{build_page, cargo_wasm, served_files};
+use crate::wasm::{bindgen_and_opt, named_copy};
 use crate::config::{target_dir, WasmConfig};
 use crate::phases::Phases;
 

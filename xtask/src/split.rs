@@ -15,7 +15,7 @@ use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 
-use crate::build::{minify_js, optimise};
+use crate::wasm::{bindgen_and_opt, minify_js, optimise};
 use crate::config::{Module, WasmConfig};
 use crate::run;
 
@@ -59,7 +59,7 @@ pub(crate) fn build_split(
         .arg(&pieces)
         .env("PATH", path))?;
     let name = &module.name;
-    crate::build::bindgen_and_opt(
+    bindgen_and_opt(
         root,
         config,
         path,

@@ -206,10 +206,16 @@ pub fn LiveEstimate(
         })
     };
     let label = label.unwrap_or_else(|| words().estimated_cost.into());
-    Effect::new(move |_| {
-        if result.with(|r| matches!(r, Some(Ok(_)))) {
+    // Once marked, the effect reads nothing, so it never runs again (not per keystroke).
+    Effect::new(move |marked: Option<bool>| {
+        if marked == Some(true) {
+            return true;
+        }
+        let shown = result.with(|r| matches!(r, Some(Ok(_))));
+        if shown {
             mark_first_estimate();
         }
+        shown
     });
     // The structure is rebuilt only when the state changes (loading, priced, refused);
     // while typing, only the amount's and the count's text change in place.
