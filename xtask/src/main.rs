@@ -10,8 +10,8 @@ mod package;
 mod phases;
 mod size;
 mod split;
-mod wasm;
 mod tools;
+mod wasm;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -19,9 +19,9 @@ use std::process::Command;
 use anyhow::{bail, Context, Result};
 
 use crate::build::{build_page, cargo_wasm, served_files};
-use crate::wasm::{bindgen_and_opt, named_copy};
 use crate::config::{target_dir, WasmConfig};
 use crate::phases::Phases;
+use crate::wasm::{bindgen_and_opt, named_copy};
 
 const HELP: &str = "cargo xtask <command>
 

@@ -15,9 +15,9 @@ use std::process::Command;
 
 use anyhow::{bail, Context, Result};
 
-use crate::wasm::{bindgen_and_opt, minify_js, optimise};
 use crate::config::{Module, WasmConfig};
 use crate::run;
+use crate::wasm::{bindgen_and_opt, minify_js, optimise};
 
 /// Features wasm-opt must allow in a part: the main module says them in its target
 /// features section; a part has none.

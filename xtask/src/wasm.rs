@@ -85,4 +85,3 @@ pub(crate) fn minify_js(esbuild: &Path, js: &Path) -> Result<()> {
 pub(crate) fn named_copy(root: &Path, name: &str) -> PathBuf {
     target_dir(root).join(format!("size/{name}-named.wasm"))
 }
-
