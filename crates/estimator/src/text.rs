@@ -125,12 +125,12 @@ pub fn intl_number(options: &[(&str, wasm_bindgen::JsValue)], value: f64) -> Opt
     let tag = locale_tag();
     let mut key = tag.clone();
     for (k, v) in options {
-        key.push_str(&format!(
-            ";{k}={}",
-            v.as_string()
-                .or_else(|| v.as_f64().map(|n| n.to_string()))
-                .unwrap_or_default()
-        ));
+        // Options are words or small whole numbers: no float formatting compiled in.
+        let value = v
+            .as_string()
+            .or_else(|| v.as_f64().map(|n| (n as i64).to_string()))
+            .unwrap_or_default();
+        key.push_str(&format!(";{k}={value}"));
     }
     let known = FORMATS.with(|f| {
         f.borrow()
