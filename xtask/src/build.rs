@@ -59,7 +59,10 @@ pub(crate) fn build_embed(root: &Path, config: &WasmConfig, path: &str) -> Resul
             let built = cargo_wasm(root, config, package, &module.features)?;
             bindgen_and_opt(root, config, path, &built, &out, name, &[])?;
         }
-        minify_js(&esbuild, &out.join(format!("{name}.js")))?;
+        minify_js(&esbuild, &out.join(format!("{name}.js")), true)?;
+        // Bundled into the glue: not shipped beside it.
+        let _ = std::fs::remove_dir_all(out.join("snippets"));
+        let _ = std::fs::remove_file(out.join("__wasm_split.js"));
     }
     std::fs::copy(
         root.join("crates/widget/style/creditkit.css"),
@@ -73,7 +76,8 @@ pub(crate) fn build_embed(root: &Path, config: &WasmConfig, path: &str) -> Resul
             root.join("dist/estimator").join(file),
         )?;
     }
-    minify_js(&esbuild, &root.join("dist/estimator/index.js"))?;
+    // Not bundled: it imports the estimator's glue, which pages may import too (one copy).
+    minify_js(&esbuild, &root.join("dist/estimator/index.js"), false)?;
     Ok(())
 }
 

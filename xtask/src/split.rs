@@ -82,7 +82,7 @@ pub(crate) fn build_split(
         }
     }
     std::fs::write(out.join("__wasm_split.js"), &js)?;
-    minify_js(esbuild, &out.join("__wasm_split.js"))?;
+    minify_js(esbuild, &out.join("__wasm_split.js"), false)?;
     std::fs::write(
         out.join("parts.json"),
         serde_json::to_string_pretty(&parts)? + "\n",

@@ -61,8 +61,11 @@ pub(crate) fn optimise(
 
 /// Minifies wasm-bindgen's glue in place with esbuild (ES module in, ES module out;
 /// `new URL("…_bg.wasm", import.meta.url)` stays as bundlers look for it). Its first
-/// line, the `@ts-self-types` pointer to the declarations, is kept.
-pub(crate) fn minify_js(esbuild: &Path, js: &Path) -> Result<()> {
+/// line, the `@ts-self-types` pointer to the declarations, is kept. With `bundle`, what
+/// it imports from its own directory (the `inline_js` snippets, a split module's
+/// loader) is bundled in: a page fetches one file before the module can start, not the
+/// glue and then each of its imports in turn.
+pub(crate) fn minify_js(esbuild: &Path, js: &Path, bundle: bool) -> Result<()> {
     let text = std::fs::read_to_string(js).with_context(|| format!("reading {}", js.display()))?;
     let first = text.lines().next().unwrap_or_default();
     let minified = js.with_extension("min.js");
@@ -73,6 +76,9 @@ pub(crate) fn minify_js(esbuild: &Path, js: &Path) -> Result<()> {
         // same module each time): harmless, and not ours to fix.
         .arg("--log-override:duplicate-object-key=silent")
         .arg(format!("--outfile={}", minified.display()));
+    if bundle {
+        cmd.arg("--bundle");
+    }
     if first.starts_with("/* @ts-self-types=") {
         cmd.arg(format!("--banner:js={first}"));
     }
