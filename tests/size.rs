@@ -14,10 +14,10 @@ use crate::dist;
 /// 31's account and chat took it from 186 to 235 KB, issues 31–33's panels to 258,081 B.
 /// Issue 35 split it at its component groups (`crates/widget/src/lazy.rs`, wasm-split):
 /// the first screen keeps Leptos, the engine, the wire types, the shared state and the
-/// words; each group is fetched when first shown: 259,160 → 218,415 B (wasm 209,717; the
-/// glue with the loader and snippets bundled in, 8,698), the groups 23–36 KB each with the
+/// words; each group is fetched when first shown: 259,160 → 219,914 B (wasm 211,205; the
+/// glue with the loader and snippets bundled in, 8,709), the groups 23–36 KB each with the
 /// chunks they share.
-const FIRST_SCREEN_GZIP_TODAY_BYTES: usize = 214 * 1024;
+const FIRST_SCREEN_GZIP_TODAY_BYTES: usize = 215 * 1024 + 512;
 /// Each group fetched when first shown (its part and the chunks it waits for): issue 35's
 /// target, 40 KB.
 const GROUP_GZIP_BUDGET_BYTES: usize = 40 * 1024;
