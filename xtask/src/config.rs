@@ -166,15 +166,16 @@ impl WasmConfig {
 
     /// Where cargo puts what [`Self::shipped_split_build`] built of `package`.
     pub(crate) fn built_split_wasm(&self, root: &Path, package: &str) -> PathBuf {
-        self.split_target_dir(root)
-            .join(&self.build.target)
-            .join(&self.build.profile)
-            .join(format!("{}.wasm", package.replace('-', "_")))
+        self.built_in(&self.split_target_dir(root), package)
     }
 
     /// Where cargo puts what [`Self::shipped_build`] built of `package`.
     pub(crate) fn built_wasm(&self, root: &Path, package: &str) -> PathBuf {
-        self.target_dir(root)
+        self.built_in(&self.target_dir(root), package)
+    }
+
+    fn built_in(&self, target_dir: &Path, package: &str) -> PathBuf {
+        target_dir
             .join(&self.build.target)
             .join(&self.build.profile)
             .join(format!("{}.wasm", package.replace('-', "_")))

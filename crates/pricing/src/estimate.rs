@@ -301,15 +301,25 @@ fn chosen_option<'a>(
     };
     match choices.get(choice) {
         Some(amount) => Ok((choice, amount.0)),
-        None => Err(err(
-            EstimateErrorKind::InvalidParam,
-            &at(params_path, param),
-            format!(
-                "unknown {param} `{choice}` (one of: {})",
-                known_list(choices.keys())
-            ),
-        )),
+        None => Err(unknown_choice(params_path, param, choice, choices)),
     }
+}
+
+/// `param` names `name`, which is not one of `known`'s keys.
+fn unknown_choice(
+    params_path: &str,
+    param: &str,
+    name: &str,
+    known: &Map<Millicredits>,
+) -> EstimateError {
+    err(
+        EstimateErrorKind::InvalidParam,
+        &at(params_path, param),
+        format!(
+            "unknown {param} `{name}` (one of: {})",
+            known_list(known.keys())
+        ),
+    )
 }
 
 /// A complexity range's price for one unit with its line's label: exact at the level
@@ -352,14 +362,7 @@ fn chosen_level<'a>(
     match value {
         ParamValue::Text(name) => match levels.get(name) {
             Some(a) => Ok((name.as_str(), a.0)),
-            None => Err(err(
-                EstimateErrorKind::InvalidParam,
-                &at(params_path, param),
-                format!(
-                    "unknown {param} `{name}` (one of: {})",
-                    known_list(levels.keys())
-                ),
-            )),
+            None => Err(unknown_choice(params_path, param, name, levels)),
         },
         other => Err(err(
             EstimateErrorKind::InvalidParam,
