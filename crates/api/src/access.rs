@@ -169,7 +169,7 @@ impl Op {
             Op::ManageWallets => "thresholds, extra wallets",
             Op::AssignPayee => "name the wallet an agent's add-ons are paid to",
             Op::Payout => "request a payout of earnings",
-            Op::Buy => "buy credits through checkout (members: their own wallet)",
+            Op::Buy => "buy credits through checkout, set auto top-up (members: their own wallet)",
             Op::MintSession => "mint a browser session",
             Op::ManageWorkspaces => "create / suspend workspaces, API keys",
             Op::ReadTeam => "see every member's usage and charges (members: their own)",

@@ -211,10 +211,17 @@ pub enum EventType {
     /// A card version was scheduled: the operator tells customers of the new prices.
     #[serde(rename = "card.scheduled")]
     CardScheduled,
+    /// An auto top-up was paid: its credits were granted.
+    #[serde(rename = "topup.succeeded")]
+    TopUpSucceeded,
+    /// An auto top-up's payment failed (declined, needs the customer, provider down);
+    /// it is tried again later, or the rule pauses (`data.paused`).
+    #[serde(rename = "topup.failed")]
+    TopUpFailed,
 }
 
 impl EventType {
-    pub const ALL: [EventType; 12] = [
+    pub const ALL: [EventType; 14] = [
         EventType::BalanceLow,
         EventType::BalanceCritical,
         EventType::BalanceEmpty,
@@ -227,6 +234,8 @@ impl EventType {
         EventType::CreditsRevoked,
         EventType::PayoutRequested,
         EventType::CardScheduled,
+        EventType::TopUpSucceeded,
+        EventType::TopUpFailed,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -243,6 +252,8 @@ impl EventType {
             EventType::CreditsRevoked => "credits.revoked",
             EventType::PayoutRequested => "payout.requested",
             EventType::CardScheduled => "card.scheduled",
+            EventType::TopUpSucceeded => "topup.succeeded",
+            EventType::TopUpFailed => "topup.failed",
         }
     }
 

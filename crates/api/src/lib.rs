@@ -11,6 +11,7 @@ pub mod admin;
 pub mod decode;
 mod encode;
 mod error;
+mod topup;
 
 use serde::{Deserialize, Serialize};
 
@@ -25,6 +26,7 @@ pub use creditkit_pricing::{
 };
 pub use decode::{from_json_text, FromJson};
 pub use error::{ApiError, ErrorCode};
+pub use topup::{AutoTopUp, AutoTopUpBounds, AutoTopUpRequest, AutoTopUpRule};
 
 /// Whose credits a wallet holds (Kopai keeps personal and organization wallets apart).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -148,6 +150,10 @@ pub struct CheckoutRequest {
     /// default: a "you can close this window" page.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub return_url: Option<String>,
+    /// Save the card for payments made without the buyer (auto top-up): Stripe's
+    /// `setup_future_usage=off_session`, which its page tells the buyer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub save_card: Option<bool>,
 }
 
 /// A checkout to open: the credits arrive when the provider confirms the payment

@@ -38,6 +38,7 @@ mod stream;
 mod subscriptions;
 pub mod testing;
 pub mod time;
+mod topups;
 mod wallet;
 mod workspaces;
 mod write;
@@ -68,6 +69,7 @@ pub use payouts::PayoutTransfer;
 pub use purchases::{CheckoutDraft, Paid, PaidPeriod};
 pub use subscriptions::{PeriodReason, PlanChange, SubscriptionUpdate};
 use time::Clock;
+pub use topups::{DueTopUp, TopUpOutcome, TOPUP_BACKOFF_MS, TOPUP_FAILURES_TO_PAUSE};
 pub(crate) use wallet::{Entry, WalletRow};
 pub(crate) use write::{Begun, Call};
 

@@ -8,7 +8,9 @@ use sqlx::Row;
 use crate::db::{later, Conn};
 use crate::signed::QuoteClaims;
 use crate::stream::{clamp_output, stream_price};
-use crate::wallet::{cycle_due, due_count, wallet_columns, wallet_from, wallet_from_row};
+use crate::wallet::{
+    cycle_due, due_count, wallet_columns, wallet_from, wallet_from_row, WALLET_COLUMNS,
+};
 use crate::{
     count_text, new_id, to_i64, to_u64, Ledger, LedgerError, Principal, Result, WalletRow,
 };
@@ -39,15 +41,20 @@ impl Ledger {
         .await?
         .ok_or_else(|| LedgerError::NotFound(format!("wallet `{wallet_id}`")))?;
         let w = wallet_from_row(&row)?;
-        let due = row.try_get::<i64, _>(12)? > 0 || cycle_due(&w, now);
+        let due = row.try_get::<i64, _>(WALLET_COLUMNS)? > 0 || cycle_due(&w, now);
         // The version pricing this wallet (`cards.rs`): the newest, unless it is
         // scheduled after the wallet's prices date from.
-        let from: Option<i64> = row.try_get(15)?;
+        let from: Option<i64> = row.try_get(WALLET_COLUMNS + 3)?;
         let basis = self.basis_for(&w, now, from).await?;
         let card = self
-            .card_at(&w.workspace_id, &row.try_get::<String, _>(13)?, from, basis)
+            .card_at(
+                &w.workspace_id,
+                &row.try_get::<String, _>(WALLET_COLUMNS + 1)?,
+                from,
+                basis,
+            )
             .await?;
-        let caps: i64 = row.try_get(14)?;
+        let caps: i64 = row.try_get(WALLET_COLUMNS + 2)?;
         let mut request = count_text(&card, &req.request)?;
         self.fill_agent_usage(p, &mut request).await?;
         let est = estimate(&card, &request).map_err(LedgerError::Estimate)?;

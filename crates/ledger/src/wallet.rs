@@ -29,6 +29,9 @@ pub(crate) struct WalletRow {
     pub(crate) low_mc: i64,
     pub(crate) critical_mc: i64,
     pub(crate) reported_available_mc: i64,
+    /// The auto top-up rule's threshold while it is armed (`topups.rs`): a save that
+    /// takes the available credits from at or above it to below decides a top-up.
+    pub(crate) topup_below_mc: Option<i64>,
     /// Charged minus refunded since the row was read: the next save adds it to
     /// `used_mc` in the same statement that writes the balance.
     pub(crate) used_delta_mc: i64,
@@ -46,6 +49,7 @@ struct Stored {
     plan_credits_mc: Option<i64>,
     cycle_anchor_ms: Option<i64>,
     cycle_index: Option<i64>,
+    topup_below_mc: Option<i64>,
 }
 
 impl WalletRow {
@@ -63,6 +67,7 @@ impl WalletRow {
             plan_credits_mc: self.plan_credits_mc,
             cycle_anchor_ms: self.cycle_anchor_ms,
             cycle_index: self.cycle_index,
+            topup_below_mc: self.topup_below_mc,
         }
     }
 }
@@ -132,7 +137,7 @@ impl Ledger {
         .await?
         .ok_or_else(|| LedgerError::NotFound(format!("wallet `{wallet_id}`")))?;
         let w = wallet_from_row(&row)?;
-        let due = cycle_due(&w, now) || row.try_get::<i64, _>(12)? > 0;
+        let due = cycle_due(&w, now) || row.try_get::<i64, _>(WALLET_COLUMNS)? > 0;
         Ok((w, due))
     }
 
@@ -166,9 +171,12 @@ impl Ledger {
                 w.id, w.balance_mc, w.held_mc
             )));
         }
+        // Before the new available amount is reported: the crossing is from the last one.
+        self.topup_on_crossing(tx, w).await?;
+        let now = w.to_store();
         later(tx, sqlx::query(
             "UPDATE wallets SET balance_mc = $1, held_mc = $2, plan_id = $3, plan_credits_mc = $4, cycle_anchor_ms = $5, cycle_index = $6, \
-             used_mc = used_mc + $8 WHERE id = $7",
+             used_mc = used_mc + $8, topup_below_mc = $9 WHERE id = $7",
         )
         .bind(w.balance_mc)
         .bind(w.held_mc)
@@ -178,6 +186,7 @@ impl Ledger {
         .bind(w.cycle_index)
         .bind(&w.id)
         .bind(w.used_delta_mc)
+        .bind(w.topup_below_mc)
         )
         .await?;
         w.used_delta_mc = 0;
@@ -565,10 +574,13 @@ macro_rules! wallet_columns {
     () => {
         "w.id, w.workspace_id, w.kind, w.owner_member_id, w.plan_id, w.plan_credits_mc, \
          w.cycle_anchor_ms, w.cycle_index, w.balance_mc, w.held_mc, \
-         s.low_threshold_mc, s.critical_threshold_mc"
+         s.low_threshold_mc, s.critical_threshold_mc, w.topup_below_mc"
     };
 }
 pub(crate) use wallet_columns;
+
+/// How many columns [`wallet_columns!`] reads: a statement's own columns after it start here.
+pub(crate) const WALLET_COLUMNS: usize = 13;
 
 /// The wallet `$1` with its workspace's thresholds.
 macro_rules! wallet_from {
@@ -623,6 +635,7 @@ pub(crate) fn wallet_from_row(r: &AnyRow) -> Result<WalletRow> {
         held_mc: r.try_get(9)?,
         low_mc: r.try_get(10)?,
         critical_mc: r.try_get(11)?,
+        topup_below_mc: r.try_get(12)?,
         reported_available_mc: r.try_get::<i64, _>(8)? - r.try_get::<i64, _>(9)?,
         used_delta_mc: 0,
         stored: Stored::default(),

@@ -28,6 +28,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/0016_scheduled_cards.sql"),
     include_str!("../../migrations/0017_plan_changes.sql"),
     include_str!("../../migrations/0018_payouts.sql"),
+    include_str!("../../migrations/0019_auto_topup.sql"),
 ];
 
 /// Brings the database's schema up to this build's, or refuses one that is newer.
