@@ -11,7 +11,7 @@ use creditkit_ledger::{Config, Ledger};
 use creditkit_server::payments::stripe::{Stripe, StripeConfig};
 use creditkit_server::payments::Payments;
 use creditkit_server::{
-    router, spawn_delivery_worker, spawn_sweeper, AppState, Options, Rate, RateLimits,
+    router, spawn_delivery_worker, spawn_sweeper, spawn_topup_worker, AppState, Options, Rate, RateLimits,
 };
 
 #[derive(Args)]
@@ -161,6 +161,9 @@ async fn serve(a: ServeArgs) -> Result<()> {
         static_dir: a.static_dir,
     };
     let mut state = AppState::with_limits(ledger.clone(), limits);
+    // Auto top-ups are charged through the provider: without one, no worker (a rule
+    // can be set, and its top-ups wait, due).
+    let mut _topups = None;
     if let (Some(secret_key), Some(webhook_secret)) = (a.stripe_secret_key, a.stripe_webhook_secret)
     {
         let config = StripeConfig {
@@ -175,8 +178,10 @@ async fn serve(a: ServeArgs) -> Result<()> {
             .public_url
             .filter(|u| u.starts_with("https://") || u.starts_with("http://"))
             .context("refusing to start: payments need --public-url, this API's public address as http(s)://… (the checkout's return page; a request's Host header is the caller's to set)")?;
+        let provider: Arc<Stripe> = Arc::new(Stripe::new(config));
+        _topups = Some(spawn_topup_worker(ledger.clone(), provider.clone()));
         state = state.with_payments(Payments {
-            provider: Arc::new(Stripe::new(config)),
+            provider,
             public_url,
             return_origins: options.cors_origins.clone(),
         });

@@ -37,6 +37,8 @@ pub struct CheckoutDraft {
     pub amount_minor: u64,
     /// ISO 4217, lower case as providers take it (`usd`).
     pub currency: String,
+    /// The buyer asked to save the card for auto top-up (a one-time payment only).
+    pub save_card: bool,
 }
 
 /// A payment the provider confirmed for a checkout.
@@ -150,6 +152,7 @@ impl Ledger {
             unit_amount_minor: unit,
             amount_minor: unit.saturating_mul(quantity),
             currency: currency.code.to_ascii_lowercase(),
+            save_card: req.save_card == Some(true) && !recurring,
         };
         self.write_one(call, sqlx::query(
             "INSERT INTO checkouts (id, workspace_id, wallet_id, member_id, provider, card_hash, pack_id, plan_id, quantity, credits_mc, amount_minor, currency, status, created_at_ms) \

@@ -39,6 +39,7 @@ pub(crate) fn routes() -> ApiRouter<AppState> {
         )
         .api_route("/workspaces/{ws}/sessions", post_with(create_session, doc(Some(Op::MintSession), "Mint a browser session for a member", &[E::InvalidParam])))
         .api_route("/workspaces/{ws}/balance", get_with(balance, doc(Some(Op::Read), "The workspace wallet's balance (or `wallet_id`'s)", &[])))
+        .api_route("/workspaces/{ws}/auto-top-up", get_with(get_topup_bounds, doc(Some(Op::ManageWorkspaces), "What the workspace's auto top-up rules may do: on or off, the most top-ups and money a month", &[])).put_with(put_topup_bounds, doc(Some(Op::ManageWorkspaces), "Set them: off stops every rule of the workspace from firing; lower limits apply to rules set before", &[E::InvalidParam])))
         .api_route("/workspaces/{ws}/grants", post_with(grant, doc(Some(Op::Grant), "Give credits with a reason", &[E::InvalidParam])))
         .api_route("/workspaces/{ws}/revocations", post_with(revoke, doc(Some(Op::Grant), "Take credits back with a reason", &[E::InvalidParam])))
         .api_route("/workspaces/{ws}/agents/{agent}/payee",
@@ -227,6 +228,25 @@ async fn balance(
 ) -> ApiResult<Balance> {
     let p = on(&s, &ws).await?;
     Ok(Json(s.ledger.balance(&p, q.wallet_id.as_deref()).await?))
+}
+
+async fn get_topup_bounds(
+    State(s): State<AppState>,
+    _: OperatorAuth,
+    Path(ws): Path<String>,
+) -> ApiResult<creditkit_api::AutoTopUpBounds> {
+    let p = on(&s, &ws).await?;
+    Ok(Json(s.ledger.topup_bounds(&p).await?))
+}
+
+async fn put_topup_bounds(
+    State(s): State<AppState>,
+    _: OperatorAuth,
+    Path(ws): Path<String>,
+    Body(bounds): Body<creditkit_api::AutoTopUpBounds>,
+) -> ApiResult<creditkit_api::AutoTopUpBounds> {
+    let p = on(&s, &ws).await?;
+    Ok(Json(s.ledger.set_topup_bounds(&p, &bounds).await?))
 }
 
 async fn grant(

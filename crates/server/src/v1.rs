@@ -59,6 +59,7 @@ pub(crate) fn routes() -> ApiRouter<AppState> {
         .api_route("/payout-account",
             get_with(crate::payments::payouts::get_account, doc(Some(Op::Read), "Whether the creator's account with the payment provider can receive payouts: none, pending or ready", &[])).post_with(crate::payments::payouts::post_account, doc(Some(Op::Payout), "Create the creator's connected account (Stripe Connect) if there is none; answers the provider's onboarding page to finish or resume", &[E::Forbidden, E::PaymentsNotConfigured])),
         )
+        .api_route("/auto-top-up", get_with(get_auto_topup, doc(Some(Op::Read), "The wallet's auto top-up: its rule (threshold, pack, monthly limits, status, failures), whether a card is saved, this month's top-ups, the operator's bounds", &[])).put_with(put_auto_topup, doc(Some(Op::Buy), "Set the wallet's auto top-up (members: their own wallet): buy a pack with the saved card when the available credits fall below a threshold, exactly once per crossing, at most N times and an amount a month within the operator's bounds", &[E::InvalidParam, E::Forbidden])).delete_with(delete_auto_topup, doc(Some(Op::Buy), "Remove the wallet's auto top-up (a top-up not yet paid is called off)", &[E::Forbidden])))
         .api_route("/balance", get_with(get_balance, doc(Some(Op::Read), "Balance, held, available, low-balance state", &[])))
         .api_route("/topups", post_with(post_topup, doc(Some(Op::Grant), "Add a pack's credits, paid through the operator's own checkout", &[E::Forbidden])))
         .api_route("/plan", post_with(post_plan, doc(Some(Op::ChangePlan), "Record a plan change (paid through the operator's checkout)", &[E::Forbidden])))
@@ -293,6 +294,32 @@ async fn get_earnings(
     Query(q): Query<WalletQuery>,
 ) -> ApiResult<creditkit_api::Earnings> {
     Ok(Json(s.ledger.earnings(&p, q.wallet_id.as_deref()).await?))
+}
+
+async fn get_auto_topup(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Query(q): Query<WalletQuery>,
+) -> ApiResult<creditkit_api::AutoTopUp> {
+    Ok(Json(s.ledger.auto_topup(&p, q.wallet_id.as_deref()).await?))
+}
+
+async fn put_auto_topup(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Body(req): Body<creditkit_api::AutoTopUpRequest>,
+) -> ApiResult<creditkit_api::AutoTopUp> {
+    Ok(Json(s.ledger.set_auto_topup(&p, &req).await?))
+}
+
+async fn delete_auto_topup(
+    State(s): State<AppState>,
+    Auth(p): Auth,
+    Query(q): Query<WalletQuery>,
+) -> ApiResult<creditkit_api::AutoTopUp> {
+    Ok(Json(
+        s.ledger.delete_auto_topup(&p, q.wallet_id.as_deref()).await?,
+    ))
 }
 
 async fn get_allowance(

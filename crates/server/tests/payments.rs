@@ -5,27 +5,12 @@
 //! unspent and record the rest as a debt. On SQLite and PostgreSQL.
 
 mod common;
-
-use std::sync::Arc;
+#[path = "common/shop.rs"]
+mod shop;
 
 use common::*;
-use creditkit_api::{Balance, Role};
-use creditkit_server::payments::stripe::{Stripe, StripeConfig};
-use creditkit_server::payments::Payments;
-use creditkit_stripe_standin::{Config as StandInConfig, StandIn};
-
-const CAMPAIGNS: &str = include_str!("../../../examples/ratecards/campaigns.json");
-const KUMARI: &str = include_str!("../../../examples/ratecards/kumari.json");
-const KAPPAX: &str = include_str!("../../../examples/ratecards/kappax.json");
-const SECRET_KEY: &str = "sk_test_creditkit";
-const WEBHOOK_SECRET: &str = "whsec_test_creditkit_not_a_real_one";
-const MONTH_MS: i64 = 31 * 86_400_000;
-
-struct Shop {
-    srv: Srv,
-    standin: StandIn,
-    stripe: String,
-}
+use creditkit_api::Role;
+use shop::*;
 
 /// A creator's earnings available for payout.
 async fn available(srv: &Srv, token: &str, wallet: &str) -> Option<u64> {
@@ -39,155 +24,6 @@ async fn available(srv: &Srv, token: &str, wallet: &str) -> Option<u64> {
         )
         .await;
     e["available_millicredits"].as_u64()
-}
-
-async fn shop(store: Store, card: &str, plan: Option<&str>) -> Shop {
-    let url = fresh_url(store).await;
-    let clock = ManualClock::new(T0);
-    let ledger = Arc::new(
-        Ledger::open(&url, Arc::new(clock.clone()), Config::default())
-            .await
-            .unwrap(),
-    );
-    let api_socket = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let stripe_socket = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", api_socket.local_addr().unwrap());
-    let stripe = format!("http://{}", stripe_socket.local_addr().unwrap());
-    let c = clock.clone();
-    let standin = StandIn::new(StandInConfig {
-        base: stripe.clone(),
-        secret_key: SECRET_KEY.into(),
-        webhook_url: format!("{base}/v1/webhooks/stripe"),
-        webhook_secret: WEBHOOK_SECRET.into(),
-        clock: Arc::new(move || creditkit_ledger::time::Clock::now_ms(&c) / 1000),
-    });
-    let r = standin.router();
-    tokio::spawn(async move { axum::serve(stripe_socket, r).await.unwrap() });
-    let payments = Payments {
-        provider: Arc::new(Stripe::new(StripeConfig {
-            secret_key: SECRET_KEY.into(),
-            webhook_secret: WEBHOOK_SECRET.into(),
-            api_base: stripe.clone(),
-        })),
-        public_url: base.clone(),
-        return_origins: vec!["https://app.example.com".into()],
-    };
-    let app = router(
-        AppState::new(ledger.clone()).with_payments(payments),
-        &Options::default(),
-    );
-    tokio::spawn(async move { axum::serve(api_socket, app).await.unwrap() });
-    let mut srv = Srv {
-        base,
-        ledger,
-        clock,
-        key: String::new(),
-        workspace_id: String::new(),
-        http: reqwest::Client::new(),
-        url,
-    };
-    srv.workspace_on(card, plan).await;
-    Shop {
-        srv,
-        standin,
-        stripe,
-    }
-}
-
-impl Shop {
-    /// Opens a checkout as `token`; the stand-in's record of the request.
-    async fn checkout(&self, token: &str, body: Value) -> Value {
-        let (s, v) = self
-            .srv
-            .call("POST", "/v1/checkout", token, None, Some(body))
-            .await;
-        assert_eq!(s, StatusCode::OK, "{v}");
-        v
-    }
-
-    /// Pays it on the stand-in's page: Stripe's webhooks reach creditkit.
-    async fn pay(&self, checkout: &Value) {
-        let url = checkout["url"].as_str().unwrap();
-        let page = self
-            .srv
-            .http
-            .get(url)
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        assert!(
-            page.contains("no payment is taken"),
-            "the simulated page says so"
-        );
-        let done = self.srv.http.post(url).send().await.unwrap();
-        assert_eq!(done.status(), StatusCode::OK);
-        assert!(done.text().await.unwrap().contains("Payment received"));
-        for (event, status) in &self.standin.record.lock().unwrap().sent {
-            assert_eq!(*status, 200, "creditkit took {}", event["type"]);
-        }
-    }
-
-    async fn buy(&self, token: &str, body: Value) -> Value {
-        let c = self.checkout(token, body).await;
-        self.pay(&c).await;
-        c
-    }
-
-    async fn balance(&self) -> Balance {
-        self.srv.balance(&self.srv.key).await
-    }
-
-    async fn test_call(&self, path: &str) -> Value {
-        self.srv
-            .http
-            .post(format!("{}{path}", self.stripe))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
-    }
-
-    fn last_event(&self, kind: &str) -> Value {
-        self.standin
-            .record
-            .lock()
-            .unwrap()
-            .sent
-            .iter()
-            .rev()
-            .find(|(e, _)| e["type"] == kind)
-            .map(|(e, _)| e.clone())
-            .unwrap()
-    }
-
-    /// Sends `body` to the webhook with `signature` as is.
-    async fn raw_webhook(&self, body: &str, signature: &str) -> (StatusCode, Value) {
-        let r = self
-            .srv
-            .http
-            .post(format!("{}/v1/webhooks/stripe", self.srv.base))
-            .header("stripe-signature", signature)
-            .body(body.to_string())
-            .send()
-            .await
-            .unwrap();
-        let s = r.status();
-        (s, r.json().await.unwrap_or(Value::Null))
-    }
-
-    async fn audit(&self) {
-        let w = self.balance().await.wallet_id;
-        self.srv.ledger.audit(&w).await.unwrap();
-    }
-}
-
-fn field(fields: &[(String, String)], k: &str) -> Option<String> {
-    fields.iter().find(|(f, _)| f == k).map(|(_, v)| v.clone())
 }
 
 both! {

@@ -5,7 +5,7 @@ use super::*;
 
 /// The form fields of a request, or Stripe's refusal: the secret key, a form body, only
 /// the parameters listed.
-fn form_of(
+pub(crate) fn form_of(
     s: &StandIn,
     headers: &HeaderMap,
     body: &[u8],
@@ -35,7 +35,7 @@ fn form_of(
     Ok(fields)
 }
 
-fn field(fields: &[(String, String)], k: &str) -> Option<String> {
+pub(crate) fn field(fields: &[(String, String)], k: &str) -> Option<String> {
     fields.iter().find(|(f, _)| f == k).map(|(_, v)| v.clone())
 }
 

@@ -24,12 +24,14 @@
 //!   `/_test/reverse/{transfer}` (`transfer.reversed`).
 //! - `POST /pay/{session}/decline`: a bank debit that fails later: the session completes
 //!   unpaid, then `checkout.session.async_payment_failed`.
+//! - Saved cards and off-session payments (auto top-up): `topups.rs`.
 //! - `POST /_test/expire/{session}` (`checkout.session.expired`), `POST /_test/renew/{subscription}`, `/_test/refund/{payment_intent}?amount=N`,
 //!   `/_test/cancel/{subscription}`, `/_test/replay/{event}`: what Stripe would send
 //!   later (a renewal, a refund, the end of a subscription, a retried delivery).
 
 mod connect;
 mod subscriptions;
+mod topups;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -84,6 +86,9 @@ pub struct Record {
     accounts: BTreeMap<String, (bool, String)>,
     /// Transfers by idempotency key: (the transfer, its form fields).
     pub transfers: BTreeMap<String, (Value, Vec<(String, String)>)>,
+    /// Every off-session payment request: (headers of note, form fields).
+    pub intent_requests: Vec<SeenRequest>,
+    cards: topups::Cards,
     next: u64,
 }
 
@@ -109,6 +114,9 @@ const KNOWN: &[&str] = &[
     "metadata[creditkit_workspace]",
     "payment_intent_data[metadata][creditkit_checkout]",
     "subscription_data[metadata][creditkit_checkout]",
+    "customer_creation",
+    "payment_intent_data[setup_future_usage]",
+    "metadata[creditkit_save_card]",
 ];
 
 fn stripe_error(status: StatusCode, kind: &str, message: &str) -> Response {
@@ -162,6 +170,10 @@ impl StandIn {
             .route("/_test/refund/{pi}", post(refund))
             .route("/_test/cancel/{sub}", post(cancel))
             .route("/_test/replay/{event}", post(replay))
+            .route("/v1/payment_intents", post(topups::create_intent))
+            .route("/v1/payment_intents/{id}", get(topups::get_intent))
+            .route("/_test/card/{pm}", post(topups::set_card))
+            .route("/_test/outage", post(topups::set_outage))
             .with_state(self.clone())
     }
 
@@ -305,6 +317,18 @@ async fn create_session(
         .is_some_and(|i| !matches!(i, "day" | "week" | "month" | "year"))
     {
         Some("recurring[interval] must be day, week, month or year")
+    } else if mode != "payment"
+        && (get("customer_creation").is_some()
+            || get("payment_intent_data[setup_future_usage]").is_some())
+    {
+        Some("customer_creation and payment_intent_data are for payment mode only")
+    } else if get("customer_creation").is_some_and(|c| !matches!(c.as_str(), "always" | "if_required"))
+    {
+        Some("customer_creation must be always or if_required")
+    } else if get("payment_intent_data[setup_future_usage]")
+        .is_some_and(|u| !matches!(u.as_str(), "off_session" | "on_session"))
+    {
+        Some("setup_future_usage must be off_session or on_session")
     } else {
         None
     };
@@ -327,6 +351,7 @@ async fn create_session(
         "metadata": metadata, "success_url": get("success_url"), "cancel_url": get("cancel_url"),
         "livemode": false, "payment_intent": null, "subscription": null,
         "line_items_name": get("line_items[0][price_data][product_data][name]"),
+        "setup_future_usage": get("payment_intent_data[setup_future_usage]"), "customer": null,
     });
     let mut r = s.record.lock().unwrap();
     r.sessions.insert(id, session.clone());
@@ -377,7 +402,8 @@ async fn pay(State(s): State<StandIn>, Path(id): Path<String>) -> Response {
         session["subscription"] = s.id("sub").into();
         session["invoice"] = s.id("in").into();
     } else {
-        session["payment_intent"] = s.id("pi").into();
+        let save = session["setup_future_usage"] == "off_session";
+        s.pay_intent(&mut session, save);
     }
     s.record
         .lock()

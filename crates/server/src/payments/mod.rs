@@ -8,13 +8,15 @@
 pub(crate) mod payouts;
 pub(crate) mod routes;
 pub mod stripe;
+pub mod topups;
 
 use std::future::Future;
 use std::pin::Pin;
 
 use axum::http::HeaderMap;
 use creditkit_ledger::{
-    CheckoutDraft, Paid, PaidPeriod, PayoutTransfer, PeriodReason, SubscriptionUpdate,
+    CheckoutDraft, DueTopUp, Paid, PaidPeriod, PayoutTransfer, PeriodReason, SubscriptionUpdate,
+    TopUpOutcome,
 };
 
 /// Where the provider sends the buyer back.
@@ -34,8 +36,17 @@ pub struct Checkout {
 /// What a provider's verified webhook says, in the ledger's terms.
 #[derive(Clone, Debug)]
 pub enum ProviderEvent {
-    /// A checkout was paid.
-    Paid(Paid),
+    /// A checkout was paid; `saved_card`: the buyer asked to keep the card, and the
+    /// payment to read it from (its customer and payment method).
+    Paid { paid: Paid, saved_card: bool },
+    /// An auto top-up's off-session payment succeeded (its webhook; the worker may have
+    /// heard it first).
+    TopUpPaid {
+        topup_id: String,
+        payment_ref: String,
+        amount_minor: u64,
+        currency: String,
+    },
     /// A subscription's invoice was paid: its first, a renewal, or a plan change's.
     PeriodPaid {
         period: PaidPeriod,
@@ -114,6 +125,16 @@ pub trait PaymentProvider: Send + Sync {
         &'a self,
         payout: &'a PayoutTransfer,
     ) -> BoxFuture<'a, Result<String, PaymentError>>;
+
+    /// Charges a top-up to the card saved for its wallet, off session, keyed by
+    /// [`DueTopUp::idempotency_key`]: paid, declined, or no answer.
+    fn charge_saved<'a>(&'a self, topup: &'a DueTopUp) -> BoxFuture<'a, TopUpOutcome>;
+
+    /// The customer and payment method a payment was made with (to charge it again).
+    fn saved_card<'a>(
+        &'a self,
+        payment_ref: &'a str,
+    ) -> BoxFuture<'a, Result<(String, String), PaymentError>>;
 
     /// Verifies a webhook request (`now` in unix seconds) and reads its event.
     fn read_webhook(

@@ -291,11 +291,32 @@ async fn webhook(
         })?;
     let name = payments.provider.name();
     let applied = match &event {
-        ProviderEvent::Paid(paid) => {
+        ProviderEvent::Paid { paid, saved_card } => {
             let balance = s.ledger.complete_checkout(paid).await?;
             end_replaced(&s, &payments, &balance.wallet_id).await;
+            if let (true, Some(payment_ref)) = (*saved_card, &paid.payment_ref) {
+                // The card to charge again: asked of the provider, not read from the
+                // event. Failing here, the provider retries the event (applied once).
+                let (customer, method) = payments.provider.saved_card(payment_ref).await.map_err(|e| {
+                    tracing::warn!(error = %e, checkout = %paid.checkout_id, "reading a saved card failed");
+                    error(ErrorCode::PaymentProviderError, "the saved card could not be read; send the event again")
+                })?;
+                s.ledger
+                    .save_payment_method(name, &paid.checkout_id, &customer, &method)
+                    .await?;
+            }
             Some(balance)
         }
+        ProviderEvent::TopUpPaid {
+            topup_id,
+            payment_ref,
+            amount_minor,
+            currency,
+        } => Some(
+            s.ledger
+                .topup_paid(name, topup_id, payment_ref, *amount_minor, currency)
+                .await?,
+        ),
         ProviderEvent::PeriodPaid { period, reason } => {
             s.ledger.renew_subscription(period, *reason).await?
         }

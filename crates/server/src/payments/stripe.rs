@@ -14,12 +14,20 @@
 //!   `account.updated` (a creator's account can receive payouts), `transfer.reversed`.
 //! - Subscriptions: `GET`/`POST`/`DELETE /v1/subscriptions/{id}` (plan changes, cancel
 //!   at period end, resume, end now).
+//! - Auto top-up: a checkout with `save_card` adds `customer_creation=always` and
+//!   `payment_intent_data[setup_future_usage]=off_session`; its payment intent
+//!   (`GET /v1/payment_intents/{id}`) names the customer and card kept. A top-up is
+//!   `POST /v1/payment_intents` with `off_session=true&confirm=true`, keyed
+//!   `{topup}-{attempt}`; `payment_intent.succeeded` naming `creditkit_topup` grants it
+//!   if the answer did not. (A declined off-session intent stays
+//!   `requires_payment_method`: it cannot succeed later without us.)
 //! - Connect, for creators' payouts: `POST /v1/accounts` (Express), `POST
 //!   /v1/account_links` (onboarding), `POST /v1/transfers` (a payout, keyed by its id).
 
 use axum::http::HeaderMap;
 use creditkit_ledger::{
-    CheckoutDraft, Paid, PaidPeriod, PayoutTransfer, PeriodReason, PlanChange, SubscriptionUpdate,
+    CheckoutDraft, DueTopUp, Paid, PaidPeriod, PayoutTransfer, PeriodReason, PlanChange,
+    SubscriptionUpdate, TopUpOutcome,
 };
 use serde_json::Value;
 
@@ -192,7 +200,69 @@ impl Stripe {
                 draft.id.clone(),
             ));
         }
+        if draft.save_card {
+            // Kept on a customer for payments made without the buyer (auto top-up):
+            // Checkout shows the buyer that the card is saved.
+            f.push(("customer_creation".into(), "always".into()));
+            f.push((
+                "payment_intent_data[setup_future_usage]".into(),
+                "off_session".into(),
+            ));
+            f.push(("metadata[creditkit_save_card]".into(), "true".into()));
+        }
         f
+    }
+
+    /// The form of `POST /v1/payment_intents` charging a saved card off session, and
+    /// confirming at once (the answer says paid or declined).
+    pub fn topup_form(t: &DueTopUp, customer: &str, method: &str) -> Vec<(String, String)> {
+        vec![
+            ("amount".into(), t.amount_minor.to_string()),
+            ("currency".into(), t.currency.clone()),
+            ("customer".into(), customer.into()),
+            ("payment_method".into(), method.into()),
+            ("off_session".into(), "true".into()),
+            ("confirm".into(), "true".into()),
+            ("description".into(), t.description.clone()),
+            ("metadata[creditkit_topup]".into(), t.id.clone()),
+            ("metadata[creditkit_workspace]".into(), t.workspace_id.clone()),
+        ]
+    }
+
+    /// What Stripe answered a top-up's payment intent: `succeeded` is paid; an error
+    /// with a `payment_intent` (a decline, `authentication_required`) is declined;
+    /// anything else (5xx, no answer, a status still processing) is no answer yet,
+    /// asked again with the same key.
+    fn topup_outcome(status: u16, body: &Value) -> TopUpOutcome {
+        if (200..300).contains(&status) {
+            return match (text(body, "status").as_deref(), text(body, "id")) {
+                (Some("succeeded"), Some(payment_ref)) => TopUpOutcome::Paid {
+                    payment_ref,
+                    amount_minor: body.get("amount").and_then(Value::as_u64).unwrap_or(0),
+                    currency: text(body, "currency").unwrap_or_default(),
+                },
+                (other, _) => TopUpOutcome::Unavailable {
+                    message: format!(
+                        "the payment is {} at Stripe",
+                        other.unwrap_or("in an unknown state")
+                    ),
+                },
+            };
+        }
+        let message = body
+            .pointer("/error/message")
+            .and_then(Value::as_str)
+            .unwrap_or("no message")
+            .to_string();
+        let declined = status == 402
+            || body.pointer("/error/type").and_then(Value::as_str) == Some("card_error");
+        if declined {
+            TopUpOutcome::Declined { message }
+        } else {
+            TopUpOutcome::Unavailable {
+                message: format!("Stripe answered {status}: {message}"),
+            }
+        }
     }
 }
 
@@ -259,7 +329,11 @@ pub fn read_event(body: &[u8]) -> Result<ProviderEvent, PaymentError> {
                 })?;
             let session_ref =
                 text(obj, "id").ok_or_else(|| PaymentError::Body("no session id".into()))?;
-            ProviderEvent::Paid(Paid {
+            let saved_card = obj
+                .pointer("/metadata/creditkit_save_card")
+                .and_then(Value::as_str)
+                == Some("true");
+            let paid = Paid {
                 provider: NAME.into(),
                 event_id,
                 checkout_id,
@@ -269,7 +343,25 @@ pub fn read_event(body: &[u8]) -> Result<ProviderEvent, PaymentError> {
                 amount_minor: amount(obj, "amount_total")?,
                 currency: text(obj, "currency").unwrap_or_default(),
                 period_end_ms: None,
-            })
+            };
+            ProviderEvent::Paid { paid, saved_card }
+        }
+        "payment_intent.succeeded" => {
+            // Ours only when it names a top-up (a checkout's comes with its session).
+            let Some(topup_id) = obj
+                .pointer("/metadata/creditkit_topup")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+            else {
+                return Ok(ProviderEvent::Ignored { event_id, kind });
+            };
+            ProviderEvent::TopUpPaid {
+                topup_id,
+                payment_ref: text(obj, "id")
+                    .ok_or_else(|| PaymentError::Body("no payment intent id".into()))?,
+                amount_minor: amount(obj, "amount_received").or_else(|_| amount(obj, "amount"))?,
+                currency: text(obj, "currency").unwrap_or_default(),
+            }
         }
         "invoice.paid" => {
             let Some(subscription_ref) = invoice_subscription(obj) else {
@@ -460,6 +552,55 @@ impl PaymentProvider for Stripe {
             let transfer = self.call(request).await?;
             text(&transfer, "id")
                 .ok_or_else(|| PaymentError::Provider("Stripe's transfer has no id".into()))
+        })
+    }
+
+    fn charge_saved<'a>(&'a self, t: &'a DueTopUp) -> BoxFuture<'a, TopUpOutcome> {
+        Box::pin(async move {
+            let (Some(customer), Some(method)) = (&t.customer_ref, &t.method_ref) else {
+                return TopUpOutcome::Declined {
+                    message: "no card is saved for this wallet".into(),
+                };
+            };
+            let sent = self
+                .http
+                .post(self.url("/v1/payment_intents"))
+                .bearer_auth(&self.config.secret_key)
+                .header("Idempotency-Key", t.idempotency_key())
+                .form(&Stripe::topup_form(t, customer, method))
+                .send()
+                .await;
+            let resp = match sent {
+                Ok(resp) => resp,
+                Err(e) => {
+                    return TopUpOutcome::Unavailable {
+                        message: format!("cannot reach Stripe: {e}"),
+                    }
+                }
+            };
+            let status = resp.status().as_u16();
+            match resp.json::<Value>().await {
+                Ok(body) => Stripe::topup_outcome(status, &body),
+                Err(e) => TopUpOutcome::Unavailable {
+                    message: format!("Stripe answered {status} with no JSON: {e}"),
+                },
+            }
+        })
+    }
+
+    fn saved_card<'a>(
+        &'a self,
+        payment_ref: &'a str,
+    ) -> BoxFuture<'a, Result<(String, String), PaymentError>> {
+        Box::pin(async move {
+            let url = self.url(&format!("/v1/payment_intents/{payment_ref}"));
+            let pi = self.call(self.http.get(url)).await?;
+            match (id_of(&pi, "customer"), id_of(&pi, "payment_method")) {
+                (Some(customer), Some(method)) => Ok((customer, method)),
+                _ => Err(PaymentError::Provider(
+                    "the payment names no customer or payment method to charge again".into(),
+                )),
+            }
         })
     }
 
