@@ -181,6 +181,7 @@ conformance! {
         // The next month: allowed again.
         env.clock.advance(31 * 24 * HOUR_MS);
         spend(&env, &backend, 1, "next-0").await; // no crossing: still below and armed
+        assert_eq!(env.ledger.topup_counts(&wallet).await.unwrap().0, 2, "below is not a crossing");
         env.ledger.grant(&backend, &grant_req(credits(50), None), "g2").await.unwrap();
         spend(&env, &backend, 50, "next-1").await;
         assert_eq!(env.ledger.topup_counts(&wallet).await.unwrap().0, 3);

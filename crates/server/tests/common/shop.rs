@@ -136,6 +136,18 @@ impl Shop {
             .unwrap()
     }
 
+    /// A stand-in test control that answers no body; its status must be a success.
+    pub async fn test_call_status(&self, path: &str) {
+        let r = self
+            .srv
+            .http
+            .post(format!("{}{path}", self.stripe))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success(), "{path}: {}", r.status());
+    }
+
     pub fn last_event(&self, kind: &str) -> Value {
         self.standin
             .record
