@@ -215,6 +215,33 @@ mod tests {
     #[test]
     fn every_client_type_reads_what_serde_writes() {
         round(balance(None, 0));
+        for rule in [
+            None,
+            Some(AutoTopUpRule {
+                below_credits: 100,
+                pack_id: "starter".into(),
+                pack_name: "Starter".into(),
+                quantity: 1,
+                credits: 50,
+                amount_minor: 500,
+                currency: "usd".into(),
+                max_per_month: 3,
+                max_amount_minor_per_month: 5000,
+                status: "active".into(),
+                failures: 1,
+                last_error: Some("Your card was declined.".into()),
+                retry_at_ms: Some(1_768_000_000_000),
+            }),
+        ] {
+            round(AutoTopUp {
+                wallet_id: "w".into(),
+                bounds: AutoTopUpBounds::default(),
+                card_saved_at_ms: rule.as_ref().map(|_| 1_767_000_000_000),
+                rule,
+                this_month_count: 1,
+                this_month_amount_minor: 500,
+            });
+        }
         for plan in [None, Some(Some(1_768_000_000_000)), Some(None)] {
             round(Allowance {
                 wallet_id: "w".into(),

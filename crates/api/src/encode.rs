@@ -72,7 +72,17 @@ mod tests {
             quantity: Some(2),
             wallet_id: Some("w".into()),
             return_url: Some("https://app.example/after?x=1".into()),
+            save_card: Some(true),
         });
+        round(AutoTopUpRequest {
+            wallet_id: Some("w".into()),
+            below_credits: 100,
+            pack_id: "medium".into(),
+            quantity: Some(2),
+            max_per_month: 3,
+            max_amount_minor_per_month: Some(10_000),
+        });
+        round(AutoTopUpRequest::default());
         for scope in [CapScope::Wallet, CapScope::Member, CapScope::Project] {
             for period in [
                 CapPeriod::Day,

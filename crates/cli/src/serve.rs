@@ -11,7 +11,8 @@ use creditkit_ledger::{Config, Ledger};
 use creditkit_server::payments::stripe::{Stripe, StripeConfig};
 use creditkit_server::payments::Payments;
 use creditkit_server::{
-    router, spawn_delivery_worker, spawn_sweeper, spawn_topup_worker, AppState, Options, Rate, RateLimits,
+    router, spawn_delivery_worker, spawn_sweeper, spawn_topup_worker, AppState, Options, Rate,
+    RateLimits,
 };
 
 #[derive(Args)]

@@ -109,10 +109,7 @@ fn rule_from(r: &sqlx::any::AnyRow) -> Result<RuleRow> {
 /// the pack's name), or why it cannot be bought.
 fn priced(card: &Card, pack_id: &str, quantity: u64) -> Result<(i64, u64, Option<u32>, String)> {
     let pack = card.pack(pack_id).ok_or_else(|| {
-        LedgerError::invalid_at(
-            "pack_id",
-            format!("the card sells no pack `{pack_id}` any more"),
-        )
+        LedgerError::invalid_at("pack_id", format!("the card sells no pack `{pack_id}`"))
     })?;
     let unit = pack.price_minor.filter(|p| *p > 0).ok_or_else(|| {
         LedgerError::invalid_at(

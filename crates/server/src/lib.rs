@@ -38,10 +38,10 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tracing::Instrument;
 
 pub use deliveries::spawn_delivery_worker;
-pub use payments::topups::spawn_topup_worker;
 pub use extract::{status_of, AppError};
 pub use limit::{Rate, RateLimits, STREAMS_PER_SESSION, STREAMS_PER_WORKSPACE};
 pub use openapi::{document as openapi_document, Face as OpenApiFace};
+pub use payments::topups::spawn_topup_worker;
 
 /// Largest request body accepted (a rate card is the biggest thing anyone sends).
 pub const MAX_BODY_BYTES: usize = 1 << 20;

@@ -318,7 +318,9 @@ async fn delete_auto_topup(
     Query(q): Query<WalletQuery>,
 ) -> ApiResult<creditkit_api::AutoTopUp> {
     Ok(Json(
-        s.ledger.delete_auto_topup(&p, q.wallet_id.as_deref()).await?,
+        s.ledger
+            .delete_auto_topup(&p, q.wallet_id.as_deref())
+            .await?,
     ))
 }
 

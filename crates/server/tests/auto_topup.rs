@@ -20,7 +20,10 @@ const HOUR_MS: i64 = 3_600_000;
 /// until `done` says so (the worker runs on its own).
 async fn wait_for(shop: &Shop, _token: &str, what: &str, done: impl Fn(&Value) -> bool) -> Value {
     for _ in 0..100 {
-        let (s, v) = shop.srv.call("GET", "/v1/auto-top-up", &shop.srv.key, None, None).await;
+        let (s, v) = shop
+            .srv
+            .call("GET", "/v1/auto-top-up", &shop.srv.key, None, None)
+            .await;
         assert_eq!(s, StatusCode::OK, "{v}");
         if done(&v) {
             return v;
@@ -49,21 +52,48 @@ async fn available(shop: &Shop) -> u64 {
 /// An admin with a card saved by buying `pack` with `save_card`.
 async fn admin_with_card(shop: &Shop, pack: &str) -> String {
     let admin = shop.srv.session("Ada", Role::Admin).await;
-    shop.buy(&admin, json!({ "pack_id": pack, "save_card": true })).await;
-    let (_, fields) = shop.standin.record.lock().unwrap().requests.last().cloned().unwrap();
-    assert_eq!(field(&fields, "payment_intent_data[setup_future_usage]").as_deref(), Some("off_session"));
-    assert_eq!(field(&fields, "customer_creation").as_deref(), Some("always"));
-    wait_for(shop, &admin, "the card saved", |v| v["card_saved_at_ms"].is_i64()).await;
+    shop.buy(&admin, json!({ "pack_id": pack, "save_card": true }))
+        .await;
+    let (_, fields) = shop
+        .standin
+        .record
+        .lock()
+        .unwrap()
+        .requests
+        .last()
+        .cloned()
+        .unwrap();
+    assert_eq!(
+        field(&fields, "payment_intent_data[setup_future_usage]").as_deref(),
+        Some("off_session")
+    );
+    assert_eq!(
+        field(&fields, "customer_creation").as_deref(),
+        Some("always")
+    );
+    wait_for(shop, &admin, "the card saved", |v| {
+        v["card_saved_at_ms"].is_i64()
+    })
+    .await;
     admin
 }
 
 async fn set_rule(shop: &Shop, token: &str, body: Value) -> (StatusCode, Value) {
-    shop.srv.call("PUT", "/v1/auto-top-up", token, None, Some(body)).await
+    shop.srv
+        .call("PUT", "/v1/auto-top-up", token, None, Some(body))
+        .await
 }
 
 /// The idempotency keys of the off-session payments asked so far.
 fn intent_keys(shop: &Shop) -> Vec<String> {
-    shop.standin.record.lock().unwrap().intent_requests.iter().map(|(h, _)| h["idempotency-key"].clone()).collect()
+    shop.standin
+        .record
+        .lock()
+        .unwrap()
+        .intent_requests
+        .iter()
+        .map(|(h, _)| h["idempotency-key"].clone())
+        .collect()
 }
 
 fn the_card(shop: &Shop) -> String {

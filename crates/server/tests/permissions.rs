@@ -82,7 +82,7 @@ async fn world(srv: &mut Srv) -> World {
     // The landing card sells plans only; the walk's workspace also sells a pack.
     let card = LANDING.replacen(
         r#""actions": ["#,
-        r#""packs": [{ "id": "custom_100", "name": "100 credits", "credits": 100 }], "actions": ["#,
+        r#""packs": [{ "id": "custom_100", "name": "100 credits", "credits": 100, "price": "10" }], "actions": ["#,
         1,
     );
     let wallet = srv.workspace_on(&card, Some("starter")).await; // 1,000 credits
@@ -365,6 +365,7 @@ fn expected(caller: Caller, c: &Case) -> Result<u16, &'static [u16]> {
     let other = matches!(caller, Caller::OtherApiKey | Caller::OtherSession);
     match (allowed(actor, c.op), other) {
         (false, _) => Err(&[403]),
+        (true, false) if c.own_wallet_only && actor == Actor::Member => Err(&[403]),
         // Allowed in its own workspace, but these ids are another's: not found (or, for a
         // checkout, "no payments here" before the wallet is looked at: nothing happens).
         (true, true) if c.allowed_status == 501 => Err(&[404, 501]),

@@ -322,7 +322,8 @@ async fn create_session(
             || get("payment_intent_data[setup_future_usage]").is_some())
     {
         Some("customer_creation and payment_intent_data are for payment mode only")
-    } else if get("customer_creation").is_some_and(|c| !matches!(c.as_str(), "always" | "if_required"))
+    } else if get("customer_creation")
+        .is_some_and(|c| !matches!(c.as_str(), "always" | "if_required"))
     {
         Some("customer_creation must be always or if_required")
     } else if get("payment_intent_data[setup_future_usage]")

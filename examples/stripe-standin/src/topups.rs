@@ -125,11 +125,10 @@ pub(crate) async fn create_intent(
             "creditkit always sends an Idempotency-Key",
         );
     };
-    s.record
-        .lock()
-        .unwrap()
-        .intent_requests
-        .push((BTreeMap::from([("idempotency-key".into(), key.clone())]), fields.clone()));
+    s.record.lock().unwrap().intent_requests.push((
+        BTreeMap::from([("idempotency-key".into(), key.clone())]),
+        fields.clone(),
+    ));
     if s.record.lock().unwrap().cards.outage {
         return stripe_error(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -246,7 +245,11 @@ pub(crate) async fn set_card(
     Query(q): Query<CardResult>,
 ) -> Response {
     if !matches!(q.result.as_str(), "ok" | "decline" | "authenticate") {
-        return (StatusCode::BAD_REQUEST, "result: ok, decline or authenticate").into_response();
+        return (
+            StatusCode::BAD_REQUEST,
+            "result: ok, decline or authenticate",
+        )
+            .into_response();
     }
     s.record.lock().unwrap().cards.results.insert(pm, q.result);
     StatusCode::NO_CONTENT.into_response()

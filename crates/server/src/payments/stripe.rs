@@ -225,7 +225,10 @@ impl Stripe {
             ("confirm".into(), "true".into()),
             ("description".into(), t.description.clone()),
             ("metadata[creditkit_topup]".into(), t.id.clone()),
-            ("metadata[creditkit_workspace]".into(), t.workspace_id.clone()),
+            (
+                "metadata[creditkit_workspace]".into(),
+                t.workspace_id.clone(),
+            ),
         ]
     }
 

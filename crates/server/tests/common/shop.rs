@@ -185,4 +185,3 @@ impl Shop {
 pub fn field(fields: &[(String, String)], k: &str) -> Option<String> {
     fields.iter().find(|(f, _)| f == k).map(|(_, v)| v.clone())
 }
-

@@ -26,6 +26,9 @@ pub(crate) struct Case {
     /// What an allowed call answers when success is impossible by design (a payout
     /// with no earnings): still not a refusal.
     pub(crate) allowed_status: u16,
+    /// The row's "(members: their own wallet)": a member aimed at the shared wallet is
+    /// refused (403).
+    pub(crate) own_wallet_only: bool,
 }
 
 pub(crate) const fn case(
@@ -44,6 +47,7 @@ pub(crate) const fn case(
         idempotent,
         needs,
         allowed_status: 200,
+        own_wallet_only: false,
     }
 }
 
@@ -339,6 +343,22 @@ pub(crate) fn cases() -> Vec<Case> {
             Nothing,
         ),
         case(
+            Op::ManageWorkspaces,
+            "GET",
+            "/admin/v1/workspaces/{ws}/auto-top-up",
+            None,
+            false,
+            Nothing,
+        ),
+        case(
+            Op::ManageWorkspaces,
+            "PUT",
+            "/admin/v1/workspaces/{ws}/auto-top-up",
+            Some(r#"{"enabled": true, "max_per_month": 3, "max_amount_minor_per_month": 20000}"#),
+            false,
+            Nothing,
+        ),
+        case(
             Op::Grant,
             "POST",
             "/admin/v1/workspaces/{ws}/grants",
@@ -351,7 +371,7 @@ pub(crate) fn cases() -> Vec<Case> {
             "POST",
             "/admin/v1/workspaces/{ws}/cards",
             Some(
-                r#"{"card": {"id": "cheap", "name": "Cheap", "version": "2", "actions": [{"id": "rewrite", "cost": 1}]}, "without_notice": true}"#,
+                r#"{"card": {"id": "cheap", "name": "Cheap", "version": "2", "currency": {"code": "USD", "exponent": 2}, "packs": [{"id": "custom_100", "name": "100 credits", "credits": 100, "price": "10"}], "actions": [{"id": "rewrite", "cost": 1}]}, "without_notice": true}"#,
             ),
             false,
             Nothing,
@@ -397,6 +417,30 @@ pub(crate) fn cases() -> Vec<Case> {
     );
     change.allowed_status = 501;
     v.push(change);
+    v.push(case(
+        Op::Read,
+        "GET",
+        "/v1/auto-top-up?wallet_id={wallet}",
+        None,
+        false,
+        Nothing,
+    ));
+    // Members set auto top-up on their own wallet only (as they buy): the shared one
+    // is refused them.
+    for (method, path, body) in [
+        (
+            "PUT",
+            "/v1/auto-top-up",
+            Some(
+                r#"{"below_credits": 10, "pack_id": "custom_100", "max_per_month": 1, "wallet_id": "{wallet}"}"#,
+            ),
+        ),
+        ("DELETE", "/v1/auto-top-up?wallet_id={wallet}", None),
+    ] {
+        let mut own = case(Op::Buy, method, path, body, false, Nothing);
+        own.own_wallet_only = true;
+        v.push(own);
+    }
     v.push(case(
         Op::Read,
         "GET",
