@@ -69,7 +69,7 @@ pub use payouts::PayoutTransfer;
 pub use purchases::{CheckoutDraft, Paid, PaidPeriod};
 pub use subscriptions::{PeriodReason, PlanChange, SubscriptionUpdate};
 use time::Clock;
-pub use topups::{DueTopUp, TopUpOutcome, TOPUP_BACKOFF_MS, TOPUP_FAILURES_TO_PAUSE};
+pub use topups::{DueTopUp, TopUpOutcome, TopUpState, TOPUP_BACKOFF_MS, TOPUP_FAILURES_TO_PAUSE};
 pub(crate) use wallet::{Entry, WalletRow};
 pub(crate) use write::{Begun, Call};
 

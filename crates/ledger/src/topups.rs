@@ -31,6 +31,8 @@ use crate::{new_id, to_i64, to_u64, Ledger, LedgerError, Principal, Result, Tx, 
 
 mod pay;
 
+pub use pay::TopUpState;
+
 const HOUR_MS: i64 = 3_600_000;
 /// After the first and second failure in a row; the third pauses the rule.
 pub const TOPUP_BACKOFF_MS: [i64; 2] = [HOUR_MS, 6 * HOUR_MS];

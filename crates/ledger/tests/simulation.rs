@@ -6,13 +6,16 @@
 //! After every step: every wallet passes `Ledger::audit` (balance = sum of entries = sum
 //! of grants' remaining, held = active holds, never negative, no capture above its hold);
 //! every acknowledged write is still there after a crash; every retried key returns its
-//! first answer. The operations are drawn from the seed (printed; replay it with
+//! first answer; auto top-up buys once per crossing and only with a payment
+//! (`simulation/topups.rs`). The operations are drawn from the seed (printed; replay it with
 //! `CREDITKIT_SIM_SEED`); concurrent operations inside a step interleave as the runtime
 //! schedules them. The tests run 100,000 operations on SQLite (four seeds of 25,000)
 //! and 10,000 on PostgreSQL; `CREDITKIT_SIM_OPS` sets one run's length (`cargo xtask sim`
 //! runs longer).
 
 mod common;
+#[path = "simulation/topups.rs"]
+mod topups;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -111,6 +114,8 @@ struct Sim {
     /// Per workspace, where the incremental audit stopped.
     marks: Vec<AuditMark>,
     steps: u64,
+    /// The auto top-up provider and what its checks remember.
+    topups: Arc<std::sync::Mutex<topups::Model>>,
 }
 
 /// An answer as it can be compared: the value, or the error's code and message.
@@ -125,7 +130,8 @@ fn answer<T: serde::Serialize>(r: &Result<T, LedgerError>) -> Value {
 }
 
 fn quote_for(rng: &mut Rng, card: &str, project: &str) -> QuoteRequest {
-    let (request, stream) = if card == KAPPAX && rng.chance(50) {
+    let kappax = card != LANDING;
+    let (request, stream) = if kappax && rng.chance(50) {
         (
             Request::single(
                 Item::new("chat_turn")
@@ -136,7 +142,7 @@ fn quote_for(rng: &mut Rng, card: &str, project: &str) -> QuoteRequest {
                 first_output_tokens: 1 + rng.below(300),
             }),
         )
-    } else if card == KAPPAX {
+    } else if kappax {
         (Request::single(Item::new("static_creative")), None)
     } else {
         let res = *rng.pick(&["1k", "2k", "4k"]).unwrap();
@@ -187,10 +193,11 @@ impl Sim {
             spent: Default::default(),
             marks: Vec::new(),
             steps: 0,
+            topups: Default::default(),
         };
         for (card, plan) in [
             (LANDING, Some("free")),
-            (KAPPAX, None),
+            (topups::card(), None),
             (LANDING, Some("starter")),
         ] {
             let ws = sim
@@ -231,6 +238,8 @@ impl Sim {
                 card,
             });
         }
+        let backend = sim.workspaces[topups::WS].backend.clone();
+        topups::setup(&sim.ledger, &backend, &sim.topups).await;
         sim
     }
 
@@ -386,7 +395,9 @@ impl Sim {
             }
             _ => Some(Call::Grant {
                 ws,
-                amount: 1 + rng.below(40_000),
+                // The wallet that tops up gets little from grants: it spends down and
+                // crosses its threshold again and again.
+                amount: 1 + rng.below(if ws == topups::WS { 100 } else { 40_000 }),
                 expires_at_ms: rng
                     .chance(50)
                     .then(|| self.clock.now_ms() + 1 + rng.below(40 * DAY_MS as u64) as i64),
@@ -469,6 +480,14 @@ impl Sim {
             }));
         }
         self.ops += tasks.len() as u64;
+        // The payment provider, beside them (auto top-up).
+        let rolls = [rng.next(), rng.next(), rng.next(), rng.next()];
+        let provider = topups::provider(
+            self.ledger.clone(),
+            self.workspaces[topups::WS].backend.clone(),
+            self.topups.clone(),
+            rolls,
+        );
         let mut lost = Vec::new();
         if crash {
             tokio::time::sleep(std::time::Duration::from_micros(crash_after_us)).await;
@@ -488,6 +507,7 @@ impl Sim {
             self.learn(&call, &value);
             self.answers.insert(key, (call, value, self.clock.now_ms()));
         }
+        provider.await.unwrap();
         lap(&mut self.spent, 1);
         if crash {
             self.crashes += 1;
@@ -503,6 +523,8 @@ impl Sim {
                 self.answers.insert(key, (call, value, self.clock.now_ms()));
             }
         }
+        let wallet = &self.workspaces[topups::WS].wallet;
+        topups::check(&self.ledger, wallet, &self.topups, self.ops).await;
         lap(&mut self.spent, 2);
         match rng.below(100) {
             0..=14 => self.clock.advance(1 + rng.below(20 * 60_000) as i64),
@@ -656,6 +678,12 @@ async fn simulate(store: Store, seed: u64, ops: u64) {
         sim.ledger.audit(&w.wallet).await.unwrap();
     }
     let rows = sim.ledger.row_counts().await.unwrap();
+    let wallet = &sim.workspaces[topups::WS].wallet;
+    println!(
+        "simulation on {:?}: {}",
+        sim.store,
+        topups::report(&sim.ledger, wallet, &sim.topups).await
+    );
     println!(
         "simulation on {:?}: {} operations, {} crashes, {} retries answered as first, {} captures checked after crashes, {:.1} s (seed {seed}); rows {rows:?}",
         sim.store,

@@ -10,6 +10,24 @@ use super::{expiry, DueTopUp, TopUpOutcome, LEASE_MS, TOPUP_BACKOFF_MS, TOPUP_FA
 use crate::db::Dialect;
 use crate::{to_u64, Call, Ledger, LedgerError, Result};
 
+/// A wallet's auto top-up as stored (for the simulation's checks).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TopUpState {
+    /// Balance minus held, as the row has it.
+    pub available_mc: i64,
+    /// The threshold while armed.
+    pub armed_below_mc: Option<i64>,
+    /// The rule's threshold and status.
+    pub rule: Option<(i64, String)>,
+    /// The top-ups paid, by id.
+    pub paid: Vec<String>,
+    pub due: u64,
+    /// What pack grants gave the wallet in all (top-ups and checkouts).
+    pub pack_granted_mc: i64,
+    /// This month's top-ups paid or due, and their amount.
+    pub this_month: (u64, u64),
+}
+
 /// A top-up row as the outcome needs it.
 struct Open {
     workspace_id: String,
@@ -337,6 +355,50 @@ impl Ledger {
             self.arm(&mut tx, &mut w, Some(below), now).await?;
         }
         self.finish(call, tx, &mut w, Ok(()), &[]).await
+    }
+
+    /// What the simulation checks of a wallet's auto top-up, as stored.
+    pub async fn topup_state(&self, wallet_id: &str) -> Result<TopUpState> {
+        let mut read = self.pool.begin().await?;
+        let (balance, held, armed): (i64, i64, Option<i64>) =
+            sqlx::query_as("SELECT balance_mc, held_mc, topup_below_mc FROM wallets WHERE id = $1")
+                .bind(wallet_id)
+                .fetch_one(&mut read)
+                .await?;
+        let rule: Option<(i64, String)> =
+            sqlx::query_as("SELECT below_mc, status FROM topup_rules WHERE wallet_id = $1")
+                .bind(wallet_id)
+                .fetch_optional(&mut read)
+                .await?;
+        let paid: Vec<(String,)> = sqlx::query_as(
+            "SELECT id FROM topups WHERE wallet_id = $1 AND status = 'paid' ORDER BY id",
+        )
+        .bind(wallet_id)
+        .fetch_all(&mut read)
+        .await?;
+        let (due, pack_mc): (i64, i64) = sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM topups WHERE wallet_id = $1 AND status = 'due'), \
+             (SELECT CAST(COALESCE(SUM(amount_mc), 0) AS BIGINT) FROM grants WHERE wallet_id = $1 AND source = 'pack')",
+        )
+        .bind(wallet_id)
+        .fetch_one(&mut read)
+        .await?;
+        let month: (i64, i64) = sqlx::query_as(
+            "SELECT COUNT(*), CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) FROM topups WHERE wallet_id = $1 AND month = $2 AND status IN ('due', 'paid')",
+        )
+        .bind(wallet_id)
+        .bind(crate::time::month_key(self.now_ms()))
+        .fetch_one(&mut read)
+        .await?;
+        Ok(TopUpState {
+            available_mc: balance - held,
+            armed_below_mc: armed,
+            rule: rule.map(|(below, status)| (below, status)),
+            paid: paid.into_iter().map(|(id,)| id).collect(),
+            due: to_u64(due),
+            pack_granted_mc: pack_mc,
+            this_month: (to_u64(month.0), to_u64(month.1)),
+        })
     }
 
     /// Counts for the simulation and the tests: (top-ups decided, paid, still due).
