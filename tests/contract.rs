@@ -104,7 +104,7 @@ async fn serve(store: Store, root: &Path) -> (String, Vec<Run>) {
     let operator = ledger.create_operator_key(Some("contract")).await.unwrap();
     let api_socket = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", api_socket.local_addr().unwrap());
-    let payments = stripe_standin(&base, &base).await;
+    let (payments, _) = stripe_standin(&base, &base).await;
     let off = Rate {
         per_second: 0,
         burst: 0,

@@ -27,6 +27,7 @@ mod page;
 mod promise;
 mod size;
 mod standard_webhooks;
+mod topup;
 
 use browser::{connect, connect_with, start_chromedriver, Result};
 pub(crate) use page::*;
@@ -42,6 +43,8 @@ struct Env {
     http: reqwest::Client,
     /// How the npm scratch app was built (served at `/scratch/`).
     scratch: String,
+    /// The Stripe stand-in (its test controls: a card that declines).
+    stripe: String,
 }
 
 /// The built page. Never skipped: without it the test fails and says how to run it.
@@ -64,7 +67,7 @@ fn dist() -> PathBuf {
 pub(crate) async fn stripe_standin(
     api: &str,
     origin: &str,
-) -> creditkit_server::payments::Payments {
+) -> (creditkit_server::payments::Payments, String) {
     let socket = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let stripe = format!("http://{}", socket.local_addr().unwrap());
     let (secret_key, webhook_secret) = ("sk_test_e2e", "whsec_e2e_0123456789");
@@ -81,17 +84,18 @@ pub(crate) async fn stripe_standin(
     });
     let app = standin.router();
     tokio::spawn(async move { axum::serve(socket, app).await.unwrap() });
-    creditkit_server::payments::Payments {
+    let payments = creditkit_server::payments::Payments {
         provider: Arc::new(creditkit_server::payments::stripe::Stripe::new(
             creditkit_server::payments::stripe::StripeConfig {
                 secret_key: secret_key.into(),
                 webhook_secret: webhook_secret.into(),
-                api_base: stripe,
+                api_base: stripe.clone(),
             },
         )),
         public_url: api.to_string(),
         return_origins: vec![origin.to_string()],
-    }
+    };
+    (payments, stripe)
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -136,7 +140,9 @@ async fn the_demo_page_prices_charges_and_blocks_like_it_says() {
     let demo = creditkit_server::demo::seed(&ledger, &keys).await.unwrap();
     // Payments through a local Stripe stand-in: its checkout page "pays", its signed
     // webhooks add the credits.
-    let payments = stripe_standin(&api, &base).await;
+    let (payments, stripe) = stripe_standin(&api, &base).await;
+    // Auto top-ups are charged by the server's worker, as `creditkit serve` runs it.
+    let _topups = creditkit_server::spawn_topup_worker(ledger.clone(), payments.provider.clone());
     let app = router(
         AppState::new(ledger.clone()).with_payments(payments),
         &Options {
@@ -159,6 +165,7 @@ async fn the_demo_page_prices_charges_and_blocks_like_it_says() {
         artifacts,
         http: reqwest::Client::new(),
         scratch,
+        stripe,
     };
     // The browser can never read the operator's secrets.
     let leaked = env
@@ -583,6 +590,7 @@ async fn scenario(c: &Client, env: &Env) -> Result<()> {
     account::plan_lifecycle(c, env).await?;
     account::a_failed_payment_says_so(c, env).await?;
     account::earnings(c, env).await?;
+    topup::auto_topup(c, env).await?;
     flows::product_action(
         c,
         env,

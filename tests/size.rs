@@ -96,6 +96,7 @@ fn the_embeddable_module_stays_within_its_size_budget() {
         "notice",
         "plan",
         "subscription",
+        "topup",
         "wallets",
     ] {
         let files = parts

@@ -17,10 +17,10 @@ use serde::{Deserialize, Serialize};
 use creditkit_widget::format::credits_text;
 use creditkit_widget::tokens;
 use creditkit_widget::{
-    AgentCards, AutoConfirm, BalanceBadge, BuyCredits, ChatTotal, Client, ConfirmDialog, Credits,
-    EarningsPanel, Flow, InsufficientPrompt, LiveEstimate, LowBalanceAlerts, LowBalanceBanner,
-    Operation, PlanAllowance, PriceChangeNotice, SpendingCaps, SubscriptionPanel, TransactionList,
-    UsageChart, WalletSwitcher,
+    AgentCards, AutoConfirm, AutoTopUpPanel, BalanceBadge, BuyCredits, ChatTotal, Client,
+    ConfirmDialog, Credits, EarningsPanel, Flow, InsufficientPrompt, LiveEstimate,
+    LowBalanceAlerts, LowBalanceBanner, Operation, PlanAllowance, PriceChangeNotice, SpendingCaps,
+    SubscriptionPanel, TransactionList, UsageChart, WalletSwitcher,
 };
 
 /// A product as the demo backend lists it: no secrets.
@@ -207,6 +207,7 @@ fn TopUp() -> impl IntoView {
             <BuyCredits/>
             <PlanAllowance/>
             <SubscriptionPanel/>
+            {move || credits.card.with(|c| c.as_ref().is_some_and(|c| c.packs.iter().any(|p| p.price_minor.is_some()))).then(|| view! { <AutoTopUpPanel/> })}
             {move || credits.card.with(|c| c.as_ref().is_some_and(|c| !c.agents.is_empty())).then(|| view! { <EarningsPanel/> })}
         </section>
     }

@@ -397,6 +397,39 @@ impl Client {
         no_content(resp).await
     }
 
+    /// The wallet's auto top-up: its rule, whether a card is saved, this month's.
+    pub async fn auto_topup(&self) -> Result<creditkit_api::AutoTopUp, ClientError> {
+        self.get("/auto-top-up").await
+    }
+
+    /// Sets the wallet's auto top-up (the client's wallet unless `req` names one).
+    pub async fn set_auto_topup(
+        &self,
+        req: &creditkit_api::AutoTopUpRequest,
+    ) -> Result<creditkit_api::AutoTopUp, ClientError> {
+        let mut req = req.clone();
+        if req.wallet_id.is_none() {
+            req.wallet_id.clone_from(&self.wallet_id);
+        }
+        let url = self.url("/auto-top-up");
+        let body = creditkit_pricing::ToJson::to_json_string(&req);
+        let resp = self
+            .send(&|c| {
+                c.auth(Http::put(&url))
+                    .header("content-type", "application/json")
+                    .body(body.clone())
+            })
+            .await?;
+        decode_text(&body_text(resp).await?)
+    }
+
+    /// Turns the wallet's auto top-up off.
+    pub async fn delete_auto_topup(&self) -> Result<creditkit_api::AutoTopUp, ClientError> {
+        let url = self.url("/auto-top-up");
+        let resp = self.send(&|c| c.auth(Http::delete(&url)).build()).await?;
+        decode_text(&body_text(resp).await?)
+    }
+
     pub async fn delete_cap(&self, id: &str) -> Result<(), ClientError> {
         let url = self.url(&format!("/caps/{}", encode(id)));
         let resp = self.send(&|c| c.auth(Http::delete(&url)).build()).await?;

@@ -8,6 +8,9 @@
 
 pub use creditkit_estimator::text::{locale, set_locale, Locale};
 
+mod topup;
+pub use topup::{topup_words, TopUpWords};
+
 /// The words of one language. Sentences with parts are functions of the (already
 /// formatted) parts.
 pub struct Words {

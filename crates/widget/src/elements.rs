@@ -23,6 +23,8 @@
 //! - `<creditkit-wallets api token>`: which wallet the page acts on (personal,
 //!   organization, shared), for a caller with more than one.
 //! - `<creditkit-alerts api token>`: the low-balance alert levels (admins set them).
+//! - `<creditkit-auto-top-up api token [wallet]>`: automatic top-up (buy a pack with the
+//!   saved card when credits run low), and "update your card" when a payment failed.
 //! - `<creditkit-agents api token>`: each agent's price per message and the free
 //!   messages this member has left.
 //!
@@ -125,6 +127,9 @@ pub(crate) fn register() {
         mount_panel(el, lazy::wallets)
     });
     define("creditkit-alerts", &[], |el| mount_panel(el, lazy::alerts));
+    define("creditkit-auto-top-up", &[], |el| {
+        mount_panel(el, lazy::topup)
+    });
     define("creditkit-agents", &[], |el| mount_panel(el, lazy::agents));
     define("creditkit-earnings", &[], |el| {
         mount_panel(el, lazy::earnings)

@@ -59,6 +59,10 @@ group!(
     agents => view! { <crate::account::AgentCards/> }
 );
 group!(
+    /// Automatic top-up: the rule, its card, a failure to fix.
+    topup => view! { <crate::topup::AutoTopUpPanel/> }
+);
+group!(
     /// A creator's earnings and payouts.
     earnings => view! { <crate::account::EarningsPanel/> }
 );

@@ -25,6 +25,7 @@ mod shared;
 mod state;
 pub mod subscription;
 pub mod tokens;
+pub mod topup;
 pub mod typing;
 
 pub use account::{
@@ -45,6 +46,7 @@ pub use format::{credits_text, estimate_text};
 pub use history::{TransactionList, UsageChart};
 pub use state::{auto_confirms, Buy, Credits, Flow, Operation, Outcome, Purchase};
 pub use subscription::SubscriptionPanel;
+pub use topup::AutoTopUpPanel;
 
 /// Registers the custom elements when the module loads (the embeddable build).
 #[cfg(feature = "start")]

@@ -173,6 +173,7 @@ impl StandIn {
             .route("/v1/payment_intents", post(topups::create_intent))
             .route("/v1/payment_intents/{id}", get(topups::get_intent))
             .route("/_test/card/{pm}", post(topups::set_card))
+            .route("/_test/cards", post(topups::set_cards))
             .route("/_test/outage", post(topups::set_outage))
             .with_state(self.clone())
     }

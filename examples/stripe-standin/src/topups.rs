@@ -13,7 +13,8 @@
 //!   and the intent in `requires_payment_method` (`card_declined`, or
 //!   `authentication_required`: an off-session payment cannot ask its owner), then
 //!   `payment_intent.payment_failed`.
-//! - Test controls: `POST /_test/card/{pm}?result=ok|decline|authenticate`, and
+//! - Test controls: `POST /_test/card/{pm}?result=ok|decline|authenticate` (one card),
+//!   `POST /_test/cards?result=…` (every other card), and
 //!   `POST /_test/outage?on=true|false` (500 `api_error`, nothing recorded, as Stripe
 //!   does not keep a 500 under its key).
 
@@ -42,6 +43,8 @@ pub(crate) struct Cards {
     /// Off-session requests by key: (form fields, status, answer).
     pub(crate) keyed: BTreeMap<String, (Vec<(String, String)>, u16, Value)>,
     pub(crate) outage: bool,
+    /// What charging a card not named in `results` does (`ok` unless set).
+    pub(crate) default_result: Option<String>,
 }
 
 impl StandIn {
@@ -184,6 +187,7 @@ pub(crate) async fn create_intent(
         .results
         .get(&method)
         .cloned()
+        .or_else(|| s.record.lock().unwrap().cards.default_result.clone())
         .unwrap_or_else(|| "ok".into());
     let metadata: serde_json::Map<String, Value> = fields
         .iter()
@@ -252,6 +256,19 @@ pub(crate) async fn set_card(
             .into_response();
     }
     s.record.lock().unwrap().cards.results.insert(pm, q.result);
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// How charging every card not set one by one goes from now on.
+pub(crate) async fn set_cards(State(s): State<StandIn>, Query(q): Query<CardResult>) -> Response {
+    if !matches!(q.result.as_str(), "ok" | "decline" | "authenticate") {
+        return (
+            StatusCode::BAD_REQUEST,
+            "result: ok, decline or authenticate",
+        )
+            .into_response();
+    }
+    s.record.lock().unwrap().cards.default_result = Some(q.result);
     StatusCode::NO_CONTENT.into_response()
 }
 

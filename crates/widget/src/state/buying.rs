@@ -44,16 +44,33 @@ impl Credits {
             });
             return;
         }
+        self.open_checkout(creditkit_api::CheckoutRequest {
+            pack_id: purchase.pack_id,
+            plan_id: purchase.plan_id,
+            quantity: Some(purchase.quantity),
+            ..Default::default()
+        });
+    }
+
+    /// Buys `quantity` of a pack through the server's checkout with the card saved for
+    /// auto top-up (the host's purchase flow cannot save it for creditkit's provider).
+    pub fn buy_saving_card(&self, pack_id: String, quantity: u64) {
+        self.open_checkout(creditkit_api::CheckoutRequest {
+            pack_id: Some(pack_id),
+            quantity: Some(quantity.max(1)),
+            save_card: Some(true),
+            ..Default::default()
+        });
+    }
+
+    /// Opens the server's checkout (the payment provider's page, in a window opened by
+    /// this click so no popup blocker stops it) and follows it.
+    fn open_checkout(&self, req: creditkit_api::CheckoutRequest) {
+        let this = *self;
         // Opened now, while this is still the user's click; pointed at the page below.
         let window =
             web_sys::window().and_then(|w| w.open_with_url_and_target("", "_blank").ok().flatten());
         spawn_local(async move {
-            let req = creditkit_api::CheckoutRequest {
-                pack_id: purchase.pack_id.clone(),
-                plan_id: purchase.plan_id.clone(),
-                quantity: Some(purchase.quantity),
-                ..Default::default()
-            };
             match this.client().checkout(&req).await {
                 Ok(started) => {
                     let opened = window
