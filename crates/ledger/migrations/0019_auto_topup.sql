@@ -3,7 +3,9 @@
 -- attempts. `wallets.topup_below_mc` is the rule's threshold while it is armed (NULL
 -- otherwise): read with the wallet's row under its lock, so the write that crosses
 -- it decides the top-up in its own transaction. At most one top-up of a wallet is
--- under way (`topups_one_open`): a second cannot be written, whatever races.
+-- under way (`topups_one_open`): a second cannot be written, whatever races. The card
+-- an attempt was asked with is kept (`asked_*`): until the provider answers it, the
+-- same question (key and card) is asked again, even after a new card is saved.
 
 ALTER TABLE wallets ADD COLUMN topup_below_mc BIGINT;
 CREATE TABLE topup_bounds (
@@ -49,6 +51,8 @@ CREATE TABLE topups (
     attempt BIGINT NOT NULL DEFAULT 1,
     next_attempt_at_ms BIGINT NOT NULL,
     lease_until_ms BIGINT NOT NULL DEFAULT 0,
+    asked_customer_ref TEXT,
+    asked_method_ref TEXT,
     payment_ref TEXT,
     grant_id TEXT,
     last_error TEXT,

@@ -154,6 +154,27 @@ conformance! {
         assert_eq!((failed, succeeded), (3, 1), "{events:?}");
     };
 
+    an_unanswered_attempt_is_asked_again_as_it_was_even_after_a_new_card => |store| async move {
+        let env = env(store).await;
+        let (backend, _) = env.workspace(KOPAI, None).await;
+        save_card(&env, &backend, 1).await;
+        env.ledger.set_auto_topup(&backend, &rule(20, 5)).await.unwrap(); // empty: buys at once
+        let t = claim_one(&env).await;
+        // No answer: maybe paid at the provider. A new card saved meanwhile must not
+        // make it a new question (a second payment); it is asked again, now, as it was.
+        env.ledger.topup_charged("stripe", &t, &TopUpOutcome::Unavailable { message: "timeout".into() }).await.unwrap();
+        save_card(&env, &backend, 2).await;
+        let again = claim_one(&env).await;
+        assert_eq!((again.idempotency_key(), again.method_ref.as_deref()), (t.idempotency_key(), Some("pm_1")));
+        // Declined with the old card: the next attempt is new, with the new card.
+        env.ledger.topup_charged("stripe", &again, &TopUpOutcome::Declined { message: "declined".into() }).await.unwrap();
+        save_card(&env, &backend, 3).await;
+        let next = claim_one(&env).await;
+        assert_eq!((next.attempt, next.method_ref.as_deref()), (2, Some("pm_3")));
+        env.ledger.topup_charged("stripe", &next, &paid(&next, 1)).await.unwrap();
+        assert_eq!(available(&env, &backend).await, 50);
+    };
+
     monthly_limits_and_the_operators_bounds_hold => |store| async move {
         let env = env(store).await;
         let (backend, wallet) = env.workspace(KOPAI, None).await;

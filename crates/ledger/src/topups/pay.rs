@@ -52,7 +52,8 @@ impl Ledger {
             Dialect::Postgres => " FOR UPDATE OF t SKIP LOCKED",
         };
         let rows = sqlx::query(&format!(
-            "SELECT t.id, t.workspace_id, t.wallet_id, t.attempt, t.amount_minor, t.currency, t.description, m.customer_ref, m.method_ref \
+            "SELECT t.id, t.workspace_id, t.wallet_id, t.attempt, t.amount_minor, t.currency, t.description, \
+             COALESCE(t.asked_customer_ref, m.customer_ref), COALESCE(t.asked_method_ref, m.method_ref) \
              FROM topups t LEFT JOIN payment_methods m ON m.wallet_id = t.wallet_id \
              WHERE t.status = 'due' AND t.next_attempt_at_ms <= $1 AND t.lease_until_ms <= $1 \
              ORDER BY t.next_attempt_at_ms LIMIT $2{lock}"
@@ -74,9 +75,12 @@ impl Ledger {
                 customer_ref: r.try_get(7)?,
                 method_ref: r.try_get(8)?,
             };
-            sqlx::query("UPDATE topups SET lease_until_ms = $1 WHERE id = $2")
+            // The card this attempt is asked with, kept until the provider answers it.
+            sqlx::query("UPDATE topups SET lease_until_ms = $1, asked_customer_ref = $3, asked_method_ref = $4 WHERE id = $2")
                 .bind(now + LEASE_MS)
                 .bind(&t.id)
+                .bind(&t.customer_ref)
+                .bind(&t.method_ref)
                 .execute(&mut *tx)
                 .await?;
             due.push(t);
@@ -278,7 +282,11 @@ impl Ledger {
                 .execute(&mut *tx)
                 .await?;
         } else {
-            sqlx::query("UPDATE topups SET attempt = attempt + $2, next_attempt_at_ms = $3, lease_until_ms = 0, last_error = $4 WHERE id = $1")
+            // A decline answers the attempt: the next is a new question, with the card
+            // saved then. No answer: the same question again.
+            sqlx::query("UPDATE topups SET attempt = attempt + $2, next_attempt_at_ms = $3, lease_until_ms = 0, last_error = $4, \
+                 asked_customer_ref = CASE WHEN $2 = 1 THEN NULL ELSE asked_customer_ref END, \
+                 asked_method_ref = CASE WHEN $2 = 1 THEN NULL ELSE asked_method_ref END WHERE id = $1")
                 .bind(id)
                 .bind(i64::from(declined))
                 .bind(retry_at)
@@ -306,7 +314,8 @@ impl Ledger {
 
     /// A card saved at checkout `checkout_id` (the provider's customer and payment
     /// method) for the wallet it bought for: a rule waiting for a card, or paused,
-    /// resumes; a top-up still due is tried again at once with it.
+    /// resumes; a top-up still due is tried again at once (with it, unless its last
+    /// attempt was never answered: that one is asked again as it was).
     pub async fn save_payment_method(
         &self,
         provider: &str,
@@ -346,8 +355,10 @@ impl Ledger {
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
-            // A new card: a new request, now.
-            sqlx::query("UPDATE topups SET attempt = attempt + 1, next_attempt_at_ms = $2, lease_until_ms = 0 WHERE wallet_id = $1 AND status = 'due'")
+            // A top-up still due is tried now: with the new card if its last attempt was
+            // answered (declined); an attempt the provider never answered is asked again
+            // as it was (its key and card), so it cannot be paid twice.
+            sqlx::query("UPDATE topups SET next_attempt_at_ms = $2, lease_until_ms = 0 WHERE wallet_id = $1 AND status = 'due'")
                 .bind(&wallet_id)
                 .bind(now)
                 .execute(&mut *tx)

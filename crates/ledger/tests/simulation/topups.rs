@@ -2,7 +2,8 @@
 //! credits, buy the Small pack of 10, at most 2 a month) and a card saved. A payment
 //! provider, run inside each step beside the other calls, claims due top-ups and
 //! answers each attempt once and for all (paid, declined, or no answer, which is not
-//! kept: the same key is asked again), sometimes sends its webhook before the worker's
+//! kept: the same key is asked again; or paid with the answer lost, so only asking the
+//! same key again can find it paid), sometimes sends its webhook before the worker's
 //! answer and replays old ones, and saves a new card now and then.
 //!
 //! After every step (before the clock moves): at most one top-up under way; an active
@@ -60,6 +61,8 @@ pub(crate) struct Counts {
     pub(crate) replays: u64,
     pub(crate) new_cards: u64,
     pub(crate) limited: u64,
+    /// Paid at the provider, the answer lost.
+    pub(crate) lost: u64,
 }
 
 /// Sets the rule up: the operator's bounds, a card saved at a checkout, the rule (the
@@ -113,12 +116,32 @@ fn answer(model: &Arc<Mutex<Model>>, t: &DueTopUp, roll: u64) -> TopUpOutcome {
     if let Some(kept) = m.answers.get(&t.idempotency_key()) {
         return kept.clone();
     }
+    let paid = TopUpOutcome::Paid {
+        payment_ref: format!("pi_{}", t.idempotency_key()),
+        amount_minor: t.amount_minor,
+        currency: t.currency.clone(),
+    };
     let outcome = match roll % 100 {
-        0..=59 => TopUpOutcome::Paid {
-            payment_ref: format!("pi_{}", t.idempotency_key()),
-            amount_minor: t.amount_minor,
-            currency: t.currency.clone(),
-        },
+        0..=49 => paid,
+        // Paid, and the answer lost on the way back: the same key must be asked again
+        // (a new one would be a second payment).
+        50..=59 => {
+            let first = m.paid.insert(
+                t.id.clone(),
+                (
+                    format!("pi_{}", t.idempotency_key()),
+                    t.amount_minor,
+                    t.currency.clone(),
+                ),
+            );
+            assert!(first.is_none(), "top-up {} charged twice", t.id);
+            m.counts.paid += 1;
+            m.counts.lost += 1;
+            m.answers.insert(t.idempotency_key(), paid);
+            return TopUpOutcome::Unavailable {
+                message: "timeout after the charge".into(),
+            };
+        }
         60..=79 => TopUpOutcome::Declined {
             message: "Your card was declined.".into(),
         },
@@ -262,13 +285,14 @@ pub(crate) async fn report(ledger: &Ledger, wallet: &str, model: &Arc<Mutex<Mode
     let st = ledger.topup_state(wallet).await.unwrap();
     let c = model.lock().unwrap().counts;
     format!(
-        "auto top-up: {} paid (the provider took {} payments; the wallet ends at {} mc available), {} attempts, {} declined, {} unanswered, {} webhooks before the answer, {} replayed, {} new cards, {} dips a monthly limit kept",
+        "auto top-up: {} paid (the provider took {} payments; the wallet ends at {} mc available), {} attempts, {} declined, {} unanswered, {} paid with the answer lost, {} webhooks before the answer, {} replayed, {} new cards, {} dips a monthly limit kept",
         st.paid.len(),
         c.paid,
         st.available_mc,
         c.attempts,
         c.declined,
         c.no_answer,
+        c.lost,
         c.webhook_first,
         c.replays,
         c.new_cards,
