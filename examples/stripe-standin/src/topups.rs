@@ -179,16 +179,15 @@ pub(crate) async fn create_intent(
     if let Some(message) = problem {
         return stripe_error(StatusCode::BAD_REQUEST, "invalid_request_error", message);
     }
-    let result = s
-        .record
-        .lock()
-        .unwrap()
-        .cards
-        .results
-        .get(&method)
-        .cloned()
-        .or_else(|| s.record.lock().unwrap().cards.default_result.clone())
-        .unwrap_or_else(|| "ok".into());
+    let result = {
+        let r = s.record.lock().unwrap();
+        r.cards
+            .results
+            .get(&method)
+            .or(r.cards.default_result.as_ref())
+            .cloned()
+            .unwrap_or_else(|| "ok".into())
+    };
     let metadata: serde_json::Map<String, Value> = fields
         .iter()
         .filter_map(|(k, v)| {
