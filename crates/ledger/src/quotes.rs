@@ -46,14 +46,8 @@ impl Ledger {
         // scheduled after the wallet's prices date from.
         let from: Option<i64> = row.try_get(WALLET_COLUMNS + 3)?;
         let basis = self.basis_for(&w, now, from).await?;
-        let card = self
-            .card_at(
-                &w.workspace_id,
-                &row.try_get::<String, _>(WALLET_COLUMNS + 1)?,
-                from,
-                basis,
-            )
-            .await?;
+        let hash: String = row.try_get(WALLET_COLUMNS + 1)?;
+        let card = self.card_at(&w.workspace_id, &hash, from, basis).await?;
         let caps: i64 = row.try_get(WALLET_COLUMNS + 2)?;
         let mut request = count_text(&card, &req.request)?;
         self.fill_agent_usage(p, &mut request).await?;

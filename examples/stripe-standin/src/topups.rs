@@ -32,6 +32,9 @@ const KNOWN_INTENT: &[&str] = &[
     "metadata[creditkit_workspace]",
 ];
 
+/// An off-session request kept under its key: its form fields, status and answer.
+pub(crate) type Keyed = (Vec<(String, String)>, u16, Value);
+
 /// The saved cards and off-session payments.
 #[derive(Default)]
 pub(crate) struct Cards {
@@ -40,8 +43,8 @@ pub(crate) struct Cards {
     /// Payment method → what charging it does (`ok`, `decline`, `authenticate`).
     pub(crate) results: BTreeMap<String, String>,
     pub(crate) intents: BTreeMap<String, Value>,
-    /// Off-session requests by key: (form fields, status, answer).
-    pub(crate) keyed: BTreeMap<String, (Vec<(String, String)>, u16, Value)>,
+    /// Off-session requests by key.
+    pub(crate) keyed: BTreeMap<String, Keyed>,
     pub(crate) outage: bool,
     /// What charging a card not named in `results` does (`ok` unless set).
     pub(crate) default_result: Option<String>,

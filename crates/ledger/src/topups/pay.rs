@@ -404,7 +404,7 @@ impl Ledger {
         Ok(TopUpState {
             available_mc: balance - held,
             armed_below_mc: armed,
-            rule: rule.map(|(below, status)| (below, status)),
+            rule,
             paid: paid.into_iter().map(|(id,)| id).collect(),
             due: to_u64(due),
             pack_granted_mc: pack_mc,

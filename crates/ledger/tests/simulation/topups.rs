@@ -200,7 +200,9 @@ pub(crate) fn provider(
         };
         for t in &due {
             let outcome = answer(&model, t, rolls[0]);
-            if let (TopUpOutcome::Paid { payment_ref, .. }, true) = (&outcome, rolls[1] % 10 == 0) {
+            if let (TopUpOutcome::Paid { payment_ref, .. }, true) =
+                (&outcome, rolls[1].is_multiple_of(10))
+            {
                 // The webhook before the worker's answer.
                 model.lock().unwrap().counts.webhook_first += 1;
                 let r = ledger
