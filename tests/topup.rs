@@ -20,13 +20,33 @@ async fn cards_answer(env: &Env, result: &str) -> Result<()> {
     Ok(())
 }
 
-/// The balance as the badge says it, in whole credits.
-async fn credits_shown(c: &Client) -> Result<u64> {
+/// The balance as the badge says it ("1,067.5 credits"), in milli-credits.
+async fn shown_mc(c: &Client) -> Result<u64> {
     let t = text(c, ".ck-balance-amount").await?;
-    t.trim_end_matches(" credits")
-        .replace(',', "")
-        .parse()
-        .map_err(|_| format!("the balance reads {t:?}"))
+    let number = t.trim_end_matches(" credits").replace(',', "");
+    let (whole, frac) = number.split_once('.').unwrap_or((&number, ""));
+    let frac = format!("{frac:0<3}");
+    match (whole.parse::<u64>(), frac.get(..3).map(str::parse::<u64>)) {
+        (Ok(w), Some(Ok(f))) if frac.len() == 3 => Ok(w * 1000 + f),
+        _ => Err(format!("the balance reads {t:?}")),
+    }
+}
+
+/// Waits until the badge shows `want_mc`.
+async fn wait_balance(c: &Client, what: &str, want_mc: u64) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let now = shown_mc(c).await?;
+        if now == want_mc {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            return Err(format!(
+                "{what}: the balance shows {now} mc, want {want_mc}"
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 pub(crate) async fn auto_topup(c: &Client, env: &Env) -> Result<()> {
@@ -38,7 +58,7 @@ pub(crate) async fn auto_topup(c: &Client, env: &Env) -> Result<()> {
         t.ends_with("credits")
     })
     .await?;
-    let before = credits_shown(c).await?;
+    let before = shown_mc(c).await?;
     click(c, "#demo-topup").await?;
     wait_text(c, ".ck-topup", "the auto top-up panel", |t| {
         t.contains("Your card is charged only when your credits run low")
@@ -79,10 +99,7 @@ pub(crate) async fn auto_topup(c: &Client, env: &Env) -> Result<()> {
         return Err(format!("the fix reads {fix:?}"));
     }
     // The pack bought with the card arrived; the declined top-up added nothing.
-    wait_text(c, ".ck-balance-amount", "the pack bought", |t| {
-        t == format!("{} credits", before + 50)
-    })
-    .await?;
+    wait_balance(c, "the pack bought", before + 50_000).await?;
     shot(c, env, "14g-auto-topup-failed").await?;
     audit::audit(c, "the auto top-up panel with a failed payment").await?;
     // A new card: the rule resumes and the top-up is paid with it.
@@ -101,10 +118,7 @@ pub(crate) async fn auto_topup(c: &Client, env: &Env) -> Result<()> {
     ) {
         return Err(format!("the rule reads {status:?}"));
     }
-    wait_text(c, ".ck-balance-amount", "the pack and the top-up", |t| {
-        t == format!("{} credits", before + 150)
-    })
-    .await?;
+    wait_balance(c, "the packs and the top-up", before + 150_000).await?;
     shot(c, env, "14h-auto-topup-on").await?;
     // Off, and said so.
     click(c, ".ck-topup-form button.ck-secondary").await?;
