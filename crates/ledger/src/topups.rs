@@ -37,6 +37,9 @@ const HOUR_MS: i64 = 3_600_000;
 /// After the first and second failure in a row; the third pauses the rule.
 pub const TOPUP_BACKOFF_MS: [i64; 2] = [HOUR_MS, 6 * HOUR_MS];
 pub const TOPUP_FAILURES_TO_PAUSE: i64 = 3;
+/// The most money a workspace's rules may spend a month, in minor units (a billion of
+/// the currency's major unit).
+const MAX_MINOR_PER_MONTH: u64 = 100_000_000_000;
 /// How long a claimed top-up is the worker's before another may take it.
 const LEASE_MS: i64 = 60_000;
 
@@ -179,7 +182,12 @@ impl Ledger {
                 "at most 1000 top-ups a month",
             ));
         }
-        to_i64(bounds.max_amount_minor_per_month)?;
+        if bounds.max_amount_minor_per_month > MAX_MINOR_PER_MONTH {
+            return Err(LedgerError::invalid_at(
+                "max_amount_minor_per_month",
+                format!("at most {MAX_MINOR_PER_MONTH} minor units a month"),
+            ));
+        }
         self.workspace(&p.workspace_id).await?;
         self.write_one(call, sqlx::query(
             "INSERT INTO topup_bounds (workspace_id, enabled, max_per_month, max_amount_minor_per_month, updated_at_ms) VALUES ($1, $2, $3, $4, $5) \

@@ -60,6 +60,51 @@ class ApiKeyInfo(TypedDict):
     revoked_at_ms: NotRequired[Union[int, None]]
 
 
+class AutoTopUp(TypedDict):
+    """`GET /v1/auto-top-up`: a wallet's rule, its card and this month's use."""
+    bounds: "AutoTopUpBounds"
+    card_saved_at_ms: NotRequired[Union[int, None]]
+    rule: NotRequired[Union["AutoTopUpRule", None]]
+    this_month_amount_minor: int
+    this_month_count: int
+    wallet_id: str
+
+
+class AutoTopUpBounds(TypedDict):
+    """What the operator allows a workspace (`PUT /admin/v1/workspaces/{ws}/auto-top-up`)."""
+    enabled: bool
+    max_amount_minor_per_month: int
+    max_per_month: int
+
+
+class AutoTopUpRequest(TypedDict):
+    """`PUT /v1/auto-top-up`: the rule a member sets on a wallet (members: their own
+ personal wallet; admins and the backend: any of the workspace's)."""
+    below_credits: int
+    max_amount_minor_per_month: NotRequired[Union[int, None]]
+    max_per_month: int
+    pack_id: str
+    quantity: NotRequired[Union[int, None]]
+    wallet_id: NotRequired[Union[str, None]]
+
+
+class AutoTopUpRule(TypedDict):
+    """A rule as it stands."""
+    amount_minor: int
+    below_credits: int
+    credits: int
+    currency: str
+    failures: int
+    last_error: NotRequired[Union[str, None]]
+    max_amount_minor_per_month: int
+    max_per_month: int
+    pack_id: str
+    pack_name: str
+    quantity: int
+    retry_at_ms: NotRequired[Union[int, None]]
+    status: str
+
+
 class Balance(TypedDict):
     available_millicredits: int
     balance_millicredits: int
@@ -142,6 +187,7 @@ class CheckoutRequest(TypedDict):
     plan_id: NotRequired[Union[str, None]]
     quantity: NotRequired[Union[int, None]]
     return_url: NotRequired[Union[str, None]]
+    save_card: NotRequired[Union[bool, None]]
     wallet_id: NotRequired[Union[str, None]]
 
 
@@ -274,7 +320,7 @@ class EventRecord(TypedDict):
     workspace_id: str
 
 
-EventType = Union[Literal["hold.created", "charge.captured", "charge.refunded", "grant.added", "grant.expired", "credits.revoked", "payout.requested"], Literal["balance.low"], Literal["balance.critical"], Literal["balance.empty"], Literal["hold.released"], Literal["card.scheduled"]]
+EventType = Union[Literal["hold.created", "charge.captured", "charge.refunded", "grant.added", "grant.expired", "credits.revoked", "payout.requested"], Literal["balance.low"], Literal["balance.critical"], Literal["balance.empty"], Literal["hold.released"], Literal["card.scheduled"], Literal["topup.succeeded"], Literal["topup.failed"]]
 
 class EventsQuery(TypedDict):
     cursor: NotRequired[Union[str, None]]
