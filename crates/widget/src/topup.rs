@@ -115,8 +115,12 @@ pub fn AutoTopUpPanel() -> impl IntoView {
     let pack = RwSignal::new(String::new());
     let times = RwSignal::new("3".to_string());
     let said = RwSignal::new(None::<Result<&'static str, String>>);
+    // The form starts from the rule as first read; later reads (each balance event)
+    // never overwrite what the member is typing.
+    let filled = StoredValue::new(false);
     Effect::new(move |_| {
-        if let Some(Ok(s)) = data.get() {
+        if let (Some(Ok(s)), false) = (data.get(), filled.get_value()) {
+            filled.set_value(true);
             if let Some(r) = &s.rule {
                 below.set(r.below_credits.to_string());
                 pack.set(r.pack_id.clone());
