@@ -224,13 +224,7 @@ impl Ledger {
                 .bind(&wallet_id)
                 .fetch_optional(&mut conn)
                 .await?;
-        let (count, amount): (i64, i64) = sqlx::query_as(
-            "SELECT COUNT(*), CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) FROM topups WHERE wallet_id = $1 AND month = $2 AND status IN ('due', 'paid')",
-        )
-        .bind(&wallet_id)
-        .bind(month_key(self.now_ms()))
-        .fetch_one(&mut conn)
-        .await?;
+        let (count, amount) = month_use(&mut conn, &wallet_id, self.now_ms()).await?;
         let retry: Option<(i64,)> = sqlx::query_as(
             "SELECT next_attempt_at_ms FROM topups WHERE wallet_id = $1 AND status = 'due' AND last_error IS NOT NULL",
         )
@@ -389,12 +383,7 @@ impl Ledger {
         below_mc: Option<i64>,
         now: i64,
     ) -> Result<()> {
-        let open: Option<(String,)> =
-            sqlx::query_as("SELECT id FROM topups WHERE wallet_id = $1 AND status = 'due'")
-                .bind(&w.id)
-                .fetch_optional(&mut **tx)
-                .await?;
-        w.topup_below_mc = below_mc.filter(|_| open.is_none());
+        self.arm_after(tx, w, below_mc).await?;
         match w.topup_below_mc {
             Some(t) if w.balance_mc - w.held_mc < t => self.decide_topup(tx, w, now).await,
             _ => Ok(()),
@@ -452,13 +441,7 @@ impl Ledger {
             Err(e) => return self.pause_rule(tx, w, &e.to_string(), now).await,
         };
         let month = month_key(now);
-        let (count, spent): (i64, i64) = sqlx::query_as(
-            "SELECT COUNT(*), CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) FROM topups WHERE wallet_id = $1 AND month = $2 AND status IN ('due', 'paid')",
-        )
-        .bind(&w.id)
-        .bind(&month)
-        .fetch_one(&mut **tx)
-        .await?;
+        let (count, spent) = month_use(tx, &w.id, now).await?;
         let max_count = i64::from(rule.max_per_month.min(bounds.max_per_month));
         let max_amount = rule.max_amount_minor.min(bounds.max_amount_minor_per_month);
         if count >= max_count || to_u64(spent).saturating_add(amount) > max_amount {
@@ -501,6 +484,22 @@ impl Ledger {
         self.emit(tx, &w.workspace_id, EventType::TopUpFailed, data, now)
             .await
     }
+}
+
+/// A wallet's top-ups paid or under way in `now`'s calendar month: how many, and
+/// their amount (what the monthly limits count).
+pub(crate) async fn month_use(
+    conn: &mut crate::db::Conn,
+    wallet_id: &str,
+    now: i64,
+) -> Result<(i64, i64)> {
+    Ok(sqlx::query_as(
+        "SELECT COUNT(*), CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) FROM topups WHERE wallet_id = $1 AND month = $2 AND status IN ('due', 'paid')",
+    )
+    .bind(wallet_id)
+    .bind(month_key(now))
+    .fetch_one(conn)
+    .await?)
 }
 
 /// When a pack bought at `now` for `validity` months expires.

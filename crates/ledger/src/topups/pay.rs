@@ -225,7 +225,7 @@ impl Ledger {
     }
 
     /// Re-arms at `below_mc` without deciding (the crossing is judged from here on).
-    async fn arm_after(
+    pub(super) async fn arm_after(
         &self,
         tx: &mut crate::Tx,
         w: &mut crate::WalletRow,
@@ -394,13 +394,7 @@ impl Ledger {
         .bind(wallet_id)
         .fetch_one(&mut read)
         .await?;
-        let month: (i64, i64) = sqlx::query_as(
-            "SELECT COUNT(*), CAST(COALESCE(SUM(amount_minor), 0) AS BIGINT) FROM topups WHERE wallet_id = $1 AND month = $2 AND status IN ('due', 'paid')",
-        )
-        .bind(wallet_id)
-        .bind(crate::time::month_key(self.now_ms()))
-        .fetch_one(&mut read)
-        .await?;
+        let month = super::month_use(&mut read, wallet_id, self.now_ms()).await?;
         Ok(TopUpState {
             available_mc: balance - held,
             armed_below_mc: armed,
